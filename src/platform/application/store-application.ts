@@ -1,0 +1,132 @@
+import {
+  ConsoleLogger,
+  type DynamicModule,
+  type INestApplication,
+  Logger,
+  type LogLevel as NestLogLevel,
+  type MiddlewareConsumer,
+  Module,
+  type NestModule,
+} from '@nestjs/common';
+import { APP_FILTER, APP_PIPE, NestFactory } from '@nestjs/core';
+import type { AddressInfo } from 'node:net';
+import type { AppConfig, LogLevel } from '../config/app-config.js';
+import { ContractsModule } from '../contracts/contracts.module.js';
+import { MODULE_DATA_SOURCE, ModuleDatabases } from '../database/module-databases.js';
+import { HealthController } from '../health/health.controller.js';
+import { MODULE_PROBES, type ModuleProbe } from '../health/module-health.js';
+import { ContractValidationPipe } from '../http/contract-validation.pipe.js';
+import { JsonBodyMiddleware } from '../http/json-body.middleware.js';
+import { ProblemDetailsFilter } from '../http/problem-details.filter.js';
+import type { DiscoveredModule } from '../modules/module-definition.js';
+
+export interface StoreApplication {
+  readonly app: INestApplication;
+  /** Base URL of this process's HTTP server. */
+  readonly url: string;
+  readonly port: number;
+  readonly databases: ModuleDatabases;
+  close(): Promise<void>;
+}
+
+/** The composition root of a process: which modules it hosts and serves is configuration. */
+@Module({})
+class StoreRootModule implements NestModule {
+  configure(consumer: MiddlewareConsumer): void {
+    consumer.apply(JsonBodyMiddleware).forRoutes('{*path}');
+  }
+}
+
+export async function startStoreApplication(
+  config: AppConfig,
+  modules: readonly DiscoveredModule[],
+): Promise<StoreApplication> {
+  const logger = createLogger(config.logLevel);
+  // Everything logged from here on, start-up included, goes through the one logger.
+  Logger.overrideLogger(logger);
+  const definitions = modules.map((module) => module.definition);
+  const hosted = definitions.filter((definition) => config.hostedModules.includes(definition.name));
+  const databases = await ModuleDatabases.open(config, hosted);
+  try {
+    const root: DynamicModule = {
+      module: StoreRootModule,
+      imports: [
+        ContractsModule.forRoot(definitions, config.hostedModules),
+        ...hosted.map(
+          (definition): DynamicModule => ({
+            module: definition.core,
+            providers: [{ provide: MODULE_DATA_SOURCE, useValue: databases.get(definition.name) }],
+          }),
+        ),
+        ...(config.gateway ? definitions.flatMap((definition) => (definition.http ? [definition.http] : [])) : []),
+      ],
+      controllers: [HealthController],
+      providers: [
+        { provide: MODULE_PROBES, useValue: moduleProbes(config, modules, databases) },
+        { provide: APP_FILTER, useClass: ProblemDetailsFilter },
+        { provide: APP_PIPE, useClass: ContractValidationPipe },
+      ],
+    };
+    const app = await NestFactory.create(root, { bodyParser: false, logger, abortOnError: false });
+    (app.getHttpAdapter().getInstance() as { disable(setting: string): void }).disable('x-powered-by');
+    await app.listen(config.port);
+    const { port } = app.getHttpServer().address() as AddressInfo;
+    logger.log(
+      `serving on port ${port}: hosts [${config.hostedModules.join(', ')}], gateway ${config.gateway ? 'on' : 'off'}`,
+      'Store',
+    );
+    let closing: Promise<void> | undefined;
+    return {
+      app,
+      port,
+      url: `http://127.0.0.1:${port}`,
+      databases,
+      close: () =>
+        (closing ??= (async () => {
+          await app.close();
+          await databases.close();
+        })()),
+    };
+  } catch (error) {
+    await databases.close().catch(() => {});
+    throw error;
+  }
+}
+
+function moduleProbes(
+  config: AppConfig,
+  modules: readonly DiscoveredModule[],
+  databases: ModuleDatabases,
+): ReadonlyMap<string, ModuleProbe> {
+  const hosted = new Set(config.hostedModules);
+  // A gateway serves every module's routes; a headless process needs its modules and what they call.
+  const needed = new Set(
+    config.gateway
+      ? config.knownModules
+      : modules
+          .filter((module) => hosted.has(module.definition.name))
+          .flatMap((module) => [module.definition.name, ...module.manifest.dependsOn]),
+  );
+  return new Map(
+    modules.map(({ definition: { name } }): [string, ModuleProbe] => [
+      name,
+      hosted.has(name)
+        ? { location: 'local', needed: needed.has(name), isUp: () => databases.ping(name) }
+        : { location: 'remote', needed: needed.has(name), isUp: async () => false },
+    ]),
+  );
+}
+
+const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
+  fatal: ['fatal'],
+  error: ['fatal', 'error'],
+  warn: ['fatal', 'error', 'warn'],
+  info: ['fatal', 'error', 'warn', 'log'],
+  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
+  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
+};
+
+function createLogger(level: LogLevel): ConsoleLogger {
+  // JSON lines for machines, colours for people at a terminal.
+  return new ConsoleLogger({ logLevels: NEST_LEVELS[level], json: !process.stdout.isTTY, colors: process.stdout.isTTY });
+}

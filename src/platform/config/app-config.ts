@@ -1,0 +1,181 @@
+import { ConfigurationError } from './configuration.error.js';
+
+/** The process variables of shared/spec/topology.md, parsed and validated once. */
+export interface AppConfig {
+  /** Every module the codebase has, in discovery order. */
+  readonly knownModules: readonly string[];
+  /** The modules this process hosts (MODULES). */
+  readonly hostedModules: readonly string[];
+  /** GATEWAY=on: serve the public HTTP API. */
+  readonly gateway: boolean;
+  readonly port: number;
+  readonly transport: 'nats';
+  readonly natsUrl: string;
+  /** DATABASE_URL; undefined means an embedded Postgres started by this process. */
+  readonly databaseUrl: string | undefined;
+  /** `<MODULE>_DATABASE_URL` for hosted modules that set one. */
+  readonly moduleDatabaseUrls: Readonly<Record<string, string>>;
+  readonly embeddedPostgres: { readonly port: number; readonly dataDir: string };
+  readonly dbPoolSize: number;
+  readonly serviceToken: string | undefined;
+  /** Secret from which module role passwords are derived (DB_ROLE_SECRET). */
+  readonly dbRoleSecret: string | undefined;
+  readonly logLevel: LogLevel;
+}
+
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
+export type LogLevel = (typeof LOG_LEVELS)[number];
+
+type Env = Readonly<Record<string, string | undefined>>;
+
+const DEFAULT_EMBEDDED_PG_PORT = 54329;
+
+export function loadConfig(env: Env, knownModules: readonly string[]): AppConfig {
+  const hostedModules = parseModules(env.MODULES, knownModules);
+  const databaseUrl = optionalDatabaseUrl(env, 'DATABASE_URL');
+  const moduleDatabaseUrls: Record<string, string> = {};
+  for (const name of knownModules) {
+    const variable = `${name.toUpperCase()}_DATABASE_URL`;
+    const url = optionalDatabaseUrl(env, variable);
+    if (url !== undefined) moduleDatabaseUrls[name] = url;
+  }
+  return {
+    knownModules,
+    hostedModules,
+    gateway: parseOnOff(env.GATEWAY, 'GATEWAY', true),
+    port: parsePort(env.PORT, 'PORT', 3000),
+    transport: parseTransport(env.TRANSPORT),
+    natsUrl: parseUrl(env.NATS_URL, 'NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
+    databaseUrl,
+    moduleDatabaseUrls,
+    embeddedPostgres: {
+      port: parsePort(env.EMBEDDED_PG_PORT, 'EMBEDDED_PG_PORT', DEFAULT_EMBEDDED_PG_PORT, { allowZero: false }),
+      dataDir: nonEmpty(env.EMBEDDED_PG_DIR) ?? '.data/postgres',
+    },
+    dbPoolSize: parseInteger(env.DB_POOL_SIZE, 'DB_POOL_SIZE', 5, 1, 100),
+    serviceToken: nonEmpty(env.SERVICE_TOKEN),
+    dbRoleSecret: nonEmpty(env.DB_ROLE_SECRET),
+    logLevel: parseLogLevel(env.LOG_LEVEL),
+  };
+}
+
+function parseModules(raw: string | undefined, known: readonly string[]): string[] {
+  if (raw === undefined) return [...known];
+  const names = raw
+    .split(',')
+    .map((part) => part.trim())
+    .filter((part) => part.length > 0);
+  const seen = new Set<string>();
+  for (const name of names) {
+    if (!known.includes(name)) {
+      throw new ConfigurationError(
+        `MODULES: unknown module '${name}' (known modules: ${known.join(', ')})`,
+      );
+    }
+    if (seen.has(name)) throw new ConfigurationError(`MODULES: module '${name}' is listed twice`);
+    seen.add(name);
+  }
+  // Keep discovery order so that start-up is deterministic whatever order MODULES uses.
+  return known.filter((name) => seen.has(name));
+}
+
+function parseOnOff(raw: string | undefined, variable: string, fallback: boolean): boolean {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = raw.trim().toLowerCase();
+  if (value === 'on') return true;
+  if (value === 'off') return false;
+  throw new ConfigurationError(`${variable}: expected 'on' or 'off', got '${raw}'`);
+}
+
+function parseInteger(
+  raw: string | undefined,
+  variable: string,
+  fallback: number,
+  min: number,
+  max: number,
+): number {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  const value = raw.trim();
+  if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
+    throw new ConfigurationError(`${variable}: expected an integer from ${min} to ${max}, got '${raw}'`);
+  }
+  return Number(value);
+}
+
+function parsePort(
+  raw: string | undefined,
+  variable: string,
+  fallback: number,
+  { allowZero = true }: { allowZero?: boolean } = {},
+): number {
+  // Port 0 asks the OS for a free port: useful for tests and side-by-side topologies.
+  return parseInteger(raw, variable, fallback, allowZero ? 0 : 1, 65535);
+}
+
+function parseTransport(raw: string | undefined): 'nats' {
+  if (raw === undefined || raw.trim() === '' || raw.trim() === 'nats') return 'nats';
+  throw new ConfigurationError(`TRANSPORT: unsupported transport '${raw}' (supported: nats)`);
+}
+
+function parseUrl(
+  raw: string | undefined,
+  variable: string,
+  fallback: string,
+  protocols: readonly string[],
+): string {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigurationError(`${variable}: not a valid URL`);
+  }
+  if (!protocols.includes(url.protocol)) {
+    throw new ConfigurationError(
+      `${variable}: expected a ${protocols.map((p) => `${p}//`).join(' or ')} URL, got '${url.protocol}//'`,
+    );
+  }
+  return raw.trim();
+}
+
+function optionalDatabaseUrl(env: Env, variable: string): string | undefined {
+  const raw = env[variable];
+  if (raw === undefined || raw.trim() === '') return undefined;
+  // The URL may carry a password: never echo it back in an error.
+  let url: URL;
+  try {
+    url = new URL(raw.trim());
+  } catch {
+    throw new ConfigurationError(`${variable}: not a valid URL (expected postgres://user:password@host:port/database)`);
+  }
+  if (url.protocol !== 'postgres:' && url.protocol !== 'postgresql:') {
+    throw new ConfigurationError(`${variable}: expected a postgres:// URL, got '${url.protocol}//'`);
+  }
+  if (url.pathname.length <= 1) {
+    throw new ConfigurationError(`${variable}: the URL names no database (expected postgres://user:password@host:port/database)`);
+  }
+  return raw.trim();
+}
+
+function nonEmpty(raw: string | undefined): string | undefined {
+  return raw === undefined || raw.trim() === '' ? undefined : raw.trim();
+}
+
+function parseLogLevel(raw: string | undefined): LogLevel {
+  if (raw === undefined || raw.trim() === '') return 'info';
+  const value = raw.trim().toLowerCase();
+  if ((LOG_LEVELS as readonly string[]).includes(value)) return value as LogLevel;
+  throw new ConfigurationError(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got '${raw}'`);
+}
+
+/** The URL a hosted module's database is provisioned through, or undefined for the embedded server. */
+export function databaseUrlFor(config: AppConfig, module: string): string | undefined {
+  return config.moduleDatabaseUrls[module] ?? config.databaseUrl;
+}
+
+/** Redacts the password of a database URL for logs. */
+export function redactUrl(raw: string): string {
+  const url = new URL(raw);
+  if (url.password) url.password = '***';
+  return url.toString();
+}

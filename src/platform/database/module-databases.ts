@@ -1,0 +1,96 @@
+import { Logger } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { type AppConfig, databaseUrlFor, redactUrl } from '../config/app-config.js';
+import { ConfigurationError } from '../config/configuration.error.js';
+import type { ModuleDefinition } from '../modules/module-definition.js';
+import { type EmbeddedServer, startEmbeddedPostgres } from './embedded-postgres.js';
+import { createModuleDataSource } from './module-data-source.js';
+import { provisionModule } from './provisioning.js';
+
+/** Injection token of a module's own DataSource, visible only inside that module. */
+export const MODULE_DATA_SOURCE = Symbol('MODULE_DATA_SOURCE');
+
+/**
+ * The databases of the modules this process hosts: for each one, provisions
+ * its role and schema, runs its migrations as that role, and keeps its
+ * DataSource. Starts an embedded Postgres when a module has no URL.
+ */
+export class ModuleDatabases {
+  private readonly logger = new Logger('Database');
+
+  private constructor(
+    private readonly sources: ReadonlyMap<string, DataSource>,
+    private readonly embedded: EmbeddedServer | undefined,
+  ) {}
+
+  static async open(config: AppConfig, hosted: readonly ModuleDefinition[]): Promise<ModuleDatabases> {
+    const logger = new Logger('Database');
+    let embedded: EmbeddedServer | undefined;
+    const sources = new Map<string, DataSource>();
+    try {
+      for (const definition of hosted) {
+        let adminUrl = databaseUrlFor(config, definition.name);
+        if (adminUrl === undefined) {
+          embedded ??= await startEmbeddedPostgres(config.embeddedPostgres);
+          adminUrl = embedded.url;
+        }
+        const secret = config.dbRoleSecret ?? `${new URL(adminUrl).password}:monolith-first`;
+        const provisioned = await reachable(definition.name, adminUrl, () =>
+          provisionModule(adminUrl, definition.name, secret),
+        );
+        const source = await createModuleDataSource({
+          module: definition.name,
+          url: provisioned.url,
+          entities: definition.entities,
+          poolSize: config.dbPoolSize,
+        });
+        await reachable(definition.name, adminUrl, () => source.initialize());
+        sources.set(definition.name, source);
+        const applied = await source.runMigrations({ transaction: 'all' });
+        logger.log(
+          `${definition.name}: schema '${definition.name}' ready as role '${new URL(provisioned.url).username}'` +
+            (applied.length > 0 ? `, applied ${applied.map((m) => m.name).join(', ')}` : ', migrations up to date'),
+        );
+      }
+    } catch (error) {
+      await Promise.all([...sources.values()].map((source) => source.destroy().catch(() => {})));
+      await embedded?.stop().catch(() => {});
+      throw error;
+    }
+    return new ModuleDatabases(sources, embedded);
+  }
+
+  get(module: string): DataSource {
+    const source = this.sources.get(module);
+    if (!source) throw new Error(`module '${module}' is not hosted by this process`);
+    return source;
+  }
+
+  async ping(module: string): Promise<boolean> {
+    await this.get(module).query('SELECT 1');
+    return true;
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([...this.sources.values()].map((source) => source.destroy().catch(() => {})));
+    if (this.embedded) {
+      this.logger.log('stopping embedded PostgreSQL');
+      await this.embedded.stop();
+    }
+  }
+}
+
+/** Turns "the server is not there" into one line an operator can act on. */
+async function reachable<T>(module: string, url: string, action: () => Promise<T>): Promise<T> {
+  try {
+    return await action();
+  } catch (error) {
+    const { code, message } = error as { code?: string; message?: string };
+    const connectionProblem =
+      code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ETIMEDOUT' ||
+      code === '28P01' || code === '28000' || code === '3D000' || /timeout|terminated|connect/i.test(message ?? '');
+    if (!connectionProblem) throw error;
+    const reason = code === '3D000' ? 'database does not exist' : code?.startsWith('28') ? 'authentication failed' : (message ?? code);
+    throw new ConfigurationError(`cannot reach the database of module '${module}' at ${redactUrl(url)}: ${reason}`);
+  }
+}

@@ -1,0 +1,105 @@
+import { createHmac } from 'node:crypto';
+import { Logger } from '@nestjs/common';
+import pg from 'pg';
+
+/** The login role a module's code runs as. It owns the module's schema and nothing else. */
+export function moduleRoleName(module: string): string {
+  return `${module}_module`;
+}
+
+/**
+ * Module roles get a password derived from a deployment secret, so that every
+ * process of a deployment computes the same one and none is stored anywhere.
+ */
+export function moduleRolePassword(secret: string, module: string): string {
+  return createHmac('sha256', secret).update(moduleRoleName(module)).digest('hex').slice(0, 40);
+}
+
+export interface ProvisionedModule {
+  /** How the module connects: as its own role, to the same server and database. */
+  readonly url: string;
+  /** False when the given user could not create roles and is used as it is. */
+  readonly isolatedByRole: boolean;
+}
+
+const DUPLICATE_OBJECT = '42710';
+const UNIQUE_VIOLATION = '23505';
+const CONCURRENT_UPDATE = 'XX000'; // "tuple concurrently updated" on pg_authid
+
+/**
+ * Creates (idempotently) the module's role and schema through `adminUrl`:
+ * the role may log in, owns schema `<module>`, has it as its search_path, and
+ * has no privilege on any other schema: PUBLIC's rights on `public` are revoked.
+ */
+export async function provisionModule(adminUrl: string, module: string, secret: string): Promise<ProvisionedModule> {
+  const client = new pg.Client({ connectionString: adminUrl, application_name: 'monolith-first:provisioning' });
+  await client.connect();
+  try {
+    const me = await client.query<{ rolsuper: boolean; rolcreaterole: boolean; db: string }>(
+      'SELECT rolsuper, rolcreaterole, current_database() AS db FROM pg_roles WHERE rolname = current_user',
+    );
+    const { rolsuper, rolcreaterole, db } = me.rows[0];
+    if (!rolsuper && !rolcreaterole) {
+      // The operator handed us the module's own credentials: it is the role.
+      await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(module)}`);
+      new Logger('Provisioning').warn(
+        `${module}: the database user cannot create roles; connecting as it, isolation is the operator's grants`,
+      );
+      return { url: adminUrl, isolatedByRole: false };
+    }
+    const role = moduleRoleName(module);
+    const password = moduleRolePassword(secret, module);
+    await retryOnRace(() => ensureRole(client, role, password, !rolsuper));
+    await client.query('BEGIN');
+    // One provisioning at a time per database: several processes may start together.
+    await client.query("SELECT pg_advisory_xact_lock(hashtext('monolith-first:provisioning'))");
+    await client.query(`GRANT CONNECT, TEMPORARY ON DATABASE ${ident(db)} TO ${ident(role)}`);
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(module)} AUTHORIZATION ${ident(role)}`);
+    await client.query(`ALTER SCHEMA ${ident(module)} OWNER TO ${ident(role)}`);
+    await client.query(`REVOKE ALL ON SCHEMA ${ident(module)} FROM PUBLIC`);
+    await client.query('REVOKE ALL ON SCHEMA public FROM PUBLIC');
+    await client.query(`ALTER ROLE ${ident(role)} IN DATABASE ${ident(db)} SET search_path = ${ident(module)}`);
+    await client.query('COMMIT');
+    const url = new URL(adminUrl);
+    url.username = role;
+    url.password = password;
+    return { url: url.toString(), isolatedByRole: true };
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => {});
+    throw error;
+  } finally {
+    await client.end().catch(() => {});
+  }
+}
+
+async function ensureRole(client: pg.Client, role: string, password: string, grantToMe: boolean): Promise<void> {
+  const exists = await client.query('SELECT 1 FROM pg_roles WHERE rolname = $1', [role]);
+  // The password is derived, not secret from the server's point of view, but keep it out of logs.
+  const literal = client.escapeLiteral(password);
+  const attributes = 'LOGIN NOSUPERUSER NOCREATEDB NOCREATEROLE NOREPLICATION NOBYPASSRLS';
+  if (exists.rowCount === 0) {
+    await client.query(`CREATE ROLE ${ident(role)} ${attributes} PASSWORD ${literal}`);
+  } else {
+    await client.query(`ALTER ROLE ${ident(role)} ${attributes} PASSWORD ${literal}`);
+  }
+  // A non-superuser creator must be a member to hand the role a schema.
+  if (grantToMe) await client.query(`GRANT ${ident(role)} TO current_user`);
+}
+
+async function retryOnRace(action: () => Promise<void>, attempts = 5): Promise<void> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await action();
+    } catch (error) {
+      const code = (error as { code?: string }).code;
+      const race = code === DUPLICATE_OBJECT || code === UNIQUE_VIOLATION || code === CONCURRENT_UPDATE;
+      if (!race || attempt >= attempts) throw error;
+      await new Promise((resolve) => setTimeout(resolve, 20 * attempt));
+    }
+  }
+}
+
+/** Module names are `[a-z][a-z0-9_]*` (checked at discovery); quoting keeps that a fact, not an assumption. */
+export function ident(name: string): string {
+  return `"${name.replaceAll('"', '""')}"`;
+}

@@ -1,0 +1,66 @@
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
+import type { Response } from 'express';
+import { type ModuleErrorCode, ModuleError } from '../contracts/module.error.js';
+import { isDatabaseUnavailable } from '../database/database-errors.js';
+import { problem, type ProblemDetails, ProblemException } from './problem.js';
+
+const STATUS_BY_CODE: Record<ModuleErrorCode, number> = {
+  INVALID: 400,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  UNPROCESSABLE: 422,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** Seconds a client should wait before retrying a 503. */
+const RETRY_AFTER_SECONDS = '1';
+
+/**
+ * The one place where anything thrown becomes an HTTP answer: always
+ * problem+json, and a 500 says nothing about what went wrong inside.
+ */
+@Catch()
+export class ProblemDetailsFilter implements ExceptionFilter {
+  private readonly logger = new Logger('HTTP');
+
+  catch(exception: unknown, host: ArgumentsHost): void {
+    const response = host.switchToHttp().getResponse<Response>();
+    const { body, headers } = this.toProblem(exception);
+    if (response.headersSent) return;
+    for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
+    response.status(body.status).type('application/problem+json').send(JSON.stringify(body));
+  }
+
+  private toProblem(exception: unknown): { body: ProblemDetails; headers: Record<string, string> } {
+    if (exception instanceof ProblemException) {
+      return { body: exception.toProblem(), headers: { ...exception.headers } };
+    }
+    if (exception instanceof ModuleError) {
+      const status = STATUS_BY_CODE[exception.code];
+      const detail = exception.code === 'INTERNAL' ? 'An unexpected error occurred.' : exception.message;
+      return {
+        body: problem(status, detail, exception.errors),
+        headers: status === 503 ? { 'Retry-After': RETRY_AFTER_SECONDS } : {},
+      };
+    }
+    if (exception instanceof HttpException) {
+      const status = exception.getStatus();
+      const response = exception.getResponse();
+      const message =
+        typeof response === 'object' && response !== null && 'message' in response
+          ? String((response as { message: unknown }).message)
+          : exception.message;
+      return { body: problem(status, message), headers: {} };
+    }
+    if (isDatabaseUnavailable(exception)) {
+      this.logger.warn(`database unavailable: ${(exception as Error).message}`);
+      return {
+        body: problem(503, 'A service the request needs is temporarily unavailable.'),
+        headers: { 'Retry-After': RETRY_AFTER_SECONDS },
+      };
+    }
+    this.logger.error((exception as Error)?.stack ?? String(exception));
+    return { body: problem(500, 'An unexpected error occurred.'), headers: {} };
+  }
+}

@@ -1,0 +1,34 @@
+import type { Type } from '@nestjs/common';
+import type { Contract } from '../contracts/contract.js';
+
+/**
+ * What a module tells the platform about itself, from its composition root
+ * `src/modules/<name>/<name>.module.ts` (default export). The platform never
+ * names a module: it discovers these from the folder layout.
+ */
+export interface ModuleDefinition {
+  /** Equal to the folder name; also the module's schema name. */
+  readonly name: string;
+  readonly contract: Contract;
+  /** The Nest module that hosts the implementation; it must provide `contract.handler`. */
+  readonly core: Type<unknown>;
+  /** The Nest module with the module's public HTTP routes; it may only use contract clients. */
+  readonly http?: Type<unknown>;
+  /** TypeORM entities, all mapped to the module's own schema. */
+  readonly entities: readonly Function[];
+}
+
+export function defineModule(definition: ModuleDefinition): ModuleDefinition {
+  return definition;
+}
+
+/** A module's `module.json`: what it declares about itself for the boundary checks. */
+export interface ModuleManifest {
+  /** Modules whose contract this module may use. */
+  readonly dependsOn: readonly string[];
+}
+
+export interface DiscoveredModule {
+  readonly definition: ModuleDefinition;
+  readonly manifest: ModuleManifest;
+}

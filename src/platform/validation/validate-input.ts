@@ -1,0 +1,28 @@
+import type { Type } from '@nestjs/common';
+import { plainToInstance } from 'class-transformer';
+import { validate, type ValidatorOptions } from 'class-validator';
+import type { FieldError } from '../contracts/module.error.js';
+import { toFieldErrors } from './field-errors.js';
+
+/**
+ * The one validation policy of the whole application, used by the HTTP
+ * gateway and by every contract call on receipt: unknown properties are
+ * errors, nothing is coerced (a string is not a number, 1.5 is not an integer).
+ */
+export const VALIDATOR_OPTIONS: ValidatorOptions = {
+  whitelist: true,
+  forbidNonWhitelisted: true,
+  forbidUnknownValues: true,
+  validationError: { target: false, value: false },
+};
+
+export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+export async function validateInput<T extends object>(type: Type<T>, payload: unknown): Promise<Validated<T>> {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
+    return { ok: false, errors: [{ field: '', message: 'must be a JSON object' }] };
+  }
+  const instance = plainToInstance(type, payload, { enableImplicitConversion: false });
+  const errors = await validate(instance, VALIDATOR_OPTIONS);
+  return errors.length === 0 ? { ok: true, value: instance } : { ok: false, errors: toFieldErrors(errors) };
+}
