@@ -1,0 +1,65 @@
+import { type AppConfig, loadConfig } from '../../src/platform/config/app-config.js';
+import { type StoreApplication, startStoreApplication } from '../../src/platform/application/store-application.js';
+import { discoverModules } from '../../src/platform/modules/module-discovery.js';
+import { createTestDatabase, type TestDatabase } from './test-database.js';
+
+export interface TestStore {
+  /** Base URL of the running store's HTTP server (real HTTP on loopback). */
+  readonly url: string;
+  readonly config: AppConfig;
+  readonly database: TestDatabase;
+  readonly application: StoreApplication;
+  close(): Promise<void>;
+}
+
+/**
+ * Starts the store in this process, exactly as `npm start` composes it, on a
+ * fresh database and a free port. `env` holds process variables (topology.md).
+ */
+export async function startTestStore(env: Record<string, string> = {}): Promise<TestStore> {
+  const database = await createTestDatabase();
+  const modules = await discoverModules();
+  const config = loadConfig(
+    { DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'warn', ...env },
+    modules.map((module) => module.definition.name),
+  );
+  try {
+    const application = await startStoreApplication(config, modules);
+    return {
+      url: application.url,
+      config,
+      database,
+      application,
+      close: async () => {
+        await application.close();
+        await database.drop();
+      },
+    };
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
+}
+
+/** A JSON request against the store, answering status, headers and parsed body. */
+export async function http(
+  store: { url: string },
+  method: string,
+  path: string,
+  body?: unknown,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; headers: Headers; body: any }> {
+  const response = await fetch(`${store.url}${path}`, {
+    method,
+    headers: body === undefined ? headers : { 'content-type': 'application/json', ...headers },
+    body: body === undefined ? undefined : typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await response.text();
+  let parsed: unknown = text;
+  try {
+    parsed = text ? JSON.parse(text) : undefined;
+  } catch {
+    // not JSON: keep the text so the assertion shows it
+  }
+  return { status: response.status, headers: response.headers, body: parsed };
+}
