@@ -5,7 +5,7 @@ import { ConfigurationError } from '../config/configuration.error.js';
 import type { ModuleDefinition } from '../modules/module-definition.js';
 import { type EmbeddedServer, startEmbeddedPostgres } from './embedded-postgres.js';
 import { createModuleDataSource } from './module-data-source.js';
-import { provisionModule } from './provisioning.js';
+import { provisionModule, roleSecret } from './provisioning.js';
 
 /** Injection token of a module's own DataSource, visible only inside that module. */
 export const MODULE_DATA_SOURCE = Symbol('MODULE_DATA_SOURCE');
@@ -34,7 +34,7 @@ export class ModuleDatabases {
           embedded ??= await startEmbeddedPostgres(config.embeddedPostgres);
           adminUrl = embedded.url;
         }
-        const secret = config.dbRoleSecret ?? `${new URL(adminUrl).password}:monolith-first`;
+        const secret = roleSecret(adminUrl, config.dbRoleSecret);
         const provisioned = await reachable(definition.name, adminUrl, () =>
           provisionModule(adminUrl, definition.name, secret),
         );

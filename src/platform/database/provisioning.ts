@@ -15,6 +15,14 @@ export function moduleRolePassword(secret: string, module: string): string {
   return createHmac('sha256', secret).update(moduleRoleName(module)).digest('hex').slice(0, 40);
 }
 
+/**
+ * The secret module passwords derive from: DB_ROLE_SECRET when set, else one
+ * derived from the admin URL, which every process of a deployment shares.
+ */
+export function roleSecret(adminUrl: string, configured: string | undefined): string {
+  return configured ?? `${decodeURIComponent(new URL(adminUrl).password)}:monolith-first`;
+}
+
 export interface ProvisionedModule {
   /** How the module connects: as its own role, to the same server and database. */
   readonly url: string;
