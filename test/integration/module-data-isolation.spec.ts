@@ -20,7 +20,7 @@ describe('data owned per module, enforced by Postgres roles', () => {
     database = await createTestDatabase();
     modules = await discoverModules();
     const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'warn' }, modules.map((m) => m.definition.name));
-    databases = await ModuleDatabases.open(config, modules.map((m) => m.definition));
+    databases = await ModuleDatabases.open(config, modules);
     for (const { definition } of modules) {
       const url = new URL(database.url);
       url.username = moduleRoleName(definition.name);
@@ -106,7 +106,7 @@ describe('data owned per module, enforced by Postgres roles', () => {
       before.set(name, rows.rows[0].n);
     }
     const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'warn' }, names());
-    const again = await ModuleDatabases.open(config, modules.map((m) => m.definition));
+    const again = await ModuleDatabases.open(config, modules);
     try {
       for (const name of names()) {
         const pending = await again.get(name).showMigrations();

@@ -1,5 +1,6 @@
 import { type AppConfig, loadConfig } from '../../src/platform/config/app-config.js';
 import { type StoreApplication, startStoreApplication } from '../../src/platform/application/store-application.js';
+import { DEFAULT_MESSAGING_OPTIONS, type MessagingOptions } from '../../src/platform/messaging/messaging-options.js';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 
@@ -16,15 +17,36 @@ export interface TestStore {
  * Starts the store in this process, exactly as `npm start` composes it, on a
  * fresh database and a free port. `env` holds process variables (topology.md).
  */
-export async function startTestStore(env: Record<string, string> = {}): Promise<TestStore> {
-  const database = await createTestDatabase();
-  const modules = await discoverModules();
+export interface TestStoreOptions {
+  /** Another `src/modules` folder (test fixtures); default: the store's own modules. */
+  readonly modulesRoot?: string;
+  /** Re-use a database (a restart); it is then not dropped on close. */
+  readonly database?: TestDatabase;
+  readonly messaging?: Partial<MessagingOptions>;
+}
+
+/** Fast retries so that tests of failure paths take milliseconds, not minutes. */
+export const TEST_MESSAGING: MessagingOptions = {
+  ...DEFAULT_MESSAGING_OPTIONS,
+  maxAttempts: 4,
+  baseBackoffMs: 10,
+  maxBackoffMs: 50,
+  pollIntervalMs: 200,
+  leaseMs: 2_000,
+};
+
+export async function startTestStore(env: Record<string, string> = {}, options: TestStoreOptions = {}): Promise<TestStore> {
+  const database = options.database ?? (await createTestDatabase());
+  const ownsDatabase = options.database === undefined;
+  const modules = await discoverModules(options.modulesRoot);
   const config = loadConfig(
     { DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'warn', ...env },
     modules.map((module) => module.definition.name),
   );
   try {
-    const application = await startStoreApplication(config, modules);
+    const application = await startStoreApplication(config, modules, {
+      messaging: { ...TEST_MESSAGING, ...options.messaging },
+    });
     return {
       url: application.url,
       config,
@@ -32,11 +54,11 @@ export async function startTestStore(env: Record<string, string> = {}): Promise<
       application,
       close: async () => {
         await application.close();
-        await database.drop();
+        if (ownsDatabase) await database.drop();
       },
     };
   } catch (error) {
-    await database.drop();
+    if (ownsDatabase) await database.drop();
     throw error;
   }
 }

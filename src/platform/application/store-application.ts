@@ -18,6 +18,9 @@ import { MODULE_PROBES, type ModuleProbe } from '../health/module-health.js';
 import { ContractValidationPipe } from '../http/contract-validation.pipe.js';
 import { JsonBodyMiddleware } from '../http/json-body.middleware.js';
 import { ProblemDetailsFilter } from '../http/problem-details.filter.js';
+import { Messaging } from '../messaging/messaging.js';
+import type { MessagingOptions } from '../messaging/messaging-options.js';
+import { ModuleTransactions } from '../messaging/module-transactions.js';
 import type { DiscoveredModule } from '../modules/module-definition.js';
 
 export interface StoreApplication {
@@ -26,7 +29,13 @@ export interface StoreApplication {
   readonly url: string;
   readonly port: number;
   readonly databases: ModuleDatabases;
+  readonly messaging: Messaging;
   close(): Promise<void>;
+}
+
+/** Knobs for embedding the store (tests, benchmarks); `npm start` uses the defaults. */
+export interface StoreApplicationOptions {
+  readonly messaging?: MessagingOptions;
 }
 
 /** The composition root of a process: which modules it hosts and serves is configuration. */
@@ -40,13 +49,16 @@ class StoreRootModule implements NestModule {
 export async function startStoreApplication(
   config: AppConfig,
   modules: readonly DiscoveredModule[],
+  options: StoreApplicationOptions = {},
 ): Promise<StoreApplication> {
   const logger = createLogger(config.logLevel);
   // Everything logged from here on, start-up included, goes through the one logger.
   Logger.overrideLogger(logger);
   const definitions = modules.map((module) => module.definition);
-  const hosted = definitions.filter((definition) => config.hostedModules.includes(definition.name));
-  const databases = await ModuleDatabases.open(config, hosted);
+  const hostedModules = modules.filter((module) => config.hostedModules.includes(module.definition.name));
+  const hosted = hostedModules.map((module) => module.definition);
+  const databases = await ModuleDatabases.open(config, hostedModules);
+  const messaging = new Messaging(definitions, hosted, databases, options.messaging);
   try {
     const root: DynamicModule = {
       module: StoreRootModule,
@@ -55,7 +67,10 @@ export async function startStoreApplication(
         ...hosted.map(
           (definition): DynamicModule => ({
             module: definition.core,
-            providers: [{ provide: MODULE_DATA_SOURCE, useValue: databases.get(definition.name) }],
+            providers: [
+              { provide: MODULE_DATA_SOURCE, useValue: databases.get(definition.name) },
+              { provide: ModuleTransactions, useValue: messaging.transactionsFor(definition.name) },
+            ],
           }),
         ),
         ...(config.gateway ? definitions.flatMap((definition) => (definition.http ? [definition.http] : [])) : []),
@@ -63,12 +78,16 @@ export async function startStoreApplication(
       controllers: [HealthController],
       providers: [
         { provide: MODULE_PROBES, useValue: moduleProbes(config, modules, databases) },
+        { provide: Messaging, useValue: messaging },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: APP_PIPE, useClass: ContractValidationPipe },
       ],
     };
     const app = await NestFactory.create(root, { bodyParser: false, logger, abortOnError: false });
     (app.getHttpAdapter().getInstance() as { disable(setting: string): void }).disable('x-powered-by');
+    await app.init();
+    messaging.bindLocalSubscribers((type) => app.get(type, { strict: false }));
+    await messaging.start();
     await app.listen(config.port);
     const { port } = app.getHttpServer().address() as AddressInfo;
     logger.log(
@@ -81,13 +100,17 @@ export async function startStoreApplication(
       port,
       url: `http://127.0.0.1:${port}`,
       databases,
+      messaging,
       close: () =>
         (closing ??= (async () => {
+          // Stop taking requests and events first, let work in flight finish, then let go of the databases.
           await app.close();
+          await messaging.stop();
           await databases.close();
         })()),
     };
   } catch (error) {
+    await messaging.stop().catch(() => {});
     await databases.close().catch(() => {});
     throw error;
   }

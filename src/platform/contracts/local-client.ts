@@ -1,4 +1,5 @@
 import { Logger } from '@nestjs/common';
+import { isDatabaseUnavailable } from '../database/database-errors.js';
 import { describeFieldErrors } from '../validation/field-errors.js';
 import { validateInput } from '../validation/validate-input.js';
 import type { Contract, ContractClient, ContractHandler } from './contract.js';
@@ -32,6 +33,10 @@ export function createLocalClient<C extends Contract>(
         return wireCopy(await handler[operation](decoded.value));
       } catch (error) {
         if (error instanceof ModuleError) throw ModuleError.fromData(wireCopy(error.toData()));
+        if (isDatabaseUnavailable(error)) {
+          logger.warn(`${contract.module}.${operation}: database unavailable: ${(error as Error).message}`);
+          throw new ModuleError('UNAVAILABLE', `module '${contract.module}' is temporarily unavailable`, contract.module);
+        }
         logger.error(`${contract.module}.${operation} failed: ${(error as Error)?.stack ?? String(error)}`);
         throw new ModuleError('INTERNAL', `${contract.module}.${operation} failed`, contract.module);
       }

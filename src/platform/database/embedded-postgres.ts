@@ -22,7 +22,12 @@ export interface EmbeddedServer {
  * with its data under `dataDir`. A server left running on the same data
  * directory by a killed process is re-used rather than fought over.
  */
-export async function startEmbeddedPostgres(options: { dataDir: string; port: number }): Promise<EmbeddedServer> {
+export async function startEmbeddedPostgres(options: {
+  dataDir: string;
+  port: number;
+  /** Forward Postgres's own output to the debug log. */
+  verbose?: boolean;
+}): Promise<EmbeddedServer> {
   const logger = new Logger('EmbeddedPostgres');
   const dataDir = resolve(options.dataDir);
   const adminUrl = (database: string) =>
@@ -45,8 +50,12 @@ export async function startEmbeddedPostgres(options: { dataDir: string; port: nu
     createPostgresUser: process.getuid?.() === 0,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: ['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
-    onLog: (message) => logger.debug?.(String(message).trim()),
-    onError: (message) => logger.debug?.(String(message instanceof Error ? message.message : message).trim()),
+    onLog: (message) => {
+      if (options.verbose) logger.debug(String(message).trim());
+    },
+    onError: (message) => {
+      if (options.verbose) logger.debug(String(message instanceof Error ? message.message : message).trim());
+    },
   });
 
   if (!existsSync(resolve(dataDir, 'PG_VERSION'))) {

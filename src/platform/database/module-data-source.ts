@@ -1,11 +1,8 @@
 import { existsSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { DataSource, type MigrationInterface } from 'typeorm';
-
-/** `migrations/` at the repository root, both from `src/` (tests) and from `dist/src/` (build). */
-const MIGRATIONS_ROOT = fileURLToPath(new URL('../../../migrations/', import.meta.url));
 
 /** The migrations table lives in the module's own schema, like everything else of it. */
 export const MIGRATIONS_TABLE = 'migrations';
@@ -14,6 +11,9 @@ export interface ModuleDataSourceOptions {
   readonly module: string;
   readonly url: string;
   readonly entities: readonly Function[];
+  readonly migrationsDir: string;
+  /** Migrations the platform adds to every module, before the module's own (messaging tables). */
+  readonly platformMigrations: readonly Function[];
   readonly poolSize: number;
 }
 
@@ -27,11 +27,12 @@ export async function createModuleDataSource(options: ModuleDataSourceOptions): 
     url: options.url,
     schema: options.module,
     entities: [...options.entities],
-    migrations: await loadMigrations(options.module),
+    migrations: [...options.platformMigrations, ...(await loadMigrations(options.migrationsDir))],
     migrationsTableName: MIGRATIONS_TABLE,
     migrationsTransactionMode: 'all',
     synchronize: false,
-    logging: ['error'],
+    // Failures surface as errors to the caller, who logs them in the structured log.
+    logging: false,
     applicationName: `monolith-first:${options.module}`,
     extra: {
       max: options.poolSize,
@@ -42,9 +43,8 @@ export async function createModuleDataSource(options: ModuleDataSourceOptions): 
   });
 }
 
-/** Every migration class exported from `migrations/<module>/*`, in file-name (timestamp) order. */
-export async function loadMigrations(module: string): Promise<Function[]> {
-  const dir = join(MIGRATIONS_ROOT, module);
+/** Every migration class exported from the files of `dir`, in file-name (timestamp) order. */
+export async function loadMigrations(dir: string): Promise<Function[]> {
   if (!existsSync(dir)) return [];
   const files = (await readdir(dir))
     .filter((file) => /\.(ts|js)$/.test(file) && !/\.(d|spec|test)\.ts$/.test(file))

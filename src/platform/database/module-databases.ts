@@ -2,10 +2,14 @@ import { Logger } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { type AppConfig, databaseUrlFor, redactUrl } from '../config/app-config.js';
 import { ConfigurationError } from '../config/configuration.error.js';
-import type { ModuleDefinition } from '../modules/module-definition.js';
+import { CreateMessagingTables1700000000000 } from '../messaging/messaging.migration.js';
+import type { DiscoveredModule } from '../modules/module-definition.js';
 import { type EmbeddedServer, startEmbeddedPostgres } from './embedded-postgres.js';
 import { createModuleDataSource } from './module-data-source.js';
 import { provisionModule, roleSecret } from './provisioning.js';
+
+/** Tables the platform keeps in every module's schema, migrated before the module's own. */
+const PLATFORM_MIGRATIONS: readonly Function[] = [CreateMessagingTables1700000000000];
 
 /** Injection token of a module's own DataSource, visible only inside that module. */
 export const MODULE_DATA_SOURCE = Symbol('MODULE_DATA_SOURCE');
@@ -20,18 +24,20 @@ export class ModuleDatabases {
 
   private constructor(
     private readonly sources: ReadonlyMap<string, DataSource>,
+    private readonly urls: ReadonlyMap<string, string>,
     private readonly embedded: EmbeddedServer | undefined,
   ) {}
 
-  static async open(config: AppConfig, hosted: readonly ModuleDefinition[]): Promise<ModuleDatabases> {
+  static async open(config: AppConfig, hosted: readonly DiscoveredModule[]): Promise<ModuleDatabases> {
     const logger = new Logger('Database');
     let embedded: EmbeddedServer | undefined;
     const sources = new Map<string, DataSource>();
+    const urls = new Map<string, string>();
     try {
-      for (const definition of hosted) {
+      for (const { definition, migrationsDir } of hosted) {
         let adminUrl = databaseUrlFor(config, definition.name);
         if (adminUrl === undefined) {
-          embedded ??= await startEmbeddedPostgres(config.embeddedPostgres);
+          embedded ??= await startEmbeddedPostgres({ ...config.embeddedPostgres, verbose: config.logLevel === 'debug' || config.logLevel === 'trace' });
           adminUrl = embedded.url;
         }
         const secret = roleSecret(adminUrl, config.dbRoleSecret);
@@ -42,10 +48,13 @@ export class ModuleDatabases {
           module: definition.name,
           url: provisioned.url,
           entities: definition.entities,
+          migrationsDir,
+          platformMigrations: PLATFORM_MIGRATIONS,
           poolSize: config.dbPoolSize,
         });
         await reachable(definition.name, adminUrl, () => source.initialize());
         sources.set(definition.name, source);
+        urls.set(definition.name, provisioned.url);
         const applied = await source.runMigrations({ transaction: 'all' });
         logger.log(
           `${definition.name}: schema '${definition.name}' ready as role '${new URL(provisioned.url).username}'` +
@@ -57,13 +66,20 @@ export class ModuleDatabases {
       await embedded?.stop().catch(() => {});
       throw error;
     }
-    return new ModuleDatabases(sources, embedded);
+    return new ModuleDatabases(sources, urls, embedded);
   }
 
   get(module: string): DataSource {
     const source = this.sources.get(module);
     if (!source) throw new Error(`module '${module}' is not hosted by this process`);
     return source;
+  }
+
+  /** The URL the module connects with, as its own role (for connections outside the pool, like LISTEN). */
+  connectionUrl(module: string): string {
+    const url = this.urls.get(module);
+    if (!url) throw new Error(`module '${module}' is not hosted by this process`);
+    return url;
   }
 
   async ping(module: string): Promise<boolean> {

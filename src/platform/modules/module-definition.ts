@@ -1,5 +1,6 @@
 import type { Type } from '@nestjs/common';
 import type { Contract } from '../contracts/contract.js';
+import type { Subscription } from '../messaging/subscription.js';
 
 /**
  * What a module tells the platform about itself, from its composition root
@@ -16,6 +17,8 @@ export interface ModuleDefinition {
   readonly http?: Type<unknown>;
   /** TypeORM entities, all mapped to the module's own schema. */
   readonly entities: readonly Function[];
+  /** Events (of any module's contract) this module handles; each handler is a provider of `core`. */
+  readonly subscriptions?: readonly Subscription[];
 }
 
 export function defineModule(definition: ModuleDefinition): ModuleDefinition {
@@ -31,4 +34,6 @@ export interface ModuleManifest {
 export interface DiscoveredModule {
   readonly definition: ModuleDefinition;
   readonly manifest: ModuleManifest;
+  /** `migrations/<name>/` beside the `src/` the module was found in. */
+  readonly migrationsDir: string;
 }

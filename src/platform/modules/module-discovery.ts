@@ -32,7 +32,7 @@ export async function discoverModules(root = MODULES_ROOT): Promise<DiscoveredMo
     if (!definition || definition.name !== name || definition.contract?.module !== name) {
       throw new Error(`${name}.module.ts must default-export defineModule({ name: '${name}', ... }) with a '${name}' contract`);
     }
-    modules.push({ definition, manifest: readManifest(dir, name) });
+    modules.push({ definition, manifest: readManifest(dir, name), migrationsDir: join(root, '..', '..', 'migrations', name) });
   }
   return modules;
 }

@@ -1,0 +1,23 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { isUUID } from 'class-validator';
+import type { DataSource } from 'typeorm';
+import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import type { FindPaymentsQuery } from '../../contract/find-payments.query.js';
+import type { PaymentView } from '../../contract/payment.view.js';
+import { PaymentEntity } from '../infrastructure/payment.entity.js';
+import { toPaymentView } from '../infrastructure/payment.mapper.js';
+
+@Injectable()
+export class FindPaymentsHandler {
+  constructor(@Inject(MODULE_DATA_SOURCE) private readonly db: DataSource) {}
+
+  async execute(query: FindPaymentsQuery): Promise<PaymentView[]> {
+    // A malformed order id cannot match any row; asking Postgres would only raise a cast error.
+    if (!isUUID(query.orderId, 'loose')) return [];
+    const payments = await this.db.getRepository(PaymentEntity).find({
+      where: { orderId: query.orderId },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
+    return payments.map(toPaymentView);
+  }
+}

@@ -1,0 +1,22 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { isUUID } from 'class-validator';
+import type { DataSource } from 'typeorm';
+import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import type { GetPaymentQuery } from '../../contract/get-payment.query.js';
+import type { PaymentView } from '../../contract/payment.view.js';
+import { PaymentEntity } from '../infrastructure/payment.entity.js';
+import { toPaymentView } from '../infrastructure/payment.mapper.js';
+import { paymentNotFound } from '../payments.errors.js';
+
+@Injectable()
+export class GetPaymentHandler {
+  constructor(@Inject(MODULE_DATA_SOURCE) private readonly db: DataSource) {}
+
+  async execute(query: GetPaymentQuery): Promise<PaymentView> {
+    // Postgres would reject a malformed uuid with an error; no such payment can exist, so say so.
+    if (!isUUID(query.paymentId, 'loose')) throw paymentNotFound(query.paymentId);
+    const payment = await this.db.getRepository(PaymentEntity).findOneBy({ id: query.paymentId });
+    if (!payment) throw paymentNotFound(query.paymentId);
+    return toPaymentView(payment);
+  }
+}

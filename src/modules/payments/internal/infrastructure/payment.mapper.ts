@@ -1,0 +1,46 @@
+import type { PaymentStatus, PaymentView } from '../../contract/payment.view.js';
+
+/** A `payments` row as Postgres returns it from `RETURNING *`. */
+export interface PaymentRow {
+  readonly id: string;
+  readonly order_id: string;
+  readonly amount_cents: number;
+  readonly status: PaymentStatus;
+  readonly created_at: Date | string;
+  readonly updated_at: Date | string;
+}
+
+export function toPaymentView(payment: {
+  id: string;
+  orderId: string;
+  amountCents: number;
+  status: PaymentStatus;
+  createdAt: Date | string;
+  updatedAt: Date | string;
+}): PaymentView {
+  return {
+    paymentId: payment.id,
+    orderId: payment.orderId,
+    amountCents: payment.amountCents,
+    status: payment.status,
+    createdAt: toIsoString(payment.createdAt),
+    updatedAt: toIsoString(payment.updatedAt),
+  };
+}
+
+export function rowToPaymentView(row: PaymentRow): PaymentView {
+  return toPaymentView({
+    id: row.id,
+    orderId: row.order_id,
+    amountCents: row.amount_cents,
+    status: row.status,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  });
+}
+
+// The driver answers Dates, but a view must be the same value in process as
+// after a trip through JSON, so it carries the ISO string itself.
+function toIsoString(value: Date | string): string {
+  return new Date(value).toISOString();
+}

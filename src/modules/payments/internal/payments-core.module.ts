@@ -1,0 +1,19 @@
+import { Module } from '@nestjs/common';
+import { PaymentsContract } from '../contract/payments.contract.js';
+import { ChargePaymentHandler } from './charge-payment/charge-payment.handler.js';
+import { FindPaymentsHandler } from './find-payments/find-payments.handler.js';
+import { GetPaymentHandler } from './get-payment/get-payment.handler.js';
+import { PaymentsHandler } from './payments.handler.js';
+import { RefundPaymentHandler } from './refund-payment/refund-payment.handler.js';
+
+/** Hosts Payments' implementation; the platform supplies its DataSource and binds its contract. */
+@Module({
+  providers: [
+    ChargePaymentHandler,
+    RefundPaymentHandler,
+    GetPaymentHandler,
+    FindPaymentsHandler,
+    { provide: PaymentsContract.handler, useClass: PaymentsHandler },
+  ],
+})
+export class PaymentsCoreModule {}

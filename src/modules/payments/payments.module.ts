@@ -1,0 +1,14 @@
+import { defineModule } from '../../platform/modules/module-definition.js';
+import { PaymentsContract } from './contract/payments.contract.js';
+import { PaymentsCoreModule } from './internal/payments-core.module.js';
+import { PaymentsHttpModule } from './internal/http/payments-http.module.js';
+import { PaymentEntity } from './internal/infrastructure/payment.entity.js';
+
+/** Payments' composition root: a simulated payment provider, charging each order at most once. */
+export default defineModule({
+  name: 'payments',
+  contract: PaymentsContract,
+  core: PaymentsCoreModule,
+  http: PaymentsHttpModule,
+  entities: [PaymentEntity],
+});

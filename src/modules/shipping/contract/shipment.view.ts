@@ -1,0 +1,18 @@
+export type ShipmentStatus = 'SCHEDULED' | 'CANCELLED';
+
+export interface ShippingAddressView {
+  readonly name: string;
+  readonly line1: string;
+  readonly city: string;
+  readonly postalCode: string;
+  readonly country: string;
+}
+
+/** A shipment as Shipping shows it. `createdAt` is an ISO-8601 string, the same on the wire and in process. */
+export interface ShipmentView {
+  readonly shipmentId: string;
+  readonly orderId: string;
+  readonly status: ShipmentStatus;
+  readonly address: ShippingAddressView;
+  readonly createdAt: string;
+}

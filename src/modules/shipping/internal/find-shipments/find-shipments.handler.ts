@@ -1,0 +1,23 @@
+import { Inject, Injectable } from '@nestjs/common';
+import { isUUID } from 'class-validator';
+import type { DataSource } from 'typeorm';
+import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import type { FindShipmentsQuery } from '../../contract/find-shipments.query.js';
+import type { ShipmentView } from '../../contract/shipment.view.js';
+import { ShipmentEntity } from '../infrastructure/shipment.entity.js';
+import { toShipmentView } from '../infrastructure/shipment.mapper.js';
+
+@Injectable()
+export class FindShipmentsHandler {
+  constructor(@Inject(MODULE_DATA_SOURCE) private readonly db: DataSource) {}
+
+  async execute(query: FindShipmentsQuery): Promise<ShipmentView[]> {
+    // A malformed order id cannot match any row; asking Postgres would only raise a cast error.
+    if (!isUUID(query.orderId, 'loose')) return [];
+    const shipments = await this.db.getRepository(ShipmentEntity).find({
+      where: { orderId: query.orderId },
+      order: { createdAt: 'ASC', id: 'ASC' },
+    });
+    return shipments.map(toShipmentView);
+  }
+}

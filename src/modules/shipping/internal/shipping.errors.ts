@@ -1,0 +1,11 @@
+import { ModuleError } from '../../../platform/contracts/module.error.js';
+
+export const shipmentNotFound = (shipmentId: string) =>
+  new ModuleError('NOT_FOUND', `shipment '${shipmentId}' does not exist`, 'shipping');
+
+export const orderNotShipped = (orderId: string) =>
+  new ModuleError('NOT_FOUND', `order '${orderId}' has no shipment`, 'shipping');
+
+/** The checkout saga reads this as SHIPPING_UNAVAILABLE; the message is for people. */
+export const countryNotServed = (country: string) =>
+  new ModuleError('UNPROCESSABLE', `shipping is unavailable to country ${country}`, 'shipping');

@@ -1,0 +1,14 @@
+import { defineModule } from '../../platform/modules/module-definition.js';
+import { ShippingContract } from './contract/shipping.contract.js';
+import { ShipmentEntity } from './internal/infrastructure/shipment.entity.js';
+import { ShippingCoreModule } from './internal/shipping-core.module.js';
+import { ShippingHttpModule } from './internal/http/shipping-http.module.js';
+
+/** Shipping's composition root: schedules and cancels one delivery per order. */
+export default defineModule({
+  name: 'shipping',
+  contract: ShippingContract,
+  core: ShippingCoreModule,
+  http: ShippingHttpModule,
+  entities: [ShipmentEntity],
+});

@@ -1,0 +1,66 @@
+import type { Type } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { ident } from '../database/provisioning.js';
+import { describeFieldErrors } from '../validation/field-errors.js';
+import { validateInput } from '../validation/validate-input.js';
+import type { RegisteredSubscriber } from './event-registry.js';
+import { eventOptions, type EventEnvelope } from './integration-event.js';
+import { PoisonMessageError } from './message-bus.js';
+import type { ModuleTransactions } from './module-transactions.js';
+import type { EventHandler } from './subscription.js';
+
+export type InboxOutcome = 'handled' | 'duplicate';
+
+/**
+ * Hands events to one subscriber of a module hosted here, effectively once:
+ * the handler runs in a transaction of the subscriber's own schema that also
+ * records `(event id, subscriber)` in its inbox; a second delivery of the same
+ * event finds the record and changes nothing.
+ */
+export class Inbox {
+  private readonly table: string;
+
+  constructor(
+    private readonly subscriber: RegisteredSubscriber,
+    private readonly db: DataSource,
+    private readonly transactions: ModuleTransactions,
+    private readonly resolveHandler: () => EventHandler<object>,
+  ) {
+    this.table = `${ident(subscriber.module)}.inbox`;
+  }
+
+  async receive(envelope: EventEnvelope): Promise<InboxOutcome> {
+    const event = await this.decode(envelope);
+    const handler = this.resolveHandler();
+    let published = 0;
+    const outcome = await this.db.transaction(async (manager): Promise<InboxOutcome> => {
+      const recorded = await manager.query(
+        `INSERT INTO ${this.table} (event_id, handler, publisher) VALUES ($1, $2, $3)
+         ON CONFLICT DO NOTHING RETURNING event_id`,
+        [envelope.id, this.subscriber.id, envelope.publisher],
+      );
+      if ((recorded as unknown[]).length === 0) return 'duplicate';
+      const { count } = await this.transactions.within(manager, (tx) =>
+        handler.handle(event, { eventId: envelope.id, occurredAt: envelope.occurredAt, publisher: envelope.publisher, tx }),
+      );
+      published = count;
+      return 'handled';
+    });
+    this.transactions.afterCommit(published);
+    return outcome;
+  }
+
+  /** The payload, checked against the subscriber's event class: in-process exactly as from the network. */
+  private async decode(envelope: EventEnvelope): Promise<object> {
+    const type: Type<object> = this.subscriber.subscription.event;
+    const { name, version } = eventOptions(type);
+    if (envelope.name !== name || envelope.version !== version) {
+      throw new PoisonMessageError(
+        `${this.subscriber.id} handles ${name} v${version}, got ${envelope.name} v${envelope.version}`,
+      );
+    }
+    const checked = await validateInput(type, envelope.payload);
+    if (!checked.ok) throw new PoisonMessageError(`invalid ${name} payload: ${describeFieldErrors(checked.errors)}`);
+    return checked.value;
+  }
+}

@@ -1,0 +1,81 @@
+import type { DataSource, EntityManager } from 'typeorm';
+import { describeFieldErrors } from '../validation/field-errors.js';
+import { validateInput } from '../validation/validate-input.js';
+import type { EventRegistry } from './event-registry.js';
+import { eventOptions, isIntegrationEventType } from './integration-event.js';
+import type { MessageBus } from './message-bus.js';
+import type { ModuleTransaction } from './module-transaction.js';
+import type { OutboxStore, OutgoingEvent } from './outbox.store.js';
+
+/**
+ * The only way a module changes its data and publishes events: inject it and
+ * `run` a unit of work. What the work publishes is validated and written to
+ * the module's outbox in the same transaction; the relay wakes on commit.
+ */
+export class ModuleTransactions {
+  constructor(
+    readonly module: string,
+    private readonly db: DataSource,
+    private readonly outbox: OutboxStore,
+    private readonly registry: EventRegistry,
+    private readonly bus: MessageBus,
+  ) {}
+
+  async run<T>(work: (tx: ModuleTransaction) => Promise<T>): Promise<T> {
+    let published = 0;
+    const result = await this.db.transaction(async (manager) => {
+      const { value, count } = await this.within(manager, work);
+      published = count;
+      return value;
+    });
+    this.afterCommit(published);
+    return result;
+  }
+
+  /**
+   * Runs `work` in a transaction someone else opened (the inbox's); the caller
+   * commits, then calls `afterCommit` with the returned count.
+   */
+  async within<T>(manager: EntityManager, work: (tx: ModuleTransaction) => Promise<T>): Promise<{ value: T; count: number }> {
+    const queued: object[] = [];
+    const tx: ModuleTransaction = {
+      manager,
+      publish: (event: object) => {
+        queued.push(event);
+      },
+    };
+    const value = await work(tx);
+    const events = await Promise.all(queued.map((event) => this.toOutgoing(event)));
+    await this.outbox.write(manager, events);
+    return { value, count: events.length };
+  }
+
+  afterCommit(published: number): void {
+    if (published > 0) this.bus.committed(this.module);
+  }
+
+  private async toOutgoing(event: object): Promise<OutgoingEvent> {
+    const type = event.constructor;
+    if (!isIntegrationEventType(type)) throw new Error(`${type.name} is not an @IntegrationEvent`);
+    const options = eventOptions(type);
+    if (!options.name.startsWith(`${this.module}.`)) {
+      throw new Error(`module '${this.module}' may only publish its own events, not '${options.name}'`);
+    }
+    // Serialise first, validate the serialised form: what subscribers will receive is what is checked.
+    const payload = JSON.parse(JSON.stringify(event)) as Record<string, unknown>;
+    const checked = await validateInput(type, payload);
+    if (!checked.ok) throw new Error(`invalid ${options.name}: ${describeFieldErrors(checked.errors)}`);
+    const aggregateId = payload[options.aggregateKey];
+    if (typeof aggregateId !== 'string' && typeof aggregateId !== 'number') {
+      throw new Error(`${options.name}.${options.aggregateKey} (its aggregate key) must be a string or number`);
+    }
+    return {
+      name: options.name,
+      version: options.version,
+      aggregateId: String(aggregateId),
+      payload,
+      headers: {},
+      subscribers: this.registry.subscribersOf(options.name).map((subscriber) => subscriber.id),
+    };
+  }
+}

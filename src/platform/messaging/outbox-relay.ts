@@ -1,0 +1,185 @@
+import { Logger } from '@nestjs/common';
+import pg from 'pg';
+import type { MessageBus } from './message-bus.js';
+import { NoRouteError, PoisonMessageError } from './message-bus.js';
+import { backoffMs, type MessagingOptions } from './messaging-options.js';
+import type { ClaimedDelivery, OutboxStore } from './outbox.store.js';
+
+/**
+ * Delivers one module's outbox to its subscribers through the bus.
+ * Woken right after a commit in this process (bus signal) or in another
+ * instance (LISTEN/NOTIFY); a slow poll only recovers what those missed.
+ * Several relays may share the database: claims are leased with SKIP LOCKED.
+ */
+export class OutboxRelay {
+  private readonly logger: Logger;
+  private running: Promise<void> | undefined;
+  private runAgain = false;
+  private stopping = false;
+  private timer: NodeJS.Timeout | undefined;
+  private pruneTimer: NodeJS.Timeout | undefined;
+  private listener: pg.Client | undefined;
+  private reconnecting = false;
+  private unsubscribe: (() => void) | undefined;
+  /** Claimed deliveries not yet attempted: given back on a graceful stop. */
+  private readonly waiting = new Set<ClaimedDelivery>();
+
+  constructor(
+    private readonly store: OutboxStore,
+    private readonly bus: MessageBus,
+    private readonly options: MessagingOptions,
+    private readonly listenUrl: string | undefined,
+  ) {
+    this.logger = new Logger(`${store.module}.outbox`);
+  }
+
+  async start(): Promise<void> {
+    this.stopping = false;
+    this.unsubscribe = this.bus.onCommitted(this.store.module, () => this.wake());
+    if (this.listenUrl) await this.listen(this.listenUrl);
+    this.pruneTimer = setInterval(() => void this.prune(), this.options.pruneIntervalMs);
+    this.pruneTimer.unref();
+    this.wake();
+  }
+
+  /** Runs a delivery pass now, or right after the one in progress. */
+  wake(): void {
+    if (this.stopping) return;
+    if (this.running) {
+      this.runAgain = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.running = this.pass().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  /** Stops taking work, lets deliveries in flight finish within the deadline, gives back the rest. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    clearTimeout(this.timer);
+    clearInterval(this.pruneTimer);
+    this.unsubscribe?.();
+    const listener = this.listener;
+    this.listener = undefined;
+    await listener?.end().catch(() => {});
+    if (this.running) {
+      let deadline: NodeJS.Timeout | undefined;
+      await Promise.race([
+        this.running,
+        new Promise<void>((resolve) => {
+          deadline = setTimeout(resolve, this.options.shutdownDeadlineMs);
+        }),
+      ]);
+      clearTimeout(deadline);
+    }
+    const unattempted = [...this.waiting].map((d) => ({ eventId: d.envelope.id, subscriber: d.subscriber }));
+    this.waiting.clear();
+    await this.store.release(unattempted).catch(() => {});
+  }
+
+  private async pass(): Promise<void> {
+    try {
+      do {
+        this.runAgain = false;
+        while (!this.stopping) {
+          const batch = await this.store.claim(this.options.batchSize, this.options.leaseMs);
+          if (batch.length === 0) break;
+          await this.deliverBatch(batch);
+        }
+      } while (this.runAgain && !this.stopping);
+      if (!this.stopping) this.schedule(await this.store.nextDueInMs());
+    } catch (error) {
+      // Most likely the database is restarting: keep the process, try again on the next poll.
+      this.logger.warn(`delivery pass failed, retrying in ${this.options.pollIntervalMs} ms: ${(error as Error).message}`);
+      this.schedule(undefined);
+    }
+  }
+
+  private schedule(dueInMs: number | undefined): void {
+    if (this.stopping) return;
+    const delay = Math.min(dueInMs ?? this.options.pollIntervalMs, this.options.pollIntervalMs);
+    clearTimeout(this.timer);
+    this.timer = setTimeout(() => this.wake(), delay);
+    this.timer.unref();
+  }
+
+  /** A batch holds at most one delivery per (subscriber, aggregate), so all of it can go at once. */
+  private async deliverBatch(batch: readonly ClaimedDelivery[]): Promise<void> {
+    for (const delivery of batch) this.waiting.add(delivery);
+    const delivered: Array<{ eventId: string; subscriber: string }> = [];
+    await Promise.all(
+      batch.map(async (delivery) => {
+        if (this.stopping) return; // left in `waiting`: released by stop()
+        this.waiting.delete(delivery);
+        try {
+          await this.bus.deliver(delivery.subscriber, delivery.envelope);
+          delivered.push({ eventId: delivery.envelope.id, subscriber: delivery.subscriber });
+        } catch (error) {
+          await this.failed(delivery, error);
+        }
+      }),
+    );
+    await this.store.markDelivered(delivered);
+  }
+
+  private async failed(delivery: ClaimedDelivery, error: unknown): Promise<void> {
+    const { envelope, subscriber, attempts } = delivery;
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const poison = error instanceof PoisonMessageError;
+    if (poison || attempts >= this.options.maxAttempts) {
+      await this.store.markFailed(envelope.id, subscriber, message, undefined);
+      this.logger.error(
+        `dead letter: ${envelope.name} ${envelope.id} (aggregate ${envelope.aggregateId}) for ${subscriber} ` +
+          `after ${attempts} attempt(s): ${message}; replay with: npm run outbox -- replay ${this.store.module} ${envelope.id}`,
+      );
+      return;
+    }
+    const retryIn = backoffMs(this.options, attempts);
+    await this.store.markFailed(envelope.id, subscriber, message, retryIn);
+    const log = error instanceof NoRouteError ? 'debug' : 'warn';
+    this.logger[log](`${envelope.name} ${envelope.id} for ${subscriber} failed (attempt ${attempts}), retry in ${retryIn} ms: ${message}`);
+  }
+
+  private async listen(url: string): Promise<void> {
+    const client = new pg.Client({ connectionString: url, application_name: `monolith-first:${this.store.module}:relay` });
+    client.on('notification', () => this.wake());
+    client.on('error', (error) => {
+      this.logger.warn(`LISTEN connection lost (${error.message}); reconnecting`);
+      this.relisten(url, client);
+    });
+    client.on('end', () => this.relisten(url, client));
+    try {
+      await client.connect();
+      await client.query(`LISTEN ${this.store.channel}`);
+      this.listener = client;
+    } catch (error) {
+      await client.end().catch(() => {});
+      this.logger.warn(`cannot LISTEN yet (${(error as Error).message}); relying on the poll until it can`);
+      this.relisten(url, client);
+    }
+  }
+
+  private relisten(url: string, lost: pg.Client): void {
+    if (this.stopping || this.reconnecting || (this.listener !== lost && this.listener !== undefined)) return;
+    this.listener = undefined;
+    this.reconnecting = true;
+    const retry = setTimeout(() => {
+      this.reconnecting = false;
+      if (!this.stopping && !this.listener) void this.listen(url);
+    }, this.options.pollIntervalMs);
+    retry.unref();
+  }
+
+  private async prune(): Promise<void> {
+    try {
+      const pruned = await this.store.prune(this.options.retentionMs);
+      if (pruned.events + pruned.inbox > 0) {
+        this.logger.log(`pruned ${pruned.events} delivered event(s) and ${pruned.inbox} inbox record(s)`);
+      }
+    } catch (error) {
+      this.logger.warn(`pruning failed: ${(error as Error).message}`);
+    }
+  }
+}

@@ -1,0 +1,263 @@
+import { randomUUID } from 'node:crypto';
+import type { DataSource, EntityManager } from 'typeorm';
+import { ident } from '../database/provisioning.js';
+import type { EventEnvelope } from './integration-event.js';
+
+/** An event ready to be written: everything but the id and time, which the outbox assigns. */
+export interface OutgoingEvent {
+  readonly name: string;
+  readonly version: number;
+  readonly aggregateId: string;
+  readonly payload: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+  /** Subscribers (`<module>.<name>`) that get a delivery row. */
+  readonly subscribers: readonly string[];
+}
+
+/** One event claimed for one subscriber. */
+export interface ClaimedDelivery {
+  readonly subscriber: string;
+  readonly attempts: number;
+  readonly envelope: EventEnvelope;
+}
+
+export interface OutboxStats {
+  /** Deliveries not yet made (including those waiting for a retry). */
+  readonly pending: number;
+  /** Age of the oldest pending delivery's event, in ms; 0 when none is pending. */
+  readonly oldestPendingAgeMs: number;
+  readonly dead: number;
+}
+
+export interface DeadLetter {
+  readonly eventId: string;
+  readonly subscriber: string;
+  readonly name: string;
+  readonly aggregateId: string;
+  readonly attempts: number;
+  readonly lastError: string | null;
+  readonly occurredAt: string;
+}
+
+/** The SQL of one module's outbox: the only code that reads or writes its tables. */
+export class OutboxStore {
+  readonly channel: string;
+  private readonly outbox: string;
+  private readonly deliveries: string;
+
+  constructor(
+    readonly module: string,
+    private readonly db: DataSource,
+  ) {
+    this.outbox = `${ident(module)}.outbox`;
+    this.deliveries = `${ident(module)}.outbox_deliveries`;
+    this.channel = `outbox_${module}`;
+  }
+
+  /** Writes events and their delivery rows with the caller's transaction; wakes listening relays on commit. */
+  async write(manager: EntityManager, events: readonly OutgoingEvent[]): Promise<void> {
+    if (events.length === 0) return;
+    const ids = events.map(() => randomUUID());
+    await manager.query(
+      `INSERT INTO ${this.outbox} (id, name, version, aggregate_id, payload, headers)
+       SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::jsonb[], $6::jsonb[])`,
+      [
+        ids,
+        events.map((event) => event.name),
+        events.map((event) => event.version),
+        events.map((event) => event.aggregateId),
+        events.map((event) => JSON.stringify(event.payload)),
+        events.map((event) => JSON.stringify(event.headers)),
+      ],
+    );
+    const deliveryIds: string[] = [];
+    const subscribers: string[] = [];
+    events.forEach((event, index) => {
+      for (const subscriber of event.subscribers) {
+        deliveryIds.push(ids[index]);
+        subscribers.push(subscriber);
+      }
+    });
+    if (deliveryIds.length === 0) return;
+    await manager.query(
+      `INSERT INTO ${this.deliveries} (event_id, subscriber, position, aggregate_id)
+       SELECT o.id, d.subscriber, o.position, o.aggregate_id
+         FROM unnest($1::uuid[], $2::text[]) AS d (event_id, subscriber)
+         JOIN ${this.outbox} o ON o.id = d.event_id`,
+      [deliveryIds, subscribers],
+    );
+    // NOTIFY is transactional: other instances' relays hear it only if this commits.
+    await manager.query('SELECT pg_notify($1, $2)', [this.channel, '']);
+  }
+
+  /**
+   * Claims due deliveries for a while (a lease), skipping rows another relay
+   * holds. A delivery is due only when no earlier event of the same aggregate
+   * is still pending for the same subscriber: that keeps per-aggregate order,
+   * and means a batch holds at most one delivery per (subscriber, aggregate).
+   */
+  async claim(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
+    const rows = await this.db.query<
+      Array<{
+        event_id: string;
+        subscriber: string;
+        attempts: number;
+        name: string;
+        version: number;
+        aggregate_id: string;
+        payload: Record<string, unknown>;
+        headers: Record<string, string>;
+        occurred_at: Date;
+      }>
+    >(
+      `WITH due AS (
+         SELECT d.event_id, d.subscriber
+           FROM ${this.deliveries} d
+          WHERE d.status = 'PENDING'
+            AND d.next_attempt_at <= now()
+            AND (d.locked_until IS NULL OR d.locked_until < now())
+            AND NOT EXISTS (
+                  SELECT 1 FROM ${this.deliveries} e
+                   WHERE e.status = 'PENDING' AND e.subscriber = d.subscriber
+                     AND e.aggregate_id = d.aggregate_id AND e.position < d.position)
+          ORDER BY d.position
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED
+       ), claimed AS (
+         UPDATE ${this.deliveries} d
+            SET locked_until = now() + make_interval(secs => $2 / 1000.0), attempts = d.attempts + 1
+           FROM due
+          WHERE d.event_id = due.event_id AND d.subscriber = due.subscriber
+         RETURNING d.event_id, d.subscriber, d.attempts, d.position
+       )
+       SELECT c.event_id, c.subscriber, c.attempts, o.name, o.version, o.aggregate_id, o.payload, o.headers, o.occurred_at
+         FROM claimed c JOIN ${this.outbox} o ON o.id = c.event_id
+        ORDER BY c.position`,
+      [limit, leaseMs],
+    );
+    return rows.map((row) => ({
+      subscriber: row.subscriber,
+      attempts: row.attempts,
+      envelope: {
+        id: row.event_id,
+        name: row.name,
+        version: row.version,
+        publisher: this.module,
+        aggregateId: row.aggregate_id,
+        occurredAt: row.occurred_at.toISOString(),
+        payload: row.payload,
+        headers: row.headers,
+      },
+    }));
+  }
+
+  async markDelivered(deliveries: ReadonlyArray<{ eventId: string; subscriber: string }>): Promise<void> {
+    if (deliveries.length === 0) return;
+    await this.db.query(
+      `UPDATE ${this.deliveries} d
+          SET status = 'DELIVERED', delivered_at = now(), locked_until = NULL, last_error = NULL
+         FROM unnest($1::uuid[], $2::text[]) AS x (event_id, subscriber)
+        WHERE d.event_id = x.event_id AND d.subscriber = x.subscriber`,
+      [deliveries.map((d) => d.eventId), deliveries.map((d) => d.subscriber)],
+    );
+  }
+
+  /** Schedules a retry after `retryInMs`, or dead-letters when `retryInMs` is undefined. */
+  async markFailed(eventId: string, subscriber: string, error: string, retryInMs: number | undefined): Promise<void> {
+    await this.db.query(
+      `UPDATE ${this.deliveries}
+          SET status = CASE WHEN $4::int IS NULL THEN 'DEAD' ELSE 'PENDING' END,
+              next_attempt_at = now() + make_interval(secs => coalesce($4::int, 0) / 1000.0),
+              locked_until = NULL, last_error = left($3, 2000)
+        WHERE event_id = $1 AND subscriber = $2`,
+      [eventId, subscriber, error, retryInMs ?? null],
+    );
+  }
+
+  /** Gives claims back untouched (a graceful stop before they were attempted). */
+  async release(deliveries: ReadonlyArray<{ eventId: string; subscriber: string }>): Promise<void> {
+    if (deliveries.length === 0) return;
+    await this.db.query(
+      `UPDATE ${this.deliveries} d SET locked_until = NULL, attempts = greatest(d.attempts - 1, 0)
+         FROM unnest($1::uuid[], $2::text[]) AS x (event_id, subscriber)
+        WHERE d.event_id = x.event_id AND d.subscriber = x.subscriber AND d.status = 'PENDING'`,
+      [deliveries.map((d) => d.eventId), deliveries.map((d) => d.subscriber)],
+    );
+  }
+
+  /** When the next pending delivery falls due, so the relay can sleep exactly until then. */
+  async nextDueInMs(): Promise<number | undefined> {
+    const [row] = await this.db.query<Array<{ due_in_ms: number | null }>>(
+      `SELECT extract(epoch FROM min(greatest(next_attempt_at, coalesce(locked_until, next_attempt_at))) - now()) * 1000 AS due_in_ms
+         FROM ${this.deliveries} WHERE status = 'PENDING'`,
+    );
+    return row.due_in_ms === null ? undefined : Math.max(0, Number(row.due_in_ms));
+  }
+
+  async stats(): Promise<OutboxStats> {
+    const [row] = await this.db.query<Array<{ pending: string; dead: string; oldest_ms: number | null }>>(
+      `SELECT count(*) FILTER (WHERE d.status = 'PENDING') AS pending,
+              count(*) FILTER (WHERE d.status = 'DEAD') AS dead,
+              extract(epoch FROM now() - min(o.occurred_at) FILTER (WHERE d.status = 'PENDING')) * 1000 AS oldest_ms
+         FROM ${this.deliveries} d JOIN ${this.outbox} o ON o.id = d.event_id
+        WHERE d.status <> 'DELIVERED'`,
+    );
+    return { pending: Number(row.pending), dead: Number(row.dead), oldestPendingAgeMs: Math.round(Number(row.oldest_ms ?? 0)) };
+  }
+
+  async deadLetters(limit = 100): Promise<DeadLetter[]> {
+    const rows = await this.db.query<
+      Array<{ event_id: string; subscriber: string; name: string; aggregate_id: string; attempts: number; last_error: string | null; occurred_at: Date }>
+    >(
+      `SELECT d.event_id, d.subscriber, o.name, d.aggregate_id, d.attempts, d.last_error, o.occurred_at
+         FROM ${this.deliveries} d JOIN ${this.outbox} o ON o.id = d.event_id
+        WHERE d.status = 'DEAD' ORDER BY d.position LIMIT $1`,
+      [limit],
+    );
+    return rows.map((row) => ({
+      eventId: row.event_id,
+      subscriber: row.subscriber,
+      name: row.name,
+      aggregateId: row.aggregate_id,
+      attempts: row.attempts,
+      lastError: row.last_error,
+      occurredAt: row.occurred_at.toISOString(),
+    }));
+  }
+
+  /** Puts dead letters back in line with fresh attempts; all of them, or those of one event. */
+  async replay(eventId?: string): Promise<number> {
+    const rows = await this.db.query(
+      `UPDATE ${this.deliveries}
+          SET status = 'PENDING', attempts = 0, next_attempt_at = now(), locked_until = NULL
+        WHERE status = 'DEAD' AND ($1::uuid IS NULL OR event_id = $1::uuid)
+       RETURNING event_id`,
+      [eventId ?? null],
+    );
+    return affectedRows(rows);
+  }
+
+  /** Deletes events every subscriber has received, and inbox records, older than the retention. */
+  async prune(retentionMs: number): Promise<{ events: number; inbox: number }> {
+    const events = await this.db.query(
+      `DELETE FROM ${this.outbox} o
+        WHERE o.occurred_at < now() - make_interval(secs => $1 / 1000.0)
+          AND NOT EXISTS (SELECT 1 FROM ${this.deliveries} d WHERE d.event_id = o.id AND d.status <> 'DELIVERED')
+       RETURNING o.id`,
+      [retentionMs],
+    );
+    const inbox = await this.db.query(
+      `DELETE FROM ${ident(this.module)}.inbox WHERE handled_at < now() - make_interval(secs => $1 / 1000.0) RETURNING event_id`,
+      [retentionMs],
+    );
+    return { events: affectedRows(events), inbox: affectedRows(inbox) };
+  }
+}
+
+/** TypeORM answers an UPDATE or DELETE on Postgres with `[rows, rowCount]`, a SELECT with the rows. */
+function affectedRows(result: unknown): number {
+  if (Array.isArray(result) && result.length === 2 && Array.isArray(result[0]) && typeof result[1] === 'number') {
+    return result[1];
+  }
+  return Array.isArray(result) ? result.length : 0;
+}

@@ -1,0 +1,208 @@
+import { fileURLToPath } from 'node:url';
+import type { ContractClient } from '../../src/platform/contracts/contract.js';
+import type { EventEnvelope } from '../../src/platform/messaging/integration-event.js';
+import { faults } from '../fixtures/messaging/src/modules/audit/faults.js';
+import { LedgerContract } from '../fixtures/messaging/src/modules/ledger/ledger.contract.js';
+import { eventually } from '../support/eventually.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { http, startTestStore, type TestStore } from '../support/test-store.js';
+
+const FIXTURE_MODULES = fileURLToPath(new URL('../fixtures/messaging/src/modules/', import.meta.url));
+const SUBSCRIBER = 'audit.on-entry-recorded';
+
+type Ledger = ContractClient<typeof LedgerContract>;
+
+const ledgerOf = (store: TestStore): Ledger => store.application.app.get(LedgerContract.client, { strict: false });
+
+async function seen(store: TestStore): Promise<Array<{ event_id: string; account_id: string; sequence: number; amount: number }>> {
+  return store.application.databases.get('audit').query('SELECT event_id, account_id, sequence, amount FROM audit.seen ORDER BY id');
+}
+
+async function deliveries(store: TestStore, status?: string): Promise<number> {
+  const [row] = await store.application.databases
+    .get('ledger')
+    .query(`SELECT count(*)::int AS n FROM ledger.outbox_deliveries WHERE $1::text IS NULL OR status = $1`, [status ?? null]);
+  return row.n;
+}
+
+describe('reliable in-process events: outbox, relay, inbox (real Postgres)', () => {
+  let database: TestDatabase;
+  let store: TestStore;
+
+  beforeEach(async () => {
+    faults.reset();
+    database = await createTestDatabase();
+    store = await startTestStore({}, { modulesRoot: FIXTURE_MODULES, database });
+  });
+
+  afterEach(async () => {
+    await store?.close();
+    await database?.drop();
+  });
+
+  it('writes the event in the same transaction as the change and delivers it to the subscriber', async () => {
+    const entry = await ledgerOf(store).recordEntry({ accountId: 'acc-1', amount: 5 });
+    expect(entry).toEqual({ accountId: 'acc-1', sequence: 1 });
+    await eventually(async () => expect(await seen(store)).toHaveLength(1));
+    const [row] = await seen(store);
+    expect(row).toMatchObject({ account_id: 'acc-1', sequence: 1, amount: 5 });
+    await eventually(async () => expect(await deliveries(store, 'DELIVERED')).toBe(1));
+    expect(await store.application.messaging.stats()).toMatchObject({ ledger: { pending: 0, dead: 0, oldestPendingAgeMs: 0 } });
+  });
+
+  it('writes nothing, event included, when the transaction fails', async () => {
+    const transactions = store.application.messaging.transactionsFor('ledger');
+    const { EntryRecorded } = await import('../fixtures/messaging/src/modules/ledger/ledger.contract.js');
+    await expect(
+      transactions.run(async (tx) => {
+        tx.publish(new EntryRecorded('acc-x', 1, 1));
+        throw new Error('business rule broken');
+      }),
+    ).rejects.toThrow('business rule broken');
+    const [row] = await store.application.databases.get('ledger').query('SELECT count(*)::int AS n FROM ledger.outbox');
+    expect(row.n).toBe(0);
+  });
+
+  it('refuses to publish an invalid event or another module’s event, and rolls back', async () => {
+    const transactions = store.application.messaging.transactionsFor('audit');
+    const { EntryRecorded } = await import('../fixtures/messaging/src/modules/ledger/ledger.contract.js');
+    await expect(transactions.run(async (tx) => tx.publish(new EntryRecorded('a', 1, 1)))).rejects.toThrow(
+      "module 'audit' may only publish its own events, not 'ledger.EntryRecorded'",
+    );
+    const ledger = store.application.messaging.transactionsFor('ledger');
+    await expect(ledger.run(async (tx) => tx.publish(new EntryRecorded('a', 1.5, 1)))).rejects.toThrow(
+      /invalid ledger.EntryRecorded: sequence must be an integer/,
+    );
+  });
+
+  it('keeps per-aggregate order for every subscriber, even with shuffled timing and retries', async () => {
+    faults.delayMs = 4;
+    faults.failTimes.set(3, 2); // every event with amount 3 fails twice before it succeeds
+    const accounts = Array.from({ length: 8 }, (_, i) => `acc-${i}`);
+    await Promise.all(
+      accounts.map(async (accountId) => {
+        for (let amount = 1; amount <= 12; amount++) await ledgerOf(store).recordEntry({ accountId, amount });
+      }),
+    );
+    await eventually(async () => expect(await seen(store)).toHaveLength(96));
+    const rows = await seen(store);
+    for (const accountId of accounts) {
+      const sequences = rows.filter((row) => row.account_id === accountId).map((row) => row.sequence);
+      expect(sequences).toEqual(Array.from({ length: 12 }, (_, i) => i + 1));
+    }
+  });
+
+  it('retries a failing handler with back-off, then dead-letters it visibly, and replays it on demand', async () => {
+    faults.alwaysFail.add(13);
+    await ledgerOf(store).recordEntry({ accountId: 'acc-dead', amount: 13 });
+    await ledgerOf(store).recordEntry({ accountId: 'acc-ok', amount: 1 });
+    await eventually(async () => expect(await deliveries(store, 'DEAD')).toBe(1));
+    const [dead] = await store.application.messaging.deadLetters('ledger');
+    expect(dead).toMatchObject({
+      subscriber: SUBSCRIBER,
+      name: 'ledger.EntryRecorded',
+      aggregateId: 'acc-dead',
+      attempts: 4,
+      lastError: 'Error: planted failure for amount 13',
+    });
+    expect(faults.attempts.get(dead.eventId)).toBe(4);
+    expect((await seen(store)).map((row) => row.account_id)).toEqual(['acc-ok']);
+    expect(await store.application.messaging.stats()).toMatchObject({ ledger: { pending: 0, dead: 1 } });
+
+    faults.alwaysFail.clear();
+    expect(await store.application.messaging.replay('ledger', dead.eventId)).toBe(1);
+    await eventually(async () => expect((await seen(store)).map((row) => row.account_id).sort()).toEqual(['acc-dead', 'acc-ok']));
+    expect(await deliveries(store, 'DEAD')).toBe(0);
+  });
+
+  it('dead-letters at once a payload that fails validation on receipt: retrying cannot fix it', async () => {
+    await store.application.databases.get('ledger').transaction(async (manager) => {
+      await store.application.messaging.store('ledger').write(manager, [
+        { name: 'ledger.EntryRecorded', version: 1, aggregateId: 'acc-bad', payload: { accountId: 'acc-bad', sequence: 'one', amount: 1 }, headers: {}, subscribers: [SUBSCRIBER] },
+      ]);
+    });
+    store.application.messaging.wake('ledger');
+    await eventually(async () => expect(await deliveries(store, 'DEAD')).toBe(1));
+    const [dead] = await store.application.messaging.deadLetters('ledger');
+    expect(dead.attempts).toBe(1);
+    expect(dead.lastError).toMatch(/PoisonMessageError: invalid ledger.EntryRecorded payload: sequence must be an integer/);
+  });
+
+  it('applies a duplicate delivery once: the inbox drops it', async () => {
+    await ledgerOf(store).recordEntry({ accountId: 'acc-dup', amount: 2 });
+    await eventually(async () => expect(await seen(store)).toHaveLength(1));
+    await eventually(async () => expect(await deliveries(store, 'DELIVERED')).toBe(1));
+    const [row] = await store.application.databases.get('ledger').query('SELECT * FROM ledger.outbox');
+    const envelope: EventEnvelope = {
+      id: row.id,
+      name: row.name,
+      version: row.version,
+      publisher: 'ledger',
+      aggregateId: row.aggregate_id,
+      occurredAt: row.occurred_at.toISOString(),
+      payload: row.payload,
+      headers: row.headers,
+    };
+    // Twice straight through the bus, and once more by the relay as if its acknowledgement had been lost.
+    await store.application.messaging.bus.deliver(SUBSCRIBER, envelope);
+    await store.application.messaging.bus.deliver(SUBSCRIBER, envelope);
+    await store.application.databases.get('ledger').query(`UPDATE ledger.outbox_deliveries SET status = 'PENDING'`);
+    store.application.messaging.wake('ledger');
+    await eventually(async () => expect(await deliveries(store, 'DELIVERED')).toBe(1));
+    expect(await seen(store)).toHaveLength(1);
+  });
+
+  it('loses nothing when the process dies after commit and before delivery', async () => {
+    // Stop delivering, commit events, then drop the process without a graceful stop.
+    await store.application.messaging.stop();
+    for (let i = 1; i <= 20; i++) await ledgerOf(store).recordEntry({ accountId: `acc-${i % 3}`, amount: i });
+    expect(await seen(store)).toHaveLength(0);
+    expect(await deliveries(store, 'PENDING')).toBe(20);
+    await store.application.app.close();
+    await store.application.databases.close();
+
+    store = await startTestStore({}, { modulesRoot: FIXTURE_MODULES, database });
+    await eventually(async () => expect(await seen(store)).toHaveLength(20));
+    expect(await deliveries(store, 'DELIVERED')).toBe(20);
+  });
+
+  it('never delivers a row twice with two relays on one database', async () => {
+    const second = await startTestStore({}, { modulesRoot: FIXTURE_MODULES, database });
+    try {
+      const delivered: string[] = [];
+      for (const instance of [store, second]) {
+        const bus = instance.application.messaging.bus;
+        const original = bus.deliver.bind(bus);
+        bus.deliver = async (subscriber: string, envelope: EventEnvelope) => {
+          delivered.push(`${envelope.id}/${subscriber}`);
+          return original(subscriber, envelope);
+        };
+      }
+      await Promise.all(
+        Array.from({ length: 10 }, async (_, account) => {
+          for (let n = 0; n < 20; n++) {
+            await ledgerOf(n % 2 === 0 ? store : second).recordEntry({ accountId: `acc-${account}`, amount: n });
+          }
+        }),
+      );
+      await eventually(async () => expect(await seen(store)).toHaveLength(200));
+      await eventually(async () => expect(await deliveries(store, 'DELIVERED')).toBe(200));
+      expect(delivered).toHaveLength(200);
+      expect(new Set(delivered).size).toBe(200);
+    } finally {
+      await second.close();
+    }
+  });
+
+  it('prunes delivered events and inbox records past the retention, keeping what is pending or dead', async () => {
+    faults.alwaysFail.add(13);
+    await ledgerOf(store).recordEntry({ accountId: 'acc-p', amount: 1 });
+    await ledgerOf(store).recordEntry({ accountId: 'acc-q', amount: 13 });
+    await eventually(async () => expect(await deliveries(store, 'DELIVERED')).toBe(1));
+    await eventually(async () => expect(await deliveries(store, 'DEAD')).toBe(1));
+    const pruned = await store.application.messaging.store('ledger').prune(0);
+    expect(pruned.events).toBe(1);
+    expect(await store.application.messaging.store('audit').prune(0)).toEqual({ events: 0, inbox: 1 });
+    expect(await deliveries(store)).toBe(1);
+  });
+});
