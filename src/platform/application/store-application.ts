@@ -58,7 +58,7 @@ export async function startStoreApplication(
   const hostedModules = modules.filter((module) => config.hostedModules.includes(module.definition.name));
   const hosted = hostedModules.map((module) => module.definition);
   const databases = await ModuleDatabases.open(config, hostedModules);
-  const messaging = new Messaging(definitions, hosted, databases, options.messaging);
+  const messaging = new Messaging(definitions, hosted, databases, options.messaging ?? config.messaging);
   try {
     const root: DynamicModule = {
       module: StoreRootModule,

@@ -1,3 +1,4 @@
+import { DEFAULT_MESSAGING_OPTIONS, type MessagingOptions } from '../messaging/messaging-options.js';
 import { ConfigurationError } from './configuration.error.js';
 
 /** The process variables of shared/spec/topology.md, parsed and validated once. */
@@ -21,6 +22,7 @@ export interface AppConfig {
   /** Secret from which module role passwords are derived (DB_ROLE_SECRET). */
   readonly dbRoleSecret: string | undefined;
   readonly logLevel: LogLevel;
+  readonly messaging: MessagingOptions;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -56,6 +58,7 @@ export function loadConfig(env: Env, knownModules: readonly string[]): AppConfig
     serviceToken: nonEmpty(env.SERVICE_TOKEN),
     dbRoleSecret: nonEmpty(env.DB_ROLE_SECRET),
     logLevel: parseLogLevel(env.LOG_LEVEL),
+    messaging: parseMessaging(env),
   };
 }
 
@@ -77,6 +80,18 @@ function parseModules(raw: string | undefined, known: readonly string[]): string
   }
   // Keep discovery order so that start-up is deterministic whatever order MODULES uses.
   return known.filter((name) => seen.has(name));
+}
+
+function parseMessaging(env: Env): MessagingOptions {
+  const d = DEFAULT_MESSAGING_OPTIONS;
+  const hour = 3600_000;
+  return {
+    ...d,
+    maxAttempts: parseInteger(env.OUTBOX_MAX_ATTEMPTS, 'OUTBOX_MAX_ATTEMPTS', d.maxAttempts, 1, 1000),
+    baseBackoffMs: parseInteger(env.OUTBOX_BACKOFF_MS, 'OUTBOX_BACKOFF_MS', d.baseBackoffMs, 1, 3600_000),
+    pollIntervalMs: parseInteger(env.OUTBOX_POLL_MS, 'OUTBOX_POLL_MS', d.pollIntervalMs, 10, 3600_000),
+    retentionMs: parseInteger(env.OUTBOX_RETENTION_HOURS, 'OUTBOX_RETENTION_HOURS', d.retentionMs / hour, 0, 24 * 365) * hour,
+  };
 }
 
 function parseOnOff(raw: string | undefined, variable: string, fallback: boolean): boolean {

@@ -54,22 +54,13 @@ export class OutboxStore {
     this.channel = `outbox_${module}`;
   }
 
-  /** Writes events and their delivery rows with the caller's transaction; wakes listening relays on commit. */
+  /**
+   * Writes events and their delivery rows with the caller's transaction, in
+   * one round trip, and NOTIFYs listening relays (delivered only on commit).
+   */
   async write(manager: EntityManager, events: readonly OutgoingEvent[]): Promise<void> {
     if (events.length === 0) return;
     const ids = events.map(() => randomUUID());
-    await manager.query(
-      `INSERT INTO ${this.outbox} (id, name, version, aggregate_id, payload, headers)
-       SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::jsonb[], $6::jsonb[])`,
-      [
-        ids,
-        events.map((event) => event.name),
-        events.map((event) => event.version),
-        events.map((event) => event.aggregateId),
-        events.map((event) => JSON.stringify(event.payload)),
-        events.map((event) => JSON.stringify(event.headers)),
-      ],
-    );
     const deliveryIds: string[] = [];
     const subscribers: string[] = [];
     events.forEach((event, index) => {
@@ -78,16 +69,30 @@ export class OutboxStore {
         subscribers.push(subscriber);
       }
     });
-    if (deliveryIds.length === 0) return;
     await manager.query(
-      `INSERT INTO ${this.deliveries} (event_id, subscriber, position, aggregate_id)
-       SELECT o.id, d.subscriber, o.position, o.aggregate_id
-         FROM unnest($1::uuid[], $2::text[]) AS d (event_id, subscriber)
-         JOIN ${this.outbox} o ON o.id = d.event_id`,
-      [deliveryIds, subscribers],
+      `WITH written AS (
+         INSERT INTO ${this.outbox} (id, name, version, aggregate_id, payload, headers)
+         SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::jsonb[], $6::jsonb[])
+         RETURNING id, position, aggregate_id
+       ), deliveries AS (
+         INSERT INTO ${this.deliveries} (event_id, subscriber, position, aggregate_id)
+         SELECT w.id, d.subscriber, w.position, w.aggregate_id
+           FROM unnest($7::uuid[], $8::text[]) AS d (event_id, subscriber)
+           JOIN written w ON w.id = d.event_id
+       )
+       SELECT pg_notify($9, '')`,
+      [
+        ids,
+        events.map((event) => event.name),
+        events.map((event) => event.version),
+        events.map((event) => event.aggregateId),
+        events.map((event) => JSON.stringify(event.payload)),
+        events.map((event) => JSON.stringify(event.headers)),
+        deliveryIds,
+        subscribers,
+        this.channel,
+      ],
     );
-    // NOTIFY is transactional: other instances' relays hear it only if this commits.
-    await manager.query('SELECT pg_notify($1, $2)', [this.channel, '']);
   }
 
   /**

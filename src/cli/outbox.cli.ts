@@ -1,0 +1,61 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { loadConfig } from '../platform/config/app-config.js';
+import { ConfigurationError } from '../platform/config/configuration.error.js';
+import { ModuleDatabases } from '../platform/database/module-databases.js';
+import { OutboxStore } from '../platform/messaging/outbox.store.js';
+import { discoverModules } from '../platform/modules/module-discovery.js';
+
+const USAGE = `usage: npm run outbox -- <command> <module> [event-id]
+
+  stats <module>               pending deliveries, age of the oldest, dead letters
+  dead-letters <module>        list dead-lettered deliveries (the newest 100)
+  replay <module> [event-id]   put dead letters (all, or one event's) back in line
+
+The database is found as \`npm start\` finds it (DATABASE_URL, <MODULE>_DATABASE_URL, or the embedded one).`;
+
+/** Operators' view of a module's outbox: what is stuck, and putting it back in line. */
+async function main(argv: readonly string[]): Promise<void> {
+  const [command, module, eventId] = argv;
+  if (!command || command === '--help' || command === '-h') {
+    console.log(USAGE);
+    return;
+  }
+  if (!['stats', 'dead-letters', 'replay'].includes(command)) throw new ConfigurationError(`unknown command '${command}' (see --help)`);
+  const modules = await discoverModules();
+  const names = modules.map((m) => m.definition.name);
+  if (!module || !names.includes(module)) {
+    throw new ConfigurationError(`name a module: one of ${names.join(', ')}`);
+  }
+  if (eventId !== undefined && !/^[0-9a-f-]{36}$/i.test(eventId)) throw new ConfigurationError(`'${eventId}' is not an event id`);
+  Logger.overrideLogger(['error']);
+  const config = loadConfig({ ...process.env, MODULES: module }, names);
+  const databases = await ModuleDatabases.open(config, modules.filter((m) => m.definition.name === module));
+  try {
+    const store = new OutboxStore(module, databases.get(module));
+    if (command === 'stats') {
+      const stats = await store.stats();
+      console.log(`${module}: ${stats.pending} pending (oldest ${stats.oldestPendingAgeMs} ms), ${stats.dead} dead`);
+    } else if (command === 'dead-letters') {
+      const letters = await store.deadLetters();
+      if (letters.length === 0) console.log(`${module}: no dead letters`);
+      for (const letter of letters) {
+        console.log(
+          `${letter.eventId}  ${letter.name}  aggregate=${letter.aggregateId}  subscriber=${letter.subscriber}  attempts=${letter.attempts}  ${letter.occurredAt}\n    ${letter.lastError ?? ''}`,
+        );
+      }
+    } else {
+      const replayed = await store.replay(eventId);
+      // Relays pick these up on their next pass (NOTIFY wakes them at once).
+      await databases.get(module).query('SELECT pg_notify($1, $2)', [store.channel, '']);
+      console.log(`${module}: ${replayed} dead letter(s) put back in line`);
+    }
+  } finally {
+    await databases.close();
+  }
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(`outbox: ${((error as Error)?.message ?? String(error)).split('\n')[0]}`);
+  process.exit(1);
+});
