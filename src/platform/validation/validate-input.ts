@@ -22,7 +22,19 @@ export async function validateInput<T extends object>(type: Type<T>, payload: un
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
     return { ok: false, errors: [{ field: '', message: 'must be a JSON object' }] };
   }
+  const nul = fieldsWithNul(payload);
+  if (nul.length > 0) return { ok: false, errors: nul.map((field) => ({ field, message: 'must not contain the NUL character' })) };
   const instance = plainToInstance(type, payload, { enableImplicitConversion: false });
   const errors = await validate(instance, VALIDATOR_OPTIONS);
   return errors.length === 0 ? { ok: true, value: instance } : { ok: false, errors: toFieldErrors(errors) };
+}
+
+/** Postgres cannot store U+0000 in text: refuse it up front, anywhere in the input, rather than fail later with a 500. */
+function fieldsWithNul(value: unknown, path = ''): string[] {
+  if (typeof value === 'string') return value.includes('\u0000') ? [path] : [];
+  if (Array.isArray(value)) return value.flatMap((item, index) => fieldsWithNul(item, `${path}[${index}]`));
+  if (value !== null && typeof value === 'object') {
+    return Object.entries(value).flatMap(([key, item]) => fieldsWithNul(item, path ? `${path}.${key}` : key));
+  }
+  return [];
 }

@@ -3,10 +3,6 @@ import { IsString, Length, Matches } from 'class-validator';
 /** ISO 3166-1 alpha-2 as the contract checks it: two capital letters. */
 export const COUNTRY_CODE_PATTERN = /^[A-Z]{2}$/;
 
-// Postgres cannot store U+0000 in text: refused here as a 400 rather than failing later as a 500.
-const NO_NUL = /^[^\u0000]*$/;
-const NO_NUL_MESSAGE = { message: 'must not contain the NUL character' };
-
 /**
  * Where a shipment goes. A validated class, not a view, so that the checkout
  * request can nest it and refuse a bad address with a 400 before any saga starts.
@@ -14,22 +10,18 @@ const NO_NUL_MESSAGE = { message: 'must not contain the NUL character' };
 export class ShippingAddress {
   @IsString()
   @Length(1, 200)
-  @Matches(NO_NUL, NO_NUL_MESSAGE)
   readonly name: string;
 
   @IsString()
   @Length(1, 200)
-  @Matches(NO_NUL, NO_NUL_MESSAGE)
   readonly line1: string;
 
   @IsString()
   @Length(1, 100)
-  @Matches(NO_NUL, NO_NUL_MESSAGE)
   readonly city: string;
 
   @IsString()
   @Length(1, 20)
-  @Matches(NO_NUL, NO_NUL_MESSAGE)
   readonly postalCode: string;
 
   @IsString()

@@ -5,7 +5,7 @@ export class ProductEntity {
   @PrimaryColumn({ type: 'varchar', length: 64 })
   sku: string;
 
-  @Column({ type: 'varchar', length: 200 })
+  @Column({ type: 'text' })
   name: string;
 
   @Column({ name: 'price_cents', type: 'integer' })
