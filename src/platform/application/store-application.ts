@@ -11,6 +11,7 @@ import {
 import { APP_FILTER, APP_PIPE, NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
 import type { AppConfig, LogLevel } from '../config/app-config.js';
+import { ModuleSettings } from '../config/module-settings.js';
 import { ContractsModule } from '../contracts/contracts.module.js';
 import { MODULE_DATA_SOURCE, ModuleDatabases } from '../database/module-databases.js';
 import { HealthController } from '../health/health.controller.js';
@@ -68,6 +69,7 @@ export async function startStoreApplication(
           (definition): DynamicModule => ({
             module: definition.core,
             providers: [
+              { provide: ModuleSettings, useValue: new ModuleSettings(config.env) },
               { provide: MODULE_DATA_SOURCE, useValue: databases.get(definition.name) },
               { provide: ModuleTransactions, useValue: messaging.transactionsFor(definition.name) },
             ],

@@ -23,6 +23,8 @@ export interface AppConfig {
   readonly dbRoleSecret: string | undefined;
   readonly logLevel: LogLevel;
   readonly messaging: MessagingOptions;
+  /** The environment this was read from, for modules' own settings (ModuleSettings). */
+  readonly env: Readonly<Record<string, string | undefined>>;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -59,6 +61,7 @@ export function loadConfig(env: Env, knownModules: readonly string[]): AppConfig
     dbRoleSecret: nonEmpty(env.DB_ROLE_SECRET),
     logLevel: parseLogLevel(env.LOG_LEVEL),
     messaging: parseMessaging(env),
+    env: { ...env },
   };
 }
 
@@ -102,7 +105,7 @@ function parseOnOff(raw: string | undefined, variable: string, fallback: boolean
   throw new ConfigurationError(`${variable}: expected 'on' or 'off', got '${raw}'`);
 }
 
-function parseInteger(
+export function parseInteger(
   raw: string | undefined,
   variable: string,
   fallback: number,

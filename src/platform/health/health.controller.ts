@@ -1,5 +1,6 @@
 import { Controller, Get, Inject, Res } from '@nestjs/common';
 import type { Response } from 'express';
+import { withTimeout } from '../scheduling/with-timeout.js';
 import { MODULE_PROBES, type ModuleHealth, type ModuleProbe } from './module-health.js';
 
 /** How long a probe may take before its module counts as down. */
@@ -21,11 +22,4 @@ export class HealthController {
     const modules = Object.fromEntries(entries.map(([name, , health]) => [name, health]));
     response.status(healthy ? 200 : 503).json({ status: healthy ? 'ok' : 'degraded', modules });
   }
-}
-
-function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
-  return new Promise<T>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error('probe timed out')), ms);
-    promise.then(resolve, reject).finally(() => clearTimeout(timer));
-  });
 }

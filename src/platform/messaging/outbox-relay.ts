@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import type { MessageBus } from './message-bus.js';
 import { NoRouteError, PoisonMessageError } from './message-bus.js';
+import { WakeableLoop } from '../scheduling/wakeable-loop.js';
 import { backoffMs, type MessagingOptions } from './messaging-options.js';
 import type { ClaimedDelivery, OutboxStore } from './outbox.store.js';
 
@@ -13,10 +14,7 @@ import type { ClaimedDelivery, OutboxStore } from './outbox.store.js';
  */
 export class OutboxRelay {
   private readonly logger: Logger;
-  private running: Promise<void> | undefined;
-  private runAgain = false;
-  private stopping = false;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly loop: WakeableLoop;
   private pruneTimer: NodeJS.Timeout | undefined;
   private listener: pg.Client | undefined;
   private reconnecting = false;
@@ -31,78 +29,54 @@ export class OutboxRelay {
     private readonly listenUrl: string | undefined,
   ) {
     this.logger = new Logger(`${store.module}.outbox`);
+    this.loop = new WakeableLoop(() => this.pass(), {
+      pollIntervalMs: options.pollIntervalMs,
+      shutdownDeadlineMs: options.shutdownDeadlineMs,
+      // Most likely the database is restarting: keep the process, try again on the next poll.
+      onError: (error) =>
+        this.logger.warn(`delivery pass failed, retrying in ${options.pollIntervalMs} ms: ${(error as Error).message}`),
+    });
+  }
+
+  private get stopping(): boolean {
+    return this.loop.stopping;
   }
 
   async start(): Promise<void> {
-    this.stopping = false;
+    this.loop.start();
     this.unsubscribe = this.bus.onCommitted(this.store.module, () => this.wake());
     if (this.listenUrl) await this.listen(this.listenUrl);
     this.pruneTimer = setInterval(() => void this.prune(), this.options.pruneIntervalMs);
     this.pruneTimer.unref();
-    this.wake();
   }
 
   /** Runs a delivery pass now, or right after the one in progress. */
   wake(): void {
-    if (this.stopping) return;
-    if (this.running) {
-      this.runAgain = true;
-      return;
-    }
-    clearTimeout(this.timer);
-    this.running = this.pass().finally(() => {
-      this.running = undefined;
-    });
+    this.loop.wake();
   }
 
   /** Stops taking work, lets deliveries in flight finish within the deadline, gives back the rest. */
   async stop(): Promise<void> {
-    this.stopping = true;
-    clearTimeout(this.timer);
+    const stopped = this.loop.stop();
     clearInterval(this.pruneTimer);
     this.unsubscribe?.();
     const listener = this.listener;
     this.listener = undefined;
     await listener?.end().catch(() => {});
-    if (this.running) {
-      let deadline: NodeJS.Timeout | undefined;
-      await Promise.race([
-        this.running,
-        new Promise<void>((resolve) => {
-          deadline = setTimeout(resolve, this.options.shutdownDeadlineMs);
-        }),
-      ]);
-      clearTimeout(deadline);
-    }
+    await stopped;
     const unattempted = [...this.waiting].map((d) => ({ eventId: d.envelope.id, subscriber: d.subscriber }));
     this.waiting.clear();
     await this.store.release(unattempted).catch(() => {});
   }
 
-  private async pass(): Promise<void> {
-    try {
-      do {
-        this.runAgain = false;
-        while (!this.stopping) {
-          const batch = await this.store.claim(this.options.batchSize, this.options.leaseMs);
-          if (batch.length === 0) break;
-          await this.deliverBatch(batch);
-        }
-      } while (this.runAgain && !this.stopping);
-      if (!this.stopping) this.schedule(await this.store.nextDueInMs());
-    } catch (error) {
-      // Most likely the database is restarting: keep the process, try again on the next poll.
-      this.logger.warn(`delivery pass failed, retrying in ${this.options.pollIntervalMs} ms: ${(error as Error).message}`);
-      this.schedule(undefined);
+  /** Delivers everything due; answers when the next delivery falls due. */
+  private async pass(): Promise<number | undefined> {
+    while (!this.stopping) {
+      const batch = await this.store.claim(this.options.batchSize, this.options.leaseMs);
+      if (batch.length === 0) break;
+      await this.deliverBatch(batch);
     }
-  }
-
-  private schedule(dueInMs: number | undefined): void {
-    if (this.stopping) return;
-    const delay = Math.min(dueInMs ?? this.options.pollIntervalMs, this.options.pollIntervalMs);
-    clearTimeout(this.timer);
-    this.timer = setTimeout(() => this.wake(), delay);
-    this.timer.unref();
+    return this.stopping ? undefined : this.store.nextDueInMs();
   }
 
   /** A batch holds at most one delivery per (subscriber, aggregate), so all of it can go at once. */

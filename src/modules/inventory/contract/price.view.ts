@@ -1,0 +1,4 @@
+export interface PriceView {
+  readonly sku: string;
+  readonly priceCents: number;
+}

@@ -1,0 +1,10 @@
+export type ReservationStatus = 'RESERVED' | 'REJECTED' | 'RELEASED';
+
+export interface ReservationView {
+  readonly orderId: string;
+  readonly status: ReservationStatus;
+  /** What is (or was) held; empty for a REJECTED reservation and for a release that found none. */
+  readonly lines: ReadonlyArray<{ readonly sku: string; readonly quantity: number }>;
+  /** Skus that lacked available stock (or do not exist), when REJECTED. */
+  readonly shortages: readonly string[];
+}

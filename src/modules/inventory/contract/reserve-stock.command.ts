@@ -1,0 +1,20 @@
+import { Type } from 'class-transformer';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsUUID, ValidateNested } from 'class-validator';
+import { StockLine } from './stock-line.js';
+
+/**
+ * Reserves every line for an order, or none (all-or-nothing). Idempotent by
+ * orderId: once an order has a reservation record, whatever its status, the
+ * same record is answered and nothing changes. Lines must name distinct skus.
+ */
+export class ReserveStockCommand {
+  @IsUUID()
+  readonly orderId: string;
+
+  @IsArray()
+  @ArrayMinSize(1)
+  @ArrayMaxSize(100)
+  @ValidateNested({ each: true })
+  @Type(() => StockLine)
+  readonly lines: StockLine[];
+}

@@ -1,0 +1,14 @@
+import { IsInt, IsString, Matches, Max, Min } from 'class-validator';
+import { SKU_PATTERN } from './sku.js';
+
+/** A quantity of one sku, as reservations count it. */
+export class StockLine {
+  @IsString()
+  @Matches(SKU_PATTERN, { message: 'must be 1-64 characters of A-Z, 0-9, - and _' })
+  readonly sku: string;
+
+  @IsInt()
+  @Min(1)
+  @Max(1000)
+  readonly quantity: number;
+}

@@ -1,0 +1,59 @@
+import { IsIn, IsInt, IsString, IsUUID, Min } from 'class-validator';
+import { IntegrationEvent } from '../../../platform/messaging/integration-event.js';
+import type { FailureReason } from './order.view.js';
+
+/** An order was accepted and its checkout saga started. */
+@IntegrationEvent({ name: 'orders.OrderPlaced', version: 1, aggregateKey: 'orderId' })
+export class OrderPlaced {
+  @IsUUID()
+  readonly orderId: string;
+
+  @IsString()
+  readonly customerId: string;
+
+  @IsInt()
+  @Min(0)
+  readonly totalCents: number;
+
+  constructor(orderId: string, customerId: string, totalCents: number) {
+    this.orderId = orderId;
+    this.customerId = customerId;
+    this.totalCents = totalCents;
+  }
+}
+
+/** The checkout saga completed: paid, stock reserved, delivery scheduled. */
+@IntegrationEvent({ name: 'orders.OrderConfirmed', version: 1, aggregateKey: 'orderId' })
+export class OrderConfirmed {
+  @IsUUID()
+  readonly orderId: string;
+
+  @IsUUID()
+  readonly paymentId: string;
+
+  @IsUUID()
+  readonly shipmentId: string;
+
+  constructor(orderId: string, paymentId: string, shipmentId: string) {
+    this.orderId = orderId;
+    this.paymentId = paymentId;
+    this.shipmentId = shipmentId;
+  }
+}
+
+const FAILURE_REASONS: FailureReason[] = ['PAYMENT_DECLINED', 'OUT_OF_STOCK', 'SHIPPING_UNAVAILABLE', 'TIMED_OUT'];
+
+/** The checkout saga failed and everything it had done was compensated. */
+@IntegrationEvent({ name: 'orders.OrderCancelled', version: 1, aggregateKey: 'orderId' })
+export class OrderCancelled {
+  @IsUUID()
+  readonly orderId: string;
+
+  @IsIn(FAILURE_REASONS)
+  readonly reason: FailureReason;
+
+  constructor(orderId: string, reason: FailureReason) {
+    this.orderId = orderId;
+    this.reason = reason;
+  }
+}

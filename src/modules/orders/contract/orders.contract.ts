@@ -1,0 +1,18 @@
+import { Inject } from '@nestjs/common';
+import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/contract.js';
+import { GetOrderQuery } from './get-order.query.js';
+import type { OrderView } from './order.view.js';
+import { PlaceOrderCommand } from './place-order.command.js';
+import type { PlaceOrderResult } from './place-order.result.js';
+import type { SagaStepView } from './saga-step.view.js';
+
+export const OrdersContract = defineContract('orders', {
+  placeOrder: command<PlaceOrderCommand, PlaceOrderResult>(PlaceOrderCommand),
+  getOrder: query<GetOrderQuery, OrderView>(GetOrderQuery),
+  getCheckoutLog: query<GetOrderQuery, SagaStepView[]>(GetOrderQuery),
+});
+
+/** What the gateway (and any future module) holds to talk to Orders, wherever it runs. */
+export type Orders = ContractClient<typeof OrdersContract>;
+
+export const InjectOrders = (): ParameterDecorator => Inject(OrdersContract.client);

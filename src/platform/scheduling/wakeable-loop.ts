@@ -1,0 +1,85 @@
+export interface WakeableLoopOptions {
+  /** The longest the loop sleeps: it recovers whatever no wake-up announced. */
+  readonly pollIntervalMs: number;
+  /** How long `stop` waits for a pass in progress. */
+  readonly shutdownDeadlineMs: number;
+  /** Called when a pass throws; the loop tries again after the poll interval. */
+  readonly onError: (error: unknown) => void;
+}
+
+/**
+ * A background worker that runs `pass` when woken, never twice at once: a
+ * wake-up during a pass runs one more pass right after it. Between wake-ups
+ * it sleeps until the time `pass` says the next work falls due, or at most
+ * the poll interval. Used by the outbox relay and by durable sagas, whose
+ * work lives in tables and is announced by commits.
+ */
+export class WakeableLoop {
+  private running: Promise<void> | undefined;
+  private again = false;
+  private stopped = true;
+  private timer: NodeJS.Timeout | undefined;
+
+  /** `pass` does the work due now and answers how soon more falls due (ms), if it knows. */
+  constructor(
+    private readonly pass: () => Promise<number | undefined>,
+    private readonly options: WakeableLoopOptions,
+  ) {}
+
+  get stopping(): boolean {
+    return this.stopped;
+  }
+
+  start(): void {
+    this.stopped = false;
+    this.wake();
+  }
+
+  wake(): void {
+    if (this.stopped) return;
+    if (this.running) {
+      this.again = true;
+      return;
+    }
+    clearTimeout(this.timer);
+    this.running = this.run().finally(() => {
+      this.running = undefined;
+    });
+  }
+
+  /** No new pass starts; a pass in progress gets until the deadline to finish. */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    clearTimeout(this.timer);
+    if (!this.running) return;
+    let deadline: NodeJS.Timeout | undefined;
+    await Promise.race([
+      this.running,
+      new Promise<void>((resolve) => {
+        deadline = setTimeout(resolve, this.options.shutdownDeadlineMs);
+      }),
+    ]);
+    clearTimeout(deadline);
+  }
+
+  private async run(): Promise<void> {
+    let dueInMs: number | undefined;
+    try {
+      do {
+        this.again = false;
+        dueInMs = await this.pass();
+      } while (this.again && !this.stopped);
+    } catch (error) {
+      this.options.onError(error);
+      dueInMs = undefined;
+    }
+    this.sleep(dueInMs);
+  }
+
+  private sleep(dueInMs: number | undefined): void {
+    if (this.stopped) return;
+    const delay = Math.max(0, Math.min(dueInMs ?? this.options.pollIntervalMs, this.options.pollIntervalMs));
+    this.timer = setTimeout(() => this.wake(), delay);
+    this.timer.unref();
+  }
+}
