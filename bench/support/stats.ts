@@ -1,44 +1,40 @@
-/** Summaries of repeated timings, in milliseconds. */
-export interface Summary {
-  readonly name: string;
-  readonly runs: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly max: number;
-  readonly min: number;
-  readonly mean: number;
-}
-
-export function summarise(name: string, samples: readonly number[]): Summary {
+/** Percentile by nearest rank over a copy of the samples. */
+export function percentile(samples: readonly number[], p: number): number {
+  if (samples.length === 0) return Number.NaN;
   const sorted = [...samples].sort((a, b) => a - b);
-  return {
-    name,
-    runs: sorted.length,
-    p50: percentile(sorted, 50),
-    // Nearest rank: with fewer than 100 runs this is the slowest run.
-    p99: percentile(sorted, 99),
-    max: sorted[sorted.length - 1] ?? NaN,
-    min: sorted[0] ?? NaN,
-    mean: sorted.reduce((sum, value) => sum + value, 0) / sorted.length,
-  };
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
+  return sorted[rank];
 }
 
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  const rank = Math.ceil((p / 100) * sorted.length);
-  return sorted[Math.min(sorted.length, Math.max(1, rank)) - 1]!;
+export function mean(samples: readonly number[]): number {
+  return samples.reduce((sum, x) => sum + x, 0) / samples.length;
 }
 
-/** A plain-text table, one row a case, numbers in ms. */
-export function formatTable(rows: readonly Summary[]): string {
-  const header = ['case', 'runs', 'p50 ms', 'p99 ms', 'max ms', 'min ms', 'mean ms'];
-  const body = rows.map((row) => [
-    row.name,
-    String(row.runs),
-    ...[row.p50, row.p99, row.max, row.min, row.mean].map((value) => value.toFixed(0)),
-  ]);
-  const widths = header.map((title, column) => Math.max(title.length, ...body.map((cells) => cells[column]!.length)));
-  const line = (cells: readonly string[]) =>
-    cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column]!) : cell.padStart(widths[column]!))).join('  ');
-  return [line(header), widths.map((width) => '-'.repeat(width)).join('  '), ...body.map(line)].join('\n');
+/** Prints rows as an aligned plain-text table (also valid Markdown). */
+export function printTable(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): void {
+  const cells = [headers, ...rows.map((row) => row.map((cell) => (typeof cell === 'number' ? format(cell) : cell)))];
+  const widths = headers.map((_, i) => Math.max(...cells.map((row) => String(row[i]).length)));
+  const line = (row: ReadonlyArray<string | number>) =>
+    `| ${row.map((cell, i) => String(cell).padEnd(widths[i])).join(' | ')} |`;
+  console.log(line(cells[0]));
+  console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
+  for (const row of cells.slice(1)) console.log(line(row));
+}
+
+function format(value: number): string {
+  if (!Number.isFinite(value)) return '-';
+  if (Number.isInteger(value)) return String(value);
+  return value >= 100 ? value.toFixed(0) : value >= 10 ? value.toFixed(1) : value.toFixed(2);
+}
+
+/** `--name value` from argv, else the fallback. */
+export function option(name: string, fallback: number): number {
+  const index = process.argv.indexOf(`--${name}`);
+  if (index < 0) return fallback;
+  const value = Number(process.argv[index + 1]);
+  if (!Number.isFinite(value) || value <= 0) {
+    console.error(`bench: --${name} expects a positive number`);
+    process.exit(1);
+  }
+  return value;
 }

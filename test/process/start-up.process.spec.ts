@@ -1,7 +1,8 @@
 import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { acceptsConnections, freePort } from '../support/ports.js';
+import { acceptsConnections } from '../support/accepts-connections.js';
+import { freePort } from '../support/free-port.js';
 import {
   builtMain,
   postmasterPid,
