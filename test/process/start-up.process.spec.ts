@@ -1,0 +1,225 @@
+import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { acceptsConnections } from '../support/accepts-connections.js';
+import { freePort } from '../support/free-port.js';
+import {
+  builtMain,
+  postmasterPid,
+  runStoreToExit,
+  type SpawnedStore,
+  spawnStore,
+  stopAllStores,
+  stopPostgresIn,
+} from '../support/spawn-store.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { http } from '../support/test-store.js';
+
+/**
+ * The built store as a user runs it (`npm start` = `node dist/src/main.js`):
+ * configuration errors, the embedded Postgres of a fresh machine, an external
+ * DATABASE_URL, signals, and a restart after a SIGKILL.
+ */
+
+/** Port 1 on loopback refuses connections: a database that is certainly not there. */
+const UNREACHABLE_DB = 'postgres://postgres@127.0.0.1:1/none';
+const EMBEDDED_START_TIMEOUT = 120_000;
+
+beforeAll(() => {
+  builtMain(); // fails the file with "run npm run build" rather than a spawn error per test
+});
+afterAll(stopAllStores);
+
+describe('bad configuration fails fast with one line on stderr', () => {
+  // A valid but unreachable DATABASE_URL unless the case sets its own: should a bad
+  // variable ever be accepted, the process fails on the database instead of starting
+  // an embedded Postgres on the developer's default port.
+  const cases: Array<[string, Record<string, string>, RegExp]> = [
+    ['PORT=abc', { PORT: 'abc' }, /PORT/],
+    ['PORT=70000', { PORT: '70000' }, /PORT/],
+    ['MODULES=billing', { MODULES: 'billing' }, /MODULES.*billing/],
+    ['GATEWAY=maybe', { GATEWAY: 'maybe' }, /GATEWAY/],
+    ['DATABASE_URL=mysql://x/y', { DATABASE_URL: 'mysql://x/y' }, /DATABASE_URL/],
+  ];
+
+  it.each(cases)('%s', async (_, env, mentions) => {
+    const result = await runStoreToExit({ DATABASE_URL: UNREACHABLE_DB, ...env });
+    expectOneLineFailure(result);
+    expect(result.stderr).toMatch(mentions);
+  }, 30_000);
+
+  it('an unreachable database, without echoing its password', async () => {
+    const result = await runStoreToExit({ DATABASE_URL: 'postgres://postgres:s3cret-pw@127.0.0.1:1/none' });
+    expectOneLineFailure(result);
+    expect(result.stderr).toMatch(/cannot reach the database/);
+    expect(result.stderr + result.stdout).not.toContain('s3cret-pw');
+  }, 30_000);
+
+  // Root runs Postgres as 'postgres', which a mode-700 directory (mkdtemp's, /root's) shuts out.
+  (process.getuid?.() === 0 ? it : it.skip)('an EMBEDDED_PG_DIR the postgres user cannot reach', async () => {
+    const closed = mkdtempSync(join(tmpdir(), 'mf-closed-'));
+    try {
+      const result = await runStoreToExit(
+        { DATABASE_URL: undefined, EMBEDDED_PG_DIR: join(closed, 'postgres'), EMBEDDED_PG_PORT: String(await freePort()) },
+        60_000,
+      );
+      expectOneLineFailure(result);
+      expect(result.stderr).toMatch(/EMBEDDED_PG_DIR: .*cannot reach/);
+    } finally {
+      rmSync(closed, { recursive: true, force: true });
+    }
+  }, 90_000);
+
+  function expectOneLineFailure(result: { code: number | null; stderr: string }): void {
+    const lines = result.stderr.split('\n').filter((line) => line.trim() !== '');
+    expect(lines).toHaveLength(1);
+    expect(lines[0]).toMatch(/^monolith-first: /);
+    expect(result.stderr).not.toMatch(/^\s+at /m); // no stack trace
+    expect(result.code).toBe(1);
+  }
+});
+
+describe('without DATABASE_URL: the embedded Postgres of a fresh machine', () => {
+  let dir: string;
+  let dataDir: string;
+  let pgPort: number;
+
+  beforeAll(async () => {
+    dir = tempDir();
+    dataDir = join(dir, 'postgres');
+    pgPort = await freePort();
+  });
+  afterAll(async () => {
+    await stopAllStores();
+    await stopPostgresIn(dataDir);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  // DATABASE_URL is unset explicitly: jest's global setup may have put one in process.env.
+  const env = () => ({ DATABASE_URL: undefined, EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) });
+
+  it('cold start: initialises a cluster, serves /health, and SIGTERM stops both', async () => {
+    const store = spawnStore(env());
+    await expectHealthy(await store.port(EMBEDDED_START_TIMEOUT));
+    expect(store.stdout()).toContain('initialising a new PostgreSQL cluster');
+    expect(postmasterPid(dataDir)).toBeDefined();
+
+    expect(await store.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    await expectPostgresStopped(dataDir, pgPort);
+  }, EMBEDDED_START_TIMEOUT);
+
+  // The tests below re-use the cluster the cold start made.
+  it('warm start on the same directory: no initdb, healthy, stops cleanly', async () => {
+    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
+    const store = spawnStore(env());
+    await expectHealthy(await store.port(EMBEDDED_START_TIMEOUT));
+    expect(store.stdout()).not.toContain('initialising a new PostgreSQL cluster');
+
+    expect(await store.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    await expectPostgresStopped(dataDir, pgPort);
+  }, EMBEDDED_START_TIMEOUT);
+
+  it('Ctrl-C at a terminal (SIGINT to the store and its Postgres at once) stops cleanly', async () => {
+    const store = spawnStore(env());
+    await expectHealthy(await store.port(EMBEDDED_START_TIMEOUT));
+    const postgres = postmasterPid(dataDir)!;
+    // A terminal signals its whole foreground process group, the Postgres child included.
+    process.kill(postgres, 'SIGINT');
+    expect(await store.stop('SIGINT')).toEqual({ code: 0, signal: null });
+    await expectPostgresStopped(dataDir, pgPort);
+  }, EMBEDDED_START_TIMEOUT);
+
+  it('stops cleanly even when its Postgres has already gone (stopped by hand or crashed)', async () => {
+    const store = spawnStore(env());
+    await expectHealthy(await store.port(EMBEDDED_START_TIMEOUT));
+    await stopPostgresIn(dataDir);
+    expect(await store.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    await expectPostgresStopped(dataDir, pgPort);
+  }, EMBEDDED_START_TIMEOUT);
+});
+
+describe('with DATABASE_URL: an external Postgres', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase('mf_process');
+  });
+  afterAll(async () => {
+    await stopAllStores();
+    await database?.drop();
+  });
+
+  it('serves /health and the inventory API, and SIGTERM exits 0', async () => {
+    const store = spawnStore({ DATABASE_URL: database.url });
+    const port = await store.port();
+    await expectHealthy(port);
+
+    const base = { url: `http://127.0.0.1:${port}` };
+    const kettle = { sku: 'SKU-1', name: 'Kettle', priceCents: 2599, stock: 10 };
+    expect((await http(base, 'POST', '/inventory/products', kettle)).status).toBe(201);
+    const read = await http(base, 'GET', '/inventory/products/SKU-1');
+    expect(read.status).toBe(200);
+    expect(read.body).toEqual({ sku: 'SKU-1', name: 'Kettle', priceCents: 2599, onHand: 10, reserved: 0, available: 10 });
+
+    expect(await store.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+  });
+});
+
+describe('after a SIGKILL: the orphaned embedded Postgres', () => {
+  let dir: string;
+  let dataDir: string;
+  let pgPort: number;
+
+  beforeAll(async () => {
+    dir = tempDir();
+    dataDir = join(dir, 'postgres');
+    pgPort = await freePort();
+  });
+  afterAll(async () => {
+    await stopAllStores();
+    await stopPostgresIn(dataDir);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is re-used by the next start on the same directory', async () => {
+    const env = { DATABASE_URL: undefined, EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) };
+    const killed = spawnStore(env);
+    await killed.port(EMBEDDED_START_TIMEOUT);
+    expect(await killed.stop('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
+    // No chance to clean up: its Postgres lives on.
+    const orphan = postmasterPid(dataDir);
+    expect(orphan).toBeDefined();
+
+    const again: SpawnedStore = spawnStore(env);
+    await expectHealthy(await again.port(EMBEDDED_START_TIMEOUT));
+    expect(again.stdout()).toContain('re-using the PostgreSQL already running');
+    expect(await again.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+
+    // A server it did not start is left running (another process may use it): stopping it is ours.
+    expect(postmasterPid(dataDir)).toBe(orphan);
+    await stopPostgresIn(dataDir);
+    await expectPostgresStopped(dataDir, pgPort);
+  }, EMBEDDED_START_TIMEOUT * 2);
+});
+
+/** A temporary directory the `postgres` user can enter: a root-run store drops to that user for Postgres. */
+function tempDir(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'mf-start-up-'));
+  chmodSync(dir, 0o755);
+  return dir;
+}
+
+async function expectHealthy(port: number): Promise<void> {
+  const health = await http({ url: `http://127.0.0.1:${port}` }, 'GET', '/health');
+  expect(health.status).toBe(200);
+  expect(health.body).toEqual({ status: 'ok', modules: expect.any(Object) });
+  const modules = Object.values(health.body.modules);
+  expect(modules.length).toBeGreaterThan(0);
+  for (const module of modules) expect(module).toEqual({ location: 'local', status: 'up' });
+}
+
+async function expectPostgresStopped(dataDir: string, port: number): Promise<void> {
+  expect(postmasterPid(dataDir)).toBeUndefined();
+  expect(existsSync(join(dataDir, 'postmaster.pid'))).toBe(false);
+  expect(await acceptsConnections(port)).toBe(false);
+}
