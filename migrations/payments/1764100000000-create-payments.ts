@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 export class CreatePayments1764100000000 implements MigrationInterface {
   async up(runner: QueryRunner): Promise<void> {
-    // UNIQUE (order_id) is the charge-at-most-once guarantee: every charge path inserts with ON CONFLICT DO NOTHING.
+    // UNIQUE (order_id) is the charge-at-most-once guarantee, whatever the code that inserts does.
     await runner.query(`
       CREATE TABLE payments.payments (
         id           uuid         PRIMARY KEY DEFAULT gen_random_uuid(),

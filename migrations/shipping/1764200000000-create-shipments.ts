@@ -2,7 +2,7 @@ import type { MigrationInterface, QueryRunner } from 'typeorm';
 
 export class CreateShipments1764200000000 implements MigrationInterface {
   async up(runner: QueryRunner): Promise<void> {
-    // UNIQUE (order_id) is the one-shipment-per-order guarantee: scheduling inserts with ON CONFLICT DO NOTHING.
+    // UNIQUE (order_id) is the one-shipment-per-order guarantee, whatever the code that inserts does.
     // Address lines are text, not varchar(n): their upper limits are the contract's. class-validator
     // counts a character and its variation selector (U+FE0F) as one, Postgres as two, so a varchar(n)
     // would refuse, as a 500, some addresses the contract accepted.

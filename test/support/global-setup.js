@@ -1,4 +1,6 @@
 import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Logger } from '@nestjs/common';
 
 /**
@@ -17,7 +19,10 @@ export default async function globalSetup() {
   const { startEmbeddedPostgres } = await import(built.href);
   const port = Number(process.env.TEST_EMBEDDED_PG_PORT ?? 54330);
   Logger.overrideLogger(['error', 'warn']);
-  const server = await startEmbeddedPostgres({ dataDir: '.data/test-postgres', port });
+  // Under the system temp dir, not the checkout: when tests run as root, Postgres runs as the
+  // `postgres` user and cannot enter a checkout under a private directory such as /root.
+  const dataDir = process.env.TEST_EMBEDDED_PG_DIR ?? join(tmpdir(), `monolith-first-test-postgres-${port}`);
+  const server = await startEmbeddedPostgres({ dataDir, port });
   process.env.DATABASE_URL = server.url;
   globalThis.__embeddedPostgres = server;
   console.log(`\n[test] PostgreSQL: embedded, port ${port} (no DATABASE_URL)`);

@@ -1,5 +1,8 @@
-import { ModuleError } from '../../../platform/contracts/module.error.js';
+import { type FieldError, ModuleError } from '../../../platform/contracts/module.error.js';
+import { describeFieldErrors } from '../../../platform/validation/field-errors.js';
 
 export const productNotFound = (sku: string) => new ModuleError('NOT_FOUND', `product '${sku}' does not exist`, 'inventory');
 
 export const productExists = (sku: string) => new ModuleError('CONFLICT', `product '${sku}' already exists`, 'inventory');
+
+export const invalidInput = (errors: readonly FieldError[]) => new ModuleError('INVALID', describeFieldErrors(errors), 'inventory', errors);

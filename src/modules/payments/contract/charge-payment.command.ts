@@ -5,6 +5,8 @@ import { PAYMENT_TOKEN_PATTERN } from './payment-token.js';
  * Charges an order once. A declined token is an answer (status DECLINED), not
  * an error. Charging an order that already has a payment answers that payment
  * unchanged, whatever the amount and token: a retry can never charge twice.
+ * Answers CONFLICT, charging nothing, for an order that was voided (refunded
+ * before it was ever charged: this charge arrived after its compensation).
  */
 export class ChargePaymentCommand {
   @IsUUID()

@@ -9,3 +9,7 @@ export const orderNotShipped = (orderId: string) =>
 /** The checkout saga reads this as SHIPPING_UNAVAILABLE; the message is for people. */
 export const countryNotServed = (country: string) =>
   new ModuleError('UNPROCESSABLE', `shipping is unavailable to country ${country}`, 'shipping');
+
+/** A schedule that arrived after its order's shipment was cancelled without ever having been scheduled (shipping.voided_orders). */
+export const orderVoided = (orderId: string) =>
+  new ModuleError('CONFLICT', `order ${orderId} was voided and can no longer be scheduled`, 'shipping');

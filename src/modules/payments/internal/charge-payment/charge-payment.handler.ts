@@ -1,32 +1,38 @@
-import { Inject, Injectable } from '@nestjs/common';
-import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import { Injectable } from '@nestjs/common';
+import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
 import type { ChargePaymentCommand } from '../../contract/charge-payment.command.js';
 import type { PaymentView } from '../../contract/payment.view.js';
+import { lockOrder } from '../infrastructure/order-lock.js';
 import { PaymentEntity } from '../infrastructure/payment.entity.js';
 import { type PaymentRow, rowToPaymentView, toPaymentView } from '../infrastructure/payment.mapper.js';
+import { isVoided } from '../infrastructure/voided-orders.store.js';
+import { orderVoided } from '../payments.errors.js';
 import { authorize } from './simulated-provider.js';
 
 @Injectable()
 export class ChargePaymentHandler {
-  constructor(@Inject(MODULE_DATA_SOURCE) private readonly db: DataSource) {}
+  constructor(private readonly transactions: ModuleTransactions) {}
 
   async execute(command: ChargePaymentCommand): Promise<PaymentView> {
     const status = authorize(command.paymentToken);
-    // The unique order_id decides which of several concurrent charges wins;
-    // the others insert nothing and answer the winner's payment.
-    const inserted = await this.db
-      .createQueryBuilder()
-      .insert()
-      .into(PaymentEntity)
-      .values({ orderId: command.orderId, amountCents: command.amountCents, token: command.paymentToken, status })
-      .orIgnore()
-      .returning('*')
-      .execute();
-    const [row] = inserted.raw as PaymentRow[];
-    if (row) return rowToPaymentView(row);
-    // Payments are never deleted, so the conflicting row is committed and visible to this new statement.
-    const existing = await this.db.getRepository(PaymentEntity).findOneByOrFail({ orderId: command.orderId });
-    return toPaymentView(existing);
+    return this.transactions.run(async ({ manager }) => {
+      // Concurrent charges and refunds of this order queue here; each statement
+      // below then sees whatever the ones before it committed.
+      await lockOrder(manager, command.orderId);
+      const existing = await manager.getRepository(PaymentEntity).findOneBy({ orderId: command.orderId });
+      if (existing) return toPaymentView(existing);
+      // Refunded before it was ever charged: the caller has given up on this
+      // order, so this charge is a late one and must take nothing.
+      if (await isVoided(manager, command.orderId)) throw orderVoided(command.orderId);
+      // The lock makes a conflict impossible; the unique order_id would turn one into an error, never a second charge.
+      const inserted = await manager
+        .createQueryBuilder()
+        .insert()
+        .into(PaymentEntity)
+        .values({ orderId: command.orderId, amountCents: command.amountCents, token: command.paymentToken, status })
+        .returning('*')
+        .execute();
+      return rowToPaymentView((inserted.raw as PaymentRow[])[0]);
+    });
   }
 }

@@ -6,7 +6,7 @@ export class PaymentEntity {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
-  /** Unique: the database, not a read-then-write, is what keeps an order from being charged twice. */
+  /** Unique: the database, not only the code's per-order lock, is what keeps an order from being charged twice. */
   @Column({ name: 'order_id', type: 'uuid', unique: true })
   orderId: string;
 

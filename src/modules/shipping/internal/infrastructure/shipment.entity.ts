@@ -11,7 +11,7 @@ export class ShipmentEntity {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
-  /** Unique: the database, not a read-then-write, is what keeps an order to one shipment. */
+  /** Unique: the database, not only the code's per-order lock, is what keeps an order to one shipment. */
   @Column({ name: 'order_id', type: 'uuid', unique: true })
   orderId: string;
 

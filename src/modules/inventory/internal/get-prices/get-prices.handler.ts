@@ -1,0 +1,27 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import type { GetPricesQuery } from '../../contract/get-prices.query.js';
+import type { PriceView } from '../../contract/price.view.js';
+
+interface PriceRow {
+  readonly sku: string;
+  readonly price_cents: number;
+}
+
+@Injectable()
+export class GetPricesHandler {
+  constructor(@Inject(MODULE_DATA_SOURCE) private readonly db: DataSource) {}
+
+  /** One query for the whole basket; answered in the order asked, each sku once, unknown skus left out. */
+  async execute(query: GetPricesQuery): Promise<PriceView[]> {
+    const rows: PriceRow[] = await this.db.query('SELECT sku, price_cents FROM inventory.products WHERE sku = ANY($1::text[])', [
+      query.skus,
+    ]);
+    const bySku = new Map(rows.map((row) => [row.sku, row.price_cents]));
+    return [...new Set(query.skus)].flatMap((sku) => {
+      const priceCents = bySku.get(sku);
+      return priceCents === undefined ? [] : [{ sku, priceCents }];
+    });
+  }
+}

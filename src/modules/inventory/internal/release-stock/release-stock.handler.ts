@@ -1,0 +1,57 @@
+import { Injectable } from '@nestjs/common';
+import type { EntityManager } from 'typeorm';
+import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
+import type { ReleaseStockCommand } from '../../contract/release-stock.command.js';
+import type { ReservationView } from '../../contract/reservation.view.js';
+import { lockStock, shiftReserved } from '../infrastructure/product-stock.store.js';
+import { RESERVATION_COLUMNS, type ReservationRow, rowToReservationView } from '../infrastructure/reservation.mapper.js';
+
+@Injectable()
+export class ReleaseStockHandler {
+  constructor(private readonly transactions: ModuleTransactions) {}
+
+  execute(command: ReleaseStockCommand): Promise<ReservationView> {
+    return this.transactions.run(async ({ manager }): Promise<ReservationView> => {
+      const tombstone = await insertTombstone(manager, command.orderId);
+      if (tombstone) return rowToReservationView(tombstone);
+      const reservation = await lockReservation(manager, command.orderId);
+      // REJECTED held nothing and RELEASED gave it back already: answered as they stand.
+      if (reservation.status !== 'RESERVED') return rowToReservationView(reservation);
+      // Reservation row first, then products in sku order: the order reserveStock
+      // locks them in too, so the two never deadlock.
+      await lockStock(manager, reservation.lines.map((line) => line.sku));
+      await shiftReserved(manager, reservation.lines, -1);
+      await manager.query(`UPDATE inventory.reservations SET status = 'RELEASED', updated_at = now() WHERE order_id = $1`, [
+        command.orderId,
+      ]);
+      return rowToReservationView({ ...reservation, status: 'RELEASED' });
+    });
+  }
+}
+
+/**
+ * A release for an order Inventory never heard of (its reservation timed out
+ * on the caller's side and may still be on its way) leaves a RELEASED record
+ * with no lines, so that the late reservation finds it and reserves nothing.
+ * Answers the tombstone, or nothing when the order already had a record.
+ */
+async function insertTombstone(manager: EntityManager, orderId: string): Promise<ReservationRow | undefined> {
+  const [row]: ReservationRow[] = await manager.query(
+    `INSERT INTO inventory.reservations (order_id, status, lines)
+     VALUES ($1, 'RELEASED', '[]'::jsonb)
+     ON CONFLICT (order_id) DO NOTHING
+     RETURNING ${RESERVATION_COLUMNS}`,
+    [orderId],
+  );
+  return row;
+}
+
+/** The order's record, locked: of concurrent releases, one gives the stock back, the others then see RELEASED. */
+async function lockReservation(manager: EntityManager, orderId: string): Promise<ReservationRow> {
+  // ON CONFLICT waited for the insert it conflicted with to commit, and records are never deleted.
+  const [row]: ReservationRow[] = await manager.query(
+    `SELECT ${RESERVATION_COLUMNS} FROM inventory.reservations WHERE order_id = $1 FOR UPDATE`,
+    [orderId],
+  );
+  return row;
+}

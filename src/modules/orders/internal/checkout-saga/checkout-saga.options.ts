@@ -1,0 +1,32 @@
+import { ModuleSettings } from '../../../../platform/config/module-settings.js';
+
+/** Timing of the checkout saga; each can be set from the environment. */
+export interface CheckoutSagaOptions {
+  /** A step that gets no answer within this is retried (CHECKOUT_STEP_TIMEOUT_MS). */
+  readonly stepTimeoutMs: number;
+  /** Past this after the order was placed, whatever is done is compensated: TIMED_OUT (CHECKOUT_DEADLINE_MS). */
+  readonly deadlineMs: number;
+  /** First retry delay of a step; doubles up to `maxRetryDelayMs`. */
+  readonly retryDelayMs: number;
+  readonly maxRetryDelayMs: number;
+  /** How long a runner holds a saga; longer than a step may take. */
+  readonly leaseMs: number;
+  readonly batchSize: number;
+  /** The recovery poll; new and retried sagas wake the runner without it. */
+  readonly pollIntervalMs: number;
+}
+
+export const CHECKOUT_SAGA_OPTIONS = Symbol('CHECKOUT_SAGA_OPTIONS');
+
+export function checkoutSagaOptions(settings: ModuleSettings): CheckoutSagaOptions {
+  const stepTimeoutMs = settings.integer('CHECKOUT_STEP_TIMEOUT_MS', 5_000, 10, 600_000);
+  return {
+    stepTimeoutMs,
+    deadlineMs: settings.integer('CHECKOUT_DEADLINE_MS', 30_000, 10, 86_400_000),
+    retryDelayMs: settings.integer('CHECKOUT_RETRY_DELAY_MS', 100, 1, 60_000),
+    maxRetryDelayMs: 5_000,
+    leaseMs: Math.max(30_000, stepTimeoutMs * 3),
+    batchSize: 64,
+    pollIntervalMs: 1_000,
+  };
+}

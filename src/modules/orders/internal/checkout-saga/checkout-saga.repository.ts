@@ -1,0 +1,158 @@
+import { Inject, Injectable } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
+import { OrderCancelled, OrderConfirmed } from '../../contract/order-events.js';
+import type { FailureReason } from '../../contract/order.view.js';
+import type { SagaStep, Transition } from './checkout-saga.js';
+import type { ClaimedSaga, SagaOrder } from './saga-order.js';
+
+interface SagaRow {
+  order_id: string;
+  step: SagaStep;
+  failure_reason: FailureReason | null;
+  attempts: number;
+  deadline_at: Date;
+  version: number;
+}
+
+/** The checkout sagas' tables: claiming due sagas, and recording each step's result atomically. */
+@Injectable()
+export class CheckoutSagaRepository {
+  constructor(
+    @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
+    private readonly transactions: ModuleTransactions,
+  ) {}
+
+  /** Leases due sagas to this runner, skipping those another runner holds. */
+  async claim(limit: number, leaseMs: number): Promise<ClaimedSaga[]> {
+    const [rows] = (await this.db.query(
+      `WITH due AS (
+         SELECT order_id FROM orders.checkout_sagas
+          WHERE step <> 'DONE' AND next_run_at <= now() AND (locked_until IS NULL OR locked_until < now())
+          ORDER BY next_run_at
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED)
+       UPDATE orders.checkout_sagas s
+          SET locked_until = now() + make_interval(secs => $2 / 1000.0), version = s.version + 1
+         FROM due WHERE s.order_id = due.order_id
+       RETURNING s.order_id, s.step, s.failure_reason, s.attempts, s.deadline_at, s.version`,
+      [limit, leaseMs],
+    )) as [SagaRow[], number];
+    if (rows.length === 0) return [];
+    const orders = await this.loadOrders(rows.map((row) => row.order_id));
+    return rows.map((row) => ({
+      orderId: row.order_id,
+      step: row.step,
+      failureReason: row.failure_reason,
+      attempts: row.attempts,
+      deadlineAt: row.deadline_at,
+      version: row.version,
+      order: orders.get(row.order_id)!,
+    }));
+  }
+
+  /**
+   * Records a transition in one transaction: the saga's new step, its log
+   * entries, the order's ids and final status, and the event announcing it.
+   * Answers the saga as it now stands, or undefined if another runner moved
+   * it meanwhile (this runner's lease had expired): then it does nothing.
+   */
+  async advance(saga: ClaimedSaga, transition: Transition, leaseMs: number): Promise<ClaimedSaga | undefined> {
+    return this.transactions.run(async (tx) => {
+      const [moved] = (await tx.manager.query(
+        `UPDATE orders.checkout_sagas
+            SET step = $3, failure_reason = $4, attempts = 0, next_run_at = now(), last_error = NULL,
+                version = version + 1, updated_at = now(),
+                locked_until = CASE WHEN $3 = 'DONE' THEN NULL ELSE now() + make_interval(secs => $5 / 1000.0) END
+          WHERE order_id = $1 AND version = $2
+         RETURNING version`,
+        [saga.orderId, saga.version, transition.next, transition.failureReason, leaseMs],
+      )) as [Array<{ version: number }>, number];
+      if (moved.length === 0) return undefined;
+      if (transition.log.length > 0) {
+        await tx.manager.query(
+          `INSERT INTO orders.checkout_log (order_id, step, status)
+           SELECT $1, step, status FROM unnest($2::text[], $3::text[]) AS l (step, status)`,
+          [saga.orderId, transition.log.map((entry) => entry.step), transition.log.map((entry) => entry.status)],
+        );
+      }
+      const outcome = transition.outcome;
+      await tx.manager.query(
+        `UPDATE orders.orders
+            SET payment_id = coalesce($2, payment_id), shipment_id = coalesce($3, shipment_id),
+                status = coalesce($4, status), failure_reason = coalesce($5, failure_reason), updated_at = now()
+          WHERE id = $1`,
+        [
+          saga.orderId,
+          transition.paymentId ?? null,
+          transition.shipmentId ?? null,
+          outcome?.status ?? null,
+          outcome?.status === 'CANCELLED' ? outcome.reason : null,
+        ],
+      );
+      if (outcome?.status === 'CONFIRMED') {
+        const [order] = await tx.manager.query('SELECT payment_id, shipment_id FROM orders.orders WHERE id = $1', [saga.orderId]);
+        tx.publish(new OrderConfirmed(saga.orderId, order.payment_id, order.shipment_id));
+      } else if (outcome?.status === 'CANCELLED') {
+        tx.publish(new OrderCancelled(saga.orderId, outcome.reason));
+      }
+      if (transition.next === 'DONE') return undefined;
+      return {
+        ...saga,
+        step: transition.next,
+        failureReason: transition.failureReason,
+        attempts: 0,
+        version: moved[0].version,
+      };
+    });
+  }
+
+  /** A technical failure: try the same step again after `delayMs`, and release the lease. */
+  async retryLater(saga: ClaimedSaga, delayMs: number, error: string): Promise<void> {
+    await this.db.query(
+      `UPDATE orders.checkout_sagas
+          SET attempts = attempts + 1, next_run_at = now() + make_interval(secs => $3 / 1000.0),
+              last_error = left($4, 2000), locked_until = NULL, version = version + 1, updated_at = now()
+        WHERE order_id = $1 AND version = $2`,
+      [saga.orderId, saga.version, delayMs, error],
+    );
+  }
+
+  /** When the next saga falls due, so the runner can sleep exactly until then. */
+  async nextDueInMs(): Promise<number | undefined> {
+    const [row] = await this.db.query(
+      `SELECT extract(epoch FROM min(greatest(next_run_at, coalesce(locked_until, next_run_at))) - now()) * 1000 AS due_in_ms
+         FROM orders.checkout_sagas WHERE step <> 'DONE'`,
+    );
+    return row.due_in_ms === null ? undefined : Math.max(0, Number(row.due_in_ms));
+  }
+
+  private async loadOrders(orderIds: readonly string[]): Promise<Map<string, SagaOrder>> {
+    const rows: Array<{
+      id: string;
+      total_cents: string;
+      payment_token: string;
+      shipping_address: SagaOrder['shippingAddress'];
+      lines: Array<{ sku: string; quantity: number }>;
+    }> = await this.db.query(
+      `SELECT o.id, o.total_cents, o.payment_token, o.shipping_address,
+              (SELECT json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity) ORDER BY l.line_no)
+                 FROM orders.order_lines l WHERE l.order_id = o.id) AS lines
+         FROM orders.orders o WHERE o.id = ANY($1::uuid[])`,
+      [orderIds],
+    );
+    return new Map(
+      rows.map((row) => [
+        row.id,
+        {
+          orderId: row.id,
+          totalCents: Number(row.total_cents),
+          paymentToken: row.payment_token,
+          shippingAddress: row.shipping_address,
+          lines: row.lines,
+        },
+      ]),
+    );
+  }
+}

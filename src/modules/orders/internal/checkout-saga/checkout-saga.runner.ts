@@ -1,0 +1,84 @@
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import { WakeableLoop } from '../../../../platform/scheduling/wakeable-loop.js';
+import { withTimeout } from '../../../../platform/scheduling/with-timeout.js';
+import { decide, isForward, timeOut, type Transition } from './checkout-saga.js';
+import { CHECKOUT_SAGA_OPTIONS, type CheckoutSagaOptions } from './checkout-saga.options.js';
+import { CheckoutSagaRepository } from './checkout-saga.repository.js';
+import { CheckoutSteps } from './checkout-steps.js';
+import type { ClaimedSaga } from './saga-order.js';
+
+/**
+ * Drives checkout sagas from their stored state: claims the due ones, runs
+ * their current step, records the result, and goes on until a saga ends or
+ * must wait for a retry. Because all its state is in the orders schema, a
+ * saga interrupted by a crash is simply claimed again after its lease and
+ * resumes at the step it was at; the steps are idempotent by order id.
+ */
+@Injectable()
+export class CheckoutSagaRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  private readonly logger = new Logger('orders.checkout-saga');
+  private readonly loop: WakeableLoop;
+
+  constructor(
+    private readonly repository: CheckoutSagaRepository,
+    private readonly steps: CheckoutSteps,
+    @Inject(CHECKOUT_SAGA_OPTIONS) private readonly options: CheckoutSagaOptions,
+  ) {
+    this.loop = new WakeableLoop(() => this.pass(), {
+      pollIntervalMs: options.pollIntervalMs,
+      shutdownDeadlineMs: options.stepTimeoutMs + 1_000,
+      onError: (error) => this.logger.warn(`saga pass failed, retrying on the next poll: ${(error as Error).message}`),
+    });
+  }
+
+  onApplicationBootstrap(): void {
+    this.loop.start();
+  }
+
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.loop.stop();
+  }
+
+  /** A saga was started (or can go on): run it now rather than at the next poll. */
+  wake(): void {
+    this.loop.wake();
+  }
+
+  private async pass(): Promise<number | undefined> {
+    while (!this.loop.stopping) {
+      const due = await this.repository.claim(this.options.batchSize, this.options.leaseMs);
+      if (due.length === 0) break;
+      await Promise.all(due.map((saga) => this.advance(saga)));
+    }
+    return this.loop.stopping ? undefined : this.repository.nextDueInMs();
+  }
+
+  private async advance(claimed: ClaimedSaga): Promise<void> {
+    let saga: ClaimedSaga | undefined = claimed;
+    while (saga && !this.loop.stopping) {
+      let transition: Transition;
+      if (isForward(saga.step) && Date.now() >= saga.deadlineAt.getTime()) {
+        transition = timeOut(saga);
+      } else {
+        try {
+          const outcome = await withTimeout(this.steps.run(saga.step, saga.order), this.options.stepTimeoutMs, saga.step);
+          transition = decide(saga, outcome);
+        } catch (error) {
+          await this.retryLater(saga, error);
+          return;
+        }
+      }
+      saga = await this.repository.advance(saga, transition, this.options.leaseMs);
+    }
+  }
+
+  private async retryLater(saga: ClaimedSaga, error: unknown): Promise<void> {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    const backoff = Math.min(this.options.maxRetryDelayMs, this.options.retryDelayMs * 2 ** saga.attempts);
+    // A forward step is not retried past the saga's deadline: it times out then.
+    const untilDeadline = saga.deadlineAt.getTime() - Date.now();
+    const delay = isForward(saga.step) ? Math.max(0, Math.min(backoff, untilDeadline)) : backoff;
+    this.logger.warn(`order ${saga.orderId}: ${saga.step} attempt ${saga.attempts + 1} failed, retry in ${delay} ms: ${message}`);
+    await this.repository.retryLater(saga, delay, message);
+  }
+}

@@ -1,0 +1,86 @@
+import { decide, type SagaState, timeOut, type Transition } from './checkout-saga.js';
+
+const at = (step: SagaState['step'], failureReason: SagaState['failureReason'] = null): SagaState => ({ step, failureReason });
+
+/** Runs the machine from CHARGE_PAYMENT, answering each step from `answers`, and returns the whole log. */
+function run(answers: Partial<Record<SagaState['step'], 'ok' | 'fail' | 'timeout'>>): { log: string[]; end: Transition['outcome'] } {
+  let state: SagaState = at('CHARGE_PAYMENT');
+  const log = ['CHARGE_PAYMENT STARTED'];
+  for (let guard = 0; guard < 10; guard++) {
+    const answer = answers[state.step] ?? 'ok';
+    const reasons = { CHARGE_PAYMENT: 'PAYMENT_DECLINED', RESERVE_STOCK: 'OUT_OF_STOCK', SCHEDULE_SHIPMENT: 'SHIPPING_UNAVAILABLE' } as const;
+    const transition =
+      answer === 'timeout'
+        ? timeOut(state)
+        : decide(state, answer === 'ok' ? { kind: 'succeeded' } : { kind: 'failed', reason: reasons[state.step as keyof typeof reasons] });
+    log.push(...transition.log.map((entry) => `${entry.step} ${entry.status}`));
+    if (transition.next === 'DONE') return { log, end: transition.outcome };
+    state = { step: transition.next, failureReason: transition.failureReason };
+  }
+  throw new Error('the saga did not end');
+}
+
+describe('checkout saga state machine', () => {
+  it('charges, reserves, schedules, and confirms', () => {
+    expect(run({})).toEqual({
+      log: [
+        'CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT SUCCEEDED',
+        'RESERVE_STOCK STARTED', 'RESERVE_STOCK SUCCEEDED',
+        'SCHEDULE_SHIPMENT STARTED', 'SCHEDULE_SHIPMENT SUCCEEDED',
+      ],
+      end: { status: 'CONFIRMED' },
+    });
+  });
+
+  it('cancels a declined charge with nothing else to do', () => {
+    expect(run({ CHARGE_PAYMENT: 'fail' })).toEqual({
+      log: ['CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT FAILED'],
+      end: { status: 'CANCELLED', reason: 'PAYMENT_DECLINED' },
+    });
+  });
+
+  it('refunds when stock cannot be reserved', () => {
+    expect(run({ RESERVE_STOCK: 'fail' })).toEqual({
+      log: [
+        'CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT SUCCEEDED',
+        'RESERVE_STOCK STARTED', 'RESERVE_STOCK FAILED',
+        'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+      ],
+      end: { status: 'CANCELLED', reason: 'OUT_OF_STOCK' },
+    });
+  });
+
+  it('releases then refunds when shipping is unavailable', () => {
+    expect(run({ SCHEDULE_SHIPMENT: 'fail' })).toEqual({
+      log: [
+        'CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT SUCCEEDED',
+        'RESERVE_STOCK STARTED', 'RESERVE_STOCK SUCCEEDED',
+        'SCHEDULE_SHIPMENT STARTED', 'SCHEDULE_SHIPMENT FAILED',
+        'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED',
+        'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+      ],
+      end: { status: 'CANCELLED', reason: 'SHIPPING_UNAVAILABLE' },
+    });
+  });
+
+  it.each([
+    ['CHARGE_PAYMENT', ['CHARGE_PAYMENT FAILED', 'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED']],
+    ['RESERVE_STOCK', ['RESERVE_STOCK FAILED', 'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED', 'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED']],
+    ['SCHEDULE_SHIPMENT', ['SCHEDULE_SHIPMENT FAILED', 'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED', 'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED']],
+  ] as const)('times out in %s by undoing whatever that step may still do', (step, tail) => {
+    const { log, end } = run({ [step]: 'timeout' });
+    expect(log.slice(log.indexOf(`${step} STARTED`) + 1)).toEqual(tail);
+    expect(end).toEqual({ status: 'CANCELLED', reason: 'TIMED_OUT' });
+  });
+
+  it('carries the ids the steps answered', () => {
+    expect(decide(at('CHARGE_PAYMENT'), { kind: 'succeeded', paymentId: 'p' }).paymentId).toBe('p');
+    expect(decide(at('CHARGE_PAYMENT'), { kind: 'failed', reason: 'PAYMENT_DECLINED', paymentId: 'p' }).paymentId).toBe('p');
+    expect(decide(at('SCHEDULE_SHIPMENT'), { kind: 'succeeded', shipmentId: 's' }).shipmentId).toBe('s');
+  });
+
+  it('never lets a compensation fail or time out', () => {
+    expect(() => decide(at('REFUND_PAYMENT', 'OUT_OF_STOCK'), { kind: 'failed', reason: 'TIMED_OUT' })).toThrow();
+    expect(() => timeOut(at('RELEASE_STOCK', 'TIMED_OUT'))).toThrow();
+  });
+});

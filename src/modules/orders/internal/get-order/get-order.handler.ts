@@ -1,0 +1,19 @@
+import { Injectable } from '@nestjs/common';
+import { ModuleError } from '../../../../platform/contracts/module.error.js';
+import type { GetOrderQuery } from '../../contract/get-order.query.js';
+import type { OrderView } from '../../contract/order.view.js';
+import { toOrderView } from '../infrastructure/order.mapper.js';
+import { OrderRepository } from '../infrastructure/order.repository.js';
+
+export const orderNotFound = (orderId: string) => new ModuleError('NOT_FOUND', `order '${orderId}' does not exist`, 'orders');
+
+@Injectable()
+export class GetOrderHandler {
+  constructor(private readonly orders: OrderRepository) {}
+
+  async execute(query: GetOrderQuery): Promise<OrderView> {
+    const order = await this.orders.find(query.orderId);
+    if (!order) throw orderNotFound(query.orderId);
+    return toOrderView(order);
+  }
+}

@@ -1,0 +1,5 @@
+import { Module } from '@nestjs/common';
+import { OrdersController } from './orders.controller.js';
+
+@Module({ controllers: [OrdersController] })
+export class OrdersHttpModule {}

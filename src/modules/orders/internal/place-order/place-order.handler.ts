@@ -1,0 +1,94 @@
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable } from '@nestjs/common';
+import { type FieldError, ModuleError } from '../../../../platform/contracts/module.error.js';
+import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
+import { type Inventory, InjectInventory } from '../../../inventory/index.js';
+import { OrderPlaced } from '../../contract/order-events.js';
+import type { PlaceOrderCommand } from '../../contract/place-order.command.js';
+import type { PlaceOrderResult } from '../../contract/place-order.result.js';
+import { CheckoutSagaRunner } from '../checkout-saga/checkout-saga.runner.js';
+import { CHECKOUT_SAGA_OPTIONS, type CheckoutSagaOptions } from '../checkout-saga/checkout-saga.options.js';
+import { OrderRepository } from '../infrastructure/order.repository.js';
+import { requestFingerprint } from './request-fingerprint.js';
+
+/** The largest total Payments accepts in one charge. */
+export const MAX_ORDER_TOTAL_CENTS = 2_000_000_000;
+
+const UNIQUE_VIOLATION = '23505';
+
+@Injectable()
+export class PlaceOrderHandler {
+  constructor(
+    private readonly transactions: ModuleTransactions,
+    private readonly orders: OrderRepository,
+    private readonly saga: CheckoutSagaRunner,
+    @InjectInventory() private readonly inventory: Inventory,
+    @Inject(CHECKOUT_SAGA_OPTIONS) private readonly options: CheckoutSagaOptions,
+  ) {}
+
+  async execute(command: PlaceOrderCommand): Promise<PlaceOrderResult> {
+    const fingerprint = requestFingerprint(command);
+    if (command.idempotencyKey !== undefined) {
+      const earlier = await this.replay(command.idempotencyKey, fingerprint);
+      if (earlier) return earlier;
+    }
+    const lines = await this.priceLines(command);
+    const totalCents = lines.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0);
+    if (totalCents > MAX_ORDER_TOTAL_CENTS) {
+      throw new ModuleError('UNPROCESSABLE', `the order total ${totalCents} exceeds the maximum of ${MAX_ORDER_TOTAL_CENTS} cents`, 'orders');
+    }
+    const orderId = randomUUID();
+    try {
+      await this.transactions.run(async (tx) => {
+        await tx.manager.query(
+          `INSERT INTO orders.orders (id, customer_id, status, total_cents, payment_token, shipping_address, idempotency_key, request_fingerprint)
+           VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7)`,
+          [orderId, command.customerId, totalCents, command.paymentToken, JSON.stringify(command.shippingAddress), command.idempotencyKey ?? null, fingerprint],
+        );
+        await tx.manager.query(
+          `INSERT INTO orders.order_lines (order_id, line_no, sku, quantity, unit_price_cents)
+           SELECT $1, n, sku, quantity, price FROM unnest($2::text[], $3::int[], $4::int[]) WITH ORDINALITY AS l (sku, quantity, price, n)`,
+          [orderId, lines.map((l) => l.sku), lines.map((l) => l.quantity), lines.map((l) => l.unitPriceCents)],
+        );
+        await tx.manager.query(
+          `INSERT INTO orders.checkout_sagas (order_id, step, deadline_at)
+           VALUES ($1, 'CHARGE_PAYMENT', now() + make_interval(secs => $2 / 1000.0))`,
+          [orderId, this.options.deadlineMs],
+        );
+        await tx.manager.query(`INSERT INTO orders.checkout_log (order_id, step, status) VALUES ($1, 'CHARGE_PAYMENT', 'STARTED')`, [orderId]);
+        tx.publish(new OrderPlaced(orderId, command.customerId, totalCents));
+      });
+    } catch (error) {
+      // Two requests with one key raced: the loser answers what the winner created.
+      if ((error as { code?: string }).code === UNIQUE_VIOLATION && command.idempotencyKey !== undefined) {
+        const earlier = await this.replay(command.idempotencyKey, fingerprint);
+        if (earlier) return earlier;
+      }
+      throw error;
+    }
+    this.saga.wake();
+    return { orderId, status: 'PENDING', created: true };
+  }
+
+  private async replay(key: string, fingerprint: string): Promise<PlaceOrderResult | undefined> {
+    const earlier = await this.orders.findByIdempotencyKey(key);
+    if (!earlier) return undefined;
+    if (earlier.requestFingerprint !== fingerprint) {
+      throw new ModuleError('CONFLICT', 'this Idempotency-Key was already used with a different request', 'orders');
+    }
+    return { orderId: earlier.id, status: earlier.status, created: false };
+  }
+
+  /** Unit prices from Inventory, never from the client; every sku must exist. */
+  private async priceLines(command: PlaceOrderCommand) {
+    const prices = await this.inventory.getPrices({ skus: command.items.map((item) => item.sku) });
+    const priceOf = new Map(prices.map((price) => [price.sku, price.priceCents]));
+    const missing: FieldError[] = command.items.flatMap((item, index) =>
+      priceOf.has(item.sku) ? [] : [{ field: `items[${index}].sku`, message: `sku '${item.sku}' does not exist` }],
+    );
+    if (missing.length > 0) {
+      throw new ModuleError('UNPROCESSABLE', `${missing[0].field} ${missing[0].message}`, 'orders', missing);
+    }
+    return command.items.map((item) => ({ sku: item.sku, quantity: item.quantity, unitPriceCents: priceOf.get(item.sku)! }));
+  }
+}

@@ -1,0 +1,18 @@
+import type { EntityManager } from 'typeorm';
+
+/**
+ * First key of Payments' per-order advisory locks ('PAYM' in ASCII). Advisory
+ * locks are per database, and modules may share one: with a first key of its
+ * own (Shipping has another), Payments never waits on another module's order
+ * locks, and the two-key form never meets the one-key lock of provisioning.
+ */
+const ORDER_LOCK_KEY = 0x5041594d;
+
+/**
+ * Holds the order's lock until the transaction ends. Charge and refund take
+ * it first, so "refund finds no payment and voids the order" and "charge finds
+ * the order not voided and inserts a payment" can never interleave.
+ */
+export async function lockOrder(manager: EntityManager, orderId: string): Promise<void> {
+  await manager.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))', [ORDER_LOCK_KEY, orderId]);
+}
