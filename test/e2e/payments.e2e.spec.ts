@@ -30,6 +30,13 @@ describe('Payments (store-api.md)', () => {
     return count;
   }
 
+  async function voidsFor(orderId: string): Promise<number> {
+    const [{ count }] = await store.application.databases
+      .get('payments')
+      .query('SELECT count(*)::int AS count FROM payments.voided_orders WHERE order_id = $1', [orderId]);
+    return count;
+  }
+
   function expectIsoTimestamps(view: PaymentView): void {
     for (const value of [view.createdAt, view.updatedAt]) {
       expect(typeof value).toBe('string');
@@ -158,6 +165,59 @@ describe('Payments (store-api.md)', () => {
         module: 'payments',
         message: `order '${orderId}' has no payment`,
       });
+    });
+
+    it('keeps a refunded order refunded: charging again answers the refunded payment', async () => {
+      const captured = await charge();
+      const refunded = await payments.refundPayment({ orderId: captured.orderId });
+      expect(await charge({ orderId: captured.orderId })).toEqual(refunded);
+      expect(await rowsFor(captured.orderId)).toBe(1);
+    });
+
+    it('voids an order refunded before it was charged: a late charge is refused with CONFLICT and takes nothing', async () => {
+      const orderId = randomUUID();
+      await expect(payments.refundPayment({ orderId })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await voidsFor(orderId)).toBe(1);
+      // The charge whose caller timed out arrives after the compensation; so does its retry.
+      for (const paymentToken of ['tok_visa', 'tok_declined']) {
+        await expect(charge({ orderId, paymentToken })).rejects.toMatchObject({
+          name: 'ModuleError',
+          code: 'CONFLICT',
+          module: 'payments',
+          message: `order ${orderId} was voided and can no longer be charged`,
+        });
+      }
+      expect(await rowsFor(orderId)).toBe(0);
+      expect((await http(store, 'GET', `/payments?orderId=${orderId}`)).body).toEqual([]);
+      // Refunding a voided order again is the same answer and the same one void.
+      await expect(payments.refundPayment({ orderId })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await voidsFor(orderId)).toBe(1);
+    });
+
+    it('never leaves a captured payment when charge and refund of an order race (20 orders)', async () => {
+      const orderIds = Array.from({ length: 20 }, () => randomUUID());
+      // Fired in either order: which reaches the database first is up to the race.
+      const race = (orderId: string, refundFirst: boolean) => {
+        const early = refundFirst ? payments.refundPayment({ orderId }) : undefined;
+        const charged = charge({ orderId });
+        return Promise.allSettled([charged, early ?? payments.refundPayment({ orderId })] as const);
+      };
+      const outcomes = await Promise.all(orderIds.map((orderId, index) => race(orderId, index % 2 === 1)));
+      for (const [index, [charged, refunded]] of outcomes.entries()) {
+        const orderId = orderIds[index];
+        const listed = (await http(store, 'GET', `/payments?orderId=${orderId}`)).body as PaymentView[];
+        if (charged.status === 'fulfilled') {
+          // The charge came first: it captured, and the refund gave the money back.
+          expect(charged.value.status).toBe('CAPTURED');
+          expect(refunded).toMatchObject({ status: 'fulfilled', value: { paymentId: charged.value.paymentId, status: 'REFUNDED' } });
+          expect(listed).toEqual([(refunded as PromiseFulfilledResult<PaymentView>).value]);
+        } else {
+          // The refund came first: it found nothing and voided the order, so the charge took nothing.
+          expect(charged.reason).toMatchObject({ code: 'CONFLICT' });
+          expect(refunded).toMatchObject({ status: 'rejected', reason: { code: 'NOT_FOUND' } });
+          expect(listed).toEqual([]);
+        }
+      }
     });
 
     it('answers INVALID for an order id that is not a uuid', async () => {

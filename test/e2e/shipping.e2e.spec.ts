@@ -31,6 +31,13 @@ describe('Shipping (store-api.md)', () => {
     return count;
   }
 
+  async function voidsFor(orderId: string): Promise<number> {
+    const [{ count }] = await store.application.databases
+      .get('shipping')
+      .query('SELECT count(*)::int AS count FROM shipping.voided_orders WHERE order_id = $1', [orderId]);
+    return count;
+  }
+
   async function failureOf(call: Promise<unknown>): Promise<any> {
     return call.then(
       () => undefined,
@@ -159,6 +166,54 @@ describe('Shipping (store-api.md)', () => {
         module: 'shipping',
         message: `order '${orderId}' has no shipment`,
       });
+    });
+
+    it('voids an order cancelled before it was scheduled: a late schedule is refused with CONFLICT and schedules nothing', async () => {
+      const orderId = randomUUID();
+      await expect(shipping.cancelShipment({ orderId })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await voidsFor(orderId)).toBe(1);
+      // The schedule whose caller timed out arrives after the compensation; so does its retry.
+      for (let attempt = 0; attempt < 2; attempt++) {
+        await expect(schedule(orderId)).rejects.toMatchObject({
+          name: 'ModuleError',
+          code: 'CONFLICT',
+          module: 'shipping',
+          message: `order ${orderId} was voided and can no longer be scheduled`,
+        });
+      }
+      // An unserved country is still refused as such, before the void is looked at.
+      await expect(schedule(orderId, { ...oslo, country: 'AQ' })).rejects.toMatchObject({ code: 'UNPROCESSABLE' });
+      expect(await rowsFor(orderId)).toBe(0);
+      expect((await http(store, 'GET', `/shipments?orderId=${orderId}`)).body).toEqual([]);
+      // Cancelling a voided order again is the same answer and the same one void.
+      await expect(shipping.cancelShipment({ orderId })).rejects.toMatchObject({ code: 'NOT_FOUND' });
+      expect(await voidsFor(orderId)).toBe(1);
+    });
+
+    it('never leaves a scheduled shipment when schedule and cancel of an order race (20 orders)', async () => {
+      const orderIds = Array.from({ length: 20 }, () => randomUUID());
+      // Fired in either order: which reaches the database first is up to the race.
+      const race = (orderId: string, cancelFirst: boolean) => {
+        const early = cancelFirst ? shipping.cancelShipment({ orderId }) : undefined;
+        const scheduled = schedule(orderId);
+        return Promise.allSettled([scheduled, early ?? shipping.cancelShipment({ orderId })] as const);
+      };
+      const outcomes = await Promise.all(orderIds.map((orderId, index) => race(orderId, index % 2 === 1)));
+      for (const [index, [scheduled, cancelled]] of outcomes.entries()) {
+        const orderId = orderIds[index];
+        const listed = (await http(store, 'GET', `/shipments?orderId=${orderId}`)).body as ShipmentView[];
+        if (scheduled.status === 'fulfilled') {
+          // The schedule came first, and the cancel cancelled it.
+          expect(scheduled.value.status).toBe('SCHEDULED');
+          expect(cancelled).toMatchObject({ status: 'fulfilled', value: { shipmentId: scheduled.value.shipmentId, status: 'CANCELLED' } });
+          expect(listed).toEqual([(cancelled as PromiseFulfilledResult<ShipmentView>).value]);
+        } else {
+          // The cancel came first: it found nothing and voided the order, so the schedule stored nothing.
+          expect(scheduled.reason).toMatchObject({ code: 'CONFLICT' });
+          expect(cancelled).toMatchObject({ status: 'rejected', reason: { code: 'NOT_FOUND' } });
+          expect(listed).toEqual([]);
+        }
+      }
     });
 
     it('answers INVALID for an order id that is not a uuid', async () => {

@@ -12,6 +12,8 @@ const ORDER_LOCK_KEY = 0x5041594d;
  * Holds the order's lock until the transaction ends. Charge and refund take
  * it first, so "refund finds no payment and voids the order" and "charge finds
  * the order not voided and inserts a payment" can never interleave.
+ * Two orders whose ids hash alike share a lock: they merely queue behind
+ * each other.
  */
 export async function lockOrder(manager: EntityManager, orderId: string): Promise<void> {
   await manager.query('SELECT pg_advisory_xact_lock($1::int, hashtext($2::text))', [ORDER_LOCK_KEY, orderId]);
