@@ -1,7 +1,11 @@
 import pg from 'pg';
 import { eventually } from '../support/eventually.js';
 import { assertStoreInvariants, waitForQuiet } from '../support/store-invariants.js';
-import { http, startTestStore, type TestStore } from '../support/test-store.js';
+import { http } from '../support/test-store.js';
+import { startTopology, type TestTopology, topologiesUnderTest } from '../support/test-topology.js';
+
+// The same suite, unchanged, against every placement of the modules (TOPOLOGY selects one).
+const topologies = await topologiesUnderTest();
 
 const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
 const checkout = (items: Array<{ sku: string; quantity: number }>, extra: Record<string, unknown> = {}) => ({
@@ -12,14 +16,19 @@ const checkout = (items: Array<{ sku: string; quantity: number }>, extra: Record
   ...extra,
 });
 
-describe('checkout over HTTP: the saga, its compensations, idempotency and bad input (store-api.md)', () => {
-  let store: TestStore;
+describe.each(topologies)('checkout over HTTP in the %s topology: the saga, its compensations, idempotency and bad input', (topology) => {
+  let store: TestTopology;
   let sku = 0;
 
   beforeAll(async () => {
     // Short saga timings so that the timeout path takes a second, not half a minute.
-    store = await startTestStore({ CHECKOUT_STEP_TIMEOUT_MS: '300', CHECKOUT_DEADLINE_MS: '1500', CHECKOUT_RETRY_DELAY_MS: '20' });
-  });
+    store = await startTopology(topology, {
+      CHECKOUT_STEP_TIMEOUT_MS: '300',
+      CHECKOUT_DEADLINE_MS: '1500',
+      CHECKOUT_RETRY_DELAY_MS: '20',
+      REMOTE_CALL_TIMEOUT_MS: '1000',
+    });
+  }, 60_000);
   afterAll(async () => {
     await store?.close();
   });

@@ -10,7 +10,8 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE, NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
-import type { AppConfig, LogLevel } from '../config/app-config.js';
+import { type AppConfig, isDistributed, type LogLevel } from '../config/app-config.js';
+import { ConfigurationError } from '../config/configuration.error.js';
 import { ModuleSettings } from '../config/module-settings.js';
 import { ContractsModule } from '../contracts/contracts.module.js';
 import { MODULE_DATA_SOURCE, ModuleDatabases } from '../database/module-databases.js';
@@ -23,6 +24,10 @@ import { Messaging } from '../messaging/messaging.js';
 import type { MessagingOptions } from '../messaging/messaging-options.js';
 import { ModuleTransactions } from '../messaging/module-transactions.js';
 import type { DiscoveredModule } from '../modules/module-definition.js';
+import { NatsTransport } from '../transport/nats-transport.js';
+import { DEFAULT_RESILIENCE, type ResilienceOptions } from '../transport/resilience.js';
+import { bindTransport } from '../transport/transport-bindings.js';
+import type { Transport } from '../transport/transport.js';
 
 export interface StoreApplication {
   readonly app: INestApplication;
@@ -58,13 +63,21 @@ export async function startStoreApplication(
   const definitions = modules.map((module) => module.definition);
   const hostedModules = modules.filter((module) => config.hostedModules.includes(module.definition.name));
   const hosted = hostedModules.map((module) => module.definition);
-  const databases = await ModuleDatabases.open(config, hostedModules);
+  const transport = await openTransport(config);
+  let databases: ModuleDatabases;
+  try {
+    databases = await ModuleDatabases.open(config, hostedModules);
+  } catch (error) {
+    await transport?.close();
+    throw error;
+  }
   const messaging = new Messaging(definitions, hosted, databases, options.messaging ?? config.messaging);
+  const resilience: ResilienceOptions = { ...DEFAULT_RESILIENCE, callTimeoutMs: config.remoteCallTimeoutMs };
   try {
     const root: DynamicModule = {
       module: StoreRootModule,
       imports: [
-        ContractsModule.forRoot(definitions, config.hostedModules),
+        ContractsModule.forRoot(definitions, config.hostedModules, transport ? { transport, resilience } : undefined),
         ...hosted.map(
           (definition): DynamicModule => ({
             module: definition.core,
@@ -79,7 +92,7 @@ export async function startStoreApplication(
       ],
       controllers: [HealthController],
       providers: [
-        { provide: MODULE_PROBES, useValue: moduleProbes(config, modules, databases) },
+        { provide: MODULE_PROBES, useValue: moduleProbes(config, modules, databases, transport) },
         { provide: Messaging, useValue: messaging },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: APP_PIPE, useClass: ContractValidationPipe },
@@ -89,6 +102,16 @@ export async function startStoreApplication(
     (app.getHttpAdapter().getInstance() as { disable(setting: string): void }).disable('x-powered-by');
     await app.init();
     messaging.bindLocalSubscribers((type) => app.get(type, { strict: false }));
+    if (transport) {
+      bindTransport({
+        transport,
+        definitions,
+        hosted: config.hostedModules,
+        messaging,
+        clientOf: (definition) => app.get(definition.contract.client, { strict: false }),
+        eventTimeoutMs: config.remoteCallTimeoutMs,
+      });
+    }
     await messaging.start();
     await app.listen(config.port);
     const { port } = app.getHttpServer().address() as AddressInfo;
@@ -108,20 +131,39 @@ export async function startStoreApplication(
           // Stop taking requests and events first, let work in flight finish, then let go of the databases.
           await app.close();
           await messaging.stop();
+          await transport?.close();
           await databases.close();
         })()),
     };
   } catch (error) {
     await messaging.stop().catch(() => {});
+    await transport?.close().catch(() => {});
     await databases.close().catch(() => {});
     throw error;
   }
+}
+
+/** A transport when some module lives in another process; none (no NATS needed) for the monolith. */
+async function openTransport(config: AppConfig): Promise<Transport | undefined> {
+  if (!isDistributed(config)) return undefined;
+  if (!config.serviceToken) {
+    throw new ConfigurationError(
+      'SERVICE_TOKEN: required when modules run in several processes (MODULES names fewer than all); use the same secret in every process',
+    );
+  }
+  return NatsTransport.connect({
+    url: config.natsUrl,
+    prefix: config.natsSubjectPrefix,
+    token: config.serviceToken,
+    name: `monolith-first[${config.hostedModules.join(',') || 'gateway'}]`,
+  });
 }
 
 function moduleProbes(
   config: AppConfig,
   modules: readonly DiscoveredModule[],
   databases: ModuleDatabases,
+  transport: Transport | undefined,
 ): ReadonlyMap<string, ModuleProbe> {
   const hosted = new Set(config.hostedModules);
   // A gateway serves every module's routes; a headless process needs its modules and what they call.
@@ -137,7 +179,7 @@ function moduleProbes(
       name,
       hosted.has(name)
         ? { location: 'local', needed: needed.has(name), isUp: () => databases.ping(name) }
-        : { location: 'remote', needed: needed.has(name), isUp: async () => false },
+        : { location: 'remote', needed: needed.has(name), isUp: async () => (transport ? transport.ping(name, 1_000) : false) },
     ]),
   );
 }

@@ -12,6 +12,10 @@ export interface AppConfig {
   readonly port: number;
   readonly transport: 'nats';
   readonly natsUrl: string;
+  /** First token of every NATS subject, so that deployments sharing a NATS server never cross (NATS_SUBJECT_PREFIX). */
+  readonly natsSubjectPrefix: string;
+  /** Deadline of one attempt of a call to a module in another process (REMOTE_CALL_TIMEOUT_MS). */
+  readonly remoteCallTimeoutMs: number;
   /** DATABASE_URL; undefined means an embedded Postgres started by this process. */
   readonly databaseUrl: string | undefined;
   /** `<MODULE>_DATABASE_URL` for hosted modules that set one. */
@@ -50,6 +54,8 @@ export function loadConfig(env: Env, knownModules: readonly string[]): AppConfig
     port: parsePort(env.PORT, 'PORT', 3000),
     transport: parseTransport(env.TRANSPORT),
     natsUrl: parseUrl(env.NATS_URL, 'NATS_URL', 'nats://127.0.0.1:4222', ['nats:', 'tls:', 'ws:', 'wss:']),
+    natsSubjectPrefix: parseSubjectToken(env.NATS_SUBJECT_PREFIX, 'NATS_SUBJECT_PREFIX', 'mf'),
+    remoteCallTimeoutMs: parseInteger(env.REMOTE_CALL_TIMEOUT_MS, 'REMOTE_CALL_TIMEOUT_MS', 5_000, 10, 600_000),
     databaseUrl,
     moduleDatabaseUrls,
     embeddedPostgres: {
@@ -95,6 +101,14 @@ function parseMessaging(env: Env): MessagingOptions {
     pollIntervalMs: parseInteger(env.OUTBOX_POLL_MS, 'OUTBOX_POLL_MS', d.pollIntervalMs, 10, 3600_000),
     retentionMs: parseInteger(env.OUTBOX_RETENTION_HOURS, 'OUTBOX_RETENTION_HOURS', d.retentionMs / hour, 0, 24 * 365) * hour,
   };
+}
+
+function parseSubjectToken(raw: string | undefined, variable: string, fallback: string): string {
+  if (raw === undefined || raw.trim() === '') return fallback;
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(raw.trim())) {
+    throw new ConfigurationError(`${variable}: expected 1-64 characters of A-Z, a-z, 0-9, _ and -, got '${raw}'`);
+  }
+  return raw.trim();
 }
 
 function parseOnOff(raw: string | undefined, variable: string, fallback: boolean): boolean {
@@ -184,6 +198,11 @@ function parseLogLevel(raw: string | undefined): LogLevel {
   const value = raw.trim().toLowerCase();
   if ((LOG_LEVELS as readonly string[]).includes(value)) return value as LogLevel;
   throw new ConfigurationError(`LOG_LEVEL: expected one of ${LOG_LEVELS.join(', ')}, got '${raw}'`);
+}
+
+/** Whether some module lives in another process: then a transport is needed, and a service token. */
+export function isDistributed(config: AppConfig): boolean {
+  return config.hostedModules.length < config.knownModules.length;
 }
 
 /** The URL a hosted module's database is provisioned through, or undefined for the embedded server. */

@@ -3,7 +3,16 @@ import { ModuleRef } from '@nestjs/core';
 import type { ModuleDefinition } from '../modules/module-definition.js';
 import type { ContractHandler } from './contract.js';
 import { createLocalClient } from './local-client.js';
+import { createRemoteClient } from '../transport/remote-client.js';
+import { ModuleResilience, type ResilienceOptions } from '../transport/resilience.js';
+import type { Transport } from '../transport/transport.js';
 import { createUnboundClient } from './unbound-client.js';
+
+/** How modules hosted elsewhere are reached; absent when this process hosts every module. */
+export interface RemoteBinding {
+  readonly transport: Transport;
+  readonly resilience: ResilienceOptions;
+}
 
 /**
  * Binds every module's contract client, once, for the whole process: a module
@@ -12,11 +21,20 @@ import { createUnboundClient } from './unbound-client.js';
  */
 @Module({})
 export class ContractsModule {
-  static forRoot(definitions: readonly ModuleDefinition[], hosted: readonly string[]): DynamicModule {
+  static forRoot(
+    definitions: readonly ModuleDefinition[],
+    hosted: readonly string[],
+    remote: RemoteBinding | undefined,
+  ): DynamicModule {
     const providers: Provider[] = definitions.map((definition) => {
       const { contract } = definition;
       if (!hosted.includes(definition.name)) {
-        return { provide: contract.client, useValue: createUnboundClient(contract) };
+        return {
+          provide: contract.client,
+          useValue: remote
+            ? createRemoteClient(contract, remote.transport, new ModuleResilience(remote.resilience), remote.resilience.callTimeoutMs)
+            : createUnboundClient(contract),
+        };
       }
       return {
         provide: contract.client,

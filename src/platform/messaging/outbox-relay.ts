@@ -102,7 +102,8 @@ export class OutboxRelay {
     const { envelope, subscriber, attempts } = delivery;
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     const poison = error instanceof PoisonMessageError;
-    if (poison || attempts >= this.options.maxAttempts) {
+    const unreachable = error instanceof NoRouteError;
+    if (poison || (!unreachable && attempts >= this.options.maxAttempts)) {
       await this.store.markFailed(envelope.id, subscriber, message, undefined);
       this.logger.error(
         `dead letter: ${envelope.name} ${envelope.id} (aggregate ${envelope.aggregateId}) for ${subscriber} ` +
@@ -111,8 +112,8 @@ export class OutboxRelay {
       return;
     }
     const retryIn = backoffMs(this.options, attempts);
-    await this.store.markFailed(envelope.id, subscriber, message, retryIn);
-    const log = error instanceof NoRouteError ? 'debug' : 'warn';
+    await this.store.markFailed(envelope.id, subscriber, message, retryIn, !unreachable);
+    const log = unreachable ? 'debug' : 'warn';
     this.logger[log](`${envelope.name} ${envelope.id} for ${subscriber} failed (attempt ${attempts}), retry in ${retryIn} ms: ${message}`);
   }
 

@@ -167,15 +167,26 @@ export class OutboxStore {
     );
   }
 
-  /** Schedules a retry after `retryInMs`, or dead-letters when `retryInMs` is undefined. */
-  async markFailed(eventId: string, subscriber: string, error: string, retryInMs: number | undefined): Promise<void> {
+  /**
+   * Schedules a retry after `retryInMs`, or dead-letters when `retryInMs` is
+   * undefined. An attempt that never reached the subscriber (its process is
+   * down) does not count towards the limit: the event waits for it instead.
+   */
+  async markFailed(
+    eventId: string,
+    subscriber: string,
+    error: string,
+    retryInMs: number | undefined,
+    countAttempt = true,
+  ): Promise<void> {
     await this.db.query(
       `UPDATE ${this.deliveries}
           SET status = CASE WHEN $4::int IS NULL THEN 'DEAD' ELSE 'PENDING' END,
+              attempts = CASE WHEN $5 THEN attempts ELSE greatest(attempts - 1, 0) END,
               next_attempt_at = now() + make_interval(secs => coalesce($4::int, 0) / 1000.0),
               locked_until = NULL, last_error = left($3, 2000)
         WHERE event_id = $1 AND subscriber = $2`,
-      [eventId, subscriber, error, retryInMs ?? null],
+      [eventId, subscriber, error, retryInMs ?? null, countAttempt],
     );
   }
 
