@@ -23,6 +23,8 @@ export interface TopologyOptions {
   readonly env: Readonly<Record<string, string>>;
   /** Where each output line of each process goes. */
   readonly onLine: (process: string, line: string) => void;
+  /** The PostgreSQL to use; default DATABASE_URL, else an embedded server started here. */
+  readonly databaseUrl?: string;
 }
 
 export interface RunningProcess {
@@ -52,7 +54,7 @@ export class TopologyProcesses {
   static async start(options: TopologyOptions): Promise<TopologyProcesses> {
     const plans = planTopology(options.topology, options.modules);
     let embedded: EmbeddedServer | undefined;
-    let databaseUrl = process.env.DATABASE_URL;
+    let databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
     if (!databaseUrl) {
       embedded = await startEmbeddedPostgres({
         dataDir: process.env.EMBEDDED_PG_DIR ?? '.data/postgres',

@@ -24,6 +24,10 @@ import { Messaging } from '../messaging/messaging.js';
 import type { MessagingOptions } from '../messaging/messaging-options.js';
 import { ModuleTransactions } from '../messaging/module-transactions.js';
 import type { DiscoveredModule } from '../modules/module-definition.js';
+import { HttpMetricsMiddleware } from '../observability/http-metrics.middleware.js';
+import { Metrics } from '../observability/metrics.js';
+import { MetricsController } from '../observability/metrics.controller.js';
+import { ObservabilityModule } from '../observability/observability.module.js';
 import { NatsTransport } from '../transport/nats-transport.js';
 import { DEFAULT_RESILIENCE, type ResilienceOptions } from '../transport/resilience.js';
 import { bindTransport } from '../transport/transport-bindings.js';
@@ -42,13 +46,15 @@ export interface StoreApplication {
 /** Knobs for embedding the store (tests, benchmarks); `npm start` uses the defaults. */
 export interface StoreApplicationOptions {
   readonly messaging?: MessagingOptions;
+  /** Node's process metrics (CPU, memory, event loop) on /metrics; default on. */
+  readonly defaultMetrics?: boolean;
 }
 
 /** The composition root of a process: which modules it hosts and serves is configuration. */
 @Module({})
 class StoreRootModule implements NestModule {
   configure(consumer: MiddlewareConsumer): void {
-    consumer.apply(JsonBodyMiddleware).forRoutes('{*path}');
+    consumer.apply(HttpMetricsMiddleware, JsonBodyMiddleware).forRoutes('{*path}');
   }
 }
 
@@ -73,11 +79,13 @@ export async function startStoreApplication(
   }
   const messaging = new Messaging(definitions, hosted, databases, options.messaging ?? config.messaging);
   const resilience: ResilienceOptions = { ...DEFAULT_RESILIENCE, callTimeoutMs: config.remoteCallTimeoutMs };
+  const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true, outboxStats: () => messaging.stats() });
   try {
     const root: DynamicModule = {
       module: StoreRootModule,
       imports: [
-        ContractsModule.forRoot(definitions, config.hostedModules, transport ? { transport, resilience } : undefined),
+        ObservabilityModule.forRoot(metrics),
+        ContractsModule.forRoot(definitions, config.hostedModules, transport ? { transport, resilience } : undefined, metrics),
         ...hosted.map(
           (definition): DynamicModule => ({
             module: definition.core,
@@ -90,7 +98,7 @@ export async function startStoreApplication(
         ),
         ...(config.gateway ? definitions.flatMap((definition) => (definition.http ? [definition.http] : [])) : []),
       ],
-      controllers: [HealthController],
+      controllers: [HealthController, MetricsController],
       providers: [
         { provide: MODULE_PROBES, useValue: moduleProbes(config, modules, databases, transport) },
         { provide: Messaging, useValue: messaging },

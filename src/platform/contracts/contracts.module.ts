@@ -3,6 +3,8 @@ import { ModuleRef } from '@nestjs/core';
 import type { ModuleDefinition } from '../modules/module-definition.js';
 import type { ContractHandler } from './contract.js';
 import { createLocalClient } from './local-client.js';
+import { instrumentClient } from '../observability/instrumented-client.js';
+import type { Metrics } from '../observability/metrics.js';
 import { createRemoteClient } from '../transport/remote-client.js';
 import { ModuleResilience, type ResilienceOptions } from '../transport/resilience.js';
 import type { Transport } from '../transport/transport.js';
@@ -25,16 +27,15 @@ export class ContractsModule {
     definitions: readonly ModuleDefinition[],
     hosted: readonly string[],
     remote: RemoteBinding | undefined,
+    metrics: Metrics,
   ): DynamicModule {
     const providers: Provider[] = definitions.map((definition) => {
       const { contract } = definition;
       if (!hosted.includes(definition.name)) {
-        return {
-          provide: contract.client,
-          useValue: remote
-            ? createRemoteClient(contract, remote.transport, new ModuleResilience(remote.resilience), remote.resilience.callTimeoutMs)
-            : createUnboundClient(contract),
-        };
+        const client = remote
+          ? createRemoteClient(contract, remote.transport, new ModuleResilience(remote.resilience), remote.resilience.callTimeoutMs)
+          : createUnboundClient(contract);
+        return { provide: contract.client, useValue: instrumentClient(contract, client, 'remote', metrics) };
       }
       return {
         provide: contract.client,
@@ -48,7 +49,7 @@ export class ContractsModule {
             if (!handler) throw new Error(`module '${contract.module}' provides no handler for its contract`);
             return handler;
           };
-          return createLocalClient(contract, resolve);
+          return instrumentClient(contract, createLocalClient(contract, resolve), 'local', metrics);
         },
       };
     });

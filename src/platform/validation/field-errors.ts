@@ -9,12 +9,20 @@ export function toFieldErrors(errors: readonly ValidationError[], parent = ''): 
   const result: FieldError[] = [];
   for (const error of errors) {
     const field = joinPath(parent, error.property);
-    for (const message of Object.values(error.constraints ?? {})) {
+    for (const message of relevantMessages(error.constraints ?? {})) {
       result.push({ field, message: stripPropertyName(message, error.property) });
     }
     if (error.children?.length) result.push(...toFieldErrors(error.children, field));
   }
   return result;
+}
+
+// When the value has the wrong type, its range checks only add noise ("2" is not "greater than 1000").
+const TYPE_CHECKS = new Set(['isInt', 'isString', 'isNumber', 'isBoolean', 'isArray', 'isObject', 'nestedValidation', 'isUuid']);
+
+function relevantMessages(constraints: Record<string, string>): string[] {
+  const typeFailures = Object.entries(constraints).filter(([name]) => TYPE_CHECKS.has(name));
+  return (typeFailures.length > 0 ? typeFailures : Object.entries(constraints)).map(([, message]) => message);
 }
 
 function joinPath(parent: string, property: string): string {

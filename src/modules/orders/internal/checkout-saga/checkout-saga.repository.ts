@@ -55,10 +55,11 @@ export class CheckoutSagaRepository {
   /**
    * Records a transition in one transaction: the saga's new step, its log
    * entries, the order's ids and final status, and the event announcing it.
-   * Answers the saga as it now stands, or undefined if another runner moved
-   * it meanwhile (this runner's lease had expired): then it does nothing.
+   * Answers whether it applied (not if another runner moved the saga
+   * meanwhile, this runner's lease having expired: then it does nothing) and
+   * the saga as it now stands, unless it ended.
    */
-  async advance(saga: ClaimedSaga, transition: Transition, leaseMs: number): Promise<ClaimedSaga | undefined> {
+  async advance(saga: ClaimedSaga, transition: Transition, leaseMs: number): Promise<{ applied: boolean; next?: ClaimedSaga }> {
     return this.transactions.run(async (tx) => {
       const [moved] = (await tx.manager.query(
         `UPDATE orders.checkout_sagas
@@ -69,7 +70,7 @@ export class CheckoutSagaRepository {
          RETURNING version`,
         [saga.orderId, saga.version, transition.next, transition.failureReason, leaseMs],
       )) as [Array<{ version: number }>, number];
-      if (moved.length === 0) return undefined;
+      if (moved.length === 0) return { applied: false };
       if (transition.log.length > 0) {
         await tx.manager.query(
           `INSERT INTO orders.checkout_log (order_id, step, status)
@@ -97,13 +98,10 @@ export class CheckoutSagaRepository {
       } else if (outcome?.status === 'CANCELLED') {
         tx.publish(new OrderCancelled(saga.orderId, outcome.reason));
       }
-      if (transition.next === 'DONE') return undefined;
+      if (transition.next === 'DONE') return { applied: true };
       return {
-        ...saga,
-        step: transition.next,
-        failureReason: transition.failureReason,
-        attempts: 0,
-        version: moved[0].version,
+        applied: true,
+        next: { ...saga, step: transition.next, failureReason: transition.failureReason, attempts: 0, version: moved[0].version },
       };
     });
   }

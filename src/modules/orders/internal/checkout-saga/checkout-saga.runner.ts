@@ -1,4 +1,5 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
+import { Metrics } from '../../../../platform/observability/metrics.js';
 import { WakeableLoop } from '../../../../platform/scheduling/wakeable-loop.js';
 import { withTimeout } from '../../../../platform/scheduling/with-timeout.js';
 import { decide, isForward, timeOut, type Transition } from './checkout-saga.js';
@@ -18,12 +19,18 @@ import type { ClaimedSaga } from './saga-order.js';
 export class CheckoutSagaRunner implements OnApplicationBootstrap, BeforeApplicationShutdown {
   private readonly logger = new Logger('orders.checkout-saga');
   private readonly loop: WakeableLoop;
+  private readonly outcomes;
 
   constructor(
     private readonly repository: CheckoutSagaRepository,
     private readonly steps: CheckoutSteps,
     @Inject(CHECKOUT_SAGA_OPTIONS) private readonly options: CheckoutSagaOptions,
+    metrics: Metrics,
   ) {
+    this.outcomes = metrics.counter('checkout_saga_outcomes_total', 'Checkout sagas ended, by order status and failure reason', [
+      'status',
+      'reason',
+    ]);
     this.loop = new WakeableLoop(() => this.pass(), {
       pollIntervalMs: options.pollIntervalMs,
       shutdownDeadlineMs: options.stepTimeoutMs + 1_000,
@@ -68,7 +75,12 @@ export class CheckoutSagaRunner implements OnApplicationBootstrap, BeforeApplica
           return;
         }
       }
-      saga = await this.repository.advance(saga, transition, this.options.leaseMs);
+      const { applied, next } = await this.repository.advance(saga, transition, this.options.leaseMs);
+      if (applied && transition.outcome) {
+        const reason = transition.outcome.status === 'CANCELLED' ? transition.outcome.reason : 'none';
+        this.outcomes.inc({ status: transition.outcome.status, reason });
+      }
+      saga = next;
     }
   }
 

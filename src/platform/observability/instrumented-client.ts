@@ -1,0 +1,32 @@
+import type { Contract, ContractClient } from '../contracts/contract.js';
+import { ModuleError } from '../contracts/module.error.js';
+import type { Metrics } from './metrics.js';
+
+/** Wraps a contract client so that every call's latency is recorded, split by binding and outcome. */
+export function instrumentClient<C extends Contract>(
+  contract: C,
+  client: ContractClient<C>,
+  binding: 'local' | 'remote',
+  metrics: Metrics,
+): ContractClient<C> {
+  const calls = client as unknown as Record<string, (input: object) => Promise<unknown>>;
+  const wrapped: Record<string, (input: object) => Promise<unknown>> = {};
+  for (const operation of Object.keys(contract.operations)) {
+    wrapped[operation] = async (input: object) => {
+      const started = process.hrtime.bigint();
+      let outcome = 'ok';
+      try {
+        return await calls[operation](input);
+      } catch (error) {
+        outcome = error instanceof ModuleError ? error.code : 'ERROR';
+        throw error;
+      } finally {
+        metrics.moduleCallDuration.observe(
+          { module: contract.module, operation, binding, outcome },
+          Number(process.hrtime.bigint() - started) / 1e9,
+        );
+      }
+    };
+  }
+  return Object.freeze(wrapped) as unknown as ContractClient<C>;
+}

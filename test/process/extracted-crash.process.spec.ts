@@ -1,0 +1,106 @@
+import { randomBytes } from 'node:crypto';
+import { TopologyProcesses } from '../../tools/topology/topology-processes.js';
+import { freePort } from '../support/free-port.js';
+import { NATS_URL, natsReachable } from '../support/nats.js';
+import { assertStoreInvariants, waitForQuiet } from '../support/store-invariants.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+
+const reachable = await natsReachable();
+if (!reachable) console.warn(`\n!!! NATS is not reachable at ${NATS_URL}: SKIPPING the extracted-service crash test.\n`);
+
+const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
+
+/**
+ * The built store in the inventory-extracted topology, two real processes over
+ * NATS. Inventory is killed (SIGKILL) in the middle of a burst of checkouts and
+ * restarted: every accepted order ends CONFIRMED or CANCELLED, nobody is charged
+ * twice, and the invariants of store-api.md hold.
+ */
+(reachable ? describe : describe.skip)('killing an extracted service during a burst of checkouts', () => {
+  let database: TestDatabase;
+  let topology: TopologyProcesses | undefined;
+  const output: string[] = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    topology = await TopologyProcesses.start({
+      topology: 'inventory-extracted',
+      modules: ['inventory', 'orders', 'payments', 'shipping'],
+      port: await freePort(),
+      ownDatabases: false,
+      databaseUrl: database.url,
+      env: {
+        LOG_LEVEL: 'error',
+        NATS_URL,
+        NATS_SUBJECT_PREFIX: `t${randomBytes(4).toString('hex')}`,
+        REMOTE_CALL_TIMEOUT_MS: '500',
+        CHECKOUT_STEP_TIMEOUT_MS: '1000',
+      },
+      onLine: (name, line) => output.push(`${name}| ${line}`),
+    });
+  }, 90_000);
+
+  afterAll(async () => {
+    if (expect.getState().numPassingAsserts === 0) console.log(output.slice(-40).join('\n'));
+    await topology?.stop();
+    await database?.drop();
+  });
+
+  it('loses no order, charges no one twice, and keeps the invariants', async () => {
+    const url = topology!.gatewayUrl;
+    const post = (path: string, body: unknown) =>
+      fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    for (const [sku, stock] of [['PLENTY', 10_000], ['SCARCE', 15]] as const) {
+      expect((await post('/inventory/products', { sku, name: sku, priceCents: 1000, stock })).status).toBe(201);
+    }
+
+    const accepted: string[] = [];
+    const statuses = new Map<number, number>();
+    let sent = 0;
+    let acceptedAfterRestart = 0;
+    let phase: 'before' | 'down' | 'back' = 'before';
+    let restarted: Promise<void> | undefined;
+    const started = Date.now();
+    const worker = async () => {
+      // Load before, during and after the outage: about 6 s of checkouts in all.
+      while (Date.now() - started < 6_000 || phase !== 'back') {
+        const n = sent++;
+        if (n === 50) {
+          phase = 'down';
+          await topology!.stopProcess('inventory', 'SIGKILL');
+          // Down for a while under load, then back.
+          restarted = new Promise((resolve) => setTimeout(resolve, 1_500)).then(() => topology!.startProcess('inventory'));
+          restarted.then(() => (phase = 'back'), () => (phase = 'back'));
+        }
+        await new Promise((resolve) => setTimeout(resolve, 10));
+        const response = await post('/orders', {
+          customerId: `c-${n}`,
+          items: [{ sku: n % 3 === 0 ? 'SCARCE' : 'PLENTY', quantity: 1 }],
+          paymentToken: n % 17 === 0 ? 'tok_declined' : 'tok_visa',
+          shippingAddress: n % 23 === 0 ? { ...address, country: 'AQ' } : address,
+        });
+        statuses.set(response.status, (statuses.get(response.status) ?? 0) + 1);
+        if (response.status === 202) {
+          accepted.push(((await response.json()) as { orderId: string }).orderId);
+          if (phase === 'back') acceptedAfterRestart++;
+        } else await response.text();
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    await restarted;
+
+    // While inventory was away, checkouts were refused cleanly (503), never hung or half-applied.
+    expect([...statuses.keys()].sort()).toEqual([202, 503]);
+    expect(acceptedAfterRestart).toBeGreaterThan(0);
+
+    const counts = await waitForQuiet(database.url, 60_000);
+    expect(counts.PENDING).toBeUndefined();
+    for (const orderId of accepted) {
+      const order = (await (await fetch(`${url}/orders/${orderId}`)).json()) as { status: string };
+      expect(['CONFIRMED', 'CANCELLED']).toContain(order.status);
+      const payments = (await (await fetch(`${url}/payments?orderId=${orderId}`)).json()) as unknown[];
+      expect(payments.length).toBeLessThanOrEqual(1);
+    }
+    await assertStoreInvariants(database.url);
+  }, 120_000);
+});
