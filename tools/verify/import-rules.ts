@@ -160,7 +160,7 @@ function fixFor(rule: RuleName, from: string, to: string): string {
     case 'platform-imports-module':
       return 'the platform knows no module: take what it needs from the module definitions it is given, or move the code into the module';
     case 'deep-import':
-      return `import from '${indexPath.startsWith('.') ? indexPath : `./${indexPath}`}' (its public face) instead; if what you need is not there, add it to ${owner}'s contract/ and re-export it from its index.ts`;
+      return `import from '${indexPath.startsWith('.') ? indexPath : `./${indexPath}`}' (its public face) instead; if what you need is not there, add it to src/modules/${owner}/contract/ and re-export it from its index.ts`;
     case 'public-face':
       return `move what is shared into src/modules/${owner}/contract/, or keep it internal and out of the public face`;
     default:

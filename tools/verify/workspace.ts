@@ -112,6 +112,20 @@ function discover(root: string, problems: Violation[]): ModuleInfo[] {
     }
     modules.push({ name, dir, manifestFile, manifest });
   }
+  for (const { name, manifestFile, manifest } of modules) {
+    for (const dep of manifest?.dependsOn ?? []) {
+      if (modules.some((module) => module.name === dep)) continue;
+      const line = readFileSync(join(root, manifestFile), 'utf8').split('\n').findIndex((l) => l.includes(`"${dep}"`)) + 1 || 1;
+      problems.push({
+        rule: 'module-manifest',
+        file: manifestFile,
+        line,
+        touches: `unknown module ${dep}`,
+        what: `'${name}' declares a dependency on '${dep}', which is no module (no folder src/modules/${dep}/)`,
+        fix: `remove it from ${manifestFile}, or fix the name (modules: ${modules.map((m) => m.name).join(', ')})`,
+      });
+    }
+  }
   return modules;
 }
 

@@ -25,10 +25,22 @@ export function defineModule(definition: ModuleDefinition): ModuleDefinition {
   return definition;
 }
 
-/** A module's `module.json`: what it declares about itself for the boundary checks. */
+/**
+ * How a module may use another, as declared in its `module.json`:
+ * - `calls`: synchronous request/reply through the other's contract client
+ *   (and, with it, its types and events);
+ * - `events`: only the other's events and contract types, never its client.
+ */
+export type DependencyKind = 'calls' | 'events';
+
+/** A module's `module.json`: what it declares about itself for the boundary checks (`npm run verify`). */
 export interface ModuleManifest {
-  /** Modules whose contract this module may use. */
+  /** Every module whose contract this module may use, whatever the kind, sorted. */
   readonly dependsOn: readonly string[];
+  /** Those it calls synchronously: the edges of the synchronous-chain check. */
+  readonly calls: readonly string[];
+  /** Those whose events (and contract types) only it uses. */
+  readonly events: readonly string[];
 }
 
 export interface DiscoveredModule {

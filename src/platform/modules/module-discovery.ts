@@ -2,12 +2,12 @@ import { existsSync, readFileSync } from 'node:fs';
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
-import type { DiscoveredModule, ModuleDefinition, ModuleManifest } from './module-definition.js';
+import type { DependencyKind, DiscoveredModule, ModuleDefinition, ModuleManifest } from './module-definition.js';
 
 /** `src/modules/` (or `dist/src/modules/` when built): one folder per module. */
 export const MODULES_ROOT = fileURLToPath(new URL('../../modules/', import.meta.url));
 
-const MODULE_NAME = /^[a-z][a-z0-9_]{0,30}$/;
+export const MODULE_NAME = /^[a-z][a-z0-9_]{0,30}$/;
 
 /**
  * Finds the modules by folder: every folder of `src/modules/` with a
@@ -37,12 +37,49 @@ export async function discoverModules(root = MODULES_ROOT): Promise<DiscoveredMo
   return modules;
 }
 
-function readManifest(dir: string, name: string): ModuleManifest {
+/**
+ * Reads `<dir>/module.json`, e.g. `{ "dependsOn": { "inventory": "calls", "ledger": "events" } }`:
+ * each module this one may use, and how (see DependencyKind). The older form, an array of
+ * names, still reads, each name as `calls`: that is what it allowed (the whole contract).
+ * Exported for `tools/verify`, so the checker and the platform never read a manifest differently.
+ */
+export function readManifest(dir: string, name: string): ModuleManifest {
   const file = join(dir, 'module.json');
   if (!existsSync(file)) throw new Error(`module '${name}' has no module.json`);
-  const manifest = JSON.parse(readFileSync(file, 'utf8')) as Partial<ModuleManifest>;
-  if (!Array.isArray(manifest.dependsOn) || !manifest.dependsOn.every((dep) => typeof dep === 'string')) {
-    throw new Error(`${name}/module.json: "dependsOn" must be an array of module names`);
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(file, 'utf8'));
+  } catch (error) {
+    throw new Error(`${name}/module.json: not valid JSON (${(error as Error).message})`);
   }
-  return { dependsOn: manifest.dependsOn };
+  return parseManifest(raw, name);
+}
+
+const DEPENDENCY_KINDS: readonly DependencyKind[] = ['calls', 'events'];
+
+export function parseManifest(raw: unknown, name: string): ModuleManifest {
+  const where = `${name}/module.json`;
+  const declared = typeof raw === 'object' && raw !== null ? (raw as { dependsOn?: unknown }).dependsOn : undefined;
+  const kinds = new Map<string, DependencyKind>();
+  if (Array.isArray(declared)) {
+    for (const dep of declared) {
+      if (typeof dep !== 'string') throw new Error(`${where}: "dependsOn" entries must be module names`);
+      kinds.set(dep, 'calls');
+    }
+  } else if (typeof declared === 'object' && declared !== null) {
+    for (const [dep, kind] of Object.entries(declared)) {
+      if (!DEPENDENCY_KINDS.includes(kind as DependencyKind)) {
+        throw new Error(`${where}: dependency '${dep}' must be "calls" (synchronous request/reply) or "events", got ${JSON.stringify(kind)}`);
+      }
+      kinds.set(dep, kind as DependencyKind);
+    }
+  } else {
+    throw new Error(`${where}: "dependsOn" must map module names to "calls" or "events", e.g. { "dependsOn": { "inventory": "calls" } }`);
+  }
+  for (const dep of kinds.keys()) {
+    if (!MODULE_NAME.test(dep)) throw new Error(`${where}: '${dep}' is not a valid module name`);
+    if (dep === name) throw new Error(`${where}: a module does not depend on itself`);
+  }
+  const of = (kind: DependencyKind) => [...kinds].filter(([, k]) => k === kind).map(([dep]) => dep).sort();
+  return { dependsOn: [...kinds.keys()].sort(), calls: of('calls'), events: of('events') };
 }

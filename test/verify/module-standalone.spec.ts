@@ -1,0 +1,144 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { readdirSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { RequestMethod, type Type } from '@nestjs/common';
+import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
+import type { ContractClient } from '../../src/platform/contracts/contract.js';
+import { ModuleError } from '../../src/platform/contracts/module.error.js';
+import type { DiscoveredModule } from '../../src/platform/modules/module-definition.js';
+import { discoverModules } from '../../src/platform/modules/module-discovery.js';
+import { NATS_URL, natsReachable } from '../support/nats.js';
+import { http, startTestStore, type TestStore } from '../support/test-store.js';
+
+/**
+ * Each module boots without the rest of the store — the equivalent of Spring
+ * Modulith's STANDALONE and DIRECT_DEPENDENCIES bootstrap modes: with the
+ * modules its module.json declares, and alone. Nothing else may be needed to
+ * start; what is not hosted answers 503 rather than break start-up.
+ */
+
+/** Module names from the folder layout, as discovery finds them (the definitions load in beforeAll). */
+const NAMES = readdirSync(fileURLToPath(new URL('../../src/modules/', import.meta.url)), { withFileTypes: true })
+  .filter((entry) => entry.isDirectory())
+  .map((entry) => entry.name)
+  .sort();
+
+let modules: DiscoveredModule[];
+let nats = false;
+
+beforeAll(async () => {
+  modules = await discoverModules();
+  expect(modules.map((m) => m.definition.name)).toEqual(NAMES);
+  nats = await natsReachable();
+  if (!nats) {
+    console.warn(
+      `\n!!! NATS is not reachable at ${NATS_URL}: SKIPPING the boots that host fewer than all modules\n` +
+        '!!! (a process hosting some modules reaches the others through NATS). Start a NATS server or set NATS_URL.\n',
+    );
+  }
+});
+
+const module = (name: string) => modules.find((m) => m.definition.name === name)!;
+
+/** Starts a store hosting `hosted`, or undefined (announced in beforeAll) when that needs NATS and there is none. */
+async function boot(hosted: readonly string[], gateway: 'on' | 'off'): Promise<TestStore | undefined> {
+  if (hosted.length < NAMES.length && !nats) return undefined;
+  return startTestStore({
+    MODULES: hosted.join(','),
+    GATEWAY: gateway,
+    NATS_URL,
+    // A namespace of its own: nothing else on this NATS may answer for the modules it does not host.
+    NATS_SUBJECT_PREFIX: `t${randomBytes(4).toString('hex')}`,
+    SERVICE_TOKEN: randomBytes(16).toString('hex'),
+    REMOTE_CALL_TIMEOUT_MS: '500',
+    // The remote clients warn of every call nobody answers: here that is the point, not news.
+    LOG_LEVEL: 'error',
+  });
+}
+
+/** /health: every hosted module local and up, every other one remote and down. */
+async function expectHealth(store: TestStore, hosted: readonly string[], expectedStatus: number): Promise<void> {
+  const health = await http(store, 'GET', '/health');
+  expect(health.body.modules).toEqual(
+    Object.fromEntries(
+      NAMES.map((name) => [name, hosted.includes(name) ? { location: 'local', status: 'up' } : { location: 'remote', status: 'down' }]),
+    ),
+  );
+  expect(health.status).toBe(expectedStatus);
+}
+
+function clientOf(store: TestStore, name: string): ContractClient<any> {
+  return store.application.app.get(module(name).definition.contract.client, { strict: false });
+}
+
+/** A hosted module answers its contract itself: whatever it says to an empty query, it is not "unavailable". */
+async function expectAnswersLocally(store: TestStore, name: string): Promise<void> {
+  const [operation] = Object.entries(module(name).definition.contract.operations).find(([, spec]) => spec.kind === 'query') ?? [];
+  if (!operation) return;
+  const outcome = await clientOf(store, name)[operation]({}).then(
+    () => 'answered',
+    (error: unknown) => (error instanceof ModuleError ? error.code : String(error)),
+  );
+  expect({ module: name, operation, outcome }).not.toEqual({ module: name, operation, outcome: 'UNAVAILABLE' });
+}
+
+/** A module not hosted: every operation of its client, and its GET routes at the gateway, answer UNAVAILABLE / 503. */
+async function expectUnavailable(store: TestStore, name: string): Promise<void> {
+  const client = clientOf(store, name);
+  for (const operation of Object.keys(module(name).definition.contract.operations)) {
+    await expect(client[operation]({})).rejects.toMatchObject({ code: 'UNAVAILABLE', module: name });
+  }
+  for (const path of getRoutes(module(name).definition.http)) {
+    const response = await http(store, 'GET', path);
+    expect({ path, status: response.status }).toEqual({ path, status: 503 });
+  }
+}
+
+/** GET routes with path parameters of a module's HTTP module (read from Nest's route metadata), filled with a UUID. */
+function getRoutes(httpModule: Type<unknown> | undefined): string[] {
+  if (!httpModule) return [];
+  const controllers: Type<unknown>[] = Reflect.getMetadata('controllers', httpModule) ?? [];
+  return controllers.flatMap((controller) => {
+    const base = String(Reflect.getMetadata(PATH_METADATA, controller) ?? '');
+    const prototype = controller.prototype as Record<string, unknown>;
+    return Object.getOwnPropertyNames(prototype)
+      .map((key) => prototype[key])
+      .filter((handler): handler is Function => typeof handler === 'function')
+      .filter((handler) => Reflect.getMetadata(METHOD_METADATA, handler) === RequestMethod.GET)
+      .map((handler) => String(Reflect.getMetadata(PATH_METADATA, handler) ?? ''))
+      .filter((path) => path.includes(':'))
+      .map((path) => `/${[base, path].join('/')}`.replace(/\/+/g, '/').replace(/:[A-Za-z_]+/g, randomUUID()));
+  });
+}
+
+describe.each(NAMES)('module %s, booted without the rest of the store', (name) => {
+  const stores: TestStore[] = [];
+  afterEach(async () => {
+    await Promise.all(stores.splice(0).map((store) => store.close()));
+  });
+
+  it('starts with the modules it declares (MODULES=<it + dependsOn>), each local and up', async () => {
+    const hosted = [name, ...module(name).manifest.dependsOn];
+    const store = await boot(hosted, 'on');
+    if (!store) return;
+    stores.push(store);
+    // A gateway serves every module's routes, so it reports degraded while any is missing.
+    await expectHealth(store, hosted, hosted.length === NAMES.length ? 200 : 503);
+    for (const local of hosted) await expectAnswersLocally(store, local);
+
+    // Headless, it needs nothing but what it hosts: healthy.
+    const headless = await boot(hosted, 'off');
+    if (!headless) return;
+    stores.push(headless);
+    await expectHealth(headless, hosted, 200);
+  });
+
+  it('starts alone (MODULES=<it>); every module it does not host answers 503', async () => {
+    const store = await boot([name], 'on');
+    if (!store) return;
+    stores.push(store);
+    await expectHealth(store, [name], NAMES.length === 1 ? 200 : 503);
+    await expectAnswersLocally(store, name);
+    for (const other of NAMES.filter((n) => n !== name)) await expectUnavailable(store, other);
+  });
+});
