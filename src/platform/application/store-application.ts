@@ -1,16 +1,14 @@
 import {
-  ConsoleLogger,
   type DynamicModule,
   type INestApplication,
   Logger,
-  type LogLevel as NestLogLevel,
   type MiddlewareConsumer,
   Module,
   type NestModule,
 } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE, NestFactory } from '@nestjs/core';
 import type { AddressInfo } from 'node:net';
-import { type AppConfig, isDistributed, type LogLevel } from '../config/app-config.js';
+import { type AppConfig, isDistributed } from '../config/app-config.js';
 import { ConfigurationError } from '../config/configuration.error.js';
 import { ModuleSettings } from '../config/module-settings.js';
 import { ContractsModule } from '../contracts/contracts.module.js';
@@ -24,6 +22,10 @@ import { Messaging } from '../messaging/messaging.js';
 import type { MessagingOptions } from '../messaging/messaging-options.js';
 import { ModuleTransactions } from '../messaging/module-transactions.js';
 import type { DiscoveredModule } from '../modules/module-definition.js';
+import { LoggerModule } from 'nestjs-pino';
+import { httpTracing, type TracedRequest } from '../observability/http-tracing.middleware.js';
+import { createRootLogger, PinoNestLogger } from '../observability/logging.js';
+import { startTracing } from '../observability/tracing.js';
 import { HttpMetricsMiddleware } from '../observability/http-metrics.middleware.js';
 import { Metrics } from '../observability/metrics.js';
 import { MetricsController } from '../observability/metrics.controller.js';
@@ -63,7 +65,10 @@ export async function startStoreApplication(
   modules: readonly DiscoveredModule[],
   options: StoreApplicationOptions = {},
 ): Promise<StoreApplication> {
-  const logger = createLogger(config.logLevel);
+  const service = `monolith-first:${config.hostedModules.join('+') || 'gateway'}`;
+  const tracing = startTracing(config.env, service);
+  const pinoRoot = createRootLogger(config.logLevel, service);
+  const logger = new PinoNestLogger(pinoRoot);
   // Everything logged from here on, start-up included, goes through the one logger.
   Logger.overrideLogger(logger);
   const definitions = modules.map((module) => module.definition);
@@ -84,6 +89,18 @@ export async function startStoreApplication(
     const root: DynamicModule = {
       module: StoreRootModule,
       imports: [
+        LoggerModule.forRoot({
+          pinoHttp: {
+            logger: pinoRoot,
+            // One line per request, with its trace; probes would drown the rest.
+            autoLogging: { ignore: (request) => /^\/(health|metrics)\b/.test(request.url ?? '') },
+            customProps: (request) => (request as TracedRequest).traceIds ?? {},
+            serializers: {
+              req: (request: { method: string; url: string }) => ({ method: request.method, url: request.url }),
+              res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
+            },
+          },
+        }),
         ObservabilityModule.forRoot(metrics),
         ContractsModule.forRoot(definitions, config.hostedModules, transport ? { transport, resilience } : undefined, metrics),
         ...hosted.map(
@@ -108,6 +125,7 @@ export async function startStoreApplication(
     };
     const app = await NestFactory.create(root, { bodyParser: false, logger, abortOnError: false });
     (app.getHttpAdapter().getInstance() as { disable(setting: string): void }).disable('x-powered-by');
+    app.use(httpTracing);
     await app.init();
     messaging.bindLocalSubscribers((type) => app.get(type, { strict: false }));
     if (transport) {
@@ -141,6 +159,7 @@ export async function startStoreApplication(
           await messaging.stop();
           await transport?.close();
           await databases.close();
+          await tracing.shutdown();
         })()),
     };
   } catch (error) {
@@ -190,18 +209,4 @@ function moduleProbes(
         : { location: 'remote', needed: needed.has(name), isUp: async () => (transport ? transport.ping(name, 1_000) : false) },
     ]),
   );
-}
-
-const NEST_LEVELS: Record<LogLevel, NestLogLevel[]> = {
-  fatal: ['fatal'],
-  error: ['fatal', 'error'],
-  warn: ['fatal', 'error', 'warn'],
-  info: ['fatal', 'error', 'warn', 'log'],
-  debug: ['fatal', 'error', 'warn', 'log', 'debug'],
-  trace: ['fatal', 'error', 'warn', 'log', 'debug', 'verbose'],
-};
-
-function createLogger(level: LogLevel): ConsoleLogger {
-  // JSON lines for machines, colours for people at a terminal.
-  return new ConsoleLogger({ logLevels: NEST_LEVELS[level], json: !process.stdout.isTTY, colors: process.stdout.isTTY });
 }

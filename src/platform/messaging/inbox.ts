@@ -1,8 +1,9 @@
-import type { Type } from '@nestjs/common';
+import { Logger, type Type } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { ident } from '../database/provisioning.js';
 import { describeFieldErrors } from '../validation/field-errors.js';
 import { validateInput } from '../validation/validate-input.js';
+import { inSpan, SpanKind } from '../observability/tracing.js';
 import type { RegisteredSubscriber } from './event-registry.js';
 import { eventOptions, type EventEnvelope } from './integration-event.js';
 import { PoisonMessageError } from './message-bus.js';
@@ -19,6 +20,7 @@ export type InboxOutcome = 'handled' | 'duplicate';
  */
 export class Inbox {
   private readonly table: string;
+  private readonly logger: Logger;
 
   constructor(
     private readonly subscriber: RegisteredSubscriber,
@@ -27,9 +29,21 @@ export class Inbox {
     private readonly resolveHandler: () => EventHandler<object>,
   ) {
     this.table = `${ident(subscriber.module)}.inbox`;
+    this.logger = new Logger(`${subscriber.module}.inbox`);
   }
 
-  async receive(envelope: EventEnvelope): Promise<InboxOutcome> {
+  receive(envelope: EventEnvelope): Promise<InboxOutcome> {
+    return inSpan(
+      `${envelope.name} handle`,
+      {
+        kind: SpanKind.CONSUMER,
+        attributes: { module: this.subscriber.module, 'messaging.consumer': this.subscriber.id, 'event.id': envelope.id },
+      },
+      () => this.handle(envelope),
+    );
+  }
+
+  private async handle(envelope: EventEnvelope): Promise<InboxOutcome> {
     const event = await this.decode(envelope);
     const handler = this.resolveHandler();
     let published = 0;
@@ -47,6 +61,15 @@ export class Inbox {
       return 'handled';
     });
     this.transactions.afterCommit(published);
+    const orderId = envelope.payload.orderId;
+    this.logger.log({
+      msg: outcome === 'handled' ? 'handled event' : 'skipped duplicate event',
+      event: envelope.name,
+      eventId: envelope.id,
+      subscriber: this.subscriber.id,
+      aggregateId: envelope.aggregateId,
+      ...(typeof orderId === 'string' ? { orderId } : {}),
+    });
     return outcome;
   }
 

@@ -1,6 +1,7 @@
 import type { DataSource, EntityManager } from 'typeorm';
 import { describeFieldErrors } from '../validation/field-errors.js';
 import { validateInput } from '../validation/validate-input.js';
+import { publicationTraceHeaders } from '../observability/tracing.js';
 import type { EventRegistry } from './event-registry.js';
 import { eventOptions, isIntegrationEventType } from './integration-event.js';
 import type { MessageBus } from './message-bus.js';
@@ -74,7 +75,8 @@ export class ModuleTransactions {
       version: options.version,
       aggregateId: String(aggregateId),
       payload,
-      headers: {},
+      // The publication's trace travels in the outbox row: delivery and handling continue it.
+      headers: publicationTraceHeaders(this.module, options.name),
       subscribers: this.registry.subscribersOf(options.name).map((subscriber) => subscriber.id),
     };
   }

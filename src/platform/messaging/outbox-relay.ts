@@ -2,6 +2,7 @@ import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import type { MessageBus } from './message-bus.js';
 import { NoRouteError, PoisonMessageError } from './message-bus.js';
+import { contextFrom, inSpan, SpanKind } from '../observability/tracing.js';
 import { WakeableLoop } from '../scheduling/wakeable-loop.js';
 import { backoffMs, type MessagingOptions } from './messaging-options.js';
 import type { ClaimedDelivery, OutboxStore } from './outbox.store.js';
@@ -88,7 +89,16 @@ export class OutboxRelay {
         if (this.stopping) return; // left in `waiting`: released by stop()
         this.waiting.delete(delivery);
         try {
-          await this.bus.deliver(delivery.subscriber, delivery.envelope);
+          const { envelope } = delivery;
+          await inSpan(
+            `${envelope.name} deliver`,
+            {
+              kind: SpanKind.PRODUCER,
+              parent: contextFrom(envelope.headers),
+              attributes: { module: envelope.publisher, 'messaging.destination.name': envelope.name, 'messaging.consumer': delivery.subscriber, 'event.id': envelope.id },
+            },
+            () => this.bus.deliver(delivery.subscriber, envelope),
+          );
           delivered.push({ eventId: delivery.envelope.id, subscriber: delivery.subscriber });
         } catch (error) {
           await this.failed(delivery, error);

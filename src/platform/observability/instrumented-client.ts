@@ -1,8 +1,12 @@
 import type { Contract, ContractClient } from '../contracts/contract.js';
 import { ModuleError } from '../contracts/module.error.js';
 import type { Metrics } from './metrics.js';
+import { inSpan, SpanKind } from './tracing.js';
 
-/** Wraps a contract client so that every call's latency is recorded, split by binding and outcome. */
+/**
+ * Wraps a contract client so that every call is a span (`<module>.<operation>`,
+ * attribute `module`) and its latency is recorded, split by binding and outcome.
+ */
 export function instrumentClient<C extends Contract>(
   contract: C,
   client: ContractClient<C>,
@@ -16,7 +20,14 @@ export function instrumentClient<C extends Contract>(
       const started = process.hrtime.bigint();
       let outcome = 'ok';
       try {
-        return await calls[operation](input);
+        return await inSpan(
+          `${contract.module}.${operation}`,
+          {
+            kind: binding === 'remote' ? SpanKind.CLIENT : SpanKind.INTERNAL,
+            attributes: { module: contract.module, 'module.operation': operation, 'module.binding': binding },
+          },
+          () => calls[operation](input),
+        );
       } catch (error) {
         outcome = error instanceof ModuleError ? error.code : 'ERROR';
         throw error;

@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import { connect, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { ConfigurationError } from '../config/configuration.error.js';
 import type { EventEnvelope } from '../messaging/integration-event.js';
+import { contextFrom, currentTraceHeaders, inSpan, SpanKind } from '../observability/tracing.js';
 import { type CallHandler, type CallReply, type EventHandler, type EventReply, type Transport, TransportError } from './transport.js';
 
 const TOKEN_HEADER = 'Mf-Service-Token';
@@ -80,9 +81,19 @@ export class NatsTransport implements Transport {
     await this.connection.drain().catch(() => this.connection.close());
   }
 
-  private async request(subject: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+  private request(subject: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    return inSpan(
+      `nats request ${subject}`,
+      { kind: SpanKind.CLIENT, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } },
+      () => this.send(subject, payload, timeoutMs),
+    );
+  }
+
+  private async send(subject: string, payload: unknown, timeoutMs: number): Promise<unknown> {
     const headers = natsHeaders();
     headers.set(TOKEN_HEADER, this.token.toString());
+    // The trace goes with the message, so the other process continues it.
+    for (const [name, value] of Object.entries(currentTraceHeaders())) headers.set(name, value);
     let reply: Msg;
     try {
       reply = await this.connection.request(subject, JSON.stringify(payload ?? null), { timeout: timeoutMs, headers });
@@ -113,7 +124,25 @@ export class NatsTransport implements Transport {
           message.respond(REFUSED);
           return;
         }
-        answer(message).then(
+        const parent = contextFrom({ traceparent: message.headers?.get('traceparent'), tracestate: message.headers?.get('tracestate') });
+        inSpan(
+          `nats handle ${message.subject}`,
+          { kind: SpanKind.SERVER, parent, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': message.subject } },
+          async () => {
+            const started = performance.now();
+            const result = await answer(message);
+            // One line per handled message, inside its span: it carries the trace id.
+            const input = decodeQuietly(message);
+            this.logger.log({
+              msg: 'handled message',
+              subject: message.subject,
+              ok: (result as { ok?: boolean }).ok !== false,
+              durationMs: Math.round((performance.now() - started) * 100) / 100,
+              ...orderIdOf(input),
+            });
+            return result;
+          },
+        ).then(
           (result) => message.respond(JSON.stringify(result)),
           (failure: unknown) => {
             this.logger.error(`handling ${message.subject} failed: ${(failure as Error)?.stack ?? failure}`);
@@ -139,4 +168,19 @@ export class NatsTransport implements Transport {
 function decode(message: Msg): unknown {
   const text = message.string();
   return text.length === 0 ? null : JSON.parse(text);
+}
+
+function decodeQuietly(message: Msg): unknown {
+  try {
+    return decode(message);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The order a message is about, when it says (`orderId` of a call's input or of an event's payload). */
+function orderIdOf(value: unknown): { orderId?: string } {
+  const candidate = value as { orderId?: unknown; payload?: { orderId?: unknown } } | null | undefined;
+  const orderId = candidate?.orderId ?? candidate?.payload?.orderId;
+  return typeof orderId === 'string' ? { orderId } : {};
 }

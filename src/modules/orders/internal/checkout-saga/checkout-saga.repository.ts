@@ -14,6 +14,7 @@ interface SagaRow {
   attempts: number;
   deadline_at: Date;
   version: number;
+  trace_context: Record<string, string>;
 }
 
 /** The checkout sagas' tables: claiming due sagas, and recording each step's result atomically. */
@@ -36,7 +37,7 @@ export class CheckoutSagaRepository {
        UPDATE orders.checkout_sagas s
           SET locked_until = now() + make_interval(secs => $2 / 1000.0), version = s.version + 1
          FROM due WHERE s.order_id = due.order_id
-       RETURNING s.order_id, s.step, s.failure_reason, s.attempts, s.deadline_at, s.version`,
+       RETURNING s.order_id, s.step, s.failure_reason, s.attempts, s.deadline_at, s.version, s.trace_context`,
       [limit, leaseMs],
     )) as [SagaRow[], number];
     if (rows.length === 0) return [];
@@ -49,6 +50,7 @@ export class CheckoutSagaRepository {
       deadlineAt: row.deadline_at,
       version: row.version,
       order: orders.get(row.order_id)!,
+      traceContext: row.trace_context,
     }));
   }
 

@@ -1,5 +1,6 @@
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type BeforeApplicationShutdown } from '@nestjs/common';
 import { Metrics } from '../../../../platform/observability/metrics.js';
+import { contextFrom, inSpan } from '../../../../platform/observability/tracing.js';
 import { WakeableLoop } from '../../../../platform/scheduling/wakeable-loop.js';
 import { withTimeout } from '../../../../platform/scheduling/with-timeout.js';
 import { decide, isForward, timeOut, type Transition } from './checkout-saga.js';
@@ -63,25 +64,40 @@ export class CheckoutSagaRunner implements OnApplicationBootstrap, BeforeApplica
   private async advance(claimed: ClaimedSaga): Promise<void> {
     let saga: ClaimedSaga | undefined = claimed;
     while (saga && !this.loop.stopping) {
-      let transition: Transition;
-      if (isForward(saga.step) && Date.now() >= saga.deadlineAt.getTime()) {
-        transition = timeOut(saga);
-      } else {
-        try {
-          const outcome = await withTimeout(this.steps.run(saga.step, saga.order), this.options.stepTimeoutMs, saga.step);
-          transition = decide(saga, outcome);
-        } catch (error) {
-          await this.retryLater(saga, error);
-          return;
-        }
-      }
-      const { applied, next } = await this.repository.advance(saga, transition, this.options.leaseMs);
-      if (applied && transition.outcome) {
-        const reason = transition.outcome.status === 'CANCELLED' ? transition.outcome.reason : 'none';
-        this.outcomes.inc({ status: transition.outcome.status, reason });
-      }
-      saga = next;
+      const current: ClaimedSaga = saga;
+      // Each step is a span of the trace that placed the order, however late it runs.
+      saga = await inSpan(
+        `orders.checkout.${current.step}`,
+        {
+          parent: contextFrom(current.traceContext),
+          attributes: { module: 'orders', 'order.id': current.orderId, 'saga.step': current.step, 'saga.attempt': current.attempts + 1 },
+        },
+        () => this.step(current),
+      );
     }
+  }
+
+  /** Runs one step and records where it leads; answers the saga to go on with, if any. */
+  private async step(saga: ClaimedSaga): Promise<ClaimedSaga | undefined> {
+    let transition: Transition;
+    if (isForward(saga.step) && Date.now() >= saga.deadlineAt.getTime()) {
+      transition = timeOut(saga);
+    } else {
+      try {
+        const outcome = await withTimeout(this.steps.run(saga.step, saga.order), this.options.stepTimeoutMs, saga.step);
+        transition = decide(saga, outcome);
+      } catch (error) {
+        await this.retryLater(saga, error);
+        return undefined;
+      }
+    }
+    const { applied, next } = await this.repository.advance(saga, transition, this.options.leaseMs);
+    if (applied && transition.outcome) {
+      const reason = transition.outcome.status === 'CANCELLED' ? transition.outcome.reason : 'none';
+      this.outcomes.inc({ status: transition.outcome.status, reason });
+      this.logger.log({ msg: `order ${transition.outcome.status}`, orderId: saga.orderId, ...(reason === 'none' ? {} : { reason }) });
+    }
+    return next;
   }
 
   private async retryLater(saga: ClaimedSaga, error: unknown): Promise<void> {
@@ -90,7 +106,10 @@ export class CheckoutSagaRunner implements OnApplicationBootstrap, BeforeApplica
     // A forward step is not retried past the saga's deadline: it times out then.
     const untilDeadline = saga.deadlineAt.getTime() - Date.now();
     const delay = isForward(saga.step) ? Math.max(0, Math.min(backoff, untilDeadline)) : backoff;
-    this.logger.warn(`order ${saga.orderId}: ${saga.step} attempt ${saga.attempts + 1} failed, retry in ${delay} ms: ${message}`);
+    this.logger.warn({
+      msg: `${saga.step} attempt ${saga.attempts + 1} failed, retry in ${delay} ms: ${message}`,
+      orderId: saga.orderId,
+    });
     await this.repository.retryLater(saga, delay, message);
   }
 }

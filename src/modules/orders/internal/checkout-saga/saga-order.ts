@@ -11,6 +11,8 @@ export interface ClaimedSaga {
   /** Optimistic lock: every write of the saga checks and bumps it. */
   readonly version: number;
   readonly order: SagaOrder;
+  /** W3C headers of the trace that placed the order: the steps continue it. */
+  readonly traceContext: Readonly<Record<string, string>>;
 }
 
 export interface SagaOrder {

@@ -2,6 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
 import { type FieldError, ModuleError } from '../../../../platform/contracts/module.error.js';
 import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
+import { currentTraceHeaders } from '../../../../platform/observability/tracing.js';
 import { type Inventory, InjectInventory } from '../../../inventory/index.js';
 import { OrderPlaced } from '../../contract/order-events.js';
 import type { PlaceOrderCommand } from '../../contract/place-order.command.js';
@@ -51,9 +52,9 @@ export class PlaceOrderHandler {
           [orderId, lines.map((l) => l.sku), lines.map((l) => l.quantity), lines.map((l) => l.unitPriceCents)],
         );
         await tx.manager.query(
-          `INSERT INTO orders.checkout_sagas (order_id, step, deadline_at)
-           VALUES ($1, 'CHARGE_PAYMENT', now() + make_interval(secs => $2 / 1000.0))`,
-          [orderId, this.options.deadlineMs],
+          `INSERT INTO orders.checkout_sagas (order_id, step, deadline_at, trace_context)
+           VALUES ($1, 'CHARGE_PAYMENT', now() + make_interval(secs => $2 / 1000.0), $3)`,
+          [orderId, this.options.deadlineMs, JSON.stringify(currentTraceHeaders())],
         );
         await tx.manager.query(`INSERT INTO orders.checkout_log (order_id, step, status) VALUES ($1, 'CHARGE_PAYMENT', 'STARTED')`, [orderId]);
         tx.publish(new OrderPlaced(orderId, command.customerId, totalCents));
