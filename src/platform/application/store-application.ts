@@ -7,6 +7,7 @@ import {
   type NestModule,
 } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE, NestFactory } from '@nestjs/core';
+import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
 import type { AddressInfo } from 'node:net';
 import { type AppConfig, isDistributed } from '../config/app-config.js';
 import { ConfigurationError } from '../config/configuration.error.js';
@@ -126,6 +127,18 @@ export async function startStoreApplication(
     const app = await NestFactory.create(root, { bodyParser: false, logger, abortOnError: false });
     (app.getHttpAdapter().getInstance() as { disable(setting: string): void }).disable('x-powered-by');
     app.use(httpTracing);
+    if (config.gateway) {
+      // The OpenAPI document, generated from the same DTOs that validate requests (nest build's swagger plugin).
+      const document = SwaggerModule.createDocument(
+        app,
+        new DocumentBuilder()
+          .setTitle('monolith-first store')
+          .setDescription('The public HTTP API of store-api.md. Every 4xx/5xx body is application/problem+json (RFC 9457).')
+          .setVersion('1')
+          .build(),
+      );
+      SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
+    }
     await app.init();
     messaging.bindLocalSubscribers((type) => app.get(type, { strict: false }));
     if (transport) {

@@ -13,6 +13,8 @@ export function createRootLogger(level: LogLevel, service: string): Pino {
     level,
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
+    // Level names, not numbers: a person reading JSON lines, or a query, should not need a table.
+    formatters: { level: (label) => ({ level: label }) },
     mixin: () => activeTraceIds(),
     ...(process.stdout.isTTY && process.env.NODE_ENV !== 'test'
       ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } }

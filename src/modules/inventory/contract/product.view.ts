@@ -1,5 +1,5 @@
 /** A product as Inventory shows it: `available = onHand - reserved`, never negative. */
-export interface ProductView {
+export class ProductView {
   readonly sku: string;
   readonly name: string;
   readonly priceCents: number;

@@ -2,18 +2,18 @@ export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLED';
 
 export type FailureReason = 'PAYMENT_DECLINED' | 'OUT_OF_STOCK' | 'SHIPPING_UNAVAILABLE' | 'TIMED_OUT';
 
-export interface OrderLineView {
+export class OrderLineView {
   readonly sku: string;
   readonly quantity: number;
   readonly unitPriceCents: number;
 }
 
 /** An order as store-api.md shows it. Timestamps are ISO-8601 strings. */
-export interface OrderView {
+export class OrderView {
   readonly orderId: string;
   readonly status: OrderStatus;
   readonly customerId: string;
-  readonly items: readonly OrderLineView[];
+  readonly items: OrderLineView[];
   readonly totalCents: number;
   readonly paymentId: string | null;
   readonly shipmentId: string | null;

@@ -3,7 +3,7 @@ export type CheckoutStep = 'CHARGE_PAYMENT' | 'RESERVE_STOCK' | 'SCHEDULE_SHIPME
 export type CheckoutStepStatus = 'STARTED' | 'SUCCEEDED' | 'FAILED';
 
 /** One entry of a checkout saga's log (`GET /orders/:id/saga`). */
-export interface SagaStepView {
+export class SagaStepView {
   readonly step: CheckoutStep;
   readonly status: CheckoutStepStatus;
   readonly at: string;

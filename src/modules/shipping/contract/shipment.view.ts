@@ -1,6 +1,6 @@
 export type ShipmentStatus = 'SCHEDULED' | 'CANCELLED';
 
-export interface ShippingAddressView {
+export class ShippingAddressView {
   readonly name: string;
   readonly line1: string;
   readonly city: string;
@@ -9,7 +9,7 @@ export interface ShippingAddressView {
 }
 
 /** A shipment as Shipping shows it. `createdAt` is an ISO-8601 string, the same on the wire and in process. */
-export interface ShipmentView {
+export class ShipmentView {
   readonly shipmentId: string;
   readonly orderId: string;
   readonly status: ShipmentStatus;

@@ -1,0 +1,56 @@
+import { spawnStore, stopAllStores } from '../support/spawn-store.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+
+/** The built store serves an OpenAPI document generated from its request and response DTOs. */
+describe('OpenAPI at /docs', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+  afterAll(async () => {
+    await stopAllStores();
+    await database?.drop();
+  });
+
+  it('describes every route of store-api.md with the schemas of the DTOs', async () => {
+    const store = spawnStore({ DATABASE_URL: database.url });
+    const port = await store.port(30_000);
+    const ui = await fetch(`http://127.0.0.1:${port}/docs`);
+    expect(ui.status).toBe(200);
+    expect(await ui.text()).toContain('swagger');
+    const document = (await (await fetch(`http://127.0.0.1:${port}/docs/openapi.json`)).json()) as {
+      openapi: string;
+      paths: Record<string, Record<string, { responses: Record<string, unknown> }>>;
+      components: { schemas: Record<string, { properties: Record<string, Record<string, unknown>>; required?: string[] }> };
+    };
+    expect(document.openapi).toMatch(/^3\./);
+    expect(Object.keys(document.paths)).toEqual(
+      expect.arrayContaining([
+        '/inventory/products',
+        '/inventory/products/{sku}',
+        '/inventory/products/{sku}/restock',
+        '/orders',
+        '/orders/{id}',
+        '/orders/{id}/saga',
+        '/payments',
+        '/payments/{id}',
+        '/shipments',
+        '/shipments/{id}',
+        '/health',
+      ]),
+    );
+    const { schemas } = document.components;
+    // Request schemas carry the validation rules...
+    expect(schemas.CheckoutRequest.required).toEqual(expect.arrayContaining(['customerId', 'items', 'paymentToken', 'shippingAddress']));
+    expect(schemas.CheckoutRequest.properties.items).toMatchObject({ type: 'array', minItems: 1, maxItems: 100 });
+    expect(schemas.OrderItem.properties.quantity).toMatchObject({ minimum: 1, maximum: 1000 });
+    expect(schemas.CreateProductCommand.properties.priceCents).toMatchObject({ minimum: 0, maximum: 100000000 });
+    // ...and responses name their views, so clients can be generated.
+    expect(JSON.stringify(document.paths['/orders/{id}'].get.responses)).toContain('#/components/schemas/OrderView');
+    expect(Object.keys(schemas.OrderView.properties)).toEqual(
+      expect.arrayContaining(['orderId', 'status', 'customerId', 'items', 'totalCents', 'paymentId', 'shipmentId', 'failureReason', 'createdAt', 'updatedAt']),
+    );
+    await store.stop('SIGTERM');
+  });
+});
