@@ -26,7 +26,8 @@ export function checkoutSagaOptions(settings: ModuleSettings): CheckoutSagaOptio
     retryDelayMs: settings.integer('CHECKOUT_RETRY_DELAY_MS', 100, 1, 60_000),
     maxRetryDelayMs: 5_000,
     leaseMs: Math.max(30_000, stepTimeoutMs * 3),
-    batchSize: 64,
+    // Each saga in a batch runs at once and calls other modules: keep within their pools.
+    batchSize: 16,
     pollIntervalMs: 1_000,
   };
 }

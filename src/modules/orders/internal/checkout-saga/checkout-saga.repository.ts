@@ -119,6 +119,20 @@ export class CheckoutSagaRepository {
     );
   }
 
+  /**
+   * Ends this runner's lease on a saga whatever its version (the runner lost
+   * track of it): it is claimed again after `delayMs`. Safe because every step
+   * is idempotent and every transition checks the version.
+   */
+  async release(orderId: string, delayMs: number): Promise<void> {
+    await this.db.query(
+      `UPDATE orders.checkout_sagas
+          SET locked_until = NULL, next_run_at = now() + make_interval(secs => $2 / 1000.0), version = version + 1
+        WHERE order_id = $1 AND step <> 'DONE'`,
+      [orderId, delayMs],
+    );
+  }
+
   /** When the next saga falls due, so the runner can sleep exactly until then. */
   async nextDueInMs(): Promise<number | undefined> {
     const [row] = await this.db.query(

@@ -56,7 +56,8 @@ export class CheckoutSagaRunner implements OnApplicationBootstrap, BeforeApplica
     while (!this.loop.stopping) {
       const due = await this.repository.claim(this.options.batchSize, this.options.leaseMs);
       if (due.length === 0) break;
-      await Promise.all(due.map((saga) => this.advance(saga)));
+      // One saga's trouble (a pool timeout while recording, say) must not hold the others' leases.
+      await Promise.all(due.map((saga) => this.advance(saga).catch((error: unknown) => this.abandon(saga, error))));
     }
     return this.loop.stopping ? undefined : this.repository.nextDueInMs();
   }
@@ -98,6 +99,12 @@ export class CheckoutSagaRunner implements OnApplicationBootstrap, BeforeApplica
       this.logger.log({ msg: `order ${transition.outcome.status}`, orderId: saga.orderId, ...(reason === 'none' ? {} : { reason }) });
     }
     return next;
+  }
+
+  /** Gives a saga back for another try soon, rather than when its lease runs out. */
+  private async abandon(saga: ClaimedSaga, error: unknown): Promise<void> {
+    this.logger.warn({ msg: `advancing the saga failed, giving it back: ${(error as Error)?.message ?? error}`, orderId: saga.orderId });
+    await this.repository.release(saga.orderId, this.options.retryDelayMs).catch(() => {});
   }
 
   private async retryLater(saga: ClaimedSaga, error: unknown): Promise<void> {
