@@ -21,13 +21,7 @@ describe.each(topologies)('checkout over HTTP in the %s topology: the saga, its 
   let sku = 0;
 
   beforeAll(async () => {
-    // Short saga timings so that the timeout path takes a second, not half a minute.
-    store = await startTopology(topology, {
-      CHECKOUT_STEP_TIMEOUT_MS: '300',
-      CHECKOUT_DEADLINE_MS: '1500',
-      CHECKOUT_RETRY_DELAY_MS: '20',
-      REMOTE_CALL_TIMEOUT_MS: '1000',
-    });
+    store = await startTopology(topology, { CHECKOUT_RETRY_DELAY_MS: '20', REMOTE_CALL_TIMEOUT_MS: '2000' });
   }, 60_000);
   afterAll(async () => {
     await store?.close();
@@ -37,32 +31,34 @@ describe.each(topologies)('checkout over HTTP in the %s topology: the saga, its 
     await assertStoreInvariants(store.database.url);
   });
 
-  async function product(stock: number, priceCents = 2599): Promise<string> {
+  type Target = { url: string };
+
+  async function product(stock: number, priceCents = 2599, on: Target = store): Promise<string> {
     const name = `SKU-${++sku}`;
-    expect((await http(store, 'POST', '/inventory/products', { sku: name, name: 'Kettle', priceCents, stock })).status).toBe(201);
+    expect((await http(on, 'POST', '/inventory/products', { sku: name, name: 'Kettle', priceCents, stock })).status).toBe(201);
     return name;
   }
 
-  async function place(body: unknown, headers: Record<string, string> = {}) {
-    return http(store, 'POST', '/orders', body, headers);
+  async function place(body: unknown, headers: Record<string, string> = {}, on: Target = store) {
+    return http(on, 'POST', '/orders', body, headers);
   }
 
-  async function settled(orderId: string) {
+  async function settled(orderId: string, on: Target = store) {
     return eventually(async () => {
-      const order = await http(store, 'GET', `/orders/${orderId}`);
+      const order = await http(on, 'GET', `/orders/${orderId}`);
       expect(order.body.status).not.toBe('PENDING');
       return order.body;
     });
   }
 
-  async function sagaLog(orderId: string): Promise<string[]> {
-    const log = await http(store, 'GET', `/orders/${orderId}/saga`);
+  async function sagaLog(orderId: string, on: Target = store): Promise<string[]> {
+    const log = await http(on, 'GET', `/orders/${orderId}/saga`);
     expect(log.status).toBe(200);
     return log.body.map((entry: { step: string; status: string }) => `${entry.step} ${entry.status}`);
   }
 
-  async function stock(name: string) {
-    return (await http(store, 'GET', `/inventory/products/${name}`)).body;
+  async function stock(name: string, on: Target = store) {
+    return (await http(on, 'GET', `/inventory/products/${name}`)).body;
   }
 
   async function countOrders(): Promise<number> {
@@ -154,30 +150,6 @@ describe.each(topologies)('checkout over HTTP in the %s topology: the saga, its 
     expect((await http(store, 'GET', `/payments?orderId=${order.orderId}`)).body).toMatchObject([{ status: 'REFUNDED' }]);
   });
 
-  it('times out a step that never answers and compensates what it did late (TIMED_OUT)', async () => {
-    const kettle = await product(10);
-    // Hold the product row so the reservation blocks past the saga's deadline.
-    const blocker = new pg.Client({ connectionString: store.database.url });
-    await blocker.connect();
-    await blocker.query('BEGIN');
-    await blocker.query('SELECT * FROM inventory.products WHERE sku = $1 FOR UPDATE', [kettle]);
-    const placed = await place(checkout([{ sku: kettle, quantity: 4 }]));
-    await eventually(async () => expect(await sagaLog(placed.body.orderId)).toContain('RESERVE_STOCK FAILED'), 10_000);
-    // The late reservation now goes through; the compensation must give it back.
-    await blocker.query('ROLLBACK');
-    await blocker.end();
-    const order = await settled(placed.body.orderId);
-    expect(order).toMatchObject({ status: 'CANCELLED', failureReason: 'TIMED_OUT' });
-    expect(await sagaLog(order.orderId)).toEqual([
-      'CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT SUCCEEDED',
-      'RESERVE_STOCK STARTED', 'RESERVE_STOCK FAILED',
-      'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED',
-      'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
-    ]);
-    await eventually(async () => expect(await stock(kettle)).toMatchObject({ reserved: 0, available: 10 }));
-    expect((await http(store, 'GET', `/payments?orderId=${order.orderId}`)).body).toMatchObject([{ status: 'REFUNDED' }]);
-  }, 30_000);
-
   it('never oversells: many parallel checkouts on scarce stock', async () => {
     const scarce = await product(5, 1000);
     const placed = await Promise.all(Array.from({ length: 30 }, () => place(checkout([{ sku: scarce, quantity: 1 }]))));
@@ -186,6 +158,50 @@ describe.each(topologies)('checkout over HTTP in the %s topology: the saga, its 
     expect(orders.filter((order) => order.status === 'CONFIRMED')).toHaveLength(5);
     expect(orders.filter((order) => order.failureReason === 'OUT_OF_STOCK')).toHaveLength(25);
     expect(await stock(scarce)).toMatchObject({ onHand: 5, reserved: 5, available: 0 });
+  });
+
+  describe('with a short saga deadline', () => {
+    let fast: TestTopology;
+    beforeAll(async () => {
+      // Short saga timings so that the timeout path takes a second, not half a minute.
+      fast = await startTopology(topology, {
+        CHECKOUT_STEP_TIMEOUT_MS: '300',
+        CHECKOUT_DEADLINE_MS: '1500',
+        CHECKOUT_RETRY_DELAY_MS: '20',
+        REMOTE_CALL_TIMEOUT_MS: '1000',
+      });
+    }, 60_000);
+    afterAll(async () => {
+      await fast?.close();
+    });
+    afterEach(async () => {
+      await waitForQuiet(fast.database.url);
+      await assertStoreInvariants(fast.database.url);
+    });
+
+    it('times out a step that never answers and compensates what it did late (TIMED_OUT)', async () => {
+      const kettle = await product(10, 2599, fast);
+      // Hold the product row so the reservation blocks past the saga's deadline.
+      const blocker = new pg.Client({ connectionString: fast.database.url });
+      await blocker.connect();
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT * FROM inventory.products WHERE sku = $1 FOR UPDATE', [kettle]);
+      const placed = await place(checkout([{ sku: kettle, quantity: 4 }]), {}, fast);
+      await eventually(async () => expect(await sagaLog(placed.body.orderId, fast)).toContain('RESERVE_STOCK FAILED'), 10_000);
+      // The late reservation now goes through; the compensation must give it back.
+      await blocker.query('ROLLBACK');
+      await blocker.end();
+      const order = await settled(placed.body.orderId, fast);
+      expect(order).toMatchObject({ status: 'CANCELLED', failureReason: 'TIMED_OUT' });
+      expect(await sagaLog(order.orderId, fast)).toEqual([
+        'CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT SUCCEEDED',
+        'RESERVE_STOCK STARTED', 'RESERVE_STOCK FAILED',
+        'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED',
+        'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+      ]);
+      await eventually(async () => expect(await stock(kettle, fast)).toMatchObject({ reserved: 0, available: 10 }));
+      expect((await http(fast, 'GET', `/payments?orderId=${order.orderId}`)).body).toMatchObject([{ status: 'REFUNDED' }]);
+    }, 30_000);
   });
 
   describe('Idempotency-Key', () => {

@@ -60,17 +60,21 @@ const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '01
     let acceptedAfterRestart = 0;
     let phase: 'before' | 'down' | 'back' = 'before';
     let restarted: Promise<void> | undefined;
+    let backAt = 0;
     const started = Date.now();
     const worker = async () => {
-      // Load before, during and after the outage: about 6 s of checkouts in all.
-      while (Date.now() - started < 6_000 || phase !== 'back') {
+      // Load before, during and after the outage: at least 6 s in all, and 2 s once inventory is back.
+      while (Date.now() - started < 6_000 || phase !== 'back' || Date.now() - backAt < 2_000) {
         const n = sent++;
         if (n === 50) {
           phase = 'down';
           await topology!.stopProcess('inventory', 'SIGKILL');
           // Down for a while under load, then back.
           restarted = new Promise((resolve) => setTimeout(resolve, 1_500)).then(() => topology!.startProcess('inventory'));
-          restarted.then(() => (phase = 'back'), () => (phase = 'back'));
+          restarted.then(
+            () => ((phase = 'back'), (backAt = Date.now())),
+            () => ((phase = 'back'), (backAt = Date.now())),
+          );
         }
         await new Promise((resolve) => setTimeout(resolve, 10));
         const response = await post('/orders', {
