@@ -1,0 +1,58 @@
+/**
+ * Reads the counters that tell how a checkout travels, from the Prometheus
+ * endpoint every process serves (GET /metrics, gateway or not):
+ * - module_call_duration_seconds_count{binding="remote"}: calls through a
+ *   module contract to another process, each one NATS request and one reply;
+ * - http_request_duration_seconds_count: HTTP requests a process served.
+ */
+export interface MetricsSnapshot {
+  /** "inventory.getPrices" -> remote calls made by this process so far. */
+  readonly remoteCalls: ReadonlyMap<string, number>;
+  /** "POST /orders 202" -> requests served so far. */
+  readonly httpRequests: ReadonlyMap<string, number>;
+}
+
+const LINE = /^(module_call_duration_seconds_count|http_request_duration_seconds_count)\{([^}]*)\}\s+([0-9.eE+-]+)/;
+
+export async function scrape(port: number): Promise<MetricsSnapshot> {
+  const remoteCalls = new Map<string, number>();
+  const httpRequests = new Map<string, number>();
+  let text = '';
+  try {
+    const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    if (response.ok) text = await response.text();
+  } catch {
+    // a process that is down has nothing to say: its counters count as none
+  }
+  for (const line of text.split('\n')) {
+    const match = LINE.exec(line);
+    if (!match) continue;
+    const labels = Object.fromEntries([...match[2].matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
+    const value = Number(match[3]);
+    if (match[1] === 'module_call_duration_seconds_count') {
+      if (labels.binding !== 'remote') continue;
+      const key = `${labels.module}.${labels.operation}`;
+      remoteCalls.set(key, (remoteCalls.get(key) ?? 0) + value);
+    } else {
+      if (labels.route === '/metrics' || labels.route === '/health') continue;
+      const key = `${labels.method} ${labels.route} ${labels.status}`;
+      httpRequests.set(key, (httpRequests.get(key) ?? 0) + value);
+    }
+  }
+  return { remoteCalls, httpRequests };
+}
+
+/** Sums `after - before` over several processes. */
+export function delta(before: readonly MetricsSnapshot[], after: readonly MetricsSnapshot[]): MetricsSnapshot {
+  const sum = (pick: (s: MetricsSnapshot) => ReadonlyMap<string, number>) => {
+    const out = new Map<string, number>();
+    after.forEach((snapshot, i) => {
+      for (const [key, value] of pick(snapshot)) {
+        const d = value - (pick(before[i])?.get(key) ?? 0);
+        if (d > 0) out.set(key, (out.get(key) ?? 0) + d);
+      }
+    });
+    return out;
+  };
+  return { remoteCalls: sum((s) => s.remoteCalls), httpRequests: sum((s) => s.httpRequests) };
+}

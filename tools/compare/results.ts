@@ -1,0 +1,71 @@
+import type { Difference } from './diff.js';
+import type { FaultResult } from './faults.js';
+import type { LoadResult } from './load.js';
+
+/** results.json: everything the reports are drawn from, stable enough to diff in CI. */
+export interface CompareResults {
+  readonly tool: 'monolith-first compare';
+  readonly schemaVersion: 1;
+  readonly startedAt: string;
+  readonly finishedAt: string;
+  readonly wallSeconds: number;
+  readonly machine: {
+    readonly cpus: number;
+    readonly cpuModel: string;
+    readonly memoryGiB: number;
+    readonly node: string;
+    readonly platform: string;
+    readonly database: string;
+    /** Which processes the "postgres" CPU counts. */
+    readonly postgresCpu: string;
+    /** How busy the machine was in the 2 s before the run, % of one core (other workloads). */
+    readonly busyBeforeRunPercentOfCore: number | null;
+    readonly nats: string;
+  };
+  readonly options: {
+    readonly topologies: readonly string[];
+    readonly parts: readonly string[];
+    readonly durationS: number;
+    readonly concurrency: number;
+    readonly seed: number;
+    readonly faultMs: number;
+    readonly faultModule: string;
+    readonly env: Readonly<Record<string, string>>;
+    readonly topologyEnv: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  };
+  readonly topologies: readonly TopologyResult[];
+  readonly equivalence: EquivalenceResult | null;
+  /** "microservices / monolith" -> measure -> ratio. */
+  readonly ratios: Readonly<Record<string, Readonly<Record<string, number | null>>>>;
+  /** Every check passed: equivalence identical (when run), fault proofs ok (when run), no topology failed. */
+  readonly ok: boolean;
+}
+
+export interface TopologyResult {
+  readonly name: string;
+  readonly status: 'ran' | 'skipped' | 'failed';
+  /** Why it was skipped or what failed. */
+  readonly reason?: string;
+  readonly processes: ReadonlyArray<{ readonly name: string; readonly modules: string; readonly gateway: boolean; readonly port: number }>;
+  readonly extraEnv: Readonly<Record<string, string>>;
+  readonly startupMs?: number;
+  /** Wall time of each part for this topology, ms. */
+  readonly phaseMs: Readonly<Record<string, number>>;
+  readonly scenario?: { readonly steps: number; readonly invariantViolations: readonly string[] };
+  readonly performance?: LoadResult;
+  readonly faults?: FaultResult;
+  /** The last lines the processes wrote (LOG_LEVEL=error), when something failed. */
+  readonly output?: readonly string[];
+}
+
+export interface EquivalenceResult {
+  readonly reference: string;
+  readonly verdict: 'identical' | 'different' | 'incomplete';
+  readonly comparisons: ReadonlyArray<{
+    readonly topology: string;
+    readonly identical: boolean;
+    readonly differences: readonly Difference[];
+  }>;
+  /** Topologies whose scenario could not run (skipped or failed). */
+  readonly missing: readonly string[];
+}

@@ -1,0 +1,243 @@
+import pg from 'pg';
+import { exchange, type RequestSpec, type Seen } from './http-exchange.js';
+import { prng } from './stats.js';
+
+/**
+ * The deterministic checkout scenario replayed against every topology: every
+ * path of the checkout saga (happy, declined, out of stock with refund,
+ * multi-line all-or-nothing, shipping unavailable), idempotency, and bad input.
+ * One request at a time, and every order waited for until it has settled
+ * (terminal status and the saga DONE) before the next request, so that what
+ * is recorded depends on the store's behaviour, never on timing. The seed
+ * picks the values (skus, prices, stock levels, quantities); the steps are fixed.
+ */
+export interface TranscriptEntry {
+  readonly n: number;
+  /** What the step is for, e.g. "decline: the order after it settled". */
+  readonly label: string;
+  /** "POST /orders" (ids as sent; normalised later with the rest). */
+  readonly request: string;
+  readonly seen: Seen;
+}
+
+const MISSING = 'missing-id';
+/** Fixed ids for the 404 cases, so that the transcript holds no random value. */
+const UNKNOWN_UUID = '00000000-0000-4000-8000-000000000000';
+
+export interface ScenarioValues {
+  readonly skus: { readonly plenty: string; readonly scarce: string; readonly extra: string };
+  readonly prices: { readonly plenty: number; readonly scarce: number; readonly extra: number };
+  readonly stock: { readonly plenty: number; readonly scarce: number; readonly extra: number };
+  readonly restock: number;
+  readonly happyQuantity: number;
+  readonly customer: string;
+}
+
+export function scenarioValues(seed: number): ScenarioValues {
+  const random = prng(seed);
+  const between = (min: number, max: number) => min + Math.floor(random() * (max - min + 1));
+  const tag = between(100, 999);
+  return {
+    skus: { plenty: `KETTLE-${tag}`, scarce: `MUG-${tag}`, extra: `TEAPOT-${tag}` },
+    prices: { plenty: between(500, 9999), scarce: between(100, 2999), extra: between(1000, 19999) },
+    stock: { plenty: between(20, 60), scarce: between(1, 3), extra: between(3, 9) },
+    restock: between(1, 10),
+    happyQuantity: between(1, 4),
+    customer: `cust-${between(1, 9999)}`,
+  };
+}
+
+export class ScenarioRunner {
+  readonly entries: TranscriptEntry[] = [];
+
+  constructor(
+    private readonly baseUrl: string,
+    private readonly admin: pg.Client,
+    private readonly onStep: (n: number, label: string) => void,
+    private readonly settleTimeoutMs = 60_000,
+  ) {}
+
+  async send(label: string, spec: RequestSpec): Promise<Seen> {
+    const n = this.entries.length + 1;
+    this.onStep(n, label);
+    const seen = await exchange(this.baseUrl, spec);
+    this.entries.push({ n, label, request: `${spec.method} ${spec.path}`, seen });
+    return seen;
+  }
+
+  /** POST /orders; answers the orderId when the store gave one. */
+  async place(label: string, body: unknown, headers?: Record<string, string>): Promise<string | undefined> {
+    const seen = await this.send(label, { method: 'POST', path: '/orders', json: body, headers });
+    const id = (seen.body as { orderId?: unknown } | null)?.orderId;
+    return seen.status >= 200 && seen.status < 300 && typeof id === 'string' ? id : undefined;
+  }
+
+  /**
+   * Waits until the order is no longer PENDING (as a client sees it) and its
+   * saga is DONE (read with SQL: compensations finished); recorded as a step
+   * whose outcome is whether it settled, not how long it took.
+   */
+  async settle(label: string, orderId: string | undefined): Promise<void> {
+    const n = this.entries.length + 1;
+    this.onStep(n, label);
+    let outcome: Record<string, unknown>;
+    if (!orderId) outcome = { settled: false, why: 'no order id to wait for' };
+    else {
+      const deadline = performance.now() + this.settleTimeoutMs;
+      let last = 'no answer';
+      outcome = { settled: false, why: `still not settled after ${this.settleTimeoutMs} ms` };
+      for (;;) {
+        const seen = await exchange(this.baseUrl, { method: 'GET', path: `/orders/${orderId}` });
+        const status = (seen.body as { status?: string } | null)?.status;
+        last = seen.status === 200 ? `order ${status}` : `GET answered ${seen.status}`;
+        if (seen.status === 200 && status !== 'PENDING') {
+          const { rows } = await this.admin.query<{ step: string }>('SELECT step FROM orders.checkout_sagas WHERE order_id = $1', [orderId]);
+          if (rows.length === 0 || rows[0].step === 'DONE') {
+            outcome = { settled: true };
+            break;
+          }
+          last = `order ${status}, saga at ${rows[0].step}`;
+        } else if (seen.status !== 200 && seen.status !== 0 && seen.status < 500) {
+          outcome = { settled: false, why: `GET /orders/:id answered ${seen.status}` };
+          break;
+        }
+        if (performance.now() > deadline) {
+          outcome = { settled: false, why: `not settled within ${this.settleTimeoutMs} ms (last: ${last})` };
+          break;
+        }
+        await new Promise((resolve) => setTimeout(resolve, 20));
+      }
+    }
+    this.entries.push({ n, label, request: `(wait until order ${orderId ?? MISSING} settles)`, seen: { status: 0, headers: {}, body: outcome } });
+  }
+}
+
+/** Runs the whole script against one topology's gateway and answers the transcript. */
+export async function runScenario(
+  baseUrl: string,
+  adminUrl: string,
+  seed: number,
+  onStep: (n: number, label: string) => void,
+): Promise<TranscriptEntry[]> {
+  const v = scenarioValues(seed);
+  const admin = new pg.Client({ connectionString: adminUrl });
+  await admin.connect();
+  try {
+    const s = new ScenarioRunner(baseUrl, admin, onStep);
+    const address = { name: 'Ada Lovelace', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
+    const order = (items: Array<{ sku: string; quantity: number }>, extra: Record<string, unknown> = {}) => ({
+      customerId: v.customer,
+      items,
+      paymentToken: 'tok_visa',
+      shippingAddress: address,
+      ...extra,
+    });
+    const get = (label: string, path: string) => s.send(label, { method: 'GET', path });
+    const idOf = (seen: Seen, field: string) => {
+      const value = (seen.body as Record<string, unknown> | null)?.[field];
+      return typeof value === 'string' ? value : MISSING;
+    };
+    /** The reads every settled order gets: the order, its saga log, its payments and shipments. */
+    const inspect = async (what: string, orderId: string | undefined) => {
+      const id = orderId ?? MISSING;
+      await s.settle(`${what}: wait until settled`, orderId);
+      const seen = await get(`${what}: the order`, `/orders/${id}`);
+      await get(`${what}: the saga log`, `/orders/${id}/saga`);
+      await get(`${what}: payments of the order`, `/payments?orderId=${id}`);
+      await get(`${what}: shipments of the order`, `/shipments?orderId=${id}`);
+      return seen;
+    };
+    const product = (what: string, sku: string) => get(`${what}: product ${sku}`, `/inventory/products/${sku}`);
+
+    // Catalogue.
+    const { skus, prices, stock } = v;
+    await s.send('setup: create the plentiful product', { method: 'POST', path: '/inventory/products', json: { sku: skus.plenty, name: 'Kettle', priceCents: prices.plenty, stock: stock.plenty } });
+    await s.send('setup: create the scarce product', { method: 'POST', path: '/inventory/products', json: { sku: skus.scarce, name: 'Mug', priceCents: prices.scarce, stock: stock.scarce } });
+    await s.send('setup: create a third product', { method: 'POST', path: '/inventory/products', json: { sku: skus.extra, name: 'Teapot', priceCents: prices.extra, stock: stock.extra } });
+    await s.send('setup: the same sku again (409)', { method: 'POST', path: '/inventory/products', json: { sku: skus.plenty, name: 'Kettle again', priceCents: 1, stock: 1 } });
+    await s.send('setup: restock the third product', { method: 'POST', path: `/inventory/products/${skus.extra}/restock`, json: { quantity: v.restock } });
+    await product('setup', skus.plenty);
+
+    // 1. Happy path.
+    const happy = await s.place('happy: place the order', order([{ sku: skus.plenty, quantity: v.happyQuantity }]));
+    const happyOrder = await inspect('happy', happy);
+    await get('happy: the payment by id', `/payments/${idOf(happyOrder, 'paymentId')}`);
+    await get('happy: the shipment by id', `/shipments/${idOf(happyOrder, 'shipmentId')}`);
+    await product('happy: stock reserved', skus.plenty);
+
+    // 2. Payment declined: nothing else happens.
+    const declined = await s.place('decline: place with tok_declined', order([{ sku: skus.plenty, quantity: 1 }], { paymentToken: 'tok_declined' }));
+    await inspect('decline', declined);
+    await product('decline: stock untouched', skus.plenty);
+
+    // 3. Out of stock: the charge is refunded.
+    const short = await s.place('out of stock: place more than is available', order([{ sku: skus.scarce, quantity: stock.scarce + 1 }]));
+    await inspect('out of stock', short);
+    await product('out of stock: stock untouched', skus.scarce);
+
+    // 4. Several lines, one short: all or nothing.
+    const multiShort = await s.place('multi-line all-or-nothing: one line short', order([
+      { sku: skus.plenty, quantity: 1 },
+      { sku: skus.extra, quantity: 1 },
+      { sku: skus.scarce, quantity: stock.scarce + 2 },
+    ]));
+    await inspect('multi-line all-or-nothing', multiShort);
+    await product('multi-line all-or-nothing: nothing reserved', skus.plenty);
+    await product('multi-line all-or-nothing: nothing reserved', skus.extra);
+
+    // 5. Several lines, all available (the scarce one exactly used up).
+    const multiOk = await s.place('multi-line: every line available', order([
+      { sku: skus.extra, quantity: 2 },
+      { sku: skus.scarce, quantity: stock.scarce },
+    ]));
+    await inspect('multi-line', multiOk);
+    await product('multi-line: scarce product used up', skus.scarce);
+
+    // 6. Shipping unavailable: the stock is released and the charge refunded.
+    const antarctica = await s.place('shipping unavailable: country AQ', order([{ sku: skus.plenty, quantity: 2 }], { shippingAddress: { ...address, country: 'AQ' } }));
+    await inspect('shipping unavailable', antarctica);
+    await product('shipping unavailable: stock released', skus.plenty);
+
+    // 7. Idempotency: the same key and body give the same order; another body is refused.
+    const keyed = order([{ sku: skus.extra, quantity: 1 }]);
+    const key = { 'idempotency-key': `checkout-${v.customer}-1` };
+    const first = await s.place('idempotency: first POST with a key', keyed, key);
+    await inspect('idempotency', first);
+    await s.place('idempotency: same key, same body (same order, nothing new)', keyed, key);
+    await s.place('idempotency: same key, other body (409)', order([{ sku: skus.extra, quantity: 2 }]), key);
+    await get('idempotency: payments of the order (still one)', `/payments?orderId=${first ?? MISSING}`);
+    await s.send('idempotency: a key over 200 characters (400)', { method: 'POST', path: '/orders', json: keyed, headers: { 'idempotency-key': 'k'.repeat(201) } });
+
+    // 8. The same sku on two lines: merged or refused, the same everywhere.
+    const twice = await s.place('same sku twice: two lines of one sku', order([{ sku: skus.plenty, quantity: 1 }, { sku: skus.plenty, quantity: 2 }]));
+    if (twice) await inspect('same sku twice', twice);
+
+    // 9. Bad input.
+    const bad = (label: string, spec: Omit<RequestSpec, 'method'>) => s.send(`bad input: ${label}`, { method: 'POST', ...spec });
+    await bad('malformed JSON (400)', { path: '/orders', raw: { contentType: 'application/json', text: '{"customerId": "x", ' } });
+    await bad('unknown property (400)', { path: '/orders', json: order([{ sku: skus.plenty, quantity: 1 }], { coupon: 'FREE' }) });
+    await bad('unknown nested property (400)', { path: '/orders', json: order([{ sku: skus.plenty, quantity: 1 }], { shippingAddress: { ...address, floor: 3 } }) });
+    await bad('quantity as a string (400)', { path: '/orders', json: order([{ sku: skus.plenty, quantity: '2' as unknown as number }]) });
+    await bad('fractional quantity (400)', { path: '/orders', json: order([{ sku: skus.plenty, quantity: 1.5 }]) });
+    await bad('no items (400)', { path: '/orders', json: order([]) });
+    await bad('lower-case country (400)', { path: '/orders', json: order([{ sku: skus.plenty, quantity: 1 }], { shippingAddress: { ...address, country: 'no' } }) });
+    await bad('malformed payment token (400)', { path: '/orders', json: order([{ sku: skus.plenty, quantity: 1 }], { paymentToken: 'visa' }) });
+    await bad('unknown sku (422)', { path: '/orders', json: order([{ sku: 'NO-SUCH-SKU', quantity: 1 }]) });
+    await bad('text/plain body (415)', { path: '/orders', raw: { contentType: 'text/plain', text: 'hello' } });
+    await bad('body over 1 MiB (413)', { path: '/orders', json: order([{ sku: skus.plenty, quantity: 1 }], { customerId: 'x'.repeat(1024 * 1024 + 16) }) });
+    await bad('invalid product (400)', { path: '/inventory/products', json: { sku: 'bad sku!', name: '', priceCents: -1, stock: 1.5 } });
+    await bad('restock an unknown sku (404)', { path: '/inventory/products/NO-SUCH-SKU/restock', json: { quantity: 1 } });
+    await get('bad input: unknown product (404)', '/inventory/products/NO-SUCH-SKU');
+    await get('bad input: unknown order (404)', `/orders/${UNKNOWN_UUID}`);
+    await get('bad input: order id that is not a uuid', '/orders/not-a-uuid');
+    await get('bad input: saga of an unknown order (404)', `/orders/${UNKNOWN_UUID}/saga`);
+    await get('bad input: unknown payment (404)', `/payments/${UNKNOWN_UUID}`);
+    await get('bad input: unknown shipment (404)', `/shipments/${UNKNOWN_UUID}`);
+
+    // Final stock as a client sees it.
+    for (const sku of [skus.plenty, skus.scarce, skus.extra]) await product('final', sku);
+    return s.entries;
+  } finally {
+    await admin.end();
+  }
+}
