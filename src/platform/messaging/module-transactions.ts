@@ -47,8 +47,11 @@ export class ModuleTransactions {
     };
     const value = await work(tx);
     const events = await Promise.all(queued.map((event) => this.toOutgoing(event)));
-    await this.outbox.write(manager, events);
-    return { value, count: events.length };
+    // Deliveries are fixed when an event is published: one nobody subscribes to could never be
+    // delivered, so it is validated (a bug still fails the transaction) but not stored.
+    const deliverable = events.filter((event) => event.subscribers.length > 0);
+    await this.outbox.write(manager, deliverable);
+    return { value, count: deliverable.length };
   }
 
   afterCommit(published: number): void {

@@ -26,7 +26,7 @@ export const DEFAULT_RESILIENCE: ResilienceOptions = {
   callTimeoutMs: 5_000,
   retries: 2,
   breakerThreshold: 5,
-  breakerHalfOpenAfterMs: 5_000,
+  breakerHalfOpenAfterMs: 2_000,
 };
 
 /** Only "no answer" counts: a module that answers with an error is reachable. */

@@ -2,6 +2,7 @@ import type { Type } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate, type ValidatorOptions } from 'class-validator';
 import type { FieldError } from '../contracts/module.error.js';
+import { fastValidInstance } from './compiled-validator.js';
 import { toFieldErrors } from './field-errors.js';
 
 /**
@@ -18,10 +19,27 @@ export const VALIDATOR_OPTIONS: ValidatorOptions = {
 
 export type Validated<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
+function notAnObject(): { ok: false; errors: FieldError[] } {
+  return { ok: false, errors: [{ field: '', message: 'must be a JSON object' }] };
+}
+
+/**
+ * Validates a payload against its DTO class. Valid payloads of the classes the
+ * compiled fast path handles (compiled-validator.ts: every DTO of the
+ * application) are decided and instantiated without class-transformer or
+ * class-validator; everything else, and every invalid payload, goes through
+ * validateInputSlow, so that the answer is always exactly the latter's.
+ */
 export async function validateInput<T extends object>(type: Type<T>, payload: unknown): Promise<Validated<T>> {
-  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) {
-    return { ok: false, errors: [{ field: '', message: 'must be a JSON object' }] };
-  }
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return notAnObject();
+  const value = fastValidInstance<T>(type, payload);
+  if (value !== undefined) return { ok: true, value };
+  return validateInputSlow(type, payload);
+}
+
+/** The reference implementation: class-transformer's plainToInstance, then class-validator's validate. */
+export async function validateInputSlow<T extends object>(type: Type<T>, payload: unknown): Promise<Validated<T>> {
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return notAnObject();
   const nul = fieldsWithNul(payload);
   if (nul.length > 0) return { ok: false, errors: nul.map((field) => ({ field, message: 'must not contain the NUL character' })) };
   const instance = plainToInstance(type, payload, { enableImplicitConversion: false });

@@ -25,7 +25,8 @@ export function checkoutSagaOptions(settings: ModuleSettings): CheckoutSagaOptio
     deadlineMs: settings.integer('CHECKOUT_DEADLINE_MS', 30_000, 10, 86_400_000),
     retryDelayMs: settings.integer('CHECKOUT_RETRY_DELAY_MS', 100, 1, 60_000),
     maxRetryDelayMs: 5_000,
-    leaseMs: Math.max(30_000, stepTimeoutMs * 3),
+    // Long enough for a step, short enough that a crashed runner's sagas resume well within their deadline.
+    leaseMs: Math.max(10_000, stepTimeoutMs * 2),
     // Each saga in a batch runs at once and calls other modules: keep within their pools.
     batchSize: 16,
     pollIntervalMs: 1_000,
