@@ -1,14 +1,6 @@
-/** Percentile by nearest rank over a copy of the samples. */
-export function percentile(samples: readonly number[], p: number): number {
-  if (samples.length === 0) return Number.NaN;
-  const sorted = [...samples].sort((a, b) => a - b);
-  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank];
-}
+import { mean, percentile } from '../../tools/support/stats.js';
 
-export function mean(samples: readonly number[]): number {
-  return samples.reduce((sum, x) => sum + x, 0) / samples.length;
-}
+export { mean, percentile };
 
 /** Prints rows as an aligned plain-text table (also valid Markdown). */
 export function printTable(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): void {

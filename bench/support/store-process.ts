@@ -1,6 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { chmodSync, mkdtempSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -78,16 +77,7 @@ export async function stop(store: RunningProcess): Promise<void> {
   if (code !== 0) throw new Error(`the store exited with code ${code} after SIGTERM\n${store.output()}`);
 }
 
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => (typeof address === 'object' && address ? resolve(address.port) : reject(new Error('no port'))));
-    });
-  });
-}
+export { freePort } from '../../tools/support/free-port.js';
 
 /** A temporary directory that a root-run store's `postgres` user can enter (mkdtemp makes it 700). */
 export function tempDir(prefix: string): string {

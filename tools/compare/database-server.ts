@@ -1,8 +1,8 @@
-import { randomBytes } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../../src/platform/database/embedded-postgres.js';
+import { createFreshDatabase, type FreshDatabase } from '../support/postgres-admin.js';
 import { parentOf } from './process-stats.js';
 
 /**
@@ -19,12 +19,7 @@ export interface DatabaseServer {
   stop(): Promise<void>;
 }
 
-export interface FreshDatabase {
-  /** Admin URL of the new database: what the topology gets as DATABASE_URL, and what the SQL checks read. */
-  readonly url: string;
-  readonly name: string;
-  drop(): Promise<void>;
-}
+export type { FreshDatabase };
 
 export async function startDatabaseServer(): Promise<DatabaseServer> {
   let embedded: EmbeddedServer | undefined;
@@ -41,13 +36,7 @@ export async function startDatabaseServer(): Promise<DatabaseServer> {
   const server = serverUrl;
   return {
     description,
-    async freshDatabase(prefix: string): Promise<FreshDatabase> {
-      const name = `${prefix.replace(/[^a-z0-9_]/g, '_')}_${randomBytes(4).toString('hex')}`;
-      await adminQuery(server, `CREATE DATABASE ${name}`);
-      const url = new URL(server);
-      url.pathname = `/${name}`;
-      return { url: url.toString(), name, drop: () => adminQuery(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
-    },
+    freshDatabase: (prefix: string): Promise<FreshDatabase> => createFreshDatabase(server, prefix),
     async postmasterPid(): Promise<number | undefined> {
       const client = new pg.Client({ connectionString: server });
       await client.connect();
@@ -65,14 +54,4 @@ export async function startDatabaseServer(): Promise<DatabaseServer> {
       await embedded?.stop();
     },
   };
-}
-
-async function adminQuery(url: string, sql: string): Promise<void> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    await client.query(sql);
-  } finally {
-    await client.end();
-  }
 }

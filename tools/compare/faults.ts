@@ -1,7 +1,7 @@
 import { Agent, request } from 'node:http';
 import pg from 'pg';
 import type { TopologyProcesses } from '../topology/topology-processes.js';
-import { storeInvariantViolations, waitForQuiet } from './invariants.js';
+import { storeInvariantViolations, waitForQuiet } from '../support/store-invariants.js';
 import { percentile, prng } from './stats.js';
 
 /**

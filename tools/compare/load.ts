@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import pg from 'pg';
-import { waitForQuiet } from './invariants.js';
+import { waitForQuiet } from '../support/store-invariants.js';
 import { delta, type MetricsSnapshot, scrape } from './metrics-scrape.js';
 import { type MachineStats, type ProcessStats, ProcessSampler, type ProcessTarget } from './process-stats.js';
 import { type Histogram, histogram, type Percentiles, percentiles, round } from './stats.js';

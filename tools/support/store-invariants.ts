@@ -2,8 +2,7 @@ import pg from 'pg';
 
 /**
  * The invariants of store-api.md, checked with an admin connection that reads
- * every module's schema (ported from test/support/store-invariants.ts, but
- * answering the violations rather than throwing, for a report). Call when
+ * every module's schema (answering the violations, for a report; tests throw on them). Call when
  * quiet: after `waitForQuiet`.
  */
 export async function storeInvariantViolations(adminUrl: string): Promise<string[]> {
