@@ -42,7 +42,14 @@ export async function validateInputSlow<T extends object>(type: Type<T>, payload
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return notAnObject();
   const nul = fieldsWithNul(payload);
   if (nul.length > 0) return { ok: false, errors: nul.map((field) => ({ field, message: 'must not contain the NUL character' })) };
-  const instance = plainToInstance(type, payload, { enableImplicitConversion: false });
+  let instance: T;
+  try {
+    instance = plainToInstance(type, payload, { enableImplicitConversion: false });
+  } catch {
+    // class-transformer chokes on some shapes (an object whose own key is `constructor`):
+    // whatever they are, they are not a request this API understands.
+    return { ok: false, errors: [{ field: '', message: 'is not a valid request (a property name is reserved)' }] };
+  }
   const errors = await validate(instance, VALIDATOR_OPTIONS);
   return errors.length === 0 ? { ok: true, value: instance } : { ok: false, errors: toFieldErrors(errors) };
 }

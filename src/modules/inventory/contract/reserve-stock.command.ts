@@ -1,5 +1,5 @@
 import { Type } from 'class-transformer';
-import { ArrayMaxSize, ArrayMinSize, IsArray, IsUUID, ValidateNested } from 'class-validator';
+import { ArrayMaxSize, ArrayMinSize, IsArray, IsObject, IsUUID, ValidateNested } from 'class-validator';
 import { StockLine } from './stock-line.js';
 
 /**
@@ -14,6 +14,8 @@ export class ReserveStockCommand {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
+  // Each line an object: ValidateNested alone lets an array of arrays through.
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => StockLine)
   readonly lines: StockLine[];

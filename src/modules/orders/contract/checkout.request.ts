@@ -14,6 +14,8 @@ export class CheckoutRequest {
   @IsArray()
   @ArrayMinSize(1)
   @ArrayMaxSize(100)
+  // Each line an object: ValidateNested alone lets an array of arrays through.
+  @IsObject({ each: true })
   @ValidateNested({ each: true })
   @Type(() => OrderItem)
   @DistinctSkus()
