@@ -1,0 +1,133 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * CPU time spent by processes during a phase, read from /proc (Linux), to say
+ * which component a run's CPU went to: the store's Node process, the load
+ * generator (this process) and every Postgres backend on the machine.
+ * Elsewhere it answers nothing rather than failing the run.
+ */
+const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux build Node runs on
+const MACHINE = 'whole machine: busy, all cores (100 = one core)';
+const INTERRUPTS = '  of which irq + softirq (e.g. loopback TCP)';
+
+export interface CpuSnapshot {
+  readonly at: number;
+  readonly ms: ReadonlyMap<string, number>;
+}
+
+export interface CpuShare {
+  readonly name: string;
+  readonly cpuMs: number;
+  /** Of one core: 100 = one core busy for the whole phase. */
+  readonly percentOfCore: number;
+}
+
+/**
+ * CPU ms so far of the store (`storePid`), this process, all `postgres`
+ * processes, and the whole machine: every core's busy time (user, system,
+ * interrupts, steal), which also holds what no process is charged for, such
+ * as the loopback network's softirq work.
+ */
+export function cpuSnapshot(storePid: number): CpuSnapshot {
+  const ms = new Map<string, number>();
+  const store = processCpuMs(storePid);
+  if (store !== undefined) ms.set('store (node dist/src/main.js)', store);
+  const self = process.cpuUsage();
+  ms.set('load generator + client (this process)', (self.user + self.system) / 1000);
+  let postgres = 0;
+  let found = false;
+  for (const pid of pids()) {
+    if (comm(pid) !== 'postgres') continue;
+    // With its exited children (backends of closed connections, autovacuum workers), which the postmaster reaped.
+    const used = processCpuMs(pid, true);
+    if (used === undefined) continue;
+    postgres += used;
+    found = true;
+  }
+  if (found) ms.set('postgres (every server on this machine, exited backends included)', postgres);
+  const machine = machineCpuMs();
+  if (machine) {
+    ms.set(MACHINE, machine.busy);
+    ms.set(INTERRUPTS, machine.interrupts);
+  }
+  return { at: performance.now(), ms };
+}
+
+/** What each component used between two snapshots. */
+export function cpuBetween(before: CpuSnapshot, after: CpuSnapshot): CpuShare[] {
+  return cpuOver([[before, after]]);
+}
+
+/** The same over several intervals (e.g. the blocks of a phase interleaved with another), summed. */
+export function cpuOver(intervals: ReadonlyArray<readonly [CpuSnapshot, CpuSnapshot]>): CpuShare[] {
+  const wallMs = intervals.reduce((sum, [before, after]) => sum + (after.at - before.at), 0);
+  const used = new Map<string, number>();
+  for (const [before, after] of intervals) {
+    for (const [name, ms] of after.ms) used.set(name, (used.get(name) ?? 0) + Math.max(0, ms - (before.ms.get(name) ?? 0)));
+  }
+  const share = (name: string, cpuMs: number): CpuShare => ({ name, cpuMs, percentOfCore: (100 * cpuMs) / wallMs });
+  const shares = [...used].map(([name, cpuMs]) => share(name, cpuMs));
+  const machine = shares.find((s) => s.name === MACHINE);
+  if (machine) {
+    // What the machine did besides the processes above: other workloads, kernel threads, interrupts.
+    const processes = shares.filter((s) => s.name !== MACHINE && s.name !== INTERRUPTS).reduce((sum, s) => sum + s.cpuMs, 0);
+    shares.push(share('  of which not the processes above (other workloads, kernel, irq)', Math.max(0, machine.cpuMs - processes)));
+  }
+  return shares;
+}
+
+/** Busy and interrupt time of all cores from /proc/stat's "cpu" line. */
+function machineCpuMs(): { busy: number; interrupts: number } | undefined {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
+    // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user)
+    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
+    const toMs = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND;
+    return { busy: toMs(user + nice + system + irq + softirq + steal), interrupts: toMs(irq + softirq) };
+  } catch {
+    return undefined;
+  }
+}
+
+function pids(): number[] {
+  try {
+    return readdirSync('/proc')
+      .filter((entry) => /^\d+$/.test(entry))
+      .map(Number);
+  } catch {
+    return [];
+  }
+}
+
+function comm(pid: number): string | undefined {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return undefined;
+  }
+}
+
+/** utime + stime of `pid` (+ cutime + cstime: its reaped children's) in ms, or undefined when it is gone or there is no /proc. */
+function processCpuMs(pid: number, withExitedChildren = false): number | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    // "pid (comm) state ppid ..."; comm may hold spaces: fields count from after the last ')'.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    const utime = Number(fields[11]);
+    const stime = Number(fields[12]);
+    const children = withExitedChildren ? Number(fields[13]) + Number(fields[14]) : 0;
+    return ((utime + stime + children) * 1000) / TICKS_PER_SECOND;
+  } catch {
+    return undefined;
+  }
+}
+
+/** How busy the whole machine is over `ms` (100 = one core), e.g. other workloads before a run; undefined without /proc. */
+export async function machineBusy(ms = 1_000): Promise<number | undefined> {
+  const before = machineCpuMs();
+  const start = performance.now();
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  const after = machineCpuMs();
+  if (!before || !after) return undefined;
+  return (100 * (after.busy - before.busy)) / (performance.now() - start);
+}
