@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { TopologyProcesses } from '../../tools/topology/topology-processes.js';
-import { freePort } from '../support/free-port.js';
+import { freePortRange } from '../../tools/support/network.js';
 import { NATS_URL, natsReachable } from '../support/nats.js';
 import { assertStoreInvariants, waitForQuiet } from '../support/store-invariants.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -26,7 +26,7 @@ const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '01
     topology = await TopologyProcesses.start({
       topology: 'inventory-extracted',
       modules: ['inventory', 'orders', 'payments', 'shipping'],
-      port: await freePort(),
+      port: await freePortRange(2),
       ownDatabases: false,
       databaseUrl: database.url,
       env: {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { TopologyProcesses } from '../../tools/topology/topology-processes.js';
 import { eventually } from '../support/eventually.js';
-import { freePort } from '../support/free-port.js';
+import { freePortRange } from '../../tools/support/network.js';
 import { NATS_URL, natsReachable } from '../support/nats.js';
 import { OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -29,7 +29,7 @@ describe.each(topologies)('one trace per checkout, logs joined by trace id (%s)'
     store = await TopologyProcesses.start({
       topology,
       modules: MODULES,
-      port: await freePort(),
+      port: await freePortRange(5),
       ownDatabases: false,
       databaseUrl: database.url,
       env: {

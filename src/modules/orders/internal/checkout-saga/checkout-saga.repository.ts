@@ -63,47 +63,54 @@ export class CheckoutSagaRepository {
    */
   async advance(saga: ClaimedSaga, transition: Transition, leaseMs: number): Promise<{ applied: boolean; next?: ClaimedSaga }> {
     return this.transactions.run(async (tx) => {
-      const [moved] = (await tx.manager.query(
-        `UPDATE orders.checkout_sagas
-            SET step = $3, failure_reason = $4, attempts = 0, next_run_at = now(), last_error = NULL,
-                version = version + 1, updated_at = now(),
-                locked_until = CASE WHEN $3 = 'DONE' THEN NULL ELSE now() + make_interval(secs => $5 / 1000.0) END
-          WHERE order_id = $1 AND version = $2
-         RETURNING version`,
-        [saga.orderId, saga.version, transition.next, transition.failureReason, leaseMs],
-      )) as [Array<{ version: number }>, number];
-      if (moved.length === 0) return { applied: false };
-      if (transition.log.length > 0) {
-        await tx.manager.query(
-          `INSERT INTO orders.checkout_log (order_id, step, status)
-           SELECT $1, step, status FROM unnest($2::text[], $3::text[]) AS l (step, status)`,
-          [saga.orderId, transition.log.map((entry) => entry.step), transition.log.map((entry) => entry.status)],
-        );
-      }
       const outcome = transition.outcome;
-      await tx.manager.query(
-        `UPDATE orders.orders
-            SET payment_id = coalesce($2, payment_id), shipment_id = coalesce($3, shipment_id),
-                status = coalesce($4, status), failure_reason = coalesce($5, failure_reason), updated_at = now()
-          WHERE id = $1`,
+      // One statement: the saga moves only if this runner still holds it (version), and then
+      // the log and the order move with it. Round trips, not rows, are what a step costs.
+      const [row]: Array<{ version: number | null; payment_id: string | null; shipment_id: string | null }> = await tx.manager.query(
+        `WITH moved AS (
+           UPDATE orders.checkout_sagas
+              SET step = $3, failure_reason = $4, attempts = 0, next_run_at = now(), last_error = NULL,
+                  version = version + 1, updated_at = now(),
+                  locked_until = CASE WHEN $3 = 'DONE' THEN NULL ELSE now() + make_interval(secs => $5 / 1000.0) END
+            WHERE order_id = $1 AND version = $2
+           RETURNING version
+         ), logged AS (
+           INSERT INTO orders.checkout_log (order_id, step, status)
+           SELECT $1, l.step, l.status FROM unnest($6::text[], $7::text[]) WITH ORDINALITY AS l (step, status, n)
+            WHERE EXISTS (SELECT 1 FROM moved) ORDER BY l.n
+         ), ordered AS (
+           UPDATE orders.orders
+              SET payment_id = coalesce($8, payment_id), shipment_id = coalesce($9, shipment_id),
+                  status = coalesce($10, status), failure_reason = coalesce($11, failure_reason), updated_at = now()
+            WHERE id = $1 AND EXISTS (SELECT 1 FROM moved)
+           RETURNING payment_id, shipment_id
+         )
+         SELECT (SELECT version FROM moved) AS version, o.payment_id, o.shipment_id
+           FROM (SELECT 1) AS one LEFT JOIN ordered o ON true`,
         [
           saga.orderId,
+          saga.version,
+          transition.next,
+          transition.failureReason,
+          leaseMs,
+          transition.log.map((entry) => entry.step),
+          transition.log.map((entry) => entry.status),
           transition.paymentId ?? null,
           transition.shipmentId ?? null,
           outcome?.status ?? null,
           outcome?.status === 'CANCELLED' ? outcome.reason : null,
         ],
       );
+      if (row.version === null) return { applied: false };
       if (outcome?.status === 'CONFIRMED') {
-        const [order] = await tx.manager.query('SELECT payment_id, shipment_id FROM orders.orders WHERE id = $1', [saga.orderId]);
-        tx.publish(new OrderConfirmed(saga.orderId, order.payment_id, order.shipment_id));
+        tx.publish(new OrderConfirmed(saga.orderId, row.payment_id!, row.shipment_id!));
       } else if (outcome?.status === 'CANCELLED') {
         tx.publish(new OrderCancelled(saga.orderId, outcome.reason));
       }
       if (transition.next === 'DONE') return { applied: true };
       return {
         applied: true,
-        next: { ...saga, step: transition.next, failureReason: transition.failureReason, attempts: 0, version: moved[0].version },
+        next: { ...saga, step: transition.next, failureReason: transition.failureReason, attempts: 0, version: row.version },
       };
     });
   }

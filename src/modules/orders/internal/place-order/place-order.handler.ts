@@ -39,6 +39,9 @@ export class PlaceOrderHandler {
       throw new ModuleError('UNPROCESSABLE', `the order total ${totalCents} exceeds the maximum of ${MAX_ORDER_TOTAL_CENTS} cents`, 'orders');
     }
     const orderId = randomUUID();
+    // Leased to this process from birth when it can run it now; else left for the runner's next claim.
+    const takeOver = this.saga.canTakeOver();
+    const traceContext = currentTraceHeaders();
     try {
       await this.transactions.run(async (tx) => {
         await tx.manager.query(
@@ -52,9 +55,10 @@ export class PlaceOrderHandler {
           [orderId, lines.map((l) => l.sku), lines.map((l) => l.quantity), lines.map((l) => l.unitPriceCents)],
         );
         await tx.manager.query(
-          `INSERT INTO orders.checkout_sagas (order_id, step, deadline_at, trace_context)
-           VALUES ($1, 'CHARGE_PAYMENT', now() + make_interval(secs => $2 / 1000.0), $3)`,
-          [orderId, this.options.deadlineMs, JSON.stringify(currentTraceHeaders())],
+          `INSERT INTO orders.checkout_sagas (order_id, step, deadline_at, trace_context, locked_until, version)
+           VALUES ($1, 'CHARGE_PAYMENT', now() + make_interval(secs => $2 / 1000.0), $3,
+                   CASE WHEN $4 THEN now() + make_interval(secs => $5 / 1000.0) END, 1)`,
+          [orderId, this.options.deadlineMs, JSON.stringify(traceContext), takeOver, this.options.leaseMs],
         );
         await tx.manager.query(`INSERT INTO orders.checkout_log (order_id, step, status) VALUES ($1, 'CHARGE_PAYMENT', 'STARTED')`, [orderId]);
         tx.publish(new OrderPlaced(orderId, command.customerId, totalCents));
@@ -67,7 +71,26 @@ export class PlaceOrderHandler {
       }
       throw error;
     }
-    this.saga.wake();
+    if (takeOver) {
+      this.saga.runNow({
+        orderId,
+        step: 'CHARGE_PAYMENT',
+        failureReason: null,
+        attempts: 0,
+        deadlineAt: new Date(Date.now() + this.options.deadlineMs),
+        version: 1,
+        traceContext,
+        order: {
+          orderId,
+          totalCents,
+          paymentToken: command.paymentToken,
+          lines: lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),
+          shippingAddress: command.shippingAddress,
+        },
+      });
+    } else {
+      this.saga.wake();
+    }
     return { orderId, status: 'PENDING', created: true };
   }
 
