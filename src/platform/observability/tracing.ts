@@ -1,4 +1,5 @@
 import {
+  INVALID_SPAN_CONTEXT,
   context,
   type Context,
   propagation,
@@ -46,6 +47,10 @@ export interface Tracing {
 
 let installed: (Tracing & { provider?: TracerProvider }) | undefined;
 
+/** Off, spans are skipped outright rather than made as no-ops: the hot paths pay nothing. */
+let enabled = false;
+const NO_SPAN = trace.wrapSpanContext(INVALID_SPAN_CONTEXT);
+
 export function startTracing(env: Env, serviceName: string): Tracing {
   // One provider per process: several stores in one test process share it.
   if (installed) return installed;
@@ -66,7 +71,8 @@ export function startTracing(env: Env, serviceName: string): Tracing {
   trace.setGlobalTracerProvider(provider);
   context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
   propagation.setGlobalPropagator(new W3CTraceContextPropagator());
-  registerInstrumentations({ tracerProvider: provider, instrumentations: [new PgInstrumentation({ requireParentSpan: true })] });
+  registerInstrumentations({ tracerProvider: provider, instrumentations: [new PgInstrumentation({ requireParentSpan: true, ignoreConnectSpans: true })] });
+  enabled = true;
   installed = {
     enabled: true,
     provider,
@@ -93,6 +99,7 @@ export async function inSpan<T>(
   options: { kind?: SpanKind; attributes?: Record<string, string | number | boolean>; parent?: Context },
   work: (span: Span) => Promise<T>,
 ): Promise<T> {
+  if (!enabled) return work(NO_SPAN);
   const parent = options.parent ?? context.active();
   const span = tracer().startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parent);
   try {
@@ -108,6 +115,7 @@ export async function inSpan<T>(
 
 /** A (momentary) PRODUCER span for an event written to an outbox; answers the headers that continue it. */
 export function publicationTraceHeaders(module: string, event: string): Record<string, string> {
+  if (!enabled) return {};
   const span = tracer().startSpan(`${event} publish`, {
     kind: SpanKind.PRODUCER,
     attributes: { module, 'messaging.destination.name': event },
