@@ -2,7 +2,6 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { IsInt, IsString, Length, Max, Min } from 'class-validator';
 import { type ContractClient, type ContractHandler, defineContract, query } from '../src/platform/contracts/contract.js';
 import { createLocalClient } from '../src/platform/contracts/local-client.js';
 import { ModuleError } from '../src/platform/contracts/module.error.js';
@@ -13,6 +12,7 @@ import { validateInput } from '../src/platform/validation/validate-input.js';
 import { componentBreakdown } from './support/adapter-components.js';
 import { type Sampled, sample, timerOverheadNs, type Variant } from './support/latency.js';
 import { option, printTable } from './support/stats.js';
+import { GetThingQuery } from './support/get-thing.query.js';
 
 /**
  * What the contract adapters add to a module call, against their floors, in one run:
@@ -38,16 +38,6 @@ const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const LOCAL_TARGET = 1.5;
 const NATS_TARGET = 1.25;
 
-class GetThingQuery {
-  @IsString()
-  @Length(1, 64)
-  id: string;
-
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  quantity: number;
-}
 
 interface ThingView {
   readonly id: string;

@@ -9,6 +9,7 @@ import { DEFAULT_RESILIENCE, ModuleResilience } from '../../src/platform/transpo
 import { validateInput, VALIDATOR_OPTIONS } from '../../src/platform/validation/validate-input.js';
 import { nsPerCall, nsPerSyncCall } from './latency.js';
 import { printTable } from './stats.js';
+import { fieldsWithNul } from '../../src/platform/validation/validate-input.js';
 
 const COUNT = 100_000;
 
@@ -93,15 +94,6 @@ export async function componentBreakdown(subject: {
   printTable(['step', 'ns'], rows.map(([name, ns]) => [name, Math.round(ns)]));
 }
 
-/** Same as the private fieldsWithNul of src/platform/validation/validate-input.ts. */
-function fieldsWithNul(value: unknown, path = ''): string[] {
-  if (typeof value === 'string') return value.includes('\u0000') ? [path] : [];
-  if (Array.isArray(value)) return value.flatMap((item, index) => fieldsWithNul(item, `${path}[${index}]`));
-  if (value !== null && typeof value === 'object') {
-    return Object.entries(value).flatMap(([key, item]) => fieldsWithNul(item, path ? `${path}.${key}` : key));
-  }
-  return [];
-}
 
 function handWritten(value: Record<string, unknown>): boolean {
   const keys = Object.keys(value);

@@ -1,6 +1,6 @@
-import { mean, percentile } from '../support/stats.js';
+import { mean, percentile, prng } from '../support/stats.js';
 
-export { mean, percentile };
+export { mean, percentile, prng };
 
 export interface Percentiles {
   readonly count: number;
@@ -48,14 +48,3 @@ export function round(x: number): number {
   return Math.abs(x) >= 100 ? Math.round(x) : Math.round(x * 100) / 100;
 }
 
-/** A seeded PRNG (mulberry32): the same seed gives the same scenario in every topology. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}

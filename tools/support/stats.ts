@@ -9,3 +9,15 @@ export function percentile(samples: readonly number[], p: number): number {
 export function mean(samples: readonly number[]): number {
   return samples.length === 0 ? Number.NaN : samples.reduce((sum, x) => sum + x, 0) / samples.length;
 }
+
+/** A seeded PRNG (mulberry32): the same seed gives the same scenario in every topology. */
+export function prng(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}

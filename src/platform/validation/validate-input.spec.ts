@@ -34,6 +34,8 @@ import type { ModuleDefinition } from '../modules/module-definition.js';
 import { discoverModules } from '../modules/module-discovery.js';
 import { fastValidInstance, isCompiled } from './compiled-validator.js';
 import { type Validated, validateInput, validateInputSlow } from './validate-input.js';
+import { prng } from '../../../tools/support/stats.js';
+import { GetThingQuery } from '../../../bench/support/get-thing.query.js';
 
 /**
  * The compiled fast path of validateInput must be unobservable: for every DTO
@@ -125,17 +127,6 @@ const SAMPLES: Readonly<Record<string, Json[]>> = {
   GetThingQuery: [{ id: 'thing-42', quantity: 3 }],
 };
 
-/** The GetThingQuery of bench/adapters.bench.ts. */
-class GetThingQuery {
-  @IsString()
-  @Length(1, 64)
-  id: string;
-
-  @IsInt()
-  @Min(1)
-  @Max(100)
-  quantity: number;
-}
 
 const APP: ReadonlyArray<[ClassType<object>, Json[]]> = [...APP_TYPES, GetThingQuery].map((type) => [type, SAMPLES[type.name] ?? []]);
 
@@ -196,16 +187,6 @@ function expectSame(fast: Outcome, slow: Outcome, type: ClassType<object>, what:
 // ---------------------------------------------------------------------------
 // Seeded mutations of valid samples
 
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const POOL: readonly unknown[] = [
   null, true, false, 0, -1, 1, 1.5, 2.5e9, '', ' ', 'x', '1', '1.5', 'true', 'null', UUID, UUID.toUpperCase(), 'tok_visa', 'FR', 'SKU-1',
@@ -283,7 +264,7 @@ function mutateLeaf(random: () => number, value: unknown): unknown {
 
 /** One to three random changes anywhere in a copy of `sample`. */
 function mutant(sample: Json, seed: number): unknown {
-  const random = mulberry32(seed);
+  const random = prng(seed);
   const payload = clone(sample) as unknown;
   const changes = 1 + Math.floor(random() * 3);
   for (let n = 0; n < changes; n++) {

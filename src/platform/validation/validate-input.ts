@@ -55,7 +55,7 @@ export async function validateInputSlow<T extends object>(type: Type<T>, payload
 }
 
 /** Postgres cannot store U+0000 in text: refuse it up front, anywhere in the input, rather than fail later with a 500. */
-function fieldsWithNul(value: unknown, path = ''): string[] {
+export function fieldsWithNul(value: unknown, path = ''): string[] {
   if (typeof value === 'string') return value.includes('\u0000') ? [path] : [];
   if (Array.isArray(value)) return value.flatMap((item, index) => fieldsWithNul(item, `${path}[${index}]`));
   if (value !== null && typeof value === 'object') {
