@@ -45,18 +45,16 @@ export class NatsTransport implements Transport {
   }
 
   serveModule(module: string, handler: CallHandler): void {
-    this.subscribe(`${this.prefix}.call.${module}.*`, `${this.prefix}.${module}`, async (message) => {
-      const operation = message.subject.slice(`${this.prefix}.call.${module}.`.length);
-      return handler(operation, decode(message));
-    });
+    this.subscribe(`${this.prefix}.call.${module}.*`, `${this.prefix}.${module}`, (subject, input) =>
+      handler(subject.slice(`${this.prefix}.call.${module}.`.length), input),
+    );
     this.subscribe(`${this.prefix}.ping.${module}`, `${this.prefix}.${module}`, async () => ({ ok: true, result: null }));
   }
 
   serveEvents(module: string, handler: EventHandler): void {
-    this.subscribe(`${this.prefix}.event.${module}.>`, `${this.prefix}.${module}`, async (message) => {
-      const subscriberId = message.subject.slice(`${this.prefix}.event.`.length);
-      return handler(subscriberId, decode(message) as EventEnvelope);
-    });
+    this.subscribe(`${this.prefix}.event.${module}.>`, `${this.prefix}.${module}`, (subject, input) =>
+      handler(subject.slice(`${this.prefix}.event.`.length), input as EventEnvelope),
+    );
   }
 
   async call(module: string, operation: string, input: unknown, timeoutMs: number): Promise<CallReply> {
@@ -111,7 +109,7 @@ export class NatsTransport implements Transport {
     return JSON.parse(body);
   }
 
-  private subscribe(subject: string, queue: string, answer: (message: Msg) => Promise<unknown>): void {
+  private subscribe(subject: string, queue: string, answer: (subject: string, input: unknown) => Promise<unknown>): void {
     this.connection.subscribe(subject, {
       queue,
       callback: (error, message) => {
@@ -130,9 +128,9 @@ export class NatsTransport implements Transport {
           { kind: SpanKind.SERVER, parent, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': message.subject } },
           async () => {
             const started = performance.now();
-            const result = await answer(message);
+            const input = decode(message);
+            const result = await answer(message.subject, input);
             // One line per handled message, inside its span: it carries the trace id.
-            const input = decodeQuietly(message);
             this.logger.log({
               msg: 'handled message',
               subject: message.subject,
@@ -170,13 +168,6 @@ function decode(message: Msg): unknown {
   return text.length === 0 ? null : JSON.parse(text);
 }
 
-function decodeQuietly(message: Msg): unknown {
-  try {
-    return decode(message);
-  } catch {
-    return undefined;
-  }
-}
 
 /** The order a message is about, when it says (`orderId` of a call's input or of an event's payload). */
 function orderIdOf(value: unknown): { orderId?: string } {
