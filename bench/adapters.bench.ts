@@ -219,7 +219,8 @@ async function natsHalf(): Promise<NatsBench | undefined> {
 
     // Adapter: served like bindTransport does (the callee answers through its local adapter).
     const handler = new ThingHandler();
-    const hosted = createLocalClient(BenchContract, () => handler) as unknown as Record<string, (input: object) => Promise<unknown>>;
+    // As transport-bindings serves it: the transport parses and serialises, the local adapter does not copy again.
+    const hosted = createLocalClient(BenchContract, () => handler, { copy: false }) as unknown as Record<string, (input: object) => Promise<unknown>>;
     server.serveModule(BenchContract.module, async (operation, input) => {
       if (!Object.hasOwn(BenchContract.operations, operation)) {
         return { ok: false, error: new ModuleError('INVALID', `'benchmod' has no operation '${operation}'`, 'benchmod').toData() };

@@ -19,18 +19,24 @@ export function wireCopy<T>(value: T): T {
 export function createLocalClient<C extends Contract>(
   contract: C,
   resolveHandler: () => ContractHandler<C>,
+  /**
+   * False only where the transport already copies: a call that arrived over the
+   * network was parsed from JSON and its answer will be serialised to JSON.
+   */
+  { copy = true }: { copy?: boolean } = {},
 ): ContractClient<C> {
+  const copied = <T>(value: T): T => (copy ? wireCopy(value) : value);
   const logger = new Logger(`${contract.module}.local`);
   const client: Record<string, (input: object) => Promise<unknown>> = {};
   for (const [operation, spec] of Object.entries(contract.operations)) {
     client[operation] = async (input: object) => {
-      const decoded = await validateInput(spec.input, wireCopy(input));
+      const decoded = await validateInput(spec.input, copied(input));
       if (!decoded.ok) {
         throw new ModuleError('INVALID', describeFieldErrors(decoded.errors), contract.module, decoded.errors);
       }
       const handler = resolveHandler() as unknown as Record<string, (input: object) => Promise<unknown>>;
       try {
-        return wireCopy(await handler[operation](decoded.value));
+        return copied(await handler[operation](decoded.value));
       } catch (error) {
         if (error instanceof ModuleError) throw ModuleError.fromData(wireCopy(error.toData()));
         if (isDatabaseUnavailable(error)) {

@@ -1,6 +1,5 @@
 import { Logger } from '@nestjs/common';
 import type { Contract, ContractClient } from '../contracts/contract.js';
-import { wireCopy } from '../contracts/local-client.js';
 import { ModuleError } from '../contracts/module.error.js';
 import { isBrokenCircuit, type ModuleResilience } from './resilience.js';
 import { type Transport, TransportError } from './transport.js';
@@ -21,10 +20,10 @@ export function createRemoteClient<C extends Contract>(
   const client: Record<string, (input: object) => Promise<unknown>> = {};
   for (const [operation, spec] of Object.entries(contract.operations)) {
     client[operation] = async (input: object) => {
-      const payload = wireCopy(input);
       let reply;
       try {
-        reply = await resilience.execute(spec.idempotent, () => transport.call(contract.module, operation, payload, callTimeoutMs));
+        // The transport serialises the input and parses the answer: the caller and the callee share nothing.
+        reply = await resilience.execute(spec.idempotent, () => transport.call(contract.module, operation, input, callTimeoutMs));
       } catch (error) {
         if (isBrokenCircuit(error)) {
           throw new ModuleError('UNAVAILABLE', `module '${contract.module}' is unavailable (circuit open)`, contract.module);
