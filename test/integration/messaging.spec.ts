@@ -5,7 +5,7 @@ import { faults } from '../fixtures/messaging/src/modules/audit/faults.js';
 import { LedgerContract } from '../fixtures/messaging/src/modules/ledger/ledger.contract.js';
 import { eventually } from '../support/eventually.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
-import { http, startTestStore, type TestStore } from '../support/test-store.js';
+import { startTestStore, type TestStore } from '../support/test-store.js';
 
 const FIXTURE_MODULES = fileURLToPath(new URL('../fixtures/messaging/src/modules/', import.meta.url));
 const SUBSCRIBER = 'audit.on-entry-recorded';

@@ -13,8 +13,7 @@ import { type AppConfig, isDistributed } from '../config/app-config.js';
 import { ConfigurationError } from '../config/configuration.error.js';
 import { ModuleSettings } from '../config/module-settings.js';
 import { ContractsModule } from '../contracts/contracts.module.js';
-import type { ContractHandler } from '../contracts/contract.js';
-import { createLocalClient } from '../contracts/local-client.js';
+import { createLocalClient, lazyHandler } from '../contracts/local-client.js';
 import { instrumentClient } from '../observability/instrumented-client.js';
 import { MODULE_DATA_SOURCE, ModuleDatabases } from '../database/module-databases.js';
 import { HealthController } from '../health/health.controller.js';
@@ -151,11 +150,8 @@ export async function startStoreApplication(
         hosted: config.hostedModules,
         messaging,
         // Calls that arrive over the transport are parsed from JSON and answered as JSON: no copy on top.
-        clientOf: (definition) => {
-          let handler: ContractHandler<typeof definition.contract> | undefined;
-          const resolve = () => (handler ??= app.get<ContractHandler<typeof definition.contract>>(definition.contract.handler, { strict: false })!);
-          return instrumentClient(definition.contract, createLocalClient(definition.contract, resolve, { copy: false }), 'local', metrics);
-        },
+        clientOf: ({ contract }) =>
+          instrumentClient(contract, createLocalClient(contract, lazyHandler(contract, app), { copy: false }), 'local', metrics),
         eventTimeoutMs: config.remoteCallTimeoutMs,
       });
     }

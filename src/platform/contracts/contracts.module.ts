@@ -1,14 +1,12 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { ModuleDefinition } from '../modules/module-definition.js';
-import type { ContractHandler } from './contract.js';
-import { createLocalClient } from './local-client.js';
+import { createLocalClient, lazyHandler } from './local-client.js';
 import { instrumentClient } from '../observability/instrumented-client.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createRemoteClient } from '../transport/remote-client.js';
 import { ModuleResilience, type ResilienceOptions } from '../transport/resilience.js';
 import type { Transport } from '../transport/transport.js';
-import { createUnboundClient } from './unbound-client.js';
 
 /** How modules hosted elsewhere are reached; absent when this process hosts every module. */
 export interface RemoteBinding {
@@ -26,31 +24,23 @@ export class ContractsModule {
   static forRoot(
     definitions: readonly ModuleDefinition[],
     hosted: readonly string[],
+    /** Absent only when this process hosts every module. */
     remote: RemoteBinding | undefined,
     metrics: Metrics,
   ): DynamicModule {
     const providers: Provider[] = definitions.map((definition) => {
       const { contract } = definition;
       if (!hosted.includes(definition.name)) {
-        const client = remote
-          ? createRemoteClient(contract, remote.transport, new ModuleResilience(remote.resilience), remote.resilience.callTimeoutMs)
-          : createUnboundClient(contract);
+        if (!remote) throw new Error(`module '${definition.name}' is not hosted here and no transport is bound`);
+        const resilience = new ModuleResilience(remote.resilience);
+        const client = createRemoteClient(contract, remote.transport, resilience, remote.resilience.callTimeoutMs);
         return { provide: contract.client, useValue: instrumentClient(contract, client, 'remote', metrics) };
       }
       return {
         provide: contract.client,
         inject: [ModuleRef],
-        useFactory: (moduleRef: ModuleRef) => {
-          // Resolved on first call: the handler lives inside the module's own
-          // Nest module and is deliberately not exported to anyone but us.
-          let handler: ContractHandler<typeof contract> | undefined;
-          const resolve = () => {
-            handler ??= moduleRef.get<ContractHandler<typeof contract>>(contract.handler, { strict: false }) ?? undefined;
-            if (!handler) throw new Error(`module '${contract.module}' provides no handler for its contract`);
-            return handler;
-          };
-          return instrumentClient(contract, createLocalClient(contract, resolve), 'local', metrics);
-        },
+        useFactory: (moduleRef: ModuleRef) =>
+          instrumentClient(contract, createLocalClient(contract, lazyHandler(contract, moduleRef)), 'local', metrics),
       };
     });
     return {

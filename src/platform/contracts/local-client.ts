@@ -50,3 +50,21 @@ export function createLocalClient<C extends Contract>(
   }
   return Object.freeze(client) as unknown as ContractClient<C>;
 }
+
+/** Anything that finds a provider by token across modules: Nest's ModuleRef, or the application. */
+export interface ProviderLookup {
+  get<T>(token: symbol, options: { strict: false }): T;
+}
+
+/**
+ * The hosting module's handler of a contract, looked up on first call: it
+ * lives inside the module's own Nest module and is exported to no one.
+ */
+export function lazyHandler<C extends Contract>(contract: C, providers: ProviderLookup): () => ContractHandler<C> {
+  let handler: ContractHandler<C> | undefined;
+  return () => {
+    handler ??= providers.get<ContractHandler<C> | undefined>(contract.handler, { strict: false }) ?? undefined;
+    if (!handler) throw new Error(`module '${contract.module}' provides no handler for its contract`);
+    return handler;
+  };
+}

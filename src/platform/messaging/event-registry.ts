@@ -1,4 +1,3 @@
-import type { Type } from '@nestjs/common';
 import type { ModuleDefinition } from '../modules/module-definition.js';
 import { eventOptions } from './integration-event.js';
 import type { Subscription } from './subscription.js';
@@ -43,7 +42,4 @@ export class EventRegistry {
     return [...this.byId.values()].filter((subscriber) => subscriber.module === module);
   }
 
-  eventTypeOf(subscriberId: string): Type<object> | undefined {
-    return this.byId.get(subscriberId)?.subscription.event;
-  }
 }

@@ -26,7 +26,7 @@ export class Messaging {
     definitions: readonly ModuleDefinition[],
     private readonly hosted: readonly ModuleDefinition[],
     private readonly databases: ModuleDatabases,
-    private readonly options: MessagingOptions = DEFAULT_MESSAGING_OPTIONS,
+    options: MessagingOptions = DEFAULT_MESSAGING_OPTIONS,
   ) {
     this.registry = new EventRegistry(definitions);
     for (const { name } of hosted) {

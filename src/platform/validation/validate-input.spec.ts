@@ -16,7 +16,6 @@ import {
   IsUUID,
   Length,
   Matches,
-  Max,
   MaxLength,
   Min,
   MinLength,

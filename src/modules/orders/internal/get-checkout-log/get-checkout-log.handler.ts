@@ -14,7 +14,7 @@ export class GetCheckoutLogHandler {
   ) {}
 
   async execute(query: GetOrderQuery): Promise<SagaStepView[]> {
-    if (!(await this.orders.find(query.orderId))) throw orderNotFound(query.orderId);
+    if (!(await this.orders.exists(query.orderId))) throw orderNotFound(query.orderId);
     const rows: Array<{ step: SagaStepView['step']; status: SagaStepView['status']; at: Date }> = await this.db.query(
       'SELECT step, status, at FROM orders.checkout_log WHERE order_id = $1 ORDER BY id',
       [query.orderId],

@@ -16,6 +16,10 @@ export class OrderRepository {
     return order ?? undefined;
   }
 
+  async exists(orderId: string): Promise<boolean> {
+    return UUID.test(orderId) && this.db.getRepository(OrderEntity).existsBy({ id: orderId });
+  }
+
   async findByIdempotencyKey(key: string): Promise<OrderEntity | undefined> {
     return (await this.db.getRepository(OrderEntity).findOneBy({ idempotencyKey: key })) ?? undefined;
   }
