@@ -100,6 +100,17 @@ describe('Inventory reservations (store-api.md, the checkout saga)', () => {
       expect((await stockOf(known)).reserved).toBe(0);
     });
 
+    it('names the short skus in code-point order, whatever the database collation', async () => {
+      const reservation = await reserve([
+        { sku: 'NO-SUCH_B', quantity: 1 },
+        { sku: 'NO-SUCHA', quantity: 1 },
+        { sku: 'NO-SUCH-B', quantity: 1 },
+      ]);
+      // '-' (0x2D) < 'A' (0x41) < '_' (0x5F); a linguistic collation would ignore the punctuation.
+      expect(reservation.shortages).toEqual(['NO-SUCH-B', 'NO-SUCHA', 'NO-SUCH_B']);
+      expect(reservation.shortages).toEqual(['NO-SUCH_B', 'NO-SUCHA', 'NO-SUCH-B'].sort());
+    });
+
     it('is idempotent by orderId: a second call, even with other lines, answers the first record and changes nothing', async () => {
       const [a, b] = [await product(10), await product(10)];
       const orderId = randomUUID();

@@ -26,14 +26,14 @@ describe('Payments (store-api.md)', () => {
   async function rowsFor(orderId: string): Promise<number> {
     const [{ count }] = await store.application.databases
       .get('payments')
-      .query('SELECT count(*)::int AS count FROM payments.payments WHERE order_id = $1', [orderId]);
+      .query("SELECT count(*)::int AS count FROM payments.payments WHERE order_id = $1 AND status <> 'VOIDED'", [orderId]);
     return count;
   }
 
   async function voidsFor(orderId: string): Promise<number> {
     const [{ count }] = await store.application.databases
       .get('payments')
-      .query('SELECT count(*)::int AS count FROM payments.voided_orders WHERE order_id = $1', [orderId]);
+      .query("SELECT count(*)::int AS count FROM payments.payments WHERE order_id = $1 AND status = 'VOIDED'", [orderId]);
     return count;
   }
 

@@ -6,6 +6,6 @@ export const paymentNotFound = (paymentId: string) =>
 export const orderNotCharged = (orderId: string) =>
   new ModuleError('NOT_FOUND', `order '${orderId}' has no payment`, 'payments');
 
-/** A charge that arrived after its order was refunded without ever having been charged (payments.voided_orders). */
+/** A charge that arrived after its order was refunded without ever having been charged (its row is VOIDED). */
 export const orderVoided = (orderId: string) =>
   new ModuleError('CONFLICT', `order ${orderId} was voided and can no longer be charged`, 'payments');

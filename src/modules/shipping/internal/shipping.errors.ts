@@ -10,6 +10,6 @@ export const orderNotShipped = (orderId: string) =>
 export const countryNotServed = (country: string) =>
   new ModuleError('UNPROCESSABLE', `shipping is unavailable to country ${country}`, 'shipping');
 
-/** A schedule that arrived after its order's shipment was cancelled without ever having been scheduled (shipping.voided_orders). */
+/** A schedule that arrived after its order's shipment was cancelled without ever having been scheduled (its row is VOIDED). */
 export const orderVoided = (orderId: string) =>
   new ModuleError('CONFLICT', `order ${orderId} was voided and can no longer be scheduled`, 'shipping');

@@ -17,8 +17,9 @@ export class ReleaseStockHandler {
       const reservation = await lockReservation(manager, command.orderId);
       // REJECTED held nothing and RELEASED gave it back already: answered as they stand.
       if (reservation.status !== 'RESERVED') return rowToReservationView(reservation);
-      // Reservation row first, then products in sku order: the order reserveStock
-      // locks them in too, so the two never deadlock.
+      // Products in sku order, as reserveStock locks them, so the two never deadlock
+      // on products. reserveStock never waits on this row lock: finding the order's
+      // record committed, its insert does nothing, without waiting.
       await lockStock(manager, reservation.lines.map((line) => line.sku));
       await shiftReserved(manager, reservation.lines, -1);
       await manager.query(`UPDATE inventory.reservations SET status = 'RELEASED', updated_at = now() WHERE order_id = $1`, [

@@ -1,70 +1,77 @@
-import { Injectable } from '@nestjs/common';
-import type { EntityManager } from 'typeorm';
+import { Inject, Injectable } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
 import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
 import type { ReservationView } from '../../contract/reservation.view.js';
 import type { ReserveStockCommand } from '../../contract/reserve-stock.command.js';
-import { lockStock, shiftReserved, type StockChange } from '../infrastructure/product-stock.store.js';
 import { RESERVATION_COLUMNS, type ReservationRow, rowToReservationView } from '../infrastructure/reservation.mapper.js';
 import { invalidInput } from '../inventory.errors.js';
 import { duplicateSkus } from './duplicate-skus.js';
-import { shortages } from './shortages.js';
+
+/**
+ * All-or-nothing, in one statement (one round trip):
+ * 1. `locked`: the products of the order's skus, locked in sku order, so two
+ *    reservations that share products queue on the first one they share
+ *    instead of deadlocking. Under READ COMMITTED a row lock answers the row's
+ *    latest committed version, not the statement's snapshot: what is checked
+ *    is the stock as it is, and it cannot change until this commits;
+ * 2. `verdict`: the skus short of stock (or unknown), in code-point order;
+ * 3. `claimed`: the order's record, RESERVED or REJECTED, unless the order
+ *    already has one (a retry, or a release that came first and left a
+ *    tombstone): then nothing at all changes;
+ * 4. `moved`: the reserved counts, only if this statement reserved.
+ * The products' CHECK (0 <= reserved <= on_hand) is only the last line of defence.
+ */
+const RESERVE = `
+  WITH wanted AS (
+    SELECT sku, quantity FROM unnest($2::text[], $3::int[]) AS w (sku, quantity)
+  ), locked AS (
+    SELECT sku, on_hand, reserved FROM inventory.products WHERE sku = ANY($2::text[]) ORDER BY sku FOR UPDATE
+  ), verdict AS (
+    SELECT coalesce(jsonb_agg(w.sku ORDER BY w.sku COLLATE "C") FILTER (WHERE l.sku IS NULL OR l.on_hand - l.reserved < w.quantity), '[]'::jsonb)
+           AS shortages
+      FROM wanted w LEFT JOIN locked l ON l.sku = w.sku
+  ), claimed AS (
+    INSERT INTO inventory.reservations (order_id, status, lines, shortages)
+    SELECT $1,
+           CASE WHEN v.shortages = '[]'::jsonb THEN 'RESERVED' ELSE 'REJECTED' END,
+           CASE WHEN v.shortages = '[]'::jsonb THEN $4::jsonb ELSE '[]'::jsonb END,
+           v.shortages
+      FROM verdict v
+    ON CONFLICT (order_id) DO NOTHING
+    RETURNING ${RESERVATION_COLUMNS}
+  ), moved AS (
+    UPDATE inventory.products p SET reserved = p.reserved + w.quantity, updated_at = now()
+      FROM wanted w
+     WHERE p.sku = w.sku AND EXISTS (SELECT 1 FROM claimed WHERE status = 'RESERVED')
+  )
+  SELECT ${RESERVATION_COLUMNS} FROM claimed`;
 
 @Injectable()
 export class ReserveStockHandler {
-  constructor(private readonly transactions: ModuleTransactions) {}
+  constructor(
+    private readonly transactions: ModuleTransactions,
+    @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
+  ) {}
 
   async execute(command: ReserveStockCommand): Promise<ReservationView> {
     const duplicates = duplicateSkus(command.lines);
     if (duplicates.length > 0) throw invalidInput(duplicates);
-    const lines: StockChange[] = command.lines.map(({ sku, quantity }) => ({ sku, quantity }));
-    return this.transactions.run(async ({ manager }): Promise<ReservationView> => {
-      const claimed = await claim(manager, command.orderId, lines);
-      // The order already has a record (reserved, rejected, or released before it
-      // was ever reserved): a retry, or a call that arrived after its compensation.
-      if (!claimed) return existing(manager, command.orderId);
-      const stock = await lockStock(manager, lines.map((line) => line.sku));
-      const short = shortages(lines, stock);
-      if (short.length > 0) return reject(manager, command.orderId, short);
-      await shiftReserved(manager, lines, 1);
-      return { orderId: command.orderId, status: 'RESERVED', lines, shortages: [] };
-    });
+    const lines = command.lines.map(({ sku, quantity }) => ({ sku, quantity }));
+    const [claimed] = await this.transactions.statement<ReservationRow>(RESERVE, [
+      command.orderId,
+      lines.map((line) => line.sku),
+      lines.map((line) => line.quantity),
+      JSON.stringify(lines),
+    ]);
+    if (claimed) return rowToReservationView(claimed);
+    // The order already had a record: a retry, or a call that arrived after its compensation.
+    // ON CONFLICT waited for that record's writer to commit, and records are never deleted,
+    // so this new statement sees it.
+    const [existing]: ReservationRow[] = await this.db.query(
+      `SELECT ${RESERVATION_COLUMNS} FROM inventory.reservations WHERE order_id = $1`,
+      [command.orderId],
+    );
+    return rowToReservationView(existing);
   }
-}
-
-/**
- * Inserts the order's record, provisionally RESERVED (nobody sees it before
- * commit), first of all: a concurrent call for the same order blocks on the
- * primary key until this transaction ends, then finds the record, so only one
- * of them ever touches the stock. False when the order already had a record.
- */
-async function claim(manager: EntityManager, orderId: string, lines: readonly StockChange[]): Promise<boolean> {
-  const inserted: unknown[] = await manager.query(
-    `INSERT INTO inventory.reservations (order_id, status, lines)
-     VALUES ($1, 'RESERVED', $2::jsonb)
-     ON CONFLICT (order_id) DO NOTHING
-     RETURNING order_id`,
-    [orderId, JSON.stringify(lines)],
-  );
-  return inserted.length === 1;
-}
-
-async function existing(manager: EntityManager, orderId: string): Promise<ReservationView> {
-  // Records are never deleted, and ON CONFLICT waited for the other insert to
-  // commit, so this new statement sees it.
-  const [row]: ReservationRow[] = await manager.query(
-    `SELECT ${RESERVATION_COLUMNS} FROM inventory.reservations WHERE order_id = $1`,
-    [orderId],
-  );
-  return rowToReservationView(row);
-}
-
-/** All-or-nothing: one short line and nothing is reserved; the record says which skus were short. */
-async function reject(manager: EntityManager, orderId: string, short: readonly string[]): Promise<ReservationView> {
-  await manager.query(
-    `UPDATE inventory.reservations
-     SET status = 'REJECTED', lines = '[]'::jsonb, shortages = $2::jsonb, updated_at = now()
-     WHERE order_id = $1`,
-    [orderId, JSON.stringify(short)],
-  );
-  return { orderId, status: 'REJECTED', lines: [], shortages: [...short] };
 }

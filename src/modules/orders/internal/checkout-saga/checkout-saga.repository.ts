@@ -55,64 +55,69 @@ export class CheckoutSagaRepository {
   }
 
   /**
-   * Records a transition in one transaction: the saga's new step, its log
+   * Records a transition atomically: the saga's new step, its log
    * entries, the order's ids and final status, and the event announcing it.
    * Answers whether it applied (not if another runner moved the saga
    * meanwhile, this runner's lease having expired: then it does nothing) and
    * the saga as it now stands, unless it ended.
    */
   async advance(saga: ClaimedSaga, transition: Transition, leaseMs: number): Promise<{ applied: boolean; next?: ClaimedSaga }> {
-    return this.transactions.run(async (tx) => {
-      const outcome = transition.outcome;
-      // One statement: the saga moves only if this runner still holds it (version), and then
-      // the log and the order move with it. Round trips, not rows, are what a step costs.
-      const [row]: Array<{ version: number | null; payment_id: string | null; shipment_id: string | null }> = await tx.manager.query(
-        `WITH moved AS (
-           UPDATE orders.checkout_sagas
-              SET step = $3, failure_reason = $4, attempts = 0, next_run_at = now(), last_error = NULL,
-                  version = version + 1, updated_at = now(),
-                  locked_until = CASE WHEN $3 = 'DONE' THEN NULL ELSE now() + make_interval(secs => $5 / 1000.0) END
-            WHERE order_id = $1 AND version = $2
-           RETURNING version
-         ), logged AS (
-           INSERT INTO orders.checkout_log (order_id, step, status)
-           SELECT $1, l.step, l.status FROM unnest($6::text[], $7::text[]) WITH ORDINALITY AS l (step, status, n)
-            WHERE EXISTS (SELECT 1 FROM moved) ORDER BY l.n
-         ), ordered AS (
-           UPDATE orders.orders
-              SET payment_id = coalesce($8, payment_id), shipment_id = coalesce($9, shipment_id),
-                  status = coalesce($10, status), failure_reason = coalesce($11, failure_reason), updated_at = now()
-            WHERE id = $1 AND EXISTS (SELECT 1 FROM moved)
-           RETURNING payment_id, shipment_id
-         )
-         SELECT (SELECT version FROM moved) AS version, o.payment_id, o.shipment_id
-           FROM (SELECT 1) AS one LEFT JOIN ordered o ON true`,
-        [
-          saga.orderId,
-          saga.version,
-          transition.next,
-          transition.failureReason,
-          leaseMs,
-          transition.log.map((entry) => entry.step),
-          transition.log.map((entry) => entry.status),
-          transition.paymentId ?? null,
-          transition.shipmentId ?? null,
-          outcome?.status ?? null,
-          outcome?.status === 'CANCELLED' ? outcome.reason : null,
-        ],
-      );
-      if (row.version === null) return { applied: false };
-      if (outcome?.status === 'CONFIRMED') {
-        tx.publish(new OrderConfirmed(saga.orderId, row.payment_id!, row.shipment_id!));
-      } else if (outcome?.status === 'CANCELLED') {
-        tx.publish(new OrderCancelled(saga.orderId, outcome.reason));
-      }
-      if (transition.next === 'DONE') return { applied: true };
-      return {
-        applied: true,
-        next: { ...saga, step: transition.next, failureReason: transition.failureReason, attempts: 0, version: row.version },
-      };
-    });
+    const outcome = transition.outcome;
+    // One statement: the saga moves only if this runner still holds it (version), and then
+    // the log and the order move with it. Round trips, not rows, are what a step costs.
+    const [row] = await this.transactions.statement<{ version: number | null; payment_id: string | null; shipment_id: string | null }>(
+      `WITH moved AS (
+         UPDATE orders.checkout_sagas
+            SET step = $3, failure_reason = $4, attempts = 0, next_run_at = now(), last_error = NULL,
+                version = version + 1, updated_at = now(),
+                locked_until = CASE WHEN $3 = 'DONE' THEN NULL ELSE now() + make_interval(secs => $5 / 1000.0) END
+          WHERE order_id = $1 AND version = $2
+         RETURNING version
+       ), logged AS (
+         INSERT INTO orders.checkout_log (order_id, step, status)
+         SELECT $1, l.step, l.status FROM unnest($6::text[], $7::text[]) WITH ORDINALITY AS l (step, status, n)
+          WHERE EXISTS (SELECT 1 FROM moved) ORDER BY l.n
+       ), ordered AS (
+         UPDATE orders.orders
+            SET payment_id = coalesce($8, payment_id), shipment_id = coalesce($9, shipment_id),
+                status = coalesce($10, status), failure_reason = coalesce($11, failure_reason), updated_at = now()
+          WHERE id = $1 AND EXISTS (SELECT 1 FROM moved)
+         RETURNING payment_id, shipment_id
+       )
+       SELECT (SELECT version FROM moved) AS version, o.payment_id, o.shipment_id
+         FROM (SELECT 1) AS one LEFT JOIN ordered o ON true`,
+      [
+        saga.orderId,
+        saga.version,
+        transition.next,
+        transition.failureReason,
+        leaseMs,
+        transition.log.map((entry) => entry.step),
+        transition.log.map((entry) => entry.status),
+        transition.paymentId ?? null,
+        transition.shipmentId ?? null,
+        outcome?.status ?? null,
+        outcome?.status === 'CANCELLED' ? outcome.reason : null,
+      ],
+      {
+        types: [OrderConfirmed, OrderCancelled],
+        // An order's end is announced only if this runner's transition applied.
+        of: ([moved]) =>
+          moved.version === null
+            ? []
+            : outcome?.status === 'CONFIRMED'
+              ? [new OrderConfirmed(saga.orderId, moved.payment_id!, moved.shipment_id!)]
+              : outcome?.status === 'CANCELLED'
+                ? [new OrderCancelled(saga.orderId, outcome.reason)]
+                : [],
+      },
+    );
+    if (row.version === null) return { applied: false };
+    if (transition.next === 'DONE') return { applied: true };
+    return {
+      applied: true,
+      next: { ...saga, step: transition.next, failureReason: transition.failureReason, attempts: 0, version: row.version },
+    };
   }
 
   /** A technical failure: try the same step again after `delayMs`, and release the lease. */

@@ -2,7 +2,6 @@ import { Injectable } from '@nestjs/common';
 import { ModuleError } from '../../../../platform/contracts/module.error.js';
 import type { GetOrderQuery } from '../../contract/get-order.query.js';
 import type { OrderView } from '../../contract/order.view.js';
-import { toOrderView } from '../infrastructure/order.mapper.js';
 import { OrderRepository } from '../infrastructure/order.repository.js';
 
 export const orderNotFound = (orderId: string) => new ModuleError('NOT_FOUND', `order '${orderId}' does not exist`, 'orders');
@@ -12,8 +11,8 @@ export class GetOrderHandler {
   constructor(private readonly orders: OrderRepository) {}
 
   async execute(query: GetOrderQuery): Promise<OrderView> {
-    const order = await this.orders.find(query.orderId);
+    const order = await this.orders.findView(query.orderId);
     if (!order) throw orderNotFound(query.orderId);
-    return toOrderView(order);
+    return order;
   }
 }

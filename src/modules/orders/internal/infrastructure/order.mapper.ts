@@ -1,19 +1,32 @@
-import type { OrderView } from '../../contract/order.view.js';
-import type { OrderEntity } from './order.entity.js';
+import type { FailureReason, OrderStatus, OrderView } from '../../contract/order.view.js';
 
-export function toOrderView(order: OrderEntity): OrderView {
+/** An order as `OrderRepository.findView` selects it: the row with its lines already aggregated. */
+export interface OrderViewRow {
+  readonly id: string;
+  readonly status: OrderStatus;
+  readonly customer_id: string;
+  /** bigint arrives as a string from pg; totals stay far below 2^53. */
+  readonly total_cents: string;
+  readonly payment_id: string | null;
+  readonly shipment_id: string | null;
+  readonly failure_reason: FailureReason | null;
+  readonly created_at: Date;
+  readonly updated_at: Date;
+  /** In line order. */
+  readonly items: OrderView['items'];
+}
+
+export function rowToOrderView(row: OrderViewRow): OrderView {
   return {
-    orderId: order.id,
-    status: order.status,
-    customerId: order.customerId,
-    items: [...order.lines]
-      .sort((a, b) => a.lineNo - b.lineNo)
-      .map((line) => ({ sku: line.sku, quantity: line.quantity, unitPriceCents: line.unitPriceCents })),
-    totalCents: order.totalCents,
-    paymentId: order.paymentId,
-    shipmentId: order.shipmentId,
-    failureReason: order.failureReason,
-    createdAt: order.createdAt.toISOString(),
-    updatedAt: order.updatedAt.toISOString(),
+    orderId: row.id,
+    status: row.status,
+    customerId: row.customer_id,
+    items: row.items,
+    totalCents: Number(row.total_cents),
+    paymentId: row.payment_id,
+    shipmentId: row.shipment_id,
+    failureReason: row.failure_reason,
+    createdAt: row.created_at.toISOString(),
+    updatedAt: row.updated_at.toISOString(),
   };
 }

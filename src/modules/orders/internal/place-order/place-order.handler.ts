@@ -43,26 +43,41 @@ export class PlaceOrderHandler {
     const takeOver = this.saga.canTakeOver();
     const traceContext = currentTraceHeaders();
     try {
-      await this.transactions.run(async (tx) => {
-        await tx.manager.query(
-          `INSERT INTO orders.orders (id, customer_id, status, total_cents, payment_token, shipping_address, idempotency_key, request_fingerprint)
-           VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7)`,
-          [orderId, command.customerId, totalCents, command.paymentToken, JSON.stringify(command.shippingAddress), command.idempotencyKey ?? null, fingerprint],
-        );
-        await tx.manager.query(
-          `INSERT INTO orders.order_lines (order_id, line_no, sku, quantity, unit_price_cents)
-           SELECT $1, n, sku, quantity, price FROM unnest($2::text[], $3::int[], $4::int[]) WITH ORDINALITY AS l (sku, quantity, price, n)`,
-          [orderId, lines.map((l) => l.sku), lines.map((l) => l.quantity), lines.map((l) => l.unitPriceCents)],
-        );
-        await tx.manager.query(
-          `INSERT INTO orders.checkout_sagas (order_id, step, deadline_at, trace_context, locked_until, version)
-           VALUES ($1, 'CHARGE_PAYMENT', now() + make_interval(secs => $2 / 1000.0), $3,
-                   CASE WHEN $4 THEN now() + make_interval(secs => $5 / 1000.0) END, 1)`,
-          [orderId, this.options.deadlineMs, JSON.stringify(traceContext), takeOver, this.options.leaseMs],
-        );
-        await tx.manager.query(`INSERT INTO orders.checkout_log (order_id, step, status) VALUES ($1, 'CHARGE_PAYMENT', 'STARTED')`, [orderId]);
-        tx.publish(new OrderPlaced(orderId, command.customerId, totalCents));
-      });
+      // One statement, so one round trip: the order, its lines, its saga and the saga's first log entry.
+      await this.transactions.statement(
+        `WITH placed AS (
+           INSERT INTO orders.orders (id, customer_id, status, total_cents, payment_token, shipping_address, idempotency_key, request_fingerprint)
+           VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7)
+           RETURNING id
+         ), lines AS (
+           INSERT INTO orders.order_lines (order_id, line_no, sku, quantity, unit_price_cents)
+           SELECT $1, n, sku, quantity, price FROM unnest($8::text[], $9::int[], $10::int[]) WITH ORDINALITY AS l (sku, quantity, price, n)
+         ), saga AS (
+           INSERT INTO orders.checkout_sagas (order_id, step, deadline_at, trace_context, locked_until, version)
+           VALUES ($1, 'CHARGE_PAYMENT', now() + make_interval(secs => $11 / 1000.0), $12,
+                   CASE WHEN $13 THEN now() + make_interval(secs => $14 / 1000.0) END, 1)
+         ), logged AS (
+           INSERT INTO orders.checkout_log (order_id, step, status) VALUES ($1, 'CHARGE_PAYMENT', 'STARTED')
+         )
+         SELECT id FROM placed`,
+        [
+          orderId,
+          command.customerId,
+          totalCents,
+          command.paymentToken,
+          JSON.stringify(command.shippingAddress),
+          command.idempotencyKey ?? null,
+          fingerprint,
+          lines.map((l) => l.sku),
+          lines.map((l) => l.quantity),
+          lines.map((l) => l.unitPriceCents),
+          this.options.deadlineMs,
+          JSON.stringify(traceContext),
+          takeOver,
+          this.options.leaseMs,
+        ],
+        { types: [OrderPlaced], of: () => [new OrderPlaced(orderId, command.customerId, totalCents)] },
+      );
     } catch (error) {
       // Two requests with one key raced: the loser answers what the winner created.
       if ((error as { code?: string }).code === UNIQUE_VIOLATION && command.idempotencyKey !== undefined) {

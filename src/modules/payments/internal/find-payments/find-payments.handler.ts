@@ -1,9 +1,9 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
-import type { DataSource } from 'typeorm';
+import { type DataSource, Not } from 'typeorm';
 import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
 import type { FindPaymentsQuery } from '../../contract/find-payments.query.js';
-import type { PaymentView } from '../../contract/payment.view.js';
+import type { PaymentStatus, PaymentView } from '../../contract/payment.view.js';
 import { PaymentEntity } from '../infrastructure/payment.entity.js';
 import { toPaymentView } from '../infrastructure/payment.mapper.js';
 
@@ -15,9 +15,10 @@ export class FindPaymentsHandler {
     // A malformed order id cannot match any row; asking Postgres would only raise a cast error.
     if (!isUUID(query.orderId, 'loose')) return [];
     const payments = await this.db.getRepository(PaymentEntity).find({
-      where: { orderId: query.orderId },
+      // A VOIDED row is no payment: it only holds the order's place.
+      where: { orderId: query.orderId, status: Not('VOIDED' as const) },
       order: { createdAt: 'ASC', id: 'ASC' },
     });
-    return payments.map(toPaymentView);
+    return payments.map((payment) => toPaymentView({ ...payment, status: payment.status as PaymentStatus }));
   }
 }

@@ -1,12 +1,19 @@
 import { Column, CreateDateColumn, Entity, PrimaryGeneratedColumn, UpdateDateColumn } from 'typeorm';
 import type { PaymentStatus } from '../../contract/payment.view.js';
 
+/**
+ * A row's status: a payment's, or VOIDED, the order's row when it was refunded
+ * before it was ever charged. A VOIDED row holds the order's place, so that a
+ * late charge finds it and takes nothing; it is no payment, and no view shows it.
+ */
+export type PaymentRecordStatus = PaymentStatus | 'VOIDED';
+
 @Entity({ schema: 'payments', name: 'payments' })
 export class PaymentEntity {
   @PrimaryGeneratedColumn('uuid')
   id: string;
 
-  /** Unique: the database, not only the code's per-order lock, is what keeps an order from being charged twice. */
+  /** Unique: one row per order, so an order is charged at most once, and a charge and a refund of it meet here. */
   @Column({ name: 'order_id', type: 'uuid', unique: true })
   orderId: string;
 
@@ -17,13 +24,13 @@ export class PaymentEntity {
    * The simulated provider returns no charge id, so the token is our only
    * reference to what was authorised. It is a single-use provider reference,
    * not card data, and no view ever shows it; a real provider's charge id
-   * would replace it.
+   * would replace it. Null only for a VOIDED row, which authorised nothing.
    */
-  @Column({ type: 'varchar', length: 64 })
-  token: string;
+  @Column({ type: 'varchar', length: 64, nullable: true })
+  token: string | null;
 
   @Column({ type: 'varchar', length: 16 })
-  status: PaymentStatus;
+  status: PaymentRecordStatus;
 
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;

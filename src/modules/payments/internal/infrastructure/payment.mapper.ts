@@ -1,11 +1,15 @@
 import type { PaymentStatus, PaymentView } from '../../contract/payment.view.js';
+import type { PaymentRecordStatus } from './payment.entity.js';
 
-/** A `payments` row as Postgres returns it from `RETURNING *`. */
+/** The columns a view needs, for RETURNING and SELECT lists. */
+export const PAYMENT_COLUMNS = 'id, order_id, amount_cents, status, created_at, updated_at';
+
+/** A `payments` row as Postgres returns it for PAYMENT_COLUMNS. */
 export interface PaymentRow {
   readonly id: string;
   readonly order_id: string;
   readonly amount_cents: number;
-  readonly status: PaymentStatus;
+  readonly status: PaymentRecordStatus;
   readonly created_at: Date | string;
   readonly updated_at: Date | string;
 }
@@ -28,7 +32,8 @@ export function toPaymentView(payment: {
   };
 }
 
-export function rowToPaymentView(row: PaymentRow): PaymentView {
+/** A row that is a payment (not VOIDED) as its view. */
+export function rowToPaymentView(row: PaymentRow & { status: PaymentStatus }): PaymentView {
   return toPaymentView({
     id: row.id,
     orderId: row.order_id,

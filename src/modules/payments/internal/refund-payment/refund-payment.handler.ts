@@ -1,42 +1,35 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
 import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
 import type { PaymentView } from '../../contract/payment.view.js';
 import type { RefundPaymentCommand } from '../../contract/refund-payment.command.js';
-import { lockOrder } from '../infrastructure/order-lock.js';
-import { PaymentEntity } from '../infrastructure/payment.entity.js';
-import { type PaymentRow, rowToPaymentView, toPaymentView } from '../infrastructure/payment.mapper.js';
-import { recordVoid } from '../infrastructure/voided-orders.store.js';
+import { paymentRecordOf } from '../infrastructure/payment-records.js';
+import { PAYMENT_COLUMNS, type PaymentRow, rowToPaymentView } from '../infrastructure/payment.mapper.js';
 import { orderNotCharged } from '../payments.errors.js';
 
 @Injectable()
 export class RefundPaymentHandler {
-  constructor(private readonly transactions: ModuleTransactions) {}
+  constructor(
+    private readonly transactions: ModuleTransactions,
+    @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
+  ) {}
 
   async execute(command: RefundPaymentCommand): Promise<PaymentView> {
-    const payment = await this.transactions.run(async ({ manager }): Promise<PaymentView | undefined> => {
-      // Concurrent charges and refunds of this order queue here.
-      await lockOrder(manager, command.orderId);
-      // Conditional on CAPTURED: money goes back at most once.
-      const result = await manager
-        .createQueryBuilder()
-        .update(PaymentEntity)
-        .set({ status: 'REFUNDED', updatedAt: () => 'now()' })
-        .where('order_id = :orderId', { orderId: command.orderId })
-        .andWhere('status = :captured', { captured: 'CAPTURED' })
-        .returning('*')
-        .execute();
-      const [row] = result.raw as PaymentRow[];
-      if (row) return rowToPaymentView(row);
-      // Already refunded, or declined (nothing was taken): either way the answer is the payment as it stands.
-      const existing = await manager.getRepository(PaymentEntity).findOneBy({ orderId: command.orderId });
-      if (existing) return toPaymentView(existing);
-      // Never charged, yet compensated: the charge may still be on its way. Void
-      // the order so that it finds nothing to do when it arrives.
-      await recordVoid(manager, command.orderId);
-      return undefined;
-    });
-    // Thrown after commit: thrown inside, it would roll the void back.
-    if (!payment) throw orderNotCharged(command.orderId);
-    return payment;
+    // One statement, three outcomes:
+    // - the order was never charged: its row is taken as VOIDED, so a charge still on its way
+    //   (its caller timed out and compensated) finds it and takes nothing;
+    // - CAPTURED: refunded, conditionally, so money goes back at most once;
+    // - anything else (already refunded, declined, voided): left as it is, and read below.
+    const [changed] = await this.transactions.statement<PaymentRow>(
+      `INSERT INTO payments.payments AS p (order_id, amount_cents, token, status) VALUES ($1, 0, NULL, 'VOIDED')
+       ON CONFLICT (order_id) DO UPDATE SET status = 'REFUNDED', updated_at = now() WHERE p.status = 'CAPTURED'
+       RETURNING ${PAYMENT_COLUMNS}`,
+      [command.orderId],
+    );
+    const record = changed ?? (await paymentRecordOf(this.db, command.orderId));
+    // The void is committed by now: refusing does not undo it.
+    if (record.status === 'VOIDED') throw orderNotCharged(command.orderId);
+    return rowToPaymentView({ ...record, status: record.status });
   }
 }

@@ -1,41 +1,35 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
 import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
 import type { CancelShipmentCommand } from '../../contract/cancel-shipment.command.js';
 import type { ShipmentView } from '../../contract/shipment.view.js';
-import { lockOrder } from '../infrastructure/order-lock.js';
-import { ShipmentEntity } from '../infrastructure/shipment.entity.js';
-import { rowToShipmentView, type ShipmentRow, toShipmentView } from '../infrastructure/shipment.mapper.js';
-import { recordVoid } from '../infrastructure/voided-orders.store.js';
+import { shipmentRecordOf } from '../infrastructure/shipment-records.js';
+import { rowToShipmentView, SHIPMENT_COLUMNS, type ShipmentRow } from '../infrastructure/shipment.mapper.js';
 import { orderNotShipped } from '../shipping.errors.js';
 
 @Injectable()
 export class CancelShipmentHandler {
-  constructor(private readonly transactions: ModuleTransactions) {}
+  constructor(
+    private readonly transactions: ModuleTransactions,
+    @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
+  ) {}
 
   async execute(command: CancelShipmentCommand): Promise<ShipmentView> {
-    const shipment = await this.transactions.run(async ({ manager }): Promise<ShipmentView | undefined> => {
-      // Concurrent schedules and cancels of this order queue here.
-      await lockOrder(manager, command.orderId);
-      // Conditional on SCHEDULED: one transition, whatever the number of cancels.
-      const result = await manager
-        .createQueryBuilder()
-        .update(ShipmentEntity)
-        .set({ status: 'CANCELLED', updatedAt: () => 'now()' })
-        .where('order_id = :orderId', { orderId: command.orderId })
-        .andWhere('status = :scheduled', { scheduled: 'SCHEDULED' })
-        .returning('*')
-        .execute();
-      const [row] = result.raw as ShipmentRow[];
-      if (row) return rowToShipmentView(row);
-      const existing = await manager.getRepository(ShipmentEntity).findOneBy({ orderId: command.orderId });
-      if (existing) return toShipmentView(existing);
-      // Never scheduled, yet cancelled: the schedule may still be on its way
-      // (its caller timed out). Void the order so that it schedules nothing when it arrives.
-      await recordVoid(manager, command.orderId);
-      return undefined;
-    });
-    // Thrown after commit: thrown inside, it would roll the void back.
-    if (!shipment) throw orderNotShipped(command.orderId);
-    return shipment;
+    // One statement, three outcomes:
+    // - the order was never scheduled: its row is taken as VOIDED, so a schedule still on its
+    //   way (its caller timed out and compensated) finds it and schedules nothing;
+    // - SCHEDULED: cancelled, conditionally, so one transition whatever the number of cancels;
+    // - anything else (already cancelled, voided): left as it is, and read below.
+    const [changed] = await this.transactions.statement<ShipmentRow>(
+      `INSERT INTO shipping.shipments AS s (order_id, status) VALUES ($1, 'VOIDED')
+       ON CONFLICT (order_id) DO UPDATE SET status = 'CANCELLED', updated_at = now() WHERE s.status = 'SCHEDULED'
+       RETURNING ${SHIPMENT_COLUMNS}`,
+      [command.orderId],
+    );
+    const record = changed ?? (await shipmentRecordOf(this.db, command.orderId));
+    // The void is committed by now: refusing does not undo it.
+    if (record.status === 'VOIDED') throw orderNotShipped(command.orderId);
+    return rowToShipmentView(record);
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
-import type { DataSource } from 'typeorm';
+import { type DataSource, Not } from 'typeorm';
 import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
 import type { FindShipmentsQuery } from '../../contract/find-shipments.query.js';
 import type { ShipmentView } from '../../contract/shipment.view.js';
@@ -15,7 +15,8 @@ export class FindShipmentsHandler {
     // A malformed order id cannot match any row; asking Postgres would only raise a cast error.
     if (!isUUID(query.orderId, 'loose')) return [];
     const shipments = await this.db.getRepository(ShipmentEntity).find({
-      where: { orderId: query.orderId },
+      // A VOIDED row is no shipment: it only holds the order's place.
+      where: { orderId: query.orderId, status: Not('VOIDED' as const) },
       order: { createdAt: 'ASC', id: 'ASC' },
     });
     return shipments.map(toShipmentView);

@@ -16,7 +16,8 @@ export class GetShipmentHandler {
     // Postgres would reject a malformed uuid with an error; no such shipment can exist, so say so.
     if (!isUUID(query.shipmentId, 'loose')) throw shipmentNotFound(query.shipmentId);
     const shipment = await this.db.getRepository(ShipmentEntity).findOneBy({ id: query.shipmentId });
-    if (!shipment) throw shipmentNotFound(query.shipmentId);
+    // A VOIDED row is no shipment: it only holds the order's place.
+    if (!shipment || shipment.status === 'VOIDED') throw shipmentNotFound(query.shipmentId);
     return toShipmentView(shipment);
   }
 }

@@ -1,16 +1,20 @@
-import type { ShipmentStatus, ShipmentView } from '../../contract/shipment.view.js';
-import type { ShipmentEntity } from './shipment.entity.js';
+import type { ShipmentView } from '../../contract/shipment.view.js';
+import type { ShipmentEntity, ShipmentRecordStatus } from './shipment.entity.js';
 
-/** A `shipments` row as Postgres returns it from `RETURNING *`. */
+/** The columns a view needs, for RETURNING and SELECT lists. */
+export const SHIPMENT_COLUMNS =
+  'id, order_id, status, address_name, address_line1, address_city, address_postal_code, address_country, created_at';
+
+/** A `shipments` row as Postgres returns it for SHIPMENT_COLUMNS. */
 export interface ShipmentRow {
   readonly id: string;
   readonly order_id: string;
-  readonly status: ShipmentStatus;
-  readonly address_name: string;
-  readonly address_line1: string;
-  readonly address_city: string;
-  readonly address_postal_code: string;
-  readonly address_country: string;
+  readonly status: ShipmentRecordStatus;
+  readonly address_name: string | null;
+  readonly address_line1: string | null;
+  readonly address_city: string | null;
+  readonly address_postal_code: string | null;
+  readonly address_country: string | null;
   readonly created_at: Date | string;
 }
 
@@ -19,17 +23,20 @@ type ShipmentFields = Pick<
   'id' | 'orderId' | 'status' | 'addressName' | 'addressLine1' | 'addressCity' | 'addressPostalCode' | 'addressCountry'
 > & { createdAt: Date | string };
 
+/** A row that is a shipment as its view. Callers leave VOIDED rows out: they hold an order's place and are no shipment. */
 export function toShipmentView(shipment: ShipmentFields): ShipmentView {
+  if (shipment.status === 'VOIDED') throw new Error(`shipping row ${shipment.id} is VOIDED: it has no view`);
   return {
     shipmentId: shipment.id,
     orderId: shipment.orderId,
     status: shipment.status,
+    // A CHECK keeps every address column set unless VOIDED.
     address: {
-      name: shipment.addressName,
-      line1: shipment.addressLine1,
-      city: shipment.addressCity,
-      postalCode: shipment.addressPostalCode,
-      country: shipment.addressCountry,
+      name: shipment.addressName!,
+      line1: shipment.addressLine1!,
+      city: shipment.addressCity!,
+      postalCode: shipment.addressPostalCode!,
+      country: shipment.addressCountry!,
     },
     // The driver answers a Date; a view must be the same value in process as after a trip through JSON.
     createdAt: new Date(shipment.createdAt).toISOString(),

@@ -1,48 +1,38 @@
-import { Injectable } from '@nestjs/common';
+import { Inject, Injectable } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
 import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
 import type { ScheduleShipmentCommand } from '../../contract/schedule-shipment.command.js';
 import type { ShipmentView } from '../../contract/shipment.view.js';
-import { lockOrder } from '../infrastructure/order-lock.js';
-import { ShipmentEntity } from '../infrastructure/shipment.entity.js';
-import { rowToShipmentView, type ShipmentRow, toShipmentView } from '../infrastructure/shipment.mapper.js';
-import { isVoided } from '../infrastructure/voided-orders.store.js';
+import { shipmentRecordOf } from '../infrastructure/shipment-records.js';
+import { rowToShipmentView, SHIPMENT_COLUMNS, type ShipmentRow } from '../infrastructure/shipment.mapper.js';
 import { countryNotServed, orderVoided } from '../shipping.errors.js';
 import { isServed } from './shipping-coverage.js';
 
 @Injectable()
 export class ScheduleShipmentHandler {
-  constructor(private readonly transactions: ModuleTransactions) {}
+  constructor(
+    private readonly transactions: ModuleTransactions,
+    @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
+  ) {}
 
   async execute(command: ScheduleShipmentCommand): Promise<ShipmentView> {
     const { orderId, address } = command;
     // Refused before anything is written, so a refusal never leaves a shipment to cancel.
     if (!isServed(address.country)) throw countryNotServed(address.country);
-    return this.transactions.run(async ({ manager }) => {
-      // Concurrent schedules and cancels of this order queue here; each statement
-      // below then sees whatever the ones before it committed.
-      await lockOrder(manager, orderId);
-      const existing = await manager.getRepository(ShipmentEntity).findOneBy({ orderId });
-      if (existing) return toShipmentView(existing);
-      // Cancelled before it was ever scheduled: the caller has given up on this
-      // order, so this schedule is a late one and must schedule nothing.
-      if (await isVoided(manager, orderId)) throw orderVoided(orderId);
-      // The lock makes a conflict impossible; the unique order_id would turn one into an error, never a second shipment.
-      const inserted = await manager
-        .createQueryBuilder()
-        .insert()
-        .into(ShipmentEntity)
-        .values({
-          orderId,
-          status: 'SCHEDULED',
-          addressName: address.name,
-          addressLine1: address.line1,
-          addressCity: address.city,
-          addressPostalCode: address.postalCode,
-          addressCountry: address.country,
-        })
-        .returning('*')
-        .execute();
-      return rowToShipmentView((inserted.raw as ShipmentRow[])[0]);
-    });
+    // The order's one row, unless it has one already. A concurrent schedule or
+    // cancel of the same order waits here on UNIQUE (order_id) until the other commits.
+    const [inserted] = await this.transactions.statement<ShipmentRow>(
+      `INSERT INTO shipping.shipments (order_id, status, address_name, address_line1, address_city, address_postal_code, address_country)
+       VALUES ($1, 'SCHEDULED', $2, $3, $4, $5, $6)
+       ON CONFLICT (order_id) DO NOTHING
+       RETURNING ${SHIPMENT_COLUMNS}`,
+      [orderId, address.name, address.line1, address.city, address.postalCode, address.country],
+    );
+    // Taken: by an earlier schedule (this is a retry: the same answer), or by a cancel
+    // that came first and voided the order (this schedule is a late one and schedules nothing).
+    const record = inserted ?? (await shipmentRecordOf(this.db, orderId));
+    if (record.status === 'VOIDED') throw orderVoided(orderId);
+    return rowToShipmentView(record);
   }
 }
