@@ -1,5 +1,6 @@
 import type { Type } from '@nestjs/common';
-import type { DataSource, EntityManager, QueryRunner } from 'typeorm';
+import type { DataSource, EntityManager } from 'typeorm';
+import { queryPrepared } from '../database/prepared-query.js';
 import { describeFieldErrors } from '../validation/field-errors.js';
 import { validateInput } from '../validation/validate-input.js';
 import { publicationTraceHeaders } from '../observability/tracing.js';
@@ -50,12 +51,13 @@ export class ModuleTransactions {
    * outbox), the statement is sent alone: one round trip instead of three
    * (BEGIN, statement, COMMIT), which on the checkout path is most of the cost.
    * Otherwise it runs in a transaction with the events `events.of(rows)` answers.
-   * Events nobody subscribes to are then not even built: there is no one to tell.
+   * Events nobody subscribes to are not even built: there is no one to tell.
+   * It runs as a prepared statement (see queryPrepared): `sql` must be of fixed text.
    */
   async statement<R>(sql: string, params: readonly unknown[], events?: StatementEvents<R>): Promise<R[]> {
-    if (!events?.types.some((type) => this.stores(type))) return this.rowsOf<R>(this.db.createQueryRunner(), sql, params, true);
+    if (!events?.types.some((type) => this.stores(type))) return queryPrepared<R>(this.db, sql, params);
     return this.run(async (tx) => {
-      const rows = await this.rowsOf<R>(tx.manager.queryRunner!, sql, params, false);
+      const rows = await queryPrepared<R>(this.db, sql, params, tx.manager.queryRunner);
       for (const event of events.of(rows)) tx.publish(event);
       return rows;
     });
@@ -85,15 +87,6 @@ export class ModuleTransactions {
     const deliverable = events.filter((event) => event.subscribers.length > 0);
     await this.outbox.write(manager, deliverable);
     return { value, count: deliverable.length };
-  }
-
-  /** The statement's rows, whatever its kind (TypeORM answers an UPDATE's as [rows, count] otherwise). */
-  private async rowsOf<R>(runner: QueryRunner, sql: string, params: readonly unknown[], release: boolean): Promise<R[]> {
-    try {
-      return (await runner.query(sql, [...params], true)).records as R[];
-    } finally {
-      if (release) await runner.release();
-    }
   }
 
   afterCommit(published: number): void {

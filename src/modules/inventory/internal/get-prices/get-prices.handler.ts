@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import { queryPrepared } from '../../../../platform/database/prepared-query.js';
 import type { GetPricesQuery } from '../../contract/get-prices.query.js';
 import type { PriceView } from '../../contract/price.view.js';
 
@@ -15,7 +16,7 @@ export class GetPricesHandler {
 
   /** One query for the whole basket; answered in the order asked, each sku once, unknown skus left out. */
   async execute(query: GetPricesQuery): Promise<PriceView[]> {
-    const rows: PriceRow[] = await this.db.query('SELECT sku, price_cents FROM inventory.products WHERE sku = ANY($1::text[])', [
+    const rows = await queryPrepared<PriceRow>(this.db, 'SELECT sku, price_cents FROM inventory.products WHERE sku = ANY($1::text[])', [
       query.skus,
     ]);
     const bySku = new Map(rows.map((row) => [row.sku, row.price_cents]));

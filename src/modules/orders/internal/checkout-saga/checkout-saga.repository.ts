@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import { queryPrepared } from '../../../../platform/database/prepared-query.js';
 import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
 import { OrderCancelled, OrderConfirmed } from '../../contract/order-events.js';
 import type { FailureReason } from '../../contract/order.view.js';
@@ -27,7 +28,8 @@ export class CheckoutSagaRepository {
 
   /** Leases due sagas to this runner, skipping those another runner holds. */
   async claim(limit: number, leaseMs: number): Promise<ClaimedSaga[]> {
-    const [rows] = (await this.db.query(
+    const rows = await queryPrepared<SagaRow>(
+      this.db,
       `WITH due AS (
          SELECT order_id FROM orders.checkout_sagas
           WHERE step <> 'DONE' AND next_run_at <= now() AND (locked_until IS NULL OR locked_until < now())
@@ -39,7 +41,7 @@ export class CheckoutSagaRepository {
          FROM due WHERE s.order_id = due.order_id
        RETURNING s.order_id, s.step, s.failure_reason, s.attempts, s.deadline_at, s.version, s.trace_context`,
       [limit, leaseMs],
-    )) as [SagaRow[], number];
+    );
     if (rows.length === 0) return [];
     const orders = await this.loadOrders(rows.map((row) => row.order_id));
     return rows.map((row) => ({
@@ -161,7 +163,8 @@ export class CheckoutSagaRepository {
       payment_token: string;
       shipping_address: SagaOrder['shippingAddress'];
       lines: Array<{ sku: string; quantity: number }>;
-    }> = await this.db.query(
+    }> = await queryPrepared(
+      this.db,
       `SELECT o.id, o.total_cents, o.payment_token, o.shipping_address,
               (SELECT json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity) ORDER BY l.line_no)
                  FROM orders.order_lines l WHERE l.order_id = o.id) AS lines

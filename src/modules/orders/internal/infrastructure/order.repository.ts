@@ -1,6 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import { queryPrepared } from '../../../../platform/database/prepared-query.js';
 import type { OrderView } from '../../contract/order.view.js';
 import { OrderEntity } from './order.entity.js';
 import { type OrderViewRow, rowToOrderView } from './order.mapper.js';
@@ -17,7 +18,8 @@ export class OrderRepository {
    */
   async findView(orderId: string): Promise<OrderView | undefined> {
     if (!UUID.test(orderId)) return undefined;
-    const [row]: OrderViewRow[] = await this.db.query(
+    const [row] = await queryPrepared<OrderViewRow>(
+      this.db,
       `SELECT o.id, o.status, o.customer_id, o.total_cents, o.payment_id, o.shipment_id, o.failure_reason, o.created_at, o.updated_at,
               (SELECT json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity, 'unitPriceCents', l.unit_price_cents) ORDER BY l.line_no)
                  FROM orders.order_lines l WHERE l.order_id = o.id) AS items
