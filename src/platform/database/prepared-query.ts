@@ -4,12 +4,16 @@ import type { DataSource, QueryRunner } from 'typeorm';
 
 const names = new Map<string, string>();
 
-/** A statement's name: the same text always gets the same name, so each connection prepares it once. */
-function nameOf(sql: string): string {
-  let name = names.get(sql);
+/**
+ * The statement's name on the wire: its label, which traces show (`pg.query:<name>`),
+ * and a digest of its text, so two texts under one label never collide.
+ */
+function nameOf(label: string, sql: string): string {
+  const key = `${label}\0${sql}`;
+  let name = names.get(key);
   if (name === undefined) {
-    name = `mf_${createHash('sha256').update(sql).digest('hex').slice(0, 24)}`;
-    names.set(sql, name);
+    name = `${label}:${createHash('sha256').update(sql).digest('hex').slice(0, 8)}`;
+    names.set(key, name);
   }
   return name;
 }
@@ -25,10 +29,17 @@ function nameOf(sql: string): string {
  * Behind a transaction-pooling proxy (PgBouncer before 1.21) named statements
  * do not work; this store connects to Postgres directly.
  *
+ * `label` names the statement for people (kebab-case, say `orders.place-order`);
  * `runner`: the query runner of an open transaction; without it, the data source's pool.
  */
-export async function queryPrepared<R>(db: DataSource, sql: string, params: readonly unknown[], runner?: QueryRunner): Promise<R[]> {
-  const query: pg.QueryConfig = { name: nameOf(sql), text: sql, values: [...params] };
+export async function queryPrepared<R>(
+  db: DataSource,
+  label: string,
+  sql: string,
+  params: readonly unknown[],
+  runner?: QueryRunner,
+): Promise<R[]> {
+  const query: pg.QueryConfig = { name: nameOf(label, sql), text: sql, values: [...params] };
   const client: pg.Pool | pg.PoolClient = runner
     ? ((await runner.connect()) as pg.PoolClient)
     : ((db.driver as unknown as { master: pg.Pool }).master);

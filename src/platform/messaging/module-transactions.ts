@@ -52,12 +52,14 @@ export class ModuleTransactions {
    * (BEGIN, statement, COMMIT), which on the checkout path is most of the cost.
    * Otherwise it runs in a transaction with the events `events.of(rows)` answers.
    * Events nobody subscribes to are not even built: there is no one to tell.
-   * It runs as a prepared statement (see queryPrepared): `sql` must be of fixed text.
+   * It runs as a prepared statement (see queryPrepared): `sql` must be of fixed text,
+   * and `name` (kebab-case, unique in the module) is what traces call it.
    */
-  async statement<R>(sql: string, params: readonly unknown[], events?: StatementEvents<R>): Promise<R[]> {
-    if (!events?.types.some((type) => this.stores(type))) return queryPrepared<R>(this.db, sql, params);
+  async statement<R>(name: string, sql: string, params: readonly unknown[], events?: StatementEvents<R>): Promise<R[]> {
+    const label = `${this.module}.${name}`;
+    if (!events?.types.some((type) => this.stores(type))) return queryPrepared<R>(this.db, label, sql, params);
     return this.run(async (tx) => {
-      const rows = await queryPrepared<R>(this.db, sql, params, tx.manager.queryRunner);
+      const rows = await queryPrepared<R>(this.db, label, sql, params, tx.manager.queryRunner);
       for (const event of events.of(rows)) tx.publish(event);
       return rows;
     });

@@ -16,7 +16,7 @@ export class GetPricesHandler {
 
   /** One query for the whole basket; answered in the order asked, each sku once, unknown skus left out. */
   async execute(query: GetPricesQuery): Promise<PriceView[]> {
-    const rows = await queryPrepared<PriceRow>(this.db, 'SELECT sku, price_cents FROM inventory.products WHERE sku = ANY($1::text[])', [
+    const rows = await queryPrepared<PriceRow>(this.db, 'inventory.prices', 'SELECT sku, price_cents FROM inventory.products WHERE sku = ANY($1::text[])', [
       query.skus,
     ]);
     const bySku = new Map(rows.map((row) => [row.sku, row.price_cents]));

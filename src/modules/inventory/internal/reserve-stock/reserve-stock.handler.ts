@@ -58,7 +58,7 @@ export class ReserveStockHandler {
     const duplicates = duplicateSkus(command.lines);
     if (duplicates.length > 0) throw invalidInput(duplicates);
     const lines = command.lines.map(({ sku, quantity }) => ({ sku, quantity }));
-    const [claimed] = await this.transactions.statement<ReservationRow>(RESERVE, [
+    const [claimed] = await this.transactions.statement<ReservationRow>('reserve-stock', RESERVE, [
       command.orderId,
       lines.map((line) => line.sku),
       lines.map((line) => line.quantity),

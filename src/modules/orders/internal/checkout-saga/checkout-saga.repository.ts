@@ -30,6 +30,7 @@ export class CheckoutSagaRepository {
   async claim(limit: number, leaseMs: number): Promise<ClaimedSaga[]> {
     const rows = await queryPrepared<SagaRow>(
       this.db,
+      'orders.claim-sagas',
       `WITH due AS (
          SELECT order_id FROM orders.checkout_sagas
           WHERE step <> 'DONE' AND next_run_at <= now() AND (locked_until IS NULL OR locked_until < now())
@@ -68,6 +69,7 @@ export class CheckoutSagaRepository {
     // One statement: the saga moves only if this runner still holds it (version), and then
     // the log and the order move with it. Round trips, not rows, are what a step costs.
     const [row] = await this.transactions.statement<{ version: number | null; payment_id: string | null; shipment_id: string | null }>(
+      'advance-saga',
       `WITH moved AS (
          UPDATE orders.checkout_sagas
             SET step = $3, failure_reason = $4, attempts = 0, next_run_at = now(), last_error = NULL,
@@ -165,6 +167,7 @@ export class CheckoutSagaRepository {
       lines: Array<{ sku: string; quantity: number }>;
     }> = await queryPrepared(
       this.db,
+      'orders.saga-orders',
       `SELECT o.id, o.total_cents, o.payment_token, o.shipping_address,
               (SELECT json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity) ORDER BY l.line_no)
                  FROM orders.order_lines l WHERE l.order_id = o.id) AS lines

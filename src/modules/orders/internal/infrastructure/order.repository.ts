@@ -20,6 +20,7 @@ export class OrderRepository {
     if (!UUID.test(orderId)) return undefined;
     const [row] = await queryPrepared<OrderViewRow>(
       this.db,
+      'orders.order-view',
       `SELECT o.id, o.status, o.customer_id, o.total_cents, o.payment_id, o.shipment_id, o.failure_reason, o.created_at, o.updated_at,
               (SELECT json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity, 'unitPriceCents', l.unit_price_cents) ORDER BY l.line_no)
                  FROM orders.order_lines l WHERE l.order_id = o.id) AS items

@@ -45,6 +45,7 @@ export class PlaceOrderHandler {
     try {
       // One statement, so one round trip: the order, its lines, its saga and the saga's first log entry.
       await this.transactions.statement(
+        'place-order',
         `WITH placed AS (
            INSERT INTO orders.orders (id, customer_id, status, total_cents, payment_token, shipping_address, idempotency_key, request_fingerprint)
            VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7)

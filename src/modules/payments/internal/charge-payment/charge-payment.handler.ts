@@ -21,6 +21,7 @@ export class ChargePaymentHandler {
     // The order's one row, unless it has one already. A concurrent charge or
     // refund of the same order waits here on UNIQUE (order_id) until the other commits.
     const [inserted] = await this.transactions.statement<PaymentRow>(
+      'charge-payment',
       `INSERT INTO payments.payments (order_id, amount_cents, token, status) VALUES ($1, $2, $3, $4)
        ON CONFLICT (order_id) DO NOTHING
        RETURNING ${PAYMENT_COLUMNS}`,

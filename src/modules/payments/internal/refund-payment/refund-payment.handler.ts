@@ -22,6 +22,7 @@ export class RefundPaymentHandler {
     // - CAPTURED: refunded, conditionally, so money goes back at most once;
     // - anything else (already refunded, declined, voided): left as it is, and read below.
     const [changed] = await this.transactions.statement<PaymentRow>(
+      'refund-payment',
       `INSERT INTO payments.payments AS p (order_id, amount_cents, token, status) VALUES ($1, 0, NULL, 'VOIDED')
        ON CONFLICT (order_id) DO UPDATE SET status = 'REFUNDED', updated_at = now() WHERE p.status = 'CAPTURED'
        RETURNING ${PAYMENT_COLUMNS}`,

@@ -22,6 +22,7 @@ export class CancelShipmentHandler {
     // - SCHEDULED: cancelled, conditionally, so one transition whatever the number of cancels;
     // - anything else (already cancelled, voided): left as it is, and read below.
     const [changed] = await this.transactions.statement<ShipmentRow>(
+      'cancel-shipment',
       `INSERT INTO shipping.shipments AS s (order_id, status) VALUES ($1, 'VOIDED')
        ON CONFLICT (order_id) DO UPDATE SET status = 'CANCELLED', updated_at = now() WHERE s.status = 'SCHEDULED'
        RETURNING ${SHIPMENT_COLUMNS}`,

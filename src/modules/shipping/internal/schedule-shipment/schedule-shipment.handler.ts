@@ -23,6 +23,7 @@ export class ScheduleShipmentHandler {
     // The order's one row, unless it has one already. A concurrent schedule or
     // cancel of the same order waits here on UNIQUE (order_id) until the other commits.
     const [inserted] = await this.transactions.statement<ShipmentRow>(
+      'schedule-shipment',
       `INSERT INTO shipping.shipments (order_id, status, address_name, address_line1, address_city, address_postal_code, address_country)
        VALUES ($1, 'SCHEDULED', $2, $3, $4, $5, $6)
        ON CONFLICT (order_id) DO NOTHING
