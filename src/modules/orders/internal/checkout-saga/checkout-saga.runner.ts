@@ -93,14 +93,15 @@ export class CheckoutSagaRunner implements OnApplicationBootstrap, BeforeApplica
   }
 
   private async advance(claimed: ClaimedSaga): Promise<void> {
+    // Each step is a span of the trace that placed the order, however late it runs.
+    const placedIn = contextFrom(claimed.traceContext);
     let saga: ClaimedSaga | undefined = claimed;
     while (saga && !this.loop.stopping) {
       const current: ClaimedSaga = saga;
-      // Each step is a span of the trace that placed the order, however late it runs.
       saga = await inSpan(
         `orders.checkout.${current.step}`,
         {
-          parent: contextFrom(current.traceContext),
+          parent: placedIn,
           attributes: { module: 'orders', 'order.id': current.orderId, 'saga.step': current.step, 'saga.attempt': current.attempts + 1 },
         },
         () => this.step(current),

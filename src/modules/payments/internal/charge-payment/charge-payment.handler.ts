@@ -9,6 +9,15 @@ import { PAYMENT_COLUMNS, type PaymentRow, rowToPaymentView } from '../infrastru
 import { orderVoided } from '../payments.errors.js';
 import { authorize } from './simulated-provider.js';
 
+/**
+ * The order's one row, unless it has one already. A concurrent charge or refund
+ * of the same order waits here on UNIQUE (order_id) until the other commits.
+ */
+const CHARGE = `
+  INSERT INTO payments.payments (order_id, amount_cents, token, status) VALUES ($1, $2, $3, $4)
+  ON CONFLICT (order_id) DO NOTHING
+  RETURNING ${PAYMENT_COLUMNS}`;
+
 @Injectable()
 export class ChargePaymentHandler {
   constructor(
@@ -18,15 +27,12 @@ export class ChargePaymentHandler {
 
   async execute(command: ChargePaymentCommand): Promise<PaymentView> {
     const status = authorize(command.paymentToken);
-    // The order's one row, unless it has one already. A concurrent charge or
-    // refund of the same order waits here on UNIQUE (order_id) until the other commits.
-    const [inserted] = await this.transactions.statement<PaymentRow>(
-      'charge-payment',
-      `INSERT INTO payments.payments (order_id, amount_cents, token, status) VALUES ($1, $2, $3, $4)
-       ON CONFLICT (order_id) DO NOTHING
-       RETURNING ${PAYMENT_COLUMNS}`,
-      [command.orderId, command.amountCents, command.paymentToken, status],
-    );
+    const [inserted] = await this.transactions.statement<PaymentRow>('charge-payment', CHARGE, [
+      command.orderId,
+      command.amountCents,
+      command.paymentToken,
+      status,
+    ]);
     // Taken: by an earlier charge (this is a retry: the same answer), or by a
     // refund that came first and voided the order (this charge is a late one and takes nothing).
     const record = inserted ?? (await paymentRecordOf(this.db, command.orderId));

@@ -8,6 +8,18 @@ import { paymentRecordOf } from '../infrastructure/payment-records.js';
 import { PAYMENT_COLUMNS, type PaymentRow, rowToPaymentView } from '../infrastructure/payment.mapper.js';
 import { orderNotCharged } from '../payments.errors.js';
 
+/**
+ * One statement, three outcomes:
+ * - the order was never charged: its row is taken as VOIDED, so a charge still on its way
+ *   (its caller timed out and compensated) finds it and takes nothing;
+ * - CAPTURED: refunded, conditionally, so money goes back at most once;
+ * - anything else (already refunded, declined, voided): left as it is, and read after.
+ */
+const REFUND = `
+  INSERT INTO payments.payments AS p (order_id, amount_cents, token, status) VALUES ($1, 0, NULL, 'VOIDED')
+  ON CONFLICT (order_id) DO UPDATE SET status = 'REFUNDED', updated_at = now() WHERE p.status = 'CAPTURED'
+  RETURNING ${PAYMENT_COLUMNS}`;
+
 @Injectable()
 export class RefundPaymentHandler {
   constructor(
@@ -16,18 +28,7 @@ export class RefundPaymentHandler {
   ) {}
 
   async execute(command: RefundPaymentCommand): Promise<PaymentView> {
-    // One statement, three outcomes:
-    // - the order was never charged: its row is taken as VOIDED, so a charge still on its way
-    //   (its caller timed out and compensated) finds it and takes nothing;
-    // - CAPTURED: refunded, conditionally, so money goes back at most once;
-    // - anything else (already refunded, declined, voided): left as it is, and read below.
-    const [changed] = await this.transactions.statement<PaymentRow>(
-      'refund-payment',
-      `INSERT INTO payments.payments AS p (order_id, amount_cents, token, status) VALUES ($1, 0, NULL, 'VOIDED')
-       ON CONFLICT (order_id) DO UPDATE SET status = 'REFUNDED', updated_at = now() WHERE p.status = 'CAPTURED'
-       RETURNING ${PAYMENT_COLUMNS}`,
-      [command.orderId],
-    );
+    const [changed] = await this.transactions.statement<PaymentRow>('refund-payment', REFUND, [command.orderId]);
     const record = changed ?? (await paymentRecordOf(this.db, command.orderId));
     // The void is committed by now: refusing does not undo it.
     if (record.status === 'VOIDED') throw orderNotCharged(command.orderId);

@@ -9,6 +9,16 @@ import { rowToShipmentView, SHIPMENT_COLUMNS, type ShipmentRow } from '../infras
 import { countryNotServed, orderVoided } from '../shipping.errors.js';
 import { isServed } from './shipping-coverage.js';
 
+/**
+ * The order's one row, unless it has one already. A concurrent schedule or cancel
+ * of the same order waits here on UNIQUE (order_id) until the other commits.
+ */
+const SCHEDULE = `
+  INSERT INTO shipping.shipments (order_id, status, address_name, address_line1, address_city, address_postal_code, address_country)
+  VALUES ($1, 'SCHEDULED', $2, $3, $4, $5, $6)
+  ON CONFLICT (order_id) DO NOTHING
+  RETURNING ${SHIPMENT_COLUMNS}`;
+
 @Injectable()
 export class ScheduleShipmentHandler {
   constructor(
@@ -20,16 +30,14 @@ export class ScheduleShipmentHandler {
     const { orderId, address } = command;
     // Refused before anything is written, so a refusal never leaves a shipment to cancel.
     if (!isServed(address.country)) throw countryNotServed(address.country);
-    // The order's one row, unless it has one already. A concurrent schedule or
-    // cancel of the same order waits here on UNIQUE (order_id) until the other commits.
-    const [inserted] = await this.transactions.statement<ShipmentRow>(
-      'schedule-shipment',
-      `INSERT INTO shipping.shipments (order_id, status, address_name, address_line1, address_city, address_postal_code, address_country)
-       VALUES ($1, 'SCHEDULED', $2, $3, $4, $5, $6)
-       ON CONFLICT (order_id) DO NOTHING
-       RETURNING ${SHIPMENT_COLUMNS}`,
-      [orderId, address.name, address.line1, address.city, address.postalCode, address.country],
-    );
+    const [inserted] = await this.transactions.statement<ShipmentRow>('schedule-shipment', SCHEDULE, [
+      orderId,
+      address.name,
+      address.line1,
+      address.city,
+      address.postalCode,
+      address.country,
+    ]);
     // Taken: by an earlier schedule (this is a retry: the same answer), or by a cancel
     // that came first and voided the order (this schedule is a late one and schedules nothing).
     const record = inserted ?? (await shipmentRecordOf(this.db, orderId));
