@@ -75,6 +75,62 @@ describe('reliable in-process events: outbox, relay, inbox (real Postgres)', () 
     );
   });
 
+  describe('a one-statement unit of work (ModuleTransactions.statement)', () => {
+    const RECORD = `INSERT INTO ledger.accounts (id, last_sequence) VALUES ($1, 1)
+                    ON CONFLICT (id) DO UPDATE SET last_sequence = accounts.last_sequence + 1
+                    RETURNING last_sequence`;
+    const accounts = async (id: string): Promise<number> =>
+      (await store.application.databases.get('ledger').query('SELECT count(*)::int AS n FROM ledger.accounts WHERE id = $1', [id]))[0].n;
+    const outboxRows = async (): Promise<number> =>
+      (await store.application.databases.get('ledger').query('SELECT count(*)::int AS n FROM ledger.outbox'))[0].n;
+
+    it('commits the change and a subscribed event together, and the event is delivered', async () => {
+      const { EntryRecorded } = await import('../fixtures/messaging/src/modules/ledger/ledger.contract.js');
+      const rows = await store.application.messaging
+        .transactionsFor('ledger')
+        .statement<{ last_sequence: number }>('record-entry', RECORD, ['acc-stmt'], {
+          types: [EntryRecorded],
+          of: ([row]) => [new EntryRecorded('acc-stmt', Number(row.last_sequence), 9)],
+        });
+      expect(rows).toEqual([{ last_sequence: 1 }]);
+      await eventually(async () => expect(await seen(store)).toEqual([expect.objectContaining({ account_id: 'acc-stmt', sequence: 1, amount: 9 })]));
+    });
+
+    it('rolls the statement back when the event it publishes is invalid', async () => {
+      const { EntryRecorded } = await import('../fixtures/messaging/src/modules/ledger/ledger.contract.js');
+      await expect(
+        store.application.messaging.transactionsFor('ledger').statement('record-entry', RECORD, ['acc-bad-stmt'], {
+          types: [EntryRecorded],
+          of: () => [new EntryRecorded('acc-bad-stmt', 1.5, 1)],
+        }),
+      ).rejects.toThrow(/invalid ledger.EntryRecorded: sequence must be an integer/);
+      expect(await accounts('acc-bad-stmt')).toBe(0);
+      expect(await outboxRows()).toBe(0);
+    });
+
+    it('runs alone, storing nothing, when no event type it may publish has a subscriber', async () => {
+      const { IntegrationEvent } = await import('../../src/platform/messaging/integration-event.js');
+      @IntegrationEvent({ name: 'ledger.AccountOpened', version: 1, aggregateKey: 'accountId' })
+      class AccountOpened {
+        constructor(readonly accountId: string) {}
+      }
+      const ledger = store.application.messaging.transactionsFor('ledger');
+      expect(ledger.stores(AccountOpened)).toBe(false);
+      const built: string[] = [];
+      await ledger.statement('record-entry', RECORD, ['acc-alone'], {
+        types: [AccountOpened],
+        of: () => {
+          built.push('AccountOpened');
+          return [new AccountOpened('acc-alone')];
+        },
+      });
+      expect(await accounts('acc-alone')).toBe(1);
+      // Nobody could receive it, so it was neither built nor stored.
+      expect(built).toEqual([]);
+      expect(await outboxRows()).toBe(0);
+    });
+  });
+
   it('keeps per-aggregate order for every subscriber, even with shuffled timing and retries', async () => {
     faults.delayMs = 4;
     faults.failTimes.set(3, 2); // every event with amount 3 fails twice before it succeeds

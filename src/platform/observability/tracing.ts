@@ -107,15 +107,7 @@ export async function inSpan<T>(
   if (!enabled) return work(NO_SPAN);
   const parent = options.parent ?? context.active();
   const span = tracer().startSpan(name, { kind: options.kind ?? SpanKind.INTERNAL, attributes: options.attributes }, parent);
-  try {
-    return await context.with(trace.setSpan(parent, span), () => work(span));
-  } catch (error) {
-    span.recordException(error as Error);
-    span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
-    throw error;
-  } finally {
-    span.end();
-  }
+  return endedAfter(span, () => context.with(trace.setSpan(parent, span), () => work(span)));
 }
 
 /**
@@ -128,8 +120,13 @@ export async function inSpan<T>(
 export async function inClientSpan<T>(name: string, attributes: Attributes, run: () => Promise<T>): Promise<T> {
   if (!enabled) return run();
   const span = tracer().startSpan(name, { kind: SpanKind.CLIENT, attributes });
+  return endedAfter(span, () => context.with(ROOT_CONTEXT, run));
+}
+
+/** `span`, ended when `run` settles, with the failure recorded if it fails. */
+async function endedAfter<T>(span: Span, run: () => Promise<T>): Promise<T> {
   try {
-    return await context.with(ROOT_CONTEXT, run);
+    return await run();
   } catch (error) {
     span.recordException(error as Error);
     span.setStatus({ code: SpanStatusCode.ERROR, message: (error as Error)?.message });
