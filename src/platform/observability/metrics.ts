@@ -4,7 +4,7 @@ import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom
  * This process's Prometheus metrics (prom-client), one registry per
  * application so that several stores in one process (tests) never collide.
  * The platform records HTTP, module calls and the outbox; modules may add
- * their own through `counter`.
+ * their own through `counter` and `gauge`.
  */
 export class Metrics {
   readonly registry = new Registry();
@@ -51,5 +51,19 @@ export class Metrics {
     const existing = this.registry.getSingleMetric(name);
     if (existing) return existing as Counter<L>;
     return new Counter({ name, help, labelNames: [...labelNames], registers: [this.registry] });
+  }
+
+  /** A gauge of a module's own, read at scrape time from `read`; asking twice for one name answers the same gauge. */
+  gauge(name: string, help: string, read: () => number): Gauge {
+    const existing = this.registry.getSingleMetric(name);
+    if (existing) return existing as Gauge;
+    return new Gauge({
+      name,
+      help,
+      registers: [this.registry],
+      collect() {
+        this.set(read());
+      },
+    });
   }
 }

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { ModuleSettings } from '../../../platform/config/module-settings.js';
 import { OrdersContract } from '../contract/orders.contract.js';
+import { CheckoutAdmission } from './checkout-saga/checkout-admission.js';
 import { CHECKOUT_SAGA_OPTIONS, checkoutSagaOptions } from './checkout-saga/checkout-saga.options.js';
 import { CheckoutSagaRepository } from './checkout-saga/checkout-saga.repository.js';
 import { CheckoutSagaRunner } from './checkout-saga/checkout-saga.runner.js';
@@ -19,6 +20,7 @@ import { PlaceOrderHandler } from './place-order/place-order.handler.js';
     CheckoutSagaRepository,
     CheckoutSteps,
     CheckoutSagaRunner,
+    CheckoutAdmission,
     PlaceOrderHandler,
     GetOrderHandler,
     GetCheckoutLogHandler,

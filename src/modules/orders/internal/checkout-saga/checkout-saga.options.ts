@@ -14,15 +14,24 @@ export interface CheckoutSagaOptions {
   readonly batchSize: number;
   /** The recovery poll; new and retried sagas wake the runner without it. */
   readonly pollIntervalMs: number;
+  /**
+   * New orders are refused (503, Retry-After) while queued sagas wait longer
+   * than this to start (CHECKOUT_ADMISSION_MAX_WAIT_MS): accepted past that
+   * point, an order risks its deadline, and a client is better told to come back.
+   */
+  readonly admissionMaxWaitMs: number;
+  /** How often the wait of queued sagas is measured. */
+  readonly admissionSampleMs: number;
 }
 
 export const CHECKOUT_SAGA_OPTIONS = Symbol('CHECKOUT_SAGA_OPTIONS');
 
 export function checkoutSagaOptions(settings: ModuleSettings): CheckoutSagaOptions {
   const stepTimeoutMs = settings.integer('CHECKOUT_STEP_TIMEOUT_MS', 5_000, 10, 600_000);
+  const deadlineMs = settings.integer('CHECKOUT_DEADLINE_MS', 30_000, 10, 86_400_000);
   return {
     stepTimeoutMs,
-    deadlineMs: settings.integer('CHECKOUT_DEADLINE_MS', 30_000, 10, 86_400_000),
+    deadlineMs,
     retryDelayMs: settings.integer('CHECKOUT_RETRY_DELAY_MS', 100, 1, 60_000),
     maxRetryDelayMs: 5_000,
     // Long enough for a step, short enough that a crashed runner's sagas resume well within their deadline.
@@ -30,5 +39,8 @@ export function checkoutSagaOptions(settings: ModuleSettings): CheckoutSagaOptio
     // Each saga in a batch runs at once and calls other modules: keep within their pools.
     batchSize: 16,
     pollIntervalMs: 1_000,
+    // A third of the deadline: time left for the saga's own steps and retries once it starts.
+    admissionMaxWaitMs: settings.integer('CHECKOUT_ADMISSION_MAX_WAIT_MS', Math.floor(deadlineMs / 3), 0, 86_400_000),
+    admissionSampleMs: 250,
   };
 }

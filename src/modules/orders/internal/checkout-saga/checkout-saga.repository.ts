@@ -149,6 +149,22 @@ export class CheckoutSagaRepository {
     );
   }
 
+  /**
+   * How long the longest-waiting saga has been due without any runner taking
+   * it (ms; 0 when none waits): how far the runners are behind.
+   */
+  async queuedWaitMs(): Promise<number> {
+    const [row] = await queryPrepared<{ waited_ms: number | null }>(
+      this.db,
+      'orders.queued-saga-wait',
+      `SELECT extract(epoch FROM now() - min(next_run_at)) * 1000 AS waited_ms
+         FROM orders.checkout_sagas
+        WHERE step <> 'DONE' AND next_run_at <= now() AND (locked_until IS NULL OR locked_until < now())`,
+      [],
+    );
+    return Math.max(0, Number(row.waited_ms ?? 0));
+  }
+
   /** When the next saga falls due, so the runner can sleep exactly until then. */
   async nextDueInMs(): Promise<number | undefined> {
     const [row] = await this.db.query(

@@ -7,6 +7,7 @@ import { type Inventory, InjectInventory } from '../../../inventory/index.js';
 import { OrderPlaced } from '../../contract/order-events.js';
 import type { PlaceOrderCommand } from '../../contract/place-order.command.js';
 import type { PlaceOrderResult } from '../../contract/place-order.result.js';
+import { CheckoutAdmission } from '../checkout-saga/checkout-admission.js';
 import { CheckoutSagaRunner } from '../checkout-saga/checkout-saga.runner.js';
 import { CHECKOUT_SAGA_OPTIONS, type CheckoutSagaOptions } from '../checkout-saga/checkout-saga.options.js';
 import { OrderRepository } from '../infrastructure/order.repository.js';
@@ -23,6 +24,7 @@ export class PlaceOrderHandler {
     private readonly transactions: ModuleTransactions,
     private readonly orders: OrderRepository,
     private readonly saga: CheckoutSagaRunner,
+    private readonly admission: CheckoutAdmission,
     @InjectInventory() private readonly inventory: Inventory,
     @Inject(CHECKOUT_SAGA_OPTIONS) private readonly options: CheckoutSagaOptions,
   ) {}
@@ -33,6 +35,8 @@ export class PlaceOrderHandler {
       const earlier = await this.replay(command.idempotencyKey, fingerprint);
       if (earlier) return earlier;
     }
+    // After the replay: a client retrying an order it already placed gets its answer even under overload.
+    this.admission.admit();
     const lines = await this.priceLines(command);
     const totalCents = lines.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0);
     if (totalCents > MAX_ORDER_TOTAL_CENTS) {
