@@ -47,6 +47,11 @@ function preparedOf(label: string, sql: string): Prepared {
  *
  * For statements of fixed text (parameters, never values, in the SQL): every
  * distinct text stays prepared on every connection for the connection's life.
+ * And only for those whose best plan does not depend on the data (key
+ * lookups, inserts, updates by key): after five runs Postgres may switch a
+ * prepared statement to a generic plan, which for a queue scan (claiming due
+ * rows) can be ruinous. Measured on the outbox claim: 481 events/s prepared,
+ * 2086 planned each time; the saga claim's generic plan joins the whole table.
  * Behind a transaction-pooling proxy (PgBouncer before 1.21) named statements
  * do not work; this store connects to Postgres directly.
  *

@@ -28,9 +28,8 @@ export class CheckoutSagaRepository {
 
   /** Leases due sagas to this runner, skipping those another runner holds. */
   async claim(limit: number, leaseMs: number): Promise<ClaimedSaga[]> {
-    const rows = await queryPrepared<SagaRow>(
-      this.db,
-      'orders.claim-sagas',
+    // Not prepared (see queryPrepared): the generic plan of this queue scan joins the whole table.
+    const [rows] = (await this.db.query(
       `WITH due AS (
          SELECT order_id FROM orders.checkout_sagas
           WHERE step <> 'DONE' AND next_run_at <= now() AND (locked_until IS NULL OR locked_until < now())
@@ -42,7 +41,7 @@ export class CheckoutSagaRepository {
          FROM due WHERE s.order_id = due.order_id
        RETURNING s.order_id, s.step, s.failure_reason, s.attempts, s.deadline_at, s.version, s.trace_context`,
       [limit, leaseMs],
-    );
+    )) as [SagaRow[], number];
     if (rows.length === 0) return [];
     const orders = await this.loadOrders(rows.map((row) => row.order_id));
     return rows.map((row) => ({
