@@ -70,8 +70,11 @@ export async function queryPrepared<R>(
   const client: pg.Pool | pg.PoolClient = runner
     ? ((await runner.connect()) as pg.PoolClient)
     : ((db.driver as unknown as { master: pg.Pool }).master);
-  const server = serverOf(db);
-  return inClientSpan(`pg.query:${name} ${server.database}`, { ...server.attributes, ...attributes }, async () => (await client.query(query)).rows as R[]);
+  const span = () => {
+    const server = serverOf(db);
+    return { name: `pg.query:${name} ${server.database}`, attributes: { ...server.attributes, ...attributes } };
+  };
+  return inClientSpan(span, async () => (await client.query(query)).rows as R[]);
 }
 
 interface Server {

@@ -112,14 +112,16 @@ export async function inSpan<T>(
 
 /**
  * A CLIENT span for one database statement the platform runs itself (see
- * queryPrepared), child of the current span; none outside a trace. `run` runs with no active span,
+ * queryPrepared), child of the current span; none outside a trace. `describe`
+ * is only called for a span that is made: with tracing off, nothing is built. `run` runs with no active span,
  * so the pg instrumentation, which traces every other query, skips this one
  * instead of tracing it twice: its wrapping of each query and callback was,
  * measured, most of what tracing cost a checkout.
  */
-export async function inClientSpan<T>(name: string, attributes: Attributes, run: () => Promise<T>): Promise<T> {
+export async function inClientSpan<T>(describe: () => { name: string; attributes: Attributes }, run: () => Promise<T>): Promise<T> {
   // Like the pg instrumentation (requireParentSpan): background polls start no traces of their own.
   if (!enabled || trace.getSpan(context.active()) === undefined) return run();
+  const { name, attributes } = describe();
   const span = tracer().startSpan(name, { kind: SpanKind.CLIENT, attributes });
   return endedAfter(span, () => context.with(ROOT_CONTEXT, run));
 }
