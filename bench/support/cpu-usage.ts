@@ -1,4 +1,6 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { allPids, commandOf, cpuMs, machineCpuMs } from '../../tools/support/proc.js';
+
+export { machineBusy } from '../../tools/support/proc.js';
 
 /**
  * CPU time spent by processes during a phase, read from /proc (Linux), to say
@@ -6,7 +8,6 @@ import { readdirSync, readFileSync } from 'node:fs';
  * generator (this process) and every Postgres backend on the machine.
  * Elsewhere it answers nothing rather than failing the run.
  */
-const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux build Node runs on
 const MACHINE = 'whole machine: busy, all cores (100 = one core)';
 const INTERRUPTS = '  of which irq + softirq (e.g. loopback TCP)';
 
@@ -30,16 +31,16 @@ export interface CpuShare {
  */
 export function cpuSnapshot(storePid: number): CpuSnapshot {
   const ms = new Map<string, number>();
-  const store = processCpuMs(storePid);
+  const store = cpuMs(storePid);
   if (store !== undefined) ms.set('store (node dist/src/main.js)', store);
   const self = process.cpuUsage();
   ms.set('load generator + client (this process)', (self.user + self.system) / 1000);
   let postgres = 0;
   let found = false;
-  for (const pid of pids()) {
-    if (comm(pid) !== 'postgres') continue;
+  for (const pid of allPids()) {
+    if (commandOf(pid) !== 'postgres') continue;
     // With its exited children (backends of closed connections, autovacuum workers), which the postmaster reaped.
-    const used = processCpuMs(pid, true);
+    const used = cpuMs(pid, true);
     if (used === undefined) continue;
     postgres += used;
     found = true;
@@ -76,58 +77,3 @@ export function cpuOver(intervals: ReadonlyArray<readonly [CpuSnapshot, CpuSnaps
   return shares;
 }
 
-/** Busy and interrupt time of all cores from /proc/stat's "cpu" line. */
-function machineCpuMs(): { busy: number; interrupts: number } | undefined {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
-    // cpu user nice system idle iowait irq softirq steal guest guest_nice (guest time is inside user)
-    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-    const toMs = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND;
-    return { busy: toMs(user + nice + system + irq + softirq + steal), interrupts: toMs(irq + softirq) };
-  } catch {
-    return undefined;
-  }
-}
-
-function pids(): number[] {
-  try {
-    return readdirSync('/proc')
-      .filter((entry) => /^\d+$/.test(entry))
-      .map(Number);
-  } catch {
-    return [];
-  }
-}
-
-function comm(pid: number): string | undefined {
-  try {
-    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
-  } catch {
-    return undefined;
-  }
-}
-
-/** utime + stime of `pid` (+ cutime + cstime: its reaped children's) in ms, or undefined when it is gone or there is no /proc. */
-function processCpuMs(pid: number, withExitedChildren = false): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) state ppid ..."; comm may hold spaces: fields count from after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    const utime = Number(fields[11]);
-    const stime = Number(fields[12]);
-    const children = withExitedChildren ? Number(fields[13]) + Number(fields[14]) : 0;
-    return ((utime + stime + children) * 1000) / TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}
-
-/** How busy the whole machine is over `ms` (100 = one core), e.g. other workloads before a run; undefined without /proc. */
-export async function machineBusy(ms = 1_000): Promise<number | undefined> {
-  const before = machineCpuMs();
-  const start = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  const after = machineCpuMs();
-  if (!before || !after) return undefined;
-  return (100 * (after.busy - before.busy)) / (performance.now() - start);
-}

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import pg from 'pg';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../../src/platform/database/embedded-postgres.js';
 import { createFreshDatabase, type FreshDatabase } from '../support/postgres-admin.js';
-import { parentOf } from './process-stats.js';
+import { parentOf } from '../support/proc.js';
 
 /**
  * The PostgreSQL server of a comparison: DATABASE_URL's when set, else an

@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { allPids, commandOf, cpuMs, machineCpuMs, parentOf, rssMiB } from '../support/proc.js';
 
 /**
  * CPU and memory of each process of a topology while a load runs, sampled
@@ -11,7 +11,6 @@ import { readdirSync, readFileSync } from 'node:fs';
  * the whole machine's busy time, to tell how much went to other workloads.
  * Without /proc it answers nothing rather than failing the run.
  */
-const TICKS_PER_SECOND = 100; // USER_HZ: 100 on every Linux build Node runs on
 
 export interface ProcessTarget {
   readonly name: string;
@@ -126,92 +125,9 @@ export class ProcessSampler {
   }
 }
 
-/** utime + stime of `pid` in ms, or undefined when it is gone or there is no /proc. */
-export function cpuMs(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // "pid (comm) state ppid ...": comm may hold spaces, so fields count from after the last ')'.
-    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return ((Number(fields[11]) + Number(fields[12])) * 1000) / TICKS_PER_SECOND;
-  } catch {
-    return undefined;
-  }
-}
-
-/** VmRSS of `pid` in MiB. */
-export function rssMiB(pid: number): number | undefined {
-  try {
-    const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-    return match ? Number(match[1]) / 1024 : undefined;
-  } catch {
-    return undefined;
-  }
-}
-
 /** The postmaster and its children, or (no postmaster known) every process named postgres. */
 function postgresPids(postmaster: number | undefined): number[] {
-  try {
-    return readdirSync('/proc')
-      .filter((entry) => /^\d+$/.test(entry))
-      .map(Number)
-      .filter((pid) => {
-        try {
-          if (postmaster !== undefined) return pid === postmaster || parentOf(pid) === postmaster;
-          return readFileSync(`/proc/${pid}/comm`, 'utf8').trim() === 'postgres';
-        } catch {
-          return false;
-        }
-      });
-  } catch {
-    return [];
-  }
-}
-
-/** The parent pid of `pid`, from /proc/<pid>/stat. */
-export function parentOf(pid: number): number | undefined {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
-  } catch {
-    return undefined;
-  }
-}
-
-/** Busy and interrupt ms of all cores so far, from /proc/stat's "cpu" line (user nice system idle iowait irq softirq steal). */
-export function machineCpuMs(): { busy: number; interrupts: number } | undefined {
-  try {
-    const line = readFileSync('/proc/stat', 'utf8').split('\n')[0];
-    const [user, nice, system, , , irq, softirq, steal] = line.trim().split(/\s+/).slice(1).map(Number);
-    const ms = (ticks: number) => (ticks * 1000) / TICKS_PER_SECOND;
-    return { busy: ms(user + nice + system + irq + softirq + steal), interrupts: ms(irq + softirq) };
-  } catch {
-    return undefined;
-  }
-}
-
-/** The first process named `comm` (e.g. nats-server), or undefined. */
-export function findProcess(comm: string): number | undefined {
-  try {
-    for (const entry of readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      try {
-        if (readFileSync(`/proc/${entry}/comm`, 'utf8').trim() === comm) return Number(entry);
-      } catch {
-        // gone meanwhile
-      }
-    }
-  } catch {
-    // no /proc
-  }
-  return undefined;
-}
-
-/** How busy the whole machine is over `ms`, % of one core; undefined without /proc. */
-export async function machineBusy(ms: number): Promise<number | undefined> {
-  const before = machineCpuMs();
-  const start = performance.now();
-  await new Promise((resolve) => setTimeout(resolve, ms));
-  const after = machineCpuMs();
-  if (before === undefined || after === undefined) return undefined;
-  return Math.round((1000 * (after.busy - before.busy)) / (performance.now() - start)) / 10;
+  return allPids().filter((pid) =>
+    postmaster !== undefined ? pid === postmaster || parentOf(pid) === postmaster : commandOf(pid) === 'postgres',
+  );
 }
