@@ -3,8 +3,7 @@ import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import pg from 'pg';
-import { startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/database/embedded-postgres.js';
+import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from '../../src/platform/database/embedded-postgres.js';
 import { planTopology, type ProcessPlan } from './topologies.js';
 
 // From the build (dist/tools/topology) the entry is beside; from the sources (tests), it is the build's.
@@ -151,14 +150,7 @@ async function ownDatabase(serverUrl: string, modules: string): Promise<Record<s
   const env: Record<string, string> = {};
   for (const module of modules.split(',')) {
     const name = `store_${module}`;
-    const client = new pg.Client({ connectionString: serverUrl });
-    await client.connect();
-    try {
-      const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
-      if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${name}`);
-    } finally {
-      await client.end();
-    }
+    await ensureDatabase(serverUrl, name);
     const url = new URL(serverUrl);
     url.pathname = `/${name}`;
     env[`${module.toUpperCase()}_DATABASE_URL`] = url.toString();

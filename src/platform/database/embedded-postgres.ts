@@ -5,6 +5,7 @@ import { resolve } from 'node:path';
 import pg from 'pg';
 import { Logger } from '@nestjs/common';
 import { ConfigurationError } from '../config/configuration.error.js';
+import { ident } from './provisioning.js';
 
 const ADMIN_USER = 'postgres';
 // Only reachable on loopback; module roles get their own derived passwords.
@@ -36,7 +37,7 @@ export async function startEmbeddedPostgres(options: {
 
   if (await isRunning(dataDir, adminUrl('postgres'))) {
     logger.log(`re-using the PostgreSQL already running on ${dataDir} (port ${options.port})`);
-    await ensureDatabase(adminUrl('postgres'));
+    await ensureDatabase(adminUrl('postgres'), DATABASE);
     return { url: adminUrl(DATABASE), stop: async () => {} };
   }
 
@@ -83,7 +84,7 @@ export async function startEmbeddedPostgres(options: {
       `embedded PostgreSQL did not start on port ${options.port} (is the port taken? set EMBEDDED_PG_PORT): ${String((error as Error)?.message ?? error).split('\n')[0]}`,
     );
   }
-  await ensureDatabase(adminUrl('postgres'));
+  await ensureDatabase(adminUrl('postgres'), DATABASE);
   logger.log(`embedded PostgreSQL listening on 127.0.0.1:${options.port}`);
   const pid = postmasterPid(dataDir);
   return {
@@ -129,12 +130,13 @@ async function isRunning(dataDir: string, url: string): Promise<boolean> {
   }
 }
 
-async function ensureDatabase(maintenanceUrl: string): Promise<void> {
+/** Creates database `name` (a plain identifier) on the server of `maintenanceUrl` unless it exists. */
+export async function ensureDatabase(maintenanceUrl: string, name: string): Promise<void> {
   const client = new pg.Client({ connectionString: maintenanceUrl });
   await client.connect();
   try {
-    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [DATABASE]);
-    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${DATABASE}`);
+    const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (exists.rowCount === 0) await client.query(`CREATE DATABASE ${ident(name)}`);
   } finally {
     await client.end();
   }
