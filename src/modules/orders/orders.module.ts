@@ -1,7 +1,6 @@
 import { defineModule } from '../../platform/modules/module-definition.js';
 import { OrdersContract } from './contract/orders.contract.js';
 import { OrdersHttpModule } from './internal/http/orders-http.module.js';
-import { OrderLineEntity } from './internal/infrastructure/order-line.entity.js';
 import { OrderEntity } from './internal/infrastructure/order.entity.js';
 import { OrdersCoreModule } from './internal/orders-core.module.js';
 
@@ -11,5 +10,5 @@ export default defineModule({
   contract: OrdersContract,
   core: OrdersCoreModule,
   http: OrdersHttpModule,
-  entities: [OrderEntity, OrderLineEntity],
+  entities: [OrderEntity],
 });

@@ -1,6 +1,5 @@
-import { Column, Entity, OneToMany, PrimaryColumn } from 'typeorm';
+import { Column, Entity, PrimaryColumn } from 'typeorm';
 import type { FailureReason, OrderStatus } from '../../contract/order.view.js';
-import { OrderLineEntity } from './order-line.entity.js';
 
 @Entity({ schema: 'orders', name: 'orders' })
 export class OrderEntity {
@@ -43,7 +42,4 @@ export class OrderEntity {
 
   @Column({ name: 'updated_at', type: 'timestamptz' })
   updatedAt: Date;
-
-  @OneToMany(() => OrderLineEntity, (line) => line.order)
-  lines: OrderLineEntity[];
 }
