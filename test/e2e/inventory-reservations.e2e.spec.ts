@@ -108,7 +108,6 @@ describe('Inventory reservations (store-api.md, the checkout saga)', () => {
       ]);
       // '-' (0x2D) < 'A' (0x41) < '_' (0x5F); a linguistic collation would ignore the punctuation.
       expect(reservation.shortages).toEqual(['NO-SUCH-B', 'NO-SUCHA', 'NO-SUCH_B']);
-      expect(reservation.shortages).toEqual(['NO-SUCH_B', 'NO-SUCHA', 'NO-SUCH-B'].sort());
     });
 
     it('is idempotent by orderId: a second call, even with other lines, answers the first record and changes nothing', async () => {

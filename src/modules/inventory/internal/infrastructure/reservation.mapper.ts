@@ -17,6 +17,7 @@ export function rowToReservationView(row: ReservationRow): ReservationView {
     status: row.status,
     // Rebuilt field by field: jsonb keeps no key order, and a view carries nothing but its fields.
     lines: row.lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),
-    shortages: [...row.shortages],
+    // Sorted here, by code point, so the same shortage always reads the same, whatever the database's collation.
+    shortages: [...row.shortages].sort(),
   };
 }

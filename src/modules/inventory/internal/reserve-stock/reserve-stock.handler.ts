@@ -15,7 +15,7 @@ import { duplicateSkus } from './duplicate-skus.js';
  *    instead of deadlocking. Under READ COMMITTED a row lock answers the row's
  *    latest committed version, not the statement's snapshot: what is checked
  *    is the stock as it is, and it cannot change until this commits;
- * 2. `verdict`: the skus short of stock (or unknown), in code-point order;
+ * 2. `verdict`: the skus short of stock (or unknown);
  * 3. `claimed`: the order's record, RESERVED or REJECTED, unless the order
  *    already has one (a retry, or a release that came first and left a
  *    tombstone): then nothing at all changes;
@@ -28,7 +28,7 @@ const RESERVE = `
   ), locked AS (
     SELECT sku, on_hand, reserved FROM inventory.products WHERE sku = ANY($2::text[]) ORDER BY sku FOR UPDATE
   ), verdict AS (
-    SELECT coalesce(jsonb_agg(w.sku ORDER BY w.sku COLLATE "C") FILTER (WHERE l.sku IS NULL OR l.on_hand - l.reserved < w.quantity), '[]'::jsonb)
+    SELECT coalesce(jsonb_agg(w.sku) FILTER (WHERE l.sku IS NULL OR l.on_hand - l.reserved < w.quantity), '[]'::jsonb)
            AS shortages
       FROM wanted w LEFT JOIN locked l ON l.sku = w.sku
   ), claimed AS (
