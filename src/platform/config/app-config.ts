@@ -1,7 +1,7 @@
 import { DEFAULT_MESSAGING_OPTIONS, type MessagingOptions } from '../messaging/messaging-options.js';
 import { ConfigurationError } from './configuration.error.js';
 
-/** The process variables of shared/spec/topology.md, parsed and validated once. */
+/** The process variables of docs/topology.md, parsed and validated once. */
 export interface AppConfig {
   /** Every module the codebase has, in discovery order. */
   readonly knownModules: readonly string[];
