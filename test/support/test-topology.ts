@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { deleteEventStream } from '../../tools/support/event-streams.js';
 import { planTopology, TOPOLOGY_NAMES } from '../../tools/topology/topologies.js';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
 import { eventually } from './eventually.js';
@@ -52,6 +53,7 @@ export async function startTopology(name: string, env: Record<string, string> = 
   const close = async () => {
     for (const store of [...processes.values()].reverse()) await store.close().catch(() => {});
     await database.drop();
+    if (name !== 'monolith') await deleteEventStream(NATS_URL, shared.NATS_SUBJECT_PREFIX).catch(() => {});
   };
   try {
     for (const plan of planTopology(name, modules)) {

@@ -85,7 +85,16 @@ export async function startStoreApplication(
     await transport?.close();
     throw error;
   }
-  const messaging = new Messaging(definitions, hosted, databases, options.messaging ?? config.messaging);
+  let messaging: Messaging;
+  try {
+    // Events cross processes on the stream whenever modules do; one process keeps them in-process, without NATS.
+    const stream = transport && hosted.length > 0 ? await transport.openEventStream(config.eventStream) : undefined;
+    messaging = new Messaging(definitions, hosted, databases, options.messaging ?? config.messaging, stream);
+  } catch (error) {
+    await transport?.close();
+    await databases.close();
+    throw error;
+  }
   const resilience: ResilienceOptions = { ...DEFAULT_RESILIENCE, callTimeoutMs: config.remoteCallTimeoutMs };
   const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true, outboxStats: () => messaging.stats() });
   try {
@@ -148,11 +157,9 @@ export async function startStoreApplication(
         transport,
         definitions,
         hosted: config.hostedModules,
-        messaging,
         // Calls that arrive over the transport are parsed from JSON and answered as JSON: no copy on top.
         clientOf: ({ contract }) =>
           instrumentClient(contract, createLocalClient(contract, lazyHandler(contract, app), { copy: false }), 'local', metrics),
-        eventTimeoutMs: config.remoteCallTimeoutMs,
       });
     }
     await messaging.start();

@@ -27,6 +27,8 @@ export interface AppConfig {
   readonly dbRoleSecret: string | undefined;
   readonly logLevel: LogLevel;
   readonly messaging: MessagingOptions;
+  /** How the deployment's event stream is kept, when modules run in several processes (ADR 12). */
+  readonly eventStream: { readonly maxAgeMs: number; readonly replicas: number };
   /** The environment this was read from, for modules' own settings (ModuleSettings). */
   readonly env: Readonly<Record<string, string | undefined>>;
 }
@@ -67,6 +69,10 @@ export function loadConfig(env: Env, knownModules: readonly string[]): AppConfig
     dbRoleSecret: nonEmpty(env.DB_ROLE_SECRET),
     logLevel: parseLogLevel(env.LOG_LEVEL),
     messaging: parseMessaging(env),
+    eventStream: {
+      maxAgeMs: parseInteger(env.EVENT_STREAM_MAX_AGE_HOURS, 'EVENT_STREAM_MAX_AGE_HOURS', 168, 1, 24 * 365) * 3600_000,
+      replicas: parseInteger(env.EVENT_STREAM_REPLICAS, 'EVENT_STREAM_REPLICAS', 1, 1, 5),
+    },
     env: { ...env },
   };
 }

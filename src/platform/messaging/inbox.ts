@@ -1,4 +1,5 @@
 import { Logger, type Type } from '@nestjs/common';
+import { getMetadataStorage } from 'class-validator';
 import type { DataSource } from 'typeorm';
 import { ident } from '../database/provisioning.js';
 import { describeFieldErrors } from '../validation/field-errors.js';
@@ -73,17 +74,38 @@ export class Inbox {
     return outcome;
   }
 
-  /** The payload, checked against the subscriber's event class: in-process exactly as from the network. */
-  private async decode(envelope: EventEnvelope): Promise<object> {
-    const type: Type<object> = this.subscriber.subscription.event;
-    const { name, version } = eventOptions(type);
-    if (envelope.name !== name || envelope.version !== version) {
-      throw new PoisonMessageError(
-        `${this.subscriber.id} handles ${name} v${version}, got ${envelope.name} v${envelope.version}`,
-      );
-    }
-    const checked = await validateInput(type, envelope.payload);
-    if (!checked.ok) throw new PoisonMessageError(`invalid ${name} payload: ${describeFieldErrors(checked.errors)}`);
-    return checked.value;
+  private decode(envelope: EventEnvelope): Promise<object> {
+    return decodeEvent(this.subscriber, envelope);
   }
+}
+
+/**
+ * The payload, checked against the subscriber's event class: in-process exactly
+ * as from the network. A newer version of the event is read as the one the
+ * subscriber knows: versions only add fields (the contract gate of `npm run
+ * verify` refuses any other change), so the fields it does not know are dropped.
+ */
+export async function decodeEvent(subscriber: RegisteredSubscriber, envelope: EventEnvelope): Promise<object> {
+  const type: Type<object> = subscriber.subscription.event;
+  const { name, version } = eventOptions(type);
+  if (envelope.name !== name || !Number.isInteger(envelope.version) || envelope.version < version) {
+    throw new PoisonMessageError(`${subscriber.id} handles ${name} v${version}, got ${envelope.name} v${envelope.version}`);
+  }
+  const payload = envelope.version > version ? knownFields(type, envelope.payload) : envelope.payload;
+  const checked = await validateInput(type, payload);
+  if (!checked.ok) throw new PoisonMessageError(`invalid ${name} payload: ${describeFieldErrors(checked.errors)}`);
+  return checked.value;
+}
+
+const declaredFields = new WeakMap<Function, ReadonlySet<string>>();
+
+/** The payload's fields that the event class declares (validates). */
+function knownFields(type: Type<object>, payload: Record<string, unknown>): Record<string, unknown> {
+  let fields = declaredFields.get(type);
+  if (fields === undefined) {
+    fields = new Set(getMetadataStorage().getTargetValidationMetadatas(type, '', true, false).map((m) => m.propertyName));
+    declaredFields.set(type, fields);
+  }
+  if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return payload;
+  return Object.fromEntries(Object.entries(payload).filter(([key]) => fields.has(key)));
 }

@@ -14,12 +14,16 @@ export class NoRouteError extends Error {
   override readonly name = 'NoRouteError';
 }
 
-export type DeliveryRoute = (envelope: EventEnvelope) => Promise<void>;
+/**
+ * Takes one event for one subscriber; answers the event's stream position when
+ * the route is the stream (the relay records it), nothing otherwise.
+ */
+export type DeliveryRoute = (envelope: EventEnvelope, previousSequence: number | null) => Promise<number | void>;
 
 /**
  * The in-process bus, on eventemitter2. It carries two kinds of signal:
  * `deliver.<subscriber>` hands one event to whatever serves that subscriber
- * here (the local inbox, or a transport to another process), and
+ * here (the local inbox, or the stream that other processes read), and
  * `committed.<module>` wakes a module's relay right after a commit.
  */
 export class MessageBus {
@@ -31,12 +35,13 @@ export class MessageBus {
     this.emitter.on(event, deliver);
   }
 
-  async deliver(subscriberId: string, envelope: EventEnvelope): Promise<void> {
+  async deliver(subscriberId: string, envelope: EventEnvelope, previousSequence: number | null = null): Promise<number | void> {
     const event = `deliver.${subscriberId}`;
     if (this.emitter.listenerCount(event) === 0) {
       throw new NoRouteError(`no route to subscriber '${subscriberId}' from this process`);
     }
-    await this.emitter.emitAsync(event, envelope);
+    const [answer] = (await this.emitter.emitAsync(event, envelope, previousSequence)) as Array<number | void>;
+    return answer;
   }
 
   committed(module: string): void {

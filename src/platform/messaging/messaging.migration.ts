@@ -65,7 +65,7 @@ export class CreateMessagingTables1700000000000 implements MigrationInterface {
 }
 
 /** The schema of the module whose migrations are running: its DataSource's default schema. */
-function schemaOf(runner: QueryRunner): string {
+export function schemaOf(runner: QueryRunner): string {
   const { schema } = runner.connection.options as { schema?: string };
   if (!schema) throw new Error('messaging tables need a module DataSource with a schema');
   return ident(schema);

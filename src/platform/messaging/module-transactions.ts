@@ -4,7 +4,6 @@ import { queryPrepared } from '../database/prepared-query.js';
 import { describeFieldErrors } from '../validation/field-errors.js';
 import { validateInput } from '../validation/validate-input.js';
 import { publicationTraceHeaders } from '../observability/tracing.js';
-import type { EventRegistry } from './event-registry.js';
 import { eventOptions, isIntegrationEventType } from './integration-event.js';
 import type { MessageBus } from './message-bus.js';
 import type { ModuleTransaction } from './module-transaction.js';
@@ -29,7 +28,8 @@ export class ModuleTransactions {
     readonly module: string,
     private readonly db: DataSource,
     private readonly outbox: OutboxStore,
-    private readonly registry: EventRegistry,
+    /** Who gets a delivery of an event: its subscribers in-process, or the stream when events cross processes. */
+    private readonly recipientsOf: (eventName: string) => readonly string[],
     private readonly bus: MessageBus,
   ) {}
 
@@ -65,9 +65,9 @@ export class ModuleTransactions {
     });
   }
 
-  /** Whether an event of `type` would be written to the outbox: whether anything subscribes to it. */
+  /** Whether an event of `type` would be written to the outbox: whether anything may receive it. */
   stores(type: Type<object>): boolean {
-    return this.registry.subscribersOf(eventOptions(type).name).length > 0;
+    return this.recipientsOf(eventOptions(type).name).length > 0;
   }
 
   /**
@@ -117,7 +117,7 @@ export class ModuleTransactions {
       payload,
       // The publication's trace travels in the outbox row: delivery and handling continue it.
       headers: publicationTraceHeaders(this.module, options.name),
-      subscribers: this.registry.subscribersOf(options.name).map((subscriber) => subscriber.id),
+      subscribers: this.recipientsOf(options.name),
     };
   }
 }

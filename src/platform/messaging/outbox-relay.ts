@@ -5,7 +5,7 @@ import { NoRouteError, PoisonMessageError } from './message-bus.js';
 import { contextFrom, inSpan, SpanKind } from '../observability/tracing.js';
 import { WakeableLoop } from '../scheduling/wakeable-loop.js';
 import { backoffMs, type MessagingOptions } from './messaging-options.js';
-import type { ClaimedDelivery, OutboxStore } from './outbox.store.js';
+import type { ClaimedDelivery, MadeDelivery, OutboxStore } from './outbox.store.js';
 
 /**
  * Delivers one module's outbox to its subscribers through the bus.
@@ -83,23 +83,27 @@ export class OutboxRelay {
   /** A batch holds at most one delivery per (subscriber, aggregate), so all of it can go at once. */
   private async deliverBatch(batch: readonly ClaimedDelivery[]): Promise<void> {
     for (const delivery of batch) this.waiting.add(delivery);
-    const delivered: Array<{ eventId: string; subscriber: string }> = [];
+    const delivered: MadeDelivery[] = [];
     await Promise.all(
       batch.map(async (delivery) => {
         if (this.stopping) return; // left in `waiting`: released by stop()
         this.waiting.delete(delivery);
         try {
           const { envelope } = delivery;
-          await inSpan(
+          const sequence = await inSpan(
             `${envelope.name} deliver`,
             {
               kind: SpanKind.PRODUCER,
               parent: contextFrom(envelope.headers),
               attributes: { module: envelope.publisher, 'messaging.destination.name': envelope.name, 'messaging.consumer': delivery.subscriber, 'event.id': envelope.id },
             },
-            () => this.bus.deliver(delivery.subscriber, envelope),
+            () => this.bus.deliver(delivery.subscriber, envelope, delivery.previousSequence),
           );
-          delivered.push({ eventId: delivery.envelope.id, subscriber: delivery.subscriber });
+          delivered.push({
+            eventId: delivery.envelope.id,
+            subscriber: delivery.subscriber,
+            ...(typeof sequence === 'number' ? { streamSequence: sequence } : {}),
+          });
         } catch (error) {
           await this.failed(delivery, error);
         }

@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ident } from '../database/provisioning.js';
+import { STREAM_SUBSCRIBER } from './event-stream.js';
 import type { EventEnvelope } from './integration-event.js';
 
 /** An event ready to be written: everything but the id and time, which the outbox assigns. */
@@ -19,6 +20,18 @@ export interface ClaimedDelivery {
   readonly subscriber: string;
   readonly attempts: number;
   readonly envelope: EventEnvelope;
+  /**
+   * For a delivery to the stream: the stream position of the aggregate's
+   * previous event (null when none is known), which travels with the event.
+   */
+  readonly previousSequence: number | null;
+}
+
+/** A delivery made; `streamSequence` when it went to the stream. */
+export interface MadeDelivery {
+  readonly eventId: string;
+  readonly subscriber: string;
+  readonly streamSequence?: number;
 }
 
 export interface OutboxStats {
@@ -113,6 +126,8 @@ export class OutboxStore {
         payload: Record<string, unknown>;
         headers: Record<string, string>;
         occurred_at: Date;
+        publisher: string;
+        previous_seq: string | null;
       }>
     >(
       `WITH due AS (
@@ -135,19 +150,26 @@ export class OutboxStore {
           WHERE d.event_id = due.event_id AND d.subscriber = due.subscriber
          RETURNING d.event_id, d.subscriber, d.attempts, d.position
        )
-       SELECT c.event_id, c.subscriber, c.attempts, o.name, o.version, o.aggregate_id, o.payload, o.headers, o.occurred_at
+       SELECT c.event_id, c.subscriber, c.attempts, o.name, o.version, o.aggregate_id, o.payload, o.headers, o.occurred_at,
+              coalesce(o.publisher, $3) AS publisher,
+              -- Claims keep an aggregate's deliveries to the stream in order, so its previous event is already there.
+              CASE WHEN c.subscriber = $4 THEN (
+                SELECT p.stream_seq FROM ${this.outbox} p
+                 WHERE p.aggregate_id = o.aggregate_id AND p.position < o.position AND p.stream_seq IS NOT NULL
+                 ORDER BY p.position DESC LIMIT 1) END AS previous_seq
          FROM claimed c JOIN ${this.outbox} o ON o.id = c.event_id
         ORDER BY c.position`,
-      [limit, leaseMs],
+      [limit, leaseMs, this.module, STREAM_SUBSCRIBER],
     );
     return rows.map((row) => ({
       subscriber: row.subscriber,
       attempts: row.attempts,
+      previousSequence: row.previous_seq === null ? null : Number(row.previous_seq),
       envelope: {
         id: row.event_id,
         name: row.name,
         version: row.version,
-        publisher: this.module,
+        publisher: row.publisher,
         aggregateId: row.aggregate_id,
         occurredAt: row.occurred_at.toISOString(),
         payload: row.payload,
@@ -156,14 +178,64 @@ export class OutboxStore {
     }));
   }
 
-  async markDelivered(deliveries: ReadonlyArray<{ eventId: string; subscriber: string }>): Promise<void> {
+  async markDelivered(deliveries: readonly MadeDelivery[]): Promise<void> {
     if (deliveries.length === 0) return;
+    const streamed = deliveries.filter((d) => d.streamSequence !== undefined);
     await this.db.query(
-      `UPDATE ${this.deliveries} d
-          SET status = 'DELIVERED', delivered_at = now(), locked_until = NULL, last_error = NULL
-         FROM unnest($1::uuid[], $2::text[]) AS x (event_id, subscriber)
-        WHERE d.event_id = x.event_id AND d.subscriber = x.subscriber`,
-      [deliveries.map((d) => d.eventId), deliveries.map((d) => d.subscriber)],
+      `WITH delivered AS (
+         UPDATE ${this.deliveries} d
+            SET status = 'DELIVERED', delivered_at = now(), locked_until = NULL, last_error = NULL
+           FROM unnest($1::uuid[], $2::text[]) AS x (event_id, subscriber)
+          WHERE d.event_id = x.event_id AND d.subscriber = x.subscriber
+       )
+       UPDATE ${this.outbox} o SET stream_seq = x.seq
+         FROM unnest($3::uuid[], $4::bigint[]) AS x (event_id, seq)
+        WHERE o.id = x.event_id`,
+      [
+        deliveries.map((d) => d.eventId),
+        deliveries.map((d) => d.subscriber),
+        streamed.map((d) => d.eventId),
+        streamed.map((d) => d.streamSequence),
+      ],
+    );
+  }
+
+  /**
+   * Keeps an event of another module that a subscriber here gave up on, as a
+   * dead delivery to that subscriber, with the caller's transaction: it is
+   * listed and replayed like the module's own (`npm run outbox`).
+   */
+  async writeDeadLetter(
+    manager: EntityManager,
+    envelope: EventEnvelope,
+    subscriber: string,
+    attempts: number,
+    error: string,
+  ): Promise<void> {
+    await manager.query(
+      `WITH kept AS (
+         INSERT INTO ${this.outbox} (id, name, version, aggregate_id, payload, headers, occurred_at, publisher)
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+         ON CONFLICT (id) DO UPDATE SET publisher = excluded.publisher
+         RETURNING id, position, aggregate_id
+       )
+       INSERT INTO ${this.deliveries} (event_id, subscriber, position, aggregate_id, status, attempts, last_error)
+       SELECT id, $9, position, aggregate_id, 'DEAD', $10, left($11, 2000) FROM kept
+       ON CONFLICT (event_id, subscriber) DO UPDATE
+          SET status = 'DEAD', attempts = excluded.attempts, last_error = excluded.last_error, locked_until = NULL`,
+      [
+        envelope.id,
+        envelope.name,
+        envelope.version,
+        envelope.aggregateId,
+        JSON.stringify(envelope.payload),
+        JSON.stringify(envelope.headers),
+        envelope.occurredAt,
+        envelope.publisher,
+        subscriber,
+        attempts,
+        error,
+      ],
     );
   }
 
@@ -264,6 +336,12 @@ export class OutboxStore {
     );
     const inbox = await this.db.query(
       `DELETE FROM ${ident(this.module)}.inbox WHERE handled_at < now() - make_interval(secs => $1 / 1000.0) RETURNING event_id`,
+      [retentionMs],
+    );
+    // Twice the retention: by then every publisher has pruned the event a position points at, so
+    // the aggregate's next event names no predecessor and nothing waits for a forgotten one (ADR 12).
+    await this.db.query(
+      `DELETE FROM ${ident(this.module)}.event_positions WHERE updated_at < now() - make_interval(secs => $1 / 500.0)`,
       [retentionMs],
     );
     return { events: affectedRows(events), inbox: affectedRows(inbox) };

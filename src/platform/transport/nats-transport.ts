@@ -2,17 +2,17 @@ import { timingSafeEqual } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { connect, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
 import { ConfigurationError } from '../config/configuration.error.js';
-import type { EventEnvelope } from '../messaging/integration-event.js';
+import type { EventStream } from '../messaging/event-stream.js';
 import { contextFrom, currentTraceHeaders, inSpan, SpanKind } from '../observability/tracing.js';
-import { type CallHandler, type CallReply, type EventHandler, type EventReply, type Transport, TransportError } from './transport.js';
+import { type EventStreamOptions, JetStreamEventStream, TOKEN_HEADER } from './jetstream-event-stream.js';
+import { type CallHandler, type CallReply, type Transport, TransportError } from './transport.js';
 
-const TOKEN_HEADER = 'Mf-Service-Token';
 const REFUSED = 'refused: missing or wrong service token';
 
 /**
  * The NATS transport: request/reply for contract calls (subject
- * `<prefix>.call.<module>.<operation>`), acknowledged requests for events
- * (`<prefix>.event.<module>.<subscription>`), pings (`<prefix>.ping.<module>`).
+ * `<prefix>.call.<module>.<operation>`), pings (`<prefix>.ping.<module>`),
+ * and the event stream on JetStream (`<prefix>.events.>`, ADR 12).
  * Each module's subscriptions form a queue group, so instances of a module
  * share its load. A message without the deployment's token is refused and logged.
  */
@@ -51,18 +51,12 @@ export class NatsTransport implements Transport {
     this.subscribe(`${this.prefix}.ping.${module}`, `${this.prefix}.${module}`, async () => ({ ok: true, result: null }));
   }
 
-  serveEvents(module: string, handler: EventHandler): void {
-    this.subscribe(`${this.prefix}.event.${module}.>`, `${this.prefix}.${module}`, (subject, input) =>
-      handler(subject.slice(`${this.prefix}.event.`.length), input as EventEnvelope),
-    );
-  }
-
   async call(module: string, operation: string, input: unknown, timeoutMs: number): Promise<CallReply> {
     return (await this.request(`${this.prefix}.call.${module}.${operation}`, input, timeoutMs)) as CallReply;
   }
 
-  async deliverEvent(subscriberId: string, envelope: EventEnvelope, timeoutMs: number): Promise<EventReply> {
-    return (await this.request(`${this.prefix}.event.${subscriberId}`, envelope, timeoutMs)) as EventReply;
+  openEventStream(options: EventStreamOptions): Promise<EventStream> {
+    return JetStreamEventStream.open(this.connection, { ...options, prefix: this.prefix, token: this.token.toString() });
   }
 
   async ping(module: string, timeoutMs: number): Promise<boolean> {
