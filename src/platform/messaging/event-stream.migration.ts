@@ -10,7 +10,8 @@ import { schemaOf } from './messaging.migration.js';
  *   back to the subscriber like any other;
  * - `event_positions`: per subscriber and aggregate, the stream position of
  *   the last event taken, which is what keeps an aggregate's events in order
- *   whatever the consumer's replicas and redeliveries do.
+ *   whatever the consumer's replicas and redeliveries do;
+ * - `event_failures`: how often a subscriber's handler failed on an event.
  */
 export class AddEventStreamTables1700000000001 implements MigrationInterface {
   async up(runner: QueryRunner): Promise<void> {
@@ -28,10 +29,20 @@ export class AddEventStreamTables1700000000001 implements MigrationInterface {
         PRIMARY KEY (subscriber, publisher, aggregate_id)
       )`);
     await runner.query(`CREATE INDEX event_positions_updated_at ON ${schema}.event_positions (updated_at)`);
+    // Failed attempts of a stream event's handler, counted across replicas (deliveries also count ordering waits).
+    await runner.query(`
+      CREATE TABLE ${schema}.event_failures (
+        subscriber text        NOT NULL,
+        event_id   uuid        NOT NULL,
+        attempts   integer     NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (subscriber, event_id)
+      )`);
   }
 
   async down(runner: QueryRunner): Promise<void> {
     const schema = schemaOf(runner);
+    await runner.query(`DROP TABLE ${schema}.event_failures`);
     await runner.query(`DROP TABLE ${schema}.event_positions`);
     await runner.query(`DROP INDEX ${schema}.outbox_aggregate_position`);
     await runner.query(`ALTER TABLE ${schema}.outbox DROP COLUMN stream_seq, DROP COLUMN publisher`);

@@ -344,6 +344,10 @@ export class OutboxStore {
       `DELETE FROM ${ident(this.module)}.event_positions WHERE updated_at < now() - make_interval(secs => $1 / 500.0)`,
       [retentionMs],
     );
+    await this.db.query(
+      `DELETE FROM ${ident(this.module)}.event_failures WHERE updated_at < now() - make_interval(secs => $1 / 1000.0)`,
+      [retentionMs],
+    );
     return { events: affectedRows(events), inbox: affectedRows(inbox) };
   }
 }

@@ -49,6 +49,7 @@ export class StreamInbox {
   private readonly logger: Logger;
   private readonly positions: string;
   private readonly inbox: string;
+  private readonly failures: string;
   private readonly eventName: string;
   private handler: EventHandler<object> | undefined;
 
@@ -66,6 +67,7 @@ export class StreamInbox {
     this.logger = new Logger(`${subscriber.module}.inbox`);
     this.positions = `${ident(subscriber.module)}.event_positions`;
     this.inbox = `${ident(subscriber.module)}.inbox`;
+    this.failures = `${ident(subscriber.module)}.event_failures`;
     this.eventName = eventOptions(subscriber.subscription.event).name;
   }
 
@@ -77,7 +79,7 @@ export class StreamInbox {
       return;
     } catch (error) {
       if (batch.length === 1) {
-        this.failed(batch[0], decoded[0], error);
+        await this.failed(batch[0], decoded[0], error);
         return;
       }
     }
@@ -85,7 +87,7 @@ export class StreamInbox {
       try {
         await this.take([{ streamed, decoded: decoded[index] }]);
       } catch (error) {
-        this.failed(streamed, decoded[index], error);
+        await this.failed(streamed, decoded[index], error);
       }
     }
   }
@@ -210,33 +212,48 @@ export class StreamInbox {
 
   /** Keeps the event as a dead letter in this module's outbox; the aggregate's next events go on. */
   private async deadLetter(manager: EntityManager, streamed: StreamedEvent, error: string): Promise<void> {
+    // `deliveries` here: the handler's failed attempts when it gave up, else how often the stream handed it over.
     await this.deadLetters.writeDeadLetter(manager, streamed.envelope, this.subscriber.id, streamed.deliveries, error);
     const { envelope } = streamed;
     this.logger.error(
       `dead letter: ${envelope.name} ${envelope.id} (aggregate ${envelope.aggregateId}) for ${this.subscriber.id} ` +
-        `after ${streamed.deliveries} delivery(ies): ${error}; replay with: npm run outbox -- replay ${this.subscriber.module} ${envelope.id}`,
+        `after ${streamed.deliveries} attempt(s): ${error}; replay with: npm run outbox -- replay ${this.subscriber.module} ${envelope.id}`,
     );
   }
 
   /** A failure of the event on its own: retried with back-off, dead-lettered once its handler has failed too often. */
-  private failed(streamed: StreamedEvent, decoded: Decoded, error: unknown): void {
+  private async failed(streamed: StreamedEvent, decoded: Decoded, error: unknown): Promise<void> {
     const message = error instanceof Error ? error.message : String(error);
     const { envelope } = streamed;
-    if (error instanceof HandlerFailure && decoded.kind === 'handle' && streamed.deliveries >= this.options.maxAttempts) {
-      void this.giveUp(streamed, message);
+    // Only the handler's own failures count: a database that is down never dead-letters an event.
+    const attempts = error instanceof HandlerFailure ? await this.countFailure(envelope.id).catch(() => 0) : 0;
+    if (decoded.kind === 'handle' && attempts >= this.options.maxAttempts) {
+      await this.giveUp(streamed, message, attempts);
       return;
     }
-    const retryIn = backoffMs(this.options, streamed.deliveries);
+    const retryIn = backoffMs(this.options, Math.max(attempts, 1));
     streamed.retry(retryIn);
     const level = error instanceof HandlerFailure ? 'warn' : 'debug';
     this.logger[level](
-      `${envelope.name} ${envelope.id} for ${this.subscriber.id} failed (delivery ${streamed.deliveries}), retry in ${retryIn} ms: ${message}`,
+      `${envelope.name} ${envelope.id} for ${this.subscriber.id} failed (attempt ${attempts}), retry in ${retryIn} ms: ${message}`,
     );
   }
 
-  private async giveUp(streamed: StreamedEvent, error: string): Promise<void> {
+  private async countFailure(eventId: string): Promise<number> {
+    const [row] = await queryPrepared<{ attempts: number }>(
+      this.db,
+      `${this.subscriber.module}.stream-failure`,
+      `INSERT INTO ${this.failures} (subscriber, event_id, attempts) VALUES ($1, $2, 1)
+       ON CONFLICT (subscriber, event_id) DO UPDATE SET attempts = ${this.failures}.attempts + 1, updated_at = now()
+       RETURNING attempts`,
+      [this.subscriber.id, eventId],
+    );
+    return row.attempts;
+  }
+
+  private async giveUp(streamed: StreamedEvent, error: string, attempts: number): Promise<void> {
     try {
-      await this.take([{ streamed, decoded: { kind: 'poison', error } }]);
+      await this.take([{ streamed: { ...streamed, deliveries: attempts }, decoded: { kind: 'poison', error } }]);
     } catch (failure) {
       streamed.retry(backoffMs(this.options, streamed.deliveries));
       this.logger.warn(`could not dead-letter ${streamed.envelope.id} yet: ${(failure as Error).message}`);
@@ -249,7 +266,7 @@ export class StreamInbox {
       void this.forceDeadLetter(streamed);
       return;
     }
-    streamed.retry(Math.min(1_000, 10 * 2 ** Math.min(streamed.deliveries - 1, 7)));
+    streamed.retry(Math.min(100, 5 * 2 ** Math.min(streamed.deliveries - 1, 5)));
   }
 
   /** Dead-letters an event whose turn never came, and moves its aggregate past it. */
