@@ -130,8 +130,19 @@ interface Seen {
     expect(rows.map((row) => row.amount).sort((a, b) => a - b)).toEqual([6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16]);
     expect(new Set(rows.map((row) => row.event_id)).size).toBe(11);
     expectInOrder(rows);
-    const [consumer] = await audit.application.messaging.consumerStats();
-    expect(consumer).toMatchObject({ publisher: 'ledger', pending: 0 });
+    // Operators see the consumer's lag on /health/events and /metrics of every replica.
+    await eventually(async () => {
+      const events = await http(audit, 'GET', '/health/events');
+      expect(events.status).toBe(200);
+      expect(events.body).toEqual({
+        status: 'ok',
+        outboxes: { audit: { pending: 0, dead: 0, oldestPendingAgeMs: 0 } },
+        consumers: [{ consumer: 'audit_on-entry-recorded_from_ledger', publisher: 'ledger', pending: 0, unacknowledged: 0, redelivered: 0 }],
+      });
+    });
+    const metrics = await fetch(`${audit.url}/metrics`).then((response) => response.text());
+    expect(metrics).toContain('event_consumer_pending{consumer="audit_on-entry-recorded_from_ledger",publisher="ledger"} 0');
+    expect(metrics).toContain('event_consumer_redelivered{consumer="audit_on-entry-recorded_from_ledger",publisher="ledger"} 0');
   });
 
   it('takes an event published twice once, and refuses stream messages without the token or that are no event', async () => {

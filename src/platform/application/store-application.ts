@@ -16,6 +16,7 @@ import { ContractsModule } from '../contracts/contracts.module.js';
 import { createLocalClient, lazyHandler } from '../contracts/local-client.js';
 import { instrumentClient } from '../observability/instrumented-client.js';
 import { MODULE_DATA_SOURCE, ModuleDatabases } from '../database/module-databases.js';
+import { EventsHealthController } from '../health/events-health.controller.js';
 import { HealthController } from '../health/health.controller.js';
 import { MODULE_PROBES, type ModuleProbe } from '../health/module-health.js';
 import { ContractValidationPipe } from '../http/contract-validation.pipe.js';
@@ -96,7 +97,11 @@ export async function startStoreApplication(
     throw error;
   }
   const resilience: ResilienceOptions = { ...DEFAULT_RESILIENCE, callTimeoutMs: config.remoteCallTimeoutMs };
-  const metrics = new Metrics({ defaultMetrics: options.defaultMetrics ?? true, outboxStats: () => messaging.stats() });
+  const metrics = new Metrics({
+    defaultMetrics: options.defaultMetrics ?? true,
+    outboxStats: () => messaging.stats(),
+    consumerStats: () => messaging.consumerStats(),
+  });
   try {
     const root: DynamicModule = {
       module: StoreRootModule,
@@ -127,7 +132,7 @@ export async function startStoreApplication(
         ),
         ...(config.gateway ? definitions.flatMap((definition) => (definition.http ? [definition.http] : [])) : []),
       ],
-      controllers: [HealthController, MetricsController],
+      controllers: [HealthController, EventsHealthController, MetricsController],
       providers: [
         { provide: MODULE_PROBES, useValue: moduleProbes(config, modules, databases, transport) },
         { provide: Messaging, useValue: messaging },

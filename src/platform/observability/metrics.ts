@@ -1,4 +1,5 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { ConsumerStats } from '../messaging/event-stream.js';
 
 /**
  * This process's Prometheus metrics (prom-client), one registry per
@@ -11,7 +12,11 @@ export class Metrics {
   readonly httpDuration: Histogram<'method' | 'route' | 'status'>;
   readonly moduleCallDuration: Histogram<'module' | 'operation' | 'binding' | 'outcome'>;
 
-  constructor(options: { defaultMetrics: boolean; outboxStats?: () => Promise<Record<string, { pending: number; oldestPendingAgeMs: number; dead: number }>> }) {
+  constructor(options: {
+    defaultMetrics: boolean;
+    outboxStats?: () => Promise<Record<string, { pending: number; oldestPendingAgeMs: number; dead: number }>>;
+    consumerStats?: () => Promise<readonly ConsumerStats[]>;
+  }) {
     if (options.defaultMetrics) collectDefaultMetrics({ register: this.registry });
     this.httpDuration = new Histogram({
       name: 'http_request_duration_seconds',
@@ -43,6 +48,23 @@ export class Metrics {
       gauge('outbox_pending_deliveries', 'Event deliveries not yet made, per publishing module', (s) => s.pending);
       gauge('outbox_oldest_pending_age_seconds', 'Age of the oldest undelivered event, per publishing module', (s) => s.oldestPendingAgeMs / 1000);
       gauge('outbox_dead_letters', 'Dead-lettered deliveries, per publishing module', (s) => s.dead);
+    }
+    const consumers = options.consumerStats;
+    if (consumers) {
+      // Asked of the stream at scrape time: every replica of a subscriber reports its one shared consumer.
+      const gauge = (name: string, help: string, pick: (s: ConsumerStats) => number) =>
+        new Gauge({
+          name,
+          help,
+          labelNames: ['consumer', 'publisher'],
+          registers: [this.registry],
+          async collect() {
+            for (const stats of await consumers().catch(() => [])) this.set({ consumer: stats.consumer, publisher: stats.publisher }, pick(stats));
+          },
+        });
+      gauge('event_consumer_pending', 'Events in the stream a subscriber has not been handed yet (its lag)', (s) => s.pending);
+      gauge('event_consumer_unacknowledged', 'Events handed to a subscriber and not yet acknowledged', (s) => s.unacknowledged);
+      gauge('event_consumer_redelivered', 'Events handed to a subscriber more than once and not yet acknowledged', (s) => s.redelivered);
     }
   }
 
