@@ -1,0 +1,68 @@
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { fileURLToPath } from 'node:url';
+import { connect } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { startStoreApplication } from '../../src/platform/application/store-application.js';
+import { loadConfig } from '../../src/platform/config/app-config.js';
+import { discoverModules } from '../../src/platform/modules/module-discovery.js';
+import { faults } from '../../test/fixtures/messaging/src/modules/audit/faults.js';
+
+/**
+ * The subscriber side of bench/events.bench.ts, in a process of its own
+ * (forked, reporting over IPC with wall-clock times both processes share):
+ * - `store`: the fixture's audit module as a store process (MODULES=audit);
+ * - `bare`: a bare JetStream consumer of the same payloads, the baseline.
+ * It sends `{ ready }`, then `{ at }` per event in `latency` mode, or
+ * `{ handled, at }` every `REPORT_EVERY` events in `drain` mode (and when asked:
+ * then `at` is when the last one was handled).
+ */
+const REPORT_EVERY = 500;
+const now = () => performance.timeOrigin + performance.now();
+const send = (message: object) => process.send?.(message);
+
+async function main(): Promise<void> {
+  Logger.overrideLogger(['error']);
+  const [mode, report] = process.argv.slice(2) as ['store' | 'bare', 'latency' | 'drain'];
+  let handled = 0;
+  let lastAt = 0;
+  const onEvent = () => {
+    handled++;
+    lastAt = now();
+    if (report === 'latency') send({ at: now() });
+    else if (handled === 1 || handled % REPORT_EVERY === 0) send({ handled, at: now() });
+  };
+  let stop: () => Promise<void>;
+  if (mode === 'store') {
+    const modules = await discoverModules(fileURLToPath(new URL('../../test/fixtures/messaging/src/modules/', import.meta.url)));
+    const config = loadConfig({ ...process.env, MODULES: 'audit', GATEWAY: 'off', PORT: '0', LOG_LEVEL: 'error' }, modules.map((m) => m.definition.name));
+    faults.onHandle = onEvent;
+    const store = await startStoreApplication(config, modules, { defaultMetrics: false });
+    stop = () => store.close();
+  } else {
+    const connection = await connect({ servers: process.env.NATS_URL });
+    const consumer = await jetstream(connection).consumers.get(process.env.BARE_STREAM!, 'bare');
+    const messages = await consumer.consume({
+      max_messages: 256,
+      callback: (message) => {
+        JSON.parse(message.string());
+        onEvent();
+        message.ack();
+      },
+    });
+    stop = async () => {
+      await messages.close();
+      await connection.close();
+    };
+  }
+  process.on('message', (message: { stop?: boolean; flush?: boolean }) => {
+    if (message.flush) send({ handled, at: lastAt });
+    if (message.stop) void stop().then(() => process.exit(0));
+  });
+  send({ ready: true });
+}
+
+main().catch((error: unknown) => {
+  console.error(`event subscriber: ${(error as Error)?.message ?? error}`);
+  process.exit(1);
+});
