@@ -33,6 +33,7 @@ export function createOpenApiDocument(app: INestApplication): OpenAPIObject {
     { extraModels: [Problem, ProblemFieldError] },
   );
   applyValidationRules(document, requestTypes(app));
+  allowNullInNullableEnums(document);
   addCommonProblems(document);
   return document;
 }
@@ -82,6 +83,15 @@ function merge(property: Schema, rule: Schema): void {
   if (rule.type === 'integer' && property.type === 'number') property.type = 'integer';
   for (const keyword of CONSTRAINTS) if (rule[keyword] !== undefined && property[keyword] === undefined) property[keyword] = rule[keyword];
   if (property.items && rule.items && !('$ref' in property.items)) merge(property.items, rule.items);
+}
+
+/** OpenAPI 3.0.3: `nullable` does not extend an `enum`, so a nullable enum lists null itself (e.g. failureReason). */
+function allowNullInNullableEnums(document: OpenAPIObject): void {
+  for (const schema of Object.values((document.components?.schemas ?? {}) as Record<string, Schema>)) {
+    for (const property of Object.values(schema.properties ?? {})) {
+      if (property.nullable === true && Array.isArray(property.enum) && !property.enum.includes(null)) property.enum.push(null);
+    }
+  }
 }
 
 /** What any public route may answer, from what the platform does before and around a handler. */
