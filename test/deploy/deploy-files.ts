@@ -140,7 +140,7 @@ export function readManifests(): Manifest[] {
         return document.toJS() as Omit<Manifest, 'file'> | null;
       })
       .filter((manifest): manifest is Omit<Manifest, 'file'> => manifest !== null)
-      .map((manifest) => ({ ...manifest, file })),
+      .map((manifest) => ({ ...manifest, file }) as Manifest),
   );
 }
 

@@ -1,5 +1,5 @@
-import Ajv from 'ajv';
-import { DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { Ajv } from 'ajv';
+import { type Copy, DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -105,7 +105,7 @@ describe('Dockerfile', () => {
     expect(runs.filter((run) => /\bnpm (i|install|ci)\b/.test(run) && !/--omit=dev/.test(run))).toEqual([]);
     // Nothing carries the build stage's node_modules (its dev dependencies) across.
     const copied = named(runtime, 'COPY').map((instruction) => ({
-      from: instruction.getFlags().find((flag) => flag.getName() === 'from')?.getValue(),
+      from: (instruction as Copy).getFlags().find((flag) => flag.getName() === 'from')?.getValue(),
       what: args(instruction),
     }));
     expect(copied.filter((copy) => copy.from !== undefined && /node_modules/.test(copy.what))).toEqual([]);

@@ -1,7 +1,7 @@
 import { createClient } from '@hey-api/openapi-ts';
 import { Validator } from '@seriousme/openapi-schema-validator';
-import Ajv, { type ValidateFunction } from 'ajv';
-import addFormats from 'ajv-formats';
+import { Ajv, type ValidateFunction } from 'ajv';
+import formats from 'ajv-formats';
 import { execFile } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -43,7 +43,8 @@ describe('OpenAPI document against real answers', () => {
   let base: string;
   let document: OpenApi;
   const ajv = new Ajv({ strict: false, allErrors: true });
-  addFormats(ajv);
+  // A CommonJS module whose function is its default export under nodenext.
+  (formats as unknown as { default: (ajv: Ajv) => void }).default(ajv);
   const compiled = new Map<Schema, ValidateFunction>();
   const covered = new Set<string>();
 
@@ -92,11 +93,10 @@ describe('OpenAPI document against real answers', () => {
 
   /** A schema of the document, its `#/components/...` references resolved in the document. */
   function validatorFor(schema: Schema): ValidateFunction {
-    let validate = compiled.get(schema);
-    if (!validate) {
-      validate = ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi#/components/')) as Schema);
-      compiled.set(schema, validate);
-    }
+    const known = compiled.get(schema);
+    if (known) return known;
+    const validate = ajv.compile(JSON.parse(JSON.stringify(schema).replaceAll('"#/components/', '"openapi#/components/')) as Schema);
+    compiled.set(schema, validate);
     return validate;
   }
 
