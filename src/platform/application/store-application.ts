@@ -7,7 +7,7 @@ import {
   type NestModule,
 } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE, NestFactory } from '@nestjs/core';
-import { DocumentBuilder, SwaggerModule } from '@nestjs/swagger';
+import { SwaggerModule } from '@nestjs/swagger';
 import type { AddressInfo } from 'node:net';
 import { type AppConfig, isDistributed } from '../config/app-config.js';
 import { ConfigurationError } from '../config/configuration.error.js';
@@ -21,6 +21,7 @@ import { HealthController } from '../health/health.controller.js';
 import { MODULE_PROBES, type ModuleProbe } from '../health/module-health.js';
 import { ContractValidationPipe } from '../http/contract-validation.pipe.js';
 import { JsonBodyMiddleware } from '../http/json-body.middleware.js';
+import { createOpenApiDocument } from '../http/openapi/openapi-document.js';
 import { ProblemDetailsFilter } from '../http/problem-details.filter.js';
 import { Messaging } from '../messaging/messaging.js';
 import type { MessagingOptions } from '../messaging/messaging-options.js';
@@ -145,14 +146,7 @@ export async function startStoreApplication(
     app.use(httpTracing);
     if (config.gateway) {
       // The OpenAPI document, generated from the same DTOs that validate requests (nest build's swagger plugin).
-      const document = SwaggerModule.createDocument(
-        app,
-        new DocumentBuilder()
-          .setTitle('monolith-first store')
-          .setDescription('The public HTTP API of store-api.md. Every 4xx/5xx body is application/problem+json (RFC 9457).')
-          .setVersion('1')
-          .build(),
-      );
+      const document = createOpenApiDocument(app);
       SwaggerModule.setup('docs', app, document, { jsonDocumentUrl: 'docs/openapi.json' });
     }
     await app.init();

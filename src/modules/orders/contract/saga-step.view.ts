@@ -1,3 +1,5 @@
+import { ApiProperty } from '@nestjs/swagger';
+
 export type CheckoutStep = 'CHARGE_PAYMENT' | 'RESERVE_STOCK' | 'SCHEDULE_SHIPMENT' | 'REFUND_PAYMENT' | 'RELEASE_STOCK';
 
 export type CheckoutStepStatus = 'STARTED' | 'SUCCEEDED' | 'FAILED';
@@ -6,5 +8,6 @@ export type CheckoutStepStatus = 'STARTED' | 'SUCCEEDED' | 'FAILED';
 export class SagaStepView {
   readonly step: CheckoutStep;
   readonly status: CheckoutStepStatus;
+  @ApiProperty({ type: 'string', format: 'date-time' })
   readonly at: string;
 }

@@ -1,3 +1,5 @@
+import { ApiProperty } from '@nestjs/swagger';
+
 export type ShipmentStatus = 'SCHEDULED' | 'CANCELLED';
 
 export class ShippingAddressView {
@@ -10,9 +12,12 @@ export class ShippingAddressView {
 
 /** A shipment as Shipping shows it. `createdAt` is an ISO-8601 string, the same on the wire and in process. */
 export class ShipmentView {
+  @ApiProperty({ type: 'string', format: 'uuid' })
   readonly shipmentId: string;
+  @ApiProperty({ type: 'string', format: 'uuid' })
   readonly orderId: string;
   readonly status: ShipmentStatus;
   readonly address: ShippingAddressView;
+  @ApiProperty({ type: 'string', format: 'date-time' })
   readonly createdAt: string;
 }

@@ -1,4 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
+import { ApiProblem } from '../../../../platform/http/openapi/api-problem.decorator.js';
 import { CreateProductCommand } from '../../contract/create-product.command.js';
 import { type Inventory, InjectInventory } from '../../contract/inventory.contract.js';
 import type { ProductView } from '../../contract/product.view.js';
@@ -11,6 +12,7 @@ export class InventoryController {
 
   @Post()
   @HttpCode(201)
+  @ApiProblem(409, 'A product with that sku exists.')
   create(@Body() body: CreateProductCommand): Promise<ProductView> {
     return this.inventory.createProduct(body);
   }

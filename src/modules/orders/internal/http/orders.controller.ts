@@ -1,10 +1,15 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
+import { ApiHeader, ApiResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
+import { ApiProblem } from '../../../../platform/http/openapi/api-problem.decorator.js';
 import { ProblemException } from '../../../../platform/http/problem.js';
 import { CheckoutRequest } from '../../contract/checkout.request.js';
-import type { OrderStatus, OrderView } from '../../contract/order.view.js';
+import type { OrderView } from '../../contract/order.view.js';
 import { InjectOrders, type Orders } from '../../contract/orders.contract.js';
 import type { SagaStepView } from '../../contract/saga-step.view.js';
+import { CheckoutAcceptedView } from './checkout-accepted.view.js';
+
+const LOCATION = { Location: { description: 'The order: /orders/{orderId}.', schema: { type: 'string' } } };
 
 /** Orders' public HTTP routes. Served by any gateway process, so it only speaks to the contract. */
 @Controller('orders')
@@ -14,11 +19,21 @@ export class OrdersController {
   /** 202 + Location for a new order; 200 with the same order for a replayed Idempotency-Key. */
   @Post()
   @HttpCode(202)
+  @ApiHeader({
+    name: 'Idempotency-Key',
+    required: false,
+    description: 'The same key with the same body answers the same order and creates nothing; with another body, 409.',
+    schema: { type: 'string', minLength: 1, maxLength: 200 },
+  })
+  @ApiResponse({ status: 202, description: 'A new order; its checkout runs in the background.', type: CheckoutAcceptedView, headers: LOCATION })
+  @ApiResponse({ status: 200, description: 'A replayed Idempotency-Key: the order it placed, nothing new.', type: CheckoutAcceptedView, headers: LOCATION })
+  @ApiProblem(409, 'The Idempotency-Key was used with a different body.')
+  @ApiProblem(422, 'A sku does not exist, or the total is over 2,000,000,000 cents; nothing is created.')
   async checkout(
     @Body() body: CheckoutRequest,
     @Headers('idempotency-key') idempotencyKey: string | undefined,
     @Res({ passthrough: true }) response: Response,
-  ): Promise<{ orderId: string; status: OrderStatus }> {
+  ): Promise<CheckoutAcceptedView> {
     if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 200)) {
       throw new ProblemException(400, 'Idempotency-Key must be 1-200 characters', [
         { field: 'Idempotency-Key', message: 'must be 1-200 characters' },

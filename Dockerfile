@@ -1,0 +1,37 @@
+# syntax=docker/dockerfile:1
+# The store's production image: one image for every process of every topology
+# (docs/topology.md); MODULES, GATEWAY and PORT decide what a container runs.
+#
+#   docker build -t monolith-first .
+#   docker run -e DATABASE_URL=postgres://... -p 3000:3000 monolith-first
+ARG NODE_IMAGE=node:24-bookworm-slim
+
+# ---- build: all dependencies, then `nest build` into dist/ ----
+FROM ${NODE_IMAGE} AS build
+WORKDIR /app
+COPY package.json package-lock.json ./
+# --ignore-scripts: the `node` package's install script would fetch a second Node 24 (the base
+# image has one), and no dependency needs a native build.
+RUN npm ci --ignore-scripts --no-audit --no-fund
+COPY . .
+# The Nest CLI straight from node_modules: `npm run` would put node_modules/.bin (and its
+# uninstalled `node`) first on the PATH.
+RUN node node_modules/@nestjs/cli/bin/nest.js build
+
+# ---- runtime: production dependencies only, the build output, a non-root user ----
+FROM ${NODE_IMAGE} AS runtime
+ENV NODE_ENV=production
+WORKDIR /app
+COPY package.json package-lock.json ./
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# Only what `node dist/src/main.js` loads: the application and each module's migrations.
+COPY --from=build /app/dist/src ./dist/src
+COPY --from=build /app/dist/migrations ./dist/migrations
+# The official image's unprivileged user (uid 1000); nothing under /app is writable by it.
+USER node
+EXPOSE 3000
+# /health answers 200 when every module this process needs answers (store-api.md). PORT may be
+# changed per container, so the check reads it; node, since the slim image has no curl.
+HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+CMD ["node", "--enable-source-maps", "dist/src/main.js"]
