@@ -54,11 +54,13 @@ export async function architectureModel(root: string): Promise<ModuleDoc[]> {
     for (const value of Object.values(exports)) if (isIntegrationEventType(value)) publish(eventDoc(value));
   }
   const docs = discovered.map(({ definition, manifest, migrationsDir }): ModuleDoc => {
-    const consumed = (definition.subscriptions ?? []).map((subscription): SubscriptionDoc => {
-      const event = eventDoc(subscription.event);
-      publish(event); // a subscribed event is published by the module its name says, exported or not
-      return { event, publisher: publisherOf(event), name: subscription.name, handler: subscription.handler.name };
-    });
+    const consumed = (definition.subscriptions ?? []).flatMap((subscription) =>
+      subscription.events.map((type): SubscriptionDoc => {
+        const event = eventDoc(type);
+        publish(event); // a subscribed event is published by the module its name says, exported or not
+        return { event, publisher: publisherOf(event), name: subscription.name, handler: subscription.handler.name };
+      }),
+    );
     return {
       name: definition.name,
       calls: manifest.calls,

@@ -24,8 +24,10 @@ export class EventRegistry {
         if (this.byId.has(id)) throw new Error(`module '${definition.name}' has two subscriptions named '${subscription.name}'`);
         const subscriber = { id, module: definition.name, subscription };
         this.byId.set(id, subscriber);
-        const { name } = eventOptions(subscription.event);
-        this.byEvent.set(name, [...(this.byEvent.get(name) ?? []), subscriber]);
+        for (const event of subscription.events) {
+          const { name } = eventOptions(event);
+          this.byEvent.set(name, [...(this.byEvent.get(name) ?? []), subscriber]);
+        }
       }
     }
   }

@@ -86,9 +86,10 @@ export class Inbox {
  * verify` refuses any other change), so the fields it does not know are dropped.
  */
 export async function decodeEvent(subscriber: RegisteredSubscriber, envelope: EventEnvelope): Promise<object> {
-  const type: Type<object> = subscriber.subscription.event;
+  const type = subscriber.subscription.events.find((event) => eventOptions(event).name === envelope.name);
+  if (type === undefined) throw new PoisonMessageError(`${subscriber.id} does not handle ${envelope.name}`);
   const { name, version } = eventOptions(type);
-  if (envelope.name !== name || !Number.isInteger(envelope.version) || envelope.version < version) {
+  if (!Number.isInteger(envelope.version) || envelope.version < version) {
     throw new PoisonMessageError(`${subscriber.id} handles ${name} v${version}, got ${envelope.name} v${envelope.version}`);
   }
   const payload = envelope.version > version ? knownFields(type, envelope.payload) : envelope.payload;

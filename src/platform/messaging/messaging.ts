@@ -4,7 +4,6 @@ import type { ModuleDefinition } from '../modules/module-definition.js';
 import { EventRegistry, type RegisteredSubscriber } from './event-registry.js';
 import { type ConsumerStats, type EventStream, STREAM_SUBSCRIBER, type StreamConsumption } from './event-stream.js';
 import { Inbox } from './inbox.js';
-import { eventOptions } from './integration-event.js';
 import { MessageBus } from './message-bus.js';
 import { DEFAULT_MESSAGING_OPTIONS, type MessagingOptions } from './messaging-options.js';
 import { ModuleTransactions } from './module-transactions.js';
@@ -101,7 +100,7 @@ export class Messaging {
   private async consume(stream: EventStream, subscriber: RegisteredSubscriber): Promise<StreamConsumption> {
     const resolve = this.resolve;
     if (!resolve) throw new Error('bindLocalSubscribers() comes before start()');
-    const publisher = eventOptions(subscriber.subscription.event).name.split('.')[0];
+    const { publisher } = subscriber.subscription;
     const module = subscriber.module;
     let handler: EventHandler<object> | undefined;
     const consumption = await stream.consume({ consumer: consumerName(subscriber, publisher), publisher }, (startSequence) => {

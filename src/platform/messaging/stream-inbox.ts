@@ -50,7 +50,7 @@ export class StreamInbox {
   private readonly positions: string;
   private readonly inbox: string;
   private readonly failures: string;
-  private readonly eventName: string;
+  private readonly eventNames: ReadonlySet<string>;
   private handler: EventHandler<object> | undefined;
 
   constructor(
@@ -68,7 +68,7 @@ export class StreamInbox {
     this.positions = `${ident(subscriber.module)}.event_positions`;
     this.inbox = `${ident(subscriber.module)}.inbox`;
     this.failures = `${ident(subscriber.module)}.event_failures`;
-    this.eventName = eventOptions(subscriber.subscription.event).name;
+    this.eventNames = new Set(subscriber.subscription.events.map((event) => eventOptions(event).name));
   }
 
   /** Takes a batch in one transaction; if that fails, each event on its own, so one bad event holds back only its aggregate. */
@@ -93,7 +93,7 @@ export class StreamInbox {
   }
 
   private async decode(streamed: StreamedEvent): Promise<Decoded> {
-    if (streamed.envelope.name !== this.eventName) return { kind: 'pass' };
+    if (!this.eventNames.has(streamed.envelope.name)) return { kind: 'pass' };
     try {
       return { kind: 'handle', event: await decodeEvent(this.subscriber, streamed.envelope) };
     } catch (error) {

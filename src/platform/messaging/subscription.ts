@@ -18,21 +18,37 @@ export interface EventHandler<E extends object> {
   handle(event: E, context: EventContext): Promise<void>;
 }
 
-/** A module's declaration that one of its providers handles an event of another (or its own) contract. */
+/**
+ * A module's declaration that one of its providers handles events of another
+ * (or its own) contract. One subscription reads one publisher's events; the
+ * events it lists reach its handler in each aggregate's order, across types
+ * (an order's OrderConfirmed before its OrderCancelled). Events of two
+ * publishers need two subscriptions.
+ */
 export interface Subscription<E extends object = object> {
   /** Unique in the module; with the module name it identifies the subscriber: `<module>.<name>`. */
   readonly name: string;
-  readonly event: Type<E>;
+  readonly events: readonly Type<E>[];
+  /** The module whose events these are (the first part of their names). */
+  readonly publisher: string;
   readonly handler: Type<EventHandler<E>>;
 }
 
 export function subscribe<E extends object>(
-  event: Type<E>,
+  events: Type<E> | readonly Type<E>[],
   handler: Type<EventHandler<E>>,
   name: string = kebab(handler.name),
 ): Subscription<E> {
-  eventOptions(event); // fail at definition time, not at first delivery
-  return { name, event, handler };
+  const types = Array.isArray(events) ? events : [events as Type<E>];
+  if (types.length === 0) throw new Error(`subscription '${name}' lists no event`);
+  // Fail at definition time, not at first delivery.
+  const names = types.map((type) => eventOptions(type).name);
+  const publishers = new Set(names.map((event) => event.split('.')[0]));
+  if (publishers.size > 1) {
+    throw new Error(`subscription '${name}' mixes events of ${[...publishers].join(' and ')}: one subscription reads one publisher's events`);
+  }
+  if (new Set(names).size < names.length) throw new Error(`subscription '${name}' lists an event twice`);
+  return { name, events: types, publisher: [...publishers][0], handler };
 }
 
 function kebab(name: string): string {
