@@ -42,8 +42,11 @@ export function builtMain(): string {
   return MAIN;
 }
 
-/** Starts `node dist/src/main.js` with the process variables in `env` (`undefined` unsets one). */
-export function spawnStore(env: Record<string, string | undefined>): SpawnedStore {
+/**
+ * Starts `node dist/src/main.js` (or another build's `main`) with the process
+ * variables in `env` (`undefined` unsets one).
+ */
+export function spawnStore(env: Record<string, string | undefined>, main: string = builtMain()): SpawnedStore {
   const childEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !STORE_VARIABLE.test(name)) childEnv[name] = value;
@@ -53,7 +56,7 @@ export function spawnStore(env: Record<string, string | undefined>): SpawnedStor
     else childEnv[name] = value;
   }
   // Not detached: a Ctrl-C on jest reaches the stores too, as it would reach `npm start`.
-  const child = spawn(process.execPath, [builtMain()], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [main], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
   running.add(child);
   let out = '';
   let err = '';
