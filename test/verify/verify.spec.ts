@@ -14,7 +14,7 @@ import { fileURLToPath } from 'node:url';
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
 const CLI = join(REPO, 'dist/tools/verify/verify.cli.js');
 const DOCS_CLI = join(REPO, 'dist/tools/verify/architecture-docs.cli.js');
-const COPIED = ['src', 'migrations', 'package.json', 'tsconfig.json', 'verify-baseline.json'];
+const COPIED = ['src', 'migrations', 'package.json', 'tsconfig.json', 'verify-baseline.json', 'contracts.snapshot.json'];
 
 const copies: string[] = [];
 

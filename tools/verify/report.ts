@@ -6,10 +6,12 @@ export function formatViolation(v: Violation): string {
   return `[${v.rule}] ${v.file}:${v.line} — ${v.what} — ${v.fix}`;
 }
 
-export function formatReport(judged: Judged, stats: { modules: number; files: number; ms: number }): string {
+/** `notices`: lines reported without failing (compatible contract changes not recorded yet), before the verdict. */
+export function formatReport(judged: Judged, stats: { modules: number; files: number; ms: number }, notices: readonly string[] = []): string {
   const failing = [...judged.fresh, ...judged.stale].sort(byLocation);
   const out: string[] = [];
   for (const v of failing) out.push(formatViolation(v), '');
+  if (notices.length > 0) out.push(...notices, '');
   if (judged.known.length > 0) {
     out.push(`known violations, listed in ${BASELINE_FILE} (not failing; fix them and remove their entries):`);
     for (const v of [...judged.known].sort(byLocation)) out.push(`  ${formatViolation(v)}`);

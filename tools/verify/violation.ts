@@ -12,7 +12,11 @@ export type RuleName =
   | 'nest-exports'
   | 'sync-chain-depth'
   | 'sync-cycle'
-  | 'stale-baseline';
+  | 'stale-baseline'
+  | 'contract-breaking'
+  | 'contract-unreadable'
+  | 'contract-snapshot'
+  | 'contract-unrecorded';
 
 export interface Violation {
   readonly rule: RuleName;
