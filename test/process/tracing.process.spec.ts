@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 const topologies = (await natsReachable()) ? ['monolith', 'microservices'] : ['monolith'];
 if (topologies.length === 1) console.warn(`\n!!! NATS is not reachable at ${NATS_URL}: SKIPPING the microservices tracing test.\n`);
 
-const MODULES = ['inventory', 'orders', 'payments', 'shipping'];
+const MODULES = ['inventory', 'notifications', 'orders', 'payments', 'shipping'];
 
 /**
  * The built store exporting OTLP/HTTP to a receiver on loopback: one checkout
@@ -49,7 +49,7 @@ describe.each(topologies)('one trace per checkout, logs joined by trace id (%s)'
     await database?.drop();
   });
 
-  it('covers all four modules, the saga steps, the NATS hops and pg, with correct parent links', async () => {
+  it('covers all five modules, the saga steps, the NATS hops and pg, with correct parent links', async () => {
     const url = store!.gatewayUrl;
     const post = (path: string, body: unknown) =>
       fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -68,7 +68,8 @@ describe.each(topologies)('one trace per checkout, logs joined by trace id (%s)'
     const spans = await eventually(async () => {
       const found = receiver.trace(traceId);
       const names = found.map((span) => span.name);
-      expect(names).toEqual(expect.arrayContaining(['orders.checkout.SCHEDULE_SHIPMENT', 'shipping.scheduleShipment']));
+      // Notifications' handling of OrderConfirmed continues the checkout's trace, a little after it.
+      expect(names).toEqual(expect.arrayContaining(['orders.checkout.SCHEDULE_SHIPMENT', 'shipping.scheduleShipment', 'orders.OrderConfirmed handle']));
       return found;
     }, 15_000, 100);
     const names = spans.map((span) => span.name);
@@ -101,8 +102,8 @@ describe.each(topologies)('one trace per checkout, logs joined by trace id (%s)'
     if (topology === 'microservices') {
       expect(names.filter((name) => name.startsWith('nats request '))).not.toHaveLength(0);
       expect(names.filter((name) => name.startsWith('nats handle '))).not.toHaveLength(0);
-      // The hops cross processes: spans of the trace come from every service.
-      expect(new Set(spans.map((span) => span.service)).size).toBe(5);
+      // The hops cross processes: spans of the trace come from every service (five modules and the gateway).
+      expect(new Set(spans.map((span) => span.service)).size).toBe(6);
     }
 
     // One root (the HTTP request); every other span's parent is in the trace.
