@@ -83,7 +83,7 @@ describe.each(topologies)('notifications over HTTP in the %s topology', (topolog
   it('is listed by /health, hosted here or elsewhere', async () => {
     const health = await http(store, 'GET', '/health');
     expect(health.status).toBe(200);
-    expect(health.body.modules.notifications).toEqual({ location: topology === 'monolith' ? 'local' : 'remote', status: 'up' });
+    expect(health.body.modules.notifications).toEqual({ location: topology === 'microservices' ? 'remote' : 'local', status: 'up' });
     expect(Object.keys(health.body.modules).sort()).toEqual(['inventory', 'notifications', 'orders', 'payments', 'shipping']);
   });
 
