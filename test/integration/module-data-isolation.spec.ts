@@ -60,7 +60,7 @@ describe('data owned per module, enforced by Postgres roles', () => {
         `permission denied for schema ${owner}`,
       );
     }
-    expect(pairs()).toHaveLength(12);
+    expect(pairs()).toHaveLength(20);
   });
 
   it("denies every module's role the public schema", async () => {
