@@ -73,7 +73,7 @@ async function measure(env: Record<string, string>): Promise<LoadResult> {
   const database = await benchDatabase('mf_bench_tracing');
   const topology = await TopologyProcesses.start({
     topology: 'monolith',
-    modules: ['inventory', 'orders', 'payments', 'shipping'],
+    modules: ['inventory', 'notifications', 'orders', 'payments', 'shipping'],
     port: await freePort(),
     ownDatabases: false,
     databaseUrl: database.url,

@@ -10,7 +10,8 @@ import { NATS_URL, natsReachable } from '../support/nats.js';
  * equivalence part only, on the test PostgreSQL (DATABASE_URL of the jest
  * global setup: a fresh database per topology) and NATS.
  * - Without a planted difference, monolith and microservices answer the
- *   scenario identically, and the tool says so (exit 0).
+ *   scenario identically, and the tool says so (exit 0); the scenario reads the
+ *   customer's notifications after every order, and the final state holds them.
  * - With a difference planted through configuration in one topology only
  *   (CHECKOUT_DEADLINE_MS=10 for microservices: its orders time out instead of
  *   being confirmed), the verdict names the differing orders and fields (exit 1).
@@ -75,6 +76,30 @@ describe('npm run compare: bad options', () => {
     expect(results.equivalence.comparisons).toEqual([{ topology: 'microservices', identical: true, differences: [] }]);
     expect(run.stdout).toContain('Equivalence: **identical**');
     for (const file of ['report.html', 'summary.md', 'transcript-monolith.json', 'transcript-microservices.json']) expect(existsSync(join(dir, file))).toBe(true);
+
+    // The customer's notifications, as the client saw them at the end and as the state holds them: one per order.
+    const seen = JSON.parse(readFileSync(join(dir, 'transcript-microservices.json'), 'utf8')) as {
+      transcript: Array<{ label: string; request: string; status: number; body: unknown }>;
+      state: Record<string, Record<string, unknown>>;
+    };
+    const final = seen.transcript.find((entry) => entry.label === 'final: notifications of the customer')!;
+    expect(final.request).toMatch(/^GET \/notifications\?customerId=cust-\d+$/);
+    expect(final.status).toBe(200);
+    const listed = final.body as Array<{ orderId: string; kind: string; reason: string | null }>;
+    expect(listed.map((n) => `${n.kind} ${n.reason}`)).toEqual([
+      'ORDER_CONFIRMED null',
+      'ORDER_CANCELLED PAYMENT_DECLINED',
+      'ORDER_CANCELLED OUT_OF_STOCK',
+      'ORDER_CANCELLED OUT_OF_STOCK',
+      'ORDER_CONFIRMED null',
+      'ORDER_CANCELLED SHIPPING_UNAVAILABLE',
+      'ORDER_CONFIRMED null',
+      ...listed.slice(7).map((n) => `${n.kind} ${n.reason}`),
+    ]);
+    const orders = Object.keys(seen.state.orders);
+    expect(Object.keys(seen.state.notifications).sort()).toEqual([...orders].sort());
+    expect(listed.map((n) => n.orderId)).toEqual(orders);
+    expect(seen.transcript.find((entry) => entry.label.startsWith('bad input: notifications without a customer'))).toMatchObject({ status: 400 });
   }, 60_000);
 
   it('names the orders and fields of a difference planted in one topology', async () => {
@@ -107,6 +132,14 @@ describe('npm run compare: bad options', () => {
       expect.arrayContaining([
         { where: 'state orders[<id1>]', path: 'status', expected: 'CONFIRMED', got: 'CANCELLED' },
         { where: 'state orders[<id1>]', path: 'failureReason', expected: null, got: 'TIMED_OUT' },
+      ]),
+    );
+    // What the customer was told follows: the happy order's notification, as listed and as stored.
+    expect(differences).toEqual(
+      expect.arrayContaining([
+        { where: expect.stringContaining('(happy: notifications of the customer)'), path: 'body[0].kind', expected: 'ORDER_CONFIRMED', got: 'ORDER_CANCELLED' },
+        { where: 'state notifications[<id1>]', path: '[0].kind', expected: 'ORDER_CONFIRMED', got: 'ORDER_CANCELLED' },
+        { where: 'state notifications[<id1>]', path: '[0].reason', expected: null, got: 'TIMED_OUT' },
       ]),
     );
     // Ids stay aligned after the difference: requests nobody's config touches (bad input) are not reported.

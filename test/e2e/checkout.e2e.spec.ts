@@ -57,6 +57,17 @@ describe.each(topologies)('checkout over HTTP in the %s topology: the saga, its 
     return log.body.map((entry: { step: string; status: string }) => `${entry.step} ${entry.status}`);
   }
 
+  /** The order's notifications, once it has one (they follow its status by an event). */
+  async function notified(orderId: string, on: Target = store, customerId = 'cust-42') {
+    return eventually(async () => {
+      const response = await http(on, 'GET', `/notifications?customerId=${customerId}`);
+      expect(response.status).toBe(200);
+      const mine = response.body.filter((notification: { orderId: string }) => notification.orderId === orderId);
+      expect(mine).not.toHaveLength(0);
+      return mine.map(({ kind, reason, customerId: customer }: { kind: string; reason: string | null; customerId: string }) => ({ kind, reason, customerId: customer }));
+    });
+  }
+
   async function stock(name: string, on: Target = store) {
     return (await http(on, 'GET', `/inventory/products/${name}`)).body;
   }
@@ -99,6 +110,7 @@ describe.each(topologies)('checkout over HTTP in the %s topology: the saga, its 
     expect((await http(store, 'GET', `/payments/${order.paymentId}`)).body).toMatchObject({ orderId: order.orderId, amountCents: 5198, status: 'CAPTURED' });
     expect((await http(store, 'GET', `/shipments/${order.shipmentId}`)).body).toMatchObject({ orderId: order.orderId, status: 'SCHEDULED', address });
     expect(await stock(kettle)).toMatchObject({ onHand: 10, reserved: 2, available: 8 });
+    expect(await notified(order.orderId)).toEqual([{ kind: 'ORDER_CONFIRMED', reason: null, customerId: 'cust-42' }]);
   });
 
   it('cancels a declined payment and does nothing else', async () => {
@@ -110,6 +122,7 @@ describe.each(topologies)('checkout over HTTP in the %s topology: the saga, its 
     expect((await http(store, 'GET', `/payments?orderId=${order.orderId}`)).body).toMatchObject([{ status: 'DECLINED' }]);
     expect((await http(store, 'GET', `/shipments?orderId=${order.orderId}`)).body).toEqual([]);
     expect(await stock(kettle)).toMatchObject({ reserved: 0, available: 10 });
+    expect(await notified(order.orderId)).toEqual([{ kind: 'ORDER_CANCELLED', reason: 'PAYMENT_DECLINED', customerId: 'cust-42' }]);
   });
 
   it('refunds the charge when the stock is short (OUT_OF_STOCK)', async () => {
@@ -123,6 +136,7 @@ describe.each(topologies)('checkout over HTTP in the %s topology: the saga, its 
     ]);
     expect((await http(store, 'GET', `/payments?orderId=${order.orderId}`)).body).toMatchObject([{ status: 'REFUNDED', amountCents: 5198 }]);
     expect(await stock(kettle)).toMatchObject({ onHand: 1, reserved: 0 });
+    expect(await notified(order.orderId)).toEqual([{ kind: 'ORDER_CANCELLED', reason: 'OUT_OF_STOCK', customerId: 'cust-42' }]);
   });
 
   it('reserves all lines or none (multi-line all-or-nothing)', async () => {
@@ -148,6 +162,7 @@ describe.each(topologies)('checkout over HTTP in the %s topology: the saga, its 
     ]);
     expect(await stock(kettle)).toMatchObject({ onHand: 10, reserved: 0, available: 10 });
     expect((await http(store, 'GET', `/payments?orderId=${order.orderId}`)).body).toMatchObject([{ status: 'REFUNDED' }]);
+    expect(await notified(order.orderId)).toEqual([{ kind: 'ORDER_CANCELLED', reason: 'SHIPPING_UNAVAILABLE', customerId: 'cust-42' }]);
   });
 
   it('never oversells: many parallel checkouts on scarce stock', async () => {
@@ -158,6 +173,14 @@ describe.each(topologies)('checkout over HTTP in the %s topology: the saga, its 
     expect(orders.filter((order) => order.status === 'CONFIRMED')).toHaveLength(5);
     expect(orders.filter((order) => order.failureReason === 'OUT_OF_STOCK')).toHaveLength(25);
     expect(await stock(scarce)).toMatchObject({ onHand: 5, reserved: 5, available: 0 });
+    // Each of them is told exactly once how it ended (afterEach's invariants check every order too).
+    for (const order of orders) {
+      expect(await notified(order.orderId)).toEqual([
+        order.status === 'CONFIRMED'
+          ? { kind: 'ORDER_CONFIRMED', reason: null, customerId: 'cust-42' }
+          : { kind: 'ORDER_CANCELLED', reason: 'OUT_OF_STOCK', customerId: 'cust-42' },
+      ]);
+    }
   });
 
   describe('with a short saga deadline', () => {
@@ -201,6 +224,7 @@ describe.each(topologies)('checkout over HTTP in the %s topology: the saga, its 
       ]);
       await eventually(async () => expect(await stock(kettle, fast)).toMatchObject({ reserved: 0, available: 10 }));
       expect((await http(fast, 'GET', `/payments?orderId=${order.orderId}`)).body).toMatchObject([{ status: 'REFUNDED' }]);
+      expect(await notified(order.orderId, fast)).toEqual([{ kind: 'ORDER_CANCELLED', reason: 'TIMED_OUT', customerId: 'cust-42' }]);
     }, 30_000);
   });
 
@@ -220,6 +244,7 @@ describe.each(topologies)('checkout over HTTP in the %s topology: the saga, its 
       expect(await countOrders()).toBe(before);
       await settled(first.body.orderId);
       expect((await http(store, 'GET', `/payments?orderId=${first.body.orderId}`)).body).toHaveLength(1);
+      expect(await notified(first.body.orderId)).toHaveLength(1);
     });
 
     it('refuses the same key with a different body (409) and changes nothing', async () => {

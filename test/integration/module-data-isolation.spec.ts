@@ -40,8 +40,8 @@ describe('data owned per module, enforced by Postgres roles', () => {
   const names = () => modules.map((m) => m.definition.name);
   const pairs = () => names().flatMap((a) => names().filter((b) => b !== a).map((b) => [a, b] as const));
 
-  it('has the four modules of the store, each with its own schema owned by its own role', async () => {
-    expect(names()).toEqual(['inventory', 'orders', 'payments', 'shipping']);
+  it('has the five modules of the store, each with its own schema owned by its own role', async () => {
+    expect(names()).toEqual(['inventory', 'notifications', 'orders', 'payments', 'shipping']);
     const owners = await clients.get('inventory')!.query<{ nspname: string; owner: string }>(
       `SELECT nspname, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = ANY($1) ORDER BY nspname`,
       [names()],
@@ -60,7 +60,7 @@ describe('data owned per module, enforced by Postgres roles', () => {
         `permission denied for schema ${owner}`,
       );
     }
-    expect(pairs()).toHaveLength(12);
+    expect(pairs()).toHaveLength(20);
   });
 
   it("denies every module's role the public schema", async () => {

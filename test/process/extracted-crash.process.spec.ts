@@ -25,7 +25,7 @@ const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '01
     database = await createTestDatabase();
     topology = await TopologyProcesses.start({
       topology: 'inventory-extracted',
-      modules: ['inventory', 'orders', 'payments', 'shipping'],
+      modules: ['inventory', 'notifications', 'orders', 'payments', 'shipping'],
       port: await freePortRange(2),
       ownDatabases: false,
       databaseUrl: database.url,

@@ -37,6 +37,7 @@ describe('OpenAPI at /docs', () => {
         '/payments/{id}',
         '/shipments',
         '/shipments/{id}',
+        '/notifications',
         '/health',
       ]),
     );
@@ -51,6 +52,11 @@ describe('OpenAPI at /docs', () => {
     expect(Object.keys(schemas.OrderView.properties)).toEqual(
       expect.arrayContaining(['orderId', 'status', 'customerId', 'items', 'totalCents', 'paymentId', 'shipmentId', 'failureReason', 'createdAt', 'updatedAt']),
     );
+    // A query DTO is described as the route's parameters, with its rules.
+    const parameters = (document.paths['/notifications'].get as unknown as { parameters: Array<{ name: string; in: string; required: boolean; schema: Record<string, unknown> }> }).parameters;
+    expect(parameters).toEqual([expect.objectContaining({ name: 'customerId', in: 'query', required: true, schema: expect.objectContaining({ minLength: 1, maxLength: 100 }) })]);
+    expect(JSON.stringify(document.paths['/notifications'].get.responses)).toContain('#/components/schemas/NotificationView');
+    expect(Object.keys(schemas.NotificationView.properties).sort()).toEqual(['createdAt', 'customerId', 'kind', 'notificationId', 'orderId', 'reason']);
     await store.stop('SIGTERM');
   });
 });

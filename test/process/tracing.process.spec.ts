@@ -9,7 +9,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 const topologies = (await natsReachable()) ? ['monolith', 'microservices'] : ['monolith'];
 if (topologies.length === 1) console.warn(`\n!!! NATS is not reachable at ${NATS_URL}: SKIPPING the microservices tracing test.\n`);
 
-const MODULES = ['inventory', 'orders', 'payments', 'shipping'];
+const MODULES = ['inventory', 'notifications', 'orders', 'payments', 'shipping'];
 const STATEMENTS = ['orders.place-order', 'payments.charge-payment', 'inventory.reserve-stock', 'shipping.schedule-shipment', 'orders.advance-saga'];
 
 /**
@@ -50,7 +50,7 @@ describe.each(topologies)('one trace per checkout, logs joined by trace id (%s)'
     await database?.drop();
   });
 
-  it('covers all four modules, the saga steps, the NATS hops and pg, with correct parent links', async () => {
+  it('covers all five modules, the saga steps, the NATS hops and pg, with correct parent links', async () => {
     const url = store!.gatewayUrl;
     const post = (path: string, body: unknown) =>
       fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
@@ -69,9 +69,13 @@ describe.each(topologies)('one trace per checkout, logs joined by trace id (%s)'
     const spans = await eventually(async () => {
       const found = receiver.trace(traceId);
       const names = found.map((span) => span.name);
-      expect(names).toEqual(expect.arrayContaining(['orders.checkout.SCHEDULE_SHIPMENT', 'shipping.scheduleShipment']));
-      // Each process exports on its own schedule: wait for every statement span too.
+      // Notifications' handling of OrderConfirmed continues the checkout's trace, a little after it.
+      expect(names).toEqual(expect.arrayContaining(['orders.checkout.SCHEDULE_SHIPMENT', 'shipping.scheduleShipment', 'orders.OrderConfirmed handle']));
+      // Each process exports on its own schedule: wait for every statement span too, and for
+      // every parent (a child may arrive before its parent does).
       for (const statement of STATEMENTS) expect(names.some((name) => name.startsWith(`pg.query:${statement}:`))).toBe(true);
+      const ids = new Set(found.map((span) => span.spanId));
+      expect(found.filter((span) => span.parentSpanId && !ids.has(span.parentSpanId))).toEqual([]);
       return found;
     }, 15_000, 100);
     const names = spans.map((span) => span.name);
@@ -103,8 +107,8 @@ describe.each(topologies)('one trace per checkout, logs joined by trace id (%s)'
     if (topology === 'microservices') {
       expect(names.filter((name) => name.startsWith('nats request '))).not.toHaveLength(0);
       expect(names.filter((name) => name.startsWith('nats handle '))).not.toHaveLength(0);
-      // The hops cross processes: spans of the trace come from every service.
-      expect(new Set(spans.map((span) => span.service)).size).toBe(5);
+      // The hops cross processes: spans of the trace come from every service (five modules and the gateway).
+      expect(new Set(spans.map((span) => span.service)).size).toBe(6);
     }
 
     // One root (the HTTP request); every other span's parent is in the trace.

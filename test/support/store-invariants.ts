@@ -10,9 +10,13 @@ export async function assertStoreInvariants(adminUrl: string): Promise<void> {
   if (violations.length > 0) throw new Error(`store invariants violated:\n- ${violations.join('\n- ')}`);
 }
 
-/** Waits until no order is PENDING (every saga has ended), and answers the orders by status. */
+/**
+ * Waits until no order is PENDING (every saga has ended) and every terminal
+ * order has its notifications (bounded polling: they follow by events), and
+ * answers the orders by status.
+ */
 export async function waitForQuiet(adminUrl: string, timeoutMs = 30_000): Promise<Record<string, number>> {
   const { quiet, counts } = await waitUntilQuiet(adminUrl, timeoutMs);
-  if (!quiet) throw new Error(`orders still PENDING after ${timeoutMs} ms: ${JSON.stringify(counts)}`);
+  if (!quiet) throw new Error(`orders still PENDING, or notifications missing, after ${timeoutMs} ms: ${JSON.stringify(counts)}`);
   return counts;
 }

@@ -13,7 +13,8 @@ import { http, startTestStore, type TestStore } from '../support/test-store.js';
 /**
  * Each module boots without the rest of the store — the equivalent of Spring
  * Modulith's STANDALONE and DIRECT_DEPENDENCIES bootstrap modes: with the
- * modules its module.json declares, and alone. Nothing else may be needed to
+ * modules its module.json says it calls, and alone. (A module it only listens
+ * to need not run: its events wait in that module's outbox.) Nothing else may be needed to
  * start; what is not hosted answers 503 rather than break start-up.
  */
 
@@ -117,8 +118,8 @@ describe.each(NAMES)('module %s, booted without the rest of the store', (name) =
     await Promise.all(stores.splice(0).map((store) => store.close()));
   });
 
-  it('starts with the modules it declares (MODULES=<it + dependsOn>), each local and up', async () => {
-    const hosted = [name, ...module(name).manifest.dependsOn];
+  it('starts with the modules it calls (MODULES=<it + calls>), each local and up', async () => {
+    const hosted = [name, ...module(name).manifest.calls];
     const store = await boot(hosted, 'on');
     if (!store) return;
     stores.push(store);

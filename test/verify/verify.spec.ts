@@ -376,16 +376,19 @@ describe('npm run docs:architecture', () => {
     const run = spawnSync(process.execPath, [DOCS_CLI, '--root', root, '--out', out], { encoding: 'utf8', timeout: 30_000 });
     expect(run.stderr).toBe('');
     expect(run.status).toBe(0);
-    const files = ['README.md', ...['inventory', 'orders', 'payments', 'shipping', 'audit', 'ledger'].map((m) => `${m}.md`)];
+    const files = ['README.md', ...['inventory', 'notifications', 'orders', 'payments', 'shipping', 'audit', 'ledger'].map((m) => `${m}.md`)];
     return new Map(files.filter((file) => existsSync(join(out, file))).map((file) => [file, readFileSync(join(out, file), 'utf8')]));
   }
 
   it("draws the store's synchronous calls solid, and documents each module from its contract and migrations", () => {
     const files = docs(join(REPO, 'dist'));
-    expect([...files.keys()]).toEqual(['README.md', 'inventory.md', 'orders.md', 'payments.md', 'shipping.md']);
+    expect([...files.keys()]).toEqual(['README.md', 'inventory.md', 'notifications.md', 'orders.md', 'payments.md', 'shipping.md']);
     const readme = files.get('README.md')!;
     expect(readme).toContain('```mermaid\nflowchart LR');
     for (const callee of ['inventory', 'payments', 'shipping']) expect(readme).toContain(`  orders -->|calls| ${callee}\n`);
+    // The store's one event flow: notifications listens to orders, and calls nothing.
+    expect(readme).toContain('  orders -.->|OrderCancelled, OrderConfirmed| notifications\n');
+    expect(readme).not.toMatch(/notifications -->/);
     const orders = files.get('orders.md')!;
     expect(orders).toMatch(/## Commands\n\n\| operation .*\n.*\n\| `placeOrder` \| `PlaceOrderCommand` \| no \|/);
     expect(orders).toContain('| `getOrder` | `GetOrderQuery` |');

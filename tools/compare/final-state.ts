@@ -4,8 +4,8 @@ import type { Normaliser } from './normalise.js';
 /**
  * The store's final state after the scenario, read with SQL over the admin
  * connection (it reads every module's schema; no module can): products,
- * orders with their lines, payments, reservations, shipments and each order's
- * saga log as a sequence of steps. Keyed by natural keys (sku, normalised
+ * orders with their lines, payments, reservations, shipments, each order's
+ * saga log as a sequence of steps, and each order's notifications in the order made. Keyed by natural keys (sku, normalised
  * order id) rather than row positions, so one differing row does not shift
  * every row after it. Timestamps are left out; internal ids are normalised.
  */
@@ -35,13 +35,16 @@ export async function readFinalState(adminUrl: string, normaliser: Normaliser): 
     const shipments = await q<{ id: string; order_id: string; status: string; address_country: string; address_city: string }>(
       'SELECT id, order_id, status, address_country, address_city FROM shipping.shipments ORDER BY created_at, id',
     );
+    const notifications = await q<{ id: string; order_id: string; customer_id: string; kind: string; reason: string | null }>(
+      'SELECT id, order_id, customer_id, kind, reason FROM notifications.notifications ORDER BY position',
+    );
     const products = await q<{ sku: string; name: string; price_cents: number; on_hand: number; reserved: number }>(
       'SELECT sku, name, price_cents, on_hand, reserved FROM inventory.products ORDER BY sku',
     );
 
     // Ids the transcript never showed are named by where the state holds them; the site sorts after every step.
     const id = (value: string | null, site: string) => (value === null ? null : normaliser.token(value, `9999 state ${site}`));
-    const state: FinalState = { orders: {}, payments: {}, reservations: {}, shipments: {}, sagas: {}, products: {} };
+    const state: FinalState = { orders: {}, payments: {}, reservations: {}, shipments: {}, sagas: {}, notifications: {}, products: {} };
     orders.forEach((o, i) => {
       state.orders[id(o.id, `orders[${i}]`)!] = {
         customerId: o.customer_id,
@@ -66,6 +69,13 @@ export async function readFinalState(adminUrl: string, normaliser: Normaliser): 
     payments.forEach((p, i) => (state.payments[id(p.order_id, `payments[${i}].orderId`)!] = { paymentId: id(p.id, `payments[${i}]`), amountCents: p.amount_cents, token: p.token, status: p.status }));
     reservations.forEach((r, i) => (state.reservations[id(r.order_id, `reservations[${i}].orderId`)!] = { status: r.status, lines: r.lines, shortages: r.shortages }));
     shipments.forEach((s, i) => (state.shipments[id(s.order_id, `shipments[${i}].orderId`)!] = { shipmentId: id(s.id, `shipments[${i}]`), status: s.status, country: s.address_country, city: s.address_city }));
+    // Keyed by order, each order's list in the order made: at most one per kind (unique), the confirmation first.
+    notifications.forEach((n, i) => {
+      const key = id(n.order_id, `notifications[${i}].orderId`)!;
+      const list = (state.notifications[key] ?? []) as unknown[];
+      list.push({ notificationId: id(n.id, `notifications[${i}]`), customerId: n.customer_id, kind: n.kind, reason: n.reason });
+      state.notifications[key] = list;
+    });
     for (const p of products) state.products[p.sku] = { name: p.name, priceCents: p.price_cents, onHand: p.on_hand, reserved: p.reserved };
     return normaliser.value(state, '9999 state') as FinalState;
   } finally {

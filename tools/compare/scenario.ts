@@ -5,10 +5,11 @@ import { prng } from './stats.js';
 /**
  * The deterministic checkout scenario replayed against every topology: every
  * path of the checkout saga (happy, declined, out of stock with refund,
- * multi-line all-or-nothing, shipping unavailable), idempotency, and bad input.
+ * multi-line all-or-nothing, shipping unavailable), idempotency, the
+ * customer's notifications, and bad input.
  * One request at a time, and every order waited for until it has settled
- * (terminal status and the saga DONE) before the next request, so that what
- * is recorded depends on the store's behaviour, never on timing. The seed
+ * (terminal status, the saga DONE, and its notification made) before the next
+ * request, so that what is recorded depends on the store's behaviour, never on timing. The seed
  * picks the values (skus, prices, stock levels, quantities); the steps are fixed.
  */
 export interface TranscriptEntry {
@@ -73,9 +74,10 @@ export class ScenarioRunner {
   }
 
   /**
-   * Waits until the order is no longer PENDING (as a client sees it) and its
-   * saga is DONE (read with SQL: compensations finished); recorded as a step
-   * whose outcome is whether it settled, not how long it took.
+   * Waits until the order is no longer PENDING (as a client sees it), its
+   * saga is DONE (read with SQL: compensations finished) and the notification
+   * its status calls for is made (they follow by an event, eventually);
+   * recorded as a step whose outcome is whether it settled, not how long it took.
    */
   async settle(label: string, orderId: string | undefined): Promise<void> {
     const n = this.entries.length + 1;
@@ -92,11 +94,15 @@ export class ScenarioRunner {
         last = seen.status === 200 ? `order ${status}` : `GET answered ${seen.status}`;
         if (seen.status === 200 && status !== 'PENDING') {
           const { rows } = await this.admin.query<{ step: string }>('SELECT step FROM orders.checkout_sagas WHERE order_id = $1', [orderId]);
+          const kind = status === 'CONFIRMED' ? 'ORDER_CONFIRMED' : 'ORDER_CANCELLED';
           if (rows.length === 0 || rows[0].step === 'DONE') {
-            outcome = { settled: true };
-            break;
-          }
-          last = `order ${status}, saga at ${rows[0].step}`;
+            const notified = await this.admin.query('SELECT 1 FROM notifications.notifications WHERE order_id = $1 AND kind = $2', [orderId, kind]);
+            if (notified.rowCount) {
+              outcome = { settled: true };
+              break;
+            }
+            last = `order ${status}, saga DONE, no ${kind} notification yet`;
+          } else last = `order ${status}, saga at ${rows[0].step}`;
         } else if (seen.status !== 200 && seen.status !== 0 && seen.status < 500) {
           outcome = { settled: false, why: `GET /orders/:id answered ${seen.status}` };
           break;
@@ -137,7 +143,8 @@ export async function runScenario(
       const value = (seen.body as Record<string, unknown> | null)?.[field];
       return typeof value === 'string' ? value : MISSING;
     };
-    /** The reads every settled order gets: the order, its saga log, its payments and shipments. */
+    const notifications = `/notifications?customerId=${v.customer}`;
+    /** The reads every settled order gets: the order, its saga log, its payments and shipments, the customer's notifications. */
     const inspect = async (what: string, orderId: string | undefined) => {
       const id = orderId ?? MISSING;
       await s.settle(`${what}: wait until settled`, orderId);
@@ -145,6 +152,7 @@ export async function runScenario(
       await get(`${what}: the saga log`, `/orders/${id}/saga`);
       await get(`${what}: payments of the order`, `/payments?orderId=${id}`);
       await get(`${what}: shipments of the order`, `/shipments?orderId=${id}`);
+      await get(`${what}: notifications of the customer`, notifications);
       return seen;
     };
     const product = (what: string, sku: string) => get(`${what}: product ${sku}`, `/inventory/products/${sku}`);
@@ -233,9 +241,14 @@ export async function runScenario(
     await get('bad input: saga of an unknown order (404)', `/orders/${UNKNOWN_UUID}/saga`);
     await get('bad input: unknown payment (404)', `/payments/${UNKNOWN_UUID}`);
     await get('bad input: unknown shipment (404)', `/shipments/${UNKNOWN_UUID}`);
+    await get('bad input: notifications without a customer (400)', '/notifications');
+    await get('bad input: notifications of an empty customer id (400)', '/notifications?customerId=');
+    await get('bad input: notifications of a customer id over 100 characters (400)', `/notifications?customerId=${'c'.repeat(101)}`);
+    await get('bad input: notifications of an unknown customer ([])', '/notifications?customerId=nobody');
 
-    // Final stock as a client sees it.
+    // Final stock and notifications as a client sees them.
     for (const sku of [skus.plenty, skus.scarce, skus.extra]) await product('final', sku);
+    await get('final: notifications of the customer', notifications);
     return s.entries;
   } finally {
     await admin.end();

@@ -59,6 +59,29 @@ export async function storeInvariantViolations(adminUrl: string): Promise<string
         WHERE o.status = 'CONFIRMED' GROUP BY l.sku, p.on_hand HAVING sum(l.quantity) > p.on_hand`,
     );
     await check('an order was charged more than once', `SELECT order_id FROM payments.payments GROUP BY order_id HAVING count(*) > 1`);
+    if (!(await hasNotifications(client))) {
+      violations.push('notifications.notifications does not exist: the notifications module was never started on this database');
+      return violations;
+    }
+    await check(
+      'a terminal order does not have exactly its notifications (CONFIRMED: one ORDER_CONFIRMED; CANCELLED: one ORDER_CANCELLED, after one ORDER_CONFIRMED if its customer cancelled it)',
+      `SELECT o.id, o.status, o.failure_reason, n.kinds
+         FROM orders.orders o
+         LEFT JOIN LATERAL (SELECT array_agg(kind ORDER BY position) AS kinds FROM notifications.notifications WHERE order_id = o.id) n ON true
+        WHERE o.status IN ('CONFIRMED', 'CANCELLED')
+          AND n.kinds IS DISTINCT FROM CASE
+                WHEN o.status = 'CONFIRMED' THEN ARRAY['ORDER_CONFIRMED']
+                WHEN o.failure_reason = 'CANCELLED_BY_CUSTOMER' THEN ARRAY['ORDER_CONFIRMED', 'ORDER_CANCELLED']
+                ELSE ARRAY['ORDER_CANCELLED'] END`,
+    );
+    await check(
+      "a notification does not match its order (customer, or a cancellation's reason)",
+      `SELECT n.id, n.order_id, n.kind, n.reason, n.customer_id, o.customer_id AS order_customer, o.failure_reason
+         FROM notifications.notifications n LEFT JOIN orders.orders o ON o.id = n.order_id
+        WHERE o.id IS NULL OR n.customer_id <> o.customer_id
+           OR (n.kind = 'ORDER_CANCELLED' AND n.reason IS DISTINCT FROM o.failure_reason)
+           OR (n.kind = 'ORDER_CONFIRMED' AND n.reason IS NOT NULL)`,
+    );
     return violations;
   } finally {
     await client.end();
@@ -66,8 +89,12 @@ export async function storeInvariantViolations(adminUrl: string): Promise<string
 }
 
 /**
- * Waits until no order is PENDING (every saga has ended) and answers the
- * orders by status; `onWait` hears how many are still pending.
+ * Waits until no order is PENDING or CANCELLING (every saga has ended) and
+ * every terminal order has the notifications its status calls for (they follow
+ * the order's status by an event, eventually), and answers the orders by
+ * status, with `NOTIFICATIONS_MISSING` while some are still missing at the
+ * deadline. `onWait` hears how many orders are still pending, or still await
+ * a notification. Exactly-once is then for `storeInvariantViolations` to check.
  */
 export async function waitForQuiet(
   adminUrl: string,
@@ -78,15 +105,35 @@ export async function waitForQuiet(
   await client.connect();
   try {
     const deadline = performance.now() + timeoutMs;
+    const notifications = await hasNotifications(client);
     for (;;) {
       const { rows } = await client.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM orders.orders GROUP BY status');
-      const counts = Object.fromEntries(rows.map((row) => [row.status, row.n]));
-      if (!counts.PENDING) return { quiet: true, counts };
-      if (performance.now() > deadline) return { quiet: false, counts };
-      onWait(counts.PENDING);
+      const counts: Record<string, number> = Object.fromEntries(rows.map((row) => [row.status, row.n]));
+      const unsettled = (counts.PENDING ?? 0) + (counts.CANCELLING ?? 0);
+      const missing = unsettled === 0 && notifications ? await missingNotifications(client) : 0;
+      if (unsettled === 0 && missing === 0) return { quiet: true, counts };
+      if (performance.now() > deadline) return { quiet: false, counts: missing > 0 ? { ...counts, NOTIFICATIONS_MISSING: missing } : counts };
+      onWait(unsettled || missing);
       await new Promise((resolve) => setTimeout(resolve, 100));
     }
   } finally {
     await client.end();
   }
+}
+
+async function hasNotifications(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ found: boolean }>(`SELECT to_regclass('notifications.notifications') IS NOT NULL AS found`);
+  return rows[0].found;
+}
+
+/** How many terminal orders still lack a notification their status calls for (none is a quiet moment). */
+async function missingNotifications(client: pg.Client): Promise<number> {
+  const { rows } = await client.query<{ n: number }>(
+    `SELECT count(*)::int AS n FROM orders.orders o
+      WHERE ((o.status = 'CONFIRMED' OR o.failure_reason = 'CANCELLED_BY_CUSTOMER')
+             AND NOT EXISTS (SELECT 1 FROM notifications.notifications n WHERE n.order_id = o.id AND n.kind = 'ORDER_CONFIRMED'))
+         OR (o.status = 'CANCELLED'
+             AND NOT EXISTS (SELECT 1 FROM notifications.notifications n WHERE n.order_id = o.id AND n.kind = 'ORDER_CANCELLED'))`,
+  );
+  return rows[0].n;
 }

@@ -217,12 +217,13 @@ function moduleProbes(
 ): ReadonlyMap<string, ModuleProbe> {
   const hosted = new Set(config.hostedModules);
   // A gateway serves every module's routes; a headless process needs its modules and what they call.
+  // Not the modules they only listen to: their events wait in the publisher's outbox, needing nothing of this process.
   const needed = new Set(
     config.gateway
       ? config.knownModules
       : modules
           .filter((module) => hosted.has(module.definition.name))
-          .flatMap((module) => [module.definition.name, ...module.manifest.dependsOn]),
+          .flatMap((module) => [module.definition.name, ...module.manifest.calls]),
   );
   return new Map(
     modules.map(({ definition: { name } }): [string, ModuleProbe] => [

@@ -109,8 +109,11 @@ const SAMPLES: Readonly<Record<string, Json[]>> = {
   PlaceOrderCommand: [{ ...checkout, idempotencyKey: 'key-1' }, checkout],
   GetOrderQuery: [{ orderId: UUID }, { orderId: 'not-a-uuid' }],
   OrderPlaced: [{ orderId: UUID, customerId: 'customer-1', totalCents: 4200 }, { totalCents: 0, customerId: '', orderId: UUID }],
-  OrderConfirmed: [{ orderId: UUID, paymentId: UUID2, shipmentId: UUID3 }],
-  OrderCancelled: [{ orderId: UUID, reason: 'OUT_OF_STOCK' }, { orderId: UUID, reason: 'TIMED_OUT' }],
+  OrderConfirmed: [
+    { orderId: UUID, customerId: 'customer-1', paymentId: UUID2, shipmentId: UUID3, totalCents: 5198 },
+    { totalCents: 0, shipmentId: UUID3, paymentId: UUID2, customerId: 'c', orderId: UUID },
+  ],
+  OrderCancelled: [{ orderId: UUID, customerId: 'customer-1', reason: 'OUT_OF_STOCK' }, { orderId: UUID, customerId: 'c', reason: 'TIMED_OUT' }],
   ChargePaymentCommand: [{ orderId: UUID, amountCents: 4200, paymentToken: 'tok_visa' }],
   RefundPaymentCommand: [{ orderId: UUID }],
   GetPaymentQuery: [{ paymentId: UUID }, { paymentId: 'x' }],
@@ -119,6 +122,7 @@ const SAMPLES: Readonly<Record<string, Json[]>> = {
   CancelShipmentCommand: [{ orderId: UUID }],
   GetShipmentQuery: [{ shipmentId: UUID }],
   FindShipmentsQuery: [{ orderId: UUID }],
+  FindNotificationsQuery: [{ customerId: 'customer-1' }, { customerId: 'c'.repeat(100) }],
   ShippingAddress: [address],
   RecordEntryCommand: [{ accountId: 'acc-1', amount: -5 }],
   EntryRecorded: [{ accountId: 'acc-1', sequence: 1, amount: 10 }],
@@ -300,7 +304,7 @@ describe('validateInput (compiled fast path) answers exactly as class-transforme
       for (const subscription of definition.subscriptions ?? []) for (const event of subscription.events) expect(covered.has(event)).toBe(true);
     }
     // The classes the brief names, so that a discovery gone wrong cannot pass unnoticed.
-    for (const name of ['CheckoutRequest', 'PlaceOrderCommand', 'OrderItem', 'ShippingAddress', 'RestockProductRequest', 'OrderCancelled', 'EntryRecorded']) {
+    for (const name of ['CheckoutRequest', 'PlaceOrderCommand', 'OrderItem', 'ShippingAddress', 'RestockProductRequest', 'OrderCancelled', 'OrderConfirmed', 'FindNotificationsQuery', 'EntryRecorded']) {
       expect(appType(name)).toBeDefined();
     }
   });
@@ -361,7 +365,15 @@ describe('validateInput (compiled fast path) answers exactly as class-transforme
     [appType('PlaceOrderCommand'), { ...checkout, idempotencyKey: undefined }],
     [appType('PlaceOrderCommand'), { ...checkout, idempotencyKey: '' }],
     [appType('PlaceOrderCommand'), { ...checkout, idempotencyKey: 7 }],
-    [appType('OrderCancelled'), { orderId: UUID, reason: 'out_of_stock' }],
+    [appType('OrderCancelled'), { orderId: UUID, customerId: 'c', reason: 'out_of_stock' }],
+    // A v1 payload (no customerId) is not a v2 event.
+    [appType('OrderCancelled'), { orderId: UUID, reason: 'OUT_OF_STOCK' }],
+    [appType('OrderConfirmed'), { orderId: UUID, paymentId: UUID2, shipmentId: UUID3 }],
+    [appType('OrderConfirmed'), { orderId: UUID, customerId: 'c', paymentId: UUID2, shipmentId: UUID3, totalCents: '5198' }],
+    [appType('FindNotificationsQuery'), { customerId: '' }],
+    [appType('FindNotificationsQuery'), { customerId: 'c'.repeat(101) }],
+    [appType('FindNotificationsQuery'), { customerId: ['a', 'b'] }],
+    [appType('FindNotificationsQuery'), {}],
     [appType('OrderPlaced'), { orderId: UUID.toUpperCase(), customerId: 'c', totalCents: 0 }],
     [appType('OrderPlaced'), { orderId: '00000000-0000-0000-0000-000000000000', customerId: 'c', totalCents: -1 }],
     [appType('ChargePaymentCommand'), { orderId: UUID, amountCents: 2_000_000_001, paymentToken: 'tok_VISA' }],

@@ -22,11 +22,18 @@ export class OrderPlaced {
   }
 }
 
-/** The checkout saga completed: paid, stock reserved, delivery scheduled. */
-@IntegrationEvent({ name: 'orders.OrderConfirmed', version: 1, aggregateKey: 'orderId' })
+/**
+ * The checkout saga completed: paid, stock reserved, delivery scheduled.
+ * Version 2 adds `customerId` and `totalCents` (v1's fields unchanged), so a
+ * subscriber learns whom the order is for without calling Orders.
+ */
+@IntegrationEvent({ name: 'orders.OrderConfirmed', version: 2, aggregateKey: 'orderId' })
 export class OrderConfirmed {
   @IsUUID()
   readonly orderId: string;
+
+  @IsString()
+  readonly customerId: string;
 
   @IsUUID()
   readonly paymentId: string;
@@ -34,26 +41,39 @@ export class OrderConfirmed {
   @IsUUID()
   readonly shipmentId: string;
 
-  constructor(orderId: string, paymentId: string, shipmentId: string) {
+  @IsInt()
+  @Min(0)
+  readonly totalCents: number;
+
+  constructor(orderId: string, customerId: string, paymentId: string, shipmentId: string, totalCents: number) {
     this.orderId = orderId;
+    this.customerId = customerId;
     this.paymentId = paymentId;
     this.shipmentId = shipmentId;
+    this.totalCents = totalCents;
   }
 }
 
 const FAILURE_REASONS: FailureReason[] = ['PAYMENT_DECLINED', 'OUT_OF_STOCK', 'SHIPPING_UNAVAILABLE', 'TIMED_OUT'];
 
-/** The checkout saga failed and everything it had done was compensated. */
-@IntegrationEvent({ name: 'orders.OrderCancelled', version: 1, aggregateKey: 'orderId' })
+/**
+ * The checkout saga failed and everything it had done was compensated.
+ * Version 2 adds `customerId` (v1's fields unchanged).
+ */
+@IntegrationEvent({ name: 'orders.OrderCancelled', version: 2, aggregateKey: 'orderId' })
 export class OrderCancelled {
   @IsUUID()
   readonly orderId: string;
 
+  @IsString()
+  readonly customerId: string;
+
   @IsIn(FAILURE_REASONS)
   readonly reason: FailureReason;
 
-  constructor(orderId: string, reason: FailureReason) {
+  constructor(orderId: string, customerId: string, reason: FailureReason) {
     this.orderId = orderId;
+    this.customerId = customerId;
     this.reason = reason;
   }
 }

@@ -67,7 +67,14 @@ export class CheckoutSagaRepository {
     const outcome = transition.outcome;
     // One statement: the saga moves only if this runner still holds it (version), and then
     // the log and the order move with it. Round trips, not rows, are what a step costs.
-    const [row] = await this.transactions.statement<{ version: number | null; payment_id: string | null; shipment_id: string | null }>(
+    // It also answers what the order's end event tells subscribers (customer, total).
+    const [row] = await this.transactions.statement<{
+      version: number | null;
+      payment_id: string | null;
+      shipment_id: string | null;
+      customer_id: string | null;
+      total_cents: string | null;
+    }>(
       'advance-saga',
       `WITH moved AS (
          UPDATE orders.checkout_sagas
@@ -85,9 +92,9 @@ export class CheckoutSagaRepository {
             SET payment_id = coalesce($8, payment_id), shipment_id = coalesce($9, shipment_id),
                 status = coalesce($10, status), failure_reason = coalesce($11, failure_reason), updated_at = now()
           WHERE id = $1 AND EXISTS (SELECT 1 FROM moved)
-         RETURNING payment_id, shipment_id
+         RETURNING payment_id, shipment_id, customer_id, total_cents
        )
-       SELECT (SELECT version FROM moved) AS version, o.payment_id, o.shipment_id
+       SELECT (SELECT version FROM moved) AS version, o.payment_id, o.shipment_id, o.customer_id, o.total_cents
          FROM (SELECT 1) AS one LEFT JOIN ordered o ON true`,
       [
         saga.orderId,
@@ -103,15 +110,17 @@ export class CheckoutSagaRepository {
         outcome?.status === 'CANCELLED' ? outcome.reason : null,
       ],
       {
-        types: [OrderConfirmed, OrderCancelled],
+        // Only the transition that ends the order can publish: every other step stays one
+        // round trip with no BEGIN/COMMIT, even now that these events have subscribers.
+        types: outcome?.status === 'CONFIRMED' ? [OrderConfirmed] : outcome?.status === 'CANCELLED' ? [OrderCancelled] : [],
         // An order's end is announced only if this runner's transition applied.
         of: ([moved]) =>
           moved.version === null
             ? []
             : outcome?.status === 'CONFIRMED'
-              ? [new OrderConfirmed(saga.orderId, moved.payment_id!, moved.shipment_id!)]
+              ? [new OrderConfirmed(saga.orderId, moved.customer_id!, moved.payment_id!, moved.shipment_id!, Number(moved.total_cents))]
               : outcome?.status === 'CANCELLED'
-                ? [new OrderCancelled(saga.orderId, outcome.reason)]
+                ? [new OrderCancelled(saga.orderId, moved.customer_id!, outcome.reason)]
                 : [],
       },
     );

@@ -1,0 +1,23 @@
+import { Injectable } from '@nestjs/common';
+import type { EventContext, EventHandler } from '../../../../platform/messaging/subscription.js';
+import { OrderCancelled, type OrderConfirmed } from '../../../orders/index.js';
+import { NotifyOrderCancelledHandler } from '../notify-order-cancelled/notify-order-cancelled.handler.js';
+import { NotifyOrderConfirmedHandler } from '../notify-order-confirmed/notify-order-confirmed.handler.js';
+
+/**
+ * The one subscription to what ends an order. One subscription, so the
+ * platform hands an order's OrderConfirmed and OrderCancelled over in the order
+ * they happened (a customer's cancellation after its confirmation), in one
+ * process or across many.
+ */
+@Injectable()
+export class NotifyCustomerHandler implements EventHandler<OrderConfirmed | OrderCancelled> {
+  constructor(
+    private readonly confirmed: NotifyOrderConfirmedHandler,
+    private readonly cancelled: NotifyOrderCancelledHandler,
+  ) {}
+
+  handle(event: OrderConfirmed | OrderCancelled, context: EventContext): Promise<void> {
+    return event instanceof OrderCancelled ? this.cancelled.handle(event, context) : this.confirmed.handle(event, context);
+  }
+}
