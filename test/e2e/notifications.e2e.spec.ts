@@ -1,4 +1,8 @@
+import { randomUUID } from 'node:crypto';
+import { jetstream } from '@nats-io/jetstream';
+import { connect, headers } from '@nats-io/transport-node';
 import pg from 'pg';
+import { NATS_URL } from '../support/nats.js';
 import { eventually } from '../support/eventually.js';
 import { assertStoreInvariants, waitForQuiet } from '../support/store-invariants.js';
 import { http } from '../support/test-store.js';
@@ -155,61 +159,99 @@ describe.each(topologies)('notifications over HTTP in the %s topology', (topolog
   });
 
   describe('an event delivered again', () => {
-    /** The delivery of the order's event to one of Notifications' subscriptions, in Orders' outbox. */
-    async function delivery(orderId: string, subscriber: string): Promise<{ eventId: string; status: string }> {
+    const SUBSCRIBER = 'notifications.order-outcomes';
+    // In one process the outbox delivers to the subscriber; across processes it delivers to the stream (ADR 12).
+    const streamed = topology !== 'monolith';
+
+    /** The delivery of the order's event, in Orders' outbox. */
+    async function delivery(orderId: string, event: string): Promise<{ eventId: string; status: string }> {
       const { rows } = await admin.query<{ event_id: string; status: string }>(
         `SELECT d.event_id, d.status FROM orders.outbox o JOIN orders.outbox_deliveries d ON d.event_id = o.id
-          WHERE o.aggregate_id = $1 AND d.subscriber = $2`,
-        [orderId, subscriber],
+          WHERE o.aggregate_id = $1 AND o.name = $2 AND d.subscriber = $3`,
+        [orderId, event, streamed ? 'stream' : SUBSCRIBER],
       );
       expect(rows).toHaveLength(1);
       return { eventId: rows[0].event_id, status: rows[0].status };
     }
 
-    /** Puts a delivered event back in line, as if its acknowledgement had been lost, and wakes Orders' relay. */
-    async function redeliver(eventId: string, subscriber: string): Promise<void> {
-      const { rowCount } = await admin.query(
-        `UPDATE orders.outbox_deliveries
-            SET status = 'PENDING', delivered_at = NULL, attempts = 0, next_attempt_at = now(), locked_until = NULL
-          WHERE event_id = $1 AND subscriber = $2 AND status = 'DELIVERED'`,
-        [eventId, subscriber],
-      );
-      expect(rowCount).toBe(1);
-      await admin.query(`SELECT pg_notify('outbox_orders', '')`);
-      await eventually(async () => expect((await delivery(await orderOf(eventId), subscriber)).status).toBe('DELIVERED'));
+    /**
+     * The event once more, as if its acknowledgement had been lost. In one process: its delivery
+     * put back in line, Orders' relay woken. Across processes: a second copy of it in the stream
+     * (what a publication repeated after JetStream's duplicate window leaves), under the service
+     * token; then wait until Notifications' consumer has nothing left in hand.
+     */
+    async function redeliver(eventId: string, orderId: string, event: string): Promise<void> {
+      if (!streamed) {
+        const { rowCount } = await admin.query(
+          `UPDATE orders.outbox_deliveries
+              SET status = 'PENDING', delivered_at = NULL, attempts = 0, next_attempt_at = now(), locked_until = NULL
+            WHERE event_id = $1 AND subscriber = $2 AND status = 'DELIVERED'`,
+          [eventId, SUBSCRIBER],
+        );
+        expect(rowCount).toBe(1);
+        await admin.query(`SELECT pg_notify('outbox_orders', '')`);
+        await eventually(async () => expect((await delivery(orderId, event)).status).toBe('DELIVERED'));
+        return;
+      }
+      const [row] = (
+        await admin.query(
+          'SELECT id, name, version, aggregate_id, payload, headers, occurred_at FROM orders.outbox WHERE id = $1',
+          [eventId],
+        )
+      ).rows;
+      const notifications = [...store.processes.values()].find((p) => p.config.hostedModules.includes('notifications'))!;
+      const { natsSubjectPrefix, serviceToken } = notifications.config;
+      const connection = await connect({ servers: NATS_URL });
+      try {
+        const h = headers();
+        h.set('Mf-Service-Token', serviceToken!);
+        const envelope = {
+          id: row.id,
+          name: row.name,
+          version: row.version,
+          publisher: 'orders',
+          aggregateId: row.aggregate_id,
+          occurredAt: row.occurred_at.toISOString(),
+          payload: row.payload,
+          headers: row.headers,
+        };
+        await jetstream(connection).publish(`${natsSubjectPrefix}.events.${row.name}`, JSON.stringify(envelope), { headers: h, msgID: randomUUID() });
+      } finally {
+        await connection.close();
+      }
+      await eventually(async () => {
+        const [stats] = await notifications.application.messaging.consumerStats();
+        expect(stats).toMatchObject({ pending: 0, unacknowledged: 0 });
+      });
     }
 
-    async function orderOf(eventId: string): Promise<string> {
-      return (await admin.query<{ aggregate_id: string }>('SELECT aggregate_id FROM orders.outbox WHERE id = $1', [eventId])).rows[0].aggregate_id;
-    }
-
-    async function inboxed(eventId: string, subscriber: string): Promise<number> {
-      return (await admin.query('SELECT 1 FROM notifications.inbox WHERE event_id = $1 AND handler = $2', [eventId, subscriber])).rowCount ?? 0;
+    async function inboxed(eventId: string): Promise<number> {
+      return (await admin.query('SELECT 1 FROM notifications.inbox WHERE event_id = $1 AND handler = $2', [eventId, SUBSCRIBER])).rowCount ?? 0;
     }
 
     it.each([
-      ['an OrderConfirmed', 'notifications.order-outcomes', {}],
-      ['an OrderCancelled', 'notifications.order-outcomes', { paymentToken: 'tok_declined' }],
-    ])('creates nothing twice for %s redelivered, remembered by the inbox or not', async (_what, subscriber, extra) => {
+      ['an OrderConfirmed', 'orders.OrderConfirmed', {}],
+      ['an OrderCancelled', 'orders.OrderCancelled', { paymentToken: 'tok_declined' }],
+    ])('creates nothing twice for %s redelivered, remembered by the inbox or not', async (_what, event, extra) => {
       const ada = customer();
       const order = await checkout(ada, { sku: await product(5), quantity: 1 }, extra);
       const [first] = await eventuallyNotified(ada, 1);
       const { eventId } = await eventually(async () => {
-        const found = await delivery(order.orderId, subscriber);
+        const found = await delivery(order.orderId, event);
         expect(found.status).toBe('DELIVERED');
         return found;
       });
-      expect(await inboxed(eventId, subscriber)).toBe(1);
+      expect(await inboxed(eventId)).toBe(1);
 
       // A duplicate the inbox remembers: skipped.
-      await redeliver(eventId, subscriber);
+      await redeliver(eventId, order.orderId, event);
       expect(await notificationsOf(ada)).toEqual([first]);
 
       // A second handling (the inbox record gone, as after its retention): the handler runs again,
       // in a transaction that records the event anew, and the notification is still the one it was.
-      await admin.query('DELETE FROM notifications.inbox WHERE event_id = $1 AND handler = $2', [eventId, subscriber]);
-      await redeliver(eventId, subscriber);
-      expect(await inboxed(eventId, subscriber)).toBe(1);
+      await admin.query('DELETE FROM notifications.inbox WHERE event_id = $1 AND handler = $2', [eventId, SUBSCRIBER]);
+      await redeliver(eventId, order.orderId, event);
+      await eventually(async () => expect(await inboxed(eventId)).toBe(1));
       expect(await notificationsOf(ada)).toEqual([first]);
     });
   });

@@ -38,7 +38,8 @@ interface Placed {
     NATS_URL,
     NATS_SUBJECT_PREFIX: `t${randomBytes(4).toString('hex')}`,
     SERVICE_TOKEN: randomBytes(16).toString('hex'),
-    LOG_LEVEL: 'warn',
+    // The "serving on port N" line is at info: it tells each process's port.
+    LOG_LEVEL: 'info',
     REMOTE_CALL_TIMEOUT_MS: '1000',
   };
 
