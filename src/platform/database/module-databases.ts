@@ -37,7 +37,7 @@ export class ModuleDatabases {
       for (const { definition, migrationsDir } of hosted) {
         let adminUrl = databaseUrlFor(config, definition.name);
         if (adminUrl === undefined) {
-          embedded ??= await startEmbeddedPostgres({ ...config.embeddedPostgres, verbose: config.logLevel === 'debug' || config.logLevel === 'trace' });
+          embedded ??= await startEmbeddedPostgres(config.embeddedPostgres);
           adminUrl = embedded.url;
         }
         const secret = roleSecret(adminUrl, config.dbRoleSecret);
@@ -89,10 +89,7 @@ export class ModuleDatabases {
 
   async close(): Promise<void> {
     await Promise.all([...this.sources.values()].map((source) => source.destroy().catch(() => {})));
-    if (this.embedded) {
-      this.logger.log('stopping embedded PostgreSQL');
-      await this.embedded.stop();
-    }
+    await this.embedded?.stop();
   }
 }
 
