@@ -3,7 +3,7 @@ import { takeSkipRecords } from './skipped-suites.js';
 
 /**
  * The last lines of a run: which suites were skipped and why, and how many tests did not run
- * (see skipped-suites.js). Nothing when every test ran.
+ * (see skipped-suites.js), printed by global-teardown.js. Nothing when every test ran.
  */
 export default class SkippedSuitesReporter {
   constructor(globalConfig) {
@@ -28,6 +28,7 @@ export default class SkippedSuitesReporter {
       lines.push(`!!!   ${relative(this.rootDir, testPath)}: ${count} (${[...new Set(titles)].join('; ')})`);
     }
     lines.unshift('', `!!! ${total} TESTS NOT RUN, in ${byFile.size} suites: ${[...reasons].join('; ')}`);
-    process.stderr.write(`${lines.join('\n')}\n`);
+    // Printed by the global teardown, which runs after jest's own summary: the very last lines.
+    globalThis.__skippedSuitesSummary = `${lines.join('\n')}\n`;
   }
 }
