@@ -16,6 +16,8 @@ export default {
   },
   globalSetup: '<rootDir>/test/support/global-setup.js',
   globalTeardown: '<rootDir>/test/support/global-teardown.js',
+  // Last: what did not run on this machine (no NATS), after jest's own summary.
+  reporters: ['default', '<rootDir>/test/support/skipped-suites.reporter.js'],
   setupFiles: ['<rootDir>/test/support/setup-env.ts'],
   testTimeout: 60_000,
   // Two cores: more workers only contend for the same Postgres.

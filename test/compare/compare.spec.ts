@@ -3,7 +3,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { NATS_URL, natsReachable } from '../support/nats.js';
+import { NATS_URL } from '../support/nats.js';
+import { describeWithNats } from '../support/needs-nats.js';
 
 /**
  * `npm run compare` (tools/compare) run for real from the build: the
@@ -18,8 +19,6 @@ import { NATS_URL, natsReachable } from '../support/nats.js';
  */
 const CLI = fileURLToPath(new URL('../../dist/tools/compare/compare.cli.js', import.meta.url));
 
-const reachable = await natsReachable();
-if (!reachable) console.warn(`\n!!! NATS is not reachable at ${NATS_URL}: SKIPPING the topology comparison tests (microservices needs it).\n`);
 
 interface Run {
   readonly code: number | null;
@@ -61,7 +60,7 @@ describe('npm run compare: bad options', () => {
   });
 });
 
-(reachable ? describe : describe.skip)('npm run compare --only equivalence (monolith vs microservices)', () => {
+describeWithNats('npm run compare --only equivalence (monolith vs microservices)', () => {
   const out = mkdtempSync(join(tmpdir(), 'mf-compare-'));
   afterAll(() => rmSync(out, { recursive: true, force: true }));
 

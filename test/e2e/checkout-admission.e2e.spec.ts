@@ -2,6 +2,7 @@ import pg from 'pg';
 import { eventually } from '../support/eventually.js';
 import { assertStoreInvariants, waitForQuiet } from '../support/store-invariants.js';
 import { http } from '../support/test-store.js';
+import { describeEachTopology } from '../support/needs-nats.js';
 import { startTopology, type TestTopology, topologiesUnderTest } from '../support/test-topology.js';
 
 const topologies = await topologiesUnderTest();
@@ -22,7 +23,7 @@ const order = (sku: string) => ({
  * not Inventory: placing an order reads prices from Inventory, and blocked reservations
  * would exhaust its connection pool, which is a 503 of another kind.)
  */
-describe.each(topologies)('checkout admission under overload in the %s topology', (topology) => {
+describeEachTopology(topologies, 'checkout admission under overload in the %s topology', (topology) => {
   let store: TestTopology;
   let admin: pg.Client;
 

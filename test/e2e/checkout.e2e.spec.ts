@@ -2,6 +2,7 @@ import pg from 'pg';
 import { eventually } from '../support/eventually.js';
 import { assertStoreInvariants, waitForQuiet } from '../support/store-invariants.js';
 import { http } from '../support/test-store.js';
+import { describeEachTopology } from '../support/needs-nats.js';
 import { startTopology, type TestTopology, topologiesUnderTest } from '../support/test-topology.js';
 
 // The same suite, unchanged, against every placement of the modules (TOPOLOGY selects one).
@@ -16,7 +17,7 @@ const checkout = (items: Array<{ sku: string; quantity: number }>, extra: Record
   ...extra,
 });
 
-describe.each(topologies)('checkout over HTTP in the %s topology: the saga, its compensations, idempotency and bad input', (topology) => {
+describeEachTopology(topologies, 'checkout over HTTP in the %s topology: the saga, its compensations, idempotency and bad input', (topology) => {
   let store: TestTopology;
   let sku = 0;
 

@@ -1,5 +1,6 @@
 import { eventually } from '../support/eventually.js';
 import { http } from '../support/test-store.js';
+import { describeEachTopology } from '../support/needs-nats.js';
 import { startTopology, type TestTopology, topologiesUnderTest } from '../support/test-topology.js';
 
 const topologies = (await topologiesUnderTest()).filter((name) => name !== 'microservices');
@@ -19,7 +20,7 @@ function sample(page: string, name: string, labels: Record<string, string>): num
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 
-describe.each(topologies)('GET /metrics in the %s topology', (topology) => {
+describeEachTopology(topologies, 'GET /metrics in the %s topology', (topology) => {
   let store: TestTopology;
 
   beforeAll(async () => {

@@ -4,20 +4,19 @@ import { connect, headers } from '@nats-io/transport-node';
 import { deleteEventStream } from '../../tools/support/event-streams.js';
 import { faults } from '../fixtures/messaging/src/modules/audit/faults.js';
 import { eventually } from '../support/eventually.js';
-import { NATS_URL, natsReachable } from '../support/nats.js';
+import { NATS_URL } from '../support/nats.js';
+import { describeWithNats } from '../support/needs-nats.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { http, startTestStore, type TestStore } from '../support/test-store.js';
 
 const FIXTURE_MODULES = fileURLToPath(new URL('../fixtures/messaging/src/modules/', import.meta.url));
-const reachable = await natsReachable();
-if (!reachable) console.warn(`\n!!! NATS is not reachable at ${NATS_URL}: SKIPPING the remote-module tests.\n`);
 
 /**
  * A module in another process, over the real NATS server: events reach a
  * subscriber that was down when they were published, calls to a module that
  * is gone answer 503 fast, and messages without the service token are refused.
  */
-(reachable ? describe : describe.skip)('modules in separate processes over NATS', () => {
+describeWithNats('modules in separate processes over NATS', () => {
   let database: TestDatabase;
   const processes: TestStore[] = [];
   let env: Record<string, string>;

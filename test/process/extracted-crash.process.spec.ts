@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { TopologyProcesses } from '../../tools/topology/topology-processes.js';
 import { freePortRange } from '../../tools/support/network.js';
-import { NATS_URL, natsReachable } from '../support/nats.js';
+import { NATS_URL } from '../support/nats.js';
+import { describeWithNats } from '../support/needs-nats.js';
 import { assertStoreInvariants, waitForQuiet } from '../support/store-invariants.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
-const reachable = await natsReachable();
-if (!reachable) console.warn(`\n!!! NATS is not reachable at ${NATS_URL}: SKIPPING the extracted-service crash test.\n`);
 
 const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
 
@@ -16,7 +15,7 @@ const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '01
  * restarted: every accepted order ends CONFIRMED or CANCELLED, nobody is charged
  * twice, and the invariants of store-api.md hold.
  */
-(reachable ? describe : describe.skip)('killing an extracted service during a burst of checkouts', () => {
+describeWithNats('killing an extracted service during a burst of checkouts', () => {
   let database: TestDatabase;
   let topology: TopologyProcesses | undefined;
   const output: string[] = [];

@@ -56,7 +56,7 @@ interface Placed {
   });
 
   const startProcess = async (modules: string, main?: string): Promise<{ store: SpawnedStore; url: string }> => {
-    const store = spawnStore({ ...env, MODULES: modules, GATEWAY: modules === '' ? 'on' : 'off' }, main);
+    const store = spawnStore({ ...env, MODULES: modules, GATEWAY: modules === '' ? 'on' : 'off' }, { main });
     const port = await store.port(60_000);
     return { store, url: `http://127.0.0.1:${port}` };
   };

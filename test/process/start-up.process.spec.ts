@@ -6,7 +6,9 @@ import { freePort } from '../support/free-port.js';
 import {
   builtMain,
   postmasterPid,
+  groupAlive,
   runStoreToExit,
+  signalGroup,
   type SpawnedStore,
   spawnStore,
   stopAllStores,
@@ -119,13 +121,14 @@ describe('without DATABASE_URL: the embedded Postgres of a fresh machine', () =>
     await expectPostgresStopped(dataDir, pgPort);
   }, EMBEDDED_START_TIMEOUT);
 
-  it('Ctrl-C at a terminal (SIGINT to the store and its Postgres at once) stops cleanly', async () => {
-    const store = spawnStore(env());
+  it('Ctrl-C at a terminal (SIGINT to its whole process group) stops the store, then its Postgres, with no warning', async () => {
+    const store = spawnStore(env(), { detached: true });
     await expectHealthy(await store.port(EMBEDDED_START_TIMEOUT));
-    const postgres = postmasterPid(dataDir)!;
-    // A terminal signals its whole foreground process group, the Postgres child included.
-    process.kill(postgres, 'SIGINT');
+    // Postgres runs in a session of its own: the terminal's signal reaches the store only,
+    // which drains and then stops the database (no "LISTEN connection lost" under it).
+    signalGroup(store, 'SIGINT');
     expect(await store.stop('SIGINT')).toEqual({ code: 0, signal: null });
+    expect(warnings(store)).toEqual([]);
     await expectPostgresStopped(dataDir, pgPort);
   }, EMBEDDED_START_TIMEOUT);
 
@@ -193,14 +196,116 @@ describe('after a SIGKILL: the orphaned embedded Postgres', () => {
     const again: SpawnedStore = spawnStore(env);
     await expectHealthy(await again.port(EMBEDDED_START_TIMEOUT));
     expect(again.stdout()).toContain('re-using the PostgreSQL already running');
-    expect(await again.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-
-    // A server it did not start is left running (another process may use it): stopping it is ours.
     expect(postmasterPid(dataDir)).toBe(orphan);
-    await stopPostgresIn(dataDir);
+    // The killed process no longer uses it: the last one to stop stops it, whoever started it.
+    expect(await again.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     await expectPostgresStopped(dataDir, pgPort);
   }, EMBEDDED_START_TIMEOUT * 2);
 });
+
+describe('several processes without DATABASE_URL share one embedded Postgres', () => {
+  let dir: string;
+  let dataDir: string;
+  let pgPort: number;
+
+  beforeAll(async () => {
+    dir = tempDir();
+    dataDir = join(dir, 'postgres');
+    pgPort = await freePort();
+  });
+  afterAll(async () => {
+    await stopAllStores();
+    await stopPostgresIn(dataDir);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const env = () => ({ DATABASE_URL: undefined, EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) });
+
+  it('started together, each serves; the first to stop leaves it to the other, the last stops it', async () => {
+    // Started at the same moment on a fresh directory: one initialises and starts it, the other joins.
+    const [first, second] = [spawnStore(env()), spawnStore(env())];
+    await expectHealthy(await first.port(EMBEDDED_START_TIMEOUT));
+    await expectHealthy(await second.port(EMBEDDED_START_TIMEOUT));
+    const postgres = postmasterPid(dataDir);
+    expect(postgres).toBeDefined();
+
+    expect(await first.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(first.stdout()).toContain('other processes use it');
+    expect(postmasterPid(dataDir)).toBe(postgres);
+    await expectHealthy(await second.port());
+    const base = { url: `http://127.0.0.1:${await second.port()}` };
+    expect((await http(base, 'POST', '/inventory/products', { sku: 'SHARED-1', name: 'Kettle', priceCents: 100, stock: 1 })).status).toBe(201);
+
+    expect(await second.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    expect(warnings(first)).toEqual([]);
+    expect(warnings(second)).toEqual([]);
+    await expectPostgresStopped(dataDir, pgPort);
+  }, EMBEDDED_START_TIMEOUT * 2);
+
+  it('a second process on a PORT already taken fails with one line naming PORT, and leaves the first one serving', async () => {
+    const first = spawnStore(env());
+    const port = await first.port(EMBEDDED_START_TIMEOUT);
+    const result = await runStoreToExit({ ...env(), PORT: String(port) }, EMBEDDED_START_TIMEOUT);
+    expect(result.code).toBe(1);
+    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^monolith-first: PORT: \d+ is already in use/)]);
+    await expectHealthy(port);
+    expect(await first.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    await expectPostgresStopped(dataDir, pgPort);
+  }, EMBEDDED_START_TIMEOUT * 2);
+});
+
+describe('npm start, signalled as a user does', () => {
+  let dir: string;
+  let dataDir: string;
+  let pgPort: number;
+
+  beforeAll(async () => {
+    dir = tempDir();
+    dataDir = join(dir, 'postgres');
+    pgPort = await freePort();
+  });
+  afterAll(async () => {
+    await stopAllStores();
+    await stopPostgresIn(dataDir);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  const env = () => ({ DATABASE_URL: undefined, EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) });
+
+  // npm forwards SIGINT and SIGTERM to its child: the script must be that child (exec), not a shell.
+  it.each(['SIGTERM', 'SIGINT'] as const)('%s to the npm process stops npm, the store and its Postgres, with no warning', async (signal) => {
+    const npm = spawnStore(env(), { npm: true, detached: true });
+    await expectHealthy(await npm.port(EMBEDDED_START_TIMEOUT));
+    expect(npm.stdout()).not.toContain('build: dist/ ->'); // an up-to-date build is not rebuilt
+    process.kill(npm.pid, signal);
+    await npm.exited;
+    await eventuallyGone(() => !groupAlive(npm));
+    expect(warnings(npm)).toEqual([]);
+    await expectPostgresStopped(dataDir, pgPort);
+  }, EMBEDDED_START_TIMEOUT);
+
+  it('Ctrl-C at a terminal (SIGINT to npm, its store: the whole group) stops everything, with no warning', async () => {
+    const npm = spawnStore(env(), { npm: true, detached: true });
+    await expectHealthy(await npm.port(EMBEDDED_START_TIMEOUT));
+    signalGroup(npm, 'SIGINT');
+    await npm.exited;
+    await eventuallyGone(() => !groupAlive(npm));
+    expect(warnings(npm)).toEqual([]);
+    await expectPostgresStopped(dataDir, pgPort);
+  }, EMBEDDED_START_TIMEOUT);
+});
+
+/** Log lines at warn level or above, and anything on stderr that is not npm's own banner. */
+function warnings(store: SpawnedStore): string[] {
+  return `${store.stdout()}\n${store.stderr()}`
+    .split('\n')
+    .filter((line) => /"level":"(warn|error|fatal)"|LISTEN connection lost|reconnecting|npm (error|ERR)/.test(line));
+}
+
+/** Waits (without a time assertion: the test's own timeout bounds it) until `gone()` holds. */
+async function eventuallyGone(gone: () => boolean): Promise<void> {
+  while (!gone()) await new Promise((resolve) => setTimeout(resolve, 50));
+}
 
 /** A temporary directory the `postgres` user can enter: a root-run store drops to that user for Postgres. */
 function tempDir(): string {

