@@ -105,11 +105,9 @@ export class StreamInbox {
   private async take(items: ReadonlyArray<{ streamed: StreamedEvent; decoded: Decoded }>): Promise<void> {
     let published = 0;
     const turns = await this.db.transaction(async (manager) => {
-      const turns: Turn[] = [];
-      for (const { streamed, decoded } of items) {
-        const turn = await this.turn(manager, streamed, decoded.kind === 'handle');
-        turns.push(turn);
-        if (turn !== 'next') continue;
+      const turns = await this.turns(manager, items);
+      for (const [index, { streamed, decoded }] of items.entries()) {
+        if (turns[index] !== 'next') continue;
         if (decoded.kind === 'handle') published += await this.handle(manager, streamed, decoded.event);
         if (decoded.kind === 'poison') await this.deadLetter(manager, streamed, decoded.error);
       }
@@ -128,58 +126,70 @@ export class StreamInbox {
   }
 
   /**
-   * One statement: decides the event's turn, and if it is next, moves the
-   * aggregate's position and (for an event this subscriber handles) records it
-   * in the inbox. A position another transaction holds counts as early, so
-   * replicas never wait on each other's locks.
+   * Every event's turn, in two statements for the whole batch: read (and lock)
+   * the positions of its aggregates, decide in stream order, then move the
+   * positions and record the events to handle in the inbox. A position another
+   * transaction holds counts as early, so replicas never wait on each other's locks.
    */
-  private async turn(manager: EntityManager, streamed: StreamedEvent, handles: boolean): Promise<Turn> {
-    const { envelope } = streamed;
-    const [row] = await queryPrepared<{ turn: Turn; recorded: boolean }>(
+  private async turns(manager: EntityManager, items: ReadonlyArray<{ streamed: StreamedEvent; decoded: Decoded }>): Promise<Turn[]> {
+    const runner = manager.queryRunner;
+    const aggregates = [...new Set(items.map(({ streamed }) => streamed.envelope.aggregateId))].sort();
+    const rows = await queryPrepared<{ aggregate_id: string; held: boolean; stream_seq: string }>(
       this.db,
-      `${this.subscriber.module}.stream-turn`,
+      `${this.subscriber.module}.stream-positions`,
       `WITH held AS (
-         SELECT stream_seq FROM ${this.positions}
-          WHERE subscriber = $1 AND publisher = $2 AND aggregate_id = $3
+         SELECT aggregate_id FROM ${this.positions}
+          WHERE subscriber = $1 AND publisher = $2 AND aggregate_id = ANY($3::text[])
+          ORDER BY aggregate_id
           FOR UPDATE SKIP LOCKED
-       ), known AS (
-         SELECT EXISTS (SELECT 1 FROM ${this.positions} WHERE subscriber = $1 AND publisher = $2 AND aggregate_id = $3) AS known
-       ), decided AS (
-         SELECT CASE
-                  WHEN k.known AND NOT EXISTS (SELECT 1 FROM held) THEN 'early'
-                  WHEN (SELECT stream_seq FROM held) >= $5::bigint THEN 'taken'
-                  WHEN $6::bigint IS NULL OR (SELECT stream_seq FROM held) >= $6::bigint THEN 'next'
-                  WHEN NOT k.known AND $6::bigint < $7::bigint THEN 'next'
-                  ELSE 'early'
-                END AS turn
-           FROM known k
-       ), moved AS (
+       )
+       SELECT p.aggregate_id, h.aggregate_id IS NOT NULL AS held, p.stream_seq
+         FROM ${this.positions} p LEFT JOIN held h ON h.aggregate_id = p.aggregate_id
+        WHERE p.subscriber = $1 AND p.publisher = $2 AND p.aggregate_id = ANY($3::text[])`,
+      [this.subscriber.id, this.publisher, aggregates],
+      runner,
+    );
+    const positions = new Map<string, { busy: boolean; at: number }>(
+      rows.map((row) => [row.aggregate_id, { busy: !row.held, at: Number(row.stream_seq) }]),
+    );
+    const moved = new Map<string, number>();
+    const seen = new Set<string>();
+    const turns = items.map(({ streamed }): Turn => {
+      const { envelope, sequence, previousSequence: previous } = streamed;
+      const position = positions.get(envelope.aggregateId);
+      if (position?.busy) return 'early';
+      if (seen.has(envelope.id) || (position !== undefined && position.at >= sequence)) return 'taken';
+      const next = previous === null || (position !== undefined ? position.at >= previous : previous < this.startSequence);
+      if (!next) return 'early';
+      positions.set(envelope.aggregateId, { busy: false, at: sequence });
+      moved.set(envelope.aggregateId, sequence);
+      seen.add(envelope.id);
+      return 'next';
+    });
+    if (moved.size === 0) return turns;
+    const handled = items.flatMap(({ streamed, decoded }, index) => (turns[index] === 'next' && decoded.kind === 'handle' ? [streamed.envelope.id] : []));
+    const recorded = await queryPrepared<{ event_id: string }>(
+      this.db,
+      `${this.subscriber.module}.stream-take`,
+      `WITH moved AS (
          INSERT INTO ${this.positions} (subscriber, publisher, aggregate_id, stream_seq)
-         SELECT $1, $2, $3, $5 FROM decided WHERE turn = 'next'
+         SELECT $1, $2, m.aggregate_id, m.stream_seq FROM unnest($3::text[], $4::bigint[]) AS m (aggregate_id, stream_seq)
+          ORDER BY m.aggregate_id
          ON CONFLICT (subscriber, publisher, aggregate_id)
          DO UPDATE SET stream_seq = greatest(${this.positions}.stream_seq, excluded.stream_seq), updated_at = now()
-       ), recorded AS (
-         INSERT INTO ${this.inbox} (event_id, handler, publisher)
-         SELECT $4, $1, $2 FROM decided WHERE turn = 'next' AND $8::boolean
-         ON CONFLICT DO NOTHING
-         RETURNING event_id
        )
-       SELECT d.turn, EXISTS (SELECT 1 FROM recorded) AS recorded FROM decided d`,
-      [
-        this.subscriber.id,
-        this.publisher,
-        envelope.aggregateId,
-        envelope.id,
-        streamed.sequence,
-        streamed.previousSequence,
-        this.startSequence,
-        handles,
-      ],
-      manager.queryRunner,
+       INSERT INTO ${this.inbox} (event_id, handler, publisher)
+       SELECT e, $1, $2 FROM unnest($5::uuid[]) AS e
+       ON CONFLICT DO NOTHING
+       RETURNING event_id`,
+      [this.subscriber.id, this.publisher, [...moved.keys()], [...moved.values()], handled],
+      runner,
     );
     // Its turn, but handled before (the same event twice in the stream): its position moved, nothing else.
-    if (row.turn === 'next' && handles && !row.recorded) return 'taken';
-    return row.turn;
+    const fresh = new Set(recorded.map((row) => row.event_id));
+    return turns.map((turn, index) =>
+      turn === 'next' && items[index].decoded.kind === 'handle' && !fresh.has(items[index].streamed.envelope.id) ? 'taken' : turn,
+    );
   }
 
   private async handle(manager: EntityManager, streamed: StreamedEvent, event: object): Promise<number> {
