@@ -106,11 +106,15 @@ export class StreamInbox {
     let published = 0;
     const turns = await this.db.transaction(async (manager) => {
       const turns = await this.turns(manager, items);
+      const handled: Array<{ streamed: StreamedEvent; event: object }> = [];
       for (const [index, { streamed, decoded }] of items.entries()) {
         if (turns[index] !== 'next') continue;
-        if (decoded.kind === 'handle') published += await this.handle(manager, streamed, decoded.event);
+        if (decoded.kind === 'handle') handled.push({ streamed, event: decoded.event });
         if (decoded.kind === 'poison') await this.deadLetter(manager, streamed, decoded.error);
       }
+      const handler = (this.handler ??= this.resolveHandler());
+      if (handled.length > 1 && handler.handleBatch) published += await this.handleBatch(manager, handler, handled);
+      else for (const { streamed, event } of handled) published += await this.handle(manager, streamed, event);
       return turns;
     });
     this.transactions.afterCommit(published);
@@ -189,6 +193,38 @@ export class StreamInbox {
     const fresh = new Set(recorded.map((row) => row.event_id));
     return turns.map((turn, index) =>
       turn === 'next' && items[index].decoded.kind === 'handle' && !fresh.has(items[index].streamed.envelope.id) ? 'taken' : turn,
+    );
+  }
+
+  /** The handler's batch form: one call for every event of the batch it takes. */
+  private async handleBatch(
+    manager: EntityManager,
+    handler: EventHandler<object>,
+    handled: ReadonlyArray<{ streamed: StreamedEvent; event: object }>,
+  ): Promise<number> {
+    const [first] = handled;
+    return inSpan(
+      `${first.streamed.envelope.name} handle batch`,
+      {
+        kind: SpanKind.CONSUMER,
+        parent: contextFrom(first.streamed.envelope.headers),
+        attributes: { module: this.subscriber.module, 'messaging.consumer': this.subscriber.id, 'messaging.batch.message_count': handled.length },
+      },
+      async () => {
+        try {
+          const { count } = await this.transactions.within(manager, (tx) =>
+            handler.handleBatch!(
+              handled.map(({ streamed: { envelope }, event }) => ({
+                event,
+                context: { eventId: envelope.id, occurredAt: envelope.occurredAt, publisher: envelope.publisher, tx },
+              })),
+            ),
+          );
+          return count;
+        } catch (error) {
+          throw new HandlerFailure(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
+        }
+      },
     );
   }
 

@@ -1,4 +1,5 @@
 import { Injectable } from '@nestjs/common';
+import { recordNotifications } from '../infrastructure/notification-records.js';
 import type { EventContext, EventHandler } from '../../../../platform/messaging/subscription.js';
 import { OrderCancelled, type OrderConfirmed } from '../../../orders/index.js';
 import { NotifyOrderCancelledHandler } from '../notify-order-cancelled/notify-order-cancelled.handler.js';
@@ -19,5 +20,13 @@ export class NotifyCustomerHandler implements EventHandler<OrderConfirmed | Orde
 
   handle(event: OrderConfirmed | OrderCancelled, context: EventContext): Promise<void> {
     return event instanceof OrderCancelled ? this.cancelled.handle(event, context) : this.confirmed.handle(event, context);
+  }
+
+  /** A batch off the stream: its notifications in one statement, in the order of its events. */
+  async handleBatch(events: ReadonlyArray<{ readonly event: OrderConfirmed | OrderCancelled; readonly context: EventContext }>): Promise<void> {
+    await recordNotifications(
+      events[0].context.tx.manager,
+      events.map(({ event }) => (event instanceof OrderCancelled ? this.cancelled.notification(event) : this.confirmed.notification(event))),
+    );
   }
 }

@@ -1,14 +1,16 @@
 import { Injectable } from '@nestjs/common';
 import type { EventContext } from '../../../../platform/messaging/subscription.js';
 import type { OrderCancelled } from '../../../orders/index.js';
-import { recordNotifications } from '../infrastructure/notification-records.js';
+import { type NewNotification, recordNotifications } from '../infrastructure/notification-records.js';
 
 /** Orders cancelled an order: tell its customer why. */
 @Injectable()
 export class NotifyOrderCancelledHandler {
+  notification(event: OrderCancelled): NewNotification {
+    return { customerId: event.customerId, orderId: event.orderId, kind: 'ORDER_CANCELLED', reason: event.reason };
+  }
+
   async handle(event: OrderCancelled, context: EventContext): Promise<void> {
-    await recordNotifications(context.tx.manager, [
-      { customerId: event.customerId, orderId: event.orderId, kind: 'ORDER_CANCELLED', reason: event.reason },
-    ]);
+    await recordNotifications(context.tx.manager, [this.notification(event)]);
   }
 }
