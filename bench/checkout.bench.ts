@@ -1,8 +1,8 @@
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { cpSync, existsSync, realpathSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { moduleRoleName, moduleRolePassword, roleSecret } from '../src/platform/database/provisioning.js';
@@ -41,7 +41,10 @@ import { type RunningProcess, servingPort, start, stop } from './support/store-p
  * --cpu-prof writes a V8 CPU profile of the store to $TMPDIR/mf-checkout-cpu-prof/ (open it in Chrome DevTools).
  */
 
-const MAIN = fileURLToPath(new URL('../src/main.js', import.meta.url));
+/** `--without <module>`: the same build less one module (its folder left out of a copy), e.g. to weigh a subscriber. */
+const WITHOUT = process.argv.includes('--without') ? process.argv[process.argv.indexOf('--without') + 1] : undefined;
+const BUILD = fileURLToPath(new URL('../', import.meta.url));
+const MAIN = WITHOUT ? buildWithout(WITHOUT) : fileURLToPath(new URL('../src/main.js', import.meta.url));
 const PROFILE_DIR = join(tmpdir(), 'mf-checkout-cpu-prof');
 
 const BASELINE = option('baseline', 500);
@@ -141,7 +144,10 @@ async function main(): Promise<void> {
 
     const bareP50 = percentile(bare, 50);
     const e2eP50 = percentile(endToEnd, 50);
-    console.log(`\nCheckout on this machine (${cpus().length} CPUs; ${CHECKOUTS} sequential checkouts; load: ${CONNECTIONS} connections for ${DURATION_S} s)`);
+    console.log(
+      `\nCheckout on this machine (${cpus().length} CPUs; ${CHECKOUTS} sequential checkouts; load: ${CONNECTIONS} connections for ${DURATION_S} s)` +
+        (WITHOUT ? `, the build without module ${WITHOUT}` : ''),
+    );
     if (busyBefore !== undefined) {
       const note = busyBefore > 20 ? ' - other workloads were running: the numbers are skewed' : '';
       console.log(`machine busy before the run: ${busyBefore.toFixed(0)}% of one core${note}`);
@@ -199,6 +205,7 @@ async function main(): Promise<void> {
       // A store that already died (it failed to start) has said why in servingPort's error.
       if (store && store.child.exitCode === null && store.child.signalCode === null) await stop(store);
     } finally {
+      if (WITHOUT) rmSync(dirname(dirname(MAIN)), { recursive: true, force: true });
       await database.drop();
     }
   }
@@ -444,3 +451,18 @@ main().catch((error: unknown) => {
   console.error(`bench: ${(error as Error)?.message ?? error}`);
   process.exit(1);
 });
+
+/** A copy of this build beside it without `src/modules/<module>` and `migrations/<module>`; answers its main.js. */
+function buildWithout(module: string): string {
+  const source = realpathSync(BUILD);
+  if (!existsSync(join(source, 'src', 'modules', module))) {
+    console.error(`bench: --without: no module '${module}' in this build`);
+    process.exit(1);
+  }
+  const copy = join(dirname(source), `.bench-without-${module}-${process.pid}`);
+  cpSync(source, copy, {
+    recursive: true,
+    filter: (path) => !path.startsWith(join(source, 'src', 'modules', module)) && !path.startsWith(join(source, 'migrations', module)),
+  });
+  return join(copy, 'src', 'main.js');
+}

@@ -74,6 +74,49 @@ export class Inbox {
     return outcome;
   }
 
+  /**
+   * Several events (at most one per aggregate: the relay's batch) in one
+   * transaction: one inbox statement, then the handler's batch form if it has
+   * one. All or nothing: if any fails, the caller delivers them one by one.
+   */
+  async receiveBatch(envelopes: readonly EventEnvelope[]): Promise<void> {
+    const events = await Promise.all(envelopes.map((envelope) => this.decode(envelope)));
+    const handler = this.resolveHandler();
+    let published = 0;
+    const fresh = await this.db.transaction(async (manager) => {
+      const recorded = (await manager.query(
+        `INSERT INTO ${this.table} (event_id, handler, publisher)
+         SELECT e.id, $2, e.publisher FROM unnest($1::uuid[], $3::text[]) AS e (id, publisher)
+         ON CONFLICT DO NOTHING RETURNING event_id`,
+        [envelopes.map((envelope) => envelope.id), this.subscriber.id, envelopes.map((envelope) => envelope.publisher)],
+      )) as Array<{ event_id: string }>;
+      const ids = new Set(recorded.map((row) => row.event_id));
+      const handled = envelopes.flatMap((envelope, index) => (ids.has(envelope.id) ? [{ envelope, event: events[index] }] : []));
+      const { count } = await this.transactions.within(manager, async (tx) => {
+        const contexts = handled.map(({ envelope, event }) => ({
+          event,
+          context: { eventId: envelope.id, occurredAt: envelope.occurredAt, publisher: envelope.publisher, tx },
+        }));
+        if (contexts.length > 1 && handler.handleBatch) await handler.handleBatch(contexts);
+        else for (const { event, context } of contexts) await handler.handle(event, context);
+      });
+      published = count;
+      return ids;
+    });
+    this.transactions.afterCommit(published);
+    for (const envelope of envelopes) {
+      const orderId = envelope.payload.orderId;
+      this.logger.log({
+        msg: fresh.has(envelope.id) ? 'handled event' : 'skipped duplicate event',
+        event: envelope.name,
+        eventId: envelope.id,
+        subscriber: this.subscriber.id,
+        aggregateId: envelope.aggregateId,
+        ...(typeof orderId === 'string' ? { orderId } : {}),
+      });
+    }
+  }
+
   private decode(envelope: EventEnvelope): Promise<object> {
     return decodeEvent(this.subscriber, envelope);
   }

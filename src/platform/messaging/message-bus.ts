@@ -44,6 +44,22 @@ export class MessageBus {
     return answer;
   }
 
+  /** A route that also takes several events of one subscriber at once (all or none: it throws if any fails). */
+  routeBatch(subscriberId: string, deliver: (envelopes: readonly EventEnvelope[]) => Promise<void>): void {
+    const event = `deliver-batch.${subscriberId}`;
+    if (this.emitter.listenerCount(event) > 0) throw new Error(`subscriber '${subscriberId}' already has a batch route`);
+    this.emitter.on(event, deliver);
+  }
+
+  takesBatches(subscriberId: string): boolean {
+    return this.emitter.listenerCount(`deliver-batch.${subscriberId}`) > 0;
+  }
+
+  async deliverBatch(subscriberId: string, envelopes: readonly EventEnvelope[]): Promise<void> {
+    if (!this.takesBatches(subscriberId)) throw new NoRouteError(`no batch route to subscriber '${subscriberId}' from this process`);
+    await this.emitter.emitAsync(`deliver-batch.${subscriberId}`, envelopes);
+  }
+
   committed(module: string): void {
     this.emitter.emit(`committed.${module}`);
   }

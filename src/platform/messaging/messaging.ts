@@ -79,6 +79,7 @@ export class Messaging {
         this.bus.route(subscriber.id, async (envelope) => {
           await inbox.receive(envelope);
         });
+        this.bus.routeBatch(subscriber.id, (envelopes) => inbox.receiveBatch(envelopes));
       }
     }
   }

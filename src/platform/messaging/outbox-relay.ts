@@ -76,16 +76,54 @@ export class OutboxRelay {
       const batch = await this.store.claim(this.options.batchSize, this.options.leaseMs);
       if (batch.length === 0) break;
       await this.deliverBatch(batch);
+      // A short batch was everything due when claimed: what came due since woke the loop, or
+      // (the next events of the aggregates just delivered) is due now and nextDueInMs says 0.
+      if (batch.length < this.options.batchSize) break;
     }
     return this.stopping ? undefined : this.store.nextDueInMs();
   }
 
-  /** A batch holds at most one delivery per (subscriber, aggregate), so all of it can go at once. */
+  /**
+   * A batch holds at most one delivery per (subscriber, aggregate), so all of it can go at once:
+   * to a subscriber that takes batches (an inbox in this process), its share in one go; if that
+   * fails, delivery by delivery, so that one bad event holds back only its aggregate.
+   */
   private async deliverBatch(batch: readonly ClaimedDelivery[]): Promise<void> {
     for (const delivery of batch) this.waiting.add(delivery);
     const delivered: MadeDelivery[] = [];
+    const single: ClaimedDelivery[] = [];
+    const bySubscriber = new Map<string, ClaimedDelivery[]>();
+    for (const delivery of batch) {
+      // Only first attempts go in batches: a retry is likely to fail again, and alone it holds back nobody.
+      if (delivery.attempts === 1 && this.bus.takesBatches(delivery.subscriber)) {
+        bySubscriber.set(delivery.subscriber, [...(bySubscriber.get(delivery.subscriber) ?? []), delivery]);
+      } else {
+        single.push(delivery);
+      }
+    }
     await Promise.all(
-      batch.map(async (delivery) => {
+      [...bySubscriber].map(async ([subscriber, deliveries]) => {
+        if (deliveries.length === 1 || this.stopping) return single.push(...deliveries);
+        for (const delivery of deliveries) this.waiting.delete(delivery);
+        try {
+          await inSpan(
+            `${deliveries[0].envelope.name} deliver batch`,
+            {
+              kind: SpanKind.PRODUCER,
+              parent: contextFrom(deliveries[0].envelope.headers),
+              attributes: { module: this.store.module, 'messaging.consumer': subscriber, 'messaging.batch.message_count': deliveries.length },
+            },
+            () => this.bus.deliverBatch(subscriber, deliveries.map((d) => d.envelope)),
+          );
+          for (const { envelope } of deliveries) delivered.push({ eventId: envelope.id, subscriber });
+        } catch {
+          for (const delivery of deliveries) this.waiting.add(delivery);
+          single.push(...deliveries);
+        }
+      }),
+    );
+    await Promise.all(
+      single.map(async (delivery) => {
         if (this.stopping) return; // left in `waiting`: released by stop()
         this.waiting.delete(delivery);
         try {

@@ -20,8 +20,11 @@ export interface EventHandler<E extends object> {
    * Optional: several events at once, in the order they are taken (each
    * aggregate's in its order), in one transaction (every `context.tx` is the
    * same). It must do exactly what `handle` would do event by event; the
-   * platform then calls it for each batch off the stream, so a handler of one
-   * statement costs one round trip per batch instead of one per event.
+   * platform then calls it for each batch it takes (off the stream, or from a
+   * relay in this process), so a handler of one statement costs one round trip
+   * per batch instead of one per event. A batch that fails is taken again event
+   * by event (`handle`): the failing event's first attempt then runs twice, the
+   * first time in a transaction that was rolled back.
    */
   handleBatch?(events: ReadonlyArray<{ readonly event: E; readonly context: EventContext }>): Promise<void>;
 }
