@@ -74,7 +74,7 @@ describe('the contract compatibility gate', () => {
     const run = verify(copyTree());
     expect({ status: run.status, failing: run.failing, notices: run.notices }).toEqual({ status: 0, failing: [], notices: [] });
     const snapshot = JSON.parse(readFileSync(join(REPO, SNAPSHOT), 'utf8'));
-    expect(Object.keys(snapshot.modules)).toEqual(['inventory', 'orders', 'payments', 'shipping']);
+    expect(Object.keys(snapshot.modules)).toEqual(['inventory', 'notifications', 'orders', 'payments', 'shipping']);
     expect(Object.keys(snapshot.modules.orders.events)).toEqual(['orders.OrderCancelled', 'orders.OrderConfirmed', 'orders.OrderPlaced']);
   });
 
@@ -144,27 +144,27 @@ describe('the contract compatibility gate', () => {
   it('fails on breaking event changes: removed, version lowered, a new version dropping a field, a payload changed without a bump', () => {
     const root = copyTree();
     edit(root, 'src/modules/orders/index.ts', (t) => t.replace('export { OrderPlaced, OrderConfirmed, OrderCancelled }', 'export { OrderConfirmed, OrderCancelled }'));
-    // Version 2 without `reason`: a v1 subscriber cannot read it.
+    // Version 3 without `reason`: a v2 subscriber cannot read it.
     edit(root, 'src/modules/orders/contract/order-events.ts', (t) =>
       t
-        .replace("name: 'orders.OrderCancelled', version: 1", "name: 'orders.OrderCancelled', version: 2")
+        .replace("name: 'orders.OrderCancelled', version: 2", "name: 'orders.OrderCancelled', version: 3")
         .replace(/ {2}@IsIn\(FAILURE_REASONS\)\n {2}readonly reason: FailureReason;\n/, '')
-        // A field added to OrderConfirmed, still version 1.
+        // A field added to OrderConfirmed, still version 2.
         .replace('readonly shipmentId: string;\n', 'readonly shipmentId: string;\n\n  @IsUUID()\n  readonly carrierId: string;\n'),
     );
     const run = verify(root);
     expect(run.status).toBe(1);
     expect(run.breaks.sort()).toEqual([
-      'orders event orders.OrderCancelled, payload field reason: removed in version 2',
+      'orders event orders.OrderCancelled, payload field reason: removed in version 3',
       'orders event orders.OrderConfirmed, payload field carrierId: added, without a version bump',
       'orders event orders.OrderPlaced: removed (was version 1)',
     ]);
-    expect(run.failing.find((line) => line.includes('carrierId'))).toContain('bump the version in @IntegrationEvent to 2');
+    expect(run.failing.find((line) => line.includes('carrierId'))).toContain('bump the version in @IntegrationEvent to 3');
 
-    // The previous release had OrderConfirmed at version 3: this tree's 1 is lower.
+    // The previous release had OrderConfirmed at version 4: this tree's 2 is lower.
     const lowered = copyTree();
-    edit(lowered, SNAPSHOT, (t) => t.replace(/("orders\.OrderConfirmed": \{[\s\S]*?"version": )1/, '$13'));
-    expect(verify(lowered).breaks).toEqual(['orders event orders.OrderConfirmed: version lowered from 3 to 1']);
+    edit(lowered, SNAPSHOT, (t) => t.replace(/("orders\.OrderConfirmed": \{[\s\S]*?"version": )2/, '$14'));
+    expect(verify(lowered).breaks).toEqual(['orders event orders.OrderConfirmed: version lowered from 4 to 2']);
   });
 
   it('passes a compatible change with a notice; --update-contracts records it and says what changed; the next run is clean', () => {
@@ -173,19 +173,19 @@ describe('the contract compatibility gate', () => {
       t.replace("import { IsInt, IsString", "import { IsInt, IsOptional, IsString").replace('readonly quantity: number;', 'readonly quantity: number;\n\n  @IsOptional()\n  @IsString()\n  readonly reason?: string;'),
     );
     edit(root, 'src/modules/inventory/contract/price.view.ts', (t) => t.replace('readonly priceCents: number;', 'readonly priceCents: number;\n  readonly currency: string;'));
-    // What the notifications branch does: OrderConfirmed version 2, every field of version 1 kept, two added.
+    // As notifications needed: OrderConfirmed's next version keeps every field, adds two.
     edit(root, 'src/modules/orders/contract/order-events.ts', (t) =>
       t
-        .replace("name: 'orders.OrderConfirmed', version: 1", "name: 'orders.OrderConfirmed', version: 2")
-        .replace('readonly shipmentId: string;\n', 'readonly shipmentId: string;\n\n  @IsString()\n  readonly customerId: string;\n\n  @IsInt()\n  @Min(0)\n  readonly totalCents: number;\n'),
+        .replace("name: 'orders.OrderConfirmed', version: 2", "name: 'orders.OrderConfirmed', version: 3")
+        .replace('readonly shipmentId: string;\n', 'readonly shipmentId: string;\n\n  @IsString()\n  readonly carrierId: string;\n\n  @IsInt()\n  @Min(0)\n  readonly weightGrams: number;\n'),
     );
     edit(root, 'src/modules/payments/contract/payments.contract.ts', (t) => t.replace('  findPayments:', '  listPayments: query<FindPaymentsQuery, PaymentView[]>(FindPaymentsQuery),\n  findPayments:'));
     const expected = [
       'inventory operation getPrices, output field [].currency: added',
       'inventory operation restockProduct, input field reason: added (optional)',
-      'orders event orders.OrderConfirmed, payload field customerId: added in version 2',
-      'orders event orders.OrderConfirmed, payload field totalCents: added in version 2',
-      'orders event orders.OrderConfirmed: version 1 -> 2',
+      'orders event orders.OrderConfirmed, payload field carrierId: added in version 3',
+      'orders event orders.OrderConfirmed, payload field weightGrams: added in version 3',
+      'orders event orders.OrderConfirmed: version 2 -> 3',
       'payments operation listPayments: added (query)',
     ];
     const run = verify(root);
@@ -199,10 +199,10 @@ describe('the contract compatibility gate', () => {
 
     const update = verify(root, '--update-contracts');
     expect(update.status).toBe(0);
-    expect(update.stdout).toContain(`verify: wrote ${SNAPSHOT} (4 modules), recording 6 changes (0 breaking):`);
+    expect(update.stdout).toContain(`verify: wrote ${SNAPSHOT} (5 modules), recording 6 changes (0 breaking):`);
     for (const change of expected) expect(update.stdout).toContain(`  compatible: ${change}\n`);
     const recorded = JSON.parse(readFileSync(join(root, SNAPSHOT), 'utf8'));
-    expect(recorded.modules.orders.events['orders.OrderConfirmed'].version).toBe(2);
+    expect(recorded.modules.orders.events['orders.OrderConfirmed'].version).toBe(3);
 
     const next = verify(root);
     expect({ status: next.status, failing: next.failing, notices: next.notices }).toEqual({ status: 0, failing: [], notices: [] });

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import type { DataSource, EntityManager } from 'typeorm';
 import { queryPrepared } from '../database/prepared-query.js';
 import { ident } from '../database/provisioning.js';
-import { contextFrom, inSpan, SpanKind } from '../observability/tracing.js';
+import { contextFrom, inSpan, inTraceOf, SpanKind } from '../observability/tracing.js';
 import type { RegisteredSubscriber } from './event-registry.js';
 import type { StreamedEvent } from './event-stream.js';
 import { decodeEvent } from './inbox.js';
@@ -337,7 +337,8 @@ export class StreamInbox {
   private logTaken(streamed: StreamedEvent, msg: string): void {
     const { envelope } = streamed;
     const orderId = envelope.payload.orderId;
-    this.logger.log({
+    // After the commit, outside the handling span: the line still carries the event's trace.
+    inTraceOf(envelope.headers, () => this.logger.log({
       msg,
       event: envelope.name,
       eventId: envelope.id,
@@ -345,6 +346,6 @@ export class StreamInbox {
       aggregateId: envelope.aggregateId,
       streamSequence: streamed.sequence,
       ...(typeof orderId === 'string' ? { orderId } : {}),
-    });
+    }));
   }
 }

@@ -163,6 +163,11 @@ export function contextFrom(headers: Readonly<Record<string, string | undefined>
   return headers ? propagation.extract(context.active(), headers) : context.active();
 }
 
+/** Runs `work` in the trace `headers` carry: a log line written after the fact still names it. */
+export function inTraceOf<T>(headers: Readonly<Record<string, string | undefined>> | undefined, work: () => T): T {
+  return context.with(contextFrom(headers), work);
+}
+
 /** Trace and span id of the active span, for log lines; empty when none is recording. */
 export function activeTraceIds(): { trace_id?: string; span_id?: string } {
   const span = trace.getActiveSpan();
