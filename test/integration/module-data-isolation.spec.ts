@@ -24,7 +24,7 @@ describe('data owned per module, enforced by Postgres roles', () => {
     for (const { definition } of modules) {
       const url = new URL(database.url);
       url.username = moduleRoleName(definition.name);
-      url.password = moduleRolePassword(roleSecret(database.url, undefined), definition.name);
+      url.password = moduleRolePassword(roleSecret(database.url, process.env.DB_ROLE_SECRET), definition.name);
       const client = new pg.Client({ connectionString: url.toString() });
       await client.connect();
       clients.set(definition.name, client);
