@@ -133,7 +133,7 @@ async function main(): Promise<void> {
 async function bareCommits(adminUrl: string, count: number): Promise<number[]> {
   const url = new URL(adminUrl);
   url.username = moduleRoleName('ledger');
-  url.password = moduleRolePassword(roleSecret(adminUrl, undefined), 'ledger');
+  url.password = moduleRolePassword(roleSecret(adminUrl, process.env.DB_ROLE_SECRET), 'ledger');
   const client = new pg.Client({ connectionString: url.toString() });
   await client.connect();
   await client.query('CREATE TABLE ledger.bare_outbox (LIKE ledger.outbox INCLUDING ALL)');

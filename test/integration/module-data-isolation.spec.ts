@@ -19,12 +19,12 @@ describe('data owned per module, enforced by Postgres roles', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     modules = await discoverModules();
-    const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'warn' }, modules.map((m) => m.definition.name));
+    const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'warn', DB_ROLE_SECRET: process.env.DB_ROLE_SECRET }, modules.map((m) => m.definition.name));
     databases = await ModuleDatabases.open(config, modules);
     for (const { definition } of modules) {
       const url = new URL(database.url);
       url.username = moduleRoleName(definition.name);
-      url.password = moduleRolePassword(roleSecret(database.url, undefined), definition.name);
+      url.password = moduleRolePassword(roleSecret(database.url, process.env.DB_ROLE_SECRET), definition.name);
       const client = new pg.Client({ connectionString: url.toString() });
       await client.connect();
       clients.set(definition.name, client);
@@ -105,7 +105,7 @@ describe('data owned per module, enforced by Postgres roles', () => {
       const rows = await clients.get(name)!.query(`SELECT count(*)::int AS n FROM ${name}.migrations`);
       before.set(name, rows.rows[0].n);
     }
-    const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'warn' }, names());
+    const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'warn', DB_ROLE_SECRET: process.env.DB_ROLE_SECRET }, names());
     const again = await ModuleDatabases.open(config, modules);
     try {
       for (const name of names()) {

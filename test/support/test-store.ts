@@ -40,7 +40,7 @@ export async function startTestStore(env: Record<string, string> = {}, options: 
   const ownsDatabase = options.database === undefined;
   const modules = await discoverModules(options.modulesRoot);
   const config = loadConfig(
-    { DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'error', ...env },
+    { DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'error', DB_ROLE_SECRET: process.env.DB_ROLE_SECRET, ...env },
     modules.map((module) => module.definition.name),
   );
   try {

@@ -21,7 +21,7 @@ describe("a module's DataSource and another module's tables", () => {
     Logger.overrideLogger(['error', 'warn']);
     database = await createTestDatabase();
     modules = await discoverModules();
-    const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'warn' }, modules.map((m) => m.definition.name));
+    const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'warn', DB_ROLE_SECRET: process.env.DB_ROLE_SECRET }, modules.map((m) => m.definition.name));
     databases = await ModuleDatabases.open(config, modules);
     for (const { definition } of modules) {
       // Each module lists its own tables: only it may see them.

@@ -1,3 +1,4 @@
+import { DERIVED_KEY_PREFIX } from '../../src/platform/transport/remote-client.js';
 import pg from 'pg';
 import type { Normaliser } from './normalise.js';
 
@@ -53,7 +54,8 @@ export async function readFinalState(adminUrl: string, normaliser: Normaliser): 
         totalCents: Number(o.total_cents),
         paymentId: id(o.payment_id, `orders[${i}].paymentId`),
         shipmentId: id(o.shipment_id, `orders[${i}].shipmentId`),
-        idempotencyKey: o.idempotency_key,
+        // A key the gateway made up for its own retries (the client sent none) is not part of the outcome.
+        idempotencyKey: o.idempotency_key?.startsWith(DERIVED_KEY_PREFIX) ? null : o.idempotency_key,
         lines: lines.filter((l) => l.order_id === o.id).map((l) => ({ sku: l.sku, quantity: l.quantity, unitPriceCents: l.unit_price_cents })),
       };
     });

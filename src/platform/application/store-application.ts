@@ -9,7 +9,7 @@ import {
 import { APP_FILTER, APP_PIPE, NestFactory } from '@nestjs/core';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { AddressInfo } from 'node:net';
-import { type AppConfig, isDistributed } from '../config/app-config.js';
+import { type AppConfig, isDistributed, natsAuthenticates } from '../config/app-config.js';
 import { ConfigurationError } from '../config/configuration.error.js';
 import { ModuleSettings } from '../config/module-settings.js';
 import { ContractsModule } from '../contracts/contracts.module.js';
@@ -201,9 +201,9 @@ export async function startStoreApplication(
 /** A transport when some module lives in another process; none (no NATS needed) for the monolith. */
 async function openTransport(config: AppConfig): Promise<Transport | undefined> {
   if (!isDistributed(config)) return undefined;
-  if (!config.serviceToken) {
+  if (!config.serviceToken && !natsAuthenticates(config)) {
     throw new ConfigurationError(
-      'SERVICE_TOKEN: required when modules run in several processes (MODULES names fewer than all); use the same secret in every process',
+      'SERVICE_TOKEN: required when modules run in several processes (MODULES names fewer than all) and NATS does not authenticate them (NATS_USER or NATS_CREDS); use the same secret in every process',
     );
   }
   return NatsTransport.connect({
@@ -211,6 +211,7 @@ async function openTransport(config: AppConfig): Promise<Transport | undefined> 
     prefix: config.natsSubjectPrefix,
     token: config.serviceToken,
     name: `monolith-first[${config.hostedModules.join(',') || 'gateway'}]`,
+    credentials: config.natsCredentials,
   });
 }
 

@@ -23,6 +23,8 @@ export interface AppConfig {
   readonly embeddedPostgres: { readonly port: number; readonly dataDir: string };
   readonly dbPoolSize: number;
   readonly serviceToken: string | undefined;
+  /** NATS's own authentication of this process (NATS_USER/NATS_PASSWORD, NATS_CREDS, NATS_TLS_*; ADR 15). */
+  readonly natsCredentials: NatsCredentialsConfig | undefined;
   /** Secret from which module role passwords are derived (DB_ROLE_SECRET). */
   readonly dbRoleSecret: string | undefined;
   readonly logLevel: LogLevel;
@@ -31,6 +33,14 @@ export interface AppConfig {
   readonly eventStream: { readonly maxAgeMs: number; readonly replicas: number };
   /** The environment this was read from, for modules' own settings (ModuleSettings). */
   readonly env: Readonly<Record<string, string | undefined>>;
+}
+
+export interface NatsCredentialsConfig {
+  readonly user?: string;
+  readonly password?: string;
+  readonly credsFile?: string;
+  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+  readonly inboxPrefix?: string;
 }
 
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace'] as const;
@@ -66,6 +76,7 @@ export function loadConfig(env: Env, knownModules: readonly string[]): AppConfig
     },
     dbPoolSize: parseInteger(env.DB_POOL_SIZE, 'DB_POOL_SIZE', 5, 1, 100),
     serviceToken: nonEmpty(env.SERVICE_TOKEN),
+    natsCredentials: parseNatsCredentials(env),
     dbRoleSecret: nonEmpty(env.DB_ROLE_SECRET),
     logLevel: parseLogLevel(env.LOG_LEVEL),
     messaging: parseMessaging(env),
@@ -75,6 +86,35 @@ export function loadConfig(env: Env, knownModules: readonly string[]): AppConfig
     },
     env: { ...env },
   };
+}
+
+function parseNatsCredentials(env: Env): NatsCredentialsConfig | undefined {
+  const user = nonEmpty(env.NATS_USER);
+  const password = env.NATS_PASSWORD === undefined || env.NATS_PASSWORD === '' ? undefined : env.NATS_PASSWORD;
+  const credsFile = nonEmpty(env.NATS_CREDS);
+  if (password !== undefined && user === undefined) throw new ConfigurationError('NATS_PASSWORD: set without NATS_USER');
+  if (user !== undefined && password === undefined) throw new ConfigurationError(`NATS_USER: '${user}' is set without NATS_PASSWORD`);
+  if (user !== undefined && credsFile !== undefined) throw new ConfigurationError('NATS_CREDS: set together with NATS_USER; use one of them');
+  if (user !== undefined && !/^[A-Za-z0-9_-]{1,64}$/.test(user)) {
+    throw new ConfigurationError(`NATS_USER: expected 1-64 characters of A-Z, a-z, 0-9, _ and -, got '${user}'`);
+  }
+  const tls = { caFile: nonEmpty(env.NATS_TLS_CA), certFile: nonEmpty(env.NATS_TLS_CERT), keyFile: nonEmpty(env.NATS_TLS_KEY) };
+  if ((tls.certFile === undefined) !== (tls.keyFile === undefined)) {
+    throw new ConfigurationError('NATS_TLS_CERT, NATS_TLS_KEY: set both (a client certificate and its key) or neither');
+  }
+  const hasTls = Object.values(tls).some((value) => value !== undefined);
+  const inboxPrefix = nonEmpty(env.NATS_INBOX_PREFIX) ?? (user === undefined ? undefined : `_INBOX.${user}`);
+  if (inboxPrefix !== undefined && !/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/.test(inboxPrefix)) {
+    throw new ConfigurationError(`NATS_INBOX_PREFIX: expected dot-separated tokens without wildcards, got '${inboxPrefix}'`);
+  }
+  if (user === undefined && credsFile === undefined && !hasTls && inboxPrefix === undefined) return undefined;
+  const strip = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
+  return strip({ user, password, credsFile, tls: hasTls ? strip(tls) : undefined, inboxPrefix });
+}
+
+/** Whether NATS itself authenticates this process (then SERVICE_TOKEN is optional). */
+export function natsAuthenticates(config: AppConfig): boolean {
+  return config.natsCredentials?.user !== undefined || config.natsCredentials?.credsFile !== undefined;
 }
 
 function parseModules(raw: string | undefined, known: readonly string[]): string[] {

@@ -13,6 +13,13 @@ export interface OperationSpec<I extends object = object, O = unknown> {
    * Queries always are; a command is when its handler is idempotent by key.
    */
   readonly idempotent: boolean;
+  /**
+   * The input field of a command that is idempotent by key (the same key
+   * answers the first outcome, creates nothing). A remote caller fills it
+   * when its caller left it empty, so that its own retries after a timeout
+   * carry one key and can never act twice.
+   */
+  readonly idempotencyKey?: string;
   /** Phantom field carrying the output type; never set at run time. */
   readonly __output?: O;
 }
@@ -30,9 +37,14 @@ export interface Contract<Ops extends OperationMap = OperationMap> {
 
 export function command<I extends object, O>(
   input: Type<I>,
-  options: { idempotent?: boolean } = {},
+  options: { idempotent?: boolean; idempotencyKey?: keyof I & string } = {},
 ): OperationSpec<I, O> {
-  return { kind: 'command', input, idempotent: options.idempotent ?? false };
+  return {
+    kind: 'command',
+    input,
+    idempotent: options.idempotent ?? false,
+    ...(options.idempotencyKey === undefined ? {} : { idempotencyKey: options.idempotencyKey }),
+  };
 }
 
 export function query<I extends object, O>(input: Type<I>): OperationSpec<I, O> {

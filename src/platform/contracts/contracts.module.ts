@@ -33,6 +33,7 @@ export class ContractsModule {
       if (!hosted.includes(definition.name)) {
         if (!remote) throw new Error(`module '${definition.name}' is not hosted here and no transport is bound`);
         const resilience = new ModuleResilience(remote.resilience);
+        remote.transport.onReconnect?.(() => resilience.reset());
         const client = createRemoteClient(contract, remote.transport, resilience, remote.resilience.callTimeoutMs);
         return { provide: contract.client, useValue: instrumentClient(contract, client, 'remote', metrics) };
       }

@@ -41,10 +41,10 @@ export class ModuleDatabases {
           embedded ??= await startEmbeddedPostgres(config.embeddedPostgres);
           adminUrl = embedded.url;
         }
-        const secret = roleSecret(adminUrl, config.dbRoleSecret);
-        const provisioned = await reachable(definition.name, adminUrl, () =>
-          provisionModule(adminUrl, definition.name, secret),
-        );
+        const url = adminUrl;
+        // Only needed when roles are created here: a service given its role's URL needs no secret.
+        const secret = () => config.dbRoleSecret ?? (url === embedded?.url ? embedded.roleSecret : roleSecret(url, undefined));
+        const provisioned = await reachable(definition.name, adminUrl, () => provisionModule(url, definition.name, secret));
         const source = await createModuleDataSource({
           module: definition.name,
           url: provisioned.url,

@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
+import { ConfigurationError } from '../config/configuration.error.js';
 
 /** The login role a module's code runs as. It owns the module's schema and nothing else. */
 export function moduleRoleName(module: string): string {
@@ -16,11 +17,18 @@ export function moduleRolePassword(secret: string, module: string): string {
 }
 
 /**
- * The secret module passwords derive from: DB_ROLE_SECRET when set, else one
- * derived from the admin URL, which every process of a deployment shares.
+ * The secret module passwords derive from: DB_ROLE_SECRET when set, else the
+ * admin URL's password (whoever holds it is the database's administrator
+ * anyway). With neither, the passwords would follow from public facts: refused.
  */
 export function roleSecret(adminUrl: string, configured: string | undefined): string {
-  return configured ?? `${decodeURIComponent(new URL(adminUrl).password)}:monolith-first`;
+  if (configured !== undefined) return configured;
+  const password = decodeURIComponent(new URL(adminUrl).password);
+  if (password.length > 0) return `${password}:monolith-first`;
+  throw new ConfigurationError(
+    'DB_ROLE_SECRET: required to create module roles through a database URL without a password (their passwords derive from it); ' +
+      'set a long random value, the same wherever roles are provisioned, or provision once with `npm run provision` and give each service its role URL',
+  );
 }
 
 export interface ProvisionedModule {
@@ -39,7 +47,7 @@ const CONCURRENT_UPDATE = 'XX000'; // "tuple concurrently updated" on pg_authid
  * the role may log in, owns schema `<module>`, has it as its search_path, and
  * has no privilege on any other schema: PUBLIC's rights on `public` are revoked.
  */
-export async function provisionModule(adminUrl: string, module: string, secret: string): Promise<ProvisionedModule> {
+export async function provisionModule(adminUrl: string, module: string, secret: () => string): Promise<ProvisionedModule> {
   const client = new pg.Client({ connectionString: adminUrl, application_name: 'monolith-first:provisioning' });
   await client.connect();
   try {
@@ -47,16 +55,9 @@ export async function provisionModule(adminUrl: string, module: string, secret: 
       'SELECT rolsuper, rolcreaterole, current_database() AS db FROM pg_roles WHERE rolname = current_user',
     );
     const { rolsuper, rolcreaterole, db } = me.rows[0];
-    if (!rolsuper && !rolcreaterole) {
-      // The operator handed us the module's own credentials: it is the role.
-      await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(module)}`);
-      new Logger('Provisioning').warn(
-        `${module}: the database user cannot create roles; connecting as it, isolation is the operator's grants`,
-      );
-      return { url: adminUrl, isolatedByRole: false };
-    }
+    if (!rolsuper && !rolcreaterole) return await asGivenRole(client, adminUrl, module);
     const role = moduleRoleName(module);
-    const password = moduleRolePassword(secret, module);
+    const password = moduleRolePassword(secret(), module);
     await retryOnRace(() => ensureRole(client, role, password, !rolsuper));
     await client.query('BEGIN');
     // One provisioning at a time per database: several processes may start together.
@@ -78,6 +79,38 @@ export async function provisionModule(adminUrl: string, module: string, secret: 
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/**
+ * The operator handed us a role that cannot create roles: the module's own
+ * (provisioned by `npm run provision`), or one of their making. It is used as
+ * it is. Its schema must be there and its own, or creatable by it.
+ */
+async function asGivenRole(client: pg.Client, url: string, module: string): Promise<ProvisionedModule> {
+  const { rows } = await client.query<{ owner: string | null; mine: boolean | null; can_create: boolean; user: string }>(
+    `SELECT n.nspowner::regrole::text AS owner, pg_has_role(current_user, n.nspowner, 'USAGE') AS mine,
+            has_database_privilege(current_database(), 'CREATE') AS can_create, current_user AS user
+       FROM (SELECT 1) one LEFT JOIN pg_namespace n ON n.nspname = $1`,
+    [module],
+  );
+  const { owner, mine, can_create: canCreate, user } = rows[0];
+  if (owner === null) {
+    if (!canCreate) {
+      throw new ConfigurationError(
+        `database of module '${module}': schema '${module}' does not exist and '${user}' may not create it: run \`npm run provision\` with the admin URL first`,
+      );
+    }
+    await client.query(`CREATE SCHEMA IF NOT EXISTS ${ident(module)}`);
+  } else if (!mine) {
+    throw new ConfigurationError(
+      `database of module '${module}': schema '${module}' belongs to '${owner}', not to '${user}': give the module its own role's URL (see \`npm run provision\`)`,
+    );
+  }
+  const isolated = user === moduleRoleName(module);
+  if (!isolated) {
+    new Logger('Provisioning').warn(`${module}: connecting as '${user}', which cannot create roles; isolation is the operator's grants`);
+  }
+  return { url, isolatedByRole: isolated };
 }
 
 async function ensureRole(client: pg.Client, role: string, password: string, grantToMe: boolean): Promise<void> {

@@ -14,12 +14,101 @@ export function createRootLogger(level: LogLevel, service: string): Pino {
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     // Level names, not numbers: a person reading JSON lines, or a query, should not need a table.
-    formatters: { level: (label) => ({ level: label }) },
+    formatters: { level: (label) => ({ level: label }), log: (fields) => bounded(fields) as Record<string, unknown> },
+    // The message too: a 900 KB field echoed in an error must not become a 900 KB line.
+    hooks: {
+      logMethod(args, method) {
+        return method.apply(this, args.map((arg) => (typeof arg === 'string' ? truncate(arg) : arg)) as Parameters<typeof method>);
+      },
+    },
     mixin: () => activeTraceIds(),
     ...(process.stdout.isTTY && process.env.NODE_ENV !== 'test'
       ? { transport: { target: 'pino-pretty', options: { colorize: true, translateTime: 'SYS:HH:MM:ss.l', ignore: 'pid,hostname,service' } } }
       : {}),
   });
+}
+
+/** Longest string value a log line carries; the rest is cut and its length said. */
+export const MAX_LOGGED_STRING = 2_000;
+const MAX_LOGGED_KEYS = 50;
+const MAX_LOGGED_DEPTH = 6;
+
+export function truncate(text: string, max = MAX_LOGGED_STRING): string {
+  return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+/** A copy of a log line's fields with every string, array, object and nesting level bounded. */
+export function bounded(value: unknown, depth = 0): unknown {
+  if (typeof value === 'string') return truncate(value);
+  if (value === null || typeof value !== 'object' || value instanceof Date) return value;
+  if (value instanceof Error) return { type: value.name, message: truncate(value.message), stack: value.stack && truncate(value.stack) };
+  if (depth >= MAX_LOGGED_DEPTH) return '[nested too deep]';
+  if (Array.isArray(value)) {
+    const items = value.slice(0, MAX_LOGGED_KEYS).map((item) => bounded(item, depth + 1));
+    return value.length > MAX_LOGGED_KEYS ? [...items, `… (${value.length - MAX_LOGGED_KEYS} more items)`] : items;
+  }
+  const entries = Object.entries(value);
+  const result: Record<string, unknown> = {};
+  for (const [key, item] of entries.slice(0, MAX_LOGGED_KEYS)) result[truncate(key, 100)] = bounded(item, depth + 1);
+  if (entries.length > MAX_LOGGED_KEYS) result['…'] = `${entries.length - MAX_LOGGED_KEYS} more fields`;
+  return result;
+}
+
+/** How often one repeated warning or error is written, at most: the first at once, then one line per interval with a count. */
+export const REPEAT_INTERVAL_MS = 5_000;
+const MAX_REPEAT_KEYS = 1_000;
+
+/**
+ * Aggregates repeated warnings and errors: a partition makes every call,
+ * every relay pass and every consumer say the same thing many times a
+ * second. A line is "the same" as another when its context and its text,
+ * with numbers and ids blanked out, are. The first is written at once; the
+ * ones after it within REPEAT_INTERVAL_MS are counted and written as one line
+ * (the last of them, with `repeated: <count>`) when the interval ends.
+ */
+export class RepeatedLines {
+  private readonly seen = new Map<string, { until: number; count: number; last?: () => void; timer?: NodeJS.Timeout }>();
+
+  constructor(private readonly intervalMs = REPEAT_INTERVAL_MS) {}
+
+  /** Writes now, or counts it and writes once at the end of the interval (`write(repeated)`). */
+  offer(key: string, write: (repeated?: number) => void): void {
+    const now = Date.now();
+    const entry = this.seen.get(key);
+    if (entry === undefined || now >= entry.until) {
+      if (entry === undefined && this.seen.size >= MAX_REPEAT_KEYS) this.flushAll();
+      this.seen.set(key, { until: now + this.intervalMs, count: 0 });
+      write();
+      return;
+    }
+    entry.count++;
+    entry.last = () => write(entry.count);
+    entry.timer ??= setTimeout(() => this.flush(key), Math.max(0, entry.until - now)).unref();
+  }
+
+  private flush(key: string): void {
+    const entry = this.seen.get(key);
+    if (entry === undefined) return;
+    clearTimeout(entry.timer);
+    // The next occurrence starts a new interval, written at once.
+    this.seen.delete(key);
+    if (entry.count > 0) entry.last?.();
+  }
+
+  flushAll(): void {
+    for (const key of [...this.seen.keys()]) this.flush(key);
+  }
+}
+
+/** What makes two lines "the same": their text with numbers, hex ids and quoted values blanked. */
+export function repeatKey(level: string, context: string | undefined, text: string): string {
+  const shape = text
+    .slice(0, 300)
+    .replace(/'[^']*'|"[^"]*"/g, '?')
+    .replace(/[0-9a-f]{8}-[0-9a-f-]{27}/gi, '#')
+    .replace(/\b[0-9a-f]{12,}\b/gi, '#')
+    .replace(/\d+/g, '#');
+  return `${level}|${context ?? ''}|${shape}`;
 }
 
 /**
@@ -28,6 +117,8 @@ export function createRootLogger(level: LogLevel, service: string): Pino {
  * so a caller can add `{ orderId }` to its line.
  */
 export class PinoNestLogger implements LoggerService {
+  private readonly repeated = new RepeatedLines();
+
   constructor(private readonly pino: Pino) {}
 
   log(message: unknown, ...rest: unknown[]): void {
@@ -58,10 +149,15 @@ export class PinoNestLogger implements LoggerService {
     // Nest passes the context last; an error passes its stack before it.
     const context = typeof rest.at(-1) === 'string' ? (rest.at(-1) as string) : undefined;
     const fields = { ...(context ? { context } : {}) };
-    if (message !== null && typeof message === 'object' && !(message instanceof Error)) {
-      this.pino[level]({ ...fields, ...(message as object) });
-    } else {
-      this.pino[level](fields, message instanceof Error ? message.stack ?? message.message : String(message));
-    }
+    const structured = message !== null && typeof message === 'object' && !(message instanceof Error);
+    const text = structured ? '' : message instanceof Error ? message.stack ?? message.message : String(message);
+    const emit = (repeated?: number) => {
+      const extra = repeated === undefined ? {} : { repeated, repeatedWithinMs: REPEAT_INTERVAL_MS };
+      if (structured) this.pino[level]({ ...fields, ...(message as object), ...extra });
+      else this.pino[level]({ ...fields, ...extra }, text);
+    };
+    if (level !== 'warn' && level !== 'error') return emit();
+    const key = repeatKey(level, context, structured ? String((message as { msg?: unknown }).msg ?? JSON.stringify(Object.keys(message as object))) : text);
+    this.repeated.offer(key, emit);
   }
 }

@@ -24,6 +24,7 @@ import type {
 } from '../messaging/event-stream.js';
 import type { EventEnvelope } from '../messaging/integration-event.js';
 import { NoRouteError } from '../messaging/message-bus.js';
+import { inputShapeErrors, parseJson } from '../validation/input-shape.js';
 
 export const TOKEN_HEADER = 'Mf-Service-Token';
 const PREVIOUS_HEADER = 'Mf-Previous-Seq';
@@ -64,12 +65,13 @@ export class JetStreamEventStream implements EventStream {
     private readonly jsm: JetStreamManager,
     private readonly prefix: string,
     private readonly stream: string,
-    private readonly token: Buffer,
+    /** Absent when NATS's own credentials authenticate the processes (ADR 15). */
+    private readonly token: Buffer | undefined,
   ) {}
 
   static async open(
     connection: NatsConnection,
-    options: EventStreamOptions & { prefix: string; token: string },
+    options: EventStreamOptions & { prefix: string; token: string | undefined },
   ): Promise<JetStreamEventStream> {
     const stream = `${options.prefix}-events`;
     let jsm: JetStreamManager;
@@ -82,12 +84,12 @@ export class JetStreamEventStream implements EventStream {
         `NATS JetStream is not available (${(error as Error).message}): start nats-server with -js (events between processes need it)`,
       );
     }
-    return new JetStreamEventStream(jetstream(connection, { timeout: 5_000 }), jsm, options.prefix, stream, Buffer.from(options.token));
+    return new JetStreamEventStream(jetstream(connection, { timeout: 5_000 }), jsm, options.prefix, stream, options.token === undefined ? undefined : Buffer.from(options.token));
   }
 
   async publish(envelope: EventEnvelope, previousSequence: number | null): Promise<number> {
     const headers = natsHeaders();
-    headers.set(TOKEN_HEADER, this.token.toString());
+    if (this.token !== undefined) headers.set(TOKEN_HEADER, this.token.toString());
     if (previousSequence !== null) headers.set(PREVIOUS_HEADER, String(previousSequence));
     try {
       const ack = await this.js.publish(`${this.prefix}.events.${envelope.name}`, JSON.stringify(envelope), {
@@ -148,8 +150,7 @@ export class JetStreamEventStream implements EventStream {
 
   /** A message as the subscriber sees it; one it can never read is terminated (and said so) here. */
   private read(message: JsMsg, subscription: StreamSubscription): StreamedEvent[] {
-    const given = Buffer.from(message.headers?.get(TOKEN_HEADER) ?? '');
-    if (!(given.length === this.token.length && timingSafeEqual(given, this.token))) {
+    if (this.token !== undefined && !tokenMatches(message.headers?.get(TOKEN_HEADER), this.token)) {
       this.logger.warn(`${subscription.consumer}: refused stream message ${message.seq} (${message.subject}): missing or wrong service token`);
       message.term('refused: missing or wrong service token');
       return [];
@@ -226,6 +227,12 @@ export class JetStreamEventStream implements EventStream {
   }
 }
 
+/** Constant-time comparison of a message's token with the deployment's. */
+export function tokenMatches(given: string | undefined, token: Buffer): boolean {
+  const bytes = Buffer.from(given ?? '');
+  return bytes.length === token.length && timingSafeEqual(bytes, token);
+}
+
 /** Creates the deployment's stream if it is not there; an existing one is left as its operators set it. */
 async function ensureStream(jsm: JetStreamManager, name: string, subjects: string, options: EventStreamOptions): Promise<void> {
   try {
@@ -252,14 +259,11 @@ async function ensureStream(jsm: JetStreamManager, name: string, subjects: strin
   }
 }
 
-function parseEnvelope(data: Uint8Array): EventEnvelope | undefined {
-  let value: unknown;
-  try {
-    value = JSON.parse(new TextDecoder().decode(data));
-  } catch {
-    return undefined;
-  }
-  const e = value as Partial<EventEnvelope> | null;
+/** An event envelope, or undefined for anything else: not JSON, a reserved property name or deep nesting anywhere, a field missing. */
+export function parseEnvelope(data: Uint8Array): EventEnvelope | undefined {
+  const parsed = parseJson(new TextDecoder().decode(data));
+  if (parsed === undefined || inputShapeErrors(parsed.value).length > 0) return undefined;
+  const e = parsed.value as Partial<EventEnvelope> | null;
   const isText = (v: unknown) => typeof v === 'string' && v.length > 0;
   if (
     e === null ||

@@ -1,31 +1,65 @@
-import { timingSafeEqual } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { Logger } from '@nestjs/common';
-import { connect, headers as natsHeaders, type Msg, type MsgHdrs, type NatsConnection } from '@nats-io/transport-node';
+import {
+  connect,
+  type ConnectionOptions,
+  credsAuthenticator,
+  headers as natsHeaders,
+  type Msg,
+  type MsgHdrs,
+  type NatsConnection,
+} from '@nats-io/transport-node';
 import { ConfigurationError } from '../config/configuration.error.js';
 import type { EventStream } from '../messaging/event-stream.js';
 import { contextFrom, currentTraceHeaders, inSpan, SpanKind } from '../observability/tracing.js';
-import { type EventStreamOptions, JetStreamEventStream, TOKEN_HEADER } from './jetstream-event-stream.js';
+import { describeFieldErrors } from '../validation/field-errors.js';
+import { inputShapeErrors, parseJson } from '../validation/input-shape.js';
+import { type EventStreamOptions, JetStreamEventStream, TOKEN_HEADER, tokenMatches } from './jetstream-event-stream.js';
 import { type CallHandler, type CallReply, type Transport, TransportError } from './transport.js';
 
 const REFUSED = 'refused: missing or wrong service token';
+
+/** How this process proves who it is to the NATS server (ADR 15); all optional. */
+export interface NatsCredentials {
+  readonly user?: string;
+  readonly password?: string;
+  /** A `.creds` file (JWT + nkey seed), for servers in operator mode. */
+  readonly credsFile?: string;
+  readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
+  /** Replies come to `<inboxPrefix>.<id>`: a prefix of its own lets the server keep other users out of them. */
+  readonly inboxPrefix?: string;
+}
+
+export interface NatsTransportOptions {
+  readonly url: string;
+  readonly prefix: string;
+  /** The shared secret every message carries; absent when NATS's own authorization separates the services. */
+  readonly token: string | undefined;
+  readonly name: string;
+  readonly credentials?: NatsCredentials;
+}
 
 /**
  * The NATS transport: request/reply for contract calls (subject
  * `<prefix>.call.<module>.<operation>`), pings (`<prefix>.ping.<module>`),
  * and the event stream on JetStream (`<prefix>.events.>`, ADR 12).
  * Each module's subscriptions form a queue group, so instances of a module
- * share its load. A message without the deployment's token is refused and logged.
+ * share its load. A message without the deployment's token (when there is
+ * one) is refused and logged; one that is not JSON, or has a reserved
+ * property name, is answered INVALID.
  */
 export class NatsTransport implements Transport {
   private readonly logger = new Logger('transport.nats');
+  private connected = true;
+  private readonly reconnectListeners: Array<() => void> = [];
 
   private constructor(
     private readonly connection: NatsConnection,
     private readonly prefix: string,
-    private readonly token: Buffer,
+    private readonly token: Buffer | undefined,
   ) {}
 
-  static async connect(options: { url: string; prefix: string; token: string; name: string }): Promise<NatsTransport> {
+  static async connect(options: NatsTransportOptions): Promise<NatsTransport> {
     let connection: NatsConnection;
     try {
       connection = await connect({
@@ -35,20 +69,21 @@ export class NatsTransport implements Transport {
         maxReconnectAttempts: -1,
         reconnectTimeWait: 500,
         timeout: 5_000,
+        ...connectionAuth(options.credentials),
       });
     } catch (error) {
       throw new ConfigurationError(`cannot reach NATS at ${options.url} (TRANSPORT=nats): ${(error as Error).message}`);
     }
-    const transport = new NatsTransport(connection, options.prefix, Buffer.from(options.token));
+    const transport = new NatsTransport(connection, options.prefix, options.token === undefined ? undefined : Buffer.from(options.token));
     void transport.watch();
     return transport;
   }
 
   serveModule(module: string, handler: CallHandler): void {
-    this.subscribe(`${this.prefix}.call.${module}.*`, `${this.prefix}.${module}`, (subject, input) =>
+    this.subscribe(`${this.prefix}.call.${module}.*`, `${this.prefix}.${module}`, module, (subject, input) =>
       handler(subject.slice(`${this.prefix}.call.${module}.`.length), input),
     );
-    this.subscribe(`${this.prefix}.ping.${module}`, `${this.prefix}.${module}`, async () => ({ ok: true, result: null }));
+    this.subscribe(`${this.prefix}.ping.${module}`, `${this.prefix}.${module}`, module, async () => ({ ok: true, result: null }));
   }
 
   async call(module: string, operation: string, input: unknown, timeoutMs: number): Promise<CallReply> {
@@ -56,7 +91,7 @@ export class NatsTransport implements Transport {
   }
 
   openEventStream(options: EventStreamOptions): Promise<EventStream> {
-    return JetStreamEventStream.open(this.connection, { ...options, prefix: this.prefix, token: this.token.toString() });
+    return JetStreamEventStream.open(this.connection, { ...options, prefix: this.prefix, token: this.token?.toString() });
   }
 
   async ping(module: string, timeoutMs: number): Promise<boolean> {
@@ -66,6 +101,10 @@ export class NatsTransport implements Transport {
     } catch {
       return false;
     }
+  }
+
+  onReconnect(listener: () => void): void {
+    this.reconnectListeners.push(listener);
   }
 
   async close(): Promise<void> {
@@ -82,8 +121,10 @@ export class NatsTransport implements Transport {
   }
 
   private async send(subject: string, payload: unknown, timeoutMs: number): Promise<unknown> {
+    // Cut off from the server, a request would only wait out its deadline: say so now, nothing was sent.
+    if (!this.connected) throw new TransportError(`${subject}: not connected to NATS`, false);
     const headers = natsHeaders();
-    headers.set(TOKEN_HEADER, this.token.toString());
+    if (this.token !== undefined) headers.set(TOKEN_HEADER, this.token.toString());
     // The trace goes with the message, so the other process continues it.
     for (const [name, value] of Object.entries(currentTraceHeaders())) headers.set(name, value);
     let reply: Msg;
@@ -92,18 +133,26 @@ export class NatsTransport implements Transport {
     } catch (error) {
       const text = (error as Error).message ?? String(error);
       const noResponders = /no responders/i.test(text);
+      const permission = /permission/i.test(text);
       throw new TransportError(
-        noResponders ? `nobody serves ${subject}` : `${subject}: ${text}`,
-        // With no responders the message reached nobody; otherwise it may have been handled.
-        !noResponders,
+        noResponders ? `nobody serves ${subject}` : permission ? `${subject}: not permitted by the NATS server (check this service's NATS user)` : `${subject}: ${text}`,
+        // With no responders (or no permission) the message reached nobody; otherwise it may have been handled.
+        !noResponders && !permission,
       );
     }
     const body = reply.string();
     if (body === REFUSED) throw new TransportError(`${subject} ${REFUSED}: check SERVICE_TOKEN of both processes`, false);
-    return JSON.parse(body);
+    const parsed = parseJson(body);
+    if (parsed === undefined) throw new TransportError(`${subject}: the answer is not JSON`, true);
+    return parsed.value;
   }
 
-  private subscribe(subject: string, queue: string, answer: (subject: string, input: unknown) => Promise<unknown>): void {
+  private subscribe(
+    subject: string,
+    queue: string,
+    module: string,
+    answer: (subject: string, input: unknown) => Promise<unknown>,
+  ): void {
     this.connection.subscribe(subject, {
       queue,
       callback: (error, message) => {
@@ -116,21 +165,27 @@ export class NatsTransport implements Transport {
           message.respond(REFUSED);
           return;
         }
+        const input = decode(message);
+        if (!input.ok) {
+          // Bad input is the sender's problem: one warning, an INVALID answer, no stack trace.
+          this.logger.warn(`refused a message on ${message.subject}: ${input.message}`);
+          message.respond(JSON.stringify({ ok: false, error: { code: 'INVALID', message: input.message, module, ...(input.errors ? { errors: input.errors } : {}) } }));
+          return;
+        }
         const parent = contextFrom({ traceparent: message.headers?.get('traceparent'), tracestate: message.headers?.get('tracestate') });
         inSpan(
           `nats handle ${message.subject}`,
           { kind: SpanKind.SERVER, parent, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': message.subject } },
           async () => {
             const started = performance.now();
-            const input = decode(message);
-            const result = await answer(message.subject, input);
+            const result = await answer(message.subject, input.value);
             // One line per handled message, inside its span: it carries the trace id.
             this.logger.log({
               msg: 'handled message',
               subject: message.subject,
               ok: (result as { ok?: boolean }).ok !== false,
               durationMs: Math.round((performance.now() - started) * 100) / 100,
-              ...orderIdOf(input),
+              ...orderIdOf(input.value),
             });
             return result;
           },
@@ -138,7 +193,7 @@ export class NatsTransport implements Transport {
           (result) => message.respond(JSON.stringify(result)),
           (failure: unknown) => {
             this.logger.error(`handling ${message.subject} failed: ${(failure as Error)?.stack ?? failure}`);
-            message.respond(JSON.stringify({ ok: false, error: { code: 'INTERNAL', message: 'internal error', module: '' } }));
+            message.respond(JSON.stringify({ ok: false, error: { code: 'INTERNAL', message: 'internal error', module } }));
           },
         );
       },
@@ -146,22 +201,54 @@ export class NatsTransport implements Transport {
   }
 
   private authenticated(headers: MsgHdrs | undefined): boolean {
-    const given = Buffer.from(headers?.get(TOKEN_HEADER) ?? '');
-    return given.length === this.token.length && timingSafeEqual(given, this.token);
+    return this.token === undefined || tokenMatches(headers?.get(TOKEN_HEADER), this.token);
   }
 
   private async watch(): Promise<void> {
     for await (const status of this.connection.status()) {
-      if (status.type === 'disconnect' || status.type === 'reconnect') this.logger.warn(`NATS ${status.type}`);
+      if (status.type === 'disconnect') {
+        this.connected = false;
+        this.logger.warn('NATS disconnect');
+      } else if (status.type === 'reconnect') {
+        this.connected = true;
+        this.logger.warn('NATS reconnect');
+        for (const listener of this.reconnectListeners) listener();
+      }
     }
   }
 }
 
-function decode(message: Msg): unknown {
-  const text = message.string();
-  return text.length === 0 ? null : JSON.parse(text);
+/** The connection options that authenticate this process, from its configuration. */
+function connectionAuth(credentials: NatsCredentials | undefined): Partial<ConnectionOptions> {
+  if (credentials === undefined) return {};
+  const options: Partial<ConnectionOptions> = {};
+  if (credentials.user !== undefined) {
+    options.user = credentials.user;
+    options.pass = credentials.password;
+  }
+  if (credentials.credsFile !== undefined) {
+    let creds: Uint8Array;
+    try {
+      creds = readFileSync(credentials.credsFile);
+    } catch (error) {
+      throw new ConfigurationError(`NATS_CREDS: cannot read ${credentials.credsFile}: ${(error as NodeJS.ErrnoException).code ?? (error as Error).message}`);
+    }
+    options.authenticator = credsAuthenticator(creds);
+  }
+  if (credentials.tls !== undefined) options.tls = { ...credentials.tls };
+  if (credentials.inboxPrefix !== undefined) options.inboxPrefix = credentials.inboxPrefix;
+  return options;
 }
 
+type Decoded = { ok: true; value: unknown } | { ok: false; message: string; errors?: Array<{ field: string; message: string }> };
+
+function decode(message: Msg): Decoded {
+  const parsed = parseJson(message.string());
+  if (parsed === undefined) return { ok: false, message: 'the message is not valid JSON' };
+  const errors = inputShapeErrors(parsed.value);
+  if (errors.length > 0) return { ok: false, message: describeFieldErrors(errors), errors };
+  return { ok: true, value: parsed.value };
+}
 
 /** The order a message is about, when it says (`orderId` of a call's input or of an event's payload). */
 function orderIdOf(value: unknown): { orderId?: string } {

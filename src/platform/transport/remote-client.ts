@@ -1,14 +1,23 @@
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import type { Contract, ContractClient } from '../contracts/contract.js';
 import { ModuleError } from '../contracts/module.error.js';
 import { isBrokenCircuit, type ModuleResilience } from './resilience.js';
 import { type Transport, TransportError } from './transport.js';
 
+/** Marks an idempotency key the remote caller made up because its caller sent none. */
+export const DERIVED_KEY_PREFIX = 'mf-derived:';
+
 /**
  * Binds a contract to a module hosted in another process. Same shape, same
  * JSON copies, same errors as the local adapter; what differs is only that the
  * callee may not answer: then the call fails with UNAVAILABLE (503 at the
  * gateway) after its deadline, never hangs.
+ *
+ * A command idempotent by key gets a key of its own when its caller sent none,
+ * so that retries after a timeout are safe; when even they get no answer, the
+ * error says that the command may have been carried out, and with which key to
+ * retry it safely: an unknown outcome is never silent.
  */
 export function createRemoteClient<C extends Contract>(
   contract: C,
@@ -19,17 +28,27 @@ export function createRemoteClient<C extends Contract>(
   const logger = new Logger(`${contract.module}.remote`);
   const client: Record<string, (input: object) => Promise<unknown>> = {};
   for (const [operation, spec] of Object.entries(contract.operations)) {
+    const keyField = spec.idempotencyKey;
     client[operation] = async (input: object) => {
+      let sent = input;
+      let derived: string | undefined;
+      if (keyField !== undefined && (input as Record<string, unknown>)[keyField] === undefined) {
+        derived = `${DERIVED_KEY_PREFIX}${randomUUID()}`;
+        sent = { ...input, [keyField]: derived };
+      }
       let reply;
       try {
         // The transport serialises the input and parses the answer: the caller and the callee share nothing.
-        reply = await resilience.execute(spec.idempotent, () => transport.call(contract.module, operation, input, callTimeoutMs));
+        reply = await resilience.execute(spec.idempotent || keyField !== undefined, () =>
+          transport.call(contract.module, operation, sent, callTimeoutMs),
+        );
       } catch (error) {
         if (isBrokenCircuit(error)) {
           throw new ModuleError('UNAVAILABLE', `module '${contract.module}' is unavailable (circuit open)`, contract.module);
         }
         if (error instanceof TransportError) {
           logger.warn(`${contract.module}.${operation}: ${error.message}`);
+          if (error.outcomeUnknown && spec.kind === 'command') throw outcomeUnknown(contract.module, operation, keyField, derived ?? keyOf(input, keyField));
           throw new ModuleError('UNAVAILABLE', `module '${contract.module}' did not answer`, contract.module);
         }
         throw error;
@@ -39,4 +58,18 @@ export function createRemoteClient<C extends Contract>(
     };
   }
   return Object.freeze(client) as unknown as ContractClient<C>;
+}
+
+function keyOf(input: object, field: string | undefined): string | undefined {
+  const value = field === undefined ? undefined : (input as Record<string, unknown>)[field];
+  return typeof value === 'string' ? value : undefined;
+}
+
+/** A command whose deadline passed after it was sent: it may have been done, or not. */
+function outcomeUnknown(module: string, operation: string, keyField: string | undefined, key: string | undefined): ModuleError {
+  const retry =
+    keyField === undefined
+      ? 'check before retrying'
+      : `retry with the same Idempotency-Key, which is safe${key?.startsWith(DERIVED_KEY_PREFIX) ? ` (the request had none; this one was used: '${key}')` : ''}`;
+  return new ModuleError('UNAVAILABLE', `module '${module}' did not answer ${operation} in time: it may have been done all the same; ${retry}`, module);
 }

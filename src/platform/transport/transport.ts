@@ -23,6 +23,8 @@ export interface Transport {
   openEventStream(options: EventStreamOptions): Promise<EventStream>;
   /** Whether some process answers for the module now. */
   ping(module: string, timeoutMs: number): Promise<boolean>;
+  /** Called each time the link comes back after an outage (circuits opened meanwhile are stale). */
+  onReconnect?(listener: () => void): void;
   close(): Promise<void>;
 }
 

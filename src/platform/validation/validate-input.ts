@@ -4,11 +4,14 @@ import { validate, type ValidatorOptions } from 'class-validator';
 import type { FieldError } from '../contracts/module.error.js';
 import { fastValidInstance } from './compiled-validator.js';
 import { toFieldErrors } from './field-errors.js';
+import { inputShapeErrors } from './input-shape.js';
 
 /**
  * The one validation policy of the whole application, used by the HTTP
  * gateway and by every contract call on receipt: unknown properties are
- * errors, nothing is coerced (a string is not a number, 1.5 is not an integer).
+ * errors, nothing is coerced (a string is not a number, 1.5 is not an integer),
+ * and reserved names (`__proto__`, `constructor`, `prototype`) and excessive
+ * nesting are refused before anything else (input-shape.ts).
  */
 export const VALIDATOR_OPTIONS: ValidatorOptions = {
   whitelist: true,
@@ -32,6 +35,8 @@ function notAnObject(): { ok: false; errors: FieldError[] } {
  */
 export async function validateInput<T extends object>(type: Type<T>, payload: unknown): Promise<Validated<T>> {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return notAnObject();
+  const shape = inputShapeErrors(payload);
+  if (shape.length > 0) return { ok: false, errors: shape };
   const value = fastValidInstance<T>(type, payload);
   if (value !== undefined) return { ok: true, value };
   return validateInputSlow(type, payload);
@@ -40,6 +45,8 @@ export async function validateInput<T extends object>(type: Type<T>, payload: un
 /** The reference implementation: class-transformer's plainToInstance, then class-validator's validate. */
 export async function validateInputSlow<T extends object>(type: Type<T>, payload: unknown): Promise<Validated<T>> {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return notAnObject();
+  const shape = inputShapeErrors(payload);
+  if (shape.length > 0) return { ok: false, errors: shape };
   const nul = fieldsWithNul(payload);
   if (nul.length > 0) return { ok: false, errors: nul.map((field) => ({ field, message: 'must not contain the NUL character' })) };
   let instance: T;

@@ -7,7 +7,7 @@ import type { PlaceOrderResult } from './place-order.result.js';
 import type { SagaStepView } from './saga-step.view.js';
 
 export const OrdersContract = defineContract('orders', {
-  placeOrder: command<PlaceOrderCommand, PlaceOrderResult>(PlaceOrderCommand),
+  placeOrder: command<PlaceOrderCommand, PlaceOrderResult>(PlaceOrderCommand, { idempotencyKey: 'idempotencyKey' }),
   getOrder: query<GetOrderQuery, OrderView>(GetOrderQuery),
   getCheckoutLog: query<GetOrderQuery, SagaStepView[]>(GetOrderQuery),
 });

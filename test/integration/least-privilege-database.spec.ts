@@ -1,0 +1,57 @@
+import 'reflect-metadata';
+import { execFile } from 'node:child_process';
+import { promisify } from 'node:util';
+import { builtMain } from '../support/spawn-store.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { http, startTestStore } from '../support/test-store.js';
+
+const run = promisify(execFile);
+const PROVISION = builtMain().replace(/main\.js$/, 'cli/provision.cli.js');
+
+/**
+ * `npm run provision` with the admin URL, once; then the store started with nothing but each
+ * module's role URL (no DATABASE_URL, no admin) works, and a module still cannot touch
+ * another's schema.
+ */
+describe('services with their role URL only', () => {
+  let database: TestDatabase;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+  });
+
+  afterAll(async () => {
+    await database.drop();
+  });
+
+  it('provisions with admin rights, then serves with no admin URL', async () => {
+    const { stdout } = await run(process.execPath, [PROVISION], {
+      env: { PATH: process.env.PATH, DATABASE_URL: database.url, DB_ROLE_SECRET: 'provision-test-secret' },
+    });
+    const urls = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2)));
+    expect(Object.keys(urls).sort()).toEqual(['INVENTORY_DATABASE_URL', 'NOTIFICATIONS_DATABASE_URL', 'ORDERS_DATABASE_URL', 'PAYMENTS_DATABASE_URL', 'SHIPPING_DATABASE_URL']);
+    expect(new URL(urls.INVENTORY_DATABASE_URL).username).toBe('inventory_module');
+
+    // No admin URL and no secret anywhere in this process.
+    const store = await startTestStore({ DATABASE_URL: '', DB_ROLE_SECRET: '', ...urls }, { database });
+    try {
+      expect((await http(store, 'POST', '/inventory/products', { sku: 'KETTLE', name: 'Kettle', priceCents: 2599, stock: 10 })).status).toBe(201);
+      expect((await http(store, 'GET', '/health')).status).toBe(200);
+      const inventory = store.application.databases.get('inventory');
+      expect((await inventory.query('SELECT current_user AS who'))[0].who).toBe('inventory_module');
+      await expect(inventory.query('SELECT count(*) FROM orders.orders')).rejects.toThrow(/permission denied/);
+      await expect(inventory.query('CREATE SCHEMA intruder')).rejects.toThrow(/permission denied/);
+      await expect(inventory.query('CREATE ROLE intruder')).rejects.toThrow(/permission denied/);
+    } finally {
+      await store.close();
+    }
+  }, 60_000);
+
+  // Only where the server's admin URL has no password (the embedded test server has one).
+  (new URL(process.env.DATABASE_URL ?? 'postgres://x@y/z').password ? it.skip : it)(
+    'refuses to create roles through a URL without a password when no secret is set',
+    async () => {
+      await expect(startTestStore({ DB_ROLE_SECRET: '' }, { database })).rejects.toThrow(/^DB_ROLE_SECRET: required/);
+    },
+  );
+});
