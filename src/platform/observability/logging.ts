@@ -14,7 +14,7 @@ export function createRootLogger(level: LogLevel, service: string): Pino {
     base: { service },
     timestamp: pino.stdTimeFunctions.isoTime,
     // Level names, not numbers: a person reading JSON lines, or a query, should not need a table.
-    formatters: { level: (label) => ({ level: label }), log: (fields) => bounded(fields) as Record<string, unknown> },
+    formatters: { level: (label) => ({ level: label }), log: (fields) => boundedFields(fields) },
     // The message too: a 900 KB field echoed in an error must not become a 900 KB line.
     hooks: {
       logMethod(args, method) {
@@ -35,6 +35,17 @@ const MAX_LOGGED_DEPTH = 6;
 
 export function truncate(text: string, max = MAX_LOGGED_STRING): string {
   return text.length <= max ? text : `${text.slice(0, max)}… (${text.length - max} more characters)`;
+}
+
+/**
+ * A log line's fields, bounded; `req`, `res` and `err` are left to their
+ * serializers (which pino applies after this, and which keep a few short
+ * fields): a bounded copy of a response object would have lost its statusCode.
+ */
+function boundedFields(fields: Record<string, unknown>): Record<string, unknown> {
+  const result: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(fields)) result[key] = key === 'req' || key === 'res' || key === 'err' ? value : bounded(value, 1);
+  return result;
 }
 
 /** A copy of a log line's fields with every string, array, object and nesting level bounded. */
