@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Logger } from '@nestjs/common';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
 import { planTopology } from '../topology/topologies.js';
-import { parseOptions, USAGE, UsageError } from './options.js';
+import { BASELINE, parseOptions, USAGE, UsageError } from './options.js';
 import { Progress } from './progress.js';
 import { writeReport } from './report-files.js';
 import { cleanups, runCompare } from './run-compare.js';
@@ -24,6 +24,7 @@ async function main(argv: readonly string[]): Promise<number> {
   Logger.overrideLogger(['error', 'warn']);
   const modules = (await discoverModules()).map((module) => module.definition.name);
   for (const topology of options.topologies) {
+    if (topology === BASELINE) continue;
     try {
       planTopology(topology, modules);
     } catch (error) {
