@@ -22,7 +22,9 @@ async function main(argv: readonly string[]): Promise<number> {
   const main = fileURLToPath(new URL('../../src/main.js', import.meta.url));
   if (!existsSync(main)) throw new Error(`no build of the store at ${main}: run \`npm run build\` first`);
   Logger.overrideLogger(['error', 'warn']);
-  const modules = (await discoverModules()).map((module) => module.definition.name);
+  const discovered = await discoverModules();
+  const modules = discovered.map((module) => module.definition.name);
+  const calls = Object.fromEntries(discovered.map((module) => [module.definition.name, module.manifest.calls]));
   for (const topology of options.topologies) {
     if (topology === BASELINE) continue;
     try {
@@ -47,7 +49,7 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGTERM', () => interrupt('SIGTERM'));
 
   const progress = new Progress();
-  const { results, runs } = await runCompare(options, modules, progress);
+  const { results, runs } = await runCompare(options, modules, progress, calls);
   progress.status('writing the report');
   const written = writeReport(results, runs, options.out);
   progress.done();

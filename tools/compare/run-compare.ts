@@ -48,6 +48,8 @@ interface Slot {
   readonly result: Mutable<TopologyResult>;
   database?: Awaited<ReturnType<Awaited<ReturnType<typeof startDatabaseServer>>['freshDatabase']>>;
   remote: Map<string, { calls: number; totalMs: number }>;
+  /** Between the two passes the topology's processes are parked (SIGSTOP), not stopped: no second start-up. */
+  parked?: { session: Session; output: string[] };
 }
 
 interface Session {
@@ -58,6 +60,8 @@ interface Session {
   readonly metricsPorts: number[];
   readonly proxies: FaultProxy[];
   readonly front: RoundRobinFront | undefined;
+  /** SIGSTOP / SIGCONT every process: parked, they use no CPU and keep their state and connections. */
+  signal(signal: 'SIGSTOP' | 'SIGCONT'): void;
   stop(): Promise<void>;
 }
 
@@ -80,7 +84,13 @@ interface Context {
  * brought up again on its database: the latency at those rates (open loop)
  * and the faults under the fixed rate. Then the verdicts and ratios.
  */
-export async function runCompare(options: CompareOptions, modules: readonly string[], progress: Progress): Promise<CompareRun> {
+export async function runCompare(
+  options: CompareOptions,
+  modules: readonly string[],
+  progress: Progress,
+  /** Each module's callees (module.json), to tell a slow module from one waiting for it. */
+  calls: Readonly<Record<string, readonly string[]>> = {},
+): Promise<CompareRun> {
   const startedAt = new Date();
   const slots: Slot[] = options.topologies.map((name, index) => {
     const plan = name === BASELINE ? [{ name: BASELINE, env: { GATEWAY: 'on' as const }, entry: BASELINE_MAIN }] : planTopology(name, modules);
@@ -140,7 +150,7 @@ export async function runCompare(options: CompareOptions, modules: readonly stri
         progress.log(`${tag} SKIPPED: NATS is not reachable at ${natsUrl}`);
         continue;
       }
-      await inTopology(slot, tag, context, async (session) => {
+      await inTopology(slot, tag, context, !onePass && secondPass, async (session) => {
         if (options.parts.has('equivalence') && slot.name !== BASELINE) await runEquivalence(slot, tag, session, context);
         if (options.parts.has('saturation')) await saturation(slot, tag, session, context);
         if (onePass && secondPass) {
@@ -156,12 +166,14 @@ export async function runCompare(options: CompareOptions, modules: readonly stri
       );
       for (const slot of slots.filter((s) => s.result.status === 'ran')) {
         const tag = tagOf(slot, slots.length);
-        await inTopology(slot, tag, context, (session) => latencyAndFaults(slot, tag, session, context, rates!));
+        await inTopology(slot, tag, context, false, (session) => latencyAndFaults(slot, tag, session, context, rates!));
       }
     }
   } finally {
     progress.status('stopping PostgreSQL and NATS');
     for (const slot of slots) {
+      await slot.parked?.session.stop().catch(() => {});
+      slot.parked = undefined;
       if (slot.database && !options.keepDatabases) await slot.database.drop().catch(() => {});
       if (slot.database && options.keepDatabases) progress.log(`[${slot.name}] database kept: ${slot.database.name}`);
     }
@@ -182,7 +194,7 @@ export async function runCompare(options: CompareOptions, modules: readonly stri
   const numbered = new Map(renumber(names.map((n) => runs.get(n)!)).map((run, i) => [names[i], run]));
   const equivalence = options.parts.has('equivalence') ? verdict(options.topologies.filter((t) => t !== BASELINE), numbered) : null;
   const ratios = ratiosOf(topologies);
-  const slow = slowModules(topologies);
+  const slow = slowModules(topologies, calls);
   const ok =
     topologies.every((t) => t.status !== 'failed') &&
     (equivalence === null || equivalence.verdict !== 'different') &&
@@ -264,32 +276,52 @@ function chooseRates(slots: readonly Slot[], options: CompareOptions): NonNullab
   return { slowestCapacity: slowest, fixedRate, fixedRateFrom, curve };
 }
 
-/** Brings the topology up (on its database, fresh the first time), runs `body`, stops it; a failure marks the topology failed. */
-async function inTopology(slot: Slot, tag: string, context: Context, body: (session: Session) => Promise<void>): Promise<void> {
+/**
+ * Brings the topology up (on its database, fresh the first time) or resumes it
+ * where it was parked, runs `body`, then stops it or (`park`) parks it for the
+ * second pass; a failure marks the topology failed.
+ */
+async function inTopology(slot: Slot, tag: string, context: Context, park: boolean, body: (session: Session) => Promise<void>): Promise<void> {
   const { progress } = context;
-  const output: string[] = [];
-  let session: Session | undefined;
+  const output: string[] = slot.parked?.output ?? [];
+  let session: Session | undefined = slot.parked?.session;
+  slot.parked = undefined;
   const stop = async () => session?.stop();
   cleanups.add(stop);
+  let parked = false;
   try {
-    if (!slot.database) {
-      progress.status(`${tag} creating a fresh database`);
-      slot.database = await context.server.freshDatabase(`compare_${slot.name.replace(/[^a-z0-9_]/g, '_')}`);
+    if (session) {
+      progress.status(`${tag} resuming its parked processes`);
+      session.signal('SIGCONT');
+      // Timers that fell due while parked fire now; NATS reconnects if the server gave up on them: let it settle.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      await waitForHealthy(session.url, 60_000);
+      progress.log(`${tag} resumed`);
+    } else {
+      if (!slot.database) {
+        progress.status(`${tag} creating a fresh database`);
+        slot.database = await context.server.freshDatabase(`compare_${slot.name.replace(/[^a-z0-9_]/g, '_')}`);
+      }
+      const started = performance.now();
+      session = await bringUp(slot, tag, context, output);
+      const ms = Math.round(performance.now() - started);
+      slot.result.startupMs = ms;
+      (slot.result.phaseMs as Record<string, number>).startup = ms;
+      const running = [...session.topology.processes.values()];
+      slot.result.processes = running.map((p) => ({
+        name: p.plan.name,
+        modules: slot.name === BASELINE ? '(baseline)' : (p.plan.env.MODULES ?? '(all)'),
+        gateway: p.plan.env.GATEWAY === 'on',
+        port: p.port,
+      }));
+      progress.log(`${tag} up in ${(ms / 1000).toFixed(1)} s: ${running.map((p) => `${p.plan.name} :${p.port}`).join(', ')}${session.front ? ` behind a round-robin front :${session.front.port}` : ''}`);
     }
-    const started = performance.now();
-    session = await bringUp(slot, tag, context, output);
-    const ms = Math.round(performance.now() - started);
-    slot.result.startupMs ??= ms;
-    (slot.result.phaseMs as Record<string, number>)[slot.result.phaseMs.startup === undefined ? 'startup' : 'restart'] = ms;
-    const running = [...session.topology.processes.values()];
-    slot.result.processes = running.map((p) => ({
-      name: p.plan.name,
-      modules: slot.name === BASELINE ? '(baseline)' : (p.plan.env.MODULES ?? '(all)'),
-      gateway: p.plan.env.GATEWAY === 'on',
-      port: p.port,
-    }));
-    progress.log(`${tag} up in ${(ms / 1000).toFixed(1)} s: ${running.map((p) => `${p.plan.name} :${p.port}`).join(', ')}${session.front ? ` behind a round-robin front :${session.front.port}` : ''}`);
     await body(session);
+    if (park) {
+      session.signal('SIGSTOP');
+      slot.parked = { session, output };
+      parked = true;
+    }
   } catch (error) {
     slot.result.status = 'failed';
     slot.result.reason = ((error as Error)?.message ?? String(error)).split('\n')[0];
@@ -297,9 +329,26 @@ async function inTopology(slot: Slot, tag: string, context: Context, body: (sess
     progress.log(`${tag} FAILED: ${slot.result.reason}`);
     for (const line of output.slice(-5)) progress.log(`${tag}   ${line}`);
   } finally {
-    progress.status(`${tag} stopping`);
-    await session?.stop().catch(() => {});
+    if (!parked) {
+      progress.status(`${tag} stopping`);
+      await session?.stop().catch(() => {});
+    }
     cleanups.delete(stop);
+    if (parked) cleanups.add(() => session!.stop());
+  }
+}
+
+async function waitForHealthy(url: string, timeoutMs: number): Promise<void> {
+  const deadline = performance.now() + timeoutMs;
+  for (;;) {
+    try {
+      const response = await fetch(`${url}/health`, { signal: AbortSignal.timeout(2_000) });
+      if (response.status === 200) return;
+    } catch {
+      // not yet
+    }
+    if (performance.now() > deadline) throw new Error(`${url}/health did not answer 200 within ${timeoutMs} ms after resuming`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
   }
 }
 
@@ -365,6 +414,15 @@ async function bringUp(slot: Slot, tag: string, context: Context, output: string
     const shared = context.nats ? undefined : findProcess('nats-server');
     if (context.nats || shared !== undefined) targets.push({ name: NATS_SERVER, pid: () => context.nats?.pid ?? shared });
   }
+  const signal = (sig: 'SIGSTOP' | 'SIGCONT') => {
+    for (const p of started.processes.values()) {
+      try {
+        if (p.child?.pid !== undefined && p.child.exitCode === null) process.kill(p.child.pid, sig);
+      } catch {
+        // gone already
+      }
+    }
+  };
   return {
     topology: started,
     url: front?.url ?? started.gatewayUrl,
@@ -372,7 +430,9 @@ async function bringUp(slot: Slot, tag: string, context: Context, output: string
     metricsPorts: running.map((p) => p.port),
     proxies,
     front,
+    signal,
     async stop() {
+      signal('SIGCONT');
       await front?.stop();
       await started.stop();
       for (const proxy of proxies) await proxy.stop();
