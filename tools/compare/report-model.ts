@@ -215,7 +215,7 @@ function curveSection(results: CompareResults, latency: readonly TopologyResult[
         kind: 'p',
         text:
           `The same open loop at ${rates.curve.map((r) => `${r}/s`).join(', ')}` +
-          (rates.slowestCapacity ? ` (${results.options.topologies.length ? '' : ''}fractions of the slowest store topology's saturation throughput, ${rates.slowestCapacity.topology} ${fmt(rates.slowestCapacity.completedPerSecond)}/s)` : '') +
+          (rates.slowestCapacity ? ` (fractions of the slowest store topology's saturation throughput, ${rates.slowestCapacity.topology} ${fmt(rates.slowestCapacity.completedPerSecond)}/s)` : '') +
           `, ${results.options.stepDurationS} s each (the fixed rate ${results.options.rateDurationS} s), the store settled between points. A point it does not sustain ends its curve. Cells: POST -> terminal p50 / p99, ms.`,
       },
       { kind: 'chart', id: 'curve', height: 320 },
@@ -292,7 +292,7 @@ function taxSection(results: CompareResults, monolith: TopologyResult, baseline:
         kind: 'p',
         text:
           'For scale, measured once on this machine with pgbench (16 clients, the database alone, no HTTP): a one-transaction checkout runs at about 4 000/s, ' +
-          'the store\'s eight statements at about 1 800/s; the store completes about 460/s. The database is not what limits either program here: the Node process is.',
+          'the store\'s eight statements at about 1 800/s; the store completes about 460/s (on a quiet machine). The database alone is far faster than either program: what limits them is in the Node process (and, on a shared machine, the other workloads).',
       },
     ],
   };
@@ -418,8 +418,8 @@ function messagesSection(perf: readonly TopologyResult[]): Section {
           'Counted from `GET /metrics` of every process before and after the load: the sum of `module_call_duration_seconds_count{binding="remote"}` ' +
           '(calls through a module contract to another process) divided by the CONFIRMED orders. Each remote call is one NATS request and one reply: ' +
           '2 messages. Network hops count one-way transfers between processes: the client\'s HTTP request and its answer (2), plus 2 per NATS message ' +
-          '(publisher -> NATS server -> subscriber). Not counted: Postgres round trips, NATS pings of the health checks, retries inside one call. ' +
-          'No module subscribes to another\'s events, so no event crosses NATS during a checkout; the outbox relay delivers in-process.',
+          '(publisher -> NATS server -> subscriber). Not counted: Postgres round trips, NATS pings of the health checks, retries inside one call, ' +
+          'and the events: across processes OrderConfirmed/OrderCancelled go from the orders outbox to the JetStream stream and to the notifications consumer (their lag is in the events section).',
       },
       {
         kind: 'table',
@@ -553,7 +553,7 @@ function methodSection(results: CompareResults): Section {
           'Replicas (`<topology>-replicas`): two processes of each, the same variables and another PORT (topology.md); the gateways behind a round-robin TCP front in this tool (tools/support/round-robin-front.ts) that skips a replica refusing connections.',
           `NATS: ${results.machine.nats}. A private server lets the run restart it without disturbing anyone else, and its CPU is this run's alone.`,
           `The load generator (autocannon and the open loop, the fault proxy and the round-robin front, all in this tool's process) shares the machine's ${results.machine.cpus} cores with the store and Postgres: absolute numbers are this machine's, the ratios are the point.`,
-          `Per-process CPU includes \`${LOAD_GENERATOR}\`, \`${POSTGRES}\` (${results.machine.postgresCpu}) and, for the distributed topologies, \`${NATS_SERVER}\` (found by name on this machine; shared with anything else using it) for scale; "store CPU" sums the store's own processes only. ` +
+          `Per-process CPU includes \`${LOAD_GENERATOR}\`, \`${POSTGRES}\` (${results.machine.postgresCpu}) and, for the distributed topologies, \`${NATS_SERVER}\` (the run's private server; with \`--nats shared\` the one found by name on this machine, shared with anything else using it) for scale; "store CPU" sums the store's own processes only. ` +
             '"Interrupts" is the machine\'s irq + softirq time (/proc/stat; mostly loopback TCP between the processes, part of what distribution costs); "other workloads" the busy time that neither these processes nor interrupts account for: other programs, the kernel; above 20% of one core the numbers of that topology are skewed.',
         ],
       },
