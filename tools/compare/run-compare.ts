@@ -144,6 +144,11 @@ export async function runCompare(
 
     for (const slot of slots) {
       const tag = tagOf(slot, slots.length);
+      if (slot.name === BASELINE && !options.parts.has('saturation') && !options.parts.has('latency')) {
+        slot.result.status = 'skipped';
+        slot.result.reason = 'the baseline takes part in the load parts only (saturation, latency)';
+        continue;
+      }
       if (usesNats(slot) && !natsOk) {
         slot.result.status = 'skipped';
         slot.result.reason = `NATS unreachable at ${natsUrl}`;
