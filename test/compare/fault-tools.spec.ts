@@ -22,7 +22,11 @@ describeWithNats('fault proxy between a NATS client and the server', () => {
   beforeAll(async () => {
     proxy = await FaultProxy.start(NATS_URL);
     server = await connect({ servers: NATS_URL });
-    server.subscribe(subject, { callback: (_error, msg) => msg.respond(msg.data) });
+    server.subscribe(subject, {
+      callback: (_error, msg) => {
+        msg.respond(msg.data);
+      },
+    });
     await server.flush();
     client = await connect({ servers: proxy.url, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
   });
