@@ -15,7 +15,10 @@ import { describeWithNats } from '../support/needs-nats.js';
  *   customer's notifications after every order, and the final state holds them.
  * - With a difference planted through configuration in one topology only
  *   (CHECKOUT_DEADLINE_MS=10 for microservices: its orders time out instead of
- *   being confirmed), the verdict names the differing orders and fields (exit 1).
+ *   being confirmed) and a slow module (microservices' inventory process
+ *   reaches NATS through a proxy adding 60 ms each way), the verdict names the
+ *   differing orders and fields, and inventory as the slow module, from the
+ *   callers' own timings, not orders (whose placeOrder waits for inventory) (exit 1).
  */
 const CLI = fileURLToPath(new URL('../../dist/tools/compare/compare.cli.js', import.meta.url));
 
@@ -41,6 +44,7 @@ function compare(args: readonly string[]): Promise<Run> {
 
 interface Results {
   ok: boolean;
+  slowModules: Array<{ topology: string; module: string; meanMs: number }>;
   topologies: Array<{ name: string; status: string }>;
   equivalence: {
     reference: string;
@@ -73,6 +77,7 @@ describeWithNats('npm run compare --only equivalence (monolith vs microservices)
     expect(results.topologies.map((t) => t.status)).toEqual(['ran', 'ran']);
     expect(results.equivalence.verdict).toBe('identical');
     expect(results.equivalence.comparisons).toEqual([{ topology: 'microservices', identical: true, differences: [] }]);
+    expect(results.slowModules).toEqual([]);
     expect(run.stdout).toContain('Equivalence: **identical**');
     for (const file of ['report.html', 'summary.md', 'transcript-monolith.json', 'transcript-microservices.json']) expect(existsSync(join(dir, file))).toBe(true);
 
@@ -99,7 +104,7 @@ describeWithNats('npm run compare --only equivalence (monolith vs microservices)
     expect(Object.keys(seen.state.notifications).sort()).toEqual([...orders].sort());
     expect(listed.map((n) => n.orderId)).toEqual(orders);
     expect(seen.transcript.find((entry) => entry.label.startsWith('bad input: notifications without a customer'))).toMatchObject({ status: 400 });
-  }, 60_000);
+  }, 240_000);
 
   it('names the orders and fields of a difference planted in one topology', async () => {
     const dir = join(out, 'planted');
@@ -107,6 +112,7 @@ describeWithNats('npm run compare --only equivalence (monolith vs microservices)
       '--only', 'equivalence',
       '--topologies', 'monolith,microservices',
       '--env', 'microservices:CHECKOUT_DEADLINE_MS=10',
+      '--slow', 'microservices:inventory=60',
       '--out', dir,
     ]);
     expect(run.code).toBe(1);
@@ -143,10 +149,14 @@ describeWithNats('npm run compare --only equivalence (monolith vs microservices)
     );
     // Ids stay aligned after the difference: requests nobody's config touches (bad input) are not reported.
     expect(differences.some((d) => d.where.includes('bad input'))).toBe(false);
+    // The slow module, named from what its callers measured: inventory only (orders waits for it, and is not blamed).
+    expect(results.slowModules.map((s) => `${s.topology}/${s.module}`)).toEqual(['microservices/inventory']);
+    expect(results.slowModules[0].meanMs).toBeGreaterThanOrEqual(120);
+    expect(run.stdout).toContain('Slow module: **`inventory` in microservices**');
     // And the terminal and the Markdown say so.
     expect(run.stdout).toContain('microservices **DIFFERS** from monolith');
     expect(run.stdout).toContain('GET /orders/<id1> (happy: the order) body.status: expected "CONFIRMED", got "CANCELLED"');
     const summary = readFileSync(join(dir, 'summary.md'), 'utf8');
     expect(summary).toContain('state orders[<id1>] status: expected "CONFIRMED", got "CANCELLED"');
-  }, 60_000);
+  }, 240_000);
 });

@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Logger } from '@nestjs/common';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
 import { planTopology } from '../topology/topologies.js';
-import { parseOptions, USAGE, UsageError } from './options.js';
+import { BASELINE, parseOptions, USAGE, UsageError } from './options.js';
 import { Progress } from './progress.js';
 import { writeReport } from './report-files.js';
 import { cleanups, runCompare } from './run-compare.js';
@@ -22,8 +22,11 @@ async function main(argv: readonly string[]): Promise<number> {
   const main = fileURLToPath(new URL('../../src/main.js', import.meta.url));
   if (!existsSync(main)) throw new Error(`no build of the store at ${main}: run \`npm run build\` first`);
   Logger.overrideLogger(['error', 'warn']);
-  const modules = (await discoverModules()).map((module) => module.definition.name);
+  const discovered = await discoverModules();
+  const modules = discovered.map((module) => module.definition.name);
+  const calls = Object.fromEntries(discovered.map((module) => [module.definition.name, module.manifest.calls]));
   for (const topology of options.topologies) {
+    if (topology === BASELINE) continue;
     try {
       planTopology(topology, modules);
     } catch (error) {
@@ -46,7 +49,7 @@ async function main(argv: readonly string[]): Promise<number> {
   process.on('SIGTERM', () => interrupt('SIGTERM'));
 
   const progress = new Progress();
-  const { results, runs } = await runCompare(options, modules, progress);
+  const { results, runs } = await runCompare(options, modules, progress, calls);
   progress.status('writing the report');
   const written = writeReport(results, runs, options.out);
   progress.done();

@@ -32,6 +32,8 @@ export interface LoadOptions {
   readonly warmUpS: number;
   readonly drainTimeoutMs: number;
   readonly onTick: (text: string) => void;
+  /** Where the orders are: the store's `orders.orders`, or the baseline's table (its orders are terminal when the POST answers). */
+  readonly ordersTable?: string;
 }
 
 export interface LoadResult {
@@ -86,6 +88,9 @@ export interface PerCheckout {
 const CUSTOMER = 'compare-load';
 
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
+  const table = options.ordersTable ?? 'orders.orders';
+  const settle = (timeoutMs: number, onWait: (n: number) => void) =>
+    table === 'orders.orders' ? waitForQuiet(options.adminUrl, timeoutMs, onWait) : Promise.resolve({ quiet: true, counts: {} as Record<string, number> });
   const body = JSON.stringify({
     customerId: CUSTOMER,
     items: [{ sku: options.sku, quantity: 1 }],
@@ -96,7 +101,7 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   if (options.warmUpS > 0) {
     options.onTick(`warm-up ${options.warmUpS} s`);
     await cannon(options, 'warm-up', body.replace(CUSTOMER, 'compare-warm-up'), options.warmUpS, () => {});
-    await waitForQuiet(options.adminUrl, options.drainTimeoutMs, (n) => options.onTick(`warm-up: ${n} orders still pending`));
+    await settle(options.drainTimeoutMs, (n) => options.onTick(`warm-up: ${n} orders still pending`));
   }
 
   const admin = new pg.Client({ connectionString: options.adminUrl });
@@ -113,23 +118,23 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       else rejected[status] = (rejected[status] ?? 0) + 1;
     });
     const { rows: [atEnd] } = await admin.query<{ pending: number }>(
-      `SELECT count(*) FILTER (WHERE status = 'PENDING')::int AS pending FROM orders.orders WHERE customer_id = $1`,
+      `SELECT count(*) FILTER (WHERE status = 'PENDING')::int AS pending FROM ${table} WHERE customer_id = $1`,
       [CUSTOMER],
     );
-    const quiet = await waitForQuiet(options.adminUrl, options.drainTimeoutMs, (n) => options.onTick(`load done, ${n} orders still pending`));
+    const quiet = await settle(options.drainTimeoutMs, (n) => options.onTick(`load done, ${n} orders still pending`));
     const { processes, machine } = sampler.stop();
     const after = await Promise.all(options.metricsPorts.map(scrape));
 
     const { rows: byStatus } = await admin.query<{ status: string; reason: string | null; n: number }>(
-      `SELECT status, failure_reason AS reason, count(*)::int AS n FROM orders.orders WHERE customer_id = $1 GROUP BY 1, 2`,
+      `SELECT status, failure_reason AS reason, count(*)::int AS n FROM ${table} WHERE customer_id = $1 GROUP BY 1, 2`,
       [CUSTOMER],
     );
     const { rows: e2e } = await admin.query<{ ms: number }>(
-      `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE customer_id = $1 AND status = 'CONFIRMED'`,
+      `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM ${table} WHERE customer_id = $1 AND status = 'CONFIRMED'`,
       [CUSTOMER],
     );
     const { rows: [last] } = await admin.query<{ seconds: number | null }>(
-      `SELECT extract(epoch FROM max(updated_at) - $2::timestamptz) AS seconds FROM orders.orders WHERE customer_id = $1 AND status = 'CONFIRMED'`,
+      `SELECT extract(epoch FROM max(updated_at) - $2::timestamptz) AS seconds FROM ${table} WHERE customer_id = $1 AND status = 'CONFIRMED'`,
       [CUSTOMER, loadStart],
     );
     const confirmed = byStatus.find((r) => r.status === 'CONFIRMED')?.n ?? 0;

@@ -10,13 +10,16 @@ export interface MetricsSnapshot {
   readonly remoteCalls: ReadonlyMap<string, number>;
   /** "POST /orders 202" -> requests served so far. */
   readonly httpRequests: ReadonlyMap<string, number>;
+  /** Module called remotely -> seconds its callers waited for it in all (the histogram's _sum), for the mean call time. */
+  readonly remoteSecondsByModule: ReadonlyMap<string, number>;
 }
 
-const LINE = /^(module_call_duration_seconds_count|http_request_duration_seconds_count)\{([^}]*)\}\s+([0-9.eE+-]+)/;
+const LINE = /^(module_call_duration_seconds_count|module_call_duration_seconds_sum|http_request_duration_seconds_count)\{([^}]*)\}\s+([0-9.eE+-]+)/;
 
 export async function scrape(port: number): Promise<MetricsSnapshot> {
   const remoteCalls = new Map<string, number>();
   const httpRequests = new Map<string, number>();
+  const remoteSecondsByModule = new Map<string, number>();
   let text = '';
   try {
     const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) });
@@ -29,7 +32,9 @@ export async function scrape(port: number): Promise<MetricsSnapshot> {
     if (!match) continue;
     const labels = Object.fromEntries([...match[2].matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)].map((m) => [m[1], m[2]]));
     const value = Number(match[3]);
-    if (match[1] === 'module_call_duration_seconds_count') {
+    if (match[1] === 'module_call_duration_seconds_sum') {
+      if (labels.binding === 'remote') remoteSecondsByModule.set(labels.module, (remoteSecondsByModule.get(labels.module) ?? 0) + value);
+    } else if (match[1] === 'module_call_duration_seconds_count') {
       if (labels.binding !== 'remote') continue;
       const key = `${labels.module}.${labels.operation}`;
       remoteCalls.set(key, (remoteCalls.get(key) ?? 0) + value);
@@ -39,7 +44,7 @@ export async function scrape(port: number): Promise<MetricsSnapshot> {
       httpRequests.set(key, (httpRequests.get(key) ?? 0) + value);
     }
   }
-  return { remoteCalls, httpRequests };
+  return { remoteCalls, httpRequests, remoteSecondsByModule };
 }
 
 /** Sums `after - before` over several processes. */
@@ -54,5 +59,17 @@ export function delta(before: readonly MetricsSnapshot[], after: readonly Metric
     });
     return out;
   };
-  return { remoteCalls: sum((s) => s.remoteCalls), httpRequests: sum((s) => s.httpRequests) };
+  return { remoteCalls: sum((s) => s.remoteCalls), httpRequests: sum((s) => s.httpRequests), remoteSecondsByModule: sum((s) => s.remoteSecondsByModule) };
+}
+
+/** Remote calls and their mean time per module called, from a delta. */
+export function remoteCallsByModule(counted: MetricsSnapshot): Record<string, { calls: number; meanMs: number }> {
+  const calls = new Map<string, number>();
+  for (const [key, n] of counted.remoteCalls) {
+    const module = key.split('.')[0];
+    calls.set(module, (calls.get(module) ?? 0) + n);
+  }
+  return Object.fromEntries(
+    [...calls].sort().map(([module, n]) => [module, { calls: n, meanMs: Math.round((10_000 * (counted.remoteSecondsByModule.get(module) ?? 0)) / n) / 10 }]),
+  );
 }

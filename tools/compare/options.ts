@@ -2,17 +2,43 @@
  * The command line of `npm run compare`: parsed once, validated up front, so
  * that a bad option costs one clear line and exit code 2 before anything starts.
  */
-export const PARTS = ['equivalence', 'performance', 'faults'] as const;
+export const PARTS = ['equivalence', 'saturation', 'latency', 'faults'] as const;
 export type Part = (typeof PARTS)[number];
+/** `--only performance`: both load parts. */
+const ALIASES: Readonly<Record<string, readonly Part[]>> = { performance: ['saturation', 'latency'] };
 
-export const DEFAULT_TOPOLOGIES = ['monolith', 'inventory-extracted', 'microservices'] as const;
+/** The plain-monolith baseline (tools/compare/baseline): not a placement of the store, the same checkout written the ordinary way. */
+export const BASELINE = 'plain-monolith';
+export const DEFAULT_TOPOLOGIES = ['monolith', 'inventory-extracted', 'microservices', 'monolith-replicas', BASELINE] as const;
+export const FAULT_KINDS = ['kill', 'slow', 'partition', 'nats-restart'] as const;
+export type FaultChoice = (typeof FAULT_KINDS)[number];
 
 export interface CompareOptions {
   readonly topologies: readonly string[];
-  /** Seconds of autocannon load per topology (performance). */
+  /** Seconds of the closed-loop saturation load per topology. */
   readonly durationS: number;
-  /** Connections of autocannon, and workers of the fault load. */
+  /** Connections of the saturation load. */
   readonly concurrency: number;
+  /** The fixed offered rate (checkouts/s); undefined: a fraction (`fixedPercent`) of the slowest store topology's saturation throughput. */
+  readonly rate: number | undefined;
+  /** The fixed rate as a % of the slowest capacity, when `rate` is not given. */
+  readonly fixedPercent: number;
+  /** The latency-versus-load curve: % of the slowest capacity. */
+  readonly curvePercents: readonly number[];
+  /** Seconds of the fixed-rate point, and of every other point of the curve. */
+  readonly rateDurationS: number;
+  readonly stepDurationS: number;
+  /** How often a client polls GET /orders/:id until its order is terminal. */
+  readonly pollMs: number;
+  /** The rate the cost section converts CPU per checkout into cores at. */
+  readonly targetRate: number;
+  readonly faults: readonly FaultChoice[];
+  /** The slow fault's added delay, each way, ms. */
+  readonly slowMs: number;
+  /** A module made slow for a whole topology's run (a planted slow module): topology -> module -> ms each way. */
+  readonly slow: Readonly<Record<string, Readonly<Record<string, number>>>>;
+  /** 'private': a nats-server of the run's own (when the binary exists); 'shared': NATS_URL's. */
+  readonly nats: 'private' | 'shared';
   /** Seeds the scenario's values (stock levels, quantities, prices, names) and the fault load's mix. */
   readonly seed: number;
   readonly parts: ReadonlySet<Part>;
@@ -36,17 +62,39 @@ export const USAGE = `usage: npm run compare [-- options]
 
 Brings each topology up in turn on a fresh database, replays one deterministic
 checkout scenario against each and diffs what a client sees and the final state,
-puts the same load on each, kills a process under load, and writes an HTML +
-Markdown + JSON report.
+measures each one's saturation throughput (closed loop), then its latency at fixed
+offered rates (open loop) that every topology sustains, injects faults under a fixed
+load (a process killed, a module slowed or partitioned from NATS, NATS restarted),
+and writes an HTML + Markdown + JSON report.
 
   --topologies a,b,c   topologies to compare, the first is the reference
                        (default: ${DEFAULT_TOPOLOGIES.join(',')})
-  --only parts         comma list of ${PARTS.join(', ')} (default: all)
-  --duration S         seconds of load per topology (default 10)
-  --concurrency N      connections of the load (default 16)
+                       ${BASELINE}: the baseline (one controller, one transaction);
+                       <topology>-replicas: two replicas of each of its processes
+  --only parts         comma list of ${PARTS.join(', ')} (default: all;
+                       performance = saturation,latency)
+  --duration S         seconds of the closed-loop saturation load (default 8)
+  --concurrency N      connections of the saturation load (default 16)
+  --rate R             the fixed offered rate, checkouts/s (default: --fixed-percent
+                       of the slowest store topology's saturation throughput)
+  --fixed-percent P    (default 50)
+  --curve P,P,...      latency-vs-load points, % of the slowest capacity (default 25,75,90)
+  --rate-duration S    seconds of the fixed-rate point (default 12)
+  --step-duration S    seconds of every other point of the curve (default 5)
+  --poll-ms MS         how often a client polls its order until terminal (default 20)
+  --target-rate N      checkouts/s the cost is stated at, in cores (default 200)
   --seed N             seed of the scenario's values and the fault load (default 42)
-  --fault-ms MS        how long the killed process stays down (default 3000)
-  --fault-module M     the module killed in distributed topologies (default inventory)
+  --faults a,b         of ${FAULT_KINDS.join(', ')} (default: all); in a -replicas
+                       topology "kill" kills one replica
+  --fault-ms MS        how long each fault lasts (default 3000)
+  --fault-module M     the module faulted in distributed topologies (default inventory)
+  --slow-ms MS         the slow fault's delay, each way (default 100)
+  --slow TOPOLOGY:MODULE=MS
+                       plant a slow module: its process talks to NATS through a
+                       proxy adding MS each way, for the whole run (repeatable)
+  --nats private|shared
+                       private (default when nats-server is installed): a nats-server -js
+                       of the run's own, on a free port; shared: NATS_URL's (no NATS restart)
   --env KEY=VALUE      a variable for every process of every topology (repeatable)
   --env TOPOLOGY:KEY=VALUE
                        a variable for one topology's processes only (repeatable),
@@ -61,12 +109,26 @@ NATS: NATS_URL (default nats://127.0.0.1:4222); when unreachable the distributed
 topologies are skipped, loudly. Needs the build: npm run build && npm run compare.
 Exit: 0 done and identical, 1 done with differences or failed checks or an error, 2 bad options.`;
 
-const VALUED = new Set(['--topologies', '--only', '--duration', '--concurrency', '--seed', '--fault-ms', '--fault-module', '--env', '--out']);
+const VALUED = new Set([
+  '--topologies', '--only', '--duration', '--concurrency', '--seed', '--fault-ms', '--fault-module', '--env', '--out',
+  '--rate', '--fixed-percent', '--curve', '--rate-duration', '--step-duration', '--poll-ms', '--target-rate', '--faults', '--slow-ms', '--slow', '--nats',
+]);
 
 export function parseOptions(argv: readonly string[]): CompareOptions {
   let topologies: string[] = [...DEFAULT_TOPOLOGIES];
-  let durationS = 10;
+  let durationS = 8;
   let concurrency = 16;
+  let rate: number | undefined;
+  let fixedPercent = 50;
+  let curvePercents = [25, 75, 90];
+  let rateDurationS = 12;
+  let stepDurationS = 5;
+  let pollMs = 20;
+  let targetRate = 200;
+  let faults: FaultChoice[] = [...FAULT_KINDS];
+  let slowMs = 100;
+  const slowSpecs: Array<[string, string, number]> = [];
+  let nats: 'private' | 'shared' = 'private';
   let seed = 42;
   let parts = new Set<Part>(PARTS);
   let faultMs = 3_000;
@@ -106,10 +168,55 @@ export function parseOptions(argv: readonly string[]): CompareOptions {
       case '--only': {
         const list = value().split(',').map((p) => p.trim()).filter(Boolean);
         for (const p of list) {
-          if (!(PARTS as readonly string[]).includes(p)) throw new UsageError(`--only: unknown part '${p}' (known: ${PARTS.join(', ')})`);
+          if (!(PARTS as readonly string[]).includes(p) && !(p in ALIASES)) throw new UsageError(`--only: unknown part '${p}' (known: ${PARTS.join(', ')}, performance)`);
         }
         if (list.length === 0) throw new UsageError(`--only expects a comma list of ${PARTS.join(', ')}`);
-        parts = new Set(list as Part[]);
+        parts = new Set(list.flatMap((p) => ALIASES[p] ?? [p as Part]));
+        break;
+      }
+      case '--rate':
+        rate = number(flag, value(), 1, 100_000);
+        break;
+      case '--fixed-percent':
+        fixedPercent = number(flag, value(), 1, 100);
+        break;
+      case '--curve': {
+        const text = value();
+        curvePercents = text.split(',').map((p) => number(flag, p.trim(), 1, 150));
+        break;
+      }
+      case '--rate-duration':
+        rateDurationS = number(flag, value(), 1, 600);
+        break;
+      case '--step-duration':
+        stepDurationS = number(flag, value(), 1, 600);
+        break;
+      case '--poll-ms':
+        pollMs = integer(flag, value(), 1, 10_000);
+        break;
+      case '--target-rate':
+        targetRate = number(flag, value(), 1, 1_000_000);
+        break;
+      case '--faults': {
+        const list = value().split(',').map((f) => f.trim()).filter(Boolean);
+        for (const f of list) if (!(FAULT_KINDS as readonly string[]).includes(f)) throw new UsageError(`--faults: unknown fault '${f}' (known: ${FAULT_KINDS.join(', ')})`);
+        faults = list as FaultChoice[];
+        break;
+      }
+      case '--slow-ms':
+        slowMs = integer(flag, value(), 1, 60_000);
+        break;
+      case '--slow': {
+        const spec = value();
+        const match = /^([a-z0-9][a-z0-9_-]*):([a-z][a-z0-9_]*)=(\d+)$/.exec(spec);
+        if (!match) throw new UsageError(`--slow: expected TOPOLOGY:MODULE=MS, got '${spec}'`);
+        slowSpecs.push([match[1], match[2], integer(flag, match[3], 1, 60_000)]);
+        break;
+      }
+      case '--nats': {
+        const v = value();
+        if (v !== 'private' && v !== 'shared') throw new UsageError(`--nats: expected private or shared, got '${v}'`);
+        nats = v;
         break;
       }
       case '--duration':
@@ -155,7 +262,15 @@ export function parseOptions(argv: readonly string[]): CompareOptions {
     }
     (topologyEnv[topology] ??= {})[key] = val;
   }
-  return { topologies, durationS, concurrency, seed, parts, faultMs, faultModule, env, topologyEnv, out, keepDatabases, help };
+  const slow: Record<string, Record<string, number>> = {};
+  for (const [topology, module, ms] of slowSpecs) {
+    if (!topologies.includes(topology)) throw new UsageError(`--slow ${topology}:${module}=...: '${topology}' is not among the topologies compared (${topologies.join(', ')})`);
+    (slow[topology] ??= {})[module] = ms;
+  }
+  return {
+    topologies, durationS, concurrency, rate, fixedPercent, curvePercents, rateDurationS, stepDurationS, pollMs, targetRate, faults, slowMs, slow, nats,
+    seed, parts, faultMs, faultModule, env, topologyEnv, out, keepDatabases, help,
+  };
 }
 
 function number(flag: string, text: string, min: number, max: number): number {

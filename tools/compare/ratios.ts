@@ -1,24 +1,31 @@
 import { LOAD_GENERATOR, NOT_STORE, POSTGRES } from './process-stats.js';
+import type { RatePoint } from './rate-load.js';
 import type { TopologyResult } from './results.js';
 import { round } from './stats.js';
 
-/** The measures compared across topologies, each read from one topology's results. */
+/** The fixed-rate point of a topology's curve. */
+export function fixedPoint(t: TopologyResult): RatePoint | undefined {
+  return t.latency?.points.find((p) => p.offeredPerSecond === t.latency!.fixedRate);
+}
+
+/**
+ * The measures compared across topologies, each read from one topology's
+ * results: latency at the fixed offered rate (never in overload), throughput
+ * at saturation, CPU per checkout at saturation (the marginal cost).
+ */
 export const MEASURES: ReadonlyArray<{ readonly key: string; readonly label: string; readonly better: 'higher' | 'lower'; readonly read: (t: TopologyResult) => number | undefined }> = [
-  { key: 'completedPerSecond', label: 'completed checkouts/s', better: 'higher', read: (t) => t.performance?.completedPerSecond },
-  { key: 'postP50Ms', label: 'POST /orders p50, ms', better: 'lower', read: (t) => t.performance?.postLatencyMs.p50 },
-  { key: 'postP95Ms', label: 'POST /orders p95, ms', better: 'lower', read: (t) => t.performance?.postLatencyMs.p95 },
-  { key: 'postP99Ms', label: 'POST /orders p99, ms', better: 'lower', read: (t) => t.performance?.postLatencyMs.p99 },
-  { key: 'sagaP50Ms', label: 'saga end to end p50, ms', better: 'lower', read: (t) => t.performance?.endToEndMs.p50 },
-  { key: 'sagaP95Ms', label: 'saga end to end p95, ms', better: 'lower', read: (t) => t.performance?.endToEndMs.p95 },
-  { key: 'sagaP99Ms', label: 'saga end to end p99, ms', better: 'lower', read: (t) => t.performance?.endToEndMs.p99 },
-  { key: 'storeCpuMsPerCheckout', label: 'store CPU ms per checkout', better: 'lower', read: (t) => storeCpuPerCheckout(t) },
-  { key: 'totalCpuMsPerCheckout', label: 'CPU ms per checkout: store + NATS server + Postgres', better: 'lower', read: (t) => totalCpuPerCheckout(t) },
-  { key: 'postgresCpuMsPerCheckout', label: 'Postgres CPU ms per checkout', better: 'lower', read: (t) => t.performance?.perCheckout.cpuMs[POSTGRES] },
+  { key: 'saturationPerSecond', label: 'saturation throughput, completed checkouts/s', better: 'higher', read: (t) => t.performance?.completedPerSecond },
+  { key: 'terminalP50Ms', label: 'at the fixed rate: POST -> order terminal p50, ms', better: 'lower', read: (t) => fixedPoint(t)?.terminalMs.p50 },
+  { key: 'terminalP99Ms', label: 'at the fixed rate: POST -> order terminal p99, ms', better: 'lower', read: (t) => fixedPoint(t)?.terminalMs.p99 },
+  { key: 'postP50Ms', label: 'at the fixed rate: POST /orders p50, ms', better: 'lower', read: (t) => fixedPoint(t)?.postMs.p50 },
+  { key: 'postP99Ms', label: 'at the fixed rate: POST /orders p99, ms', better: 'lower', read: (t) => fixedPoint(t)?.postMs.p99 },
+  { key: 'notificationLagP50Ms', label: 'at the fixed rate: notification lag p50, ms', better: 'lower', read: (t) => fixedPoint(t)?.notificationLagMs?.p50 },
+  { key: 'storeCpuMsPerCheckout', label: 'store CPU ms per checkout (saturation)', better: 'lower', read: (t) => storeCpuPerCheckout(t) },
+  { key: 'totalCpuMsPerCheckout', label: 'CPU ms per checkout: store + NATS server + Postgres (saturation)', better: 'lower', read: (t) => totalCpuPerCheckout(t) },
+  { key: 'postgresCpuMsPerCheckout', label: 'Postgres CPU ms per checkout (saturation)', better: 'lower', read: (t) => t.performance?.perCheckout.cpuMs[POSTGRES] },
   { key: 'storePeakRssMiB', label: 'store RSS, MiB (sum of peaks)', better: 'lower', read: (t) => storePeakRss(t) },
   { key: 'remoteCallsPerCheckout', label: 'remote calls per checkout', better: 'lower', read: (t) => t.performance?.perCheckout.remoteCalls },
   { key: 'networkHopsPerCheckout', label: 'network hops per checkout', better: 'lower', read: (t) => t.performance?.perCheckout.networkHops },
-  { key: 'faultFailedRequests', label: 'fault: failed requests', better: 'lower', read: (t) => t.faults?.failed },
-  { key: 'faultTimeToRecoverMs', label: 'fault: time to recover, ms', better: 'lower', read: (t) => t.faults?.timeToRecoverMs ?? undefined },
 ];
 
 export function storeCpuPerCheckout(t: TopologyResult): number | undefined {

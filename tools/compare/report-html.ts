@@ -128,15 +128,13 @@ function chartConfigs(results: CompareResults): Record<string, unknown[]> {
         data: {
           labels: perf.map((t) => t.name),
           datasets: [
-            { label: 'completed checkouts/s', data: perf.map((t) => finite(t.performance!.completedPerSecond)), backgroundColor: perf.map((t) => colour(t.name)) },
+            { label: 'completed checkouts/s (saturation)', data: perf.map((t) => finite(t.performance!.completedPerSecond)), backgroundColor: perf.map((t) => colour(t.name)) },
             { label: 'POSTs answered/s', data: perf.map((t) => finite(t.performance!.postsPerSecond)), backgroundColor: perf.map((t) => `${colour(t.name)}55`) },
           ],
         },
-        options: { maintainAspectRatio: false, plugins: { title: title('Throughput per topology') }, scales: { y: { beginAtZero: true, title: { display: true, text: 'per second' } } } },
+        options: { maintainAspectRatio: false, plugins: { title: title('Saturation throughput per topology') }, scales: { y: { beginAtZero: true, title: { display: true, text: 'per second' } } } },
       },
     ];
-    charts['post-latency'] = [histogramChart(perf, (t) => t.performance!.postHistogram, 'POST /orders latency (autocannon), % of accepted POSTs per bucket', colour)];
-    charts['saga-latency'] = [histogramChart(perf, (t) => t.performance!.endToEndHistogram, 'Saga end to end (created_at -> updated_at), % of CONFIRMED orders per bucket', colour)];
     const names = [...new Set(perf.flatMap((t) => t.performance!.processes.map((p) => p.name)))];
     const order = [...names.filter((n) => !NOT_STORE.has(n)), ...[NATS_SERVER, POSTGRES, LOAD_GENERATOR].filter((n) => names.includes(n))];
     charts.cpu = [
@@ -159,8 +157,7 @@ function chartConfigs(results: CompareResults): Record<string, unknown[]> {
     ];
   }
   if (faults.length) {
-    charts.faults = faults.map((t) => {
-      const f = t.faults!;
+    charts.faults = faults.flatMap((t) => t.faults!.map((f) => {
       const perSecond = (counts: readonly number[]) => counts.map((n, i) => ({ x: round1((f.buckets.ms[i] - f.marks.killMs) / 1000), y: n * 4 }));
       return {
         type: 'line',
@@ -175,19 +172,48 @@ function chartConfigs(results: CompareResults): Record<string, unknown[]> {
         options: {
           maintainAspectRatio: false,
           plugins: {
-            title: title(`${t.name}: ${f.target} SIGKILLed (answers per second, 250 ms buckets)`),
+            title: title(`${t.name}: ${f.description} (answers per second, 250 ms buckets)`),
             marks: {
               lines: [
-                { x: 0, label: 'kill', colour: '#d62728', row: 0 },
-                { x: round1(f.timeline.restartIssuedMs / 1000), label: 'restart', colour: '#9467bd', row: 1 },
+                { x: 0, label: 'fault', colour: '#d62728', row: 0 },
+                { x: round1(f.timeline.restartIssuedMs / 1000), label: 'heal', colour: '#9467bd', row: 1 },
                 { x: round1(f.timeline.healthyMs / 1000), label: 'healthy', colour: '#1f77b4', row: 2 },
               ],
             },
           },
-          scales: { x: { type: 'linear', title: { display: true, text: 's from the kill' } }, y: { beginAtZero: true, title: { display: true, text: 'answers/s' } } },
+          scales: { x: { type: 'linear', title: { display: true, text: 's from the fault' } }, y: { beginAtZero: true, title: { display: true, text: 'answers/s' } } },
         },
       };
-    });
+    }));
+  }
+  const latency = results.topologies.filter((t) => t.status === 'ran' && t.latency && t.latency.points.length);
+  if (latency.length) {
+    const fixed = (t: TopologyResult) => t.latency!.points.find((p) => p.offeredPerSecond === t.latency!.fixedRate);
+    const withFixed = latency.filter((t) => fixed(t));
+    if (withFixed.length) {
+      charts['terminal-latency'] = [
+        histogramChart(withFixed, (t) => fixed(t)!.terminalHistogram, `POST -> order terminal at ${withFixed[0].latency!.fixedRate}/s, % of terminal orders per bucket`, colour),
+      ];
+    }
+    charts.curve = [
+      {
+        type: 'line',
+        data: {
+          datasets: latency.flatMap((t) => [
+            { label: `${t.name} p50`, data: t.latency!.points.map((p) => ({ x: p.offeredPerSecond, y: finite(p.terminalMs.p50) })), borderColor: colour(t.name), backgroundColor: colour(t.name), borderWidth: 2 },
+            { label: `${t.name} p99`, data: t.latency!.points.map((p) => ({ x: p.offeredPerSecond, y: finite(p.terminalMs.p99) })), borderColor: colour(t.name), backgroundColor: colour(t.name), borderDash: [5, 4], borderWidth: 1.5 },
+          ]),
+        },
+        options: {
+          maintainAspectRatio: false,
+          plugins: { title: title('POST -> order terminal, by offered load (solid p50, dashed p99)') },
+          scales: {
+            x: { type: 'linear', title: { display: true, text: 'offered checkouts/s (open loop)' } },
+            y: { type: 'logarithmic', title: { display: true, text: 'ms (log scale)' } },
+          },
+        },
+      },
+    ];
   }
   return charts;
 }

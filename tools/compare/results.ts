@@ -1,11 +1,12 @@
 import type { Difference } from './diff.js';
 import type { FaultResult } from './faults.js';
 import type { LoadResult } from './load.js';
+import type { RatePoint } from './rate-load.js';
 
 /** results.json: everything the reports are drawn from, stable enough to diff in CI. */
 export interface CompareResults {
   readonly tool: 'monolith-first compare';
-  readonly schemaVersion: 1;
+  readonly schemaVersion: 2;
   readonly startedAt: string;
   readonly finishedAt: string;
   readonly wallSeconds: number;
@@ -22,11 +23,28 @@ export interface CompareResults {
     readonly busyBeforeRunPercentOfCore: number | null;
     readonly nats: string;
   };
+  /** The offered rates: the slowest store topology's saturation throughput, the fixed rate, the curve's rates. */
+  readonly rates: {
+    readonly slowestCapacity: { readonly topology: string; readonly completedPerSecond: number } | null;
+    readonly fixedRate: number;
+    /** How the fixed rate was chosen. */
+    readonly fixedRateFrom: string;
+    readonly curve: readonly number[];
+  } | null;
+  /** Modules whose remote calls took far longer than the others' (or than the same module's elsewhere). */
+  readonly slowModules: ReadonlyArray<{ readonly topology: string; readonly module: string; readonly meanMs: number; readonly comparedWith: string }>;
   readonly options: {
     readonly topologies: readonly string[];
     readonly parts: readonly string[];
     readonly durationS: number;
     readonly concurrency: number;
+    readonly rateDurationS: number;
+    readonly stepDurationS: number;
+    readonly pollMs: number;
+    readonly targetRate: number;
+    readonly faults: readonly string[];
+    readonly slowMs: number;
+    readonly slow: Readonly<Record<string, Readonly<Record<string, number>>>>;
     readonly seed: number;
     readonly faultMs: number;
     readonly faultModule: string;
@@ -52,8 +70,15 @@ export interface TopologyResult {
   /** Wall time of each part for this topology, ms. */
   readonly phaseMs: Readonly<Record<string, number>>;
   readonly scenario?: { readonly steps: number; readonly invariantViolations: readonly string[] };
+  /** The saturation run: closed loop, as many orders as the store accepts. */
   readonly performance?: LoadResult;
-  readonly faults?: FaultResult;
+  /** Open loop at fixed offered rates: the fixed rate's point, and the curve (by rate, the fixed one among them). */
+  readonly latency?: { readonly fixedRate: number; readonly points: readonly RatePoint[] };
+  readonly faults?: readonly FaultResult[];
+  /** Module called remotely -> calls and mean time, ms, over the scenario and the fixed-rate point. */
+  readonly remoteByModule?: Readonly<Record<string, { readonly calls: number; readonly meanMs: number }>>;
+  /** The baseline (not a placement of the store): no scenario, no faults. */
+  readonly baseline?: boolean;
   /** The last lines the processes wrote (LOG_LEVEL=error), when something failed. */
   readonly output?: readonly string[];
 }

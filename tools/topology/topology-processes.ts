@@ -24,6 +24,10 @@ export interface TopologyOptions {
   readonly onLine: (process: string, line: string) => void;
   /** The PostgreSQL to use; default DATABASE_URL, else an embedded server started here. */
   readonly databaseUrl?: string;
+  /** The processes, when not those of `planTopology(topology)` (e.g. a baseline program). */
+  readonly plans?: readonly ProcessPlan[];
+  /** Variables of single processes by name, over `env` (e.g. another NATS_URL through a fault proxy). */
+  readonly processEnv?: Readonly<Record<string, Readonly<Record<string, string>>>>;
 }
 
 export interface RunningProcess {
@@ -46,12 +50,16 @@ export class TopologyProcesses {
   ) {}
 
   get gatewayUrl(): string {
-    const gateway = [...this.processes.values()].find((p) => p.plan.env.GATEWAY === 'on')!;
-    return `http://127.0.0.1:${gateway.port}`;
+    return this.gatewayUrls[0];
+  }
+
+  /** Every process serving the public API (several with replicas). */
+  get gatewayUrls(): string[] {
+    return [...this.processes.values()].filter((p) => p.plan.env.GATEWAY === 'on').map((p) => `http://127.0.0.1:${p.port}`);
   }
 
   static async start(options: TopologyOptions): Promise<TopologyProcesses> {
-    const plans = planTopology(options.topology, options.modules);
+    const plans = options.plans ?? planTopology(options.topology, options.modules);
     let embedded: EmbeddedServer | undefined;
     let databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
     if (!databaseUrl) {
@@ -70,13 +78,17 @@ export class TopologyProcesses {
       ...options.env,
     };
     const processes = new Map<string, RunningProcess>();
+    // The (first) gateway on `port`, every other process on the next ones.
     let port = options.port + 1;
+    let gatewayPlaced = false;
     for (const plan of plans) {
       const isGateway = plan.env.GATEWAY === 'on';
       const own = options.ownDatabases && !isGateway && plan.env.MODULES ? await ownDatabase(databaseUrl, plan.env.MODULES) : {};
+      const first = isGateway && !gatewayPlaced;
+      if (first) gatewayPlaced = true;
       processes.set(plan.name, {
-        plan: { ...plan, env: { ...plan.env, ...own } as ProcessPlan['env'] },
-        port: isGateway ? options.port : port++,
+        plan: { ...plan, env: { ...plan.env, ...own, ...(options.processEnv?.[plan.name] ?? {}) } as ProcessPlan['env'] },
+        port: first ? options.port : port++,
         child: undefined,
       });
     }
@@ -101,7 +113,7 @@ export class TopologyProcesses {
     if (!running) throw new Error(`no process '${name}' in this topology`);
     const env = { ...this.baseEnv, ...running.plan.env, PORT: String(running.port) };
     if (running.plan.env.MODULES === undefined) delete (env as Record<string, string>).MODULES;
-    const child = spawn(process.execPath, ['--enable-source-maps', MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--enable-source-maps', running.plan.entry ?? MAIN], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     running.child = child;
     for (const stream of [child.stdout, child.stderr]) {
       createInterface({ input: stream }).on('line', (line) => this.options.onLine(name, line));
@@ -111,6 +123,13 @@ export class TopologyProcesses {
     );
     exited.catch(() => {});
     await Promise.race([waitForHealth(`http://127.0.0.1:${running.port}/health`, timeoutMs), exited]);
+  }
+
+  /** Changes variables of one process, from its next start (e.g. its NATS_URL through a fault proxy). */
+  setProcessEnv(name: string, env: Readonly<Record<string, string>>): void {
+    const running = this.processes.get(name);
+    if (!running) throw new Error(`no process '${name}' in this topology`);
+    (running as { plan: ProcessPlan }).plan = { ...running.plan, env: { ...running.plan.env, ...env } as ProcessPlan['env'] };
   }
 
   /** Stops one process: SIGTERM (graceful) or SIGKILL (a crash). */

@@ -5,7 +5,8 @@ import { TopologyProcesses } from './topology-processes.js';
 
 const USAGE = `usage: npm run topology -- <topology> [--port 3000] [--own-databases]
 
-  topology         monolith | inventory-extracted | microservices | <module>-extracted
+  topology         monolith | inventory-extracted | microservices | <module>-extracted,
+                   or any of them -replicas (two replicas of each process, e.g. monolith-replicas)
   --port N         the gateway's port (headless module processes take the next ones)
   --own-databases  give each extracted module a database of its own (<MODULE>_DATABASE_URL)
 
