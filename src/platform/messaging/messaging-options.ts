@@ -16,6 +16,12 @@ export interface MessagingOptions {
   readonly pruneIntervalMs: number;
   /** How long a graceful stop waits for deliveries in flight. */
   readonly shutdownDeadlineMs: number;
+  /**
+   * Relay passes start at least this far apart: under load, the commits of
+   * that time go in one pass (one claim, one inbox transaction, one update)
+   * instead of a pass each; an idle relay still delivers at once.
+   */
+  readonly minPassIntervalMs: number;
 }
 
 export const DEFAULT_MESSAGING_OPTIONS: MessagingOptions = {
@@ -28,6 +34,7 @@ export const DEFAULT_MESSAGING_OPTIONS: MessagingOptions = {
   retentionMs: 7 * 24 * 3600_000,
   pruneIntervalMs: 10 * 60_000,
   shutdownDeadlineMs: 10_000,
+  minPassIntervalMs: 5,
 };
 
 /** Exponential back-off with full jitter, so retries of many events do not stampede together. */

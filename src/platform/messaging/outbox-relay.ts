@@ -9,8 +9,9 @@ import type { ClaimedDelivery, MadeDelivery, OutboxStore } from './outbox.store.
 
 /**
  * Delivers one module's outbox to its subscribers through the bus.
- * Woken right after a commit in this process (bus signal) or in another
- * instance (LISTEN/NOTIFY); a slow poll only recovers what those missed.
+ * Woken right after a commit in this process (bus signal: every process that
+ * writes a module's outbox hosts it and runs its relay), or by a NOTIFY (an
+ * operator's replay); a slow poll only recovers what those missed.
  * Several relays may share the database: claims are leased with SKIP LOCKED.
  */
 export class OutboxRelay {
@@ -33,6 +34,7 @@ export class OutboxRelay {
     this.loop = new WakeableLoop(() => this.pass(), {
       pollIntervalMs: options.pollIntervalMs,
       shutdownDeadlineMs: options.shutdownDeadlineMs,
+      minPassIntervalMs: options.minPassIntervalMs,
       // Most likely the database is restarting: keep the process, try again on the next poll.
       onError: (error) =>
         this.logger.warn(`delivery pass failed, retrying in ${options.pollIntervalMs} ms: ${(error as Error).message}`),

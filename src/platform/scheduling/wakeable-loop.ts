@@ -5,6 +5,12 @@ export interface WakeableLoopOptions {
   readonly shutdownDeadlineMs: number;
   /** Called when a pass throws; the loop tries again after the poll interval. */
   readonly onError: (error: unknown) => void;
+  /**
+   * Passes start at least this far apart: wake-ups in between are gathered
+   * into the next pass, so under load each pass takes more at once, and an
+   * idle loop still starts at once when woken. Default 0.
+   */
+  readonly minPassIntervalMs?: number;
 }
 
 /**
@@ -19,6 +25,8 @@ export class WakeableLoop {
   private again = false;
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
+  private lastPassAt = Number.NEGATIVE_INFINITY;
+  private deferred = false;
 
   /** `pass` does the work due now and answers how soon more falls due (ms), if it knows. */
   constructor(
@@ -41,6 +49,19 @@ export class WakeableLoop {
       this.again = true;
       return;
     }
+    const wait = this.untilNextPassMs();
+    if (wait > 0) {
+      if (this.deferred) return;
+      clearTimeout(this.timer);
+      this.deferred = true;
+      this.timer = setTimeout(() => {
+        this.deferred = false;
+        this.wake();
+      }, wait);
+      this.timer.unref();
+      return;
+    }
+    this.deferred = false;
     clearTimeout(this.timer);
     this.running = this.run().finally(() => {
       this.running = undefined;
@@ -67,6 +88,10 @@ export class WakeableLoop {
     try {
       do {
         this.again = false;
+        const wait = this.untilNextPassMs();
+        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        if (this.stopped) break;
+        this.lastPassAt = performance.now();
         dueInMs = await this.pass();
       } while (this.again && !this.stopped);
     } catch (error) {
@@ -74,6 +99,10 @@ export class WakeableLoop {
       dueInMs = undefined;
     }
     this.sleep(dueInMs);
+  }
+
+  private untilNextPassMs(): number {
+    return this.lastPassAt + (this.options.minPassIntervalMs ?? 0) - performance.now();
   }
 
   private sleep(dueInMs: number | undefined): void {

@@ -1,0 +1,43 @@
+import { WakeableLoop } from './wakeable-loop.js';
+
+const tick = (ms = 0) => new Promise((resolve) => setTimeout(resolve, ms));
+
+describe('WakeableLoop', () => {
+  const options = { pollIntervalMs: 60_000, shutdownDeadlineMs: 1_000, onError: () => {} };
+
+  it('runs a pass when woken, and one more for any wake-ups during a pass', async () => {
+    let passes = 0;
+    let release!: () => void;
+    const loop = new WakeableLoop(async () => {
+      passes++;
+      if (passes === 1) await new Promise<void>((resolve) => (release = resolve));
+      return undefined;
+    }, options);
+    loop.start();
+    await tick();
+    expect(passes).toBe(1);
+    for (let i = 0; i < 10; i++) loop.wake();
+    release();
+    await tick(10);
+    expect(passes).toBe(2);
+    await loop.stop();
+  });
+
+  it('gathers the wake-ups that come within minPassIntervalMs of the last pass into one later pass', async () => {
+    let passes = 0;
+    const loop = new WakeableLoop(async () => {
+      passes++;
+      return undefined;
+    }, { ...options, minPassIntervalMs: 60_000 });
+    loop.start();
+    await tick();
+    expect(passes).toBe(1);
+    for (let i = 0; i < 10; i++) loop.wake();
+    await tick(50);
+    // Deferred, not dropped and not run ten times: one pass is due when the interval ends.
+    expect(passes).toBe(1);
+    await loop.stop();
+    await tick(10);
+    expect(passes).toBe(1);
+  });
+});
