@@ -1,5 +1,5 @@
 import { Logger } from '@nestjs/common';
-import type { Contract, ContractClient } from '../contracts/contract.js';
+import type { CallOptions, Contract, ContractClient } from '../contracts/contract.js';
 import { ModuleError } from '../contracts/module.error.js';
 import { isBrokenCircuit, type ModuleResilience } from './resilience.js';
 import { type Transport, TransportError } from './transport.js';
@@ -17,14 +17,20 @@ export function createRemoteClient<C extends Contract>(
   callTimeoutMs: number,
 ): ContractClient<C> {
   const logger = new Logger(`${contract.module}.remote`);
-  const client: Record<string, (input: object) => Promise<unknown>> = {};
+  const client: Record<string, (input: object, options?: CallOptions) => Promise<unknown>> = {};
   for (const [operation, spec] of Object.entries(contract.operations)) {
-    client[operation] = async (input: object) => {
+    client[operation] = async (input: object, options?: CallOptions) => {
       let reply;
       try {
         // The transport serialises the input and parses the answer: the caller and the callee share nothing.
-        reply = await resilience.execute(spec.idempotent, () => transport.call(contract.module, operation, input, callTimeoutMs));
+        // Given up (the signal), the call stops waiting and makes no further attempt.
+        reply = await resilience.execute(
+          spec.idempotent,
+          (signal) => untilAborted(transport.call(contract.module, operation, input, callTimeoutMs), signal),
+          options?.signal,
+        );
       } catch (error) {
+        if (options?.signal?.aborted) throw options.signal.reason;
         if (isBrokenCircuit(error)) {
           throw new ModuleError('UNAVAILABLE', `module '${contract.module}' is unavailable (circuit open)`, contract.module);
         }
@@ -39,4 +45,14 @@ export function createRemoteClient<C extends Contract>(
     };
   }
   return Object.freeze(client) as unknown as ContractClient<C>;
+}
+
+/** The transport's answer, or the signal's reason as soon as it aborts (the request itself runs out on its own). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

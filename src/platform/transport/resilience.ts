@@ -56,9 +56,10 @@ export class ModuleResilience {
         : noop;
   }
 
-  execute<T>(idempotent: boolean, attempt: () => Promise<T>): Promise<T> {
+  /** `signal` aborts the whole call: cockatiel starts no further retry once it has. */
+  execute<T>(idempotent: boolean, attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const policy = idempotent ? wrap(this.retrying, this.breaker) : this.breaker;
-    return policy.execute(() => attempt());
+    return policy.execute((context) => attempt(context.signal), signal);
   }
 }
 

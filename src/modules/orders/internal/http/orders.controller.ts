@@ -3,10 +3,12 @@ import { ApiHeader, ApiResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiProblem } from '../../../../platform/http/openapi/api-problem.decorator.js';
 import { ProblemException } from '../../../../platform/http/problem.js';
+import { CancelOrderRequest } from '../../contract/cancel-order.request.js';
 import { CheckoutRequest } from '../../contract/checkout.request.js';
 import type { OrderView } from '../../contract/order.view.js';
 import { InjectOrders, type Orders } from '../../contract/orders.contract.js';
 import type { SagaStepView } from '../../contract/saga-step.view.js';
+import { CancelAcceptedView } from './cancel-accepted.view.js';
 import { CheckoutAcceptedView } from './checkout-accepted.view.js';
 
 const LOCATION = { Location: { description: 'The order: /orders/{orderId}.', schema: { type: 'string' } } };
@@ -47,6 +49,23 @@ export class OrdersController {
   @Get(':id')
   get(@Param('id') orderId: string): Promise<OrderView> {
     return this.orders.getOrder({ orderId });
+  }
+
+  /** 202 + Location when this request starts the cancellation; 200 with where it stands for a repeat. */
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @ApiResponse({ status: 202, description: 'The cancellation started: shipment, stock and charge are undone in the background.', type: CancelAcceptedView, headers: LOCATION })
+  @ApiResponse({ status: 200, description: 'A repeat: the order is CANCELLING, or already CANCELLED by its customer; nothing new starts.', type: CancelAcceptedView, headers: LOCATION })
+  @ApiProblem(404, 'No such order.')
+  @ApiProblem(409, 'The order is PENDING (its checkout still runs), or was cancelled by its checkout.')
+  async cancel(
+    @Param('id') orderId: string,
+    @Body() _body: CancelOrderRequest,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<CancelAcceptedView> {
+    const result = await this.orders.cancelOrder({ orderId });
+    response.status(result.started ? 202 : 200).location(`/orders/${result.orderId}`);
+    return { orderId: result.orderId, status: result.status };
   }
 
   @Get(':id/saga')
