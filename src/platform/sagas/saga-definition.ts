@@ -42,7 +42,7 @@ export interface SagaStepDefinition<S> {
 export interface SagaEffect<S, R = Record<string, unknown>> {
   /**
    * A data-modifying statement run with every transition, as the CTE `effect`;
-   * `$2` is the saga's key, its own parameters start at `$11`, and it must do
+   * `$2` is the saga's key, its own parameters start at `$10`, and it must do
    * nothing unless `EXISTS (SELECT 1 FROM moved)` (this runner still held the saga).
    */
   readonly sql: string;

@@ -153,7 +153,6 @@ export class SagaStore<S> {
         transition.log.map((entry) => entry.step),
         transition.log.map((entry) => entry.status),
         release,
-        null, // $10: reserved, so an effect's own parameters always start at $11
         ...(effect ? effect.params(transition) : []),
       ],
       types.length > 0

@@ -32,7 +32,7 @@ export function cancellationSaga({ payments, inventory, shipping }: Cancellation
     ],
     effect: {
       sql: `UPDATE orders.orders SET status = 'CANCELLED', failure_reason = 'CANCELLED_BY_CUSTOMER', updated_at = now()
-             WHERE id = $2::uuid AND $11 AND EXISTS (SELECT 1 FROM moved)
+             WHERE id = $2::uuid AND $10::boolean AND EXISTS (SELECT 1 FROM moved)
             RETURNING customer_id`,
       params: (transition) => [transition.outcome?.status === 'COMPLETED'],
       events: {
