@@ -69,7 +69,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     this.outcomes = metrics.counter('saga_outcomes_total', 'Sagas ended, by saga, outcome and reason', ['saga', 'outcome', 'reason']);
     this.stuck = metrics.counter('saga_stuck_total', 'Sagas parked as STUCK for an operator (npm run sagas -- stuck)', ['saga']);
     let stuckNow = 0;
-    metrics.gauge(`saga_stuck_${definition.name}`, `${definition.name} sagas STUCK now, waiting for an operator`, () => stuckNow);
+    metrics.gauge(`saga_stuck_${definition.name.replace(/[^a-zA-Z0-9_]/g, "_")}`, `${definition.name} sagas STUCK now, waiting for an operator`, () => stuckNow);
     this.sampleStuck = async () => {
       stuckNow = await this.store.stuckCount().catch(() => stuckNow);
     };
