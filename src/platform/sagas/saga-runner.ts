@@ -70,7 +70,11 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     this.stuck = metrics.counter('saga_stuck_total', 'Sagas parked as STUCK for an operator (npm run sagas -- stuck)', ['saga']);
     let stuckNow = 0;
     metrics.gauge(`saga_stuck_${definition.name.replace(/[^a-zA-Z0-9_]/g, "_")}`, `${definition.name} sagas STUCK now, waiting for an operator`, () => stuckNow);
-    this.sampleStuck = async () => {
+    let sampledAt = 0;
+    // At most every few seconds, whatever the number of passes: not a query per wake-up on the hot path.
+    this.sampleStuck = async (now = false) => {
+      if (!now && performance.now() - sampledAt < 5_000) return;
+      sampledAt = performance.now();
       stuckNow = await this.store.stuckCount().catch(() => stuckNow);
     };
     this.loop = new WakeableLoop(() => this.pass(), {
@@ -80,7 +84,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     });
   }
 
-  private readonly sampleStuck: () => Promise<void>;
+  private readonly sampleStuck: (now?: boolean) => Promise<void>;
 
   onApplicationBootstrap(): void {
     this.loop.start();
@@ -229,7 +233,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
           `see \`npm run sagas -- stuck\`, then \`npm run sagas -- retry ${saga.key}\`: ${message}`,
         key: saga.key,
       });
-      void this.sampleStuck();
+      void this.sampleStuck(true);
     }
     this.held.delete(saga.key);
   }
