@@ -235,7 +235,7 @@ async function watchLeases(adminUrl: string, onCount: (leased: number) => boolea
   try {
     for (;;) {
       const { rows } = await client.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM orders.checkout_sagas WHERE step <> 'DONE' AND locked_until > now()`,
+        `SELECT count(*)::int AS n FROM orders.sagas WHERE status = 'RUNNING' AND locked_until > now()`,
       );
       if (onCount(rows[0].n)) return;
       await new Promise((resolve) => setTimeout(resolve, 5));
@@ -252,7 +252,7 @@ async function sagaSteps(adminUrl: string): Promise<{ steps: Record<string, stri
   try {
     const { rows } = await client.query<{ step: string; n: number; leased: number }>(
       `SELECT step, count(*)::int AS n, count(*) FILTER (WHERE locked_until > now())::int AS leased
-         FROM orders.checkout_sagas GROUP BY step ORDER BY step`,
+         FROM orders.sagas WHERE saga = 'checkout' GROUP BY step ORDER BY step`,
     );
     return {
       steps: Object.fromEntries(rows.map((row) => [row.step, row.step === 'DONE' ? `${row.n}` : `${row.n} (${row.leased} leased)`])),

@@ -10,7 +10,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 const topologies = ['monolith', 'microservices'];
 
 const MODULES = ['inventory', 'notifications', 'orders', 'payments', 'shipping'];
-const STATEMENTS = ['orders.place-order', 'payments.charge-payment', 'inventory.reserve-stock', 'shipping.schedule-shipment', 'orders.advance-saga'];
+const STATEMENTS = ['orders.place-order', 'payments.intend-payment', 'payments.record-payment', 'inventory.reserve-stock', 'shipping.schedule-shipment', 'orders.advance-checkout-saga'];
 
 /**
  * The built store exporting OTLP/HTTP to a receiver on loopback: one checkout

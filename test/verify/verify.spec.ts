@@ -390,7 +390,7 @@ describe('npm run docs:architecture', () => {
     expect(readme).toContain('  orders -.->|OrderCancelled, OrderConfirmed| notifications\n');
     expect(readme).not.toMatch(/notifications -->/);
     const orders = files.get('orders.md')!;
-    expect(orders).toMatch(/## Commands\n\n\| operation .*\n.*\n\| `placeOrder` \| `PlaceOrderCommand` \| no \|/);
+    expect(orders).toMatch(/## Commands\n\n\| operation .*\n.*\n\| `cancelOrder` \| `CancelOrderCommand` \| yes \|\n\| `placeOrder` \| `PlaceOrderCommand` \| no \|/);
     expect(orders).toContain('| `getOrder` | `GetOrderQuery` |');
     expect(orders).toContain('| `orders.OrderPlaced` | 1 | `orderId` | — |');
     expect(orders).toContain('### `orders.order_lines`');

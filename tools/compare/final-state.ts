@@ -25,8 +25,16 @@ export async function readFinalState(adminUrl: string, normaliser: Normaliser): 
     const lines = await q<{ order_id: string; line_no: number; sku: string; quantity: number; unit_price_cents: number }>(
       'SELECT order_id, line_no, sku, quantity, unit_price_cents FROM orders.order_lines ORDER BY order_id, line_no',
     );
-    const log = await q<{ order_id: string; step: string; status: string }>('SELECT order_id, step, status FROM orders.checkout_log ORDER BY id');
-    const sagas = await q<{ order_id: string; step: string; failure_reason: string | null }>('SELECT order_id, step, failure_reason FROM orders.checkout_sagas');
+    // The saga engine's tables (orders.sagas, orders.saga_log), or a build from before it (checkout_sagas, checkout_log).
+    const [{ engine }] = await q<{ engine: boolean }>(`SELECT to_regclass('orders.saga_log') IS NOT NULL AS engine`);
+    const log = await q<{ order_id: string; step: string; status: string }>(
+      engine ? 'SELECT key AS order_id, step, status FROM orders.saga_log ORDER BY id' : 'SELECT order_id, step, status FROM orders.checkout_log ORDER BY id',
+    );
+    const sagas = await q<{ order_id: string; step: string; failure_reason: string | null }>(
+      engine
+        ? `SELECT key AS order_id, step, failure_reason FROM orders.sagas WHERE saga = 'checkout'`
+        : 'SELECT order_id, step, failure_reason FROM orders.checkout_sagas',
+    );
     const payments = await q<{ id: string; order_id: string; amount_cents: number; token: string; status: string }>(
       'SELECT id, order_id, amount_cents, token, status FROM payments.payments ORDER BY created_at, id',
     );

@@ -93,7 +93,11 @@ export class ScenarioRunner {
         const status = (seen.body as { status?: string } | null)?.status;
         last = seen.status === 200 ? `order ${status}` : `GET answered ${seen.status}`;
         if (seen.status === 200 && status !== 'PENDING') {
-          const { rows } = await this.admin.query<{ step: string }>('SELECT step FROM orders.checkout_sagas WHERE order_id = $1', [orderId]);
+          // Every saga of the order (its checkout, a cancellation) must have ended: DONE, or no saga at all.
+          const { rows } = await this.admin
+            .query<{ step: string }>("SELECT step FROM orders.sagas WHERE key = $1 ORDER BY (step = 'DONE'), created_at DESC LIMIT 1", [orderId])
+            // A build from before the saga engine.
+            .catch(() => this.admin.query<{ step: string }>('SELECT step FROM orders.checkout_sagas WHERE order_id = $1', [orderId]));
           const kind = status === 'CONFIRMED' ? 'ORDER_CONFIRMED' : 'ORDER_CANCELLED';
           if (rows.length === 0 || rows[0].step === 'DONE') {
             const notified = await this.admin.query('SELECT 1 FROM notifications.notifications WHERE order_id = $1 AND kind = $2', [orderId, kind]);

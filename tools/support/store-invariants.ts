@@ -26,6 +26,12 @@ export async function storeInvariantViolations(adminUrl: string): Promise<string
       `SELECT o.id FROM orders.orders o JOIN payments.payments p ON p.order_id = o.id WHERE o.status = 'CANCELLED' AND p.status = 'CAPTURED'`,
     );
     await check(
+      // A charge's intent is replaced by the provider's answer, or voided by a refund, before its saga moves on.
+      'a settled order has a charge still AUTHORIZING',
+      `SELECT o.id FROM orders.orders o JOIN payments.payments p ON p.order_id = o.id
+        WHERE o.status IN ('CONFIRMED', 'CANCELLED') AND p.status = 'AUTHORIZING'`,
+    );
+    await check(
       'a CANCELLED order has stock reserved',
       `SELECT o.id FROM orders.orders o JOIN inventory.reservations r ON r.order_id = o.id WHERE o.status = 'CANCELLED' AND r.status = 'RESERVED'`,
     );

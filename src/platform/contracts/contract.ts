@@ -63,9 +63,19 @@ export function defineContract<Ops extends OperationMap>(module: string, operati
 type InputOf<S> = S extends OperationSpec<infer I, any> ? I : never;
 type OutputOf<S> = S extends OperationSpec<any, infer O> ? O : never;
 
+/** How one call is made. */
+export interface CallOptions {
+  /**
+   * Aborting it gives the call up: the caller stops waiting at once, a remote
+   * call makes no further attempt, a local one that has not begun never does.
+   * The callee may still complete an attempt already under way (steps are idempotent).
+   */
+  readonly signal?: AbortSignal;
+}
+
 /** What a caller holds: every operation as an async function of a plain input object. */
 export type ContractClient<C extends Contract> = {
-  readonly [K in keyof C['operations']]: (input: InputOf<C['operations'][K]>) => Promise<OutputOf<C['operations'][K]>>;
+  readonly [K in keyof C['operations']]: (input: InputOf<C['operations'][K]>, options?: CallOptions) => Promise<OutputOf<C['operations'][K]>>;
 };
 
 /** What the hosting module implements: the same shape, so a client can be bound straight to it. */

@@ -2,7 +2,7 @@ import { Logger } from '@nestjs/common';
 import { isDatabaseUnavailable } from '../database/database-errors.js';
 import { describeFieldErrors } from '../validation/field-errors.js';
 import { validateInput } from '../validation/validate-input.js';
-import type { Contract, ContractClient, ContractHandler } from './contract.js';
+import type { CallOptions, Contract, ContractClient, ContractHandler } from './contract.js';
 import { ModuleError } from './module.error.js';
 
 /** A copy through JSON, exactly what a remote call would do to the value. */
@@ -27,13 +27,16 @@ export function createLocalClient<C extends Contract>(
 ): ContractClient<C> {
   const copied = <T>(value: T): T => (copy ? wireCopy(value) : value);
   const logger = new Logger(`${contract.module}.local`);
-  const client: Record<string, (input: object) => Promise<unknown>> = {};
+  const client: Record<string, (input: object, options?: CallOptions) => Promise<unknown>> = {};
   for (const [operation, spec] of Object.entries(contract.operations)) {
-    client[operation] = async (input: object) => {
+    client[operation] = async (input: object, options?: CallOptions) => {
+      // A call given up before it began never begins: retries of a blocked step do not pile up behind it.
+      options?.signal?.throwIfAborted();
       const decoded = await validateInput(spec.input, copied(input));
       if (!decoded.ok) {
         throw new ModuleError('INVALID', describeFieldErrors(decoded.errors), contract.module, decoded.errors);
       }
+      options?.signal?.throwIfAborted();
       const handler = resolveHandler() as unknown as Record<string, (input: object) => Promise<unknown>>;
       try {
         return copied(await handler[operation](decoded.value));

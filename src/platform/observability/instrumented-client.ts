@@ -1,4 +1,4 @@
-import type { Contract, ContractClient } from '../contracts/contract.js';
+import type { CallOptions, Contract, ContractClient } from '../contracts/contract.js';
 import { ModuleError } from '../contracts/module.error.js';
 import type { Metrics } from './metrics.js';
 import { inSpan, SpanKind } from './tracing.js';
@@ -13,10 +13,10 @@ export function instrumentClient<C extends Contract>(
   binding: 'local' | 'remote',
   metrics: Metrics,
 ): ContractClient<C> {
-  const calls = client as unknown as Record<string, (input: object) => Promise<unknown>>;
-  const wrapped: Record<string, (input: object) => Promise<unknown>> = {};
+  const calls = client as unknown as Record<string, (input: object, options?: CallOptions) => Promise<unknown>>;
+  const wrapped: Record<string, (input: object, options?: CallOptions) => Promise<unknown>> = {};
   for (const operation of Object.keys(contract.operations)) {
-    wrapped[operation] = async (input: object) => {
+    wrapped[operation] = async (input: object, options?: CallOptions) => {
       const started = process.hrtime.bigint();
       let outcome = 'ok';
       try {
@@ -26,7 +26,7 @@ export function instrumentClient<C extends Contract>(
             kind: binding === 'remote' ? SpanKind.CLIENT : SpanKind.INTERNAL,
             attributes: { module: contract.module, 'module.operation': operation, 'module.binding': binding },
           },
-          () => calls[operation](input),
+          () => calls[operation](input, options),
         );
       } catch (error) {
         outcome = error instanceof ModuleError ? error.code : 'ERROR';

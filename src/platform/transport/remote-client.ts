@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
-import type { Contract, ContractClient } from '../contracts/contract.js';
+import type { CallOptions, Contract, ContractClient } from '../contracts/contract.js';
 import { ModuleError } from '../contracts/module.error.js';
 import { isBrokenCircuit, type ModuleResilience } from './resilience.js';
 import { type Transport, TransportError } from './transport.js';
@@ -26,10 +26,10 @@ export function createRemoteClient<C extends Contract>(
   callTimeoutMs: number,
 ): ContractClient<C> {
   const logger = new Logger(`${contract.module}.remote`);
-  const client: Record<string, (input: object) => Promise<unknown>> = {};
+  const client: Record<string, (input: object, options?: CallOptions) => Promise<unknown>> = {};
   for (const [operation, spec] of Object.entries(contract.operations)) {
     const keyField = spec.idempotencyKey;
-    client[operation] = async (input: object) => {
+    client[operation] = async (input: object, options?: CallOptions) => {
       let sent = input;
       let derived: string | undefined;
       if (keyField !== undefined && (input as Record<string, unknown>)[keyField] === undefined) {
@@ -39,10 +39,14 @@ export function createRemoteClient<C extends Contract>(
       let reply;
       try {
         // The transport serialises the input and parses the answer: the caller and the callee share nothing.
-        reply = await resilience.execute(spec.idempotent || keyField !== undefined, () =>
-          transport.call(contract.module, operation, sent, callTimeoutMs),
+        // Given up (the signal), the call stops waiting and makes no further attempt.
+        reply = await resilience.execute(
+          spec.idempotent || keyField !== undefined,
+          (signal) => untilAborted(transport.call(contract.module, operation, sent, callTimeoutMs), signal),
+          options?.signal,
         );
       } catch (error) {
+        if (options?.signal?.aborted) throw options.signal.reason;
         if (isBrokenCircuit(error)) {
           throw new ModuleError('UNAVAILABLE', `module '${contract.module}' is unavailable (circuit open)`, contract.module);
         }
@@ -72,4 +76,14 @@ function outcomeUnknown(module: string, operation: string, keyField: string | un
       ? 'check before retrying'
       : `retry with the same Idempotency-Key, which is safe${key?.startsWith(DERIVED_KEY_PREFIX) ? ` (the request had none; this one was used: '${key}')` : ''}`;
   return new ModuleError('UNAVAILABLE', `module '${module}' did not answer ${operation} in time: it may have been done all the same; ${retry}`, module);
+}
+
+/** The transport's answer, or the signal's reason as soon as it aborts (the request itself runs out on its own). */
+function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
 }

@@ -71,10 +71,11 @@ export class ModuleResilience {
         : noop;
   }
 
-  execute<T>(idempotent: boolean, attempt: () => Promise<T>): Promise<T> {
+  /** `signal` aborts the whole call: cockatiel starts no further retry once it has. */
+  execute<T>(idempotent: boolean, attempt: (signal: AbortSignal) => Promise<T>, signal?: AbortSignal): Promise<T> {
     const breakers = wrap(this.absent, this.slow);
     const policy = idempotent ? wrap(this.retrying, breakers) : breakers;
-    return policy.execute(() => attempt());
+    return policy.execute((context) => attempt(context.signal), signal);
   }
 
   /** Closes the circuits: the transport is back, whatever they learnt while it was away is stale. */

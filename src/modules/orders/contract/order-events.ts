@@ -54,10 +54,12 @@ export class OrderConfirmed {
   }
 }
 
-const FAILURE_REASONS: FailureReason[] = ['PAYMENT_DECLINED', 'OUT_OF_STOCK', 'SHIPPING_UNAVAILABLE', 'TIMED_OUT'];
+const FAILURE_REASONS: FailureReason[] = ['PAYMENT_DECLINED', 'OUT_OF_STOCK', 'SHIPPING_UNAVAILABLE', 'TIMED_OUT', 'CANCELLED_BY_CUSTOMER'];
 
 /**
- * The checkout saga failed and everything it had done was compensated.
+ * The order was cancelled: its checkout saga failed and everything it had
+ * done was compensated, or (reason CANCELLED_BY_CUSTOMER) its customer
+ * cancelled it once CONFIRMED and the cancellation saga undid it all.
  * Version 2 adds `customerId` (v1's fields unchanged).
  */
 @IntegrationEvent({ name: 'orders.OrderCancelled', version: 2, aggregateKey: 'orderId' })

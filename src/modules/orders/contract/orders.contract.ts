@@ -1,5 +1,7 @@
 import { Inject } from '@nestjs/common';
 import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/contract.js';
+import { CancelOrderCommand } from './cancel-order.command.js';
+import type { CancelOrderResult } from './cancel-order.result.js';
 import { GetOrderQuery } from './get-order.query.js';
 import type { OrderView } from './order.view.js';
 import { PlaceOrderCommand } from './place-order.command.js';
@@ -10,6 +12,8 @@ export const OrdersContract = defineContract('orders', {
   placeOrder: command<PlaceOrderCommand, PlaceOrderResult>(PlaceOrderCommand, { idempotencyKey: 'idempotencyKey' }),
   getOrder: query<GetOrderQuery, OrderView>(GetOrderQuery),
   getCheckoutLog: query<GetOrderQuery, SagaStepView[]>(GetOrderQuery),
+  // Idempotent: a repeat answers the cancellation under way and starts nothing.
+  cancelOrder: command<CancelOrderCommand, CancelOrderResult>(CancelOrderCommand, { idempotent: true }),
 });
 
 /** What the gateway (and any future module) holds to talk to Orders, wherever it runs. */

@@ -1,10 +1,10 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-export type CheckoutStep = 'CHARGE_PAYMENT' | 'RESERVE_STOCK' | 'SCHEDULE_SHIPMENT' | 'REFUND_PAYMENT' | 'RELEASE_STOCK';
+export type CheckoutStep = 'CHARGE_PAYMENT' | 'RESERVE_STOCK' | 'SCHEDULE_SHIPMENT' | 'REFUND_PAYMENT' | 'RELEASE_STOCK' | 'CANCEL_SHIPMENT';
 
 export type CheckoutStepStatus = 'STARTED' | 'SUCCEEDED' | 'FAILED';
 
-/** One entry of a checkout saga's log (`GET /orders/:id/saga`). */
+/** One entry of an order's saga log (`GET /orders/:id/saga`): its checkout's, then its cancellation's. */
 export class SagaStepView {
   readonly step: CheckoutStep;
   readonly status: CheckoutStepStatus;

@@ -1,26 +1,22 @@
 import { Module } from '@nestjs/common';
 import { ModuleSettings } from '../../../platform/config/module-settings.js';
 import { OrdersContract } from '../contract/orders.contract.js';
-import { CheckoutAdmission } from './checkout-saga/checkout-admission.js';
+import { CancelOrderHandler } from './cancel-order/cancel-order.handler.js';
 import { CHECKOUT_SAGA_OPTIONS, checkoutSagaOptions } from './checkout-saga/checkout-saga.options.js';
-import { CheckoutSagaRepository } from './checkout-saga/checkout-saga.repository.js';
-import { CheckoutSagaRunner } from './checkout-saga/checkout-saga.runner.js';
-import { CheckoutSteps } from './checkout-saga/checkout-steps.js';
+import { ORDER_SAGA_PROVIDERS } from './checkout-saga/order-sagas.providers.js';
 import { GetCheckoutLogHandler } from './get-checkout-log/get-checkout-log.handler.js';
 import { GetOrderHandler } from './get-order/get-order.handler.js';
 import { OrderRepository } from './infrastructure/order.repository.js';
 import { OrdersHandler } from './orders.handler.js';
 import { PlaceOrderHandler } from './place-order/place-order.handler.js';
 
-/** Hosts Orders and its checkout saga; the platform supplies the DataSource, transactions and the other modules' clients. */
+/** Hosts Orders and its sagas (checkout, cancellation by the customer) on the platform's engine; the platform supplies the DataSource, transactions and the other modules' clients. */
 @Module({
   providers: [
     { provide: CHECKOUT_SAGA_OPTIONS, inject: [ModuleSettings], useFactory: checkoutSagaOptions },
     OrderRepository,
-    CheckoutSagaRepository,
-    CheckoutSteps,
-    CheckoutSagaRunner,
-    CheckoutAdmission,
+    ...ORDER_SAGA_PROVIDERS,
+    CancelOrderHandler,
     PlaceOrderHandler,
     GetOrderHandler,
     GetCheckoutLogHandler,

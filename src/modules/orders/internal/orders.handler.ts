@@ -1,6 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import type { ContractHandler } from '../../../platform/contracts/contract.js';
+import type { CancelOrderCommand } from '../contract/cancel-order.command.js';
+import type { CancelOrderResult } from '../contract/cancel-order.result.js';
 import type { GetOrderQuery } from '../contract/get-order.query.js';
+import { CancelOrderHandler } from './cancel-order/cancel-order.handler.js';
 import type { OrderView } from '../contract/order.view.js';
 import type { OrdersContract } from '../contract/orders.contract.js';
 import type { PlaceOrderCommand } from '../contract/place-order.command.js';
@@ -17,7 +20,12 @@ export class OrdersHandler implements ContractHandler<typeof OrdersContract> {
     private readonly placeOrderHandler: PlaceOrderHandler,
     private readonly getOrderHandler: GetOrderHandler,
     private readonly getCheckoutLogHandler: GetCheckoutLogHandler,
+    private readonly cancelOrderHandler: CancelOrderHandler,
   ) {}
+
+  cancelOrder(command: CancelOrderCommand): Promise<CancelOrderResult> {
+    return this.cancelOrderHandler.execute(command);
+  }
 
   placeOrder(command: PlaceOrderCommand): Promise<PlaceOrderResult> {
     return this.placeOrderHandler.execute(command);

@@ -1,6 +1,7 @@
 import { Module } from '@nestjs/common';
 import { PaymentsContract } from '../contract/payments.contract.js';
 import { ChargePaymentHandler } from './charge-payment/charge-payment.handler.js';
+import { SimulatedPaymentProvider } from './charge-payment/simulated-provider.js';
 import { FindPaymentsHandler } from './find-payments/find-payments.handler.js';
 import { GetPaymentHandler } from './get-payment/get-payment.handler.js';
 import { PaymentsHandler } from './payments.handler.js';
@@ -9,6 +10,7 @@ import { RefundPaymentHandler } from './refund-payment/refund-payment.handler.js
 /** Hosts Payments' implementation; the platform supplies its DataSource and binds its contract. */
 @Module({
   providers: [
+    SimulatedPaymentProvider,
     ChargePaymentHandler,
     RefundPaymentHandler,
     GetPaymentHandler,

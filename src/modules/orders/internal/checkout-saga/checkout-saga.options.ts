@@ -1,6 +1,6 @@
 import { ModuleSettings } from '../../../../platform/config/module-settings.js';
 
-/** Timing of the checkout saga; each can be set from the environment. */
+/** Timing of Orders' sagas (the checkout, a cancellation); each can be set from the environment. */
 export interface CheckoutSagaOptions {
   /** A step that gets no answer within this is retried (CHECKOUT_STEP_TIMEOUT_MS). */
   readonly stepTimeoutMs: number;
@@ -9,6 +9,8 @@ export interface CheckoutSagaOptions {
   /** First retry delay of a step; doubles up to `maxRetryDelayMs`. */
   readonly retryDelayMs: number;
   readonly maxRetryDelayMs: number;
+  /** Failed attempts of a step that cannot give up (a compensation, a cancellation's step) before its saga is STUCK (SAGA_STUCK_AFTER_ATTEMPTS). */
+  readonly stuckAfterAttempts: number;
   /** How long a runner holds a saga; longer than a step may take. */
   readonly leaseMs: number;
   readonly batchSize: number;
@@ -34,6 +36,8 @@ export function checkoutSagaOptions(settings: ModuleSettings): CheckoutSagaOptio
     deadlineMs,
     retryDelayMs: settings.integer('CHECKOUT_RETRY_DELAY_MS', 100, 1, 60_000),
     maxRetryDelayMs: 5_000,
+    // At the 5 s back-off ceiling, about a minute of trying before an operator is asked.
+    stuckAfterAttempts: settings.integer('SAGA_STUCK_AFTER_ATTEMPTS', 20, 1, 1_000_000),
     // Long enough for a step, short enough that a crashed runner's sagas resume well within their deadline.
     leaseMs: Math.max(10_000, stepTimeoutMs * 2),
     // Each saga in a batch runs at once and calls other modules: keep within their pools.

@@ -1,9 +1,21 @@
-import { decide, type SagaState, timeOut, type Transition } from './checkout-saga.js';
+import { SagaPlan, type SagaState, type Transition } from '../../../../platform/sagas/saga-definition.js';
+import { cancellationSaga } from './cancellation-saga.js';
+import { checkoutSagaOptions } from './checkout-saga.options.js';
+import { checkoutSaga } from './checkout-saga.js';
+
+const options = checkoutSagaOptions({ integer: (_name: string, fallback: number) => fallback } as never);
+const plan = new SagaPlan(checkoutSaga({} as never, options));
+const decide = (state: SagaState, outcome: { kind: 'succeeded'; paymentId?: string; shipmentId?: string } | { kind: 'failed'; reason: string; paymentId?: string }): Transition => {
+  const { kind, ...output } = outcome as { kind: string; reason?: string };
+  delete output.reason;
+  return plan.decide(state, outcome.kind === 'failed' ? { failed: outcome.reason, output } : { output });
+};
+const timeOut = (state: SagaState): Transition => plan.giveUp(state);
 
 const at = (step: SagaState['step'], failureReason: SagaState['failureReason'] = null): SagaState => ({ step, failureReason });
 
 /** Runs the machine from CHARGE_PAYMENT, answering each step from `answers`, and returns the whole log. */
-function run(answers: Partial<Record<SagaState['step'], 'ok' | 'fail' | 'timeout'>>): { log: string[]; end: Transition['outcome'] } {
+function run(answers: Partial<Record<string, 'ok' | 'fail' | 'timeout'>>): { log: string[]; end: { status: string; reason?: string } } {
   let state: SagaState = at('CHARGE_PAYMENT');
   const log = ['CHARGE_PAYMENT STARTED'];
   for (let guard = 0; guard < 10; guard++) {
@@ -14,7 +26,10 @@ function run(answers: Partial<Record<SagaState['step'], 'ok' | 'fail' | 'timeout
         ? timeOut(state)
         : decide(state, answer === 'ok' ? { kind: 'succeeded' } : { kind: 'failed', reason: reasons[state.step as keyof typeof reasons] });
     log.push(...transition.log.map((entry) => `${entry.step} ${entry.status}`));
-    if (transition.next === 'DONE') return { log, end: transition.outcome };
+    if (transition.next === 'DONE') {
+      const end = transition.outcome!;
+      return { log, end: end.status === 'COMPLETED' ? { status: 'CONFIRMED' } : { status: 'CANCELLED', reason: end.reason } };
+    }
     state = { step: transition.next, failureReason: transition.failureReason };
   }
   throw new Error('the saga did not end');
@@ -74,13 +89,42 @@ describe('checkout saga state machine', () => {
   });
 
   it('carries the ids the steps answered', () => {
-    expect(decide(at('CHARGE_PAYMENT'), { kind: 'succeeded', paymentId: 'p' }).paymentId).toBe('p');
-    expect(decide(at('CHARGE_PAYMENT'), { kind: 'failed', reason: 'PAYMENT_DECLINED', paymentId: 'p' }).paymentId).toBe('p');
-    expect(decide(at('SCHEDULE_SHIPMENT'), { kind: 'succeeded', shipmentId: 's' }).shipmentId).toBe('s');
+    expect(decide(at('CHARGE_PAYMENT'), { kind: 'succeeded', paymentId: 'p' }).output.paymentId).toBe('p');
+    expect(decide(at('CHARGE_PAYMENT'), { kind: 'failed', reason: 'PAYMENT_DECLINED', paymentId: 'p' }).output.paymentId).toBe('p');
+    expect(decide(at('SCHEDULE_SHIPMENT'), { kind: 'succeeded', shipmentId: 's' }).output.shipmentId).toBe('s');
   });
 
-  it('never lets a compensation fail or time out', () => {
-    expect(() => decide(at('REFUND_PAYMENT', 'OUT_OF_STOCK'), { kind: 'failed', reason: 'TIMED_OUT' })).toThrow();
+  it('never lets a compensation give up', () => {
     expect(() => timeOut(at('RELEASE_STOCK', 'TIMED_OUT'))).toThrow();
+    expect(plan.canGiveUp('REFUND_PAYMENT')).toBe(false);
+    expect(plan.canGiveUp('CHARGE_PAYMENT')).toBe(true);
+  });
+});
+
+describe('cancellation saga state machine', () => {
+  const cancellation = new SagaPlan(cancellationSaga({} as never, options));
+
+  it('cancels the shipment, releases the stock, refunds the charge, and ends completed', () => {
+    let state: SagaState = { step: cancellation.first, failureReason: null };
+    const log = [`${state.step} STARTED`];
+    for (;;) {
+      const transition = cancellation.decide(state, {});
+      log.push(...transition.log.map((entry) => `${entry.step} ${entry.status}`));
+      if (transition.next === 'DONE') {
+        expect(transition.outcome).toEqual({ status: 'COMPLETED' });
+        break;
+      }
+      state = { step: transition.next, failureReason: transition.failureReason };
+    }
+    expect(log).toEqual([
+      'CANCEL_SHIPMENT STARTED', 'CANCEL_SHIPMENT SUCCEEDED',
+      'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED',
+      'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+    ]);
+  });
+
+  it('never gives up a step: it has no deadline and nothing to compensate with', () => {
+    expect(cancellation.canGiveUp('CANCEL_SHIPMENT')).toBe(false);
+    expect(() => cancellation.giveUp({ step: 'RELEASE_STOCK', failureReason: null })).toThrow();
   });
 });

@@ -1,117 +1,105 @@
+import type { DataSource } from 'typeorm';
+import { ModuleError } from '../../../../platform/contracts/module.error.js';
+import { defineSaga, type SagaDefinition, type Transition } from '../../../../platform/sagas/saga-definition.js';
+import type { Inventory } from '../../../inventory/index.js';
+import type { Payments } from '../../../payments/index.js';
+import type { Shipping } from '../../../shipping/index.js';
+import { OrderCancelled, OrderConfirmed } from '../../contract/order-events.js';
 import type { FailureReason } from '../../contract/order.view.js';
-import type { CheckoutStep, CheckoutStepStatus } from '../../contract/saga-step.view.js';
+import type { CheckoutSagaOptions } from './checkout-saga.options.js';
+import { loadSagaOrders, type SagaOrder } from './saga-order.js';
 
-/**
- * The checkout saga as a pure state machine: given where it is and what the
- * last step answered, what to log and where to go. No I/O here, so every
- * path (including the compensations) is unit-tested in isolation.
- *
- * Forward: CHARGE_PAYMENT → RESERVE_STOCK → SCHEDULE_SHIPMENT → done (CONFIRMED).
- * Compensations run backwards from the failed step: RELEASE_STOCK, then
- * REFUND_PAYMENT → done (CANCELLED). VOID_SHIPMENT is the hidden half of a
- * timed-out SCHEDULE_SHIPMENT: it makes sure a schedule that answers late
- * can never leave a shipment behind, and only then logs the step as FAILED.
- */
-export type SagaStep = CheckoutStep | 'VOID_SHIPMENT';
-export type SagaPosition = SagaStep | 'DONE';
-
-export const FORWARD_STEPS: readonly SagaStep[] = ['CHARGE_PAYMENT', 'RESERVE_STOCK', 'SCHEDULE_SHIPMENT'];
-
-export interface SagaState {
-  readonly step: SagaStep;
-  /** Set once compensation has begun: why the order will be cancelled. */
-  readonly failureReason: FailureReason | null;
+export interface CheckoutCollaborators {
+  readonly payments: Payments;
+  readonly inventory: Inventory;
+  readonly shipping: Shipping;
+  readonly db: DataSource;
 }
 
-export type StepOutcome =
-  | { readonly kind: 'succeeded'; readonly paymentId?: string; readonly shipmentId?: string }
-  | { readonly kind: 'failed'; readonly reason: FailureReason; readonly paymentId?: string };
-
-export interface LogEntry {
-  readonly step: CheckoutStep;
-  readonly status: CheckoutStepStatus;
-}
-
-export interface Transition {
-  readonly next: SagaPosition;
-  readonly failureReason: FailureReason | null;
-  readonly log: readonly LogEntry[];
-  /** The order's final state, when the saga ends with this transition. */
-  readonly outcome?: { readonly status: 'CONFIRMED' } | { readonly status: 'CANCELLED'; readonly reason: FailureReason };
-  readonly paymentId?: string;
-  readonly shipmentId?: string;
-}
-
-export function isForward(step: SagaStep): boolean {
-  return FORWARD_STEPS.includes(step);
-}
-
-/** Where a step's answer leads. */
-export function decide(state: SagaState, outcome: StepOutcome): Transition {
-  const ids = { paymentId: outcome.paymentId, ...(outcome.kind === 'succeeded' ? { shipmentId: outcome.shipmentId } : {}) };
-  if (outcome.kind === 'failed') return { ...fail(state.step, outcome.reason), ...ids };
-  switch (state.step) {
-    case 'CHARGE_PAYMENT':
-      return { ...go('RESERVE_STOCK', null, done('CHARGE_PAYMENT')), ...ids };
-    case 'RESERVE_STOCK':
-      return go('SCHEDULE_SHIPMENT', null, done('RESERVE_STOCK'));
-    case 'SCHEDULE_SHIPMENT':
-      return { next: 'DONE', failureReason: null, log: [done('SCHEDULE_SHIPMENT')], outcome: { status: 'CONFIRMED' }, ...ids };
-    case 'VOID_SHIPMENT':
-      return go('RELEASE_STOCK', reasonOf(state), { step: 'SCHEDULE_SHIPMENT', status: 'FAILED' });
-    case 'RELEASE_STOCK':
-      return go('REFUND_PAYMENT', reasonOf(state), done('RELEASE_STOCK'));
-    case 'REFUND_PAYMENT': {
-      const reason = reasonOf(state);
-      return { next: 'DONE', failureReason: reason, log: [done('REFUND_PAYMENT')], outcome: { status: 'CANCELLED', reason } };
-    }
+/** A compensation holds once its effect holds; "nothing to undo" (NOT_FOUND) holds too. */
+export async function undone(undo: () => Promise<unknown>): Promise<void> {
+  try {
+    await undo();
+  } catch (error) {
+    if (!(error instanceof ModuleError && error.code === 'NOT_FOUND')) throw error;
   }
 }
 
 /**
- * The saga's deadline passed during a forward step: whatever that step may
- * still do is treated as done, and undone. A compensation never times out;
- * it is retried until it succeeds.
+ * The checkout (docs/api.md, ADR 6): charge → reserve → schedule → CONFIRMED;
+ * a refusal compensates what was done, in reverse; past the deadline (or on
+ * an error retrying cannot mend) whatever the current step may still do is
+ * undone too: TIMED_OUT. A timed-out schedule is undone by the hidden
+ * VOID_SHIPMENT, and only then logged FAILED. Every call is idempotent by
+ * order id, so a step run again cannot charge, reserve or refund twice.
  */
-export function timeOut(state: SagaState): Transition {
-  switch (state.step) {
-    case 'CHARGE_PAYMENT':
-      return go('REFUND_PAYMENT', 'TIMED_OUT', { step: 'CHARGE_PAYMENT', status: 'FAILED' });
-    case 'RESERVE_STOCK':
-      return go('RELEASE_STOCK', 'TIMED_OUT', { step: 'RESERVE_STOCK', status: 'FAILED' });
-    case 'SCHEDULE_SHIPMENT':
-      return { next: 'VOID_SHIPMENT', failureReason: 'TIMED_OUT', log: [] };
-    default:
-      throw new Error(`a compensation (${state.step}) does not time out`);
-  }
+export function checkoutSaga({ payments, inventory, shipping, db }: CheckoutCollaborators, options: CheckoutSagaOptions): SagaDefinition<SagaOrder> {
+  return defineSaga<SagaOrder>({
+    name: 'checkout',
+    deadlineMs: options.deadlineMs,
+    abortReason: 'TIMED_OUT' satisfies FailureReason,
+    stepTimeoutMs: options.stepTimeoutMs,
+    retry: { initialDelayMs: options.retryDelayMs, maxDelayMs: options.maxRetryDelayMs },
+    stuckAfterAttempts: options.stuckAfterAttempts,
+    load: (orderIds) => loadSagaOrders(db, orderIds),
+    steps: [
+      {
+        name: 'CHARGE_PAYMENT',
+        run: async (order, { signal }) => {
+          const payment = await payments.chargePayment({ orderId: order.orderId, amountCents: order.totalCents, paymentToken: order.paymentToken }, { signal });
+          if (payment.status === 'CAPTURED') return { output: { paymentId: payment.paymentId } };
+          if (payment.status === 'DECLINED') return { failed: 'PAYMENT_DECLINED', output: { paymentId: payment.paymentId } };
+          throw new Error(`payment ${payment.paymentId} is ${payment.status} before the order was confirmed`);
+        },
+        undo: { name: 'REFUND_PAYMENT', run: (order, { signal }) => undone(() => payments.refundPayment({ orderId: order.orderId }, { signal })) },
+      },
+      {
+        name: 'RESERVE_STOCK',
+        run: async (order, { signal }) => {
+          const reservation = await inventory.reserveStock({ orderId: order.orderId, lines: [...order.lines] }, { signal });
+          return reservation.status === 'RESERVED' ? {} : { failed: 'OUT_OF_STOCK' };
+        },
+        undo: { name: 'RELEASE_STOCK', run: (order, { signal }) => undone(() => inventory.releaseStock({ orderId: order.orderId }, { signal })) },
+      },
+      {
+        name: 'SCHEDULE_SHIPMENT',
+        run: async (order, { signal }) => {
+          const shipment = await shipping.scheduleShipment({ orderId: order.orderId, address: order.shippingAddress }, { signal });
+          if (shipment.status === 'SCHEDULED') return { output: { shipmentId: shipment.shipmentId } };
+          throw new Error(`shipment ${shipment.shipmentId} is ${shipment.status} before the order was confirmed`);
+        },
+        refusal: (error) => (error instanceof ModuleError && error.code === 'UNPROCESSABLE' ? 'SHIPPING_UNAVAILABLE' : undefined),
+        // A schedule that answers late must never leave a shipment behind: voided before the step is logged FAILED.
+        undo: { name: 'VOID_SHIPMENT', logged: false, run: (order, { signal }) => undone(() => shipping.cancelShipment({ orderId: order.orderId }, { signal })) },
+      },
+    ],
+    // The order moves with the saga, in its statement; only its end publishes.
+    effect: {
+      sql: `UPDATE orders.orders
+               SET payment_id = coalesce($10::uuid, payment_id), shipment_id = coalesce($11::uuid, shipment_id),
+                   status = coalesce($12, status), failure_reason = coalesce($13, failure_reason), updated_at = now()
+             WHERE id = $2::uuid AND EXISTS (SELECT 1 FROM moved)
+            RETURNING payment_id, shipment_id, customer_id, total_cents`,
+      params: (transition) => [
+        transition.output.paymentId ?? null,
+        transition.output.shipmentId ?? null,
+        orderStatusOf(transition),
+        transition.outcome?.status === 'COMPENSATED' ? transition.outcome.reason : null,
+      ],
+      events: {
+        types: (transition) =>
+          transition.outcome?.status === 'COMPLETED' ? [OrderConfirmed] : transition.outcome?.status === 'COMPENSATED' ? [OrderCancelled] : [],
+        of: (row: { payment_id: string; shipment_id: string; customer_id: string; total_cents: string }, transition, orderId) =>
+          transition.outcome?.status === 'COMPLETED'
+            ? [new OrderConfirmed(orderId, row.customer_id, row.payment_id, row.shipment_id, Number(row.total_cents))]
+            : transition.outcome?.status === 'COMPENSATED'
+              ? [new OrderCancelled(orderId, row.customer_id, transition.outcome.reason as FailureReason)]
+              : [],
+      },
+    },
+  });
 }
 
-function fail(step: SagaStep, reason: FailureReason): Transition {
-  const failed: LogEntry = { step: step as CheckoutStep, status: 'FAILED' };
-  switch (step) {
-    case 'CHARGE_PAYMENT':
-      // A declined charge took nothing: there is nothing to compensate.
-      return { next: 'DONE', failureReason: reason, log: [failed], outcome: { status: 'CANCELLED', reason } };
-    case 'RESERVE_STOCK':
-      return go('REFUND_PAYMENT', reason, failed);
-    case 'SCHEDULE_SHIPMENT':
-      return go('RELEASE_STOCK', reason, failed);
-    default:
-      throw new Error(`a compensation (${step}) cannot fail, only be retried`);
-  }
-}
-
-/** Moves to `next`, logging `entries` and the start of `next` (a hidden step logs nothing). */
-function go(next: SagaStep, failureReason: FailureReason | null, ...entries: LogEntry[]): Transition {
-  const started: LogEntry[] = next === 'VOID_SHIPMENT' ? [] : [{ step: next, status: 'STARTED' }];
-  return { next, failureReason, log: [...entries, ...started] };
-}
-
-function done(step: CheckoutStep): LogEntry {
-  return { step, status: 'SUCCEEDED' };
-}
-
-function reasonOf(state: SagaState): FailureReason {
-  if (!state.failureReason) throw new Error(`${state.step} runs only during compensation, which has a reason`);
-  return state.failureReason;
+function orderStatusOf(transition: Transition): 'CONFIRMED' | 'CANCELLED' | null {
+  return transition.outcome?.status === 'COMPLETED' ? 'CONFIRMED' : transition.outcome?.status === 'COMPENSATED' ? 'CANCELLED' : null;
 }

@@ -1,20 +1,7 @@
-import type { FailureReason } from '../../contract/order.view.js';
-import type { SagaStep } from './checkout-saga.js';
+import type { DataSource } from 'typeorm';
+import { queryPrepared } from '../../../../platform/database/prepared-query.js';
 
-/** What the runner holds while it advances one saga: its state and what the steps need of the order. */
-export interface ClaimedSaga {
-  readonly orderId: string;
-  readonly step: SagaStep;
-  readonly failureReason: FailureReason | null;
-  readonly attempts: number;
-  readonly deadlineAt: Date;
-  /** Optimistic lock: every write of the saga checks and bumps it. */
-  readonly version: number;
-  readonly order: SagaOrder;
-  /** W3C headers of the trace that placed the order: the steps continue it. */
-  readonly traceContext: Readonly<Record<string, string>>;
-}
-
+/** What the checkout's steps need of an order. */
 export interface SagaOrder {
   readonly orderId: string;
   readonly totalCents: number;
@@ -27,4 +14,29 @@ export interface SagaOrder {
     readonly postalCode: string;
     readonly country: string;
   };
+}
+
+/** The orders of a batch of claimed checkouts, in one query. */
+export async function loadSagaOrders(db: DataSource, orderIds: readonly string[]): Promise<Map<string, SagaOrder>> {
+  const rows: Array<{
+    id: string;
+    total_cents: string;
+    payment_token: string;
+    shipping_address: SagaOrder['shippingAddress'];
+    lines: Array<{ sku: string; quantity: number }>;
+  }> = await queryPrepared(
+    db,
+    'orders.saga-orders',
+    `SELECT o.id, o.total_cents, o.payment_token, o.shipping_address,
+            (SELECT json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity) ORDER BY l.line_no)
+               FROM orders.order_lines l WHERE l.order_id = o.id) AS lines
+       FROM orders.orders o WHERE o.id = ANY($1::uuid[])`,
+    [orderIds],
+  );
+  return new Map(
+    rows.map((row) => [
+      row.id,
+      { orderId: row.id, totalCents: Number(row.total_cents), paymentToken: row.payment_token, shippingAddress: row.shipping_address, lines: row.lines },
+    ]),
+  );
 }

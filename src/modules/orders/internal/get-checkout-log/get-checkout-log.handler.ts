@@ -16,7 +16,8 @@ export class GetCheckoutLogHandler {
   async execute(query: GetOrderQuery): Promise<SagaStepView[]> {
     if (!(await this.orders.exists(query.orderId))) throw orderNotFound(query.orderId);
     const rows: Array<{ step: SagaStepView['step']; status: SagaStepView['status']; at: Date }> = await this.db.query(
-      'SELECT step, status, at FROM orders.checkout_log WHERE order_id = $1 ORDER BY id',
+      // The engine's log of every saga of the order: its checkout's entries, then its cancellation's.
+      'SELECT step, status, at FROM orders.saga_log WHERE key = $1 ORDER BY id',
       [query.orderId],
     );
     return rows.map((row) => ({ step: row.step, status: row.status, at: row.at.toISOString() }));

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
-import { ApiHeader, ApiResponse } from '@nestjs/swagger';
+import { ApiBody, ApiHeader, ApiResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
 import { ApiProblem } from '../../../../platform/http/openapi/api-problem.decorator.js';
 import { ProblemException } from '../../../../platform/http/problem.js';
@@ -7,6 +7,7 @@ import { CheckoutRequest } from '../../contract/checkout.request.js';
 import type { OrderView } from '../../contract/order.view.js';
 import { InjectOrders, type Orders } from '../../contract/orders.contract.js';
 import type { SagaStepView } from '../../contract/saga-step.view.js';
+import { CancelAcceptedView } from './cancel-accepted.view.js';
 import { CheckoutAcceptedView } from './checkout-accepted.view.js';
 
 const LOCATION = { Location: { description: 'The order: /orders/{orderId}.', schema: { type: 'string' } } };
@@ -49,8 +50,41 @@ export class OrdersController {
     return this.orders.getOrder({ orderId });
   }
 
+  /** 202 + Location when this request starts the cancellation; 200 with where it stands for a repeat. */
+  @Post(':id/cancel')
+  @HttpCode(202)
+  @ApiResponse({ status: 202, description: 'The cancellation started: shipment, stock and charge are undone in the background.', type: CancelAcceptedView, headers: LOCATION })
+  @ApiResponse({ status: 200, description: 'A repeat: the order is CANCELLING, or already CANCELLED by its customer; nothing new starts.', type: CancelAcceptedView, headers: LOCATION })
+  @ApiBody({ required: false, description: 'None, or `{}`.', schema: { type: 'object', additionalProperties: false, maxProperties: 0 } })
+  @ApiProblem(404, 'No such order.')
+  @ApiProblem(409, 'The order is PENDING (its checkout still runs), or was cancelled by its checkout.')
+  async cancel(
+    @Param('id') orderId: string,
+    @Body() body: unknown,
+    @Res({ passthrough: true }) response: Response,
+  ): Promise<CancelAcceptedView> {
+    refuseAnyProperty(body);
+    const result = await this.orders.cancelOrder({ orderId });
+    response.status(result.started ? 202 : 200).location(`/orders/${result.orderId}`);
+    return { orderId: result.orderId, status: result.status };
+  }
+
   @Get(':id/saga')
   saga(@Param('id') orderId: string): Promise<SagaStepView[]> {
     return this.orders.getCheckoutLog({ orderId });
+  }
+}
+
+/** The cancellation takes no input: no body, or `{}`; anything else is 400. */
+function refuseAnyProperty(body: unknown): void {
+  if (body === undefined || body === null) return;
+  if (typeof body !== 'object' || Array.isArray(body)) throw new ProblemException(400, 'the body must be empty or {}', [{ field: '', message: 'must be an empty object' }]);
+  const properties = Object.keys(body);
+  if (properties.length > 0) {
+    throw new ProblemException(
+      400,
+      `the body must be empty or {}: property ${properties[0]} should not exist`,
+      properties.map((field) => ({ field, message: 'should not exist' })),
+    );
   }
 }

@@ -7,9 +7,9 @@ import { type Inventory, InjectInventory } from '../../../inventory/index.js';
 import { OrderPlaced } from '../../contract/order-events.js';
 import type { PlaceOrderCommand } from '../../contract/place-order.command.js';
 import type { PlaceOrderResult } from '../../contract/place-order.result.js';
-import { CheckoutAdmission } from '../checkout-saga/checkout-admission.js';
-import { CheckoutSagaRunner } from '../checkout-saga/checkout-saga.runner.js';
+import { SagaAdmission } from '../../../../platform/sagas/saga-admission.js';
 import { CHECKOUT_SAGA_OPTIONS, type CheckoutSagaOptions } from '../checkout-saga/checkout-saga.options.js';
+import { CHECKOUT_SAGA, type CheckoutSagaRunner } from '../checkout-saga/order-sagas.providers.js';
 import { OrderRepository } from '../infrastructure/order.repository.js';
 import { requestFingerprint } from './request-fingerprint.js';
 
@@ -20,14 +20,27 @@ const UNIQUE_VIOLATION = '23505';
 
 @Injectable()
 export class PlaceOrderHandler {
+  private readonly placeSql: string;
+
   constructor(
     private readonly transactions: ModuleTransactions,
     private readonly orders: OrderRepository,
-    private readonly saga: CheckoutSagaRunner,
-    private readonly admission: CheckoutAdmission,
+    @Inject(CHECKOUT_SAGA) private readonly saga: CheckoutSagaRunner,
+    private readonly admission: SagaAdmission,
     @InjectInventory() private readonly inventory: Inventory,
     @Inject(CHECKOUT_SAGA_OPTIONS) private readonly options: CheckoutSagaOptions,
-  ) {}
+  ) {
+    // One statement, so one round trip: the order, its lines, and its checkout saga started (with its first log entry).
+    this.placeSql = `WITH placed AS (
+           INSERT INTO orders.orders (id, customer_id, status, total_cents, payment_token, shipping_address, idempotency_key, request_fingerprint)
+           VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7)
+           RETURNING id
+         ), lines AS (
+           INSERT INTO orders.order_lines (order_id, line_no, sku, quantity, unit_price_cents)
+           SELECT $1, n, sku, quantity, price FROM unnest($8::text[], $9::int[], $10::int[]) WITH ORDINALITY AS l (sku, quantity, price, n)
+         ), ${saga.store.startSql({ key: '$1::uuid::text', deadlineMs: '$11::int', traceContext: '$12::jsonb', leaseMs: '$13::int' })}
+         SELECT id FROM placed`;
+  }
 
   async execute(command: PlaceOrderCommand): Promise<PlaceOrderResult> {
     const fingerprint = requestFingerprint(command);
@@ -47,24 +60,9 @@ export class PlaceOrderHandler {
     const takeOver = this.saga.canTakeOver();
     const traceContext = currentTraceHeaders();
     try {
-      // One statement, so one round trip: the order, its lines, its saga and the saga's first log entry.
       await this.transactions.statement(
         'place-order',
-        `WITH placed AS (
-           INSERT INTO orders.orders (id, customer_id, status, total_cents, payment_token, shipping_address, idempotency_key, request_fingerprint)
-           VALUES ($1, $2, 'PENDING', $3, $4, $5, $6, $7)
-           RETURNING id
-         ), lines AS (
-           INSERT INTO orders.order_lines (order_id, line_no, sku, quantity, unit_price_cents)
-           SELECT $1, n, sku, quantity, price FROM unnest($8::text[], $9::int[], $10::int[]) WITH ORDINALITY AS l (sku, quantity, price, n)
-         ), saga AS (
-           INSERT INTO orders.checkout_sagas (order_id, step, deadline_at, trace_context, locked_until, version)
-           VALUES ($1, 'CHARGE_PAYMENT', now() + make_interval(secs => $11 / 1000.0), $12,
-                   CASE WHEN $13 THEN now() + make_interval(secs => $14 / 1000.0) END, 1)
-         ), logged AS (
-           INSERT INTO orders.checkout_log (order_id, step, status) VALUES ($1, 'CHARGE_PAYMENT', 'STARTED')
-         )
-         SELECT id FROM placed`,
+        this.placeSql,
         [
           orderId,
           command.customerId,
@@ -78,8 +76,7 @@ export class PlaceOrderHandler {
           lines.map((l) => l.unitPriceCents),
           this.options.deadlineMs,
           JSON.stringify(traceContext),
-          takeOver,
-          this.options.leaseMs,
+          takeOver ? this.options.leaseMs : null,
         ],
         { types: [OrderPlaced], of: () => [new OrderPlaced(orderId, command.customerId, totalCents)] },
       );
@@ -92,22 +89,13 @@ export class PlaceOrderHandler {
       throw error;
     }
     if (takeOver) {
-      this.saga.runNow({
+      this.saga.runNow(orderId, {
         orderId,
-        step: 'CHARGE_PAYMENT',
-        failureReason: null,
-        attempts: 0,
-        deadlineAt: new Date(Date.now() + this.options.deadlineMs),
-        version: 1,
-        traceContext,
-        order: {
-          orderId,
-          totalCents,
-          paymentToken: command.paymentToken,
-          lines: lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),
-          shippingAddress: command.shippingAddress,
-        },
-      });
+        totalCents,
+        paymentToken: command.paymentToken,
+        lines: lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),
+        shippingAddress: command.shippingAddress,
+      }, traceContext);
     } else {
       this.saga.wake();
     }

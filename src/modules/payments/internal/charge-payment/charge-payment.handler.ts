@@ -7,36 +7,55 @@ import type { PaymentView } from '../../contract/payment.view.js';
 import { paymentRecordOf } from '../infrastructure/payment-records.js';
 import { PAYMENT_COLUMNS, type PaymentRow, rowToPaymentView } from '../infrastructure/payment.mapper.js';
 import { orderVoided } from '../payments.errors.js';
-import { authorize } from './simulated-provider.js';
+import { SimulatedPaymentProvider } from './simulated-provider.js';
 
 /**
- * The order's one row, unless it has one already. A concurrent charge or refund
- * of the same order waits here on UNIQUE (order_id) until the other commits.
+ * The intent: the order's one row, AUTHORIZING, unless it has one already. A
+ * concurrent charge or refund of the same order waits here on UNIQUE (order_id)
+ * until the other commits. Nothing is asked of the provider before it holds.
  */
-const CHARGE = `
-  INSERT INTO payments.payments (order_id, amount_cents, token, status) VALUES ($1, $2, $3, $4)
+const INTEND = `
+  INSERT INTO payments.payments (order_id, amount_cents, token, status) VALUES ($1, $2, $3, 'AUTHORIZING')
   ON CONFLICT (order_id) DO NOTHING
   RETURNING ${PAYMENT_COLUMNS}`;
 
+/** The provider's answer, recorded only on the intent: a refund may have voided it meanwhile. */
+const RECORD = `
+  UPDATE payments.payments SET status = $2, updated_at = now() WHERE order_id = $1 AND status = 'AUTHORIZING'
+  RETURNING ${PAYMENT_COLUMNS}`;
+
+/**
+ * Intent, provider, outcome, in that order, as a real provider requires: a
+ * charge arriving after its order was refunded finds the row VOIDED and never
+ * reaches the provider; a refund arriving while the provider answers voids the
+ * intent, and the charge then gives back what the provider took.
+ */
 @Injectable()
 export class ChargePaymentHandler {
   constructor(
     private readonly transactions: ModuleTransactions,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
+    private readonly provider: SimulatedPaymentProvider,
   ) {}
 
   async execute(command: ChargePaymentCommand): Promise<PaymentView> {
-    const status = authorize(command.paymentToken);
-    const [inserted] = await this.transactions.statement<PaymentRow>('charge-payment', CHARGE, [
-      command.orderId,
-      command.amountCents,
-      command.paymentToken,
-      status,
-    ]);
-    // Taken: by an earlier charge (this is a retry: the same answer), or by a
-    // refund that came first and voided the order (this charge is a late one and takes nothing).
-    const record = inserted ?? (await paymentRecordOf(this.db, command.orderId));
-    if (record.status === 'VOIDED') throw orderVoided(command.orderId);
-    return rowToPaymentView({ ...record, status: record.status });
+    const { orderId } = command;
+    const [intended] = await this.transactions.statement<PaymentRow>('intend-payment', INTEND, [orderId, command.amountCents, command.paymentToken]);
+    // Taken: by a refund that came first (a late charge: it takes nothing), by an earlier
+    // charge that finished (a retry: the same answer), or by one that never recorded its outcome.
+    const record = intended ?? (await paymentRecordOf(this.db, orderId));
+    if (record.status === 'VOIDED') throw orderVoided(orderId);
+    if (record.status !== 'AUTHORIZING') return rowToPaymentView({ ...record, status: record.status });
+    // Idempotent by order id at the provider: an intent left by a crash is asked again, not charged twice.
+    const outcome = await this.provider.capture(orderId, command.amountCents, command.paymentToken);
+    const [recorded] = await this.transactions.statement<PaymentRow>('record-payment', RECORD, [orderId, outcome]);
+    if (recorded) return rowToPaymentView({ ...recorded, status: outcome });
+    const now = await paymentRecordOf(this.db, orderId);
+    if (now.status === 'VOIDED') {
+      // Refunded while the provider answered: what it took goes back.
+      await this.provider.refund(orderId);
+      throw orderVoided(orderId);
+    }
+    return rowToPaymentView({ ...now, status: now.status as Exclude<typeof now.status, 'VOIDED' | 'AUTHORIZING'> });
   }
 }

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
-import { type DataSource, Not } from 'typeorm';
+import { type DataSource, In, Not } from 'typeorm';
 import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
 import type { FindPaymentsQuery } from '../../contract/find-payments.query.js';
 import type { PaymentStatus, PaymentView } from '../../contract/payment.view.js';
@@ -15,8 +15,8 @@ export class FindPaymentsHandler {
     // A malformed order id cannot match any row; asking Postgres would only raise a cast error.
     if (!isUUID(query.orderId, 'loose')) return [];
     const payments = await this.db.getRepository(PaymentEntity).find({
-      // A VOIDED row is no payment: it only holds the order's place.
-      where: { orderId: query.orderId, status: Not('VOIDED' as const) },
+      // A VOIDED row is no payment (it only holds the order's place), nor is an intent (AUTHORIZING).
+      where: { orderId: query.orderId, status: Not(In(['VOIDED', 'AUTHORIZING'])) as never },
       order: { createdAt: 'ASC', id: 'ASC' },
     });
     return payments.map((payment) => toPaymentView({ ...payment, status: payment.status as PaymentStatus }));

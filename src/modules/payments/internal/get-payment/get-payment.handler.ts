@@ -16,8 +16,8 @@ export class GetPaymentHandler {
     // Postgres would reject a malformed uuid with an error; no such payment can exist, so say so.
     if (!isUUID(query.paymentId, 'loose')) throw paymentNotFound(query.paymentId);
     const payment = await this.db.getRepository(PaymentEntity).findOneBy({ id: query.paymentId });
-    // A VOIDED row is no payment: it only holds the order's place.
-    if (!payment || payment.status === 'VOIDED') throw paymentNotFound(query.paymentId);
+    // A VOIDED row is no payment (it only holds the order's place), nor is an intent (AUTHORIZING).
+    if (!payment || payment.status === 'VOIDED' || payment.status === 'AUTHORIZING') throw paymentNotFound(query.paymentId);
     return toPaymentView({ ...payment, status: payment.status });
   }
 }

@@ -5,8 +5,10 @@ import type { PaymentStatus } from '../../contract/payment.view.js';
  * A row's status: a payment's, or VOIDED, the order's row when it was refunded
  * before it was ever charged. A VOIDED row holds the order's place, so that a
  * late charge finds it and takes nothing; it is no payment, and no view shows it.
+ * AUTHORIZING is a charge's intent, written before the provider is asked and
+ * replaced by its answer; no view shows it either.
  */
-export type PaymentRecordStatus = PaymentStatus | 'VOIDED';
+export type PaymentRecordStatus = PaymentStatus | 'VOIDED' | 'AUTHORIZING';
 
 @Entity({ schema: 'payments', name: 'payments' })
 export class PaymentEntity {

@@ -1,0 +1,44 @@
+import { defineSaga, type SagaDefinition } from '../../../../platform/sagas/saga-definition.js';
+import type { Inventory } from '../../../inventory/index.js';
+import type { Payments } from '../../../payments/index.js';
+import type { Shipping } from '../../../shipping/index.js';
+import { OrderCancelled } from '../../contract/order-events.js';
+import type { CheckoutSagaOptions } from './checkout-saga.options.js';
+import { undone } from './checkout-saga.js';
+
+export interface CancellationCollaborators {
+  readonly payments: Payments;
+  readonly inventory: Inventory;
+  readonly shipping: Shipping;
+}
+
+/**
+ * A customer cancels a CONFIRMED order (docs/api.md): cancel the shipment,
+ * release the stock, refund the charge → CANCELLED / CANCELLED_BY_CUSTOMER.
+ * No step can be refused and there is no deadline: each is retried until it
+ * succeeds, and one that keeps failing is STUCK for an operator.
+ */
+export function cancellationSaga({ payments, inventory, shipping }: CancellationCollaborators, options: CheckoutSagaOptions): SagaDefinition<{ orderId: string }> {
+  return defineSaga<{ orderId: string }>({
+    name: 'cancellation',
+    stepTimeoutMs: options.stepTimeoutMs,
+    retry: { initialDelayMs: options.retryDelayMs, maxDelayMs: options.maxRetryDelayMs },
+    stuckAfterAttempts: options.stuckAfterAttempts,
+    load: async (orderIds) => new Map(orderIds.map((orderId) => [orderId, { orderId }])),
+    steps: [
+      { name: 'CANCEL_SHIPMENT', run: ({ orderId }, { signal }) => undone(() => shipping.cancelShipment({ orderId }, { signal })) },
+      { name: 'RELEASE_STOCK', run: ({ orderId }, { signal }) => undone(() => inventory.releaseStock({ orderId }, { signal })) },
+      { name: 'REFUND_PAYMENT', run: ({ orderId }, { signal }) => undone(() => payments.refundPayment({ orderId }, { signal })) },
+    ],
+    effect: {
+      sql: `UPDATE orders.orders SET status = 'CANCELLED', failure_reason = 'CANCELLED_BY_CUSTOMER', updated_at = now()
+             WHERE id = $2::uuid AND $10::boolean AND EXISTS (SELECT 1 FROM moved)
+            RETURNING customer_id`,
+      params: (transition) => [transition.outcome?.status === 'COMPLETED'],
+      events: {
+        types: (transition) => (transition.outcome ? [OrderCancelled] : []),
+        of: (row: { customer_id: string }, _transition, orderId) => [new OrderCancelled(orderId, row.customer_id, 'CANCELLED_BY_CUSTOMER')],
+      },
+    },
+  });
+}

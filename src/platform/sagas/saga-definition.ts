@@ -1,0 +1,224 @@
+/**
+ * A saga declared as data and small functions: its steps in order, each with
+ * the call that does it and, if it can be undone, the call that undoes it.
+ * The engine (SagaRunner) runs it durably in the owning module's schema; this
+ * file is only the declaration and the pure state machine that says, given
+ * where a saga is and what its step answered, what to log and where to go.
+ */
+
+/** What a step is given: its subject (loaded once per claim) and the attempt's cancellation signal. */
+export interface StepCall {
+  /** Aborted when the attempt times out or the runner stops: pass it to every contract call. */
+  readonly signal: AbortSignal;
+}
+
+/** A step's answer: it succeeded (with values the saga records), or refused for a business reason. */
+export type StepResult =
+  | { readonly failed?: undefined; readonly output?: Readonly<Record<string, string | number | null>> }
+  | { readonly failed: string; readonly output?: Readonly<Record<string, string | number | null>> };
+
+export interface SagaStepDefinition<S> {
+  /** Logged name of the step (STARTED, SUCCEEDED, FAILED). Unique in the saga, like its undo's. */
+  readonly name: string;
+  readonly run: (subject: S, call: StepCall) => Promise<StepResult | void>;
+  /** Which thrown errors are a business refusal, and for what reason (the rest are technical). */
+  readonly refusal?: (error: unknown) => string | undefined;
+  /** One attempt's deadline; the attempt is aborted past it. Defaults to the saga's. */
+  readonly timeoutMs?: number;
+  /**
+   * What undoes the step, run in reverse order when a later step fails (and for
+   * this step itself when the saga gives up on it: it may still happen late).
+   * `logged: false` keeps it out of the log; the step is logged FAILED once it is done.
+   */
+  readonly undo?: {
+    readonly name: string;
+    readonly run: (subject: S, call: StepCall) => Promise<void>;
+    readonly logged?: boolean;
+    readonly timeoutMs?: number;
+  };
+}
+
+/** How a saga's end lands on the owning module's own data, in the statement that records it. */
+export interface SagaEffect<S, R = Record<string, unknown>> {
+  /**
+   * A data-modifying statement run with every transition, as the CTE `effect`;
+   * `$2` is the saga's key, its own parameters start at `$10`, and it must do
+   * nothing unless `EXISTS (SELECT 1 FROM moved)` (this runner still held the saga).
+   */
+  readonly sql: string;
+  readonly params: (transition: Transition) => readonly unknown[];
+  /**
+   * Events a transition may publish (atomically with it), given the effect's row.
+   * `types` per transition: a step that publishes nothing stays one statement
+   * with no BEGIN/COMMIT even when the end events have subscribers (ADR 10).
+   */
+  readonly events?: {
+    readonly types: (transition: Transition) => readonly Function[];
+    readonly of: (row: R, transition: Transition, key: string) => readonly object[];
+  };
+}
+
+export interface SagaDefinition<S> {
+  /** Unique in the module; stored with every saga and log entry. */
+  readonly name: string;
+  readonly steps: readonly SagaStepDefinition<S>[];
+  /**
+   * Forward steps must finish within this of the start, else the saga gives up
+   * and compensates (with `abortReason`). Without it, forward steps are retried
+   * until they succeed or the saga gets stuck.
+   */
+  readonly deadlineMs?: number;
+  /** Why the saga ended when it gave up (deadline, or a permanent error); no reason: it never gives up. */
+  readonly abortReason?: string;
+  readonly stepTimeoutMs: number;
+  readonly retry: { readonly initialDelayMs: number; readonly maxDelayMs: number };
+  /** Failed attempts of a step that cannot give up (a compensation) before the saga is STUCK for an operator. */
+  readonly stuckAfterAttempts: number;
+  /** Reads the subjects of claimed sagas (one query for a batch). */
+  readonly load: (keys: readonly string[]) => Promise<ReadonlyMap<string, S>>;
+  readonly effect?: SagaEffect<S, any>;
+}
+
+export function defineSaga<S>(definition: SagaDefinition<S>): SagaDefinition<S> {
+  const names = definition.steps.flatMap((step) => [step.name, ...(step.undo ? [step.undo.name] : [])]);
+  const repeated = names.find((name, index) => names.indexOf(name) !== index);
+  if (repeated) throw new Error(`saga '${definition.name}' names '${repeated}' twice`);
+  if (definition.steps.length === 0) throw new Error(`saga '${definition.name}' has no steps`);
+  if (definition.deadlineMs !== undefined && definition.abortReason === undefined) {
+    throw new Error(`saga '${definition.name}' has a deadline but no abortReason`);
+  }
+  return definition;
+}
+
+export type LogStatus = 'STARTED' | 'SUCCEEDED' | 'FAILED';
+export interface LogEntry {
+  readonly step: string;
+  readonly status: LogStatus;
+}
+
+/** Where a saga stands: the action (a step or an undo) it runs next, and why it compensates, if it does. */
+export interface SagaState {
+  readonly step: string;
+  readonly failureReason: string | null;
+}
+
+export interface Transition {
+  /** The next action, or DONE. */
+  readonly next: string;
+  readonly failureReason: string | null;
+  readonly log: readonly LogEntry[];
+  /** Set when this transition ends the saga: completed (every step done) or compensated. */
+  readonly outcome?: { readonly status: 'COMPLETED' } | { readonly status: 'COMPENSATED'; readonly reason: string };
+  /** What the step answered, for the effect. */
+  readonly output: Readonly<Record<string, string | number | null>>;
+}
+
+export const DONE = 'DONE';
+
+interface Position {
+  readonly index: number;
+  readonly undoing: boolean;
+}
+
+/** The saga's plan: names to positions, and the transitions between them. */
+export class SagaPlan<S> {
+  private readonly positions = new Map<string, Position>();
+
+  constructor(readonly definition: SagaDefinition<S>) {
+    definition.steps.forEach((step, index) => {
+      this.positions.set(step.name, { index, undoing: false });
+      if (step.undo) this.positions.set(step.undo.name, { index, undoing: true });
+    });
+  }
+
+  get first(): string {
+    return this.definition.steps[0].name;
+  }
+
+  /** A forward step (it may give up); false for an undo. */
+  isForward(step: string): boolean {
+    return !this.position(step).undoing;
+  }
+
+  /** Whether the saga may give up this action (deadline, permanent error) rather than retry it. */
+  canGiveUp(step: string): boolean {
+    return this.isForward(step) && this.definition.abortReason !== undefined;
+  }
+
+  timeoutMs(step: string): number {
+    const { index, undoing } = this.position(step);
+    const definition = this.definition.steps[index];
+    return (undoing ? definition.undo?.timeoutMs : definition.timeoutMs) ?? this.definition.stepTimeoutMs;
+  }
+
+  async run(state: SagaState, subject: S, call: StepCall): Promise<StepResult> {
+    const { index, undoing } = this.position(state.step);
+    const step = this.definition.steps[index];
+    if (undoing) {
+      await step.undo!.run(subject, call);
+      return {};
+    }
+    try {
+      return (await step.run(subject, call)) ?? {};
+    } catch (error) {
+      const reason = step.refusal?.(error);
+      if (reason === undefined) throw error;
+      return { failed: reason };
+    }
+  }
+
+  /** Where the current action's answer leads. */
+  decide(state: SagaState, result: StepResult): Transition {
+    const { index, undoing } = this.position(state.step);
+    const output = result.output ?? {};
+    const steps = this.definition.steps;
+    if (undoing) {
+      const undo = steps[index].undo!;
+      const done: LogEntry = undo.logged === false ? { step: steps[index].name, status: 'FAILED' } : { step: undo.name, status: 'SUCCEEDED' };
+      return { ...this.compensateBelow(index, this.reasonOf(state), [done]), output };
+    }
+    if (result.failed !== undefined) {
+      return { ...this.compensateBelow(index, result.failed, [{ step: steps[index].name, status: 'FAILED' }]), output };
+    }
+    const succeeded: LogEntry = { step: steps[index].name, status: 'SUCCEEDED' };
+    if (index === steps.length - 1) return { next: DONE, failureReason: null, log: [succeeded], outcome: { status: 'COMPLETED' }, output };
+    const next = steps[index + 1].name;
+    return { next, failureReason: null, log: [succeeded, { step: next, status: 'STARTED' }], output };
+  }
+
+  /**
+   * The saga gives up the forward step it is at (deadline passed, or a permanent
+   * error): whatever that step may still do is treated as done, and undone.
+   */
+  giveUp(state: SagaState): Transition {
+    const { index, undoing } = this.position(state.step);
+    const reason = this.definition.abortReason;
+    if (undoing || reason === undefined) throw new Error(`saga '${this.definition.name}' cannot give up ${state.step}`);
+    const step = this.definition.steps[index];
+    const failed: LogEntry = { step: step.name, status: 'FAILED' };
+    if (step.undo?.logged === false) return { next: step.undo.name, failureReason: reason, log: [], output: {} };
+    if (step.undo) return { next: step.undo.name, failureReason: reason, log: [failed, { step: step.undo.name, status: 'STARTED' }], output: {} };
+    return { ...this.compensateBelow(index, reason, [failed]), output: {} };
+  }
+
+  private compensateBelow(index: number, reason: string, log: LogEntry[]): Omit<Transition, 'output'> {
+    for (let below = index - 1; below >= 0; below--) {
+      const undo = this.definition.steps[below].undo;
+      if (!undo) continue;
+      const started: LogEntry[] = undo.logged === false ? [] : [{ step: undo.name, status: 'STARTED' }];
+      return { next: undo.name, failureReason: reason, log: [...log, ...started] };
+    }
+    return { next: DONE, failureReason: reason, log, outcome: { status: 'COMPENSATED', reason } };
+  }
+
+  private position(step: string): Position {
+    const position = this.positions.get(step);
+    if (!position) throw new Error(`saga '${this.definition.name}' has no step '${step}'`);
+    return position;
+  }
+
+  private reasonOf(state: SagaState): string {
+    if (!state.failureReason) throw new Error(`${state.step} runs only during compensation, which has a reason`);
+    return state.failureReason;
+  }
+}

@@ -1,0 +1,250 @@
+import { Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
+import type { DataSource } from 'typeorm';
+import { ModuleError } from '../contracts/module.error.js';
+import type { ModuleTransactions } from '../messaging/module-transactions.js';
+import type { Metrics } from '../observability/metrics.js';
+import { contextFrom, inSpan } from '../observability/tracing.js';
+import { WakeableLoop } from '../scheduling/wakeable-loop.js';
+import { SagaPlan, type SagaDefinition, type SagaState, type Transition } from './saga-definition.js';
+import { type HeldSaga, SagaStore } from './saga-store.js';
+
+/** Engine settings shared by every saga of a runner. */
+export interface SagaRunnerOptions {
+  /** How long a runner holds a saga; longer than a step may take. */
+  readonly leaseMs: number;
+  /** Sagas run at once by one runner (each calls other modules: keep within their pools). */
+  readonly batchSize: number;
+  /** The recovery poll; started and retried sagas wake the runner without it. */
+  readonly pollIntervalMs: number;
+}
+
+/** An attempt that got no answer within its deadline: it is aborted, then retried. */
+export class StepTimeoutError extends Error {
+  override readonly name = 'StepTimeoutError';
+}
+
+/**
+ * Errors retrying cannot mend: the callee understood and refused (bad input, a
+ * conflict, an impossible request, an unknown id). A forward step that gets one
+ * gives up at once; a compensation that gets one is stuck for an operator.
+ */
+export function isPermanent(error: unknown): boolean {
+  return error instanceof ModuleError && ['INVALID', 'CONFLICT', 'UNPROCESSABLE', 'NOT_FOUND'].includes(error.code);
+}
+
+export type SagaOutcome = NonNullable<Transition['outcome']>;
+
+/**
+ * Runs one saga type durably from the owning module's tables: claims due
+ * sagas (SKIP LOCKED + lease), runs their current step with a deadline whose
+ * expiry aborts the attempt, records each result in one statement, retries
+ * technical failures with back-off, compensates in reverse order, and parks a
+ * compensation that keeps failing as STUCK. Any number of runners (replicas)
+ * share one database; a crashed one's sagas resume when its leases expire, a
+ * stopped one gives its leases back.
+ */
+export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  readonly plan: SagaPlan<S>;
+  readonly store: SagaStore<S>;
+  private readonly logger: Logger;
+  private readonly loop: WakeableLoop;
+  private readonly handedOver = new Set<Promise<void>>();
+  /** Sagas this runner holds now, with the version it holds them at: given back on stop. */
+  private readonly held = new Map<string, HeldSaga<S>>();
+  private readonly stopping = new AbortController();
+  private readonly outcomes;
+  private readonly stuck;
+
+  constructor(
+    readonly definition: SagaDefinition<S>,
+    private readonly options: SagaRunnerOptions,
+    db: DataSource,
+    transactions: ModuleTransactions,
+    metrics: Metrics,
+    private readonly onEnd: (key: string, outcome: SagaOutcome) => void = () => {},
+  ) {
+    this.plan = new SagaPlan(definition);
+    this.store = new SagaStore(definition, db, transactions, transactions.module);
+    this.logger = new Logger(`${transactions.module}.${definition.name}-saga`);
+    this.outcomes = metrics.counter('saga_outcomes_total', 'Sagas ended, by saga, outcome and reason', ['saga', 'outcome', 'reason']);
+    this.stuck = metrics.counter('saga_stuck_total', 'Sagas parked as STUCK for an operator (npm run sagas -- stuck)', ['saga']);
+    let stuckNow = 0;
+    metrics.gauge(`saga_stuck_${definition.name.replace(/[^a-zA-Z0-9_]/g, "_")}`, `${definition.name} sagas STUCK now, waiting for an operator`, () => stuckNow);
+    let sampledAt = 0;
+    // At most every few seconds, whatever the number of passes: not a query per wake-up on the hot path.
+    this.sampleStuck = async (now = false) => {
+      if (!now && performance.now() - sampledAt < 5_000) return;
+      sampledAt = performance.now();
+      stuckNow = await this.store.stuckCount().catch(() => stuckNow);
+    };
+    this.loop = new WakeableLoop(() => this.pass(), {
+      pollIntervalMs: options.pollIntervalMs,
+      shutdownDeadlineMs: definition.stepTimeoutMs + 1_000,
+      onError: (error) => this.logger.warn(`saga pass failed, retrying on the next poll: ${(error as Error).message}`),
+    });
+  }
+
+  private readonly sampleStuck: (now?: boolean) => Promise<void>;
+
+  onApplicationBootstrap(): void {
+    this.loop.start();
+  }
+
+  /**
+   * A graceful stop: no new claims, steps in flight get their step timeout to
+   * finish, then are aborted; every lease still held is given back, so another
+   * replica (or this one restarted) takes the sagas at once.
+   */
+  async beforeApplicationShutdown(): Promise<void> {
+    await this.loop.stop();
+    let deadline: NodeJS.Timeout | undefined;
+    await Promise.race([
+      Promise.all(this.handedOver),
+      new Promise<void>((resolve) => {
+        deadline = setTimeout(resolve, this.definition.stepTimeoutMs + 1_000);
+      }),
+    ]);
+    clearTimeout(deadline);
+    this.stopping.abort(new StepTimeoutError('the runner is stopping'));
+    await Promise.all([...this.held.values()].map((saga) => this.store.release(saga, 0).catch(() => false)));
+    this.held.clear();
+  }
+
+  /** Whether a saga just started here may be run at once by this process (a bound on how many run at once). */
+  canTakeOver(): boolean {
+    return !this.loop.stopping && this.handedOver.size < this.options.batchSize;
+  }
+
+  /**
+   * Runs a saga its caller has just started, leased to this process (see
+   * `SagaStore.startSql`), with its subject in hand: no claim, no reload.
+   * A crash meanwhile only delays it: the lease runs out and any runner resumes it.
+   */
+  runNow(key: string, subject: S, traceContext: Readonly<Record<string, string>>): void {
+    const saga: HeldSaga<S> = { key, step: this.plan.first, failureReason: null, attempts: 0, version: 1, overdue: false, traceContext, subject };
+    const running: Promise<void> = this.advance(saga).finally(() => this.handedOver.delete(running));
+    this.handedOver.add(running);
+  }
+
+  /** A saga was started (or can go on): run it now rather than at the next poll. */
+  wake(): void {
+    this.loop.wake();
+  }
+
+  private async pass(): Promise<number | undefined> {
+    void this.sampleStuck();
+    while (!this.loop.stopping) {
+      const due = await this.store.claim(this.options.batchSize, this.options.leaseMs);
+      if (due.length === 0) break;
+      await Promise.all(due.map((saga) => this.advance(saga)));
+    }
+    return this.loop.stopping ? undefined : this.store.nextDueInMs();
+  }
+
+  /** Runs a saga step after step while this runner holds it; never throws. */
+  private async advance(claimed: HeldSaga<S>): Promise<void> {
+    const placedIn = contextFrom(claimed.traceContext);
+    let saga: HeldSaga<S> | undefined = claimed;
+    try {
+      while (saga) {
+        const current: HeldSaga<S> = saga;
+        this.held.set(current.key, current);
+        saga = await inSpan(
+          `${this.store.module}.${this.definition.name}.${current.step}`,
+          {
+            parent: placedIn,
+            attributes: { module: this.store.module, 'saga.key': current.key, 'saga.step': current.step, 'saga.attempt': current.attempts + 1 },
+          },
+          () => this.step(current),
+        );
+      }
+      this.held.delete(claimed.key);
+    } catch (error) {
+      // Recording failed (the database is away, say): give the saga back for another try soon,
+      // unless another runner took it meanwhile (the release checks the version).
+      const lost = saga ?? claimed;
+      this.held.delete(claimed.key);
+      this.logger.warn({ msg: `advancing the saga failed, giving it back: ${(error as Error)?.message ?? error}`, key: lost.key });
+      await this.store.release(lost, this.definition.retry.initialDelayMs).catch(() => false);
+    }
+  }
+
+  /** Runs one step and records where it leads; answers the saga to go on with, if any. */
+  private async step(saga: HeldSaga<S>): Promise<HeldSaga<S> | undefined> {
+    let transition: Transition;
+    const state: SagaState = saga;
+    if (saga.overdue && this.plan.canGiveUp(saga.step)) {
+      transition = this.plan.giveUp(state);
+    } else {
+      try {
+        transition = this.plan.decide(state, await this.attempt(saga));
+      } catch (error) {
+        const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+        if (isPermanent(error) && this.plan.canGiveUp(saga.step)) {
+          this.logger.warn({ msg: `${saga.step} failed for good, giving up: ${message}`, key: saga.key });
+          transition = this.plan.giveUp(state);
+        } else if (isPermanent(error) || (!this.plan.canGiveUp(saga.step) && saga.attempts + 1 >= this.definition.stuckAfterAttempts)) {
+          await this.park(saga, message);
+          return undefined;
+        } else {
+          await this.retryLater(saga, message);
+          return undefined;
+        }
+      }
+    }
+    const { applied, next } = await this.store.advance(saga, transition, this.options.leaseMs, this.loop.stopping);
+    if (applied && transition.outcome) {
+      const reason = transition.outcome.status === 'COMPENSATED' ? transition.outcome.reason : 'none';
+      this.outcomes.inc({ saga: this.definition.name, outcome: transition.outcome.status, reason });
+      this.onEnd(saga.key, transition.outcome);
+    }
+    if (!applied) this.held.delete(saga.key);
+    // A stopping runner recorded the step unleased (see advance): any runner goes on from there.
+    return this.loop.stopping ? undefined : next;
+  }
+
+  /** One attempt of the current action, aborted past its deadline or when the runner stops for good. */
+  private async attempt(saga: HeldSaga<S>) {
+    const timeoutMs = this.plan.timeoutMs(saga.step);
+    const controller = new AbortController();
+    const signal = AbortSignal.any([controller.signal, this.stopping.signal]);
+    const timer = setTimeout(() => controller.abort(new StepTimeoutError(`${saga.step} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    try {
+      return await abortable(this.plan.run(saga, saga.subject, { signal }), signal);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async retryLater(saga: HeldSaga<S>, message: string): Promise<void> {
+    const { initialDelayMs, maxDelayMs } = this.definition.retry;
+    const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(saga.attempts, 30));
+    this.logger.warn({ msg: `${saga.step} attempt ${saga.attempts + 1} failed, retry in ${delay} ms: ${message}`, key: saga.key });
+    // A forward step is not retried past the deadline (the database's): it gives up then.
+    await this.store.retryLater(saga, delay, message, this.plan.canGiveUp(saga.step));
+    this.held.delete(saga.key);
+  }
+
+  private async park(saga: HeldSaga<S>, message: string): Promise<void> {
+    if (await this.store.markStuck(saga, message)) {
+      this.stuck.inc({ saga: this.definition.name });
+      this.logger.error({
+        msg: `${this.definition.name} saga STUCK at ${saga.step} after ${saga.attempts + 1} attempt(s); ` +
+          `see \`npm run sagas -- stuck\`, then \`npm run sagas -- retry ${saga.key}\`: ${message}`,
+        key: saga.key,
+      });
+      void this.sampleStuck(true);
+    }
+    this.held.delete(saga.key);
+  }
+}
+
+/** Settles like `promise`, or rejects with the signal's reason once it aborts (the caller stops waiting). */
+export function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason as Error);
+    signal.addEventListener('abort', onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener('abort', onAbort));
+  });
+}

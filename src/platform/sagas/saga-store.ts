@@ -1,0 +1,279 @@
+import type { DataSource } from 'typeorm';
+import { ident } from '../database/provisioning.js';
+import { queryPrepared } from '../database/prepared-query.js';
+import type { ModuleTransactions } from '../messaging/module-transactions.js';
+import type { SagaDefinition, Transition } from './saga-definition.js';
+
+/** A saga a runner holds a lease on, with what its steps need. Every write checks and bumps `version`. */
+export interface HeldSaga<S> {
+  readonly key: string;
+  readonly step: string;
+  readonly failureReason: string | null;
+  readonly attempts: number;
+  readonly version: number;
+  /** Its deadline has passed, by the database's clock. */
+  readonly overdue: boolean;
+  readonly traceContext: Readonly<Record<string, string>>;
+  readonly subject: S;
+}
+
+export interface StuckSaga {
+  readonly saga: string;
+  readonly key: string;
+  readonly step: string;
+  readonly attempts: number;
+  readonly lastError: string | null;
+  readonly since: Date;
+}
+
+interface Row {
+  key: string;
+  step: string;
+  failure_reason: string | null;
+  attempts: number;
+  version: number;
+  overdue: boolean;
+  trace_context: Record<string, string>;
+}
+
+/**
+ * One saga type's rows in its module's `sagas` and `saga_log`. Every time is
+ * the database's (`now()`), never the process's: runners on several machines
+ * agree on leases and deadlines whatever their clocks say.
+ */
+export class SagaStore<S> {
+  private readonly sagas: string;
+  private readonly log: string;
+  private readonly advanceSql: string;
+
+  constructor(
+    private readonly definition: SagaDefinition<S>,
+    private readonly db: DataSource,
+    private readonly transactions: ModuleTransactions,
+    /** The owning module, whose schema holds the tables. */
+    readonly module: string,
+  ) {
+    this.sagas = `${ident(module)}.sagas`;
+    this.log = `${ident(module)}.saga_log`;
+    const effect = definition.effect;
+    // One statement per step (ADR 10): the saga moves only if this runner still holds it
+    // (version), and then its log and the module's own effect move with it.
+    this.advanceSql = `WITH moved AS (
+         UPDATE ${this.sagas}
+            SET step = $3, status = CASE WHEN $3 = 'DONE' THEN 'DONE' ELSE 'RUNNING' END, failure_reason = $4,
+                attempts = 0, next_run_at = now(), last_error = NULL, version = version + 1, updated_at = now(),
+                locked_until = CASE WHEN $3 = 'DONE' OR $9 THEN NULL ELSE now() + make_interval(secs => $5 / 1000.0) END
+          WHERE saga = $1 AND key = $2 AND version = $6
+         RETURNING version, coalesce(deadline_at <= now(), false) AS overdue
+       ), logged AS (
+         INSERT INTO ${this.log} (saga, key, step, status)
+         SELECT $1, $2, l.step, l.status FROM unnest($7::text[], $8::text[]) WITH ORDINALITY AS l (step, status, n)
+          WHERE EXISTS (SELECT 1 FROM moved) ORDER BY l.n
+       )${effect ? `, effect AS (${effect.sql})` : ''}
+       SELECT m.version, m.overdue${effect ? ', e.*' : ''}
+         FROM (SELECT 1) AS one LEFT JOIN moved m ON true${effect ? ' LEFT JOIN effect e ON true' : ''}`;
+  }
+
+  /**
+   * SQL of a data-modifying CTE pair that starts a saga inside the caller's own
+   * statement (placing an order starts its checkout in the same round trip).
+   * `p` names the caller's placeholders: key, lease (ms, null: not leased),
+   * trace context (jsonb), deadline (ms, null: none).
+   */
+  startSql(p: { key: string; leaseMs: string; traceContext: string; deadlineMs: string }, from = ''): string {
+    const first = this.definition.steps[0].name;
+    const name = this.definition.name;
+    return `saga_started AS (
+         INSERT INTO ${this.sagas} (saga, key, step, deadline_at, trace_context, locked_until, version)
+         SELECT '${name}', ${p.key}, '${first}', now() + make_interval(secs => ${p.deadlineMs} / 1000.0), ${p.traceContext},
+                now() + make_interval(secs => ${p.leaseMs} / 1000.0), 1 ${from}
+         ON CONFLICT (saga, key) DO NOTHING
+         RETURNING key
+       ), saga_logged AS (
+         INSERT INTO ${this.log} (saga, key, step, status) SELECT '${name}', key, '${first}', 'STARTED' FROM saga_started
+       )`;
+  }
+
+  /** Leases due sagas to this runner, skipping those another runner holds. */
+  async claim(limit: number, leaseMs: number): Promise<Array<HeldSaga<S>>> {
+    // Not prepared (see queryPrepared): the generic plan of this queue scan joins the whole table.
+    const [rows] = (await this.db.query(
+      `WITH due AS (
+         SELECT saga, key FROM ${this.sagas}
+          WHERE saga = $3 AND status = 'RUNNING' AND next_run_at <= now() AND (locked_until IS NULL OR locked_until < now())
+          ORDER BY next_run_at
+          LIMIT $1
+          FOR UPDATE SKIP LOCKED)
+       UPDATE ${this.sagas} s
+          SET locked_until = now() + make_interval(secs => $2 / 1000.0), version = s.version + 1
+         FROM due WHERE s.saga = due.saga AND s.key = due.key
+       RETURNING s.key, s.step, s.failure_reason, s.attempts, s.version, coalesce(s.deadline_at <= now(), false) AS overdue, s.trace_context`,
+      [limit, leaseMs, this.definition.name],
+    )) as [Row[], number];
+    if (rows.length === 0) return [];
+    const subjects = await this.definition.load(rows.map((row) => row.key));
+    return rows.flatMap((row) => {
+      const subject = subjects.get(row.key);
+      return subject === undefined ? [] : [this.held(row, subject)];
+    });
+  }
+
+  held(row: Row, subject: S): HeldSaga<S> {
+    return {
+      key: row.key,
+      step: row.step,
+      failureReason: row.failure_reason,
+      attempts: row.attempts,
+      version: row.version,
+      overdue: row.overdue,
+      traceContext: row.trace_context,
+      subject,
+    };
+  }
+
+  /**
+   * Records a transition, its log entries and the module's effect atomically.
+   * Answers whether it applied (not if this runner's lease expired and another
+   * moved the saga meanwhile) and the saga as it now stands, unless it ended.
+   * `release`: the runner is stopping, so the saga is left unleased for any other.
+   */
+  async advance(saga: HeldSaga<S>, transition: Transition, leaseMs: number, release = false): Promise<{ applied: boolean; next?: HeldSaga<S> }> {
+    const effect = this.definition.effect;
+    const types = effect?.events?.types(transition) ?? [];
+    const [row] = await this.transactions.statement<Record<string, unknown> & { version: number | null; overdue: boolean | null }>(
+      `advance-${this.definition.name}-saga`,
+      this.advanceSql,
+      [
+        this.definition.name,
+        saga.key,
+        transition.next,
+        transition.failureReason,
+        leaseMs,
+        saga.version,
+        transition.log.map((entry) => entry.step),
+        transition.log.map((entry) => entry.status),
+        release,
+        ...(effect ? effect.params(transition) : []),
+      ],
+      types.length > 0
+        ? {
+            types: types as never,
+            // Announced only if this runner's transition applied.
+            of: ([moved]) => (moved.version === null ? [] : effect!.events!.of(moved, transition, saga.key)),
+          }
+        : undefined,
+    );
+    if (row.version === null) return { applied: false };
+    if (transition.next === 'DONE') return { applied: true };
+    return {
+      applied: true,
+      next: { ...saga, step: transition.next, failureReason: transition.failureReason, attempts: 0, version: row.version, overdue: row.overdue === true },
+    };
+  }
+
+  /**
+   * A technical failure: the same step again after `delayMs` (a forward step
+   * with a deadline no later than it), lease released. Version-checked.
+   */
+  async retryLater(saga: HeldSaga<S>, delayMs: number, error: string, capAtDeadline: boolean): Promise<void> {
+    await queryPrepared(
+      this.db,
+      `${this.definition.name}.saga-retry`,
+      `UPDATE ${this.sagas}
+          SET attempts = attempts + 1, last_error = left($4, 2000), locked_until = NULL, version = version + 1, updated_at = now(),
+              next_run_at = CASE WHEN $5 AND deadline_at IS NOT NULL
+                                 THEN least(now() + make_interval(secs => $3 / 1000.0), greatest(deadline_at, now()))
+                                 ELSE now() + make_interval(secs => $3 / 1000.0) END
+        WHERE saga = $1 AND key = $2 AND version = $6`,
+      [this.definition.name, saga.key, delayMs, error, capAtDeadline, saga.version],
+    );
+  }
+
+  /** Parks a saga for an operator (`npm run sagas -- retry`): it is not run again until then. */
+  async markStuck(saga: HeldSaga<S>, error: string): Promise<boolean> {
+    const [rows] = (await this.db.query(
+      `UPDATE ${this.sagas}
+          SET status = 'STUCK', attempts = attempts + 1, last_error = left($4, 2000), locked_until = NULL,
+              version = version + 1, updated_at = now()
+        WHERE saga = $1 AND key = $2 AND version = $3
+       RETURNING key`,
+      [this.definition.name, saga.key, saga.version, error],
+    )) as [unknown[], number];
+    return rows.length > 0;
+  }
+
+  /**
+   * Ends this runner's lease on a saga it still holds (same version), to be
+   * claimed again after `delayMs`. A runner whose lease already expired changes
+   * nothing: the saga belongs to whoever claimed it since.
+   */
+  async release(saga: Pick<HeldSaga<S>, 'key' | 'version'>, delayMs: number): Promise<boolean> {
+    const [rows] = (await this.db.query(
+      `UPDATE ${this.sagas}
+          SET locked_until = NULL, next_run_at = now() + make_interval(secs => $4 / 1000.0), version = version + 1
+        WHERE saga = $1 AND key = $2 AND version = $3 AND status = 'RUNNING'
+       RETURNING key`,
+      [this.definition.name, saga.key, saga.version, delayMs],
+    )) as [unknown[], number];
+    return rows.length > 0;
+  }
+
+  /** How long the longest-waiting saga has been due without any runner taking it (ms; 0 when none waits). */
+  async queuedWaitMs(): Promise<number> {
+    const [row] = await queryPrepared<{ waited_ms: number | null }>(
+      this.db,
+      `${this.definition.name}.queued-saga-wait`,
+      `SELECT extract(epoch FROM now() - min(next_run_at)) * 1000 AS waited_ms
+         FROM ${this.sagas}
+        WHERE saga = $1 AND status = 'RUNNING' AND next_run_at <= now() AND (locked_until IS NULL OR locked_until < now())`,
+      [this.definition.name],
+    );
+    return Math.max(0, Number(row.waited_ms ?? 0));
+  }
+
+  /** When the next saga falls due, so the runner can sleep exactly until then. */
+  async nextDueInMs(): Promise<number | undefined> {
+    const [row] = await this.db.query(
+      `SELECT extract(epoch FROM min(greatest(next_run_at, coalesce(locked_until, next_run_at))) - now()) * 1000 AS due_in_ms
+         FROM ${this.sagas} WHERE saga = $1 AND status = 'RUNNING'`,
+      [this.definition.name],
+    );
+    return row.due_in_ms === null ? undefined : Math.max(0, Number(row.due_in_ms));
+  }
+
+  async stuckCount(): Promise<number> {
+    const [row] = await this.db.query(`SELECT count(*)::int AS n FROM ${this.sagas} WHERE saga = $1 AND status = 'STUCK'`, [this.definition.name]);
+    return row.n as number;
+  }
+}
+
+/** Operators' view of a schema's sagas (the CLI): which are stuck, and putting one back in line. */
+export class SagaOperations {
+  private readonly sagas: string;
+
+  constructor(
+    private readonly db: DataSource,
+    schema: string,
+  ) {
+    this.sagas = `${ident(schema)}.sagas`;
+  }
+
+  async stuck(): Promise<StuckSaga[]> {
+    const rows: Array<{ saga: string; key: string; step: string; attempts: number; last_error: string | null; updated_at: Date }> = await this.db.query(
+      `SELECT saga, key, step, attempts, last_error, updated_at FROM ${this.sagas} WHERE status = 'STUCK' ORDER BY updated_at LIMIT 100`,
+    );
+    return rows.map((row) => ({ saga: row.saga, key: row.key, step: row.step, attempts: row.attempts, lastError: row.last_error, since: row.updated_at }));
+  }
+
+  /** Runs a stuck saga (of this key) again at once, attempts reset; answers which sagas it put back. */
+  async retry(key: string): Promise<Array<{ saga: string; step: string }>> {
+    const [rows] = (await this.db.query(
+      `UPDATE ${this.sagas}
+          SET status = 'RUNNING', attempts = 0, next_run_at = now(), locked_until = NULL, version = version + 1, updated_at = now()
+        WHERE key = $1 AND status = 'STUCK'
+       RETURNING saga, step`,
+      [key],
+    )) as [Array<{ saga: string; step: string }>, number];
+    return rows;
+  }
+}

@@ -1,0 +1,268 @@
+import { fileURLToPath } from 'node:url';
+import type { DataSource } from 'typeorm';
+import { ModuleError } from '../../src/platform/contracts/module.error.js';
+import { Metrics } from '../../src/platform/observability/metrics.js';
+import { defineSaga, type SagaDefinition, type SagaStepDefinition } from '../../src/platform/sagas/saga-definition.js';
+import { SagaRunner } from '../../src/platform/sagas/saga-runner.js';
+import { SagaOperations } from '../../src/platform/sagas/saga-store.js';
+import { DEFAULT_RESILIENCE, ModuleResilience } from '../../src/platform/transport/resilience.js';
+import { TransportError } from '../../src/platform/transport/transport.js';
+import { eventually } from '../support/eventually.js';
+import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { startTestStore, type TestStore } from '../support/test-store.js';
+
+// The engine on its own, in a module that knows nothing of orders: the fixture 'ledger' module's schema.
+const FIXTURE_MODULES = fileURLToPath(new URL('../fixtures/messaging/src/modules/', import.meta.url));
+const MODULE = 'ledger';
+
+type Subject = { key: string };
+let sagaNo = 0;
+
+describe('the saga engine (platform/sagas) on a real database', () => {
+  let database: TestDatabase;
+  let store: TestStore;
+  let db: DataSource;
+  const runners: Array<SagaRunner<Subject>> = [];
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    store = await startTestStore({}, { modulesRoot: FIXTURE_MODULES, database });
+    db = store.application.databases.get(MODULE);
+  }, 60_000);
+  afterEach(async () => {
+    for (const runner of runners.splice(0)) await runner.beforeApplicationShutdown().catch(() => {});
+  });
+  afterAll(async () => {
+    await store?.close();
+    await database?.drop();
+  });
+
+  function saga(steps: Array<SagaStepDefinition<Subject>>, extra: Partial<SagaDefinition<Subject>> = {}): SagaDefinition<Subject> {
+    return defineSaga<Subject>({
+      name: `test-${++sagaNo}`,
+      steps,
+      stepTimeoutMs: 2_000,
+      retry: { initialDelayMs: 10, maxDelayMs: 50 },
+      stuckAfterAttempts: 1_000,
+      load: async (keys) => new Map(keys.map((key) => [key, { key }])),
+      ...extra,
+    });
+  }
+
+  function runner(definition: SagaDefinition<Subject>, leaseMs = 10_000, start = true): SagaRunner<Subject> {
+    const metrics = store.application.app.get(Metrics, { strict: false });
+    const created = new SagaRunner(definition, { leaseMs, batchSize: 16, pollIntervalMs: 50 }, db, store.application.messaging.transactionsFor(MODULE), metrics);
+    runners.push(created);
+    if (start) created.onApplicationBootstrap();
+    return created;
+  }
+
+  /** Starts sagas the way an owner does, in a statement of its own (not leased: any runner claims them). */
+  async function start(target: SagaRunner<Subject>, keys: string[], deadlineMs: number | null = null): Promise<void> {
+    for (const key of keys) {
+      await db.query(
+        `WITH ${target.store.startSql({ key: '$1::text', deadlineMs: '$2::int', traceContext: `'{}'::jsonb`, leaseMs: 'NULL::int' })} SELECT 1`,
+        [key, deadlineMs],
+      );
+    }
+    target.wake();
+  }
+
+  async function row(name: string, key: string) {
+    const [found] = await db.query(`SELECT step, status, attempts, failure_reason, locked_until, version FROM ledger.sagas WHERE saga = $1 AND key = $2`, [name, key]);
+    return found as { step: string; status: string; attempts: number; failure_reason: string | null; locked_until: Date | null; version: number };
+  }
+
+  async function log(name: string, key: string): Promise<string[]> {
+    const rows: Array<{ step: string; status: string }> = await db.query('SELECT step, status FROM ledger.saga_log WHERE saga = $1 AND key = $2 ORDER BY id', [name, key]);
+    return rows.map((entry) => `${entry.step} ${entry.status}`);
+  }
+
+  it('runs a declared saga to its end, logging each step', async () => {
+    const definition = saga([{ name: 'A', run: async () => {} }, { name: 'B', run: async () => {} }]);
+    const engine = runner(definition);
+    await start(engine, ['k1']);
+    await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
+    expect(await log(definition.name, 'k1')).toEqual(['A STARTED', 'A SUCCEEDED', 'B STARTED', 'B SUCCEEDED']);
+  });
+
+  it('a runner whose lease expired cannot give back the lease of the runner that holds the saga now', async () => {
+    const definition = saga([{ name: 'A', run: async () => {} }]);
+    const engine = runner(definition, 200, false);
+    await start(engine, ['k1']);
+    const [late] = await engine.store.claim(1, 200);
+    expect(late.key).toBe('k1');
+    // Its lease runs out (by the database's clock); another runner claims the saga and is running it.
+    await eventually(async () => expect(await engine.store.claim(1, 60_000)).toHaveLength(1), 5_000, 50);
+    const holder = await row(definition.name, 'k1');
+    // The late runner's step fails and it gives the saga back: that must change nothing.
+    expect(await engine.store.release(late, 0)).toBe(false);
+    expect(await row(definition.name, 'k1')).toEqual(holder);
+    // So a third runner finds nothing to claim: one step runs at a time.
+    expect(await engine.store.claim(1, 60_000)).toEqual([]);
+  });
+
+  it('aborts an attempt past its step timeout, ignores its late answer, and retries', async () => {
+    const signals: AbortSignal[] = [];
+    const definition = saga(
+      [
+        {
+          name: 'SLOW',
+          timeoutMs: 100,
+          run: async (_subject, { signal }) => {
+            signals.push(signal);
+            // The first attempt answers, successfully, long after its deadline.
+            if (signals.length === 1) await new Promise((resolve) => setTimeout(resolve, 600));
+          },
+        },
+      ],
+      { deadlineMs: 60_000, abortReason: 'TIMED_OUT' },
+    );
+    const engine = runner(definition);
+    await start(engine, ['k1'], 60_000);
+    await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
+    expect(signals).toHaveLength(2);
+    expect(signals[0].aborted).toBe(true);
+    expect((signals[0].reason as Error).name).toBe('StepTimeoutError');
+    expect(await log(definition.name, 'k1')).toEqual(['SLOW STARTED', 'SLOW SUCCEEDED']);
+  });
+
+  it('makes no further remote attempt once the call is given up (cockatiel under an AbortSignal)', async () => {
+    const resilience = new ModuleResilience({ ...DEFAULT_RESILIENCE, callTimeoutMs: 1_000, retries: 2, breakerThreshold: 100, breakerHalfOpenAfterMs: 1_000 });
+    const controller = new AbortController();
+    let attempts = 0;
+    const call = resilience.execute(
+      true,
+      async () => {
+        attempts++;
+        controller.abort(new Error('step timed out'));
+        throw new TransportError('no answer', false);
+      },
+      controller.signal,
+    );
+    await expect(call).rejects.toThrow();
+    await new Promise((resolve) => setTimeout(resolve, 1_200)); // longer than the retries' back-off
+    expect(attempts).toBe(1);
+  });
+
+  it('gives up at once on a permanent error (CONFLICT), compensating, well before the deadline', async () => {
+    const undone: string[] = [];
+    let attempts = 0;
+    const definition = saga(
+      [
+        { name: 'A', run: async () => {}, undo: { name: 'UNDO_A', run: async ({ key }) => void undone.push(key) } },
+        {
+          name: 'B',
+          run: async () => {
+            attempts++;
+            throw new ModuleError('CONFLICT', 'refused for good', 'other');
+          },
+        },
+      ],
+      { deadlineMs: 600_000, abortReason: 'GAVE_UP' },
+    );
+    const engine = runner(definition);
+    await start(engine, ['k1'], 600_000);
+    await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'), 10_000);
+    expect(attempts).toBe(1);
+    expect(undone).toEqual(['k1']);
+    expect((await row(definition.name, 'k1')).failure_reason).toBe('GAVE_UP');
+    expect(await log(definition.name, 'k1')).toEqual(['A STARTED', 'A SUCCEEDED', 'B STARTED', 'B FAILED', 'UNDO_A STARTED', 'UNDO_A SUCCEEDED']);
+  });
+
+  it('parks a compensation that keeps failing as STUCK (metric, list) and runs it again on retry', async () => {
+    let healthy = false;
+    const definition = saga(
+      [
+        {
+          name: 'A',
+          run: async () => {},
+          undo: {
+            name: 'UNDO_A',
+            run: async () => {
+              if (!healthy) throw new ModuleError('UNAVAILABLE', 'down', 'other');
+            },
+          },
+        },
+        { name: 'B', run: async () => ({ failed: 'REFUSED' }) },
+      ],
+      { stuckAfterAttempts: 3 },
+    );
+    const engine = runner(definition);
+    await start(engine, ['k1']);
+    await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('STUCK'));
+    expect((await row(definition.name, 'k1')).attempts).toBe(3);
+    const operations = new SagaOperations(db, MODULE);
+    expect(await operations.stuck()).toEqual([expect.objectContaining({ saga: definition.name, key: 'k1', step: 'UNDO_A', attempts: 3 })]);
+    const metrics = store.application.app.get(Metrics, { strict: false });
+    expect(await metrics.registry.getSingleMetricAsString('saga_stuck_total')).toContain(`saga_stuck_total{saga="${definition.name}"} 1`);
+    // Parked: not tried again by itself.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect((await row(definition.name, 'k1')).status).toBe('STUCK');
+    healthy = true;
+    expect(await operations.retry('k1')).toEqual([{ saga: definition.name, step: 'UNDO_A' }]);
+    await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
+    expect(await log(definition.name, 'k1')).toEqual(['A STARTED', 'A SUCCEEDED', 'B STARTED', 'B FAILED', 'UNDO_A STARTED', 'UNDO_A SUCCEEDED']);
+  });
+
+  it('two runners on one database, leases expiring mid-step: every step recorded once, every saga ends once', async () => {
+    const runs = new Map<string, number>();
+    const slow = (name: string): SagaStepDefinition<Subject> => ({
+      name,
+      timeoutMs: 2_000,
+      run: async ({ key }) => {
+        runs.set(`${key} ${name}`, (runs.get(`${key} ${name}`) ?? 0) + 1);
+        await new Promise((resolve) => setTimeout(resolve, 150 + Math.random() * 150)); // longer than the lease
+      },
+    });
+    const definition = saga([slow('A'), slow('B')]);
+    const keys = Array.from({ length: 12 }, (_, n) => `k${n}`);
+    const first = runner(definition, 100);
+    const second = runner(definition, 100);
+    await start(first, keys);
+    second.wake();
+    await eventually(async () => {
+      const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM ledger.sagas WHERE saga = $1 AND status = 'DONE'`, [definition.name]);
+      expect(n).toBe(keys.length);
+    }, 30_000, 50);
+    for (const key of keys) expect(await log(definition.name, key)).toEqual(['A STARTED', 'A SUCCEEDED', 'B STARTED', 'B SUCCEEDED']);
+  });
+
+  it('a graceful stop gives its leases back: another runner goes on at once, not when they expire', async () => {
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let started = 0;
+    const definition = saga([
+      {
+        name: 'A',
+        run: async () => {
+          started++;
+          await gate; // still running when the stop begins; done during it
+        },
+      },
+      { name: 'B', run: async () => {} },
+    ]);
+    const stopping = runner(definition, 600_000);
+    await start(stopping, ['k1']);
+    await eventually(async () => expect(started).toBe(1));
+    const stopped = stopping.beforeApplicationShutdown();
+    open();
+    await stopped;
+    // A was recorded, B was not begun, and nothing is left leased for ten minutes.
+    expect(await row(definition.name, 'k1')).toMatchObject({ step: 'B', status: 'RUNNING', locked_until: null });
+    runner(definition, 600_000);
+    await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'), 10_000);
+  });
+
+  it('takes the deadline from the database: a saga past it gives up without running its step', async () => {
+    let ran = false;
+    const definition = saga([{ name: 'A', run: async () => void (ran = true) }], { deadlineMs: 1_000, abortReason: 'TIMED_OUT' });
+    const engine = runner(definition, 10_000, false);
+    await start(engine, ['k1'], 1_000);
+    await db.query(`UPDATE ledger.sagas SET deadline_at = now() - interval '1 second' WHERE saga = $1`, [definition.name]);
+    engine.onApplicationBootstrap();
+    await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
+    expect(ran).toBe(false);
+    expect(await log(definition.name, 'k1')).toEqual(['A STARTED', 'A FAILED']);
+  });
+});
