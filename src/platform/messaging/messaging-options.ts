@@ -34,7 +34,7 @@ export const DEFAULT_MESSAGING_OPTIONS: MessagingOptions = {
   retentionMs: 7 * 24 * 3600_000,
   pruneIntervalMs: 10 * 60_000,
   shutdownDeadlineMs: 10_000,
-  minPassIntervalMs: 5,
+  minPassIntervalMs: 25,
 };
 
 /** Exponential back-off with full jitter, so retries of many events do not stampede together. */
