@@ -32,7 +32,7 @@ async function main(): Promise<void> {
   const database = await benchDatabase('mf_bench_messaging');
   const modules = await discoverModules(FIXTURES);
   const config = loadConfig(
-    { DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'error', DB_POOL_SIZE: '10' },
+    { DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'error', DB_POOL_SIZE: '10', DB_ROLE_SECRET: process.env.DB_ROLE_SECRET },
     modules.map((m) => m.definition.name),
   );
   const store = await startStoreApplication(config, modules);

@@ -12,6 +12,9 @@ export interface BenchDatabase {
  * set, else on an embedded Postgres that lives as long as the run.
  */
 export async function benchDatabase(prefix: string): Promise<BenchDatabase> {
+  // Module role passwords derive from a secret, never from a constant: a throwaway one per run
+  // when none is given (the stores this run spawns inherit it).
+  process.env.DB_ROLE_SECRET ??= randomBytes(16).toString('hex');
   let embedded: EmbeddedServer | undefined;
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {

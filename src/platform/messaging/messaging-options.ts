@@ -19,7 +19,8 @@ export interface MessagingOptions {
   /**
    * Relay passes start at least this far apart: under load, the commits of
    * that time go in one pass (one claim, one inbox transaction, one update)
-   * instead of a pass each; an idle relay still delivers at once.
+   * instead of a pass each; after a quiet spell a relay delivers at once, and
+   * an event soon after a pass waits at most this long.
    */
   readonly minPassIntervalMs: number;
 }
@@ -34,7 +35,7 @@ export const DEFAULT_MESSAGING_OPTIONS: MessagingOptions = {
   retentionMs: 7 * 24 * 3600_000,
   pruneIntervalMs: 10 * 60_000,
   shutdownDeadlineMs: 10_000,
-  minPassIntervalMs: 25,
+  minPassIntervalMs: 10,
 };
 
 /** Exponential back-off with full jitter, so retries of many events do not stampede together. */

@@ -23,21 +23,45 @@ describe('WakeableLoop', () => {
     await loop.stop();
   });
 
-  it('gathers the wake-ups that come within minPassIntervalMs of the last pass into one later pass', async () => {
+  it('gathers the wake-ups during a pass into one pass, minPassIntervalMs after it started', async () => {
     let passes = 0;
+    let release!: () => void;
     const loop = new WakeableLoop(async () => {
       passes++;
+      if (passes === 1) await new Promise<void>((resolve) => (release = resolve));
       return undefined;
     }, { ...options, minPassIntervalMs: 60_000 });
     loop.start();
     await tick();
-    expect(passes).toBe(1);
     for (let i = 0; i < 10; i++) loop.wake();
+    release();
     await tick(50);
     // Deferred, not dropped and not run ten times: one pass is due when the interval ends.
     expect(passes).toBe(1);
     await loop.stop();
     await tick(10);
     expect(passes).toBe(1);
+  });
+
+  it('starts at once when woken after a quiet spell, and defers a wake-up that comes too soon', async () => {
+    let passes = 0;
+    const loop = new WakeableLoop(async () => {
+      passes++;
+      return undefined;
+    }, { ...options, minPassIntervalMs: 1_000 });
+    loop.start();
+    await tick();
+    loop.wake();
+    loop.wake();
+    await tick();
+    expect(passes).toBe(1);
+    // Deferred to the end of the interval, then one pass for both wake-ups.
+    for (let waited = 0; passes < 2 && waited < 5_000; waited += 50) await tick(50);
+    expect(passes).toBe(2);
+    await tick(1_100);
+    loop.wake();
+    await tick();
+    expect(passes).toBe(3);
+    await loop.stop();
   });
 });

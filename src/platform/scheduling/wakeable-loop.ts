@@ -7,8 +7,10 @@ export interface WakeableLoopOptions {
   readonly onError: (error: unknown) => void;
   /**
    * Passes start at least this far apart: wake-ups in between are gathered
-   * into the next pass, so under load each pass takes more at once, and an
-   * idle loop still starts at once when woken. Default 0.
+   * into the next pass, which then takes more at once (under load, one claim
+   * and one inbox transaction for many commits). A wake-up after a quiet
+   * spell starts a pass at once; one soon after a pass waits at most this
+   * long. Default 0.
    */
   readonly minPassIntervalMs?: number;
 }
@@ -26,6 +28,7 @@ export class WakeableLoop {
   private stopped = true;
   private timer: NodeJS.Timeout | undefined;
   private lastPassAt = Number.NEGATIVE_INFINITY;
+  private endWait: (() => void) | undefined;
   private deferred = false;
 
   /** `pass` does the work due now and answers how soon more falls due (ms), if it knows. */
@@ -51,6 +54,7 @@ export class WakeableLoop {
     }
     const wait = this.untilNextPassMs();
     if (wait > 0) {
+      // Passes keep their distance: this wake-up and any that follow go in one pass.
       if (this.deferred) return;
       clearTimeout(this.timer);
       this.deferred = true;
@@ -72,6 +76,7 @@ export class WakeableLoop {
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    this.endWait?.();
     if (!this.running) return;
     let deadline: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -87,9 +92,20 @@ export class WakeableLoop {
     let dueInMs: number | undefined;
     try {
       do {
-        this.again = false;
+        // Woken during the last pass (load): gather what else comes before the next.
         const wait = this.untilNextPassMs();
-        if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+        this.again = false;
+        if (wait > 0) {
+          await new Promise<void>((resolve) => {
+            const timer = setTimeout(resolve, wait);
+            // A stop does not wait out the interval.
+            this.endWait = () => {
+              clearTimeout(timer);
+              resolve();
+            };
+          });
+          this.endWait = undefined;
+        }
         if (this.stopped) break;
         this.lastPassAt = performance.now();
         dueInMs = await this.pass();
