@@ -6,13 +6,12 @@ import pg from 'pg';
 import { deleteEventStream } from '../../tools/support/event-streams.js';
 import { faults } from '../fixtures/messaging/src/modules/audit/faults.js';
 import { eventually } from '../support/eventually.js';
-import { NATS_URL, natsReachable } from '../support/nats.js';
+import { NATS_URL } from '../support/nats.js';
+import { describeWithNats } from '../support/needs-nats.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { http, startTestStore, type TestStore } from '../support/test-store.js';
 
 const FIXTURE_MODULES = fileURLToPath(new URL('../fixtures/messaging/src/modules/', import.meta.url));
-const reachable = await natsReachable();
-if (!reachable) console.warn(`\n!!! NATS is not reachable at ${NATS_URL}: SKIPPING the event-stream tests.\n`);
 
 interface Seen {
   readonly event_id: string;
@@ -26,7 +25,7 @@ interface Seen {
  * publisher (ledger) and a subscriber (audit) in separate store applications,
  * each on its own Postgres schema of one database, sharing a NATS prefix.
  */
-(reachable ? describe : describe.skip)('events across processes on JetStream', () => {
+describeWithNats('events across processes on JetStream', () => {
   let database: TestDatabase;
   let env: Record<string, string>;
   const processes: TestStore[] = [];

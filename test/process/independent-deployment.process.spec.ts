@@ -5,12 +5,11 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { deleteEventStream } from '../../tools/support/event-streams.js';
 import { eventually } from '../support/eventually.js';
-import { NATS_URL, natsReachable } from '../support/nats.js';
+import { NATS_URL } from '../support/nats.js';
+import { describeWithNats } from '../support/needs-nats.js';
 import { builtMain, type SpawnedStore, spawnStore, stopAllStores } from '../support/spawn-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
-const reachable = await natsReachable();
-if (!reachable) console.warn(`\n!!! NATS is not reachable at ${NATS_URL}: SKIPPING the independent-deployment test.\n`);
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
@@ -31,7 +30,7 @@ interface Placed {
  * order that ends after notifications' first start has exactly its
  * notifications, none twice; orders that ended before it have none.
  */
-(reachable ? describe : describe.skip)('a subscriber deployed independently of its publishers', () => {
+describeWithNats('a subscriber deployed independently of its publishers', () => {
   let database: TestDatabase;
   let secondBuild: string | undefined;
   const env: Record<string, string> = {

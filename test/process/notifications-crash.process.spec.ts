@@ -1,12 +1,11 @@
 import { randomBytes } from 'node:crypto';
 import { TopologyProcesses } from '../../tools/topology/topology-processes.js';
 import { freePortRange } from '../../tools/support/network.js';
-import { NATS_URL, natsReachable } from '../support/nats.js';
+import { NATS_URL } from '../support/nats.js';
+import { describeWithNats } from '../support/needs-nats.js';
 import { assertStoreInvariants, waitForQuiet } from '../support/store-invariants.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
-const reachable = await natsReachable();
-if (!reachable) console.warn(`\n!!! NATS is not reachable at ${NATS_URL}: SKIPPING the notifications crash test.\n`);
 
 const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
 
@@ -19,7 +18,7 @@ const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '01
  * its end calls for: none lost while it was down, none made twice by the
  * deliveries retried across the crash.
  */
-(reachable ? describe : describe.skip)('killing the notifications service during a burst of checkouts', () => {
+describeWithNats('killing the notifications service during a burst of checkouts', () => {
   let database: TestDatabase;
   let topology: TopologyProcesses | undefined;
   const output: string[] = [];
