@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { deleteEventStream } from '../../tools/support/event-streams.js';
 import { TopologyProcesses } from '../../tools/topology/topology-processes.js';
 import { freePortRange } from '../../tools/support/network.js';
 import { NATS_URL } from '../support/nats.js';
@@ -23,6 +24,9 @@ describeWithNats('killing the notifications service during a burst of checkouts'
   let topology: TopologyProcesses | undefined;
   const output: string[] = [];
 
+  // A prefix of its own, whose event stream is deleted afterwards: nothing left on the shared NATS.
+  const prefix = `t${randomBytes(4).toString('hex')}`;
+
   beforeAll(async () => {
     database = await createTestDatabase();
     topology = await TopologyProcesses.start({
@@ -34,7 +38,7 @@ describeWithNats('killing the notifications service during a burst of checkouts'
       env: {
         LOG_LEVEL: 'error',
         NATS_URL,
-        NATS_SUBJECT_PREFIX: `t${randomBytes(4).toString('hex')}`,
+        NATS_SUBJECT_PREFIX: prefix,
         REMOTE_CALL_TIMEOUT_MS: '500',
       },
       onLine: (name, line) => output.push(`${name}| ${line}`),
@@ -44,6 +48,7 @@ describeWithNats('killing the notifications service during a burst of checkouts'
   afterAll(async () => {
     if (expect.getState().numPassingAsserts === 0) console.log(output.slice(-40).join('\n'));
     await topology?.stop();
+    await deleteEventStream(NATS_URL, prefix).catch(() => {});
     await database?.drop();
   });
 

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { deleteEventStream } from '../../tools/support/event-streams.js';
 import { TopologyProcesses } from '../../tools/topology/topology-processes.js';
 import { eventually } from '../support/eventually.js';
 import { freePortRange } from '../../tools/support/network.js';
@@ -23,6 +24,9 @@ describeEachTopology(topologies, 'one trace per checkout, logs joined by trace i
   let store: TopologyProcesses | undefined;
   const lines = new Map<string, string[]>();
 
+  // A prefix of its own, whose event stream is deleted afterwards: nothing left on the shared NATS.
+  const prefix = `t${randomBytes(4).toString('hex')}`;
+
   beforeAll(async () => {
     database = await createTestDatabase();
     receiver = new OtlpReceiver();
@@ -36,7 +40,7 @@ describeEachTopology(topologies, 'one trace per checkout, logs joined by trace i
       env: {
         LOG_LEVEL: 'info',
         NATS_URL,
-        NATS_SUBJECT_PREFIX: `t${randomBytes(4).toString('hex')}`,
+        NATS_SUBJECT_PREFIX: prefix,
         OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
         OTEL_EXPORTER_OTLP_PROTOCOL: 'http/json',
       },
@@ -46,6 +50,7 @@ describeEachTopology(topologies, 'one trace per checkout, logs joined by trace i
 
   afterAll(async () => {
     await store?.stop();
+    await deleteEventStream(NATS_URL, prefix).catch(() => {});
     await receiver?.stop();
     await database?.drop();
   });

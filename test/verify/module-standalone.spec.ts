@@ -1,3 +1,4 @@
+import { deleteEventStream } from '../../tools/support/event-streams.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -40,17 +41,23 @@ const declared = (name: string): string[] =>
 
 /** Starts a store hosting `hosted` (fewer than all modules: it reaches the others through NATS). */
 async function boot(hosted: readonly string[], gateway: 'on' | 'off'): Promise<TestStore> {
-  return startTestStore({
+  // A namespace of its own: nothing else on this NATS may answer for the modules it does not host.
+  const prefix = `t${randomBytes(4).toString('hex')}`;
+  const store = await startTestStore({
     MODULES: hosted.join(','),
     GATEWAY: gateway,
     NATS_URL,
-    // A namespace of its own: nothing else on this NATS may answer for the modules it does not host.
-    NATS_SUBJECT_PREFIX: `t${randomBytes(4).toString('hex')}`,
+    NATS_SUBJECT_PREFIX: prefix,
     SERVICE_TOKEN: randomBytes(16).toString('hex'),
     REMOTE_CALL_TIMEOUT_MS: '500',
     // The remote clients warn of every call nobody answers: here that is the point, not news.
     LOG_LEVEL: 'error',
   });
+  // Its event stream goes with it: nothing left on the shared NATS.
+  return { ...store, close: async () => {
+    await store.close();
+    await deleteEventStream(NATS_URL, prefix).catch(() => {});
+  } };
 }
 
 /** /health: every hosted module local and up, every other one remote and down. */

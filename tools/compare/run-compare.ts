@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { deleteEventStream } from '../support/event-streams.js';
 import { cpus, totalmem } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { planTopology, type ProcessPlan } from '../topology/topologies.js';
@@ -441,6 +442,8 @@ async function bringUp(slot: Slot, tag: string, context: Context, output: string
       await front?.stop();
       await started.stop();
       for (const proxy of proxies) await proxy.stop();
+      // The run's own prefix: leave nothing on a NATS server others use (a private one goes anyway).
+      if (usesNats(slot) && !context.nats) await deleteEventStream(context.natsUrl, env.NATS_SUBJECT_PREFIX).catch(() => {});
     },
   };
 }
