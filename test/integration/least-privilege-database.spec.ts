@@ -25,8 +25,10 @@ describe('services with their role URL only', () => {
   });
 
   it('provisions with admin rights, then serves with no admin URL', async () => {
+    // Roles are cluster-wide and other test files start stores on the same server at the same time:
+    // provisioning with any other secret would change the passwords under them (and theirs under us).
     const { stdout } = await run(process.execPath, [PROVISION], {
-      env: { PATH: process.env.PATH, DATABASE_URL: database.url, DB_ROLE_SECRET: 'provision-test-secret' },
+      env: { PATH: process.env.PATH, DATABASE_URL: database.url, DB_ROLE_SECRET: process.env.DB_ROLE_SECRET },
     });
     const urls = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2)));
     expect(Object.keys(urls).sort()).toEqual(['INVENTORY_DATABASE_URL', 'NOTIFICATIONS_DATABASE_URL', 'ORDERS_DATABASE_URL', 'PAYMENTS_DATABASE_URL', 'SHIPPING_DATABASE_URL']);
