@@ -248,9 +248,9 @@ async function checkoutToEnd(client: JsonClient, customerId: string): Promise<Ch
 async function phasesOf(client: JsonClient, runs: readonly CheckoutRun[]): Promise<Array<[string, number[]]>> {
   const names = [
     'POST sent -> order written (HTTP, validation, prices, place-order tx)',
-    'placed -> charged (202, runner wake + claim, charge, saga advance)',
-    'charged -> stock reserved (reserve, saga advance)',
-    'reserved -> shipment scheduled (schedule, saga advance + CONFIRMED)',
+    'placed -> charged (202, runner wake, charge: intent, provider, outcome)',
+    'charged -> stock reserved (reserve; the charge is recorded with the end)',
+    'reserved -> shipment scheduled (schedule, one saga write + CONFIRMED)',
     'confirmed -> client sees CONFIRMED (commit, poll interval, GET)',
   ];
   const phases: number[][] = names.map(() => []);

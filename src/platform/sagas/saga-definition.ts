@@ -26,6 +26,14 @@ export interface SagaStepDefinition<S> {
   /** One attempt's deadline; the attempt is aborted past it. Defaults to the saga's. */
   readonly timeoutMs?: number;
   /**
+   * Running the step again for the same subject answers the same and changes
+   * nothing more (its call is idempotent by the saga's key). Its success then
+   * need not be recorded before the next step starts: the engine records it
+   * with the next transition it writes, one statement fewer per step, and a
+   * crash in between only runs it again (ADR 14, "checkpoints").
+   */
+  readonly idempotent?: boolean;
+  /**
    * What undoes the step, run in reverse order when a later step fails (and for
    * this step itself when the saga gives up on it: it may still happen late).
    * `logged: false` keeps it out of the log; the step is logged FAILED once it is done.
@@ -41,9 +49,11 @@ export interface SagaStepDefinition<S> {
 /** How a saga's end lands on the owning module's own data, in the statement that records it. */
 export interface SagaEffect<S, R = Record<string, unknown>> {
   /**
-   * A data-modifying statement run with every transition, as the CTE `effect`;
-   * `$2` is the saga's key, its own parameters start at `$10`, and it must do
-   * nothing unless `EXISTS (SELECT 1 FROM moved)` (this runner still held the saga).
+   * A data-modifying statement run with every transition the engine writes, as
+   * the CTE `effect`; `$2` is the saga's key, its own parameters start at `$11`,
+   * and it must do nothing unless `EXISTS (SELECT 1 FROM moved)` (this runner
+   * still held the saga). A written transition's `output` includes that of the
+   * idempotent steps recorded with it.
    */
   readonly sql: string;
   readonly params: (transition: Transition) => readonly unknown[];
@@ -133,6 +143,12 @@ export class SagaPlan<S> {
 
   get first(): string {
     return this.definition.steps[0].name;
+  }
+
+  /** Whether the action's success may be recorded with the next transition (see `idempotent`): forward steps only. */
+  isIdempotent(step: string): boolean {
+    const { index, undoing } = this.position(step);
+    return !undoing && this.definition.steps[index].idempotent === true;
   }
 
   /** A forward step (it may give up); false for an undo. */

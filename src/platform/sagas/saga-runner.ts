@@ -35,6 +35,14 @@ export function isPermanent(error: unknown): boolean {
 export type SagaOutcome = NonNullable<Transition['outcome']>;
 
 /**
+ * An idempotent step's success is left unrecorded only while the lease would
+ * outlast the next step's whole timeout by this much: the clock that checks
+ * the lease is the database's, this one is the process's, and a round trip
+ * separates them.
+ */
+const LEASE_MARGIN_MS = 1_000;
+
+/**
  * Runs one saga type durably from the owning module's tables: claims due
  * sagas (SKIP LOCKED + lease), runs their current step with a deadline whose
  * expiry aborts the attempt, records each result in one statement, retries
@@ -121,7 +129,18 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
    * A crash meanwhile only delays it: the lease runs out and any runner resumes it.
    */
   runNow(key: string, subject: S, traceContext: Readonly<Record<string, string>>): void {
-    const saga: HeldSaga<S> = { key, step: this.plan.first, failureReason: null, attempts: 0, version: 1, overdue: false, traceContext, subject };
+    const saga: HeldSaga<S> = {
+      key,
+      step: this.plan.first,
+      failureReason: null,
+      attempts: 0,
+      version: 1,
+      overdue: false,
+      traceContext,
+      subject,
+      // Leased by the caller's statement a round trip ago: within LEASE_MARGIN_MS.
+      leaseEndsAt: performance.now() + this.options.leaseMs,
+    };
     const running: Promise<void> = this.advance(saga).finally(() => this.handedOver.delete(running));
     this.handedOver.add(running);
   }
@@ -183,14 +202,30 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
         if (isPermanent(error) && this.plan.canGiveUp(saga.step)) {
           this.logger.warn({ msg: `${saga.step} failed for good, giving up: ${message}`, key: saga.key });
           transition = this.plan.giveUp(state);
-        } else if (isPermanent(error) || (!this.plan.canGiveUp(saga.step) && saga.attempts + 1 >= this.definition.stuckAfterAttempts)) {
-          await this.park(saga, message);
-          return undefined;
         } else {
-          await this.retryLater(saga, message);
+          // The row must show this step, not one before it, to the operator and to the retry.
+          const recorded = await this.recorded(saga);
+          if (!recorded) return undefined;
+          if (isPermanent(error) || (!this.plan.canGiveUp(saga.step) && saga.attempts + 1 >= this.definition.stuckAfterAttempts)) {
+            await this.park(recorded, message);
+          } else {
+            await this.retryLater(recorded, message);
+          }
           return undefined;
         }
       }
+    }
+    if (this.mayLeaveUnrecorded(saga, transition)) {
+      const at = performance.now();
+      return {
+        ...saga,
+        step: transition.next,
+        attempts: 0,
+        unrecorded: {
+          log: [...(saga.unrecorded?.log ?? []), ...transition.log.map((entry) => ({ ...entry, at }))],
+          output: { ...saga.unrecorded?.output, ...transition.output },
+        },
+      };
     }
     const { applied, next } = await this.store.advance(saga, transition, this.options.leaseMs, this.loop.stopping);
     if (applied && transition.outcome) {
@@ -201,6 +236,31 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     if (!applied) this.held.delete(saga.key);
     // A stopping runner recorded the step unleased (see advance): any runner goes on from there.
     return this.loop.stopping ? undefined : next;
+  }
+
+  /**
+   * An idempotent forward step succeeded and the saga goes on forward: nothing
+   * needs writing before the next step, as long as this runner's lease surely
+   * outlasts it. The next write records both (a crash meanwhile repeats the step).
+   */
+  private mayLeaveUnrecorded(saga: HeldSaga<S>, transition: Transition): boolean {
+    return (
+      !this.loop.stopping &&
+      transition.outcome === undefined &&
+      transition.failureReason === null &&
+      this.plan.isIdempotent(saga.step) &&
+      this.plan.isForward(transition.next) &&
+      performance.now() + this.plan.timeoutMs(transition.next) + LEASE_MARGIN_MS < saga.leaseEndsAt
+    );
+  }
+
+  /** The saga as written, with what its idempotent steps did since the last write recorded first. */
+  private async recorded(saga: HeldSaga<S>): Promise<HeldSaga<S> | undefined> {
+    if (!saga.unrecorded) return saga;
+    const stay: Transition = { next: saga.step, failureReason: saga.failureReason, log: [], output: {} };
+    const { applied, next } = await this.store.advance(saga, stay, this.options.leaseMs);
+    if (!applied) this.held.delete(saga.key);
+    return next;
   }
 
   /** One attempt of the current action, aborted past its deadline or when the runner stops for good. */

@@ -2,7 +2,14 @@ import type { DataSource } from 'typeorm';
 import { ident } from '../database/provisioning.js';
 import { queryPrepared } from '../database/prepared-query.js';
 import type { ModuleTransactions } from '../messaging/module-transactions.js';
-import type { SagaDefinition, Transition } from './saga-definition.js';
+import type { LogEntry, SagaDefinition, Transition } from './saga-definition.js';
+
+/** Log entries and output of idempotent steps run since the saga was last written (see `idempotent`). */
+export interface Unrecorded {
+  /** Each with when it happened (`performance.now()`), so its logged time is the database's now less its age. */
+  readonly log: ReadonlyArray<LogEntry & { readonly at: number }>;
+  readonly output: Readonly<Record<string, string | number | null>>;
+}
 
 /** A saga a runner holds a lease on, with what its steps need. Every write checks and bumps `version`. */
 export interface HeldSaga<S> {
@@ -15,6 +22,10 @@ export interface HeldSaga<S> {
   readonly overdue: boolean;
   readonly traceContext: Readonly<Record<string, string>>;
   readonly subject: S;
+  /** Until when (`performance.now()`, conservatively) this runner's lease holds. */
+  readonly leaseEndsAt: number;
+  /** Steps done since the row was last written: the row still shows the step before them. */
+  readonly unrecorded?: Unrecorded;
 }
 
 export interface StuckSaga {
@@ -56,8 +67,9 @@ export class SagaStore<S> {
     this.sagas = `${ident(module)}.sagas`;
     this.log = `${ident(module)}.saga_log`;
     const effect = definition.effect;
-    // One statement per step (ADR 10): the saga moves only if this runner still holds it
-    // (version), and then its log and the module's own effect move with it.
+    // One statement per written transition (ADR 10): the saga moves only if this runner still
+    // holds it (version), and then its log (with what idempotent steps did since the last
+    // write, each at its own time) and the module's own effect move with it.
     this.advanceSql = `WITH moved AS (
          UPDATE ${this.sagas}
             SET step = $3, status = CASE WHEN $3 = 'DONE' THEN 'DONE' ELSE 'RUNNING' END, failure_reason = $4,
@@ -66,8 +78,9 @@ export class SagaStore<S> {
           WHERE saga = $1 AND key = $2 AND version = $6
          RETURNING version, coalesce(deadline_at <= now(), false) AS overdue
        ), logged AS (
-         INSERT INTO ${this.log} (saga, key, step, status)
-         SELECT $1, $2, l.step, l.status FROM unnest($7::text[], $8::text[]) WITH ORDINALITY AS l (step, status, n)
+         INSERT INTO ${this.log} (saga, key, step, status, at)
+         SELECT $1, $2, l.step, l.status, clock_timestamp() - make_interval(secs => l.age_ms / 1000.0)
+           FROM unnest($7::text[], $8::text[], $10::float8[]) WITH ORDINALITY AS l (step, status, age_ms, n)
           WHERE EXISTS (SELECT 1 FROM moved) ORDER BY l.n
        )${effect ? `, effect AS (${effect.sql})` : ''}
        SELECT m.version, m.overdue${effect ? ', e.*' : ''}
@@ -96,6 +109,7 @@ export class SagaStore<S> {
 
   /** Leases due sagas to this runner, skipping those another runner holds. */
   async claim(limit: number, leaseMs: number): Promise<Array<HeldSaga<S>>> {
+    const leaseEndsAt = performance.now() + leaseMs;
     // Not prepared (see queryPrepared): the generic plan of this queue scan joins the whole table.
     const [rows] = (await this.db.query(
       `WITH due AS (
@@ -114,11 +128,11 @@ export class SagaStore<S> {
     const subjects = await this.definition.load(rows.map((row) => row.key));
     return rows.flatMap((row) => {
       const subject = subjects.get(row.key);
-      return subject === undefined ? [] : [this.held(row, subject)];
+      return subject === undefined ? [] : [this.held(row, subject, leaseEndsAt)];
     });
   }
 
-  held(row: Row, subject: S): HeldSaga<S> {
+  held(row: Row, subject: S, leaseEndsAt: number): HeldSaga<S> {
     return {
       key: row.key,
       step: row.step,
@@ -128,11 +142,13 @@ export class SagaStore<S> {
       overdue: row.overdue,
       traceContext: row.trace_context,
       subject,
+      leaseEndsAt,
     };
   }
 
   /**
-   * Records a transition, its log entries and the module's effect atomically.
+   * Records a transition, with whatever idempotent steps did since the last
+   * write (`saga.unrecorded`), its log entries and the module's effect atomically.
    * Answers whether it applied (not if this runner's lease expired and another
    * moved the saga meanwhile) and the saga as it now stands, unless it ended.
    * `release`: the runner is stopping, so the saga is left unleased for any other.
@@ -140,6 +156,10 @@ export class SagaStore<S> {
   async advance(saga: HeldSaga<S>, transition: Transition, leaseMs: number, release = false): Promise<{ applied: boolean; next?: HeldSaga<S> }> {
     const effect = this.definition.effect;
     const types = effect?.events?.types(transition) ?? [];
+    const now = performance.now();
+    const log = [...(saga.unrecorded?.log ?? []), ...transition.log.map((entry) => ({ ...entry, at: now }))];
+    const written: Transition = saga.unrecorded ? { ...transition, output: { ...saga.unrecorded.output, ...transition.output } } : transition;
+    const leaseEndsAt = now + leaseMs;
     const [row] = await this.transactions.statement<Record<string, unknown> & { version: number | null; overdue: boolean | null }>(
       `advance-${this.definition.name}-saga`,
       this.advanceSql,
@@ -150,16 +170,17 @@ export class SagaStore<S> {
         transition.failureReason,
         leaseMs,
         saga.version,
-        transition.log.map((entry) => entry.step),
-        transition.log.map((entry) => entry.status),
+        log.map((entry) => entry.step),
+        log.map((entry) => entry.status),
         release,
-        ...(effect ? effect.params(transition) : []),
+        log.map((entry) => Math.max(0, now - entry.at)),
+        ...(effect ? effect.params(written) : []),
       ],
       types.length > 0
         ? {
             types: types as never,
             // Announced only if this runner's transition applied.
-            of: ([moved]) => (moved.version === null ? [] : effect!.events!.of(moved, transition, saga.key)),
+            of: ([moved]) => (moved.version === null ? [] : effect!.events!.of(moved, written, saga.key)),
           }
         : undefined,
     );
@@ -167,7 +188,16 @@ export class SagaStore<S> {
     if (transition.next === 'DONE') return { applied: true };
     return {
       applied: true,
-      next: { ...saga, step: transition.next, failureReason: transition.failureReason, attempts: 0, version: row.version, overdue: row.overdue === true },
+      next: {
+        ...saga,
+        step: transition.next,
+        failureReason: transition.failureReason,
+        attempts: 0,
+        version: row.version,
+        overdue: row.overdue === true,
+        leaseEndsAt,
+        unrecorded: undefined,
+      },
     };
   }
 

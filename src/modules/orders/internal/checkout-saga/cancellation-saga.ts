@@ -26,13 +26,14 @@ export function cancellationSaga({ payments, inventory, shipping }: Cancellation
     stuckAfterAttempts: options.stuckAfterAttempts,
     load: async (orderIds) => new Map(orderIds.map((orderId) => [orderId, { orderId }])),
     steps: [
-      { name: 'CANCEL_SHIPMENT', run: ({ orderId }, { signal }) => undone(() => shipping.cancelShipment({ orderId }, { signal })) },
-      { name: 'RELEASE_STOCK', run: ({ orderId }, { signal }) => undone(() => inventory.releaseStock({ orderId }, { signal })) },
+      // Each is idempotent by order id: only the saga's end needs a statement of its own.
+      { name: 'CANCEL_SHIPMENT', idempotent: true, run: ({ orderId }, { signal }) => undone(() => shipping.cancelShipment({ orderId }, { signal })) },
+      { name: 'RELEASE_STOCK', idempotent: true, run: ({ orderId }, { signal }) => undone(() => inventory.releaseStock({ orderId }, { signal })) },
       { name: 'REFUND_PAYMENT', run: ({ orderId }, { signal }) => undone(() => payments.refundPayment({ orderId }, { signal })) },
     ],
     effect: {
       sql: `UPDATE orders.orders SET status = 'CANCELLED', failure_reason = 'CANCELLED_BY_CUSTOMER', updated_at = now()
-             WHERE id = $2::uuid AND $10::boolean AND EXISTS (SELECT 1 FROM moved)
+             WHERE id = $2::uuid AND $11::boolean AND EXISTS (SELECT 1 FROM moved)
             RETURNING customer_id`,
       params: (transition) => [transition.outcome?.status === 'COMPLETED'],
       events: {

@@ -45,6 +45,7 @@ export function checkoutSaga({ payments, inventory, shipping, db }: CheckoutColl
     steps: [
       {
         name: 'CHARGE_PAYMENT',
+        idempotent: true,
         run: async (order, { signal }) => {
           const payment = await payments.chargePayment({ orderId: order.orderId, amountCents: order.totalCents, paymentToken: order.paymentToken }, { signal });
           if (payment.status === 'CAPTURED') return { output: { paymentId: payment.paymentId } };
@@ -55,6 +56,7 @@ export function checkoutSaga({ payments, inventory, shipping, db }: CheckoutColl
       },
       {
         name: 'RESERVE_STOCK',
+        idempotent: true,
         run: async (order, { signal }) => {
           const reservation = await inventory.reserveStock({ orderId: order.orderId, lines: [...order.lines] }, { signal });
           return reservation.status === 'RESERVED' ? {} : { failed: 'OUT_OF_STOCK' };
@@ -76,8 +78,8 @@ export function checkoutSaga({ payments, inventory, shipping, db }: CheckoutColl
     // The order moves with the saga, in its statement; only its end publishes.
     effect: {
       sql: `UPDATE orders.orders
-               SET payment_id = coalesce($10::uuid, payment_id), shipment_id = coalesce($11::uuid, shipment_id),
-                   status = coalesce($12, status), failure_reason = coalesce($13, failure_reason), updated_at = now()
+               SET payment_id = coalesce($11::uuid, payment_id), shipment_id = coalesce($12::uuid, shipment_id),
+                   status = coalesce($13, status), failure_reason = coalesce($14, failure_reason), updated_at = now()
              WHERE id = $2::uuid AND EXISTS (SELECT 1 FROM moved)
             RETURNING payment_id, shipment_id, customer_id, total_cents`,
       params: (transition) => [
