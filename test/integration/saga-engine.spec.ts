@@ -87,7 +87,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
   });
 
   it('records an idempotent step with the next write: one statement fewer, the log complete and in order, each entry at its own time', async () => {
-    const pause = () => new Promise((resolve) => setTimeout(resolve, 50));
+    const pause = () => new Promise<void>((resolve) => setTimeout(resolve, 50));
     const definition = saga([
       { name: 'A', idempotent: true, run: pause },
       { name: 'B', idempotent: true, run: pause },
