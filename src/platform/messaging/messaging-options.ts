@@ -17,10 +17,10 @@ export interface MessagingOptions {
   /** How long a graceful stop waits for deliveries in flight. */
   readonly shutdownDeadlineMs: number;
   /**
-   * Relay passes start at least this far apart: under load, the commits of
-   * that time go in one pass (one claim, one inbox transaction, one update)
-   * instead of a pass each; after a quiet spell a relay delivers at once, and
-   * an event soon after a pass waits at most this long.
+   * After a pass that found more than one delivery waiting, the next starts at
+   * least this long after it: under load, the commits of that time go in one
+   * pass (one claim, one inbox transaction, one update) instead of a pass each.
+   * After a pass that found one (light load) or none, a relay delivers at once.
    */
   readonly minPassIntervalMs: number;
 }
@@ -35,7 +35,7 @@ export const DEFAULT_MESSAGING_OPTIONS: MessagingOptions = {
   retentionMs: 7 * 24 * 3600_000,
   pruneIntervalMs: 10 * 60_000,
   shutdownDeadlineMs: 10_000,
-  minPassIntervalMs: 10,
+  minPassIntervalMs: 20,
 };
 
 /** Exponential back-off with full jitter, so retries of many events do not stampede together. */

@@ -3,7 +3,7 @@ import pg from 'pg';
 import type { MessageBus } from './message-bus.js';
 import { NoRouteError, PoisonMessageError } from './message-bus.js';
 import { contextFrom, inSpan, SpanKind } from '../observability/tracing.js';
-import { WakeableLoop } from '../scheduling/wakeable-loop.js';
+import { type PassResult, WakeableLoop } from '../scheduling/wakeable-loop.js';
 import { backoffMs, type MessagingOptions } from './messaging-options.js';
 import type { ClaimedDelivery, MadeDelivery, OutboxStore } from './outbox.store.js';
 
@@ -72,17 +72,22 @@ export class OutboxRelay {
     await this.store.release(unattempted).catch(() => {});
   }
 
-  /** Delivers everything due; answers when the next delivery falls due. */
-  private async pass(): Promise<number | undefined> {
+  /**
+   * Delivers everything due; answers when the next delivery falls due, and
+   * whether deliveries were crowding in (then the next pass waits to gather more).
+   */
+  private async pass(): Promise<PassResult> {
+    let claimed = 0;
     while (!this.stopping) {
       const batch = await this.store.claim(this.options.batchSize, this.options.leaseMs);
       if (batch.length === 0) break;
+      claimed += batch.length;
       await this.deliverBatch(batch);
       // A short batch was everything due when claimed: what came due since woke the loop, or
       // (the next events of the aggregates just delivered) is due now and nextDueInMs says 0.
       if (batch.length < this.options.batchSize) break;
     }
-    return this.stopping ? undefined : this.store.nextDueInMs();
+    return { dueInMs: this.stopping ? undefined : await this.store.nextDueInMs(), crowded: claimed > 1 };
   }
 
   /**

@@ -64,4 +64,31 @@ describe('WakeableLoop', () => {
     expect(passes).toBe(3);
     await loop.stop();
   });
+
+  it('keeps its distance only after a crowded pass: after one that found a single item, a wake-up starts at once', async () => {
+    let passes = 0;
+    let crowded = false;
+    const loop = new WakeableLoop(async () => {
+      passes++;
+      return { dueInMs: undefined, crowded };
+    }, { ...options, minPassIntervalMs: 60_000 });
+    loop.start();
+    await tick();
+    expect(passes).toBe(1);
+    // Light load: every wake-up is a pass of its own, at once.
+    for (let n = 2; n <= 4; n++) {
+      loop.wake();
+      await tick();
+      expect(passes).toBe(n);
+    }
+    // A pass that found work crowding in: the next waits out the interval.
+    crowded = true;
+    loop.wake();
+    await tick();
+    expect(passes).toBe(5);
+    loop.wake();
+    await tick(50);
+    expect(passes).toBe(5);
+    await loop.stop();
+  });
 });

@@ -6,14 +6,23 @@ export interface WakeableLoopOptions {
   /** Called when a pass throws; the loop tries again after the poll interval. */
   readonly onError: (error: unknown) => void;
   /**
-   * Passes start at least this far apart: wake-ups in between are gathered
-   * into the next pass, which then takes more at once (under load, one claim
-   * and one inbox transaction for many commits). A wake-up after a quiet
-   * spell starts a pass at once; one soon after a pass waits at most this
-   * long. Default 0.
+   * After a pass that found work crowding in (see `PassResult`), the next
+   * starts at least this long after it did: wake-ups in between are gathered
+   * into it, which then takes more at once (under load, one claim and one
+   * inbox transaction for many commits). After a pass that found a single
+   * item, or a quiet spell, a wake-up starts a pass at once: spacing only
+   * pays where there is something to gather. Default 0.
    */
   readonly minPassIntervalMs?: number;
 }
+
+/**
+ * What a pass answers: how soon more work falls due (ms), if it knows; and,
+ * optionally, whether work was crowding in (more than one item waited), which
+ * makes the next pass keep `minPassIntervalMs`'s distance. A bare number or
+ * undefined counts as crowded.
+ */
+export type PassResult = number | undefined | { readonly dueInMs: number | undefined; readonly crowded: boolean };
 
 /**
  * A background worker that runs `pass` when woken, never twice at once: a
@@ -30,10 +39,11 @@ export class WakeableLoop {
   private lastPassAt = Number.NEGATIVE_INFINITY;
   private endWait: (() => void) | undefined;
   private deferred = false;
+  private crowded = true;
 
   /** `pass` does the work due now and answers how soon more falls due (ms), if it knows. */
   constructor(
-    private readonly pass: () => Promise<number | undefined>,
+    private readonly pass: () => Promise<PassResult>,
     private readonly options: WakeableLoopOptions,
   ) {}
 
@@ -108,7 +118,9 @@ export class WakeableLoop {
         }
         if (this.stopped) break;
         this.lastPassAt = performance.now();
-        dueInMs = await this.pass();
+        const result = await this.pass();
+        this.crowded = typeof result !== 'object' || result.crowded;
+        dueInMs = typeof result === 'object' ? result.dueInMs : result;
       } while (this.again && !this.stopped);
     } catch (error) {
       this.options.onError(error);
@@ -118,6 +130,7 @@ export class WakeableLoop {
   }
 
   private untilNextPassMs(): number {
+    if (!this.crowded) return 0;
     return this.lastPassAt + (this.options.minPassIntervalMs ?? 0) - performance.now();
   }
 
