@@ -5,6 +5,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import { connect, headers } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import pg from 'pg';
 import { startStoreApplication } from '../src/platform/application/store-application.js';
 import { loadConfig } from '../src/platform/config/app-config.js';
 import type { ContractClient } from '../src/platform/contracts/contract.js';
@@ -20,7 +21,10 @@ import { mean, option, percentile, printTable } from './support/stats.js';
  * baseline from the same run:
  * 1. latency: a publisher's commit → the handler entered in another process,
  *    against a bare JetStream publish → consume of the same payload between
- *    the same two processes;
+ *    the same two processes, and against the floor of any transactional
+ *    outbox + inbox on JetStream: after the publisher's commit, one read of
+ *    the committed row, the publish, and in the subscriber a transaction that
+ *    records the event id before its handler;
  * 2. a backlog of events waiting in the stream, drained by one subscriber
  *    process, then by two replicas sharing its consumer.
  */
@@ -51,7 +55,8 @@ async function main(): Promise<void> {
   const ledger: ContractClient<typeof LedgerContract> = publisher.app.get(LedgerContract.client, { strict: false });
   const children: Subscriber[] = [];
   try {
-    const bare = await bareLatency(env, SEQUENTIAL);
+    const bare = await bareLatency(env, SEQUENTIAL, 'bare');
+    const floor = await bareLatency(env, SEQUENTIAL, 'floor');
 
     const subscriber = await Subscriber.start('store', 'latency', env);
     children.push(subscriber);
@@ -79,11 +84,15 @@ async function main(): Promise<void> {
       ['latency', 'p50 ms', 'p99 ms', 'mean ms'],
       [
         ['bare JetStream publish -> consume, same payload (baseline)', percentile(bare, 50), percentile(bare, 99), mean(bare)],
+        ['floor of an outbox + inbox: commit -> read row, publish -> BEGIN, insert id, handler', percentile(floor, 50), percentile(floor, 99), mean(floor)],
         ['outbox commit -> handler entered in the other process', percentile(commitToHandler, 50), percentile(commitToHandler, 99), mean(commitToHandler)],
         ['command called -> handler entered (commit included)', percentile(callToHandler, 50), percentile(callToHandler, 99), mean(callToHandler)],
       ],
     );
-    console.log(`\nratio p50: ${(percentile(commitToHandler, 50) / percentile(bare, 50)).toFixed(2)}x the bare stream (commit -> handler)\n`);
+    console.log(
+      `\nratio p50 (commit -> handler): ${(percentile(commitToHandler, 50) / percentile(bare, 50)).toFixed(2)}x the bare stream, ` +
+        `${(percentile(commitToHandler, 50) / percentile(floor, 50)).toFixed(2)}x the outbox + inbox floor\n`,
+    );
     printTable(
       ['backlog in the stream, drained by', 'events', 'seconds', 'events/s'],
       [
@@ -136,14 +145,25 @@ async function drain(
   }
 }
 
-/** The same payloads through a bare stream between the same two processes: the floor of any event bus on JetStream. */
-async function bareLatency(env: NodeJS.ProcessEnv, count: number): Promise<number[]> {
+/**
+ * The same payloads through a bare stream between the same two processes: the
+ * floor of any event bus on JetStream (`bare`); with `floor`, also what any
+ * transactional outbox + inbox must add: timed from the commit of the event's
+ * row, one read of it before the publish, and the subscriber's transaction.
+ */
+async function bareLatency(env: NodeJS.ProcessEnv, count: number, mode: 'bare' | 'floor'): Promise<number[]> {
+  const database = mode === 'floor' ? new pg.Client({ connectionString: env.DATABASE_URL }) : undefined;
+  if (database) {
+    await database.connect();
+    await database.query('CREATE TABLE IF NOT EXISTS floor_outbox (id uuid PRIMARY KEY, payload jsonb NOT NULL)');
+    await database.query('CREATE TABLE IF NOT EXISTS floor_inbox (event_id uuid PRIMARY KEY)');
+  }
   const connection = await connect({ servers: NATS_URL });
   const jsm = await jetstreamManager(connection);
-  const stream = `${env.NATS_SUBJECT_PREFIX}-bare`;
+  const stream = `${env.NATS_SUBJECT_PREFIX}-${mode}`;
   await jsm.streams.add({ name: stream, subjects: [`${env.NATS_SUBJECT_PREFIX}.bare.>`] });
   await jsm.consumers.add(stream, { durable_name: 'bare', ack_policy: AckPolicy.Explicit });
-  const subscriber = await Subscriber.start('bare', 'latency', { ...env, BARE_STREAM: stream });
+  const subscriber = await Subscriber.start(mode, 'latency', { ...env, BARE_STREAM: stream });
   const js = jetstream(connection);
   const samples: number[] = [];
   try {
@@ -161,7 +181,12 @@ async function bareLatency(env: NodeJS.ProcessEnv, count: number): Promise<numbe
       const h = headers();
       h.set('Mf-Service-Token', env.SERVICE_TOKEN!);
       const entered = subscriber.next();
-      const sent = now();
+      let sent = now();
+      if (database) {
+        await database.query('INSERT INTO floor_outbox (id, payload) VALUES ($1, $2)', [envelope.id, JSON.stringify(envelope)]);
+        sent = now();
+        await database.query('SELECT payload FROM floor_outbox WHERE id = $1', [envelope.id]);
+      }
       await js.publish(`${env.NATS_SUBJECT_PREFIX}.bare.ledger.EntryRecorded`, JSON.stringify(envelope), { msgID: envelope.id, headers: h });
       const at = await entered;
       if (i >= 200) samples.push(at - sent);
@@ -170,6 +195,7 @@ async function bareLatency(env: NodeJS.ProcessEnv, count: number): Promise<numbe
     await subscriber.stop();
     await jsm.streams.delete(stream).catch(() => {});
     await connection.close();
+    await database?.end();
   }
   return samples;
 }
@@ -187,7 +213,7 @@ class Subscriber {
     this.firstAt = new Promise((resolve) => (this.resolveFirst = resolve));
   }
 
-  static async start(mode: 'store' | 'bare', report: 'latency' | 'drain', env: NodeJS.ProcessEnv): Promise<Subscriber> {
+  static async start(mode: 'store' | 'bare' | 'floor', report: 'latency' | 'drain', env: NodeJS.ProcessEnv): Promise<Subscriber> {
     const child = fork(CHILD, [mode, report], { env, stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
     const subscriber = new Subscriber(child);
     await new Promise<void>((resolve, reject) => {
