@@ -114,7 +114,8 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopRun> {
   };
 }
 
-function send(agent: Agent, method: string, url: string, body: string | undefined): Promise<{ status: number; body?: Record<string, unknown> }> {
+/** One request on `agent`; status 0 for a network error or timeout, the body parsed when it is JSON. */
+export function send(agent: Agent, method: string, url: string, body: string | undefined): Promise<{ status: number; body?: Record<string, unknown> }> {
   return new Promise((resolve) => {
     const headers: Record<string, string | number> = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     const req = request(url, { method, agent, timeout: 30_000, headers }, (res) => {
