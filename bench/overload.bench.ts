@@ -6,9 +6,10 @@ import pg from 'pg';
 import { discoverModules } from '../src/platform/modules/module-discovery.js';
 import { startDatabaseServer } from '../tools/compare/database-server.js';
 import { openLoop, type OpenLoopSample, send, sleep } from '../tools/compare/open-loop.js';
-import { NATS_SERVER, type ProcessStats, ProcessSampler, type ProcessTarget } from '../tools/compare/process-stats.js';
+import { LOAD_GENERATOR, NATS_SERVER, type ProcessStats, ProcessSampler, type ProcessTarget } from '../tools/compare/process-stats.js';
 import { percentile } from '../tools/compare/stats.js';
 import { deleteEventStream } from '../tools/support/event-streams.js';
+import { PrivateNatsServer } from '../tools/support/nats-server.js';
 import { freePortRange, natsReachable } from '../tools/support/network.js';
 import { findProcess } from '../tools/support/proc.js';
 import { storeInvariantViolations, waitForQuiet } from '../tools/support/store-invariants.js';
@@ -26,14 +27,21 @@ import { option, printTable } from './support/stats.js';
  * 2. overload: an open loop (tools/compare/open-loop.ts) POSTing /orders at --multiple
  *    times that capacity for --duration s, whatever the answers (a refusal is not
  *    retried sooner: the offered rate stays what it is), then until no order is PENDING.
+ * 3. capacity again, as in 1: other workloads on a shared machine come and go, so the
+ *    capacity is the mean of the two, and both are printed.
  * Goodput = orders of the overload CONFIRMED / (overload start -> last confirmed);
  * its ratio to the capacity is the verdict (>= 90%), with the accepted orders that
  * ended TIMED_OUT (must be 0) and the latency of accepted orders, placed -> terminal
- * (orders.created_at -> updated_at, the database's clock).
+ * (orders.created_at -> updated_at, the database's clock). Beside it, the same ratio
+ * per CPU second (CPU of the store's processes, NATS and Postgres per CONFIRMED order,
+ * at capacity / under overload): what the other workloads take cancels out of it.
  *
  * Each topology runs on a fresh database (DATABASE_URL's server, else an embedded
- * PostgreSQL), from the build, LOG_LEVEL=error; distributed ones on NATS_URL
- * (default nats://127.0.0.1:4222) under a subject prefix of their own.
+ * PostgreSQL started for the run, whose CPU is then the run's alone: prefer it on a
+ * shared machine), from the build, LOG_LEVEL=error; distributed ones on a private
+ * nats-server -js started for the run when the binary is found (NATS_SERVER_BIN,
+ * /usr/sbin/nats-server), else (or with --shared-nats) NATS_URL (nats://127.0.0.1:4222).
+ * To stop it early, Ctrl-C: the processes and the database go with it.
  *
  * Usage: npm run bench:overload [-- --topologies monolith,microservices --duration 60
  *        --multiple 4 --capacity-duration 10 --capacity-sessions 64]
@@ -55,6 +63,8 @@ interface Row {
   readonly capacity: number;
   readonly capacityBefore: number;
   readonly capacityAfter: number;
+  readonly capacityCpuMsPerCheckout: number;
+  readonly cpuMsPerCheckout: number;
   readonly capacityP50Ms: number;
   readonly capacityP99Ms: number;
   readonly offered: number;
@@ -78,15 +88,22 @@ interface Row {
 
 /** What a signal must stop before the bench exits: the topology of the moment and its database. */
 let cleanup: (() => Promise<void>) | undefined;
+let stopNats: (() => Promise<void>) | undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void (cleanup ?? (async () => {}))().finally(() => process.exit(130));
+    void (cleanup ?? (async () => {}))()
+      .then(() => stopNats?.())
+      .finally(() => process.exit(130));
   });
 }
 
 async function main(): Promise<void> {
   const modules = (await discoverModules()).map((module) => module.definition.name);
-  const natsUrl = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
+  // A private nats-server when there is one (like the compare tool's): its CPU is then the run's alone.
+  const natsBinary = process.argv.includes('--shared-nats') || !TOPOLOGIES.some((t) => t !== 'monolith') ? undefined : PrivateNatsServer.findBinary();
+  const privateNats = natsBinary ? await PrivateNatsServer.start(natsBinary) : undefined;
+  stopNats = privateNats ? () => privateNats.stop() : undefined;
+  const natsUrl = privateNats?.url ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
   process.env.DB_ROLE_SECRET ??= randomBytes(16).toString('hex');
   const server = await startDatabaseServer();
   const postmaster = await server.postmasterPid().catch(() => undefined);
@@ -98,10 +115,11 @@ async function main(): Promise<void> {
         console.error(`  ${topology}: SKIPPED, NATS is not reachable at ${natsUrl}`);
         continue;
       }
-      rows.push(await measure(topology, modules, natsUrl, server, postmaster));
+      rows.push(await measure(topology, modules, natsUrl, privateNats, server, postmaster));
     }
   } finally {
     await server.stop();
+    await privateNats?.stop();
   }
   report(rows);
   if (rows.some((row) => row.goodputRatio < TARGET_GOODPUT_RATIO || row.timedOut > 0 || row.violations.length > 0)) process.exitCode = 1;
@@ -111,6 +129,7 @@ async function measure(
   topology: string,
   modules: readonly string[],
   natsUrl: string,
+  privateNats: PrivateNatsServer | undefined,
   server: Awaited<ReturnType<typeof startDatabaseServer>>,
   postmaster: number | undefined,
 ): Promise<Row> {
@@ -137,7 +156,7 @@ async function measure(
     const base = processes.gatewayUrl;
     const running = [...processes.processes.values()];
     const targets: ProcessTarget[] = running.map((p) => ({ name: p.plan.name, pid: () => p.child?.pid }));
-    const nats = topology === 'monolith' ? undefined : findProcess('nats-server');
+    const nats = topology === 'monolith' ? undefined : (privateNats?.pid ?? findProcess('nats-server'));
     if (nats !== undefined) targets.push({ name: NATS_SERVER, pid: () => nats });
     const created = await fetch(`${base}/inventory/products`, {
       method: 'POST',
@@ -148,10 +167,10 @@ async function measure(
 
     const uptime = execFileSync('uptime', { encoding: 'utf8' }).trim();
     console.error(`  [${topology}] capacity: ${CAPACITY_SESSIONS} customers, each waiting for its order, ${CAPACITY_WARM_UP_S} + ${CAPACITY_DURATION_S} s (${uptime})`);
-    const capacityBefore = await measureCapacity(base, database.url, 'capacity-before');
-    if (!(capacityBefore > 0)) throw new Error(`no capacity measured\n${output.join('\n')}`);
+    const before = await measureCapacity(base, database.url, 'capacity-before', new ProcessSampler(targets, postmaster));
+    if (!(before.perSecond > 0)) throw new Error(`no capacity measured\n${output.join('\n')}`);
     await waitForQuiet(database.url, 120_000);
-    const capacity = capacityBefore;
+    const capacity = before.perSecond;
     const offered = Math.round(capacity * MULTIPLE);
 
     console.error(`  [${topology}] capacity ${capacity}/s; overload: ${offered}/s offered for ${DURATION_S} s`);
@@ -177,9 +196,9 @@ async function measure(
       const { processes: cpu } = sampler.stop();
       if (!quiet.quiet) throw new Error(`orders still unsettled 120 s after the overload: ${JSON.stringify(quiet.counts)}`);
       const admission = await admissionMetrics(running.map((p) => p.port));
-      // Once more after the overload: other workloads on the machine come and go, and the verdict takes the larger.
+      // Once more after the overload: other workloads on the machine come and go.
       console.error(`  [${topology}] capacity again, after the overload`);
-      const capacityAfter = await measureCapacity(base, database.url, 'capacity-after');
+      const after = await measureCapacity(base, database.url, 'capacity-after', new ProcessSampler(targets, postmaster));
       await waitForQuiet(database.url, 120_000);
       const { rows: capacityEnds } = await admin.query<{ ms: number }>(
         `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE customer_id LIKE 'capacity-%'`,
@@ -203,15 +222,20 @@ async function measure(
       const timedOut = cancelledRows.find((r) => r.reason === 'TIMED_OUT')?.n ?? 0;
       const seconds = Math.max(DURATION_S, Number(last.seconds ?? Number.NaN));
       const completedPerSecond = confirmed / seconds;
-      const verdictCapacity = Math.max(capacityBefore, capacityAfter);
+      // Other workloads on the machine come and go: the capacity is the mean of before and after.
+      const verdictCapacity = (before.perSecond + after.perSecond) / 2;
+      const cpuMsPerCheckout = storeCpuMs(cpu) / confirmed;
+      const capacityCpuMsPerCheckout = (before.cpuMsPerCheckout + after.cpuMsPerCheckout) / 2;
       const answers = countAnswers(run.samples);
       const endMs = ends.map((r) => Number(r.ms));
       return {
         topology,
         uptime,
         capacity: verdictCapacity,
-        capacityBefore,
-        capacityAfter,
+        capacityBefore: before.perSecond,
+        capacityAfter: after.perSecond,
+        capacityCpuMsPerCheckout,
+        cpuMsPerCheckout,
         capacityP50Ms: percentile(capacityMs, 50),
         capacityP99Ms: percentile(capacityMs, 99),
         offered,
@@ -252,7 +276,7 @@ async function measure(
  * all of them every 10 ms) before placing the next; a refused one waits 50 ms.
  * Counted over CAPACITY_DURATION_S after CAPACITY_WARM_UP_S, by the database's clock.
  */
-async function measureCapacity(base: string, adminUrl: string, customer: string): Promise<number> {
+async function measureCapacity(base: string, adminUrl: string, customer: string, sampler: ProcessSampler): Promise<Capacity> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   const agent = new Agent({ keepAlive: true, maxSockets: CAPACITY_SESSIONS });
@@ -287,7 +311,9 @@ async function measureCapacity(base: string, adminUrl: string, customer: string)
     const sessions = Array.from({ length: CAPACITY_SESSIONS }, () => session());
     await sleep(CAPACITY_WARM_UP_S * 1000);
     const { rows: [{ t: from }] } = await admin.query<{ t: Date }>('SELECT clock_timestamp() AS t');
+    sampler.start();
     await sleep(CAPACITY_DURATION_S * 1000);
+    const { processes } = sampler.stop();
     const { rows: [{ t: to, n }] } = await admin.query<{ t: Date; n: number }>(
       `SELECT clock_timestamp() AS t, (SELECT count(*)::int FROM orders.orders WHERE customer_id = $2 AND status = 'CONFIRMED' AND updated_at >= $1) AS n`,
       [from, customer],
@@ -297,13 +323,24 @@ async function measureCapacity(base: string, adminUrl: string, customer: string)
     await Promise.all(sessions);
     polling = false;
     await poller;
-    return n / ((to.getTime() - from.getTime()) / 1000);
+    return { perSecond: n / ((to.getTime() - from.getTime()) / 1000), cpuMsPerCheckout: storeCpuMs(processes) / n };
   } finally {
     running = false;
     polling = false;
     agent.destroy();
     await admin.end();
   }
+}
+
+interface Capacity {
+  readonly perSecond: number;
+  /** CPU of the store's processes, NATS and Postgres (not the load generator) per CONFIRMED order. */
+  readonly cpuMsPerCheckout: number;
+}
+
+/** CPU of everything but the load generator: the store's processes, NATS, Postgres. */
+function storeCpuMs(processes: readonly ProcessStats[]): number {
+  return processes.filter((p) => p.name !== LOAD_GENERATOR).reduce((sum, p) => sum + p.cpuMs, 0);
 }
 
 function orderBody(customerId: string): string {
@@ -322,10 +359,11 @@ function countAnswers(samples: readonly OpenLoopSample[]): { accepted: number; r
   for (const sample of samples) {
     if (sample.status === 202) accepted++;
     else if (sample.status === 503) refused++;
+    else if (sample.status === 0) other[`no answer (${sample.error ?? '?'})`] = (other[`no answer (${sample.error ?? '?'})`] ?? 0) + 1;
     else other[sample.status] = (other[sample.status] ?? 0) + 1;
   }
   const entries = Object.entries(other);
-  return { accepted, refused, other: entries.length ? entries.map(([status, n]) => `${status === '0' ? 'no answer' : status}: ${n}`).join(', ') : '0' };
+  return { accepted, refused, other: entries.length ? entries.map(([status, n]) => `${status}: ${n}`).join(', ') : '0' };
 }
 
 /** The admission's own account (ADR 16), from every process's /metrics: the lines that mention it. */
@@ -348,7 +386,7 @@ function report(rows: readonly Row[]): void {
       [`capacity before the overload: CONFIRMED/s, ${CAPACITY_SESSIONS} customers each waiting for its order (${CAPACITY_DURATION_S} s)`, ...rows.map((r) => r.capacityBefore)],
       ['capacity after the overload (the same)', ...rows.map((r) => r.capacityAfter)],
       ['capacity: placed -> terminal p50 / p99 ms', ...rows.map((r) => `${r.capacityP50Ms.toFixed(0)} / ${r.capacityP99Ms.toFixed(0)}`)],
-      ['capacity (the larger: the verdict is against it)', ...rows.map((r) => r.capacity)],
+      ['capacity (the mean of before and after: the verdict is against it)', ...rows.map((r) => r.capacity)],
       [`offered rate: ${MULTIPLE}x the capacity before, POST /orders per s`, ...rows.map((r) => r.offered)],
       ['POSTs sent', ...rows.map((r) => r.sent)],
       ['accepted (202)', ...rows.map((r) => r.accepted)],
@@ -357,6 +395,8 @@ function report(rows: readonly Row[]): void {
       ['accepted/s', ...rows.map((r) => r.acceptedPerSecond)],
       ['completed/s (goodput: CONFIRMED / overload start -> last confirmed)', ...rows.map((r) => r.completedPerSecond)],
       ['goodput / capacity', ...rows.map((r) => `${(100 * r.goodputRatio).toFixed(1)}%`)],
+      ['CPU ms per CONFIRMED order (store, NATS, Postgres): capacity runs / overload', ...rows.map((r) => `${r.capacityCpuMsPerCheckout.toFixed(1)} / ${r.cpuMsPerCheckout.toFixed(1)}`)],
+      ['goodput per CPU under overload / at capacity (the share of the CPU that did useful work)', ...rows.map((r) => `${((100 * r.capacityCpuMsPerCheckout) / r.cpuMsPerCheckout).toFixed(1)}%`)],
       ['accepted orders TIMED_OUT', ...rows.map((r) => r.timedOut)],
       ['accepted orders CANCELLED (by reason)', ...rows.map((r) => r.cancelled)],
       ['accepted: placed -> terminal p50 / p99 ms', ...rows.map((r) => `${r.acceptedP50Ms.toFixed(0)} / ${r.acceptedP99Ms.toFixed(0)}`)],
@@ -374,6 +414,7 @@ function report(rows: readonly Row[]): void {
     ['target', ...rows.map((r) => r.topology)],
     [
       [`goodput >= ${100 * TARGET_GOODPUT_RATIO}% of capacity`, ...rows.map((r) => (r.goodputRatio >= TARGET_GOODPUT_RATIO ? 'yes' : 'NO'))],
+      [`goodput per CPU >= ${100 * TARGET_GOODPUT_RATIO}% of that at capacity`, ...rows.map((r) => (r.capacityCpuMsPerCheckout / r.cpuMsPerCheckout >= TARGET_GOODPUT_RATIO ? 'yes' : 'NO'))],
       ['0 accepted orders TIMED_OUT', ...rows.map((r) => (r.timedOut === 0 ? 'yes' : 'NO'))],
     ],
   );

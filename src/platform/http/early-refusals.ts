@@ -4,6 +4,8 @@ import type { Metrics } from '../observability/metrics.js';
 
 interface Window {
   readonly until: number;
+  /** Past `until`, the one request let through to ask the module again; the others are still refused meanwhile. */
+  probing: boolean;
   readonly body: Buffer;
   readonly retryAfter: string;
   /** The route's template, for the metric (not the concrete path: ids must not become label values). */
@@ -21,7 +23,8 @@ const MAX_WINDOWS = 1_000;
  * parsing, validation, the contract call or the transport, from a buffer
  * prepared once. Anything with an `Idempotency-Key` goes through: it may be a
  * replay of accepted work, whose answer is owed even under overload (ADR 11).
- * The next request after the window does the full path, and reopens or closes it.
+ * Past the window, one request takes the full path (the others are still
+ * refused until it is answered), and its answer reopens or closes the route.
  */
 export class EarlyRefusals {
   private readonly windows = new Map<string, Window>();
@@ -41,7 +44,7 @@ export class EarlyRefusals {
     const key = `${method} ${path}`;
     this.windows.delete(key);
     if (this.windows.size >= MAX_WINDOWS) this.windows.delete(this.windows.keys().next().value!);
-    this.windows.set(key, { until: performance.now() + retryAfterMs, body: Buffer.from(body), retryAfter, route });
+    this.windows.set(key, { until: performance.now() + retryAfterMs, probing: false, body: Buffer.from(body), retryAfter, route });
   }
 
   /** The express middleware; first in the chain. */
@@ -52,11 +55,19 @@ export class EarlyRefusals {
     const key = `${request.method} ${query < 0 ? url : url.slice(0, query)}`;
     const window = this.windows.get(key);
     if (window === undefined) return next();
-    if (performance.now() >= window.until) {
-      this.windows.delete(key);
+    if (request.headers['idempotency-key'] !== undefined) return next();
+    if (!window.probing && performance.now() >= window.until) {
+      // One request asks the module again. Refused at capacity, it closes the route anew (`close`
+      // replaces this window); answered otherwise, the route is open. Until then the rest wait at the door:
+      // else every request arriving during the probe's round trip would take the full path to a refusal.
+      window.probing = true;
+      const settle = () => {
+        if (this.windows.get(key) === window) this.windows.delete(key);
+      };
+      response.once('finish', settle);
+      response.once('close', settle);
       return next();
     }
-    if (request.headers['idempotency-key'] !== undefined) return next();
     this.refused.inc({ method: request.method!, route: window.route });
     // The body is not read: Node discards it once the answer is sent, and keeps the connection.
     response.writeHead(503, {
