@@ -54,6 +54,9 @@ export class SagaAdmission implements OnApplicationBootstrap, OnApplicationShutd
   /** Admitted here, start not yet settled (they may not be in the database yet). */
   private pending = 0;
   private settled = 0;
+  /** Sagas this process's runner ended, and how many it had ended when the last sample's answer came. */
+  private ended = 0;
+  private endedAtSample = 0;
   private waitedMs = 0;
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
@@ -70,7 +73,10 @@ export class SagaAdmission implements OnApplicationBootstrap, OnApplicationShutd
     const saga = runner.definition.name;
     this.logger = new Logger(`${runner.store.module}.${options.what}-admission`);
     this.limit = new InFlightLimit({ targetMs: options.targetMs, minInFlight: options.minInFlight, windowMs: 2_000, bucketMs: 100 });
-    runner.onEnded((_key, _outcome, runningMs) => this.limit.ended(performance.now(), runningMs));
+    runner.onEnded((_key, _outcome, runningMs) => {
+      this.ended++;
+      this.limit.ended(performance.now(), runningMs);
+    });
     this.refusedTotal = metrics.counter(options.refusedMetric, `New ${options.what} sagas refused at the door (in flight at the limit, or queued ones waited too long)`, []);
     this.refusedByReason = metrics.counter('saga_admission_refused_total', 'New sagas refused at the door, by saga and reason (in_flight: at the bound; queue_wait: queued ones waited too long)', ['saga', 'reason']);
     const name = saga.replace(/[^a-zA-Z0-9_]/g, '_');
@@ -91,9 +97,13 @@ export class SagaAdmission implements OnApplicationBootstrap, OnApplicationShutd
     clearInterval(this.timer);
   }
 
-  /** Sagas in flight as far as this process knows: never fewer than there are. */
+  /**
+   * Sagas in flight as far as this process knows: never fewer than there are. An
+   * end heard after the sample's answer came was counted by it, or admitted since
+   * (counted on top): it comes off at once, so a freed place is seen at once.
+   */
   inFlight(): number {
-    return this.sampledInFlight + (this.settled - this.settledAtSample) + this.pending;
+    return this.sampledInFlight + (this.settled - this.settledAtSample) + this.pending - (this.ended - this.endedAtSample);
   }
 
   /** Admits one new saga, or throws UNAVAILABLE (503, Retry-After) with a `retryAfterMs` hint. */
@@ -138,6 +148,8 @@ export class SagaAdmission implements OnApplicationBootstrap, OnApplicationShutd
       // Admissions settled after the sample began may be missing from its count: they stay counted on top.
       this.sampledInFlight = inFlight;
       this.settledAtSample = settledAtStart;
+      // Ends before this answer came are in its count already, or may be: only later ones come off.
+      this.endedAtSample = this.ended;
       this.waitedMs = waitedMs;
     } catch {
       // The database is away: starting a saga fails on its own, with its own 503.
