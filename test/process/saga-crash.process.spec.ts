@@ -28,6 +28,9 @@ const STORE_ENV = (url: string) => ({
   CHECKOUT_STEP_TIMEOUT_MS: '2000',
   CHECKOUT_DEADLINE_MS: String(MAX_LEASE_MS * 12),
   CHECKOUT_RETRY_DELAY_MS: '50',
+  // Every order of the burst must be accepted (the test is about the crash, not overload): the
+  // in-flight bound (ADR 16) would refuse part of a burst that arrives before the rate is measured.
+  CHECKOUT_ADMISSION_MIN_IN_FLIGHT: '100000',
 });
 
 const PLENTY = { sku: 'SAGA-CRASH', name: 'Kettle', priceCents: 1500, stock: 100_000 };

@@ -38,6 +38,8 @@ export interface OpenLoopSample {
   readonly answeredAt: number;
   /** HTTP status; 0: a network error or timeout. */
   readonly status: number;
+  /** Why there was no answer (status 0): the socket error's code, or "timeout". */
+  readonly error?: string;
   readonly orderId?: string;
   /** When a GET first showed the order terminal (follow), and its status. */
   readonly terminalAt?: number;
@@ -87,7 +89,7 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopRun> {
     // An order already terminal in the POST's answer (the baseline's) ends there.
     if (ok && TERMINAL.has(String(answer.body?.status))) terminal = { terminalAt: answeredAt, terminalStatus: String(answer.body!.status) };
     else if (ok && options.follow) terminal = await follow(orderId, dueAt);
-    const sample = { dueAt, answeredAt, status: answer.status, orderId, ...terminal };
+    const sample = { dueAt, answeredAt, status: answer.status, ...(answer.error ? { error: answer.error } : {}), orderId, ...terminal };
     samples.push(sample);
     options.onAnswer?.(sample);
   };
@@ -114,7 +116,8 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopRun> {
   };
 }
 
-function send(agent: Agent, method: string, url: string, body: string | undefined): Promise<{ status: number; body?: Record<string, unknown> }> {
+/** One request on `agent`; status 0 for a network error or timeout, the body parsed when it is JSON. */
+export function send(agent: Agent, method: string, url: string, body: string | undefined): Promise<{ status: number; error?: string; body?: Record<string, unknown> }> {
   return new Promise((resolve) => {
     const headers: Record<string, string | number> = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     const req = request(url, { method, agent, timeout: 30_000, headers }, (res) => {
@@ -129,10 +132,10 @@ function send(agent: Agent, method: string, url: string, body: string | undefine
         }
         resolve({ status: res.statusCode ?? 0, body: parsed });
       });
-      res.on('error', () => resolve({ status: 0 }));
+      res.on('error', (error: NodeJS.ErrnoException) => resolve({ status: 0, error: error.code ?? error.message }));
     });
-    req.on('timeout', () => req.destroy(new Error('timeout')));
-    req.on('error', () => resolve({ status: 0 }));
+    req.on('timeout', () => req.destroy(Object.assign(new Error('timeout'), { code: 'timeout' })));
+    req.on('error', (error: NodeJS.ErrnoException) => resolve({ status: 0, error: error.code ?? error.message }));
     req.end(body);
   });
 }

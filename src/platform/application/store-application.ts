@@ -22,6 +22,7 @@ import { MODULE_PROBES, type ModuleProbe } from '../health/module-health.js';
 import { ContractValidationPipe } from '../http/contract-validation.pipe.js';
 import { JsonBodyMiddleware } from '../http/json-body.middleware.js';
 import { createOpenApiDocument } from '../http/openapi/openapi-document.js';
+import { EarlyRefusals } from '../http/early-refusals.js';
 import { ProblemDetailsFilter } from '../http/problem-details.filter.js';
 import { Messaging } from '../messaging/messaging.js';
 import type { MessagingOptions } from '../messaging/messaging-options.js';
@@ -103,6 +104,7 @@ export async function startStoreApplication(
     outboxStats: () => messaging.stats(),
     consumerStats: () => messaging.consumerStats(),
   });
+  const earlyRefusals = new EarlyRefusals(metrics);
   try {
     const root: DynamicModule = {
       module: StoreRootModule,
@@ -137,12 +139,15 @@ export async function startStoreApplication(
       providers: [
         { provide: MODULE_PROBES, useValue: moduleProbes(config, modules, databases, transport) },
         { provide: Messaging, useValue: messaging },
+        { provide: EarlyRefusals, useValue: earlyRefusals },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },
         { provide: APP_PIPE, useClass: ContractValidationPipe },
       ],
     };
     const app = await NestFactory.create(root, { bodyParser: false, logger, abortOnError: false });
     (app.getHttpAdapter().getInstance() as { disable(setting: string): void }).disable('x-powered-by');
+    // First: a route refusing at capacity answers before any other work, tracing included (ADR 16).
+    app.use(earlyRefusals.middleware);
     app.use(httpTracing);
     if (config.gateway) {
       // The OpenAPI document, generated from the same DTOs that validate requests (nest build's swagger plugin).

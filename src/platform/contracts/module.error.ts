@@ -23,6 +23,12 @@ export interface ModuleErrorData {
   readonly message: string;
   readonly module: string;
   readonly errors?: readonly FieldError[];
+  /**
+   * Set on an UNAVAILABLE that is a refusal at capacity (ADR 16): the module is
+   * up and answered at once, and says when to come back (ms). The HTTP edge
+   * refuses the same route before any work for that long.
+   */
+  readonly retryAfterMs?: number;
 }
 
 export class ModuleError extends Error implements ModuleErrorData {
@@ -33,15 +39,24 @@ export class ModuleError extends Error implements ModuleErrorData {
     message: string,
     readonly module: string,
     readonly errors?: readonly FieldError[],
+    readonly retryAfterMs?: number,
   ) {
     super(message);
   }
 
   toData(): ModuleErrorData {
-    return { code: this.code, message: this.message, module: this.module, ...(this.errors ? { errors: this.errors } : {}) };
+    return {
+      code: this.code,
+      message: this.message,
+      module: this.module,
+      ...(this.errors ? { errors: this.errors } : {}),
+      ...(this.retryAfterMs !== undefined ? { retryAfterMs: this.retryAfterMs } : {}),
+    };
   }
 
   static fromData(data: ModuleErrorData): ModuleError {
-    return new ModuleError(data.code, data.message, data.module, data.errors);
+    // Only a sane hint crosses over: a peer's garbage must not close a route for long.
+    const hint = typeof data.retryAfterMs === 'number' && Number.isFinite(data.retryAfterMs) ? Math.min(Math.max(data.retryAfterMs, 0), 60_000) : undefined;
+    return new ModuleError(data.code, data.message, data.module, data.errors, data.code === 'UNAVAILABLE' ? hint : undefined);
   }
 }

@@ -1,7 +1,8 @@
-import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger } from '@nestjs/common';
-import type { Response } from 'express';
+import { type ArgumentsHost, Catch, type ExceptionFilter, HttpException, Logger, Optional } from '@nestjs/common';
+import type { Request, Response } from 'express';
 import { type ModuleErrorCode, ModuleError } from '../contracts/module.error.js';
 import { isDatabaseUnavailable } from '../database/database-errors.js';
+import { EarlyRefusals } from './early-refusals.js';
 import { problem, type ProblemDetails, ProblemException } from './problem.js';
 
 const STATUS_BY_CODE: Record<ModuleErrorCode, number> = {
@@ -16,6 +17,11 @@ const STATUS_BY_CODE: Record<ModuleErrorCode, number> = {
 /** Seconds a client should wait before retrying a 503. */
 const RETRY_AFTER_SECONDS = '1';
 
+/** Retry-After is whole seconds: a hint of a few ms is still "1". */
+function retryAfterSeconds(ms: number | undefined): string {
+  return ms === undefined ? RETRY_AFTER_SECONDS : String(Math.max(1, Math.ceil(ms / 1000)));
+}
+
 /**
  * The one place where anything thrown becomes an HTTP answer: always
  * problem+json, and a 500 says nothing about what went wrong inside.
@@ -24,12 +30,21 @@ const RETRY_AFTER_SECONDS = '1';
 export class ProblemDetailsFilter implements ExceptionFilter {
   private readonly logger = new Logger('HTTP');
 
+  constructor(@Optional() private readonly earlyRefusals?: EarlyRefusals) {}
+
   catch(exception: unknown, host: ArgumentsHost): void {
     const response = host.switchToHttp().getResponse<Response>();
     const { body, headers } = this.toProblem(exception);
     if (response.headersSent) return;
+    const text = JSON.stringify(body);
+    if (exception instanceof ModuleError && exception.code === 'UNAVAILABLE' && exception.retryAfterMs !== undefined && this.earlyRefusals) {
+      // Refused at capacity: the same route is refused at the door, before any work, while the hint lasts (ADR 16).
+      const request = host.switchToHttp().getRequest<Request>();
+      const route = (request.route as { path?: string } | undefined)?.path ?? request.path;
+      this.earlyRefusals.close(request.method, request.path, route, exception.retryAfterMs, text, headers['Retry-After']);
+    }
     for (const [name, value] of Object.entries(headers)) response.setHeader(name, value);
-    response.status(body.status).type('application/problem+json').send(JSON.stringify(body));
+    response.status(body.status).type('application/problem+json').send(text);
   }
 
   private toProblem(exception: unknown): { body: ProblemDetails; headers: Record<string, string> } {
@@ -41,7 +56,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
       const detail = exception.code === 'INTERNAL' ? 'An unexpected error occurred.' : exception.message;
       return {
         body: problem(status, detail, exception.errors),
-        headers: status === 503 ? { 'Retry-After': RETRY_AFTER_SECONDS } : {},
+        headers: status === 503 ? { 'Retry-After': retryAfterSeconds(exception.retryAfterMs) } : {},
       };
     }
     if (exception instanceof HttpException) {

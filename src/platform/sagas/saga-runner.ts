@@ -62,6 +62,9 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
   private readonly stopping = new AbortController();
   private readonly outcomes;
   private readonly stuck;
+  private readonly endListeners: Array<(key: string, outcome: SagaOutcome, runningMs: number) => void> = [];
+  /** When this runner took each saga it holds (performance.now()): how long a saga ran, for the admission. */
+  private readonly takenAt = new Map<string, number>();
 
   constructor(
     readonly definition: SagaDefinition<S>,
@@ -118,6 +121,11 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     this.held.clear();
   }
 
+  /** Hears every saga this runner ends, and how long it ran here (the admission counts them: ADR 16). */
+  onEnded(listener: (key: string, outcome: SagaOutcome, runningMs: number) => void): void {
+    this.endListeners.push(listener);
+  }
+
   /** Whether a saga just started here may be run at once by this process (a bound on how many run at once). */
   canTakeOver(): boolean {
     return !this.loop.stopping && this.handedOver.size < this.options.batchSize;
@@ -164,6 +172,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
   private async advance(claimed: HeldSaga<S>): Promise<void> {
     const placedIn = contextFrom(claimed.traceContext);
     let saga: HeldSaga<S> | undefined = claimed;
+    this.takenAt.set(claimed.key, performance.now());
     try {
       while (saga) {
         const current: HeldSaga<S> = saga;
@@ -185,6 +194,8 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
       this.held.delete(claimed.key);
       this.logger.warn({ msg: `advancing the saga failed, giving it back: ${(error as Error)?.message ?? error}`, key: lost.key });
       await this.store.release(lost, this.definition.retry.initialDelayMs).catch(() => false);
+    } finally {
+      this.takenAt.delete(claimed.key);
     }
   }
 
@@ -232,6 +243,8 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
       const reason = transition.outcome.status === 'COMPENSATED' ? transition.outcome.reason : 'none';
       this.outcomes.inc({ saga: this.definition.name, outcome: transition.outcome.status, reason });
       this.onEnd(saga.key, transition.outcome);
+      const runningMs = performance.now() - (this.takenAt.get(saga.key) ?? performance.now());
+      for (const listener of this.endListeners) listener(saga.key, transition.outcome, runningMs);
     }
     if (!applied) this.held.delete(saga.key);
     // A stopping runner recorded the step unleased (see advance): any runner goes on from there.

@@ -248,17 +248,23 @@ export class SagaStore<S> {
     return rows.length > 0;
   }
 
-  /** How long the longest-waiting saga has been due without any runner taking it (ms; 0 when none waits). */
-  async queuedWaitMs(): Promise<number> {
-    const [row] = await queryPrepared<{ waited_ms: number | null }>(
+  /**
+   * What the admission reads (ADR 16): sagas in flight (RUNNING: running, queued
+   * or waiting for a retry; not STUCK, which waits for an operator) and how long
+   * the longest-waiting one has been due without any runner taking it (ms).
+   */
+  async admissionSample(): Promise<{ inFlight: number; waitedMs: number }> {
+    const [row] = await queryPrepared<{ in_flight: number; waited_ms: number | null }>(
       this.db,
-      `${this.definition.name}.queued-saga-wait`,
-      `SELECT extract(epoch FROM now() - min(next_run_at)) * 1000 AS waited_ms
+      `${this.definition.name}.saga-admission-sample`,
+      `SELECT count(*)::int AS in_flight,
+              extract(epoch FROM now() - min(next_run_at) FILTER (
+                WHERE next_run_at <= now() AND (locked_until IS NULL OR locked_until < now()))) * 1000 AS waited_ms
          FROM ${this.sagas}
-        WHERE saga = $1 AND status = 'RUNNING' AND next_run_at <= now() AND (locked_until IS NULL OR locked_until < now())`,
+        WHERE saga = $1 AND status = 'RUNNING'`,
       [this.definition.name],
     );
-    return Math.max(0, Number(row.waited_ms ?? 0));
+    return { inFlight: Number(row.in_flight), waitedMs: Math.max(0, Number(row.waited_ms ?? 0)) };
   }
 
   /** When the next saga falls due, so the runner can sleep exactly until then. */

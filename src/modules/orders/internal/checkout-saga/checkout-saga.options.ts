@@ -22,7 +22,14 @@ export interface CheckoutSagaOptions {
    * point, an order risks its deadline, and a client is better told to come back.
    */
   readonly admissionMaxWaitMs: number;
-  /** How often the wait of queued sagas is measured. */
+  /**
+   * Checkouts in flight are bounded by the rate they complete at times this
+   * (CHECKOUT_ADMISSION_TARGET_MS, ADR 16): about how long an accepted order waits its turn.
+   */
+  readonly admissionTargetMs: number;
+  /** The bound never goes below this (CHECKOUT_ADMISSION_MIN_IN_FLIGHT). */
+  readonly admissionMinInFlight: number;
+  /** How often the sagas in flight and the wait of queued ones are read. */
   readonly admissionSampleMs: number;
 }
 
@@ -45,6 +52,10 @@ export function checkoutSagaOptions(settings: ModuleSettings): CheckoutSagaOptio
     pollIntervalMs: 1_000,
     // A third of the deadline: time left for the saga's own steps and retries once it starts.
     admissionMaxWaitMs: settings.integer('CHECKOUT_ADMISSION_MAX_WAIT_MS', Math.floor(deadlineMs / 3), 0, 86_400_000),
-    admissionSampleMs: 250,
+    // A second, well within the deadline: whatever is accepted finishes long before it (ADR 16).
+    admissionTargetMs: settings.integer('CHECKOUT_ADMISSION_TARGET_MS', Math.min(1_000, Math.floor(deadlineMs / 10)) || 1, 1, 86_400_000),
+    // Four runner batches: the runners stay busy, so the rate measured is what they can do.
+    admissionMinInFlight: settings.integer('CHECKOUT_ADMISSION_MIN_IN_FLIGHT', 64, 1, 1_000_000),
+    admissionSampleMs: 100,
   };
 }

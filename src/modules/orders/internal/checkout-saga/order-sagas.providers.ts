@@ -55,7 +55,9 @@ export const ORDER_SAGA_PROVIDERS: Provider[] = [
     provide: SagaAdmission,
     inject: [CHECKOUT_SAGA, CHECKOUT_SAGA_OPTIONS, Metrics],
     useFactory: (runner: CheckoutSagaRunner, options: CheckoutSagaOptions, metrics: Metrics) =>
-      new SagaAdmission(runner.store as never, {
+      new SagaAdmission(runner as never, {
+        targetMs: options.admissionTargetMs,
+        minInFlight: options.admissionMinInFlight,
         maxWaitMs: options.admissionMaxWaitMs,
         sampleMs: options.admissionSampleMs,
         refusedMetric: 'checkout_orders_refused_total',

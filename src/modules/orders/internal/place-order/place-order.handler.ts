@@ -49,7 +49,15 @@ export class PlaceOrderHandler {
       if (earlier) return earlier;
     }
     // After the replay: a client retrying an order it already placed gets its answer even under overload.
-    this.admission.admit();
+    const admitted = this.admission.admit();
+    try {
+      return await this.place(command, fingerprint);
+    } finally {
+      admitted.settle();
+    }
+  }
+
+  private async place(command: PlaceOrderCommand, fingerprint: string): Promise<PlaceOrderResult> {
     const lines = await this.priceLines(command);
     const totalCents = lines.reduce((sum, line) => sum + line.quantity * line.unitPriceCents, 0);
     if (totalCents > MAX_ORDER_TOTAL_CENTS) {

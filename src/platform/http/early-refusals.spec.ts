@@ -1,0 +1,108 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Metrics } from '../observability/metrics.js';
+import { EarlyRefusals } from './early-refusals.js';
+
+/*
+ * The door of ADR 16 on a real HTTP server: behind it, a handler that counts what
+ * reaches it and answers 202 (or, when told to, refuses at capacity and closes the route
+ * as the problem filter does).
+ */
+describe('EarlyRefusals', () => {
+  let server: Server;
+  let url: string;
+  let refusals: EarlyRefusals;
+  let metrics: Metrics;
+  let reached: string[];
+  /** While set, the handler refuses at capacity and closes the route for this long. */
+  let refuseForMs: number | undefined;
+  /** While set, the handler waits for it before answering. */
+  let hold: Promise<void> | undefined;
+  const problem = JSON.stringify({ type: 'about:blank', title: 'Service Unavailable', status: 503, detail: 'at capacity' });
+
+  beforeEach(async () => {
+    metrics = new Metrics({ defaultMetrics: false });
+    refusals = new EarlyRefusals(metrics);
+    reached = [];
+    refuseForMs = undefined;
+    hold = undefined;
+    server = createServer((request, response) => {
+      refusals.middleware(request, response, () => {
+        reached.push(`${request.method} ${request.url}`);
+        void (hold ?? Promise.resolve()).then(() => {
+          if (refuseForMs !== undefined) {
+            refusals.close(request.method!, request.url!.split('?')[0], '/orders', refuseForMs, problem, '1');
+            response.writeHead(503, { 'content-type': 'application/problem+json; charset=utf-8', 'retry-after': '1' }).end(problem);
+          } else {
+            response.writeHead(202, { 'content-type': 'application/json' }).end('{}');
+          }
+        });
+      });
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  });
+
+  afterEach(async () => {
+    await new Promise((resolve) => server.close(resolve));
+  });
+
+  const post = (path: string, headers: Record<string, string> = {}) =>
+    fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: '{"a":1}' });
+
+  it('refuses the closed route at the door with the same problem, and nothing else', async () => {
+    refuseForMs = 60_000;
+    expect((await post('/orders')).status).toBe(503);
+    expect(reached).toHaveLength(1);
+    refuseForMs = undefined;
+
+    const early = await post('/orders?x=1');
+    expect(early.status).toBe(503);
+    expect(early.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
+    expect(early.headers.get('retry-after')).toBe('1');
+    expect(await early.text()).toBe(problem);
+    expect(reached).toHaveLength(1);
+
+    // Another route, a GET of the same path, and a request with an Idempotency-Key all go through.
+    expect((await post('/orders/x/cancel')).status).toBe(202);
+    expect((await fetch(`${url}/orders`)).status).toBe(202);
+    expect((await post('/orders', { 'idempotency-key': 'k-1' })).status).toBe(202);
+    expect(reached).toEqual(['POST /orders', 'POST /orders/x/cancel', 'GET /orders', 'POST /orders']);
+    const text = await metrics.registry.metrics();
+    expect(text).toMatch(/^http_requests_refused_early_total\{method="POST",route="\/orders"\} 1$/m);
+  });
+
+  it('after the window lets one request ask again, refuses the others meanwhile, and opens when it is answered', async () => {
+    refuseForMs = 1;
+    expect((await post('/orders')).status).toBe(503);
+    refuseForMs = undefined;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+
+    let release!: () => void;
+    hold = new Promise<void>((resolve) => (release = resolve));
+    const probe = post('/orders');
+    // The probe is in the handler: the rest are still refused at the door.
+    while (reached.length < 2) await new Promise((resolve) => setTimeout(resolve, 1));
+    expect((await post('/orders')).status).toBe(503);
+    expect(reached).toHaveLength(2);
+    release();
+    expect((await probe).status).toBe(202);
+    hold = undefined;
+
+    // Answered without a refusal: the route is open.
+    expect((await post('/orders')).status).toBe(202);
+    expect(reached).toHaveLength(3);
+  });
+
+  it('closes the route again when the probe is refused too', async () => {
+    refuseForMs = 1;
+    expect((await post('/orders')).status).toBe(503);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+    refuseForMs = 60_000;
+    expect((await post('/orders')).status).toBe(503); // the probe, refused by the handler
+    expect(reached).toHaveLength(2);
+    refuseForMs = undefined;
+    expect((await post('/orders')).status).toBe(503); // at the door
+    expect(reached).toHaveLength(2);
+  });
+});
