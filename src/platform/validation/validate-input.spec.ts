@@ -31,15 +31,16 @@ import { fileURLToPath } from 'node:url';
 import { defaultMetadataStorage as transformerStorage } from 'class-transformer/cjs/storage.js';
 import type { ModuleDefinition } from '../modules/module-definition.js';
 import { discoverModules } from '../modules/module-discovery.js';
-import { fastValidInstance, isCompiled } from './compiled-validator.js';
+import { fastValidInstance, isCompiled } from './schema-validator.js';
 import { type Validated, validateInput, validateInputSlow } from './validate-input.js';
 import { prng } from '../../../tools/support/stats.js';
 import { GetThingQuery } from '../../../bench/support/get-thing.query.js';
 
 /**
- * The compiled fast path of validateInput must be unobservable: for every DTO
- * of the application, on valid and invalid inputs alike, validateInput answers
- * exactly what class-transformer + class-validator (validateInputSlow) answer.
+ * The schema path of validateInput (ajv on a JSON Schema generated from the
+ * decorators) must be unobservable: for every DTO of the application, on valid
+ * and invalid inputs alike, validateInput answers exactly what
+ * class-transformer + class-validator (validateInputSlow) answer.
  *
  * The platform knows no module by name: the classes are found the way the
  * platform finds modules (discoverModules, here and in the messaging test
@@ -294,7 +295,7 @@ function mutant(sample: Json, seed: number): unknown {
 
 // ---------------------------------------------------------------------------
 
-describe('validateInput (compiled fast path) answers exactly as class-transformer + class-validator', () => {
+describe('validateInput (schema path) answers exactly as class-transformer + class-validator', () => {
   it('covers every validated class of the application, every contract input and every subscribed event', () => {
     for (const [type, samples] of APP) expect({ type: type.name, samples: samples.length > 0 }).toEqual({ type: type.name, samples: true });
     const covered = new Set<unknown>(APP_TYPES);
@@ -410,14 +411,14 @@ describe('validateInput (compiled fast path) answers exactly as class-transforme
   });
 
   const MUTANTS_PER_SAMPLE = 400;
-  const tally = new Map<string, { valid: number; validByFastPath: number; invalid: number; threw: number }>();
+  const tally = new Map<string, { valid: number; validByFastPath: number; leftToReference: number; invalid: number; threw: number }>();
   afterAll(() => {
     if (process.env.VALIDATION_TALLY) console.log(JSON.stringify(Object.fromEntries(tally), null, 1));
   });
   it.each(APP.map(([type, samples]) => [type.name, type, samples] as const))(
     `%s: ${MUTANTS_PER_SAMPLE} seeded mutants per sample`,
     async (name, type, samples) => {
-      const count = { valid: 0, validByFastPath: 0, invalid: 0, threw: 0 };
+      const count = { valid: 0, validByFastPath: 0, leftToReference: 0, invalid: 0, threw: 0 };
       for (const [s, sample] of samples.entries()) {
         for (let n = 0; n < MUTANTS_PER_SAMPLE; n++) {
           const seed = hash(`${name}/${s}/${n}`);
@@ -431,18 +432,35 @@ describe('validateInput (compiled fast path) answers exactly as class-transforme
           else {
             count.valid++;
             if (fastValidInstance(type, mutant(sample, seed) as object) !== undefined) count.validByFastPath++;
+            else if (leftToReference(mutant(sample, seed))) count.leftToReference++;
             else if (process.env.VALIDATION_TALLY) console.log(type.name, JSON.stringify(mutant(sample, seed)));
           }
         }
       }
       expect(count.invalid).toBeGreaterThan(0);
-      // The fast path is really exercised: every valid mutant is decided by it (and the invalid ones by class-validator).
+      // The schema path is really exercised: every valid mutant is decided by it (and the invalid ones by
+      // class-validator), but for those it leaves to class-validator on purpose (leftToReference).
       expect(count.valid).toBeGreaterThan(0);
-      expect(count.validByFastPath).toBe(count.valid);
+      expect(count.validByFastPath).toBeGreaterThan(0);
+      expect(count.validByFastPath + count.leftToReference).toBe(count.valid);
       tally.set(name, count);
     },
   );
 });
+
+/**
+ * Valid payloads the schema refuses, so that class-validator decides them: a key class-transformer
+ * never copies (an inherited name such as `toString`: an unknown property to the schema), or a hole
+ * in an array (which class-validator's `each` skips and the schema's `items` does not).
+ */
+function leftToReference(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!(i in value) || leftToReference(value[i])) return true;
+    return false;
+  }
+  return Object.keys(value).some((key) => key in Object.prototype || leftToReference((value as Record<string, unknown>)[key]));
+}
 
 function hash(text: string): number {
   let h = 2166136261;
@@ -504,7 +522,8 @@ class Leaf {
   readonly child?: Leaf;
 }
 
-class Kitchen {
+/** Decorators the schema path takes (Kitchen adds two it leaves to class-validator). */
+class Pantry {
   @IsOptional()
   @IsBoolean()
   readonly flag?: boolean;
@@ -512,11 +531,6 @@ class Kitchen {
   @IsNumber({ allowNaN: false })
   @Even()
   readonly count: number;
-
-  @ValidateIf((object: Kitchen) => object.count > 10)
-  @IsNotEmpty()
-  @IsString()
-  readonly note?: string;
 
   @IsInt({ each: true })
   @Min(0, { each: true })
@@ -541,13 +555,23 @@ class Kitchen {
   @Type(() => Leaf)
   readonly leaves?: Leaf[];
 
-  @Allow()
-  readonly anything?: unknown;
-
   @IsOptional()
   @IsDefined()
   @Matches(/^[a-z]+$/i)
   readonly word?: string;
+
+  @IsNotEmpty()
+  @IsString()
+  readonly note: string;
+}
+
+/** Pantry with a ValidateIf and an Allow, which the schema path leaves to class-validator. */
+class Kitchen extends Pantry {
+  @ValidateIf((object: Kitchen) => object.count > 10)
+  declare readonly note: string;
+
+  @Allow()
+  readonly anything?: unknown;
 }
 
 class WithDefaults {
@@ -619,10 +643,43 @@ const kitchen = {
   word: 'Hello',
 };
 
+const { anything: _anything, ...pantry } = kitchen;
+
 const SYNTHETIC: ReadonlyArray<[ClassType<object>, boolean, unknown[]]> = [
   [
-    Kitchen,
+    Pantry,
     true,
+    [
+      pantry,
+      { ...pantry, letters: undefined, leaves: undefined, flag: undefined, word: undefined },
+      { ...pantry, flag: null, word: null, letters: null },
+      { ...pantry, note: '' },
+      { ...pantry, count: 13 },
+      { ...pantry, count: NaN },
+      { ...pantry, count: Infinity },
+      { ...pantry, numbers: [1, -1] },
+      { ...pantry, numbers: [1.5] },
+      { ...pantry, numbers: 5 },
+      { ...pantry, numbers: [] },
+      { ...pantry, ids: ['3F2504E0-4F89-11D3-9A0C-0305E82C3301'] },
+      { ...pantry, ids: ['urn:uuid:3f2504e0-4f89-41d3-9a0c-0305e82c3301'] },
+      { ...pantry, letters: ['c'] },
+      { ...pantry, letters: 'a' },
+      { ...pantry, below: 10 },
+      { ...pantry, below: 10, max: 11 },
+      { ...pantry, leaves: [{ code: 'ab', child: { code: 'toolong' } }] },
+      { ...pantry, leaves: [{ code: 'ab', child: { code: 'cd', child: { code: 'ef', extra: 1 } } }] },
+      { ...pantry, leaves: [{ code: 'ab', child: null }] },
+      { ...pantry, leaves: [{ code: 'a\uFE0F' }, { code: '\u{1F600}\u{1F600}\u{1F600}' }] },
+      { ...pantry, leaves: [] },
+      { ...pantry, leaves: {} },
+      { ...pantry, word: 'two words' },
+      { ...pantry, word: 'Hello\n' },
+    ],
+  ],
+  [
+    Kitchen,
+    false,
     [
       kitchen,
       { ...kitchen, anything: undefined, letters: undefined, leaves: undefined, flag: undefined, word: undefined },
@@ -649,11 +706,11 @@ const SYNTHETIC: ReadonlyArray<[ClassType<object>, boolean, unknown[]]> = [
       { ...kitchen, anything: 'x' },
     ],
   ],
-  [WithDefaults, true, [{ name: 'n' }, { size: 4, name: 'n' }, { size: '4', name: 'n' }, { name: 'n', size: undefined }]],
+  [WithDefaults, false, [{ name: 'n' }, { size: 4, name: 'n' }, { size: '4', name: 'n' }, { name: 'n', size: undefined }]],
   [Child, true, [{ id: 'a', n: 1 }, { n: 1, id: 'b' }, { id: 1, n: 1 }]],
   [Narrowed, true, [{ id: 'ab' }, { id: 'a' }, { id: 1 }]],
   [Impostor, true, [{ value: 'ok' }, { value: 'nope' }, { value: 1 }]],
-  [Untyped, true, [{ bag: {}, nested: undefined }, { bag: { a: 1 } }, { bag: [], nested: {} }]],
+  [Untyped, false, [{ bag: {}, nested: undefined }, { bag: { a: 1 } }, { bag: [], nested: {} }]],
   [Asynchronous, false, [{ value: 'yes' }, { value: 'no' }, { value: 1 }]],
   [Transformed, false, [{ value: ' x ' }, { value: 1 }]],
   [Undecorated, false, [{ value: 'x' }, { value: 'x', other: 'y' }]],
@@ -671,7 +728,7 @@ describe('validateInput on decorators beyond the application', () => {
         if (fastValidInstance(type, clone(payload) as object) !== undefined) fastPath++;
       }
       // A class the fast path handles is decided by it at least for some valid payload; any other never is.
-      if (compiled && type !== Untyped) expect(fastPath).toBeGreaterThan(0);
+      if (compiled) expect(fastPath).toBeGreaterThan(0);
       else expect(fastPath).toBe(0);
       for (const [index, payload] of payloads.entries()) {
         for (let n = 0; n < 100; n++) {
