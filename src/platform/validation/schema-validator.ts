@@ -143,6 +143,17 @@ export function validationSchemaOf(type: Function): AnySchema | undefined {
   return compiled === null ? undefined : (state.ajv.getSchema(compiled.id)?.schema as AnySchema | undefined);
 }
 
+/**
+ * What class-validator-jsonschema makes of a class's decorators with SCHEMA_CONVERTERS: the one
+ * reading of the decorators that both validation (below) and the OpenAPI document draw from.
+ */
+export function decoratorSchemaOf(type: Function, converters: ISchemaConverters = {}): Schema {
+  return targetConstructorToSchema(type, {
+    classTransformerMetadataStorage: transformerStorage,
+    additionalConverters: { ...SCHEMA_CONVERTERS, ...converters },
+  }) as Schema;
+}
+
 // ---------------------------------------------------------------------------
 // Compilation: decorators -> JSON Schema -> ajv.
 
@@ -183,16 +194,13 @@ function schemaOf(compiled: CompiledClass): Schema | undefined {
   const probe = new type() as Record<string, unknown>;
   for (const key of Object.keys(probe)) if (!Object.hasOwn(grouped, key) || probe[key] !== undefined) return undefined;
 
-  const generated = targetConstructorToSchema(type, {
-    classTransformerMetadataStorage: transformerStorage,
-    additionalConverters: {
-      ...SCHEMA_CONVERTERS,
-      [ValidationTypes.NESTED_VALIDATION]: (meta) => {
-        const child = nestedClass(meta.target as Function, meta.propertyName);
-        return child === undefined ? { not: {} } : { $ref: child.id };
-      },
+  const generated = decoratorSchemaOf(type, {
+    // Nested classes by their own schema's id (class-validator-jsonschema's refs are by class name, which two classes may share).
+    [ValidationTypes.NESTED_VALIDATION]: (meta) => {
+      const child = nestedClass(meta.target as Function, meta.propertyName);
+      return child === undefined ? { not: {} } : { $ref: child.id };
     },
-  }) as Schema;
+  });
   const properties = generated.properties ?? {};
   if (Object.keys(properties).sort().join() !== Object.keys(grouped).sort().join()) return undefined;
 

@@ -31,8 +31,9 @@ import { fileURLToPath } from 'node:url';
 import { defaultMetadataStorage as transformerStorage } from 'class-transformer/cjs/storage.js';
 import type { ModuleDefinition } from '../modules/module-definition.js';
 import { discoverModules } from '../modules/module-discovery.js';
-import { fastValidInstance, isCompiled } from './schema-validator.js';
-import { type Validated, validateInput, validateInputSlow } from './validate-input.js';
+import * as sourceSchemaValidator from './schema-validator.js';
+import * as sourceValidateInput from './validate-input.js';
+import type { Validated } from './validate-input.js';
 import { prng } from '../../../tools/support/stats.js';
 import { GetThingQuery } from '../../../bench/support/get-thing.query.js';
 
@@ -47,6 +48,22 @@ import { GetThingQuery } from '../../../bench/support/get-thing.query.js';
  * fixtures), as every class class-validator then has metadata for, plus the
  * classes their @Type properties nest. Each must have valid samples below.
  */
+
+/**
+ * The same comparisons on the sources (as jest compiles them) and on the build (`npm run build`,
+ * as `npm start` runs it), which jest imports as they are: both with the classes of the sources.
+ */
+type Implementation = typeof sourceValidateInput & typeof sourceSchemaValidator;
+const BUILD = fileURLToPath(new URL('../../../dist/src/platform/validation/', import.meta.url));
+const IMPLEMENTATIONS: ReadonlyArray<[string, Implementation]> = [
+  ['sources', { ...sourceValidateInput, ...sourceSchemaValidator }],
+  [
+    'build (dist/)',
+    { ...((await import(`${BUILD}validate-input.js`)) as typeof sourceValidateInput), ...((await import(`${BUILD}schema-validator.js`)) as typeof sourceSchemaValidator) },
+  ],
+];
+/** The implementation under test: set by each describe of IMPLEMENTATIONS before its tests run. */
+let impl: Implementation = IMPLEMENTATIONS[0][1];
 
 const FIXTURE_MODULES = fileURLToPath(new URL('../../../test/fixtures/messaging/src/modules/', import.meta.url));
 const DEFINITIONS: readonly ModuleDefinition[] = [...(await discoverModules()), ...(await discoverModules(FIXTURE_MODULES))].map(
@@ -142,8 +159,8 @@ type Outcome = Validated<object> | { threw: string };
 
 async function both(type: ClassType<object>, make: () => unknown): Promise<{ fast: Outcome; slow: Outcome }> {
   // Two separately made (identical) payloads: neither path can see what the other did to its input.
-  const fast = await validateInput(type, make()).catch((error: unknown) => ({ threw: String(error) }));
-  const slow = await validateInputSlow(type, make()).catch((error: unknown) => ({ threw: String(error) }));
+  const fast = await impl.validateInput(type, make()).catch((error: unknown) => ({ threw: String(error) }));
+  const slow = await impl.validateInputSlow(type, make()).catch((error: unknown) => ({ threw: String(error) }));
   return { fast, slow };
 }
 
@@ -295,6 +312,7 @@ function mutant(sample: Json, seed: number): unknown {
 
 // ---------------------------------------------------------------------------
 
+function applicationSuite(): void {
 describe('validateInput (schema path) answers exactly as class-transformer + class-validator', () => {
   it('covers every validated class of the application, every contract input and every subscribed event', () => {
     for (const [type, samples] of APP) expect({ type: type.name, samples: samples.length > 0 }).toEqual({ type: type.name, samples: true });
@@ -313,9 +331,9 @@ describe('validateInput (schema path) answers exactly as class-transformer + cla
 
   it('compiles every class of the application: none falls back to class-validator when valid', async () => {
     for (const [type, samples] of APP) {
-      expect({ type: type.name, compiled: isCompiled(type) }).toEqual({ type: type.name, compiled: true });
+      expect({ type: type.name, compiled: impl.isCompiled(type) }).toEqual({ type: type.name, compiled: true });
       for (const sample of samples) {
-        const value = fastValidInstance(type, clone(sample) as object);
+        const value = impl.fastValidInstance(type, clone(sample) as object);
         expect({ type: type.name, sample, fast: value !== undefined }).toEqual({ type: type.name, sample, fast: true });
       }
     }
@@ -431,7 +449,7 @@ describe('validateInput (schema path) answers exactly as class-transformer + cla
           else if (!slow.ok) count.invalid++;
           else {
             count.valid++;
-            if (fastValidInstance(type, mutant(sample, seed) as object) !== undefined) count.validByFastPath++;
+            if (impl.fastValidInstance(type, mutant(sample, seed) as object) !== undefined) count.validByFastPath++;
             else if (leftToReference(mutant(sample, seed))) count.leftToReference++;
             else if (process.env.VALIDATION_TALLY) console.log(type.name, JSON.stringify(mutant(sample, seed)));
           }
@@ -447,6 +465,7 @@ describe('validateInput (schema path) answers exactly as class-transformer + cla
     },
   );
 });
+}
 
 /**
  * Valid payloads the schema refuses, so that class-validator decides them: a key class-transformer
@@ -716,16 +735,17 @@ const SYNTHETIC: ReadonlyArray<[ClassType<object>, boolean, unknown[]]> = [
   [Undecorated, false, [{ value: 'x' }, { value: 'x', other: 'y' }]],
 ];
 
+function decoratorSuite(): void {
 describe('validateInput on decorators beyond the application', () => {
   it.each(SYNTHETIC.map(([type, compiled, payloads]) => [type.name, type, compiled, payloads] as const))(
     '%s',
     async (_name, type, compiled, payloads) => {
-      expect(isCompiled(type)).toBe(compiled);
+      expect(impl.isCompiled(type)).toBe(compiled);
       let fastPath = 0;
       for (const [index, payload] of payloads.entries()) {
         const { fast, slow } = await both(type, () => clone(payload));
         expectSame(fast, slow, type, `payload ${index}`);
-        if (fastValidInstance(type, clone(payload) as object) !== undefined) fastPath++;
+        if (impl.fastValidInstance(type, clone(payload) as object) !== undefined) fastPath++;
       }
       // A class the fast path handles is decided by it at least for some valid payload; any other never is.
       if (compiled) expect(fastPath).toBeGreaterThan(0);
@@ -745,16 +765,16 @@ describe('validateInput on decorators beyond the application', () => {
       @IsString()
       readonly value: string;
     }
-    expect(await validateInput(Later, { value: 'abc' })).toMatchObject({ ok: true });
+    expect(await impl.validateInput(Later, { value: 'abc' })).toMatchObject({ ok: true });
     MaxLength(2)(Later.prototype, 'value');
-    const after = await validateInput(Later, { value: 'abc' });
-    expect(after).toEqual(await validateInputSlow(Later, { value: 'abc' }));
+    const after = await impl.validateInput(Later, { value: 'abc' });
+    expect(after).toEqual(await impl.validateInputSlow(Later, { value: 'abc' }));
     expect(after.ok).toBe(false);
   });
 
   it('builds arrays as fresh arrays and nested classes as their instances', async () => {
     const payload = clone(checkout);
-    const result = await validateInput(appType('CheckoutRequest'), payload);
+    const result = await impl.validateInput(appType('CheckoutRequest'), payload);
     if (!result.ok) throw new Error('expected valid');
     const value = result.value as { items: unknown[]; shippingAddress: unknown };
     expect(value.items).not.toBe(payload.items);
@@ -762,4 +782,13 @@ describe('validateInput on decorators beyond the application', () => {
     expect(value.shippingAddress).toBeInstanceOf(appType('ShippingAddress'));
     expect(value.shippingAddress).not.toBe(payload.shippingAddress);
   });
+});
+}
+
+describe.each(IMPLEMENTATIONS)('%s', (_where, implementation) => {
+  beforeAll(() => {
+    impl = implementation;
+  });
+  applicationSuite();
+  decoratorSuite();
 });
