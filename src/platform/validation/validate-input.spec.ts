@@ -17,6 +17,7 @@ import {
   Length,
   Matches,
   MaxLength,
+  Max,
   Min,
   MinLength,
   registerDecorator,
@@ -593,6 +594,28 @@ class Kitchen extends Pantry {
   readonly anything?: unknown;
 }
 
+/** class-validator-jsonschema's Min says `type: number`, which lodash.merge puts over IsInt's `integer` in this order. */
+class BoundFirst {
+  @Min(0)
+  @Max(10)
+  @IsInt()
+  readonly n: number;
+}
+
+/** A bound without a type decorator: `minimum` alone would let a string through. */
+class BoundAlone {
+  @Min(0)
+  readonly n: number;
+}
+
+/** Two of one decorator on a property: the merged schema would keep one pattern. */
+class TwoPatterns {
+  @IsString()
+  @Matches(/^a/)
+  @Matches(/b$/)
+  readonly s: string;
+}
+
 class WithDefaults {
   @IsInt()
   readonly size: number = 3;
@@ -725,6 +748,9 @@ const SYNTHETIC: ReadonlyArray<[ClassType<object>, boolean, unknown[]]> = [
       { ...kitchen, anything: 'x' },
     ],
   ],
+  [BoundFirst, true, [{ n: 1 }, { n: 1.5 }, { n: -1 }, { n: 11 }, { n: '1' }]],
+  [BoundAlone, false, [{ n: 1 }, { n: 'x' }, { n: -1 }]],
+  [TwoPatterns, false, [{ s: 'ab' }, { s: 'a' }, { s: 'b' }]],
   [WithDefaults, false, [{ name: 'n' }, { size: 4, name: 'n' }, { size: '4', name: 'n' }, { name: 'n', size: undefined }]],
   [Child, true, [{ id: 'a', n: 1 }, { n: 1, id: 'b' }, { id: 1, n: 1 }]],
   [Narrowed, true, [{ id: 'ab' }, { id: 'a' }, { id: 1 }]],
@@ -770,6 +796,17 @@ describe('validateInput on decorators beyond the application', () => {
     const after = await impl.validateInput(Later, { value: 'abc' });
     expect(after).toEqual(await impl.validateInputSlow(Later, { value: 'abc' }));
     expect(after.ok).toBe(false);
+  });
+
+  it('refuses unknown properties in the schema of every class, nested ones included', () => {
+    const schema = impl.validationSchemaOf(appType('CheckoutRequest')) as { additionalProperties: unknown; properties: Record<string, { $ref?: string; items?: { $ref?: string } }> };
+    expect(schema.additionalProperties).toBe(false);
+    for (const nested of ['OrderItem', 'ShippingAddress']) {
+      expect((impl.validationSchemaOf(appType(nested)) as { additionalProperties: unknown }).additionalProperties).toBe(false);
+    }
+    expect(schema.properties.shippingAddress.$ref).toEqual(expect.any(String));
+    expect(schema.properties.items.items?.$ref).toEqual(expect.any(String));
+    expect(impl.validationSchemaOf(Kitchen)).toBeUndefined();
   });
 
   it('builds arrays as fresh arrays and nested classes as their instances', async () => {
