@@ -287,9 +287,10 @@ function addConstraints(compiled: CompiledClass, property: Schema | undefined, g
     }
     // Called as ValidationExecutor calls it: the same arguments, `each` item by item over an array.
     const keyword = `x-class-validator-${state.keywords++}`;
-    const base = { targetName: compiled.ctor.name, property: metadata.propertyName, constraints: metadata.constraints };
+    const { name: targetName } = compiled.ctor;
+    const { propertyName, constraints: given } = metadata;
     const passes = (value: unknown, object: unknown): boolean => {
-      const result = instance.validate(value, { ...base, value, object: object as object });
+      const result = instance.validate(value, { targetName, property: propertyName, constraints: given, value, object: object as object });
       return !!result && typeof (result as { then?: unknown }).then !== 'function';
     };
     state.ajv.addKeyword({
