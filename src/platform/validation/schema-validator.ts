@@ -19,7 +19,8 @@ import type { ISchemaConverters } from 'class-validator-jsonschema/build/default
  *
  * - a class is taken only when every decorator on it is one of
  *   SCHEMA_CONVERTERS' (type, bounds, sizes: JSON Schema means the same thing),
- *   IsOptional, @ValidateNested with @Type, or a synchronous constraint; any
+ *   IsOptional, IsDefined, @ValidateNested with @Type, or a synchronous
+ *   constraint (at most one of each per property); any
  *   other (ValidateIf, Allow, async, groups, @Transform/@Expose/@Exclude, a
  *   property name of Object.prototype, a field with a default) leaves the whole
  *   class to class-validator (`isCompiled` is false);
@@ -38,7 +39,7 @@ import type { ISchemaConverters } from 'class-validator-jsonschema/build/default
  *   be plain and its strings free of NUL (as validate-input.ts requires).
  * validate-input.spec.ts compares this path with class-validator on every DTO
  * of the application and thousands of mutants of them, in the sources and in
- * the build (tools/validation/validation-differential.cli.ts).
+ * the build (dist/).
  *
  * Assumed, as class-validator's own caches do: constraint instances are taken
  * once per class. Metadata registered after a class was compiled (a decorator
