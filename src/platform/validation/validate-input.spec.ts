@@ -17,6 +17,7 @@ import {
   Length,
   Matches,
   MaxLength,
+  Max,
   Min,
   MinLength,
   registerDecorator,
@@ -31,21 +32,39 @@ import { fileURLToPath } from 'node:url';
 import { defaultMetadataStorage as transformerStorage } from 'class-transformer/cjs/storage.js';
 import type { ModuleDefinition } from '../modules/module-definition.js';
 import { discoverModules } from '../modules/module-discovery.js';
-import { fastValidInstance, isCompiled } from './compiled-validator.js';
-import { type Validated, validateInput, validateInputSlow } from './validate-input.js';
+import * as sourceSchemaValidator from './schema-validator.js';
+import * as sourceValidateInput from './validate-input.js';
+import type { Validated } from './validate-input.js';
 import { prng } from '../../../tools/support/stats.js';
 import { GetThingQuery } from '../../../bench/support/get-thing.query.js';
 
 /**
- * The compiled fast path of validateInput must be unobservable: for every DTO
- * of the application, on valid and invalid inputs alike, validateInput answers
- * exactly what class-transformer + class-validator (validateInputSlow) answer.
+ * The schema path of validateInput (ajv on a JSON Schema generated from the
+ * decorators) must be unobservable: for every DTO of the application, on valid
+ * and invalid inputs alike, validateInput answers exactly what
+ * class-transformer + class-validator (validateInputSlow) answer.
  *
  * The platform knows no module by name: the classes are found the way the
  * platform finds modules (discoverModules, here and in the messaging test
  * fixtures), as every class class-validator then has metadata for, plus the
  * classes their @Type properties nest. Each must have valid samples below.
  */
+
+/**
+ * The same comparisons on the sources (as jest compiles them) and on the build (`npm run build`,
+ * as `npm start` runs it), which jest imports as they are: both with the classes of the sources.
+ */
+type Implementation = typeof sourceValidateInput & typeof sourceSchemaValidator;
+const BUILD = fileURLToPath(new URL('../../../dist/src/platform/validation/', import.meta.url));
+const IMPLEMENTATIONS: ReadonlyArray<[string, Implementation]> = [
+  ['sources', { ...sourceValidateInput, ...sourceSchemaValidator }],
+  [
+    'build (dist/)',
+    { ...((await import(`${BUILD}validate-input.js`)) as typeof sourceValidateInput), ...((await import(`${BUILD}schema-validator.js`)) as typeof sourceSchemaValidator) },
+  ],
+];
+/** The implementation under test: set by each describe of IMPLEMENTATIONS before its tests run. */
+let impl: Implementation = IMPLEMENTATIONS[0][1];
 
 const FIXTURE_MODULES = fileURLToPath(new URL('../../../test/fixtures/messaging/src/modules/', import.meta.url));
 const DEFINITIONS: readonly ModuleDefinition[] = [...(await discoverModules()), ...(await discoverModules(FIXTURE_MODULES))].map(
@@ -141,8 +160,8 @@ type Outcome = Validated<object> | { threw: string };
 
 async function both(type: ClassType<object>, make: () => unknown): Promise<{ fast: Outcome; slow: Outcome }> {
   // Two separately made (identical) payloads: neither path can see what the other did to its input.
-  const fast = await validateInput(type, make()).catch((error: unknown) => ({ threw: String(error) }));
-  const slow = await validateInputSlow(type, make()).catch((error: unknown) => ({ threw: String(error) }));
+  const fast = await impl.validateInput(type, make()).catch((error: unknown) => ({ threw: String(error) }));
+  const slow = await impl.validateInputSlow(type, make()).catch((error: unknown) => ({ threw: String(error) }));
   return { fast, slow };
 }
 
@@ -294,7 +313,8 @@ function mutant(sample: Json, seed: number): unknown {
 
 // ---------------------------------------------------------------------------
 
-describe('validateInput (compiled fast path) answers exactly as class-transformer + class-validator', () => {
+function applicationSuite(): void {
+describe('validateInput (schema path) answers exactly as class-transformer + class-validator', () => {
   it('covers every validated class of the application, every contract input and every subscribed event', () => {
     for (const [type, samples] of APP) expect({ type: type.name, samples: samples.length > 0 }).toEqual({ type: type.name, samples: true });
     const covered = new Set<unknown>(APP_TYPES);
@@ -312,9 +332,9 @@ describe('validateInput (compiled fast path) answers exactly as class-transforme
 
   it('compiles every class of the application: none falls back to class-validator when valid', async () => {
     for (const [type, samples] of APP) {
-      expect({ type: type.name, compiled: isCompiled(type) }).toEqual({ type: type.name, compiled: true });
+      expect({ type: type.name, compiled: impl.isCompiled(type) }).toEqual({ type: type.name, compiled: true });
       for (const sample of samples) {
-        const value = fastValidInstance(type, clone(sample) as object);
+        const value = impl.fastValidInstance(type, clone(sample) as object);
         expect({ type: type.name, sample, fast: value !== undefined }).toEqual({ type: type.name, sample, fast: true });
       }
     }
@@ -410,14 +430,14 @@ describe('validateInput (compiled fast path) answers exactly as class-transforme
   });
 
   const MUTANTS_PER_SAMPLE = 400;
-  const tally = new Map<string, { valid: number; validByFastPath: number; invalid: number; threw: number }>();
+  const tally = new Map<string, { valid: number; validByFastPath: number; leftToReference: number; invalid: number; threw: number }>();
   afterAll(() => {
     if (process.env.VALIDATION_TALLY) console.log(JSON.stringify(Object.fromEntries(tally), null, 1));
   });
   it.each(APP.map(([type, samples]) => [type.name, type, samples] as const))(
     `%s: ${MUTANTS_PER_SAMPLE} seeded mutants per sample`,
     async (name, type, samples) => {
-      const count = { valid: 0, validByFastPath: 0, invalid: 0, threw: 0 };
+      const count = { valid: 0, validByFastPath: 0, leftToReference: 0, invalid: 0, threw: 0 };
       for (const [s, sample] of samples.entries()) {
         for (let n = 0; n < MUTANTS_PER_SAMPLE; n++) {
           const seed = hash(`${name}/${s}/${n}`);
@@ -430,19 +450,37 @@ describe('validateInput (compiled fast path) answers exactly as class-transforme
           else if (!slow.ok) count.invalid++;
           else {
             count.valid++;
-            if (fastValidInstance(type, mutant(sample, seed) as object) !== undefined) count.validByFastPath++;
+            if (impl.fastValidInstance(type, mutant(sample, seed) as object) !== undefined) count.validByFastPath++;
+            else if (leftToReference(mutant(sample, seed))) count.leftToReference++;
             else if (process.env.VALIDATION_TALLY) console.log(type.name, JSON.stringify(mutant(sample, seed)));
           }
         }
       }
       expect(count.invalid).toBeGreaterThan(0);
-      // The fast path is really exercised: every valid mutant is decided by it (and the invalid ones by class-validator).
+      // The schema path is really exercised: every valid mutant is decided by it (and the invalid ones by
+      // class-validator), but for those it leaves to class-validator on purpose (leftToReference).
       expect(count.valid).toBeGreaterThan(0);
-      expect(count.validByFastPath).toBe(count.valid);
+      expect(count.validByFastPath).toBeGreaterThan(0);
+      expect(count.validByFastPath + count.leftToReference).toBe(count.valid);
       tally.set(name, count);
     },
   );
 });
+}
+
+/**
+ * Valid payloads the schema refuses, so that class-validator decides them: a key class-transformer
+ * never copies (an inherited name such as `toString`: an unknown property to the schema), or a hole
+ * in an array (which class-validator's `each` skips and the schema's `items` does not).
+ */
+function leftToReference(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null) return false;
+  if (Array.isArray(value)) {
+    for (let i = 0; i < value.length; i++) if (!(i in value) || leftToReference(value[i])) return true;
+    return false;
+  }
+  return Object.keys(value).some((key) => key in Object.prototype || leftToReference((value as Record<string, unknown>)[key]));
+}
 
 function hash(text: string): number {
   let h = 2166136261;
@@ -504,7 +542,8 @@ class Leaf {
   readonly child?: Leaf;
 }
 
-class Kitchen {
+/** Decorators the schema path takes (Kitchen adds two it leaves to class-validator). */
+class Pantry {
   @IsOptional()
   @IsBoolean()
   readonly flag?: boolean;
@@ -512,11 +551,6 @@ class Kitchen {
   @IsNumber({ allowNaN: false })
   @Even()
   readonly count: number;
-
-  @ValidateIf((object: Kitchen) => object.count > 10)
-  @IsNotEmpty()
-  @IsString()
-  readonly note?: string;
 
   @IsInt({ each: true })
   @Min(0, { each: true })
@@ -541,13 +575,45 @@ class Kitchen {
   @Type(() => Leaf)
   readonly leaves?: Leaf[];
 
-  @Allow()
-  readonly anything?: unknown;
-
   @IsOptional()
   @IsDefined()
   @Matches(/^[a-z]+$/i)
   readonly word?: string;
+
+  @IsNotEmpty()
+  @IsString()
+  readonly note: string;
+}
+
+/** Pantry with a ValidateIf and an Allow, which the schema path leaves to class-validator. */
+class Kitchen extends Pantry {
+  @ValidateIf((object: Kitchen) => object.count > 10)
+  declare readonly note: string;
+
+  @Allow()
+  readonly anything?: unknown;
+}
+
+/** class-validator-jsonschema's Min says `type: number`, which lodash.merge puts over IsInt's `integer` in this order. */
+class BoundFirst {
+  @Min(0)
+  @Max(10)
+  @IsInt()
+  readonly n: number;
+}
+
+/** A bound without a type decorator: `minimum` alone would let a string through. */
+class BoundAlone {
+  @Min(0)
+  readonly n: number;
+}
+
+/** Two of one decorator on a property: the merged schema would keep one pattern. */
+class TwoPatterns {
+  @IsString()
+  @Matches(/^a/)
+  @Matches(/b$/)
+  readonly s: string;
 }
 
 class WithDefaults {
@@ -619,10 +685,43 @@ const kitchen = {
   word: 'Hello',
 };
 
+const { anything: _anything, ...pantry } = kitchen;
+
 const SYNTHETIC: ReadonlyArray<[ClassType<object>, boolean, unknown[]]> = [
   [
-    Kitchen,
+    Pantry,
     true,
+    [
+      pantry,
+      { ...pantry, letters: undefined, leaves: undefined, flag: undefined, word: undefined },
+      { ...pantry, flag: null, word: null, letters: null },
+      { ...pantry, note: '' },
+      { ...pantry, count: 13 },
+      { ...pantry, count: NaN },
+      { ...pantry, count: Infinity },
+      { ...pantry, numbers: [1, -1] },
+      { ...pantry, numbers: [1.5] },
+      { ...pantry, numbers: 5 },
+      { ...pantry, numbers: [] },
+      { ...pantry, ids: ['3F2504E0-4F89-11D3-9A0C-0305E82C3301'] },
+      { ...pantry, ids: ['urn:uuid:3f2504e0-4f89-41d3-9a0c-0305e82c3301'] },
+      { ...pantry, letters: ['c'] },
+      { ...pantry, letters: 'a' },
+      { ...pantry, below: 10 },
+      { ...pantry, below: 10, max: 11 },
+      { ...pantry, leaves: [{ code: 'ab', child: { code: 'toolong' } }] },
+      { ...pantry, leaves: [{ code: 'ab', child: { code: 'cd', child: { code: 'ef', extra: 1 } } }] },
+      { ...pantry, leaves: [{ code: 'ab', child: null }] },
+      { ...pantry, leaves: [{ code: 'a\uFE0F' }, { code: '\u{1F600}\u{1F600}\u{1F600}' }] },
+      { ...pantry, leaves: [] },
+      { ...pantry, leaves: {} },
+      { ...pantry, word: 'two words' },
+      { ...pantry, word: 'Hello\n' },
+    ],
+  ],
+  [
+    Kitchen,
+    false,
     [
       kitchen,
       { ...kitchen, anything: undefined, letters: undefined, leaves: undefined, flag: undefined, word: undefined },
@@ -649,29 +748,33 @@ const SYNTHETIC: ReadonlyArray<[ClassType<object>, boolean, unknown[]]> = [
       { ...kitchen, anything: 'x' },
     ],
   ],
-  [WithDefaults, true, [{ name: 'n' }, { size: 4, name: 'n' }, { size: '4', name: 'n' }, { name: 'n', size: undefined }]],
+  [BoundFirst, true, [{ n: 1 }, { n: 1.5 }, { n: -1 }, { n: 11 }, { n: '1' }]],
+  [BoundAlone, false, [{ n: 1 }, { n: 'x' }, { n: -1 }]],
+  [TwoPatterns, false, [{ s: 'ab' }, { s: 'a' }, { s: 'b' }]],
+  [WithDefaults, false, [{ name: 'n' }, { size: 4, name: 'n' }, { size: '4', name: 'n' }, { name: 'n', size: undefined }]],
   [Child, true, [{ id: 'a', n: 1 }, { n: 1, id: 'b' }, { id: 1, n: 1 }]],
   [Narrowed, true, [{ id: 'ab' }, { id: 'a' }, { id: 1 }]],
   [Impostor, true, [{ value: 'ok' }, { value: 'nope' }, { value: 1 }]],
-  [Untyped, true, [{ bag: {}, nested: undefined }, { bag: { a: 1 } }, { bag: [], nested: {} }]],
+  [Untyped, false, [{ bag: {}, nested: undefined }, { bag: { a: 1 } }, { bag: [], nested: {} }]],
   [Asynchronous, false, [{ value: 'yes' }, { value: 'no' }, { value: 1 }]],
   [Transformed, false, [{ value: ' x ' }, { value: 1 }]],
   [Undecorated, false, [{ value: 'x' }, { value: 'x', other: 'y' }]],
 ];
 
+function decoratorSuite(): void {
 describe('validateInput on decorators beyond the application', () => {
   it.each(SYNTHETIC.map(([type, compiled, payloads]) => [type.name, type, compiled, payloads] as const))(
     '%s',
     async (_name, type, compiled, payloads) => {
-      expect(isCompiled(type)).toBe(compiled);
+      expect(impl.isCompiled(type)).toBe(compiled);
       let fastPath = 0;
       for (const [index, payload] of payloads.entries()) {
         const { fast, slow } = await both(type, () => clone(payload));
         expectSame(fast, slow, type, `payload ${index}`);
-        if (fastValidInstance(type, clone(payload) as object) !== undefined) fastPath++;
+        if (impl.fastValidInstance(type, clone(payload) as object) !== undefined) fastPath++;
       }
       // A class the fast path handles is decided by it at least for some valid payload; any other never is.
-      if (compiled && type !== Untyped) expect(fastPath).toBeGreaterThan(0);
+      if (compiled) expect(fastPath).toBeGreaterThan(0);
       else expect(fastPath).toBe(0);
       for (const [index, payload] of payloads.entries()) {
         for (let n = 0; n < 100; n++) {
@@ -688,16 +791,27 @@ describe('validateInput on decorators beyond the application', () => {
       @IsString()
       readonly value: string;
     }
-    expect(await validateInput(Later, { value: 'abc' })).toMatchObject({ ok: true });
+    expect(await impl.validateInput(Later, { value: 'abc' })).toMatchObject({ ok: true });
     MaxLength(2)(Later.prototype, 'value');
-    const after = await validateInput(Later, { value: 'abc' });
-    expect(after).toEqual(await validateInputSlow(Later, { value: 'abc' }));
+    const after = await impl.validateInput(Later, { value: 'abc' });
+    expect(after).toEqual(await impl.validateInputSlow(Later, { value: 'abc' }));
     expect(after.ok).toBe(false);
+  });
+
+  it('refuses unknown properties in the schema of every class, nested ones included', () => {
+    const schema = impl.validationSchemaOf(appType('CheckoutRequest')) as { additionalProperties: unknown; properties: Record<string, { $ref?: string; items?: { $ref?: string } }> };
+    expect(schema.additionalProperties).toBe(false);
+    for (const nested of ['OrderItem', 'ShippingAddress']) {
+      expect((impl.validationSchemaOf(appType(nested)) as { additionalProperties: unknown }).additionalProperties).toBe(false);
+    }
+    expect(schema.properties.shippingAddress.$ref).toEqual(expect.any(String));
+    expect(schema.properties.items.items?.$ref).toEqual(expect.any(String));
+    expect(impl.validationSchemaOf(Kitchen)).toBeUndefined();
   });
 
   it('builds arrays as fresh arrays and nested classes as their instances', async () => {
     const payload = clone(checkout);
-    const result = await validateInput(appType('CheckoutRequest'), payload);
+    const result = await impl.validateInput(appType('CheckoutRequest'), payload);
     if (!result.ok) throw new Error('expected valid');
     const value = result.value as { items: unknown[]; shippingAddress: unknown };
     expect(value.items).not.toBe(payload.items);
@@ -705,4 +819,13 @@ describe('validateInput on decorators beyond the application', () => {
     expect(value.shippingAddress).toBeInstanceOf(appType('ShippingAddress'));
     expect(value.shippingAddress).not.toBe(payload.shippingAddress);
   });
+});
+}
+
+describe.each(IMPLEMENTATIONS)('%s', (_where, implementation) => {
+  beforeAll(() => {
+    impl = implementation;
+  });
+  applicationSuite();
+  decoratorSuite();
 });

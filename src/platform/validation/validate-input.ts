@@ -2,7 +2,7 @@ import type { Type } from '@nestjs/common';
 import { plainToInstance } from 'class-transformer';
 import { validate, type ValidatorOptions } from 'class-validator';
 import type { FieldError } from '../contracts/module.error.js';
-import { fastValidInstance } from './compiled-validator.js';
+import { fastValidInstance } from './schema-validator.js';
 import { toFieldErrors } from './field-errors.js';
 import { inputShapeErrors } from './input-shape.js';
 
@@ -28,10 +28,11 @@ function notAnObject(): { ok: false; errors: FieldError[] } {
 
 /**
  * Validates a payload against its DTO class. Valid payloads of the classes the
- * compiled fast path handles (compiled-validator.ts: every DTO of the
- * application) are decided and instantiated without class-transformer or
- * class-validator; everything else, and every invalid payload, goes through
- * validateInputSlow, so that the answer is always exactly the latter's.
+ * schema path takes (schema-validator.ts: a JSON Schema generated from the
+ * class's decorators, compiled by ajv; every DTO of the application) are
+ * accepted and instantiated without class-transformer or class-validator;
+ * everything else, and every payload ajv does not accept, goes through
+ * validateInputSlow, so that every error is class-validator's.
  */
 export async function validateInput<T extends object>(type: Type<T>, payload: unknown): Promise<Validated<T>> {
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return notAnObject();

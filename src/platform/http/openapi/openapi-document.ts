@@ -4,7 +4,7 @@ import { ModulesContainer } from '@nestjs/core';
 import { DocumentBuilder, type OpenAPIObject, SwaggerModule } from '@nestjs/swagger';
 import { defaultMetadataStorage as transformerStorage } from 'class-transformer/cjs/storage.js';
 import { getMetadataStorage } from 'class-validator';
-import { targetConstructorToSchema } from 'class-validator-jsonschema';
+import { decoratorSchemaOf } from '../../validation/schema-validator.js';
 import { problemResponse, RETRY_AFTER_HEADER } from './api-problem.decorator.js';
 import { Problem, ProblemFieldError } from './problem.schema.js';
 
@@ -69,7 +69,8 @@ function applyValidationRules(document: OpenAPIObject, types: readonly Function[
   for (const type of types) {
     const target = schemas[type.name];
     if (!target?.properties) continue;
-    const rules = targetConstructorToSchema(type, { classTransformerMetadataStorage: transformerStorage }) as Schema;
+    // The same reading of the decorators as validation's schema (schema-validator.ts).
+    const rules = decoratorSchemaOf(type) as Schema;
     for (const [name, property] of Object.entries(target.properties)) {
       const rule = rules.properties?.[name];
       if (rule) merge(property, rule);
