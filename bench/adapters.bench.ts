@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { type ContractClient, type ContractHandler, defineContract, query } from '../src/platform/contracts/contract.js';
-import { createLocalClient } from '../src/platform/contracts/local-client.js';
+import { createLocalClient } from '../src/platform/dispatch/local-client.js';
 import { ModuleError } from '../src/platform/contracts/module.error.js';
 import { NatsTransport } from '../src/platform/transport/nats-transport.js';
 import { createRemoteClient } from '../src/platform/transport/remote-client.js';

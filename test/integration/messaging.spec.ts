@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { ContractClient } from '../../src/platform/contracts/contract.js';
-import type { EventEnvelope } from '../../src/platform/messaging/integration-event.js';
+import type { EventEnvelope } from '../../src/platform/contracts/integration-event.js';
 import { faults } from '../fixtures/messaging/src/modules/audit/faults.js';
 import { LedgerContract } from '../fixtures/messaging/src/modules/ledger/ledger.contract.js';
 import { eventually } from '../support/eventually.js';
@@ -109,7 +109,7 @@ describe('reliable in-process events: outbox, relay, inbox (real Postgres)', () 
     });
 
     it('runs alone, storing nothing, when no event type it may publish has a subscriber', async () => {
-      const { IntegrationEvent } = await import('../../src/platform/messaging/integration-event.js');
+      const { IntegrationEvent } = await import('../../src/platform/contracts/integration-event.js');
       @IntegrationEvent({ name: 'ledger.AccountOpened', version: 1, aggregateKey: 'accountId' })
       class AccountOpened {
         constructor(readonly accountId: string) {}

@@ -168,6 +168,42 @@ describe('npm run verify', () => {
     });
   });
 
+  describe("the platform's public face and layers", () => {
+    it('fails on a module importing a platform internal, naming the file', () => {
+      const root = copyTree();
+      write(root, 'src/modules/orders/internal/planted.ts', [
+        "import { ModuleError } from '../../../platform/index.js';",
+        "import { OutboxStore } from '../../../platform/messaging/outbox.store.js';",
+        'export const planted = [ModuleError, OutboxStore];',
+        '',
+      ].join('\n'));
+      const block = expectOnly(verify(root), 'platform-internal-import', 'src/modules/orders/internal/planted.ts', 2);
+      expect(block).toContain('src/platform/messaging/outbox.store.ts');
+      expect(block).toContain("import it from '../../../platform/index.js'");
+    });
+
+    it('fails on a contract file importing the whole face rather than the light one', () => {
+      const root = copyTree();
+      write(root, 'src/modules/inventory/contract/planted.ts', "import { ModuleSettings } from '../../../platform/index.js';\nexport const planted = ModuleSettings;\n");
+      const block = expectOnly(verify(root), 'platform-internal-import', 'src/modules/inventory/contract/planted.ts', 1);
+      expect(block).toContain("import it from '../../../platform/contracts/index.js'");
+    });
+
+    it('fails on a cycle between platform folders, naming a file for each step', () => {
+      const root = copyTree();
+      write(root, 'src/platform/database/planted.ts', "import { Messaging } from '../messaging/messaging.js';\nexport const planted = Messaging;\n");
+      const block = expectOnly(verify(root), 'platform-layering', 'src/platform/database/planted.ts', 1);
+      expect(block).toContain('database → messaging → database');
+      expect(block).toMatch(/src\/platform\/messaging\/\S+ imports src\/platform\/database\//);
+    });
+
+    it('fails on a platform file importing the face', () => {
+      const root = copyTree();
+      write(root, 'src/platform/sagas/planted.ts', "import { ModuleError } from '../contracts/index.js';\nexport const planted = ModuleError;\n");
+      expectOnly(verify(root), 'platform-layering', 'src/platform/sagas/planted.ts', 1);
+    });
+  });
+
   describe('declared dependencies (module.json)', () => {
     it('fails on a dependency module.json does not declare', () => {
       const root = copyTree();

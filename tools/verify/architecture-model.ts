@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { eventOptions, isIntegrationEventType } from '../../src/platform/messaging/integration-event.js';
+import { eventOptions, isIntegrationEventType } from '../../src/platform/contracts/integration-event.js';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
 import { migrationTables, type Table } from './migration-tables.js';
 

@@ -4,6 +4,8 @@ export type RuleName =
   | 'deep-import'
   | 'platform-imports-module'
   | 'public-face'
+  | 'platform-internal-import'
+  | 'platform-layering'
   | 'composition-root-import'
   | 'module-cycle'
   | 'undeclared-dependency'

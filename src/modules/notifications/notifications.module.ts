@@ -1,5 +1,4 @@
-import { subscribe } from '../../platform/messaging/subscription.js';
-import { defineModule } from '../../platform/modules/module-definition.js';
+import { defineModule, subscribe } from '../../platform/index.js';
 import { OrderCancelled, OrderConfirmed } from '../orders/index.js';
 import { NotificationsContract } from './contract/notifications.contract.js';
 import { NotificationsHttpModule } from './internal/http/notifications-http.module.js';

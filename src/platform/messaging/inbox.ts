@@ -6,10 +6,10 @@ import { describeFieldErrors } from '../validation/field-errors.js';
 import { validateInput } from '../validation/validate-input.js';
 import { inSpan, SpanKind } from '../observability/tracing.js';
 import type { RegisteredSubscriber } from './event-registry.js';
-import { eventOptions, type EventEnvelope } from './integration-event.js';
+import { eventOptions, type EventEnvelope } from '../contracts/integration-event.js';
 import { PoisonMessageError } from './message-bus.js';
 import type { ModuleTransactions } from './module-transactions.js';
-import type { EventHandler } from './subscription.js';
+import type { EventHandler } from '../modules/subscription.js';
 
 export type InboxOutcome = 'handled' | 'duplicate';
 

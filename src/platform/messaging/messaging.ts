@@ -1,16 +1,24 @@
 import { Logger, type Type } from '@nestjs/common';
-import type { ModuleDatabases } from '../database/module-databases.js';
+import type { DataSource } from 'typeorm';
 import type { ModuleDefinition } from '../modules/module-definition.js';
 import { EventRegistry, type RegisteredSubscriber } from './event-registry.js';
 import { type ConsumerStats, type EventStream, STREAM_SUBSCRIBER, type StreamConsumption } from './event-stream.js';
 import { Inbox } from './inbox.js';
 import { MessageBus } from './message-bus.js';
-import { DEFAULT_MESSAGING_OPTIONS, type MessagingOptions } from './messaging-options.js';
+import { DEFAULT_MESSAGING_OPTIONS, type MessagingOptions } from '../config/messaging-options.js';
 import { ModuleTransactions } from './module-transactions.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { type DeadLetter, OutboxStore, type OutboxStats } from './outbox.store.js';
 import { StreamInbox } from './stream-inbox.js';
-import type { EventHandler } from './subscription.js';
+import type { EventHandler } from '../modules/subscription.js';
+
+
+/** What messaging needs of the hosted modules' databases (ModuleDatabases, composed by the application). */
+export interface HostedDatabases {
+  get(module: string): DataSource;
+  /** The module's own connection URL, for the relay's LISTEN connection. */
+  connectionUrl(module: string): string;
+}
 
 /**
  * Reliable events for the modules this process hosts: for each, its outbox,
@@ -37,7 +45,7 @@ export class Messaging {
   constructor(
     definitions: readonly ModuleDefinition[],
     private readonly hosted: readonly ModuleDefinition[],
-    private readonly databases: ModuleDatabases,
+    private readonly databases: HostedDatabases,
     private readonly options: MessagingOptions = DEFAULT_MESSAGING_OPTIONS,
     private readonly stream?: EventStream,
   ) {

@@ -4,9 +4,9 @@ import { queryPrepared } from '../database/prepared-query.js';
 import { describeFieldErrors } from '../validation/field-errors.js';
 import { validateInput } from '../validation/validate-input.js';
 import { publicationTraceHeaders } from '../observability/tracing.js';
-import { eventOptions, isIntegrationEventType } from './integration-event.js';
+import { eventOptions, isIntegrationEventType } from '../contracts/integration-event.js';
 import type { MessageBus } from './message-bus.js';
-import type { ModuleTransaction } from './module-transaction.js';
+import type { ModuleTransaction } from '../modules/module-transaction.js';
 import type { OutboxStore, OutgoingEvent } from './outbox.store.js';
 
 /** The events a one-statement unit of work may publish (see `ModuleTransactions.statement`). */

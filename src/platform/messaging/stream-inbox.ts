@@ -6,12 +6,12 @@ import { contextFrom, inSpan, inTraceOf, SpanKind } from '../observability/traci
 import type { RegisteredSubscriber } from './event-registry.js';
 import type { StreamedEvent } from './event-stream.js';
 import { decodeEvent } from './inbox.js';
-import { eventOptions } from './integration-event.js';
+import { eventOptions } from '../contracts/integration-event.js';
 import { PoisonMessageError } from './message-bus.js';
-import { backoffMs, type MessagingOptions } from './messaging-options.js';
+import { backoffMs, type MessagingOptions } from '../config/messaging-options.js';
 import type { ModuleTransactions } from './module-transactions.js';
 import type { OutboxStore } from './outbox.store.js';
-import type { EventHandler } from './subscription.js';
+import type { EventHandler } from '../modules/subscription.js';
 
 /**
  * Where an event stands for this subscriber:

@@ -1,6 +1,6 @@
 import type { Type } from '@nestjs/common';
 import type { Contract } from '../contracts/contract.js';
-import type { Subscription } from '../messaging/subscription.js';
+import type { Subscription } from './subscription.js';
 
 /**
  * What a module tells the platform about itself, from its composition root

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { ContractHandler } from '../../../platform/contracts/contract.js';
+import type { ContractHandler } from '../../../platform/index.js';
 import type { CreateProductCommand } from '../contract/create-product.command.js';
 import type { GetPricesQuery } from '../contract/get-prices.query.js';
 import type { GetProductQuery } from '../contract/get-product.query.js';

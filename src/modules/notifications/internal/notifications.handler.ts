@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { ContractHandler } from '../../../platform/contracts/contract.js';
+import type { ContractHandler } from '../../../platform/index.js';
 import type { FindNotificationsQuery } from '../contract/find-notifications.query.js';
 import type { NotificationView } from '../contract/notification.view.js';
 import type { NotificationsContract } from '../contract/notifications.contract.js';

@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/contract.js';
+import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/index.js';
 import { CancelOrderCommand } from './cancel-order.command.js';
 import type { CancelOrderResult } from './cancel-order.result.js';
 import { GetOrderQuery } from './get-order.query.js';

@@ -1,5 +1,5 @@
 import { Module } from '@nestjs/common';
-import { ModuleSettings } from '../../../platform/config/module-settings.js';
+import { ModuleSettings } from '../../../platform/index.js';
 import { OrdersContract } from '../contract/orders.contract.js';
 import { CancelOrderHandler } from './cancel-order/cancel-order.handler.js';
 import { CHECKOUT_SAGA_OPTIONS, checkoutSagaOptions } from './checkout-saga/checkout-saga.options.js';

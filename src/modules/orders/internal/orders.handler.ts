@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { ContractHandler } from '../../../platform/contracts/contract.js';
+import type { ContractHandler } from '../../../platform/index.js';
 import type { CancelOrderCommand } from '../contract/cancel-order.command.js';
 import type { CancelOrderResult } from '../contract/cancel-order.result.js';
 import type { GetOrderQuery } from '../contract/get-order.query.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { ContractHandler } from '../../../platform/contracts/contract.js';
+import type { ContractHandler } from '../../../platform/index.js';
 import type { ChargePaymentCommand } from '../contract/charge-payment.command.js';
 import type { FindPaymentsQuery } from '../contract/find-payments.query.js';
 import type { GetPaymentQuery } from '../contract/get-payment.query.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { ContractHandler } from '../../../platform/contracts/contract.js';
+import type { ContractHandler } from '../../../platform/index.js';
 import type { CancelShipmentCommand } from '../contract/cancel-shipment.command.js';
 import type { FindShipmentsQuery } from '../contract/find-shipments.query.js';
 import type { GetShipmentQuery } from '../contract/get-shipment.query.js';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import { MODULE_DATA_SOURCE } from '../../../../platform/index.js';
 import type { CreateProductCommand } from '../../contract/create-product.command.js';
 import type { ProductView } from '../../contract/product.view.js';
 import { ProductEntity } from '../infrastructure/product.entity.js';

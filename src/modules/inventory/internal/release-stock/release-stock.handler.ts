@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
+import { ModuleTransactions } from '../../../../platform/index.js';
 import type { ReleaseStockCommand } from '../../contract/release-stock.command.js';
 import type { ReservationView } from '../../contract/reservation.view.js';
 import { lockStock, shiftReserved } from '../infrastructure/product-stock.store.js';

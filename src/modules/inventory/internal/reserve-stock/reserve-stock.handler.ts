@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
+import { MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
 import type { ReservationView } from '../../contract/reservation.view.js';
 import type { ReserveStockCommand } from '../../contract/reserve-stock.command.js';
 import { RESERVATION_COLUMNS, type ReservationRow, rowToReservationView } from '../infrastructure/reservation.mapper.js';

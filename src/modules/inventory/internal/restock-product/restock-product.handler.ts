@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { ModuleError } from '../../../../platform/contracts/module.error.js';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import { MODULE_DATA_SOURCE, ModuleError } from '../../../../platform/index.js';
 import type { ProductView } from '../../contract/product.view.js';
 import type { RestockProductCommand } from '../../contract/restock-product.command.js';
 import { ProductEntity } from '../infrastructure/product.entity.js';

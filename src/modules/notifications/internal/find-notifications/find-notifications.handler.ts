@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import { MODULE_DATA_SOURCE } from '../../../../platform/index.js';
 import type { FindNotificationsQuery } from '../../contract/find-notifications.query.js';
 import type { NotificationView } from '../../contract/notification.view.js';
 import { NotificationEntity } from '../infrastructure/notification.entity.js';

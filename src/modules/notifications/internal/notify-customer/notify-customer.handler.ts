@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import { recordNotifications } from '../infrastructure/notification-records.js';
-import type { EventContext, EventHandler } from '../../../../platform/messaging/subscription.js';
+import type { EventContext, EventHandler } from '../../../../platform/index.js';
 import { OrderCancelled, type OrderConfirmed } from '../../../orders/index.js';
 import { NotifyOrderCancelledHandler } from '../notify-order-cancelled/notify-order-cancelled.handler.js';
 import { NotifyOrderConfirmedHandler } from '../notify-order-confirmed/notify-order-confirmed.handler.js';

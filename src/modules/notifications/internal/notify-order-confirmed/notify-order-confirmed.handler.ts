@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import type { EventContext } from '../../../../platform/messaging/subscription.js';
+import type { EventContext } from '../../../../platform/index.js';
 import type { OrderConfirmed } from '../../../orders/index.js';
 import { type NewNotification, recordNotifications } from '../infrastructure/notification-records.js';
 

@@ -1,7 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ModuleError } from '../../../../platform/contracts/module.error.js';
-import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
-import { currentTraceHeaders } from '../../../../platform/observability/tracing.js';
+import { currentTraceHeaders, ModuleError, ModuleTransactions } from '../../../../platform/index.js';
 import type { CancelOrderCommand } from '../../contract/cancel-order.command.js';
 import type { CancelOrderResult } from '../../contract/cancel-order.result.js';
 import type { FailureReason, OrderStatus } from '../../contract/order.view.js';

@@ -1,10 +1,6 @@
 import { Logger, type Provider } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
-import { Metrics } from '../../../../platform/observability/metrics.js';
-import { SagaAdmission } from '../../../../platform/sagas/saga-admission.js';
-import { type SagaOutcome, SagaRunner } from '../../../../platform/sagas/saga-runner.js';
+import { Metrics, MODULE_DATA_SOURCE, ModuleTransactions, SagaAdmission, type SagaOutcome, SagaRunner } from '../../../../platform/index.js';
 import { InventoryContract, type Inventory } from '../../../inventory/index.js';
 import { PaymentsContract, type Payments } from '../../../payments/index.js';
 import { ShippingContract, type Shipping } from '../../../shipping/index.js';

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import { MODULE_DATA_SOURCE } from '../../../../platform/index.js';
 import type { GetOrderQuery } from '../../contract/get-order.query.js';
 import type { SagaStepView } from '../../contract/saga-step.view.js';
 import { orderNotFound } from '../get-order/get-order.handler.js';

@@ -1,5 +1,5 @@
 import { Injectable } from '@nestjs/common';
-import { ModuleError } from '../../../../platform/contracts/module.error.js';
+import { ModuleError } from '../../../../platform/index.js';
 import type { GetOrderQuery } from '../../contract/get-order.query.js';
 import type { OrderView } from '../../contract/order.view.js';
 import { OrderRepository } from '../infrastructure/order.repository.js';

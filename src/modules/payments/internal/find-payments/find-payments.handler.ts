@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import { type DataSource, In, Not } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import { MODULE_DATA_SOURCE } from '../../../../platform/index.js';
 import type { FindPaymentsQuery } from '../../contract/find-payments.query.js';
 import type { PaymentStatus, PaymentView } from '../../contract/payment.view.js';
 import { PaymentEntity } from '../infrastructure/payment.entity.js';

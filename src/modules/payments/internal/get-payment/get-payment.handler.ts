@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import { MODULE_DATA_SOURCE } from '../../../../platform/index.js';
 import type { GetPaymentQuery } from '../../contract/get-payment.query.js';
 import type { PaymentView } from '../../contract/payment.view.js';
 import { PaymentEntity } from '../infrastructure/payment.entity.js';

@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
+import { MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
 import type { PaymentView } from '../../contract/payment.view.js';
 import type { RefundPaymentCommand } from '../../contract/refund-payment.command.js';
 import { SimulatedPaymentProvider } from '../charge-payment/simulated-provider.js';

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import { MODULE_DATA_SOURCE } from '../../../../platform/index.js';
 import type { GetShipmentQuery } from '../../contract/get-shipment.query.js';
 import type { ShipmentView } from '../../contract/shipment.view.js';
 import { ShipmentEntity } from '../infrastructure/shipment.entity.js';

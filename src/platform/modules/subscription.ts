@@ -1,5 +1,5 @@
 import type { Type } from '@nestjs/common';
-import { eventOptions } from './integration-event.js';
+import { eventOptions } from '../contracts/integration-event.js';
 import type { ModuleTransaction } from './module-transaction.js';
 
 /** What a handler is given besides the event: its identity, and the transaction it runs in. */

@@ -2,8 +2,8 @@ import { Logger } from '@nestjs/common';
 import { isDatabaseUnavailable } from '../database/database-errors.js';
 import { describeFieldErrors } from '../validation/field-errors.js';
 import { validateInput } from '../validation/validate-input.js';
-import type { CallOptions, Contract, ContractClient, ContractHandler } from './contract.js';
-import { ModuleError } from './module.error.js';
+import type { CallOptions, Contract, ContractClient, ContractHandler } from '../contracts/contract.js';
+import { ModuleError } from '../contracts/module.error.js';
 
 /** A copy through JSON, exactly what a remote call would do to the value. */
 export function wireCopy<T>(value: T): T {

@@ -1,6 +1,6 @@
 import 'reflect-metadata';
 import { IsString } from 'class-validator';
-import { IntegrationEvent } from './integration-event.js';
+import { IntegrationEvent } from '../contracts/integration-event.js';
 import { type EventHandler, subscribe } from './subscription.js';
 
 @IntegrationEvent({ name: 'orders.OrderConfirmed', version: 2, aggregateKey: 'orderId' })
