@@ -1,9 +1,12 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { Logger } from '@nestjs/common';
+import { Injectable, Logger, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { CqrsModule, type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { type ContractClient, type ContractHandler, defineContract, query } from '../src/platform/contracts/contract.js';
+import { type ContractClient, defineContract, query } from '../src/platform/contracts/contract.js';
 import { createLocalClient } from '../src/platform/dispatch/local-client.js';
+import { busHandlers, type OperationHandlers } from '../src/platform/dispatch/operation-handlers.js';
 import { ModuleError } from '../src/platform/contracts/module.error.js';
 import { NatsTransport } from '../src/platform/transport/nats-transport.js';
 import { createRemoteClient } from '../src/platform/transport/remote-client.js';
@@ -16,10 +19,11 @@ import { GetThingQuery } from './support/get-thing.query.js';
 
 /**
  * What the contract adapters add to a module call, against their floors, in one run:
- * 1. direct method call on the handler (no copy, no validation);
+ * 1. direct method call on the handler (no copy, no validation, no bus);
  * 2. floor of a call that copies like a remote one: the direct call plus a JSON round trip of input and output;
  * 3. the same floor plus the input validation every contract call does on receipt (class-validator);
- * 4. the local adapter (createLocalClient): JSON copies + validation + error mapping;
+ * 4. the local adapter (createLocalClient): JSON copies + validation + error mapping + dispatch on the
+ *    QueryBus of @nestjs/cqrs to the module's @QueryHandler, as the platform binds it;
  * 5. bare NATS request/reply of the same JSON payload, between two connections;
  * 6. the NATS adapter: createRemoteClient -> NatsTransport -> NatsTransport.serveModule -> local adapter -> handler.
  * No database: the handler answers from its input.
@@ -53,11 +57,20 @@ function viewOf(input: GetThingQuery): ThingView {
   return { id: input.id, name: 'thing', quantity: input.quantity, priceCents: 100 * input.quantity, tags: ['a', 'b'] };
 }
 
-class ThingHandler implements ContractHandler<typeof BenchContract> {
-  async getThing(input: GetThingQuery): Promise<ThingView> {
+/** The module's use case, as a module writes it: the platform's dispatch reaches it through @nestjs/cqrs's QueryBus. */
+@Injectable()
+@QueryHandler(GetThingQuery)
+class ThingHandler implements IQueryHandler<GetThingQuery, ThingView> {
+  async execute(input: GetThingQuery): Promise<ThingView> {
     return viewOf(input);
   }
 }
+
+@Module({ imports: [CqrsModule.forRoot()], providers: [ThingHandler] })
+class BenchModule {}
+
+/** The hosting side as the platform binds it: each operation sent on the bus of its kind. */
+let hostedHandlers: () => OperationHandlers;
 
 const INPUT: GetThingQuery = { id: 'thing-42', quantity: 3 };
 
@@ -67,15 +80,18 @@ function copy<T>(value: T): T {
 
 async function main(): Promise<void> {
   Logger.overrideLogger(['error']);
-  const handler = new ThingHandler();
-  const local = createLocalClient(BenchContract, () => handler);
+  const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
+  await app.init();
+  hostedHandlers = busHandlers(BenchContract, app);
+  const handler = app.get(ThingHandler);
+  const local = createLocalClient(BenchContract, hostedHandlers);
 
-  const direct = () => handler.getThing(INPUT);
-  const floor = async () => copy(await handler.getThing(copy(INPUT)));
+  const direct = () => handler.execute(INPUT);
+  const floor = async () => copy(await handler.execute(copy(INPUT)));
   const floorValidated = async () => {
     const decoded = await validateInput(GetThingQuery, copy(INPUT));
     if (!decoded.ok) throw new Error('bench input is invalid');
-    return copy(await handler.getThing(decoded.value));
+    return copy(await handler.execute(decoded.value));
   };
   const viaLocal = () => local.getThing(INPUT);
 
@@ -91,7 +107,7 @@ async function main(): Promise<void> {
 
   const inProcess = await sample(
     [
-      { name: 'direct method call: await handler.getThing(input)', call: direct },
+      { name: 'direct method call: await handler.execute(input)', call: direct },
       { name: 'floor: direct call + JSON round trip of input and output', call: floor },
       { name: 'floor + class-validator validateInput of the input', call: floorValidated },
       { name: 'local adapter: createLocalClient(...).getThing(input) (validates input)', call: viaLocal },
@@ -104,6 +120,7 @@ async function main(): Promise<void> {
     await report(inProcess, natsBench, handler, local, overhead);
   } finally {
     await natsBench?.close();
+    await app.close();
   }
 }
 
@@ -172,7 +189,7 @@ async function report(
       input: INPUT,
       output: viewOf(INPUT),
       type: GetThingQuery,
-      handler: (input) => handler.getThing(input as GetThingQuery),
+      handler: (input) => handler.execute(input as GetThingQuery),
       local: (input) => local.getThing(input as GetThingQuery),
     });
   }
@@ -218,9 +235,8 @@ async function natsHalf(): Promise<NatsBench | undefined> {
     const bare = async () => (JSON.parse((await requester.request(subject, JSON.stringify(INPUT), { timeout: 5_000 })).string()) as { result: ThingView }).result;
 
     // Adapter: served like bindTransport does (the callee answers through its local adapter).
-    const handler = new ThingHandler();
     // As transport-bindings serves it: the transport parses and serialises, the local adapter does not copy again.
-    const hosted = createLocalClient(BenchContract, () => handler, { copy: false }) as unknown as Record<string, (input: object) => Promise<unknown>>;
+    const hosted = createLocalClient(BenchContract, hostedHandlers, { copy: false }) as unknown as Record<string, (input: object) => Promise<unknown>>;
     server.serveModule(BenchContract.module, async (operation, input) => {
       if (!Object.hasOwn(BenchContract.operations, operation)) {
         return { ok: false, error: new ModuleError('INVALID', `'benchmod' has no operation '${operation}'`, 'benchmod').toData() };
@@ -262,7 +278,7 @@ async function natsHalf(): Promise<NatsBench | undefined> {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
-    const inProcess = createLocalClient(BenchContract, () => handler);
+    const inProcess = createLocalClient(BenchContract, hostedHandlers);
     const withHeader = async () => {
       const headers = natsHeaders();
       headers.set('Mf-Service-Token', token);

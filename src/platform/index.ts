@@ -10,6 +10,10 @@
 // A module's contract: operations, events, errors.
 export * from './contracts/index.js';
 
+// A module's use cases: one @CommandHandler or @QueryHandler class per operation of its contract,
+// to which the platform dispatches every call (local or remote). The buses themselves stay the platform's.
+export { CommandHandler, type ICommandHandler, type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+
 // A module's composition root and what it is given.
 export { defineModule, type ModuleDefinition } from './modules/module-definition.js';
 export { type EventContext, type EventHandler, type Subscription, subscribe } from './modules/subscription.js';

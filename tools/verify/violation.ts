@@ -12,6 +12,7 @@ export type RuleName =
   | 'entity-schema'
   | 'foreign-schema-sql'
   | 'nest-exports'
+  | 'bus-access'
   | 'sync-chain-depth'
   | 'sync-cycle'
   | 'stale-baseline'

@@ -13,7 +13,9 @@ import { type AppConfig, isDistributed, natsAuthenticates } from '../config/app-
 import { ConfigurationError } from '../config/configuration.error.js';
 import { ModuleSettings } from '../config/module-settings.js';
 import { ContractsModule } from '../dispatch/contracts.module.js';
-import { createLocalClient, lazyHandler } from '../dispatch/local-client.js';
+import { CqrsModule } from '@nestjs/cqrs';
+import { createLocalClient } from '../dispatch/local-client.js';
+import { busHandlers } from '../dispatch/operation-handlers.js';
 import { instrumentClient } from '../observability/instrumented-client.js';
 import { MODULE_DATA_SOURCE } from '../database/module-data-source.js';
 import { ModuleDatabases } from './module-databases.js';
@@ -121,6 +123,8 @@ export async function startStoreApplication(
           },
         }),
         ObservabilityModule.forRoot(metrics),
+        // The buses contract calls are dispatched on to each module's command and query handlers.
+        CqrsModule.forRoot(),
         ContractsModule.forRoot(definitions, config.hostedModules, transport ? { transport, resilience } : undefined, metrics),
         ...hosted.map(
           (definition): DynamicModule => ({
@@ -159,7 +163,7 @@ export async function startStoreApplication(
         hosted: config.hostedModules,
         // Calls that arrive over the transport are parsed from JSON and answered as JSON: no copy on top.
         clientOf: ({ contract }) =>
-          instrumentClient(contract, createLocalClient(contract, lazyHandler(contract, app), { copy: false }), 'local', metrics),
+          instrumentClient(contract, createLocalClient(contract, busHandlers(contract, app), { copy: false }), 'local', metrics),
       });
     }
     await messaging.start();

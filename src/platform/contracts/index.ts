@@ -10,7 +10,6 @@ export {
   command,
   type Contract,
   type ContractClient,
-  type ContractHandler,
   defineContract,
   type OperationSpec,
   query,

@@ -1,7 +1,8 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { ModuleDefinition } from '../modules/module-definition.js';
-import { createLocalClient, lazyHandler } from './local-client.js';
+import { createLocalClient } from './local-client.js';
+import { busHandlers, checkOperationHandlers } from './operation-handlers.js';
 import { instrumentClient } from '../observability/instrumented-client.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createRemoteClient } from '../transport/remote-client.js';
@@ -37,11 +38,12 @@ export class ContractsModule {
         const client = createRemoteClient(contract, remote.transport, resilience, remote.resilience.callTimeoutMs);
         return { provide: contract.client, useValue: instrumentClient(contract, client, 'remote', metrics) };
       }
+      checkOperationHandlers(definition);
       return {
         provide: contract.client,
         inject: [ModuleRef],
         useFactory: (moduleRef: ModuleRef) =>
-          instrumentClient(contract, createLocalClient(contract, lazyHandler(contract, moduleRef)), 'local', metrics),
+          instrumentClient(contract, createLocalClient(contract, busHandlers(contract, moduleRef)), 'local', metrics),
       };
     });
     return {

@@ -1,7 +1,5 @@
 import { Module } from '@nestjs/common';
-import { NotificationsContract } from '../contract/notifications.contract.js';
 import { FindNotificationsHandler } from './find-notifications/find-notifications.handler.js';
-import { NotificationsHandler } from './notifications.handler.js';
 import { NotifyCustomerHandler } from './notify-customer/notify-customer.handler.js';
 import { NotifyOrderCancelledHandler } from './notify-order-cancelled/notify-order-cancelled.handler.js';
 import { NotifyOrderConfirmedHandler } from './notify-order-confirmed/notify-order-confirmed.handler.js';
@@ -13,7 +11,6 @@ import { NotifyOrderConfirmedHandler } from './notify-order-confirmed/notify-ord
     NotifyOrderConfirmedHandler,
     NotifyOrderCancelledHandler,
     FindNotificationsHandler,
-    { provide: NotificationsContract.handler, useClass: NotificationsHandler },
   ],
 })
 export class NotificationsCoreModule {}

@@ -1,13 +1,14 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { ModuleTransactions } from '../../../../platform/index.js';
-import type { ReleaseStockCommand } from '../../contract/release-stock.command.js';
+import { CommandHandler, type ICommandHandler, ModuleTransactions } from '../../../../platform/index.js';
+import { ReleaseStockCommand } from '../../contract/release-stock.command.js';
 import type { ReservationView } from '../../contract/reservation.view.js';
 import { lockStock, shiftReserved } from '../infrastructure/product-stock.store.js';
 import { RESERVATION_COLUMNS, type ReservationRow, rowToReservationView } from '../infrastructure/reservation.mapper.js';
 
 @Injectable()
-export class ReleaseStockHandler {
+@CommandHandler(ReleaseStockCommand)
+export class ReleaseStockHandler implements ICommandHandler<ReleaseStockCommand, ReservationView> {
   constructor(private readonly transactions: ModuleTransactions) {}
 
   execute(command: ReleaseStockCommand): Promise<ReservationView> {

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
 import type { ReservationView } from '../../contract/reservation.view.js';
-import type { ReserveStockCommand } from '../../contract/reserve-stock.command.js';
+import { ReserveStockCommand } from '../../contract/reserve-stock.command.js';
 import { RESERVATION_COLUMNS, type ReservationRow, rowToReservationView } from '../infrastructure/reservation.mapper.js';
 import { invalidInput } from '../inventory.errors.js';
 import { duplicateSkus } from './duplicate-skus.js';
@@ -47,7 +47,8 @@ const RESERVE = `
   SELECT ${RESERVATION_COLUMNS} FROM claimed`;
 
 @Injectable()
-export class ReserveStockHandler {
+@CommandHandler(ReserveStockCommand)
+export class ReserveStockHandler implements ICommandHandler<ReserveStockCommand, ReservationView> {
   constructor(
     private readonly transactions: ModuleTransactions,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,

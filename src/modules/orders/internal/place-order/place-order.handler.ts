@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { currentTraceHeaders, type FieldError, ModuleError, ModuleTransactions, SagaAdmission } from '../../../../platform/index.js';
+import { CommandHandler, currentTraceHeaders, type FieldError, type ICommandHandler, ModuleError, ModuleTransactions, SagaAdmission } from '../../../../platform/index.js';
 import { type Inventory, InjectInventory } from '../../../inventory/index.js';
 import { OrderPlaced } from '../../contract/order-events.js';
-import type { PlaceOrderCommand } from '../../contract/place-order.command.js';
+import { PlaceOrderCommand } from '../../contract/place-order.command.js';
 import type { PlaceOrderResult } from '../../contract/place-order.result.js';
 import { CHECKOUT_SAGA_OPTIONS, type CheckoutSagaOptions } from '../checkout-saga/checkout-saga.options.js';
 import { CHECKOUT_SAGA, type CheckoutSagaRunner } from '../checkout-saga/order-sagas.providers.js';
@@ -16,7 +16,8 @@ export const MAX_ORDER_TOTAL_CENTS = 2_000_000_000;
 const UNIQUE_VIOLATION = '23505';
 
 @Injectable()
-export class PlaceOrderHandler {
+@CommandHandler(PlaceOrderCommand)
+export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand, PlaceOrderResult> {
   private readonly placeSql: string;
 
   constructor(

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
-import type { ChargePaymentCommand } from '../../contract/charge-payment.command.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
+import { ChargePaymentCommand } from '../../contract/charge-payment.command.js';
 import type { PaymentView } from '../../contract/payment.view.js';
 import { paymentRecordOf } from '../infrastructure/payment-records.js';
 import { PAYMENT_COLUMNS, type PaymentRow, rowToPaymentView } from '../infrastructure/payment.mapper.js';
@@ -30,7 +30,8 @@ const RECORD = `
  * intent, and the charge then gives back what the provider took.
  */
 @Injectable()
-export class ChargePaymentHandler {
+@CommandHandler(ChargePaymentCommand)
+export class ChargePaymentHandler implements ICommandHandler<ChargePaymentCommand, PaymentView> {
   constructor(
     private readonly transactions: ModuleTransactions,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,

@@ -1,8 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
 import type { PaymentView } from '../../contract/payment.view.js';
-import type { RefundPaymentCommand } from '../../contract/refund-payment.command.js';
+import { RefundPaymentCommand } from '../../contract/refund-payment.command.js';
 import { SimulatedPaymentProvider } from '../charge-payment/simulated-provider.js';
 import { paymentRecordOf } from '../infrastructure/payment-records.js';
 import { PAYMENT_COLUMNS, type PaymentRow, rowToPaymentView } from '../infrastructure/payment.mapper.js';
@@ -28,7 +28,8 @@ const REFUND = `
   RETURNING ${PAYMENT_COLUMNS}`;
 
 @Injectable()
-export class RefundPaymentHandler {
+@CommandHandler(RefundPaymentCommand)
+export class RefundPaymentHandler implements ICommandHandler<RefundPaymentCommand, PaymentView> {
   constructor(
     private readonly transactions: ModuleTransactions,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,

@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
-import type { CancelShipmentCommand } from '../../contract/cancel-shipment.command.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
+import { CancelShipmentCommand } from '../../contract/cancel-shipment.command.js';
 import type { ShipmentView } from '../../contract/shipment.view.js';
 import { shipmentRecordOf } from '../infrastructure/shipment-records.js';
 import { rowToShipmentView, SHIPMENT_COLUMNS, type ShipmentRow } from '../infrastructure/shipment.mapper.js';
@@ -20,7 +20,8 @@ const CANCEL = `
   RETURNING ${SHIPMENT_COLUMNS}`;
 
 @Injectable()
-export class CancelShipmentHandler {
+@CommandHandler(CancelShipmentCommand)
+export class CancelShipmentHandler implements ICommandHandler<CancelShipmentCommand, ShipmentView> {
   constructor(
     private readonly transactions: ModuleTransactions,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,

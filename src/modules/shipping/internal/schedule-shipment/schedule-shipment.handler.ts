@@ -1,7 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
-import type { ScheduleShipmentCommand } from '../../contract/schedule-shipment.command.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
+import { ScheduleShipmentCommand } from '../../contract/schedule-shipment.command.js';
 import type { ShipmentView } from '../../contract/shipment.view.js';
 import { shipmentRecordOf } from '../infrastructure/shipment-records.js';
 import { rowToShipmentView, SHIPMENT_COLUMNS, type ShipmentRow } from '../infrastructure/shipment.mapper.js';
@@ -19,7 +19,8 @@ const SCHEDULE = `
   RETURNING ${SHIPMENT_COLUMNS}`;
 
 @Injectable()
-export class ScheduleShipmentHandler {
+@CommandHandler(ScheduleShipmentCommand)
+export class ScheduleShipmentHandler implements ICommandHandler<ScheduleShipmentCommand, ShipmentView> {
   constructor(
     private readonly transactions: ModuleTransactions,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
