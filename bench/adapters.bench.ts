@@ -2,11 +2,12 @@ import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
 import { Injectable, Logger, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { CqrsModule, type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { CqrsModule, type IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
 import { type ContractClient, defineContract, query } from '../src/platform/contracts/contract.js';
 import { createLocalClient } from '../src/platform/dispatch/local-client.js';
-import { busHandlers, type OperationHandlers } from '../src/platform/dispatch/operation-handlers.js';
+import { dispatchTo, findOperationHandlers, type OperationHandlers } from '../src/platform/dispatch/operation-handlers.js';
+import { defineModule } from '../src/platform/modules/module-definition.js';
 import { ModuleError } from '../src/platform/contracts/module.error.js';
 import { NatsTransport } from '../src/platform/transport/nats-transport.js';
 import { createRemoteClient } from '../src/platform/transport/remote-client.js';
@@ -57,7 +58,7 @@ function viewOf(input: GetThingQuery): ThingView {
   return { id: input.id, name: 'thing', quantity: input.quantity, priceCents: 100 * input.quantity, tags: ['a', 'b'] };
 }
 
-/** The module's use case, as a module writes it: the platform's dispatch reaches it through @nestjs/cqrs's QueryBus. */
+/** The module's use case, as a module writes it: a @QueryHandler of its input class. */
 @Injectable()
 @QueryHandler(GetThingQuery)
 class ThingHandler implements IQueryHandler<GetThingQuery, ThingView> {
@@ -66,10 +67,11 @@ class ThingHandler implements IQueryHandler<GetThingQuery, ThingView> {
   }
 }
 
+// CqrsModule only for the (info) row that dispatches on its QueryBus instead: the platform does not use the bus.
 @Module({ imports: [CqrsModule.forRoot()], providers: [ThingHandler] })
 class BenchModule {}
 
-/** The hosting side as the platform binds it: each operation sent on the bus of its kind. */
+/** The hosting side as the platform binds it: each operation to the handler of its input class. */
 let hostedHandlers: () => OperationHandlers;
 
 const INPUT: GetThingQuery = { id: 'thing-42', quantity: 3 };
@@ -82,7 +84,10 @@ async function main(): Promise<void> {
   Logger.overrideLogger(['error']);
   const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
   await app.init();
-  hostedHandlers = busHandlers(BenchContract, app);
+  hostedHandlers = dispatchTo(findOperationHandlers(defineModule({ name: 'benchmod', contract: BenchContract, core: BenchModule, entities: [] })), app);
+  const queryBus = app.get(QueryBus);
+  const onBus = createLocalClient(BenchContract, () => ({ getThing: (input: object) => queryBus.execute(input as GetThingQuery) }));
+  const viaBus = () => onBus.getThing(INPUT);
   const handler = app.get(ThingHandler);
   const local = createLocalClient(BenchContract, hostedHandlers);
 
@@ -97,7 +102,7 @@ async function main(): Promise<void> {
 
   // Sanity: every path answers the same thing.
   const expected = JSON.stringify(viewOf(INPUT));
-  for (const [name, call] of Object.entries({ direct, floor, floorValidated, viaLocal })) {
+  for (const [name, call] of Object.entries({ direct, floor, floorValidated, viaLocal, viaBus })) {
     const got = JSON.stringify(await call());
     if (got !== expected) throw new Error(`${name} answered ${got}, expected ${expected}`);
   }
@@ -111,6 +116,7 @@ async function main(): Promise<void> {
       { name: 'floor: direct call + JSON round trip of input and output', call: floor },
       { name: 'floor + class-validator validateInput of the input', call: floorValidated },
       { name: 'local adapter: createLocalClient(...).getThing(input) (validates input)', call: viaLocal },
+      { name: '(info) the same, dispatched on @nestjs/cqrs QueryBus.execute instead', call: viaBus },
     ],
     { iterations: ITERATIONS, rounds: ROUNDS, warmup: Math.min(ITERATIONS, 20_000) },
   );
@@ -131,7 +137,7 @@ async function report(
   local: ContractClient<typeof BenchContract>,
   overhead: number,
 ): Promise<void> {
-  const [directRow, floorRow, floorValidatedRow, localRow] = inProcess;
+  const [directRow, floorRow, floorValidatedRow, localRow, busRow] = inProcess;
   const nats = natsBench?.rows;
 
   console.log('');
@@ -149,6 +155,8 @@ async function report(
   ratios.push(['local adapter / floor (JSON round trip)', localVsFloor.p50, localVsFloor.mean, `<= ${LOCAL_TARGET}x`, verdict(localVsFloor.p50, LOCAL_TARGET)]);
   const localVsValidated = ratio(localRow, floorValidatedRow);
   ratios.push(['local adapter / floor + validation', localVsValidated.p50, localVsValidated.mean, 'info', '-']);
+  const onBus = ratio(busRow, floorRow);
+  ratios.push(['(info) local adapter on QueryBus / floor', onBus.p50, onBus.mean, 'info', '-']);
   const floorCost = ratio(floorRow, directRow);
   ratios.push(['floor / direct call', floorCost.p50, floorCost.mean, 'info', '-']);
   let natsMissed = false;

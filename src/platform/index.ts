@@ -10,8 +10,8 @@
 // A module's contract: operations, events, errors.
 export * from './contracts/index.js';
 
-// A module's use cases: one @CommandHandler or @QueryHandler class per operation of its contract,
-// to which the platform dispatches every call (local or remote). The buses themselves stay the platform's.
+// A module's use cases: one @CommandHandler or @QueryHandler class (@nestjs/cqrs) per operation of its
+// contract, to which the platform dispatches every call, local or remote. A module never holds a bus (verify: bus-access).
 export { CommandHandler, type ICommandHandler, type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
 
 // A module's composition root and what it is given.

@@ -7,9 +7,10 @@ const CQRS = /^@nestjs\/cqrs(\/|$)/;
 
 /**
  * Modules never reach @nestjs/cqrs themselves: the platform dispatches each
- * contract call on its CommandBus or QueryBus, and a module that held a bus
- * could execute another module's command in-process, bypassing its contract
- * (validation, copies, errors) and breaking the day that module moves out.
+ * contract call to the handler of its input class, and a module that held a
+ * CommandBus or QueryBus could execute another module's command in-process,
+ * bypassing its contract (validation, copies, errors) and breaking the day
+ * that module moves out.
  * What a module writes, @CommandHandler and @QueryHandler classes, comes
  * from the platform's face instead.
  */

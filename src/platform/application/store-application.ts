@@ -13,9 +13,8 @@ import { type AppConfig, isDistributed, natsAuthenticates } from '../config/app-
 import { ConfigurationError } from '../config/configuration.error.js';
 import { ModuleSettings } from '../config/module-settings.js';
 import { ContractsModule } from '../dispatch/contracts.module.js';
-import { CqrsModule } from '@nestjs/cqrs';
 import { createLocalClient } from '../dispatch/local-client.js';
-import { busHandlers } from '../dispatch/operation-handlers.js';
+import { dispatchTo, findOperationHandlers } from '../dispatch/operation-handlers.js';
 import { instrumentClient } from '../observability/instrumented-client.js';
 import { MODULE_DATA_SOURCE } from '../database/module-data-source.js';
 import { ModuleDatabases } from './module-databases.js';
@@ -123,8 +122,6 @@ export async function startStoreApplication(
           },
         }),
         ObservabilityModule.forRoot(metrics),
-        // The buses contract calls are dispatched on to each module's command and query handlers.
-        CqrsModule.forRoot(),
         ContractsModule.forRoot(definitions, config.hostedModules, transport ? { transport, resilience } : undefined, metrics),
         ...hosted.map(
           (definition): DynamicModule => ({
@@ -162,8 +159,13 @@ export async function startStoreApplication(
         definitions,
         hosted: config.hostedModules,
         // Calls that arrive over the transport are parsed from JSON and answered as JSON: no copy on top.
-        clientOf: ({ contract }) =>
-          instrumentClient(contract, createLocalClient(contract, busHandlers(contract, app), { copy: false }), 'local', metrics),
+        clientOf: (definition) =>
+          instrumentClient(
+            definition.contract,
+            createLocalClient(definition.contract, dispatchTo(findOperationHandlers(definition), app), { copy: false }),
+            'local',
+            metrics,
+          ),
       });
     }
     await messaging.start();

@@ -1,13 +1,13 @@
 import 'reflect-metadata';
 import { Injectable, Module } from '@nestjs/common';
 import { NestFactory } from '@nestjs/core';
-import { CommandHandler, CqrsModule, type ICommandHandler, type IQueryHandler, QueryHandler } from '@nestjs/cqrs';
+import { CommandHandler, CqrsModule, type ICommandHandler, type IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
 import { IsInt, IsString } from 'class-validator';
 import { command, defineContract, query } from '../contracts/contract.js';
 import { ModuleError } from '../contracts/module.error.js';
 import { defineModule } from '../modules/module-definition.js';
 import { createLocalClient } from './local-client.js';
-import { busHandlers, checkOperationHandlers } from './operation-handlers.js';
+import { dispatchTo, findOperationHandlers } from './operation-handlers.js';
 
 class AddCommand {
   @IsInt()
@@ -56,11 +56,10 @@ const definition = (core: Function) => defineModule({ name: 'counter', contract:
 
 describe('contract dispatch on @nestjs/cqrs', () => {
   it("sends each operation to its input class's handler through the local adapter, errors as data", async () => {
-    checkOperationHandlers(definition(CounterCore));
-    const app = await NestFactory.createApplicationContext({ module: CounterCore, imports: [CqrsModule.forRoot()] }, { logger: false });
+    const app = await NestFactory.createApplicationContext(CounterCore, { logger: false });
     await app.init();
     try {
-      const client = createLocalClient(Counter, busHandlers(Counter, app));
+      const client = createLocalClient(Counter, dispatchTo(findOperationHandlers(definition(CounterCore)), app));
       expect(await client.add({ amount: 2 })).toEqual({ total: 2 });
       expect(await client.add({ amount: 3 })).toEqual({ total: 5 });
       expect(await client.total({ account: 'a' })).toEqual({ total: 5 });
@@ -73,10 +72,27 @@ describe('contract dispatch on @nestjs/cqrs', () => {
     }
   });
 
+  it("picks the handler @nestjs/cqrs's own bus would run", async () => {
+    const handlers = findOperationHandlers(definition(CounterCore));
+    expect([...handlers]).toEqual([
+      ['add', AddHandler],
+      ['total', TotalHandler],
+    ]);
+    const app = await NestFactory.createApplicationContext({ module: CounterCore, imports: [CqrsModule.forRoot()] }, { logger: false });
+    await app.init();
+    try {
+      const total = Object.assign(new TotalQuery(), { account: 'a' });
+      app.get(Totals).total = 7;
+      expect(await app.get(QueryBus).execute(total)).toEqual(await dispatchTo(handlers, app)().total(total));
+    } finally {
+      await app.close();
+    }
+  });
+
   it('refuses, before start, a module whose operation has no handler, two, or one of the wrong kind', () => {
     @Module({ providers: [Totals, AddHandler] })
     class Missing {}
-    expect(() => checkOperationHandlers(definition(Missing))).toThrow(
+    expect(() => findOperationHandlers(definition(Missing))).toThrow(
       "module 'counter': operation 'total' has no @QueryHandler(TotalQuery) among the providers of Missing",
     );
 
@@ -89,7 +105,7 @@ describe('contract dispatch on @nestjs/cqrs', () => {
     }
     @Module({ providers: [AddHandler, TotalHandler, OtherTotal] })
     class Twice {}
-    expect(() => checkOperationHandlers(definition(Twice))).toThrow("operation 'total' has 2 handlers (TotalHandler, OtherTotal): keep one");
+    expect(() => findOperationHandlers(definition(Twice))).toThrow("operation 'total' has 2 handlers (TotalHandler, OtherTotal): keep one");
 
     @Injectable()
     @QueryHandler(AddCommand)
@@ -100,7 +116,7 @@ describe('contract dispatch on @nestjs/cqrs', () => {
     }
     @Module({ providers: [AddAsQuery, TotalHandler] })
     class WrongKind {}
-    expect(() => checkOperationHandlers(definition(WrongKind))).toThrow(
+    expect(() => findOperationHandlers(definition(WrongKind))).toThrow(
       "operation 'add' is a command, so AddAsQuery must be a @CommandHandler(AddCommand), not a @QueryHandler",
     );
   });
@@ -110,7 +126,7 @@ describe('contract dispatch on @nestjs/cqrs', () => {
     class Reading {}
     @Module({ imports: [Reading], providers: [{ provide: AddHandler, useClass: AddHandler }] })
     class Composed {}
-    expect(() => checkOperationHandlers(definition(Composed))).not.toThrow();
+    expect(() => findOperationHandlers(definition(Composed))).not.toThrow();
   });
 
   it('refuses a contract whose two operations take one input class', () => {

@@ -1,7 +1,5 @@
 import type { Type } from '@nestjs/common';
 import { MODULE_METADATA } from '@nestjs/common/constants.js';
-import { CommandBus, QueryBus } from '@nestjs/cqrs';
-import type { Contract } from '../contracts/contract.js';
 import type { ModuleDefinition } from '../modules/module-definition.js';
 
 /** Nest's metadata keys of @CommandHandler/@QueryHandler (@nestjs/cqrs, decorators/constants): the class each one handles. */
@@ -36,48 +34,62 @@ function providerClasses(module: Type<unknown>, seen = new Set<unknown>()): Func
 }
 
 /**
- * Checks, before the module starts, that each operation of its contract has
- * exactly one handler among its providers, of its kind: a command one
- * @CommandHandler of its input class, a query one @QueryHandler. A gap would
+ * Each operation's handler class among the module's providers, checked before
+ * the module starts: exactly one per operation, of its kind (a command's
+ * @CommandHandler of its input class, a query's @QueryHandler). A gap would
  * otherwise surface as the first caller's INTERNAL error.
  */
-export function checkOperationHandlers(definition: ModuleDefinition): void {
-  const found = new Map<Function, Array<{ kind: 'command' | 'query'; handler: string }>>();
+export function findOperationHandlers(definition: ModuleDefinition): ReadonlyMap<string, Type<OperationHandler>> {
+  const found = new Map<Function, Array<{ kind: 'command' | 'query'; handler: Function }>>();
   for (const provider of providerClasses(definition.core)) {
     for (const [kind, key] of [['command', COMMAND_HANDLER_METADATA], ['query', QUERY_HANDLER_METADATA]] as const) {
       const handled = Reflect.getMetadata(key, provider) as Function | undefined;
-      if (handled) found.set(handled, [...(found.get(handled) ?? []), { kind, handler: provider.name }]);
+      if (handled) found.set(handled, [...(found.get(handled) ?? []), { kind, handler: provider }]);
     }
   }
   const problems: string[] = [];
+  const handlers = new Map<string, Type<OperationHandler>>();
   for (const [operation, spec] of Object.entries(definition.contract.operations)) {
     const decorator = spec.kind === 'command' ? 'CommandHandler' : 'QueryHandler';
-    const handlers = found.get(spec.input) ?? [];
+    const candidates = found.get(spec.input) ?? [];
     const wanted = `@${decorator}(${spec.input.name})`;
-    if (handlers.length === 0) problems.push(`operation '${operation}' has no ${wanted} among the providers of ${definition.core.name}`);
-    else if (handlers.length > 1) problems.push(`operation '${operation}' has ${handlers.length} handlers (${handlers.map((h) => h.handler).join(', ')}): keep one`);
-    else if (handlers[0].kind !== spec.kind) {
-      problems.push(`operation '${operation}' is a ${spec.kind}, so ${handlers[0].handler} must be a ${wanted}, not a @${spec.kind === 'command' ? 'QueryHandler' : 'CommandHandler'}`);
-    }
+    if (candidates.length === 0) problems.push(`operation '${operation}' has no ${wanted} among the providers of ${definition.core.name}`);
+    else if (candidates.length > 1) {
+      problems.push(`operation '${operation}' has ${candidates.length} handlers (${candidates.map((c) => c.handler.name).join(', ')}): keep one`);
+    } else if (candidates[0].kind !== spec.kind) {
+      problems.push(
+        `operation '${operation}' is a ${spec.kind}, so ${candidates[0].handler.name} must be a ${wanted}, not a @${spec.kind === 'command' ? 'QueryHandler' : 'CommandHandler'}`,
+      );
+    } else handlers.set(operation, candidates[0].handler as Type<OperationHandler>);
   }
   if (problems.length > 0) throw new Error(`module '${definition.name}': ${problems.join('; ')}`);
+  return handlers;
+}
+
+/** What @CommandHandler and @QueryHandler classes implement (ICommandHandler, IQueryHandler). */
+interface OperationHandler {
+  execute(input: object): Promise<unknown>;
 }
 
 /**
- * The hosting module's side of its contract: each operation sent on the bus
- * of its kind (@nestjs/cqrs's CommandBus or QueryBus) to the handler of its
- * input class. The buses are looked up on first call; they are the
- * platform's, never a module's (verify: bus-access).
+ * The hosting module's side of its contract: each operation goes to the
+ * handler @nestjs/cqrs's CommandBus or QueryBus would pick for its input
+ * class, found by the same decorator metadata when the module is composed
+ * (findOperationHandlers),
+ * and called directly. The bus's own dispatch (metadata lookup, publishing to
+ * its observers, one more promise) measured about a quarter of a microsecond
+ * per call, which alone breaks the local adapter's budget (ADR 17); a
+ * contract call never needs its observers. Instances are looked up on first
+ * call, once Nest has built them.
  */
-export function busHandlers(contract: Contract, providers: ProviderLookup): () => OperationHandlers {
+export function dispatchTo(classes: ReadonlyMap<string, Type<OperationHandler>>, providers: ProviderLookup): () => OperationHandlers {
   let handlers: OperationHandlers | undefined;
   return () => {
     if (handlers) return handlers;
-    const commands = providers.get(CommandBus, { strict: false });
-    const queries = providers.get(QueryBus, { strict: false });
     const bound: Record<string, (input: object) => Promise<unknown>> = {};
-    for (const [operation, spec] of Object.entries(contract.operations)) {
-      bound[operation] = spec.kind === 'command' ? (input) => commands.execute(input) : (input) => queries.execute(input);
+    for (const [operation, type] of classes) {
+      const instance = providers.get(type, { strict: false });
+      bound[operation] = (input) => instance.execute(input);
     }
     return (handlers = Object.freeze(bound));
   };
