@@ -75,7 +75,7 @@ describe('reliable in-process events: outbox, relay, inbox (real Postgres)', () 
     );
   });
 
-  describe('a one-statement unit of work (ModuleTransactions.statement)', () => {
+  describe('a one-statement unit of work (TransactionRunner.statement)', () => {
     const RECORD = `INSERT INTO ledger.accounts (id, last_sequence) VALUES ($1, 1)
                     ON CONFLICT (id) DO UPDATE SET last_sequence = accounts.last_sequence + 1
                     RETURNING last_sequence`;

@@ -120,7 +120,7 @@ import { GetItemHandler } from './get-item/get-item.handler.js';
 /**
  * Hosts ${title}'s implementation: one handler per operation of its contract
  * (the platform checks at start that none is missing). The platform supplies
- * MODULE_DATA_SOURCE, ModuleTransactions and ModuleSettings to its providers.
+ * MODULE_DATA_SOURCE, TransactionRunner and ModuleSettings to its providers.
  */
 @Module({ providers: [CreateItemHandler, GetItemHandler] })
 export class ${pascal}CoreModule {}
@@ -146,7 +146,7 @@ export function rowToItemView(row: ItemRow): ${pascal}ItemView {
     {
       path: `${dir}/internal/create-item/create-item.handler.ts`,
       text: `import { Injectable } from '@nestjs/common';
-import { CommandHandler, type ICommandHandler, ModuleTransactions } from '${face(4)}';
+import { CommandHandler, type ICommandHandler, TransactionRunner } from '${face(4)}';
 import { Create${pascal}ItemCommand } from '../../contract/create-item.command.js';
 import type { ${pascal}ItemView } from '../../contract/item.view.js';
 import { ITEM_COLUMNS, type ItemRow, rowToItemView } from '../item-row.js';
@@ -158,7 +158,7 @@ import { ITEM_COLUMNS, type ItemRow, rowToItemView } from '../item-row.js';
 @Injectable()
 @CommandHandler(Create${pascal}ItemCommand)
 export class CreateItemHandler implements ICommandHandler<Create${pascal}ItemCommand, ${pascal}ItemView> {
-  constructor(private readonly transactions: ModuleTransactions) {}
+  constructor(private readonly transactions: TransactionRunner) {}
 
   execute(command: Create${pascal}ItemCommand): Promise<${pascal}ItemView> {
     return this.transactions.run(async ({ manager }) => {
@@ -267,7 +267,7 @@ the platform does for it.
 | \`getItem\` | query | \`Get${pascal}ItemQuery\` | \`${pascal}ItemView\` (\`NOT_FOUND\` for an unknown id) |
 
 Events: none yet. Declare one with \`@IntegrationEvent\` in \`contract/\`, publish it with \`tx.publish\`
-inside a \`ModuleTransactions.run\`.
+inside a \`TransactionRunner.run\`.
 
 ## HTTP
 

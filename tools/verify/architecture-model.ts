@@ -58,7 +58,7 @@ export async function architectureModel(root: string): Promise<ModuleDoc[]> {
       subscription.events.map((type): SubscriptionDoc => {
         const event = eventDoc(type);
         publish(event); // a subscribed event is published by the module its name says, exported or not
-        return { event, publisher: publisherOf(event), name: subscription.name, handler: subscription.handler.name };
+        return { event, publisher: publisherOf(event), name: subscription.name, handler: subscription.subscriber.name };
       }),
     );
     return {

@@ -1,7 +1,7 @@
 import 'reflect-metadata';
 import { IsString } from 'class-validator';
 import { IntegrationEvent } from '../contracts/integration-event.js';
-import { type EventHandler, subscribe } from './subscription.js';
+import { type EventSubscriber, subscribe } from './subscription.js';
 
 @IntegrationEvent({ name: 'orders.OrderConfirmed', version: 2, aggregateKey: 'orderId' })
 class Confirmed {
@@ -18,28 +18,33 @@ class Captured {
   @IsString() readonly orderId!: string;
 }
 
-class NotifyCustomerHandler implements EventHandler<Confirmed | Cancelled> {
+class NotifyCustomerSubscriber implements EventSubscriber<Confirmed | Cancelled> {
   async handle(): Promise<void> {}
 }
 
 describe('subscribe', () => {
-  it('names the subscription after its handler and its publisher after the events', () => {
-    expect(subscribe([Confirmed, Cancelled], NotifyCustomerHandler)).toEqual({
+  it('names the subscription after its subscriber class and its publisher after the events', () => {
+    expect(subscribe([Confirmed, Cancelled], NotifyCustomerSubscriber)).toEqual({
       name: 'notify-customer',
       events: [Confirmed, Cancelled],
       publisher: 'orders',
-      handler: NotifyCustomerHandler,
+      subscriber: NotifyCustomerSubscriber,
     });
-    expect(subscribe(Confirmed, NotifyCustomerHandler, 'confirmations')).toMatchObject({ name: 'confirmations', events: [Confirmed] });
+    // Classes named before subscribers were called so keep their subscription's name (it keys inboxes and stream consumers).
+    class NotifyCustomerHandler implements EventSubscriber<Confirmed> {
+      async handle(): Promise<void> {}
+    }
+    expect(subscribe(Confirmed, NotifyCustomerHandler).name).toBe('notify-customer');
+    expect(subscribe(Confirmed, NotifyCustomerSubscriber, 'confirmations')).toMatchObject({ name: 'confirmations', events: [Confirmed] });
   });
 
   it('refuses, at definition time, events of two publishers, an event twice, no event, a class that is no event', () => {
-    expect(() => subscribe([Confirmed, Captured] as never, NotifyCustomerHandler)).toThrow(
+    expect(() => subscribe([Confirmed, Captured] as never, NotifyCustomerSubscriber)).toThrow(
       "subscription 'notify-customer' mixes events of orders and payments: one subscription reads one publisher's events",
     );
-    expect(() => subscribe([Confirmed, Confirmed], NotifyCustomerHandler)).toThrow('lists an event twice');
-    expect(() => subscribe([], NotifyCustomerHandler)).toThrow('lists no event');
+    expect(() => subscribe([Confirmed, Confirmed], NotifyCustomerSubscriber)).toThrow('lists an event twice');
+    expect(() => subscribe([], NotifyCustomerSubscriber)).toThrow('lists no event');
     class NotAnEvent {}
-    expect(() => subscribe(NotAnEvent, NotifyCustomerHandler as never)).toThrow('NotAnEvent is not decorated with @IntegrationEvent');
+    expect(() => subscribe(NotAnEvent, NotifyCustomerSubscriber as never)).toThrow('NotAnEvent is not decorated with @IntegrationEvent');
   });
 });

@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { ident } from '../database/provisioning.js';
 import { queryPrepared } from '../database/prepared-query.js';
-import type { ModuleTransactions } from '../messaging/module-transactions.js';
+import type { TransactionRunner } from '../messaging/transaction-runner.js';
 import type { SagaDefinition, Transition } from './saga-definition.js';
 
 /** A saga a runner holds a lease on, with what its steps need. Every write checks and bumps `version`. */
@@ -49,7 +49,7 @@ export class SagaStore<S> {
   constructor(
     private readonly definition: SagaDefinition<S>,
     private readonly db: DataSource,
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     /** The owning module, whose schema holds the tables. */
     readonly module: string,
   ) {

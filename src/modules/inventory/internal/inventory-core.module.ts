@@ -8,7 +8,7 @@ import { RestockProductHandler } from './restock-product/restock-product.handler
 
 /**
  * Hosts Inventory's implementation; the platform supplies its DataSource and
- * ModuleTransactions and binds its contract. Reservations have no HTTP route:
+ * TransactionRunner and binds its contract. Reservations have no HTTP route:
  * only the checkout saga reserves and releases, through the contract.
  */
 @Module({

@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { CommandHandler, type ICommandHandler, ModuleTransactions } from '../../../../platform/index.js';
+import { CommandHandler, type ICommandHandler, TransactionRunner } from '../../../../platform/index.js';
 import { ReleaseStockCommand } from '../../contract/release-stock.command.js';
 import type { ReservationView } from '../../contract/reservation.view.js';
 import { lockStock, shiftReserved } from '../infrastructure/product-stock.store.js';
@@ -9,7 +9,7 @@ import { RESERVATION_COLUMNS, type ReservationRow, rowToReservationView } from '
 @Injectable()
 @CommandHandler(ReleaseStockCommand)
 export class ReleaseStockHandler implements ICommandHandler<ReleaseStockCommand, ReservationView> {
-  constructor(private readonly transactions: ModuleTransactions) {}
+  constructor(private readonly transactions: TransactionRunner) {}
 
   execute(command: ReleaseStockCommand): Promise<ReservationView> {
     return this.transactions.run(async ({ manager }): Promise<ReservationView> => {

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, TransactionRunner } from '../../../../platform/index.js';
 import type { ReservationView } from '../../contract/reservation.view.js';
 import { ReserveStockCommand } from '../../contract/reserve-stock.command.js';
 import { RESERVATION_COLUMNS, type ReservationRow, rowToReservationView } from '../infrastructure/reservation.mapper.js';
@@ -50,7 +50,7 @@ const RESERVE = `
 @CommandHandler(ReserveStockCommand)
 export class ReserveStockHandler implements ICommandHandler<ReserveStockCommand, ReservationView> {
   constructor(
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
   ) {}
 

@@ -1,5 +1,5 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { CommandHandler, currentTraceHeaders, type ICommandHandler, ModuleError, ModuleTransactions } from '../../../../platform/index.js';
+import { CommandHandler, currentTraceHeaders, type ICommandHandler, ModuleError, TransactionRunner } from '../../../../platform/index.js';
 import { CancelOrderCommand } from '../../contract/cancel-order.command.js';
 import type { CancelOrderResult } from '../../contract/cancel-order.result.js';
 import type { FailureReason, OrderStatus } from '../../contract/order.view.js';
@@ -23,7 +23,7 @@ export class CancelOrderHandler implements ICommandHandler<CancelOrderCommand, C
   private readonly cancelSql: string;
 
   constructor(
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     private readonly orders: OrderRepository,
     @Inject(CANCELLATION_SAGA) private readonly saga: CancellationSagaRunner,
   ) {

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { CommandHandler, currentTraceHeaders, type FieldError, type ICommandHandler, ModuleError, ModuleTransactions, SagaAdmission } from '../../../../platform/index.js';
+import { CommandHandler, currentTraceHeaders, type FieldError, type ICommandHandler, ModuleError, TransactionRunner, SagaAdmission } from '../../../../platform/index.js';
 import { type Inventory, InjectInventory } from '../../../inventory/index.js';
 import { OrderPlaced } from '../../contract/order-events.js';
 import { PlaceOrderCommand } from '../../contract/place-order.command.js';
@@ -21,7 +21,7 @@ export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand, Pla
   private readonly placeSql: string;
 
   constructor(
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     private readonly orders: OrderRepository,
     @Inject(CHECKOUT_SAGA) private readonly saga: CheckoutSagaRunner,
     private readonly admission: SagaAdmission,

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, TransactionRunner } from '../../../../platform/index.js';
 import { ChargePaymentCommand } from '../../contract/charge-payment.command.js';
 import type { PaymentView } from '../../contract/payment.view.js';
 import { paymentRecordOf } from '../infrastructure/payment-records.js';
@@ -33,7 +33,7 @@ const RECORD = `
 @CommandHandler(ChargePaymentCommand)
 export class ChargePaymentHandler implements ICommandHandler<ChargePaymentCommand, PaymentView> {
   constructor(
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
     private readonly provider: SimulatedPaymentProvider,
   ) {}

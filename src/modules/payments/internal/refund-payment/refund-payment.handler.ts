@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, TransactionRunner } from '../../../../platform/index.js';
 import type { PaymentView } from '../../contract/payment.view.js';
 import { RefundPaymentCommand } from '../../contract/refund-payment.command.js';
 import { SimulatedPaymentProvider } from '../charge-payment/simulated-provider.js';
@@ -31,7 +31,7 @@ const REFUND = `
 @CommandHandler(RefundPaymentCommand)
 export class RefundPaymentHandler implements ICommandHandler<RefundPaymentCommand, PaymentView> {
   constructor(
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
     private readonly provider: SimulatedPaymentProvider,
   ) {}

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, TransactionRunner } from '../../../../platform/index.js';
 import { CancelShipmentCommand } from '../../contract/cancel-shipment.command.js';
 import type { ShipmentView } from '../../contract/shipment.view.js';
 import { shipmentRecordOf } from '../infrastructure/shipment-records.js';
@@ -23,7 +23,7 @@ const CANCEL = `
 @CommandHandler(CancelShipmentCommand)
 export class CancelShipmentHandler implements ICommandHandler<CancelShipmentCommand, ShipmentView> {
   constructor(
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
   ) {}
 

@@ -1,6 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, ModuleTransactions } from '../../../../platform/index.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, TransactionRunner } from '../../../../platform/index.js';
 import { ScheduleShipmentCommand } from '../../contract/schedule-shipment.command.js';
 import type { ShipmentView } from '../../contract/shipment.view.js';
 import { shipmentRecordOf } from '../infrastructure/shipment-records.js';
@@ -22,7 +22,7 @@ const SCHEDULE = `
 @CommandHandler(ScheduleShipmentCommand)
 export class ScheduleShipmentHandler implements ICommandHandler<ScheduleShipmentCommand, ShipmentView> {
   constructor(
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
   ) {}
 

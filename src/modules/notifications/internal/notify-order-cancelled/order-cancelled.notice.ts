@@ -5,12 +5,13 @@ import { type NewNotification, recordNotifications } from '../infrastructure/not
 
 /** Orders cancelled an order: tell its customer why. */
 @Injectable()
-export class NotifyOrderCancelledHandler {
+export class OrderCancelledNotice {
   notification(event: OrderCancelled): NewNotification {
     return { customerId: event.customerId, orderId: event.orderId, kind: 'ORDER_CANCELLED', reason: event.reason };
   }
 
-  async handle(event: OrderCancelled, context: EventContext): Promise<void> {
+  /** Alone, as the subscriber's `handle` does it for one event. */
+  async record(event: OrderCancelled, context: EventContext): Promise<void> {
     await recordNotifications(context.tx.manager, [this.notification(event)]);
   }
 }

@@ -5,12 +5,13 @@ import { type NewNotification, recordNotifications } from '../infrastructure/not
 
 /** Orders confirmed an order: tell its customer. */
 @Injectable()
-export class NotifyOrderConfirmedHandler {
+export class OrderConfirmedNotice {
   notification(event: OrderConfirmed): NewNotification {
     return { customerId: event.customerId, orderId: event.orderId, kind: 'ORDER_CONFIRMED', reason: null };
   }
 
-  async handle(event: OrderConfirmed, context: EventContext): Promise<void> {
+  /** Alone, as the subscriber's `handle` does it for one event. */
+  async record(event: OrderConfirmed, context: EventContext): Promise<void> {
     await recordNotifications(context.tx.manager, [this.notification(event)]);
   }
 }
