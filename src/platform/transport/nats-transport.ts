@@ -79,9 +79,9 @@ export class NatsTransport implements Transport {
     return transport;
   }
 
-  serveModule(module: string, handler: ModuleResponder): void {
+  serveModule(module: string, respond: ModuleResponder): void {
     this.subscribe(`${this.prefix}.call.${module}.*`, `${this.prefix}.${module}`, module, (subject, input) =>
-      handler(subject.slice(`${this.prefix}.call.${module}.`.length), input),
+      respond(subject.slice(`${this.prefix}.call.${module}.`.length), input),
     );
     this.subscribe(`${this.prefix}.ping.${module}`, `${this.prefix}.${module}`, module, async () => ({ ok: true, result: null }));
   }
