@@ -23,7 +23,7 @@ export interface SubscriptionDoc {
   readonly event: EventDoc;
   readonly publisher: string;
   readonly name: string;
-  readonly handler: string;
+  readonly subscriber: string;
 }
 
 export interface ModuleDoc {
@@ -58,7 +58,7 @@ export async function architectureModel(root: string): Promise<ModuleDoc[]> {
       subscription.events.map((type): SubscriptionDoc => {
         const event = eventDoc(type);
         publish(event); // a subscribed event is published by the module its name says, exported or not
-        return { event, publisher: publisherOf(event), name: subscription.name, handler: subscription.subscriber.name };
+        return { event, publisher: publisherOf(event), name: subscription.name, subscriber: subscription.subscriber.name };
       }),
     );
     return {
