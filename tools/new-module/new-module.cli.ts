@@ -52,4 +52,6 @@ for (const file of files) {
 }
 console.log(`new:module: module '${name}' written:`);
 for (const file of files) console.log(`  ${file.path}`);
-console.log(`next: npm run build && npm run verify, then its test: test/e2e/${moduleNames(name).kebab}.e2e.spec.ts; say what it owns in src/modules/${name}/README.md`);
+console.log(
+  `next: npm run verify -- --update-contracts (records its contract), then its test: test/e2e/${moduleNames(name).kebab}.e2e.spec.ts; say what it owns in src/modules/${name}/README.md`,
+);
