@@ -1,9 +1,13 @@
 import 'reflect-metadata';
 import { randomBytes } from 'node:crypto';
-import { Logger } from '@nestjs/common';
+import { Injectable, Logger, Module } from '@nestjs/common';
+import { NestFactory } from '@nestjs/core';
+import { CqrsModule, type IQueryHandler, QueryBus, QueryHandler } from '@nestjs/cqrs';
 import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
-import { type ContractClient, type ContractHandler, defineContract, query } from '../src/platform/contracts/contract.js';
-import { createLocalClient } from '../src/platform/contracts/local-client.js';
+import { type ContractClient, defineContract, query } from '../src/platform/contracts/contract.js';
+import { createLocalClient } from '../src/platform/dispatch/local-client.js';
+import { dispatchTo, findOperationHandlers, type OperationHandlers } from '../src/platform/dispatch/operation-handlers.js';
+import { defineModule } from '../src/platform/modules/module-definition.js';
 import { ModuleError } from '../src/platform/contracts/module.error.js';
 import { NatsTransport } from '../src/platform/transport/nats-transport.js';
 import { createRemoteClient } from '../src/platform/transport/remote-client.js';
@@ -16,10 +20,11 @@ import { GetThingQuery } from './support/get-thing.query.js';
 
 /**
  * What the contract adapters add to a module call, against their floors, in one run:
- * 1. direct method call on the handler (no copy, no validation);
+ * 1. direct method call on the handler (no copy, no validation, no bus);
  * 2. floor of a call that copies like a remote one: the direct call plus a JSON round trip of input and output;
  * 3. the same floor plus the input validation every contract call does on receipt (class-validator);
- * 4. the local adapter (createLocalClient): JSON copies + validation + error mapping;
+ * 4. the local adapter (createLocalClient): JSON copies + validation + error mapping + dispatch on the
+ *    QueryBus of @nestjs/cqrs to the module's @QueryHandler, as the platform binds it;
  * 5. bare NATS request/reply of the same JSON payload, between two connections;
  * 6. the NATS adapter: createRemoteClient -> NatsTransport -> NatsTransport.serveModule -> local adapter -> handler.
  * No database: the handler answers from its input.
@@ -53,11 +58,21 @@ function viewOf(input: GetThingQuery): ThingView {
   return { id: input.id, name: 'thing', quantity: input.quantity, priceCents: 100 * input.quantity, tags: ['a', 'b'] };
 }
 
-class ThingHandler implements ContractHandler<typeof BenchContract> {
-  async getThing(input: GetThingQuery): Promise<ThingView> {
+/** The module's use case, as a module writes it: a @QueryHandler of its input class. */
+@Injectable()
+@QueryHandler(GetThingQuery)
+class ThingHandler implements IQueryHandler<GetThingQuery, ThingView> {
+  async execute(input: GetThingQuery): Promise<ThingView> {
     return viewOf(input);
   }
 }
+
+// CqrsModule only for the (info) row that dispatches on its QueryBus instead: the platform does not use the bus.
+@Module({ imports: [CqrsModule.forRoot()], providers: [ThingHandler] })
+class BenchModule {}
+
+/** The hosting side as the platform binds it: each operation to the handler of its input class. */
+let hostedHandlers: () => OperationHandlers;
 
 const INPUT: GetThingQuery = { id: 'thing-42', quantity: 3 };
 
@@ -67,21 +82,27 @@ function copy<T>(value: T): T {
 
 async function main(): Promise<void> {
   Logger.overrideLogger(['error']);
-  const handler = new ThingHandler();
-  const local = createLocalClient(BenchContract, () => handler);
+  const app = await NestFactory.createApplicationContext(BenchModule, { logger: ['error'] });
+  await app.init();
+  hostedHandlers = dispatchTo(findOperationHandlers(defineModule({ name: 'benchmod', contract: BenchContract, core: BenchModule, entities: [] })), app);
+  const queryBus = app.get(QueryBus);
+  const onBus = createLocalClient(BenchContract, () => ({ getThing: (input: object) => queryBus.execute(input as GetThingQuery) }));
+  const viaBus = () => onBus.getThing(INPUT);
+  const handler = app.get(ThingHandler);
+  const local = createLocalClient(BenchContract, hostedHandlers);
 
-  const direct = () => handler.getThing(INPUT);
-  const floor = async () => copy(await handler.getThing(copy(INPUT)));
+  const direct = () => handler.execute(INPUT);
+  const floor = async () => copy(await handler.execute(copy(INPUT)));
   const floorValidated = async () => {
     const decoded = await validateInput(GetThingQuery, copy(INPUT));
     if (!decoded.ok) throw new Error('bench input is invalid');
-    return copy(await handler.getThing(decoded.value));
+    return copy(await handler.execute(decoded.value));
   };
   const viaLocal = () => local.getThing(INPUT);
 
   // Sanity: every path answers the same thing.
   const expected = JSON.stringify(viewOf(INPUT));
-  for (const [name, call] of Object.entries({ direct, floor, floorValidated, viaLocal })) {
+  for (const [name, call] of Object.entries({ direct, floor, floorValidated, viaLocal, viaBus })) {
     const got = JSON.stringify(await call());
     if (got !== expected) throw new Error(`${name} answered ${got}, expected ${expected}`);
   }
@@ -91,10 +112,11 @@ async function main(): Promise<void> {
 
   const inProcess = await sample(
     [
-      { name: 'direct method call: await handler.getThing(input)', call: direct },
+      { name: 'direct method call: await handler.execute(input)', call: direct },
       { name: 'floor: direct call + JSON round trip of input and output', call: floor },
       { name: 'floor + class-validator validateInput of the input', call: floorValidated },
       { name: 'local adapter: createLocalClient(...).getThing(input) (validates input)', call: viaLocal },
+      { name: '(info) the same, dispatched on @nestjs/cqrs QueryBus.execute instead', call: viaBus },
     ],
     { iterations: ITERATIONS, rounds: ROUNDS, warmup: Math.min(ITERATIONS, 20_000) },
   );
@@ -104,6 +126,7 @@ async function main(): Promise<void> {
     await report(inProcess, natsBench, handler, local, overhead);
   } finally {
     await natsBench?.close();
+    await app.close();
   }
 }
 
@@ -114,7 +137,7 @@ async function report(
   local: ContractClient<typeof BenchContract>,
   overhead: number,
 ): Promise<void> {
-  const [directRow, floorRow, floorValidatedRow, localRow] = inProcess;
+  const [directRow, floorRow, floorValidatedRow, localRow, busRow] = inProcess;
   const nats = natsBench?.rows;
 
   console.log('');
@@ -132,6 +155,8 @@ async function report(
   ratios.push(['local adapter / floor (JSON round trip)', localVsFloor.p50, localVsFloor.mean, `<= ${LOCAL_TARGET}x`, verdict(localVsFloor.p50, LOCAL_TARGET)]);
   const localVsValidated = ratio(localRow, floorValidatedRow);
   ratios.push(['local adapter / floor + validation', localVsValidated.p50, localVsValidated.mean, 'info', '-']);
+  const onBus = ratio(busRow, floorRow);
+  ratios.push(['(info) local adapter on QueryBus / floor', onBus.p50, onBus.mean, 'info', '-']);
   const floorCost = ratio(floorRow, directRow);
   ratios.push(['floor / direct call', floorCost.p50, floorCost.mean, 'info', '-']);
   let natsMissed = false;
@@ -172,7 +197,7 @@ async function report(
       input: INPUT,
       output: viewOf(INPUT),
       type: GetThingQuery,
-      handler: (input) => handler.getThing(input as GetThingQuery),
+      handler: (input) => handler.execute(input as GetThingQuery),
       local: (input) => local.getThing(input as GetThingQuery),
     });
   }
@@ -218,9 +243,8 @@ async function natsHalf(): Promise<NatsBench | undefined> {
     const bare = async () => (JSON.parse((await requester.request(subject, JSON.stringify(INPUT), { timeout: 5_000 })).string()) as { result: ThingView }).result;
 
     // Adapter: served like bindTransport does (the callee answers through its local adapter).
-    const handler = new ThingHandler();
     // As transport-bindings serves it: the transport parses and serialises, the local adapter does not copy again.
-    const hosted = createLocalClient(BenchContract, () => handler, { copy: false }) as unknown as Record<string, (input: object) => Promise<unknown>>;
+    const hosted = createLocalClient(BenchContract, hostedHandlers, { copy: false }) as unknown as Record<string, (input: object) => Promise<unknown>>;
     server.serveModule(BenchContract.module, async (operation, input) => {
       if (!Object.hasOwn(BenchContract.operations, operation)) {
         return { ok: false, error: new ModuleError('INVALID', `'benchmod' has no operation '${operation}'`, 'benchmod').toData() };
@@ -262,7 +286,7 @@ async function natsHalf(): Promise<NatsBench | undefined> {
         await new Promise((resolve) => setTimeout(resolve, 20));
       }
     }
-    const inProcess = createLocalClient(BenchContract, () => handler);
+    const inProcess = createLocalClient(BenchContract, hostedHandlers);
     const withHeader = async () => {
       const headers = natsHeaders();
       headers.set('Mf-Service-Token', token);

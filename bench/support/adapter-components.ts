@@ -4,7 +4,7 @@ import { headers as natsHeaders } from '@nats-io/transport-node';
 import { plainToInstance } from 'class-transformer';
 import { getMetadataStorage, IsString, Length, validate, validateSync } from 'class-validator';
 import { wrap } from 'cockatiel';
-import { wireCopy } from '../../src/platform/contracts/local-client.js';
+import { wireCopy } from '../../src/platform/dispatch/local-client.js';
 import { DEFAULT_RESILIENCE, ModuleResilience } from '../../src/platform/transport/resilience.js';
 import { validateInput, VALIDATOR_OPTIONS } from '../../src/platform/validation/validate-input.js';
 import { nsPerCall, nsPerSyncCall } from './latency.js';

@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { loadConfig } from '../platform/config/app-config.js';
 import { ConfigurationError } from '../platform/config/configuration.error.js';
-import { ModuleDatabases } from '../platform/database/module-databases.js';
+import { ModuleDatabases } from '../platform/application/module-databases.js';
 import { OutboxStore } from '../platform/messaging/outbox.store.js';
 import { discoverModules } from '../platform/modules/module-discovery.js';
 

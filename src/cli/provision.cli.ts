@@ -2,7 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { loadConfig, redactUrl } from '../platform/config/app-config.js';
 import { ConfigurationError } from '../platform/config/configuration.error.js';
-import { ModuleDatabases } from '../platform/database/module-databases.js';
+import { ModuleDatabases } from '../platform/application/module-databases.js';
 import { moduleRoleName } from '../platform/database/provisioning.js';
 import { discoverModules } from '../platform/modules/module-discovery.js';
 

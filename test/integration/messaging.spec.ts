@@ -1,6 +1,6 @@
 import { fileURLToPath } from 'node:url';
 import type { ContractClient } from '../../src/platform/contracts/contract.js';
-import type { EventEnvelope } from '../../src/platform/messaging/integration-event.js';
+import type { EventEnvelope } from '../../src/platform/contracts/integration-event.js';
 import { faults } from '../fixtures/messaging/src/modules/audit/faults.js';
 import { LedgerContract } from '../fixtures/messaging/src/modules/ledger/ledger.contract.js';
 import { eventually } from '../support/eventually.js';
@@ -75,7 +75,7 @@ describe('reliable in-process events: outbox, relay, inbox (real Postgres)', () 
     );
   });
 
-  describe('a one-statement unit of work (ModuleTransactions.statement)', () => {
+  describe('a one-statement unit of work (TransactionRunner.statement)', () => {
     const RECORD = `INSERT INTO ledger.accounts (id, last_sequence) VALUES ($1, 1)
                     ON CONFLICT (id) DO UPDATE SET last_sequence = accounts.last_sequence + 1
                     RETURNING last_sequence`;
@@ -109,7 +109,7 @@ describe('reliable in-process events: outbox, relay, inbox (real Postgres)', () 
     });
 
     it('runs alone, storing nothing, when no event type it may publish has a subscriber', async () => {
-      const { IntegrationEvent } = await import('../../src/platform/messaging/integration-event.js');
+      const { IntegrationEvent } = await import('../../src/platform/contracts/integration-event.js');
       @IntegrationEvent({ name: 'ledger.AccountOpened', version: 1, aggregateKey: 'accountId' })
       class AccountOpened {
         constructor(readonly accountId: string) {}

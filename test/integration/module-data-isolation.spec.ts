@@ -1,6 +1,6 @@
 import pg from 'pg';
 import { loadConfig } from '../../src/platform/config/app-config.js';
-import { ModuleDatabases } from '../../src/platform/database/module-databases.js';
+import { ModuleDatabases } from '../../src/platform/application/module-databases.js';
 import { moduleRoleName, moduleRolePassword, roleSecret } from '../../src/platform/database/provisioning.js';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
 import type { DiscoveredModule } from '../../src/platform/modules/module-definition.js';

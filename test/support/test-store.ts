@@ -1,6 +1,6 @@
 import { type AppConfig, loadConfig } from '../../src/platform/config/app-config.js';
 import { type StoreApplication, startStoreApplication } from '../../src/platform/application/store-application.js';
-import { DEFAULT_MESSAGING_OPTIONS, type MessagingOptions } from '../../src/platform/messaging/messaging-options.js';
+import { DEFAULT_MESSAGING_OPTIONS, type MessagingOptions } from '../../src/platform/config/messaging-options.js';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
 import { createTestDatabase, type TestDatabase } from './test-database.js';
 

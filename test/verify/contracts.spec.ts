@@ -179,7 +179,12 @@ describe('the contract compatibility gate', () => {
         .replace("name: 'orders.OrderConfirmed', version: 2", "name: 'orders.OrderConfirmed', version: 3")
         .replace('readonly shipmentId: string;\n', 'readonly shipmentId: string;\n\n  @IsString()\n  readonly carrierId: string;\n\n  @IsInt()\n  @Min(0)\n  readonly weightGrams: number;\n'),
     );
-    edit(root, 'src/modules/payments/contract/payments.contract.ts', (t) => t.replace('  findPayments:', '  listPayments: query<FindPaymentsQuery, PaymentView[]>(FindPaymentsQuery),\n  findPayments:'));
+    // Each operation takes an input class of its own (defineContract refuses a shared one).
+    edit(root, 'src/modules/payments/contract/payments.contract.ts', (t) =>
+      t
+        .replace('export const PaymentsContract', 'class ListPaymentsQuery extends FindPaymentsQuery {}\n\nexport const PaymentsContract')
+        .replace('  findPayments:', '  listPayments: query<ListPaymentsQuery, PaymentView[]>(ListPaymentsQuery),\n  findPayments:'),
+    );
     const expected = [
       'inventory operation getPrices, output field [].currency: added',
       'inventory operation restockProduct, input field reason: added (optional)',

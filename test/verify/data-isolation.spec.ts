@@ -1,6 +1,6 @@
 import { Logger } from '@nestjs/common';
 import { loadConfig } from '../../src/platform/config/app-config.js';
-import { ModuleDatabases } from '../../src/platform/database/module-databases.js';
+import { ModuleDatabases } from '../../src/platform/application/module-databases.js';
 import type { DiscoveredModule } from '../../src/platform/modules/module-definition.js';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';

@@ -141,11 +141,11 @@ describe('npm run verify', () => {
     it('fails when a module imports its own composition root, or its public face exposes internals', () => {
       const root = copyTree();
       write(root, 'src/modules/inventory/internal/planted.ts', "import inventory from '../inventory.module.js';\nexport const planted = inventory;\n");
-      edit(root, 'src/modules/inventory/index.ts', (text) => `${text}export { InventoryHandler } from './internal/inventory.handler.js';\n`);
+      edit(root, 'src/modules/inventory/index.ts', (text) => `${text}export { GetProductHandler } from './internal/get-product/get-product.handler.js';\n`);
       const run = verify(root);
       expect(run.status).toBe(1);
       expect(run.failing).toEqual([
-        expect.stringMatching(/^\[public-face\] src\/modules\/inventory\/index\.ts:\d+ — exposes src\/modules\/inventory\/internal\/inventory\.handler\.ts/),
+        expect.stringMatching(/^\[public-face\] src\/modules\/inventory\/index\.ts:\d+ — exposes src\/modules\/inventory\/internal\/get-product\/get-product\.handler\.ts/),
         expect.stringMatching(/^\[composition-root-import\] src\/modules\/inventory\/internal\/planted\.ts:1 — /),
       ]);
     });
@@ -165,6 +165,63 @@ describe('npm run verify', () => {
       const block = expectOnly(verify(root), 'module-cycle', 'src/modules/orders/contract/checkout.request.ts');
       expect(block).toContain('orders → payments → orders');
       expect(block).toContain('src/modules/payments/internal/planted.ts:1');
+    });
+  });
+
+  describe("the platform's public face and layers", () => {
+    it('fails on a module importing a platform internal, naming the file', () => {
+      const root = copyTree();
+      write(root, 'src/modules/orders/internal/planted.ts', [
+        "import { ModuleError } from '../../../platform/index.js';",
+        "import { OutboxStore } from '../../../platform/messaging/outbox.store.js';",
+        'export const planted = [ModuleError, OutboxStore];',
+        '',
+      ].join('\n'));
+      const block = expectOnly(verify(root), 'platform-internal-import', 'src/modules/orders/internal/planted.ts', 2);
+      expect(block).toContain('src/platform/messaging/outbox.store.ts');
+      expect(block).toContain("import it from '../../../platform/index.js'");
+    });
+
+    it('fails on a contract file importing the whole face rather than the light one', () => {
+      const root = copyTree();
+      write(root, 'src/modules/inventory/contract/planted.ts', "import { ModuleSettings } from '../../../platform/index.js';\nexport const planted = ModuleSettings;\n");
+      const block = expectOnly(verify(root), 'platform-internal-import', 'src/modules/inventory/contract/planted.ts', 1);
+      expect(block).toContain("import it from '../../../platform/contracts/index.js'");
+    });
+
+    it('fails on a cycle between platform folders, naming a file for each step', () => {
+      const root = copyTree();
+      write(root, 'src/platform/database/planted.ts', "import { Messaging } from '../messaging/messaging.js';\nexport const planted = Messaging;\n");
+      const block = expectOnly(verify(root), 'platform-layering', 'src/platform/database/planted.ts', 1);
+      expect(block).toContain('database → messaging → database');
+      expect(block).toMatch(/src\/platform\/messaging\/\S+ imports src\/platform\/database\//);
+    });
+
+    it("fails on a module using a bus of @nestjs/cqrs to reach another module's handler, naming the file", () => {
+      const root = copyTree();
+      write(root, 'src/modules/orders/internal/planted.ts', [
+        "import { Injectable } from '@nestjs/common';",
+        "import { CommandBus } from '@nestjs/cqrs';",
+        "import { ChargePaymentCommand } from '../../payments/index.js';",
+        '',
+        '@Injectable()',
+        'export class Planted {',
+        '  constructor(private readonly bus: CommandBus) {}',
+        '  charge(command: ChargePaymentCommand): Promise<unknown> {',
+        '    return this.bus.execute(command);',
+        '  }',
+        '}',
+        '',
+      ].join('\n'));
+      const block = expectOnly(verify(root), 'bus-access', 'src/modules/orders/internal/planted.ts', 2);
+      expect(block).toContain('imports CommandBus from @nestjs/cqrs');
+      expect(block).toContain("CommandHandler/QueryHandler from '../../../platform/index.js'");
+    });
+
+    it('fails on a platform file importing the face', () => {
+      const root = copyTree();
+      write(root, 'src/platform/sagas/planted.ts', "import { ModuleError } from '../contracts/index.js';\nexport const planted = ModuleError;\n");
+      expectOnly(verify(root), 'platform-layering', 'src/platform/sagas/planted.ts', 1);
     });
   });
 
@@ -276,7 +333,7 @@ describe('npm run verify', () => {
         '',
         '@Module({',
         '  providers: [GetPaymentHandler],',
-        '  exports: [PaymentsContract.handler, GetPaymentHandler],',
+        '  exports: [PaymentsContract.client, GetPaymentHandler],',
         '})',
         'export class PlantedModule {}',
         '',

@@ -100,8 +100,8 @@ function modulePage(module: ModuleDoc, all: readonly ModuleDoc[]): string {
     '## Events consumed',
     '',
     ...table(
-      ['event', 'from', 'subscription', 'handler'],
-      module.consumed.map((s) => [code(s.event.name), link(s.publisher), code(`${module.name}.${s.name}`), code(s.handler)]),
+      ['event', 'from', 'subscription', 'subscriber'],
+      module.consumed.map((s) => [code(s.event.name), link(s.publisher), code(`${module.name}.${s.name}`), code(s.subscriber)]),
     ),
     '## Tables',
     '',

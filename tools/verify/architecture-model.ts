@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { eventOptions, isIntegrationEventType } from '../../src/platform/messaging/integration-event.js';
+import { eventOptions, isIntegrationEventType } from '../../src/platform/contracts/integration-event.js';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
 import { migrationTables, type Table } from './migration-tables.js';
 
@@ -23,7 +23,7 @@ export interface SubscriptionDoc {
   readonly event: EventDoc;
   readonly publisher: string;
   readonly name: string;
-  readonly handler: string;
+  readonly subscriber: string;
 }
 
 export interface ModuleDoc {
@@ -58,7 +58,7 @@ export async function architectureModel(root: string): Promise<ModuleDoc[]> {
       subscription.events.map((type): SubscriptionDoc => {
         const event = eventDoc(type);
         publish(event); // a subscribed event is published by the module its name says, exported or not
-        return { event, publisher: publisherOf(event), name: subscription.name, handler: subscription.handler.name };
+        return { event, publisher: publisherOf(event), name: subscription.name, subscriber: subscription.subscriber.name };
       }),
     );
     return {

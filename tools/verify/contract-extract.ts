@@ -25,7 +25,7 @@ interface EventApi {
   eventOptions(type: Function): { name: string; version: number };
 }
 
-const EVENTS_FILE = 'src/platform/messaging/integration-event.ts';
+const EVENTS_FILE = 'src/platform/contracts/integration-event.ts';
 
 /**
  * Every module's contract as its public face (index.ts) exports it: the

@@ -64,7 +64,7 @@ export function outputShapes(root: string, faces: ReadonlyMap<string, string>): 
       if (!(target.flags & ts.SymbolFlags.Value)) continue;
       const type = checker.getTypeOfSymbol(target);
       const operations = type.getProperty('operations');
-      if (!type.getProperty('module') || !operations || !type.getProperty('handler')) continue;
+      if (!type.getProperty('module') || !operations || !type.getProperty('client')) continue;
       const shapes = new Map<string, Shape>();
       for (const operation of checker.getTypeOfSymbol(operations).getProperties()) {
         const spec = checker.getTypeOfSymbol(operation);

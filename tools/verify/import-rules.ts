@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { cruise, type ICruiseResult, type IForbiddenRuleType } from 'dependency-cruiser';
 import extractTSConfig from 'dependency-cruiser/config-utl/extract-ts-config';
+import { arrow, simpleCycles } from './graph.js';
 import { importSites, type ImportSite } from './import-sites.js';
 import type { RuleName, Violation } from './violation.js';
 import type { Workspace } from './workspace.js';
@@ -26,6 +27,11 @@ export interface ImportAnalysis {
 const IN_MODULE = '^(?:src/modules|migrations)/([^/]+)/';
 const MODULE_FILE = '^src/modules/[^/]+/';
 const PUBLIC_FACE = '^src/modules/[^/]+/index\\.ts$';
+/** The platform's public face (docs/platform.md): what module code may import of src/platform. */
+export const PLATFORM_FACE = 'src/platform/index.ts';
+/** Its light part, for a module's contract/ files: no database, no transport. */
+export const PLATFORM_CONTRACTS_FACE = 'src/platform/contracts/index.ts';
+const FACES = [`^${escapeRegExp(PLATFORM_FACE)}$`, `^${escapeRegExp(PLATFORM_CONTRACTS_FACE)}$`];
 
 /**
  * The import rules as a dependency-cruiser rule set, generated here rather
@@ -61,6 +67,27 @@ function ruleSet(): IForbiddenRuleType[] {
       comment: 'the contract is public: it may not depend on internals',
       from: { path: '^src/modules/([^/]+)/contract/' },
       to: { path: '^src/modules/$1/internal/' },
+    },
+    {
+      name: 'platform-internal-import',
+      severity: 'error',
+      comment: 'modules see the platform through its public face only',
+      from: { path: IN_MODULE },
+      to: { path: '^src/platform/', pathNot: FACES },
+    },
+    {
+      name: 'platform-internal-import',
+      severity: 'error',
+      comment: 'a contract loads anywhere (the contract gate too): it uses the light face only',
+      from: { path: '^src/modules/[^/]+/contract/' },
+      to: { path: `^${escapeRegExp(PLATFORM_FACE)}$` },
+    },
+    {
+      name: 'platform-layering',
+      severity: 'error',
+      comment: 'the faces are for modules; inside the platform, a file imports the file it needs',
+      from: { path: '^src/platform/', pathNot: [...FACES, '^src/platform/[^/]+/[^/]+\\.spec\\.ts$'] },
+      to: { path: FACES },
     },
     {
       name: 'composition-root-import',
@@ -128,7 +155,50 @@ export async function analyseImports(workspace: Workspace): Promise<ImportAnalys
       });
     }
   }
+  violations.push(...platformCycles(output, siteFor));
   return { violations, edges, filesCruised: output.summary.totalCruised };
+}
+
+/** `src/platform/<folder>/…` (not a spec: a test may reach anywhere) → its folder. */
+function platformFolderOf(file: string): string | undefined {
+  if (/\.spec\.ts$/.test(file)) return undefined;
+  return /^src\/platform\/([^/]+)\/.+/.exec(file)?.[1];
+}
+
+/**
+ * The platform's own folders point one way (docs/platform.md draws the layers):
+ * a cycle between folders, through any of their files, fails, once per cycle,
+ * at the import that leaves its first folder, naming a file for every step.
+ */
+function platformCycles(output: ICruiseResult, siteFor: (from: string, specifier: string) => ImportSite | undefined): Violation[] {
+  const steps = new Map<string, { from: string; to: string; specifier: string }>();
+  const graph = new Map<string, Set<string>>();
+  for (const module of output.modules) {
+    const fromFolder = platformFolderOf(module.source);
+    if (!fromFolder) continue;
+    for (const dependency of module.dependencies) {
+      const toFolder = platformFolderOf(dependency.resolved);
+      if (!toFolder || toFolder === fromFolder) continue;
+      if (!graph.has(fromFolder)) graph.set(fromFolder, new Set());
+      graph.get(fromFolder)!.add(toFolder);
+      const key = `${fromFolder}\0${toFolder}`;
+      const step = { from: module.source, to: dependency.resolved, specifier: dependency.module };
+      const known = steps.get(key);
+      if (!known || step.from.localeCompare(known.from) < 0) steps.set(key, step);
+    }
+  }
+  return simpleCycles(graph).map((cycle): Violation => {
+    const hops = cycle.slice(0, -1).map((folder, index) => steps.get(`${folder}\0${cycle[index + 1]}`)!);
+    const [first] = hops;
+    return {
+      rule: 'platform-layering',
+      file: first.from,
+      line: siteFor(first.from, first.specifier)?.line ?? 1,
+      touches: `cycle ${arrow(cycle)}`,
+      what: `closes a cycle between platform folders, ${arrow(cycle)}: ${hops.map((hop) => `${hop.from} imports ${hop.to}`).join('; ')}`,
+      fix: 'make the folders point one way: move what the lower folder needs of the higher one down (or into the folder that needs it), or have the composition (src/platform/application) pass it in',
+    };
+  });
 }
 
 function specifierOf(output: ICruiseResult, from: string, to: string): string | undefined {
@@ -148,6 +218,10 @@ function describe(rule: RuleName, to: string): string {
       return `imports ${to}, which is private to module '${owner}'`;
     case 'public-face':
       return `exposes ${to}, which is private to module '${owner}'`;
+    case 'platform-internal-import':
+      return to === PLATFORM_FACE ? `imports ${to}, which a contract/ file may not (it loads the whole platform)` : `imports ${to}, which is internal to the platform`;
+    case 'platform-layering':
+      return `imports ${to}, the platform's face for modules`;
     default:
       return `imports ${to}, the composition root only the platform loads`;
   }
@@ -163,9 +237,22 @@ function fixFor(rule: RuleName, from: string, to: string): string {
       return `import from '${indexPath.startsWith('.') ? indexPath : `./${indexPath}`}' (its public face) instead; if what you need is not there, add it to src/modules/${owner}/contract/ and re-export it from its index.ts`;
     case 'public-face':
       return `move what is shared into src/modules/${owner}/contract/, or keep it internal and out of the public face`;
+    case 'platform-internal-import': {
+      const contractFile = /^src\/modules\/[^/]+\/contract\//.test(from);
+      const face = posix.relative(dirname(from), contractFile ? PLATFORM_CONTRACTS_FACE : PLATFORM_FACE).replace(/\.ts$/, '.js');
+      return contractFile
+        ? `import it from '${face}' (defineContract, command, query, IntegrationEvent, ModuleError); keep the rest out of the contract`
+        : `import it from '${face}' (the platform's public face); if what you need is not there, it is not meant for modules: ask for it to be added to the face (docs/platform.md)`;
+    }
+    case 'platform-layering':
+      return 'import the platform file itself: the faces re-export for modules, and a platform file importing them closes a cycle';
     default:
       return 'import the piece you need from its own file; the composition root wires the module for the platform only';
   }
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function memo<T>(compute: (key: string) => T): (key: string) => T {

@@ -4,8 +4,8 @@ import type { Violation } from './violation.js';
 import type { Workspace } from './workspace.js';
 
 /**
- * A module's Nest modules export nothing but its contract's tokens
- * (`XContract.handler`, `XContract.client`): another module that could inject
+ * A module's Nest modules export nothing but its contract's client token
+ * (`XContract.client`): another module that could inject
  * a provider of this one would bypass the contract, and would break the day
  * this module runs in another process. Nor may they be global.
  */
@@ -43,7 +43,7 @@ export function nestRules(workspace: Workspace): Violation[] {
             if (!exports || !ts.isPropertyAssignment(exports)) continue;
             const elements = ts.isArrayLiteralExpression(exports.initializer) ? exports.initializer.elements : [exports.initializer];
             for (const element of elements) {
-              if (ts.isPropertyAccessExpression(element) && ['handler', 'client'].includes(element.name.text)) continue;
+              if (ts.isPropertyAccessExpression(element) && element.name.text === 'client') continue;
               const text = element.getText(source);
               report(text, workspace.lineAt(file, element.getStart(source)), `Nest module ${nestModule} exports ${text}`);
             }

@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { type ContractCheck, runContractCheck } from './contract-rules.js';
 import { dependencyRules } from './dependency-rules.js';
+import { busRules } from './bus-rules.js';
 import { analyseImports } from './import-rules.js';
 import { nestRules } from './nest-rules.js';
 import { schemaRules } from './schema-rules.js';
@@ -51,13 +52,14 @@ export async function verify(options: VerifyOptions): Promise<VerifyResult> {
   const schemas = await timed('entity schemas', () => schemaRules(workspace));
   const sql = await timed('raw SQL', () => sqlRules(workspace));
   const nest = await timed('Nest exports', () => nestRules(workspace));
+  const buses = await timed('buses', () => busRules(workspace));
   const chains = await timed('sync chains', () => syncChainRules(workspace, options.maxSyncDepth ?? DEFAULT_MAX_SYNC_DEPTH));
   const { check: contracts, ms } = await timed('contracts: waited for', () => contractRun);
   timings['contracts: worker, overlapping the rest'] = ms;
   return {
     contracts,
     workspace,
-    violations: [...workspace.problems, ...imports.violations, ...dependencies, ...schemas, ...sql, ...nest, ...chains],
+    violations: [...workspace.problems, ...imports.violations, ...dependencies, ...schemas, ...sql, ...nest, ...buses, ...chains],
     filesCruised: imports.filesCruised,
     timings,
   };

@@ -1,4 +1,4 @@
-import { defineModule } from '../../platform/modules/module-definition.js';
+import { defineModule } from '../../platform/index.js';
 import { InventoryContract } from './contract/inventory.contract.js';
 import { InventoryCoreModule } from './internal/inventory-core.module.js';
 import { InventoryHttpModule } from './internal/http/inventory-http.module.js';

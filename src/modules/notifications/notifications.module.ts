@@ -1,11 +1,10 @@
-import { subscribe } from '../../platform/messaging/subscription.js';
-import { defineModule } from '../../platform/modules/module-definition.js';
+import { defineModule, subscribe } from '../../platform/index.js';
 import { OrderCancelled, OrderConfirmed } from '../orders/index.js';
 import { NotificationsContract } from './contract/notifications.contract.js';
 import { NotificationsHttpModule } from './internal/http/notifications-http.module.js';
 import { NotificationEntity } from './internal/infrastructure/notification.entity.js';
 import { NotificationsCoreModule } from './internal/notifications-core.module.js';
-import { NotifyCustomerHandler } from './internal/notify-customer/notify-customer.handler.js';
+import { NotifyCustomerSubscriber } from './internal/notify-customer/notify-customer.subscriber.js';
 
 /**
  * Notifications' composition root: a module that only listens. It calls no
@@ -20,5 +19,5 @@ export default defineModule({
   entities: [NotificationEntity],
   // One subscription, so an order's events arrive in the order they happened. Its name keys
   // deliveries, inbox records and the stream consumer (`notifications.order-outcomes`): keep it stable.
-  subscriptions: [subscribe([OrderConfirmed, OrderCancelled], NotifyCustomerHandler, 'order-outcomes')],
+  subscriptions: [subscribe([OrderConfirmed, OrderCancelled], NotifyCustomerSubscriber, 'order-outcomes')],
 });

@@ -8,6 +8,7 @@ export { OrderItem } from './contract/order-item.js';
 export { PlaceOrderCommand } from './contract/place-order.command.js';
 export type { PlaceOrderResult } from './contract/place-order.result.js';
 export { GetOrderQuery } from './contract/get-order.query.js';
+export { GetCheckoutLogQuery } from './contract/get-checkout-log.query.js';
 export { CancelOrderCommand } from './contract/cancel-order.command.js';
 export type { CancelOrderResult } from './contract/cancel-order.result.js';
 export type { FailureReason, OrderLineView, OrderStatus, OrderView } from './contract/order.view.js';

@@ -1,4 +1,4 @@
-import { defineModule } from '../../platform/modules/module-definition.js';
+import { defineModule } from '../../platform/index.js';
 import { OrdersContract } from './contract/orders.contract.js';
 import { OrdersHttpModule } from './internal/http/orders-http.module.js';
 import { OrderEntity } from './internal/infrastructure/order.entity.js';

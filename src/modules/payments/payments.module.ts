@@ -1,4 +1,4 @@
-import { defineModule } from '../../platform/modules/module-definition.js';
+import { defineModule } from '../../platform/index.js';
 import { PaymentsContract } from './contract/payments.contract.js';
 import { PaymentsCoreModule } from './internal/payments-core.module.js';
 import { PaymentsHttpModule } from './internal/http/payments-http.module.js';

@@ -1,4 +1,4 @@
-import { defineModule } from '../../platform/modules/module-definition.js';
+import { defineModule } from '../../platform/index.js';
 import { ShippingContract } from './contract/shipping.contract.js';
 import { ShipmentEntity } from './internal/infrastructure/shipment.entity.js';
 import { ShippingCoreModule } from './internal/shipping-core.module.js';

@@ -9,37 +9,39 @@ import {
 import { APP_FILTER, APP_PIPE, NestFactory } from '@nestjs/core';
 import { SwaggerModule } from '@nestjs/swagger';
 import type { AddressInfo } from 'node:net';
-import { type AppConfig, isDistributed, natsAuthenticates } from '../config/app-config.js';
+import type { AppConfig } from '../config/app-config.js';
 import { ConfigurationError } from '../config/configuration.error.js';
 import { ModuleSettings } from '../config/module-settings.js';
-import { ContractsModule } from '../contracts/contracts.module.js';
-import { createLocalClient, lazyHandler } from '../contracts/local-client.js';
+import { ContractsModule } from '../dispatch/contracts.module.js';
+import { createLocalClient } from '../dispatch/local-client.js';
+import { dispatchTo, findOperationHandlers } from '../dispatch/operation-handlers.js';
 import { instrumentClient } from '../observability/instrumented-client.js';
-import { MODULE_DATA_SOURCE, ModuleDatabases } from '../database/module-databases.js';
+import { MODULE_DATA_SOURCE } from '../database/module-data-source.js';
+import { httpLogging } from './http-logging.js';
+import { ModuleDatabases } from './module-databases.js';
+import { moduleProbes } from './module-probes.js';
+import { openTransport } from './process-transport.js';
 import { EventsHealthController } from '../health/events-health.controller.js';
 import { HealthController } from '../health/health.controller.js';
-import { MODULE_PROBES, type ModuleProbe } from '../health/module-health.js';
+import { MODULE_PROBES } from '../health/module-health.js';
 import { ContractValidationPipe } from '../http/contract-validation.pipe.js';
 import { JsonBodyMiddleware } from '../http/json-body.middleware.js';
 import { createOpenApiDocument } from '../http/openapi/openapi-document.js';
 import { EarlyRefusals } from '../http/early-refusals.js';
 import { ProblemDetailsFilter } from '../http/problem-details.filter.js';
 import { Messaging } from '../messaging/messaging.js';
-import type { MessagingOptions } from '../messaging/messaging-options.js';
-import { ModuleTransactions } from '../messaging/module-transactions.js';
+import type { MessagingOptions } from '../config/messaging-options.js';
+import { TransactionRunner } from '../messaging/transaction-runner.js';
 import type { DiscoveredModule } from '../modules/module-definition.js';
-import { LoggerModule } from 'nestjs-pino';
-import { httpTracing, type TracedRequest } from '../observability/http-tracing.middleware.js';
+import { httpTracing } from '../observability/http-tracing.middleware.js';
 import { createRootLogger, PinoNestLogger } from '../observability/logging.js';
 import { startTracing } from '../observability/tracing.js';
 import { HttpMetricsMiddleware } from '../observability/http-metrics.middleware.js';
 import { Metrics } from '../observability/metrics.js';
 import { MetricsController } from '../observability/metrics.controller.js';
 import { ObservabilityModule } from '../observability/observability.module.js';
-import { NatsTransport } from '../transport/nats-transport.js';
 import { DEFAULT_RESILIENCE, type ResilienceOptions } from '../transport/resilience.js';
 import { bindTransport } from '../transport/transport-bindings.js';
-import type { Transport } from '../transport/transport.js';
 
 export interface StoreApplication {
   readonly app: INestApplication;
@@ -109,18 +111,7 @@ export async function startStoreApplication(
     const root: DynamicModule = {
       module: StoreRootModule,
       imports: [
-        LoggerModule.forRoot({
-          pinoHttp: {
-            logger: pinoRoot,
-            // One line per request, with its trace; probes would drown the rest.
-            autoLogging: { ignore: (request) => /^\/(health|metrics)\b/.test(request.url ?? '') },
-            customProps: (request) => (request as TracedRequest).traceIds ?? {},
-            serializers: {
-              req: (request: { method: string; url: string }) => ({ method: request.method, url: request.url }),
-              res: (response: { statusCode: number }) => ({ statusCode: response.statusCode }),
-            },
-          },
-        }),
+        httpLogging(pinoRoot),
         ObservabilityModule.forRoot(metrics),
         ContractsModule.forRoot(definitions, config.hostedModules, transport ? { transport, resilience } : undefined, metrics),
         ...hosted.map(
@@ -129,7 +120,7 @@ export async function startStoreApplication(
             providers: [
               { provide: ModuleSettings, useValue: new ModuleSettings(config.env) },
               { provide: MODULE_DATA_SOURCE, useValue: databases.get(definition.name) },
-              { provide: ModuleTransactions, useValue: messaging.transactionsFor(definition.name) },
+              { provide: TransactionRunner, useValue: messaging.transactionsFor(definition.name) },
             ],
           }),
         ),
@@ -162,8 +153,13 @@ export async function startStoreApplication(
         definitions,
         hosted: config.hostedModules,
         // Calls that arrive over the transport are parsed from JSON and answered as JSON: no copy on top.
-        clientOf: ({ contract }) =>
-          instrumentClient(contract, createLocalClient(contract, lazyHandler(contract, app), { copy: false }), 'local', metrics),
+        clientOf: (definition) =>
+          instrumentClient(
+            definition.contract,
+            createLocalClient(definition.contract, dispatchTo(findOperationHandlers(definition), app), { copy: false }),
+            'local',
+            metrics,
+          ),
       });
     }
     await messaging.start();
@@ -201,47 +197,4 @@ export async function startStoreApplication(
     await databases.close().catch(() => {});
     throw error;
   }
-}
-
-/** A transport when some module lives in another process; none (no NATS needed) for the monolith. */
-async function openTransport(config: AppConfig): Promise<Transport | undefined> {
-  if (!isDistributed(config)) return undefined;
-  if (!config.serviceToken && !natsAuthenticates(config)) {
-    throw new ConfigurationError(
-      'SERVICE_TOKEN: required when modules run in several processes (MODULES names fewer than all) and NATS does not authenticate them (NATS_USER or NATS_CREDS); use the same secret in every process',
-    );
-  }
-  return NatsTransport.connect({
-    url: config.natsUrl,
-    prefix: config.natsSubjectPrefix,
-    token: config.serviceToken,
-    name: `monolith-first[${config.hostedModules.join(',') || 'gateway'}]`,
-    credentials: config.natsCredentials,
-  });
-}
-
-function moduleProbes(
-  config: AppConfig,
-  modules: readonly DiscoveredModule[],
-  databases: ModuleDatabases,
-  transport: Transport | undefined,
-): ReadonlyMap<string, ModuleProbe> {
-  const hosted = new Set(config.hostedModules);
-  // A gateway serves every module's routes; a headless process needs its modules and what they call.
-  // Not the modules they only listen to: their events wait in the publisher's outbox, needing nothing of this process.
-  const needed = new Set(
-    config.gateway
-      ? config.knownModules
-      : modules
-          .filter((module) => hosted.has(module.definition.name))
-          .flatMap((module) => [module.definition.name, ...module.manifest.calls]),
-  );
-  return new Map(
-    modules.map(({ definition: { name } }): [string, ModuleProbe] => [
-      name,
-      hosted.has(name)
-        ? { location: 'local', needed: needed.has(name), isUp: () => databases.ping(name) }
-        : { location: 'remote', needed: needed.has(name), isUp: async () => (transport ? transport.ping(name, 1_000) : false) },
-    ]),
-  );
 }

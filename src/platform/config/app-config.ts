@@ -1,4 +1,4 @@
-import { DEFAULT_MESSAGING_OPTIONS, type MessagingOptions } from '../messaging/messaging-options.js';
+import { DEFAULT_MESSAGING_OPTIONS, type MessagingOptions } from './messaging-options.js';
 import { ConfigurationError } from './configuration.error.js';
 
 /** The process variables of docs/topology.md, parsed and validated once. */

@@ -31,8 +31,6 @@ export interface Contract<Ops extends OperationMap = OperationMap> {
   readonly operations: Ops;
   /** Injection token of the client other modules use: local or remote, they cannot tell. */
   readonly client: symbol;
-  /** Injection token under which the hosting module provides its implementation. */
-  readonly handler: symbol;
 }
 
 export function command<I extends object, O>(
@@ -51,13 +49,21 @@ export function query<I extends object, O>(input: Type<I>): OperationSpec<I, O> 
   return { kind: 'query', input, idempotent: true };
 }
 
+/**
+ * A module's contract. Each operation's input class is its own: the platform
+ * dispatches a call to the @CommandHandler or @QueryHandler of that class, so
+ * two operations taking one class could not be told apart.
+ */
 export function defineContract<Ops extends OperationMap>(module: string, operations: Ops): Contract<Ops> {
-  return {
-    module,
-    operations,
-    client: Symbol(`${module}.client`),
-    handler: Symbol(`${module}.handler`),
-  };
+  const operationOf = new Map<Function, string>();
+  for (const [operation, spec] of Object.entries(operations)) {
+    const other = operationOf.get(spec.input);
+    if (other) {
+      throw new Error(`${module} contract: operations '${other}' and '${operation}' both take ${spec.input.name}: give each operation an input class of its own`);
+    }
+    operationOf.set(spec.input, operation);
+  }
+  return { module, operations, client: Symbol(`${module}.client`) };
 }
 
 type InputOf<S> = S extends OperationSpec<infer I, any> ? I : never;
@@ -77,6 +83,3 @@ export interface CallOptions {
 export type ContractClient<C extends Contract> = {
   readonly [K in keyof C['operations']]: (input: InputOf<C['operations'][K]>, options?: CallOptions) => Promise<OutputOf<C['operations'][K]>>;
 };
-
-/** What the hosting module implements: the same shape, so a client can be bound straight to it. */
-export type ContractHandler<C extends Contract> = ContractClient<C>;

@@ -4,6 +4,9 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DataSource, type MigrationInterface } from 'typeorm';
 
+/** Injection token of a module's own DataSource, visible only inside that module. */
+export const MODULE_DATA_SOURCE = Symbol('MODULE_DATA_SOURCE');
+
 /** The migrations table lives in the module's own schema, like everything else of it. */
 export const MIGRATIONS_TABLE = 'migrations';
 

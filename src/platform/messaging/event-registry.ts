@@ -1,6 +1,6 @@
 import type { ModuleDefinition } from '../modules/module-definition.js';
-import { eventOptions } from './integration-event.js';
-import type { Subscription } from './subscription.js';
+import { eventOptions } from '../contracts/integration-event.js';
+import type { Subscription } from '../modules/subscription.js';
 
 export interface RegisteredSubscriber {
   /** `<module>.<subscription name>`: the key of deliveries and inbox records. */

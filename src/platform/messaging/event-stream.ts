@@ -1,4 +1,5 @@
-import type { EventEnvelope } from './integration-event.js';
+import type { EventEnvelope } from '../contracts/integration-event.js';
+import type { ConsumerStats } from '../observability/metrics.js';
 
 /** The delivery-row subscriber of an event bound for the stream: no `<module>.<name>` can be it. */
 export const STREAM_SUBSCRIBER = 'stream';
@@ -30,17 +31,8 @@ export interface StreamSubscription {
 
 export type BatchReceiver = (events: readonly StreamedEvent[]) => Promise<void>;
 
-/** A consumer's backlog as the stream sees it (for metrics and health). */
-export interface ConsumerStats {
-  readonly consumer: string;
-  readonly publisher: string;
-  /** Events in the stream the consumer has not been handed yet. */
-  readonly pending: number;
-  /** Handed out, not yet acknowledged. */
-  readonly unacknowledged: number;
-  /** Handed out more than once and not yet acknowledged. */
-  readonly redelivered: number;
-}
+// Defined beside the gauges that read it, so observability needs nothing of messaging.
+export type { ConsumerStats } from '../observability/metrics.js';
 
 export interface StreamConsumption {
   /**

@@ -6,10 +6,10 @@ import { describeFieldErrors } from '../validation/field-errors.js';
 import { validateInput } from '../validation/validate-input.js';
 import { inSpan, SpanKind } from '../observability/tracing.js';
 import type { RegisteredSubscriber } from './event-registry.js';
-import { eventOptions, type EventEnvelope } from './integration-event.js';
+import { eventOptions, type EventEnvelope } from '../contracts/integration-event.js';
 import { PoisonMessageError } from './message-bus.js';
-import type { ModuleTransactions } from './module-transactions.js';
-import type { EventHandler } from './subscription.js';
+import type { TransactionRunner } from './transaction-runner.js';
+import type { EventSubscriber } from '../modules/subscription.js';
 
 export type InboxOutcome = 'handled' | 'duplicate';
 
@@ -26,8 +26,8 @@ export class Inbox {
   constructor(
     private readonly subscriber: RegisteredSubscriber,
     private readonly db: DataSource,
-    private readonly transactions: ModuleTransactions,
-    private readonly resolveHandler: () => EventHandler<object>,
+    private readonly transactions: TransactionRunner,
+    private readonly resolveHandler: () => EventSubscriber<object>,
   ) {
     this.table = `${ident(subscriber.module)}.inbox`;
     this.logger = new Logger(`${subscriber.module}.inbox`);

@@ -2,7 +2,7 @@ import eventemitter2 from 'eventemitter2';
 
 // A CommonJS package whose module.exports is the class itself; its typings say otherwise to Node16 resolution.
 const EventEmitter2 = eventemitter2 as unknown as typeof import('eventemitter2').EventEmitter2;
-import type { EventEnvelope } from './integration-event.js';
+import type { EventEnvelope } from '../contracts/integration-event.js';
 
 /** A delivery that can never succeed however often it is retried (bad payload, unknown version). */
 export class PoisonMessageError extends Error {

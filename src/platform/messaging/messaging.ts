@@ -1,16 +1,24 @@
 import { Logger, type Type } from '@nestjs/common';
-import type { ModuleDatabases } from '../database/module-databases.js';
+import type { DataSource } from 'typeorm';
 import type { ModuleDefinition } from '../modules/module-definition.js';
 import { EventRegistry, type RegisteredSubscriber } from './event-registry.js';
 import { type ConsumerStats, type EventStream, STREAM_SUBSCRIBER, type StreamConsumption } from './event-stream.js';
 import { Inbox } from './inbox.js';
 import { MessageBus } from './message-bus.js';
-import { DEFAULT_MESSAGING_OPTIONS, type MessagingOptions } from './messaging-options.js';
-import { ModuleTransactions } from './module-transactions.js';
+import { DEFAULT_MESSAGING_OPTIONS, type MessagingOptions } from '../config/messaging-options.js';
+import { TransactionRunner } from './transaction-runner.js';
 import { OutboxRelay } from './outbox-relay.js';
 import { type DeadLetter, OutboxStore, type OutboxStats } from './outbox.store.js';
 import { StreamInbox } from './stream-inbox.js';
-import type { EventHandler } from './subscription.js';
+import type { EventSubscriber } from '../modules/subscription.js';
+
+
+/** What messaging needs of the hosted modules' databases (ModuleDatabases, composed by the application). */
+export interface HostedDatabases {
+  get(module: string): DataSource;
+  /** The module's own connection URL, for the relay's LISTEN connection. */
+  connectionUrl(module: string): string;
+}
 
 /**
  * Reliable events for the modules this process hosts: for each, its outbox,
@@ -29,7 +37,7 @@ export class Messaging {
   readonly registry: EventRegistry;
   private readonly logger = new Logger('messaging');
   private readonly stores = new Map<string, OutboxStore>();
-  private readonly transactions = new Map<string, ModuleTransactions>();
+  private readonly transactions = new Map<string, TransactionRunner>();
   private readonly relays = new Map<string, OutboxRelay>();
   private readonly consumptions: StreamConsumption[] = [];
   private resolve: (<T>(type: Type<T>) => T) | undefined;
@@ -37,7 +45,7 @@ export class Messaging {
   constructor(
     definitions: readonly ModuleDefinition[],
     private readonly hosted: readonly ModuleDefinition[],
-    private readonly databases: ModuleDatabases,
+    private readonly databases: HostedDatabases,
     private readonly options: MessagingOptions = DEFAULT_MESSAGING_OPTIONS,
     private readonly stream?: EventStream,
   ) {
@@ -50,7 +58,7 @@ export class Messaging {
       const db = databases.get(name);
       const store = new OutboxStore(name, db);
       this.stores.set(name, store);
-      this.transactions.set(name, new ModuleTransactions(name, db, store, recipientsOf, this.bus));
+      this.transactions.set(name, new TransactionRunner(name, db, store, recipientsOf, this.bus));
       this.relays.set(name, new OutboxRelay(store, this.bus, options, databases.connectionUrl(name)));
     }
     if (stream && hosted.length > 0) {
@@ -58,7 +66,7 @@ export class Messaging {
     }
   }
 
-  transactionsFor(module: string): ModuleTransactions {
+  transactionsFor(module: string): TransactionRunner {
     const transactions = this.transactions.get(module);
     if (!transactions) throw new Error(`module '${module}' is not hosted by this process`);
     return transactions;
@@ -72,9 +80,9 @@ export class Messaging {
     this.resolve = resolve;
     for (const { name } of this.hosted) {
       for (const subscriber of this.registry.subscribersIn(name)) {
-        let handler: EventHandler<object> | undefined;
+        let handler: EventSubscriber<object> | undefined;
         const inbox = new Inbox(subscriber, this.databases.get(name), this.transactionsFor(name), () =>
-          (handler ??= resolve(subscriber.subscription.handler)),
+          (handler ??= resolve(subscriber.subscription.subscriber)),
         );
         this.bus.route(subscriber.id, async (envelope) => {
           await inbox.receive(envelope);
@@ -103,7 +111,7 @@ export class Messaging {
     if (!resolve) throw new Error('bindLocalSubscribers() comes before start()');
     const { publisher } = subscriber.subscription;
     const module = subscriber.module;
-    let handler: EventHandler<object> | undefined;
+    let handler: EventSubscriber<object> | undefined;
     const consumption = await stream.consume({ consumer: consumerName(subscriber, publisher), publisher }, (startSequence) => {
       const inbox = new StreamInbox(
         subscriber,
@@ -111,7 +119,7 @@ export class Messaging {
         this.databases.get(module),
         this.transactionsFor(module),
         this.store(module),
-        () => (handler ??= resolve(subscriber.subscription.handler)),
+        () => (handler ??= resolve(subscriber.subscription.subscriber)),
         this.options,
         startSequence,
       );

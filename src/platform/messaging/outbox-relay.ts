@@ -4,7 +4,7 @@ import type { MessageBus } from './message-bus.js';
 import { NoRouteError, PoisonMessageError } from './message-bus.js';
 import { contextFrom, inSpan, SpanKind } from '../observability/tracing.js';
 import { type PassResult, WakeableLoop } from '../scheduling/wakeable-loop.js';
-import { backoffMs, type MessagingOptions } from './messaging-options.js';
+import { backoffMs, type MessagingOptions } from '../config/messaging-options.js';
 import type { ClaimedDelivery, MadeDelivery, OutboxStore } from './outbox.store.js';
 
 /**

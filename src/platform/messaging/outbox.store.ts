@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
 import { ident } from '../database/provisioning.js';
 import { STREAM_SUBSCRIBER } from './event-stream.js';
-import type { EventEnvelope } from './integration-event.js';
+import type { EventEnvelope } from '../contracts/integration-event.js';
 
 /** An event ready to be written: everything but the id and time, which the outbox assigns. */
 export interface OutgoingEvent {

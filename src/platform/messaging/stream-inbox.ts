@@ -6,12 +6,12 @@ import { contextFrom, inSpan, inTraceOf, SpanKind } from '../observability/traci
 import type { RegisteredSubscriber } from './event-registry.js';
 import type { StreamedEvent } from './event-stream.js';
 import { decodeEvent } from './inbox.js';
-import { eventOptions } from './integration-event.js';
+import { eventOptions } from '../contracts/integration-event.js';
 import { PoisonMessageError } from './message-bus.js';
-import { backoffMs, type MessagingOptions } from './messaging-options.js';
-import type { ModuleTransactions } from './module-transactions.js';
+import { backoffMs, type MessagingOptions } from '../config/messaging-options.js';
+import type { TransactionRunner } from './transaction-runner.js';
 import type { OutboxStore } from './outbox.store.js';
-import type { EventHandler } from './subscription.js';
+import type { EventSubscriber } from '../modules/subscription.js';
 
 /**
  * Where an event stands for this subscriber:
@@ -51,15 +51,15 @@ export class StreamInbox {
   private readonly inbox: string;
   private readonly failures: string;
   private readonly eventNames: ReadonlySet<string>;
-  private handler: EventHandler<object> | undefined;
+  private handler: EventSubscriber<object> | undefined;
 
   constructor(
     private readonly subscriber: RegisteredSubscriber,
     private readonly publisher: string,
     private readonly db: DataSource,
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     private readonly deadLetters: OutboxStore,
-    private readonly resolveHandler: () => EventHandler<object>,
+    private readonly resolveHandler: () => EventSubscriber<object>,
     private readonly options: MessagingOptions,
     /** Where the subscription's consumer started: events before it were published before it existed. */
     private readonly startSequence: number,
@@ -199,7 +199,7 @@ export class StreamInbox {
   /** The handler's batch form: one call for every event of the batch it takes. */
   private async handleBatch(
     manager: EntityManager,
-    handler: EventHandler<object>,
+    handler: EventSubscriber<object>,
     handled: ReadonlyArray<{ streamed: StreamedEvent; event: object }>,
   ): Promise<number> {
     const [first] = handled;

@@ -1,6 +1,6 @@
 import type { Type } from '@nestjs/common';
 import type { Contract } from '../contracts/contract.js';
-import type { Subscription } from '../messaging/subscription.js';
+import type { Subscription } from './subscription.js';
 
 /**
  * What a module tells the platform about itself, from its composition root
@@ -11,7 +11,10 @@ export interface ModuleDefinition {
   /** Equal to the folder name; also the module's schema name. */
   readonly name: string;
   readonly contract: Contract;
-  /** The Nest module that hosts the implementation; it must provide `contract.handler`. */
+  /**
+   * The Nest module that hosts the implementation: among its providers, a
+   * @CommandHandler or @QueryHandler of each operation's input class (checked at start).
+   */
   readonly core: Type<unknown>;
   /** The Nest module with the module's public HTTP routes; it may only use contract clients. */
   readonly http?: Type<unknown>;

@@ -1,5 +1,16 @@
 import { collectDefaultMetrics, Counter, Gauge, Histogram, Registry } from 'prom-client';
-import type { ConsumerStats } from '../messaging/event-stream.js';
+
+/** A consumer's backlog as the stream sees it (for metrics and health). */
+export interface ConsumerStats {
+  readonly consumer: string;
+  readonly publisher: string;
+  /** Events in the stream the consumer has not been handed yet. */
+  readonly pending: number;
+  /** Handed out, not yet acknowledged. */
+  readonly unacknowledged: number;
+  /** Handed out more than once and not yet acknowledged. */
+  readonly redelivered: number;
+}
 
 /**
  * This process's Prometheus metrics (prom-client), one registry per

@@ -1,7 +1,7 @@
 import { Logger, type BeforeApplicationShutdown, type OnApplicationBootstrap } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
 import { ModuleError } from '../contracts/module.error.js';
-import type { ModuleTransactions } from '../messaging/module-transactions.js';
+import type { TransactionRunner } from '../messaging/transaction-runner.js';
 import type { Metrics } from '../observability/metrics.js';
 import { contextFrom, inSpan } from '../observability/tracing.js';
 import { WakeableLoop } from '../scheduling/wakeable-loop.js';
@@ -70,7 +70,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     readonly definition: SagaDefinition<S>,
     private readonly options: SagaRunnerOptions,
     db: DataSource,
-    transactions: ModuleTransactions,
+    transactions: TransactionRunner,
     metrics: Metrics,
     private readonly onEnd: (key: string, outcome: SagaOutcome) => void = () => {},
   ) {

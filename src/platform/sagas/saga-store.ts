@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import { ident } from '../database/provisioning.js';
 import { queryPrepared } from '../database/prepared-query.js';
-import type { ModuleTransactions } from '../messaging/module-transactions.js';
+import type { TransactionRunner } from '../messaging/transaction-runner.js';
 import type { LogEntry, SagaDefinition, Transition } from './saga-definition.js';
 
 /** Log entries and output of idempotent steps run since the saga was last written (see `idempotent`). */
@@ -60,7 +60,7 @@ export class SagaStore<S> {
   constructor(
     private readonly definition: SagaDefinition<S>,
     private readonly db: DataSource,
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     /** The owning module, whose schema holds the tables. */
     readonly module: string,
   ) {

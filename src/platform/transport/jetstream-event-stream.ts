@@ -22,7 +22,7 @@ import type {
   StreamedEvent,
   StreamSubscription,
 } from '../messaging/event-stream.js';
-import type { EventEnvelope } from '../messaging/integration-event.js';
+import type { EventEnvelope } from '../contracts/integration-event.js';
 import { NoRouteError } from '../messaging/message-bus.js';
 import { inputShapeErrors, parseJson } from '../validation/input-shape.js';
 

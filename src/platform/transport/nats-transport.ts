@@ -15,7 +15,7 @@ import { contextFrom, currentTraceHeaders, inSpan, SpanKind } from '../observabi
 import { describeFieldErrors } from '../validation/field-errors.js';
 import { inputShapeErrors, parseJson } from '../validation/input-shape.js';
 import { type EventStreamOptions, JetStreamEventStream, TOKEN_HEADER, tokenMatches } from './jetstream-event-stream.js';
-import { type CallHandler, type CallReply, type Transport, TransportError } from './transport.js';
+import { type ModuleResponder, type CallReply, type Transport, TransportError } from './transport.js';
 
 const REFUSED = 'refused: missing or wrong service token';
 
@@ -79,9 +79,9 @@ export class NatsTransport implements Transport {
     return transport;
   }
 
-  serveModule(module: string, handler: CallHandler): void {
+  serveModule(module: string, respond: ModuleResponder): void {
     this.subscribe(`${this.prefix}.call.${module}.*`, `${this.prefix}.${module}`, module, (subject, input) =>
-      handler(subject.slice(`${this.prefix}.call.${module}.`.length), input),
+      respond(subject.slice(`${this.prefix}.call.${module}.`.length), input),
     );
     this.subscribe(`${this.prefix}.ping.${module}`, `${this.prefix}.${module}`, module, async () => ({ ok: true, result: null }));
   }

@@ -30,6 +30,8 @@ export function createRemoteClient<C extends Contract>(
   for (const [operation, spec] of Object.entries(contract.operations)) {
     const keyField = spec.idempotencyKey;
     client[operation] = async (input: object, options?: CallOptions) => {
+      // A call given up before it began never begins (as with the local adapter).
+      options?.signal?.throwIfAborted();
       let sent = input;
       let derived: string | undefined;
       if (keyField !== undefined && (input as Record<string, unknown>)[keyField] === undefined) {
@@ -80,7 +82,11 @@ function outcomeUnknown(module: string, operation: string, keyField: string | un
 
 /** The transport's answer, or the signal's reason as soon as it aborts (the request itself runs out on its own). */
 function untilAborted<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
-  if (signal.aborted) return Promise.reject(signal.reason as Error);
+  if (signal.aborted) {
+    // Its answer no longer matters, but its failure must not go unhandled (that would end the process).
+    promise.catch(() => undefined);
+    return Promise.reject(signal.reason as Error);
+  }
   return new Promise<T>((resolve, reject) => {
     const onAbort = () => reject(signal.reason as Error);
     signal.addEventListener('abort', onAbort, { once: true });

@@ -7,7 +7,7 @@ export type CallReply =
   | { readonly ok: true; readonly result: unknown }
   | { readonly ok: false; readonly error: ModuleErrorData };
 
-export type CallHandler = (operation: string, input: unknown) => Promise<CallReply>;
+export type ModuleResponder = (operation: string, input: unknown) => Promise<CallReply>;
 
 /**
  * How modules in different processes reach each other: calls, and the event
@@ -16,7 +16,7 @@ export type CallHandler = (operation: string, input: unknown) => Promise<CallRep
  */
 export interface Transport {
   /** Answers calls to a hosted module's contract, and pings of it. */
-  serveModule(module: string, handler: CallHandler): void;
+  serveModule(module: string, respond: ModuleResponder): void;
   /** Calls an operation of a module hosted elsewhere; rejects with TransportError when it cannot. */
   call(module: string, operation: string, input: unknown, timeoutMs: number): Promise<CallReply>;
   /** The deployment's event stream, which every process publishes to and subscribers read (ADR 12). */

@@ -127,6 +127,7 @@ const SAMPLES: Readonly<Record<string, Json[]>> = {
   OrderItem: [{ sku: 'SKU-1', quantity: 1 }],
   PlaceOrderCommand: [{ ...checkout, idempotencyKey: 'key-1' }, checkout],
   GetOrderQuery: [{ orderId: UUID }, { orderId: 'not-a-uuid' }],
+  GetCheckoutLogQuery: [{ orderId: UUID }, { orderId: 'not-a-uuid' }],
   CancelOrderCommand: [{ orderId: UUID }, { orderId: 'not-a-uuid' }],
   OrderPlaced: [{ orderId: UUID, customerId: 'customer-1', totalCents: 4200 }, { totalCents: 0, customerId: '', orderId: UUID }],
   OrderConfirmed: [

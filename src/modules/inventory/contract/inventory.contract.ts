@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/contract.js';
+import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/index.js';
 import { CreateProductCommand } from './create-product.command.js';
 import { GetPricesQuery } from './get-prices.query.js';
 import { GetProductQuery } from './get-product.query.js';

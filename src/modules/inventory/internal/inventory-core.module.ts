@@ -1,16 +1,14 @@
 import { Module } from '@nestjs/common';
-import { InventoryContract } from '../contract/inventory.contract.js';
 import { CreateProductHandler } from './create-product/create-product.handler.js';
 import { GetPricesHandler } from './get-prices/get-prices.handler.js';
 import { GetProductHandler } from './get-product/get-product.handler.js';
-import { InventoryHandler } from './inventory.handler.js';
 import { ReleaseStockHandler } from './release-stock/release-stock.handler.js';
 import { ReserveStockHandler } from './reserve-stock/reserve-stock.handler.js';
 import { RestockProductHandler } from './restock-product/restock-product.handler.js';
 
 /**
  * Hosts Inventory's implementation; the platform supplies its DataSource and
- * ModuleTransactions and binds its contract. Reservations have no HTTP route:
+ * TransactionRunner and binds its contract. Reservations have no HTTP route:
  * only the checkout saga reserves and releases, through the contract.
  */
 @Module({
@@ -21,7 +19,6 @@ import { RestockProductHandler } from './restock-product/restock-product.handler
     GetPricesHandler,
     ReserveStockHandler,
     ReleaseStockHandler,
-    { provide: InventoryContract.handler, useClass: InventoryHandler },
   ],
 })
 export class InventoryCoreModule {}

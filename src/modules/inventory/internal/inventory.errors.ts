@@ -1,5 +1,4 @@
-import { type FieldError, ModuleError } from '../../../platform/contracts/module.error.js';
-import { describeFieldErrors } from '../../../platform/validation/field-errors.js';
+import { describeFieldErrors, type FieldError, ModuleError } from '../../../platform/index.js';
 
 export const productNotFound = (sku: string) => new ModuleError('NOT_FOUND', `product '${sku}' does not exist`, 'inventory');
 

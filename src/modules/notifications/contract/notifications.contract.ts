@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { type ContractClient, defineContract, query } from '../../../platform/contracts/contract.js';
+import { type ContractClient, defineContract, query } from '../../../platform/contracts/index.js';
 import { FindNotificationsQuery } from './find-notifications.query.js';
 import type { NotificationView } from './notification.view.js';
 

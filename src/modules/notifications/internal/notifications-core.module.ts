@@ -1,19 +1,16 @@
 import { Module } from '@nestjs/common';
-import { NotificationsContract } from '../contract/notifications.contract.js';
 import { FindNotificationsHandler } from './find-notifications/find-notifications.handler.js';
-import { NotificationsHandler } from './notifications.handler.js';
-import { NotifyCustomerHandler } from './notify-customer/notify-customer.handler.js';
-import { NotifyOrderCancelledHandler } from './notify-order-cancelled/notify-order-cancelled.handler.js';
-import { NotifyOrderConfirmedHandler } from './notify-order-confirmed/notify-order-confirmed.handler.js';
+import { NotifyCustomerSubscriber } from './notify-customer/notify-customer.subscriber.js';
+import { OrderCancelledNotice } from './notify-order-cancelled/order-cancelled.notice.js';
+import { OrderConfirmedNotice } from './notify-order-confirmed/order-confirmed.notice.js';
 
-/** Hosts Notifications' implementation: its event handlers and its one query. */
+/** Hosts Notifications' implementation: its event subscriber (and the notices it records) and its one query. */
 @Module({
   providers: [
-    NotifyCustomerHandler,
-    NotifyOrderConfirmedHandler,
-    NotifyOrderCancelledHandler,
+    NotifyCustomerSubscriber,
+    OrderConfirmedNotice,
+    OrderCancelledNotice,
     FindNotificationsHandler,
-    { provide: NotificationsContract.handler, useClass: NotificationsHandler },
   ],
 })
 export class NotificationsCoreModule {}

@@ -1,5 +1,5 @@
 import { IsIn, IsInt, IsString, IsUUID, Min } from 'class-validator';
-import { IntegrationEvent } from '../../../platform/messaging/integration-event.js';
+import { IntegrationEvent } from '../../../platform/contracts/index.js';
 import type { FailureReason } from './order.view.js';
 
 /** An order was accepted and its checkout saga started. */

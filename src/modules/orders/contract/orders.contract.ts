@@ -1,7 +1,8 @@
 import { Inject } from '@nestjs/common';
-import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/contract.js';
+import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/index.js';
 import { CancelOrderCommand } from './cancel-order.command.js';
 import type { CancelOrderResult } from './cancel-order.result.js';
+import { GetCheckoutLogQuery } from './get-checkout-log.query.js';
 import { GetOrderQuery } from './get-order.query.js';
 import type { OrderView } from './order.view.js';
 import { PlaceOrderCommand } from './place-order.command.js';
@@ -11,7 +12,7 @@ import type { SagaStepView } from './saga-step.view.js';
 export const OrdersContract = defineContract('orders', {
   placeOrder: command<PlaceOrderCommand, PlaceOrderResult>(PlaceOrderCommand, { idempotencyKey: 'idempotencyKey' }),
   getOrder: query<GetOrderQuery, OrderView>(GetOrderQuery),
-  getCheckoutLog: query<GetOrderQuery, SagaStepView[]>(GetOrderQuery),
+  getCheckoutLog: query<GetCheckoutLogQuery, SagaStepView[]>(GetCheckoutLogQuery),
   // Idempotent: a repeat answers the cancellation under way and starts nothing.
   cancelOrder: command<CancelOrderCommand, CancelOrderResult>(CancelOrderCommand, { idempotent: true }),
 });

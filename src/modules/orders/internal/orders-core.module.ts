@@ -1,13 +1,11 @@
 import { Module } from '@nestjs/common';
-import { ModuleSettings } from '../../../platform/config/module-settings.js';
-import { OrdersContract } from '../contract/orders.contract.js';
+import { ModuleSettings } from '../../../platform/index.js';
 import { CancelOrderHandler } from './cancel-order/cancel-order.handler.js';
 import { CHECKOUT_SAGA_OPTIONS, checkoutSagaOptions } from './checkout-saga/checkout-saga.options.js';
 import { ORDER_SAGA_PROVIDERS } from './checkout-saga/order-sagas.providers.js';
 import { GetCheckoutLogHandler } from './get-checkout-log/get-checkout-log.handler.js';
 import { GetOrderHandler } from './get-order/get-order.handler.js';
 import { OrderRepository } from './infrastructure/order.repository.js';
-import { OrdersHandler } from './orders.handler.js';
 import { PlaceOrderHandler } from './place-order/place-order.handler.js';
 
 /** Hosts Orders and its sagas (checkout, cancellation by the customer) on the platform's engine; the platform supplies the DataSource, transactions and the other modules' clients. */
@@ -20,7 +18,6 @@ import { PlaceOrderHandler } from './place-order/place-order.handler.js';
     PlaceOrderHandler,
     GetOrderHandler,
     GetCheckoutLogHandler,
-    { provide: OrdersContract.handler, useClass: OrdersHandler },
   ],
 })
 export class OrdersCoreModule {}

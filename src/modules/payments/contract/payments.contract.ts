@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/contract.js';
+import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/index.js';
 import { ChargePaymentCommand } from './charge-payment.command.js';
 import { FindPaymentsQuery } from './find-payments.query.js';
 import { GetPaymentQuery } from './get-payment.query.js';

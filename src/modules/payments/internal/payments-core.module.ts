@@ -1,10 +1,8 @@
 import { Module } from '@nestjs/common';
-import { PaymentsContract } from '../contract/payments.contract.js';
 import { ChargePaymentHandler } from './charge-payment/charge-payment.handler.js';
 import { SimulatedPaymentProvider } from './charge-payment/simulated-provider.js';
 import { FindPaymentsHandler } from './find-payments/find-payments.handler.js';
 import { GetPaymentHandler } from './get-payment/get-payment.handler.js';
-import { PaymentsHandler } from './payments.handler.js';
 import { RefundPaymentHandler } from './refund-payment/refund-payment.handler.js';
 
 /** Hosts Payments' implementation; the platform supplies its DataSource and binds its contract. */
@@ -15,7 +13,6 @@ import { RefundPaymentHandler } from './refund-payment/refund-payment.handler.js
     RefundPaymentHandler,
     GetPaymentHandler,
     FindPaymentsHandler,
-    { provide: PaymentsContract.handler, useClass: PaymentsHandler },
   ],
 })
 export class PaymentsCoreModule {}

@@ -1,4 +1,4 @@
-import { ModuleError } from '../../../platform/contracts/module.error.js';
+import { ModuleError } from '../../../platform/index.js';
 
 export const paymentNotFound = (paymentId: string) =>
   new ModuleError('NOT_FOUND', `payment '${paymentId}' does not exist`, 'payments');

@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/contract.js';
+import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/index.js';
 import { CancelShipmentCommand } from './cancel-shipment.command.js';
 import { FindShipmentsQuery } from './find-shipments.query.js';
 import { GetShipmentQuery } from './get-shipment.query.js';

@@ -1,10 +1,8 @@
 import { Module } from '@nestjs/common';
-import { ShippingContract } from '../contract/shipping.contract.js';
 import { CancelShipmentHandler } from './cancel-shipment/cancel-shipment.handler.js';
 import { FindShipmentsHandler } from './find-shipments/find-shipments.handler.js';
 import { GetShipmentHandler } from './get-shipment/get-shipment.handler.js';
 import { ScheduleShipmentHandler } from './schedule-shipment/schedule-shipment.handler.js';
-import { ShippingHandler } from './shipping.handler.js';
 
 /** Hosts Shipping's implementation; the platform supplies its DataSource and binds its contract. */
 @Module({
@@ -13,7 +11,6 @@ import { ShippingHandler } from './shipping.handler.js';
     CancelShipmentHandler,
     GetShipmentHandler,
     FindShipmentsHandler,
-    { provide: ShippingContract.handler, useClass: ShippingHandler },
   ],
 })
 export class ShippingCoreModule {}

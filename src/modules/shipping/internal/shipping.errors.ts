@@ -1,4 +1,4 @@
-import { ModuleError } from '../../../platform/contracts/module.error.js';
+import { ModuleError } from '../../../platform/index.js';
 
 export const shipmentNotFound = (shipmentId: string) =>
   new ModuleError('NOT_FOUND', `shipment '${shipmentId}' does not exist`, 'shipping');

@@ -1,14 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import type { CreateProductCommand } from '../../contract/create-product.command.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE } from '../../../../platform/index.js';
+import { CreateProductCommand } from '../../contract/create-product.command.js';
 import type { ProductView } from '../../contract/product.view.js';
 import { ProductEntity } from '../infrastructure/product.entity.js';
 import { type ProductRow, rowToProductView } from '../infrastructure/product.mapper.js';
 import { productExists } from '../inventory.errors.js';
 
 @Injectable()
-export class CreateProductHandler {
+@CommandHandler(CreateProductCommand)
+export class CreateProductHandler implements ICommandHandler<CreateProductCommand, ProductView> {
   constructor(@Inject(MODULE_DATA_SOURCE) private readonly db: DataSource) {}
 
   async execute(command: CreateProductCommand): Promise<ProductView> {

@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import { queryPrepared } from '../../../../platform/database/prepared-query.js';
-import type { GetPricesQuery } from '../../contract/get-prices.query.js';
+import { type IQueryHandler, MODULE_DATA_SOURCE, QueryHandler, queryPrepared } from '../../../../platform/index.js';
+import { GetPricesQuery } from '../../contract/get-prices.query.js';
 import type { PriceView } from '../../contract/price.view.js';
 
 interface PriceRow {
@@ -11,7 +10,8 @@ interface PriceRow {
 }
 
 @Injectable()
-export class GetPricesHandler {
+@QueryHandler(GetPricesQuery)
+export class GetPricesHandler implements IQueryHandler<GetPricesQuery, PriceView[]> {
   constructor(@Inject(MODULE_DATA_SOURCE) private readonly db: DataSource) {}
 
   /** One query for the whole basket; answered in the order asked, each sku once, unknown skus left out. */

@@ -1,14 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import type { GetProductQuery } from '../../contract/get-product.query.js';
+import { type IQueryHandler, MODULE_DATA_SOURCE, QueryHandler } from '../../../../platform/index.js';
+import { GetProductQuery } from '../../contract/get-product.query.js';
 import type { ProductView } from '../../contract/product.view.js';
 import { ProductEntity } from '../infrastructure/product.entity.js';
 import { toProductView } from '../infrastructure/product.mapper.js';
 import { productNotFound } from '../inventory.errors.js';
 
 @Injectable()
-export class GetProductHandler {
+@QueryHandler(GetProductQuery)
+export class GetProductHandler implements IQueryHandler<GetProductQuery, ProductView> {
   constructor(@Inject(MODULE_DATA_SOURCE) private readonly db: DataSource) {}
 
   async execute(query: GetProductQuery): Promise<ProductView> {

@@ -1,5 +1,5 @@
 import { Body, Controller, Get, HttpCode, Param, Post } from '@nestjs/common';
-import { ApiProblem } from '../../../../platform/http/openapi/api-problem.decorator.js';
+import { ApiProblem } from '../../../../platform/index.js';
 import { CreateProductCommand } from '../../contract/create-product.command.js';
 import { type Inventory, InjectInventory } from '../../contract/inventory.contract.js';
 import type { ProductView } from '../../contract/product.view.js';

@@ -1,14 +1,15 @@
 import { Injectable } from '@nestjs/common';
 import type { EntityManager } from 'typeorm';
-import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
-import type { ReleaseStockCommand } from '../../contract/release-stock.command.js';
+import { CommandHandler, type ICommandHandler, TransactionRunner } from '../../../../platform/index.js';
+import { ReleaseStockCommand } from '../../contract/release-stock.command.js';
 import type { ReservationView } from '../../contract/reservation.view.js';
 import { lockStock, shiftReserved } from '../infrastructure/product-stock.store.js';
 import { RESERVATION_COLUMNS, type ReservationRow, rowToReservationView } from '../infrastructure/reservation.mapper.js';
 
 @Injectable()
-export class ReleaseStockHandler {
-  constructor(private readonly transactions: ModuleTransactions) {}
+@CommandHandler(ReleaseStockCommand)
+export class ReleaseStockHandler implements ICommandHandler<ReleaseStockCommand, ReservationView> {
+  constructor(private readonly transactions: TransactionRunner) {}
 
   execute(command: ReleaseStockCommand): Promise<ReservationView> {
     return this.transactions.run(async ({ manager }): Promise<ReservationView> => {

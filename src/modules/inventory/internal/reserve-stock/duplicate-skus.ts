@@ -1,4 +1,4 @@
-import type { FieldError } from '../../../../platform/contracts/module.error.js';
+import type { FieldError } from '../../../../platform/index.js';
 
 /**
  * A field error for every line that repeats an earlier line's sku. The

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, TransactionRunner } from '../../../../platform/index.js';
 import type { ReservationView } from '../../contract/reservation.view.js';
-import type { ReserveStockCommand } from '../../contract/reserve-stock.command.js';
+import { ReserveStockCommand } from '../../contract/reserve-stock.command.js';
 import { RESERVATION_COLUMNS, type ReservationRow, rowToReservationView } from '../infrastructure/reservation.mapper.js';
 import { invalidInput } from '../inventory.errors.js';
 import { duplicateSkus } from './duplicate-skus.js';
@@ -48,9 +47,10 @@ const RESERVE = `
   SELECT ${RESERVATION_COLUMNS} FROM claimed`;
 
 @Injectable()
-export class ReserveStockHandler {
+@CommandHandler(ReserveStockCommand)
+export class ReserveStockHandler implements ICommandHandler<ReserveStockCommand, ReservationView> {
   constructor(
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
   ) {}
 

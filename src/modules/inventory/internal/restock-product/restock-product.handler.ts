@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { ModuleError } from '../../../../platform/contracts/module.error.js';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, ModuleError } from '../../../../platform/index.js';
 import type { ProductView } from '../../contract/product.view.js';
-import type { RestockProductCommand } from '../../contract/restock-product.command.js';
+import { RestockProductCommand } from '../../contract/restock-product.command.js';
 import { ProductEntity } from '../infrastructure/product.entity.js';
 import { type ProductRow, rowToProductView } from '../infrastructure/product.mapper.js';
 import { productNotFound } from '../inventory.errors.js';
@@ -12,7 +11,8 @@ import { productNotFound } from '../inventory.errors.js';
 const MAX_ON_HAND = 1_000_000_000;
 
 @Injectable()
-export class RestockProductHandler {
+@CommandHandler(RestockProductCommand)
+export class RestockProductHandler implements ICommandHandler<RestockProductCommand, ProductView> {
   constructor(@Inject(MODULE_DATA_SOURCE) private readonly db: DataSource) {}
 
   async execute(command: RestockProductCommand): Promise<ProductView> {

@@ -1,13 +1,14 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import type { FindNotificationsQuery } from '../../contract/find-notifications.query.js';
+import { type IQueryHandler, MODULE_DATA_SOURCE, QueryHandler } from '../../../../platform/index.js';
+import { FindNotificationsQuery } from '../../contract/find-notifications.query.js';
 import type { NotificationView } from '../../contract/notification.view.js';
 import { NotificationEntity } from '../infrastructure/notification.entity.js';
 import { toNotificationView } from '../infrastructure/notification.mapper.js';
 
 @Injectable()
-export class FindNotificationsHandler {
+@QueryHandler(FindNotificationsQuery)
+export class FindNotificationsHandler implements IQueryHandler<FindNotificationsQuery, NotificationView[]> {
   constructor(@Inject(MODULE_DATA_SOURCE) private readonly db: DataSource) {}
 
   async execute(query: FindNotificationsQuery): Promise<NotificationView[]> {

@@ -9,7 +9,7 @@ export interface NewNotification {
 }
 
 /**
- * Records notifications, in the given order, in the handler's transaction (the
+ * Records notifications, in the given order, in the subscriber's transaction (the
  * one that also records the event in the inbox). One statement whatever the
  * count. A notification the order already has for its kind is left as it is:
  * UNIQUE (order_id, kind) makes a redelivered event change nothing, even one

@@ -1,8 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
-import { ModuleError } from '../../../../platform/contracts/module.error.js';
-import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
-import { currentTraceHeaders } from '../../../../platform/observability/tracing.js';
-import type { CancelOrderCommand } from '../../contract/cancel-order.command.js';
+import { CommandHandler, currentTraceHeaders, type ICommandHandler, ModuleError, TransactionRunner } from '../../../../platform/index.js';
+import { CancelOrderCommand } from '../../contract/cancel-order.command.js';
 import type { CancelOrderResult } from '../../contract/cancel-order.result.js';
 import type { FailureReason, OrderStatus } from '../../contract/order.view.js';
 import { CANCELLATION_SAGA, type CancellationSagaRunner } from '../checkout-saga/order-sagas.providers.js';
@@ -20,11 +18,12 @@ const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
  * CANCELLING, and starts nothing.
  */
 @Injectable()
-export class CancelOrderHandler {
+@CommandHandler(CancelOrderCommand)
+export class CancelOrderHandler implements ICommandHandler<CancelOrderCommand, CancelOrderResult> {
   private readonly cancelSql: string;
 
   constructor(
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     private readonly orders: OrderRepository,
     @Inject(CANCELLATION_SAGA) private readonly saga: CancellationSagaRunner,
   ) {

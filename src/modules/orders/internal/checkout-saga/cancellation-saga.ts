@@ -1,4 +1,4 @@
-import { defineSaga, type SagaDefinition } from '../../../../platform/sagas/saga-definition.js';
+import { defineSaga, type SagaDefinition } from '../../../../platform/index.js';
 import type { Inventory } from '../../../inventory/index.js';
 import type { Payments } from '../../../payments/index.js';
 import type { Shipping } from '../../../shipping/index.js';

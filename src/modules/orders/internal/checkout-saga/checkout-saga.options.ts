@@ -1,4 +1,4 @@
-import { ModuleSettings } from '../../../../platform/config/module-settings.js';
+import { ModuleSettings } from '../../../../platform/index.js';
 
 /** Timing of Orders' sagas (the checkout, a cancellation); each can be set from the environment. */
 export interface CheckoutSagaOptions {

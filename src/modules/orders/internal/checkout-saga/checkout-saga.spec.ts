@@ -1,4 +1,4 @@
-import { SagaPlan, type SagaState, type Transition } from '../../../../platform/sagas/saga-definition.js';
+import { SagaPlan, type SagaState, type Transition } from '../../../../platform/index.js';
 import { cancellationSaga } from './cancellation-saga.js';
 import { checkoutSagaOptions } from './checkout-saga.options.js';
 import { checkoutSaga } from './checkout-saga.js';

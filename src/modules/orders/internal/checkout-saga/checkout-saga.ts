@@ -1,6 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { ModuleError } from '../../../../platform/contracts/module.error.js';
-import { defineSaga, type SagaDefinition, type Transition } from '../../../../platform/sagas/saga-definition.js';
+import { defineSaga, ModuleError, type SagaDefinition, type Transition } from '../../../../platform/index.js';
 import type { Inventory } from '../../../inventory/index.js';
 import type { Payments } from '../../../payments/index.js';
 import type { Shipping } from '../../../shipping/index.js';

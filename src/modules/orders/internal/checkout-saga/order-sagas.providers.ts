@@ -1,10 +1,6 @@
 import { Logger, type Provider } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
-import { Metrics } from '../../../../platform/observability/metrics.js';
-import { SagaAdmission } from '../../../../platform/sagas/saga-admission.js';
-import { type SagaOutcome, SagaRunner } from '../../../../platform/sagas/saga-runner.js';
+import { Metrics, MODULE_DATA_SOURCE, TransactionRunner, SagaAdmission, type SagaOutcome, SagaRunner } from '../../../../platform/index.js';
 import { InventoryContract, type Inventory } from '../../../inventory/index.js';
 import { PaymentsContract, type Payments } from '../../../payments/index.js';
 import { ShippingContract, type Shipping } from '../../../shipping/index.js';
@@ -20,7 +16,7 @@ export const CANCELLATION_SAGA = Symbol('CANCELLATION_SAGA');
 export type CheckoutSagaRunner = SagaRunner<SagaOrder>;
 export type CancellationSagaRunner = SagaRunner<{ orderId: string }>;
 
-const COMMON = [CHECKOUT_SAGA_OPTIONS, MODULE_DATA_SOURCE, ModuleTransactions, Metrics, PaymentsContract.client, InventoryContract.client, ShippingContract.client];
+const COMMON = [CHECKOUT_SAGA_OPTIONS, MODULE_DATA_SOURCE, TransactionRunner, Metrics, PaymentsContract.client, InventoryContract.client, ShippingContract.client];
 
 function outcomes(metrics: Metrics): (orderId: string, outcome: SagaOutcome) => void {
   const logger = new Logger('orders.checkout-saga');
@@ -38,13 +34,13 @@ export const ORDER_SAGA_PROVIDERS: Provider[] = [
   {
     provide: CHECKOUT_SAGA,
     inject: COMMON,
-    useFactory: (options: CheckoutSagaOptions, db: DataSource, transactions: ModuleTransactions, metrics: Metrics, payments: Payments, inventory: Inventory, shipping: Shipping) =>
+    useFactory: (options: CheckoutSagaOptions, db: DataSource, transactions: TransactionRunner, metrics: Metrics, payments: Payments, inventory: Inventory, shipping: Shipping) =>
       new SagaRunner(checkoutSaga({ payments, inventory, shipping, db }, options), options, db, transactions, metrics, outcomes(metrics)),
   },
   {
     provide: CANCELLATION_SAGA,
     inject: COMMON,
-    useFactory: (options: CheckoutSagaOptions, db: DataSource, transactions: ModuleTransactions, metrics: Metrics, payments: Payments, inventory: Inventory, shipping: Shipping) => {
+    useFactory: (options: CheckoutSagaOptions, db: DataSource, transactions: TransactionRunner, metrics: Metrics, payments: Payments, inventory: Inventory, shipping: Shipping) => {
       const logger = new Logger('orders.cancellation-saga');
       return new SagaRunner(cancellationSaga({ payments, inventory, shipping }, options), options, db, transactions, metrics, (orderId) =>
         logger.log({ msg: 'order CANCELLED', orderId, reason: 'CANCELLED_BY_CUSTOMER' }),

@@ -1,5 +1,5 @@
 import type { DataSource } from 'typeorm';
-import { queryPrepared } from '../../../../platform/database/prepared-query.js';
+import { queryPrepared } from '../../../../platform/index.js';
 
 /** What the checkout's steps need of an order. */
 export interface SagaOrder {

@@ -1,8 +1,7 @@
 import { Body, Controller, Get, Headers, HttpCode, Param, Post, Res } from '@nestjs/common';
 import { ApiBody, ApiHeader, ApiResponse } from '@nestjs/swagger';
 import type { Response } from 'express';
-import { ApiProblem } from '../../../../platform/http/openapi/api-problem.decorator.js';
-import { ProblemException } from '../../../../platform/http/problem.js';
+import { ApiProblem, ProblemException } from '../../../../platform/index.js';
 import { CheckoutRequest } from '../../contract/checkout.request.js';
 import type { OrderView } from '../../contract/order.view.js';
 import { InjectOrders, type Orders } from '../../contract/orders.contract.js';

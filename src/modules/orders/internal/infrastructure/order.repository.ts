@@ -1,7 +1,6 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import { queryPrepared } from '../../../../platform/database/prepared-query.js';
+import { MODULE_DATA_SOURCE, queryPrepared } from '../../../../platform/index.js';
 import type { OrderView } from '../../contract/order.view.js';
 import { OrderEntity } from './order.entity.js';
 import { type OrderViewRow, rowToOrderView } from './order.mapper.js';

@@ -1,13 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { type FieldError, ModuleError } from '../../../../platform/contracts/module.error.js';
-import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
-import { currentTraceHeaders } from '../../../../platform/observability/tracing.js';
+import { CommandHandler, currentTraceHeaders, type FieldError, type ICommandHandler, ModuleError, TransactionRunner, SagaAdmission } from '../../../../platform/index.js';
 import { type Inventory, InjectInventory } from '../../../inventory/index.js';
 import { OrderPlaced } from '../../contract/order-events.js';
-import type { PlaceOrderCommand } from '../../contract/place-order.command.js';
+import { PlaceOrderCommand } from '../../contract/place-order.command.js';
 import type { PlaceOrderResult } from '../../contract/place-order.result.js';
-import { SagaAdmission } from '../../../../platform/sagas/saga-admission.js';
 import { CHECKOUT_SAGA_OPTIONS, type CheckoutSagaOptions } from '../checkout-saga/checkout-saga.options.js';
 import { CHECKOUT_SAGA, type CheckoutSagaRunner } from '../checkout-saga/order-sagas.providers.js';
 import { OrderRepository } from '../infrastructure/order.repository.js';
@@ -19,11 +16,12 @@ export const MAX_ORDER_TOTAL_CENTS = 2_000_000_000;
 const UNIQUE_VIOLATION = '23505';
 
 @Injectable()
-export class PlaceOrderHandler {
+@CommandHandler(PlaceOrderCommand)
+export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand, PlaceOrderResult> {
   private readonly placeSql: string;
 
   constructor(
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     private readonly orders: OrderRepository,
     @Inject(CHECKOUT_SAGA) private readonly saga: CheckoutSagaRunner,
     private readonly admission: SagaAdmission,

@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
-import type { ChargePaymentCommand } from '../../contract/charge-payment.command.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, TransactionRunner } from '../../../../platform/index.js';
+import { ChargePaymentCommand } from '../../contract/charge-payment.command.js';
 import type { PaymentView } from '../../contract/payment.view.js';
 import { paymentRecordOf } from '../infrastructure/payment-records.js';
 import { PAYMENT_COLUMNS, type PaymentRow, rowToPaymentView } from '../infrastructure/payment.mapper.js';
@@ -31,9 +30,10 @@ const RECORD = `
  * intent, and the charge then gives back what the provider took.
  */
 @Injectable()
-export class ChargePaymentHandler {
+@CommandHandler(ChargePaymentCommand)
+export class ChargePaymentHandler implements ICommandHandler<ChargePaymentCommand, PaymentView> {
   constructor(
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
     private readonly provider: SimulatedPaymentProvider,
   ) {}

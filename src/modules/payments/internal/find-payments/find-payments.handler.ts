@@ -1,14 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import { type DataSource, In, Not } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import type { FindPaymentsQuery } from '../../contract/find-payments.query.js';
+import { type IQueryHandler, MODULE_DATA_SOURCE, QueryHandler } from '../../../../platform/index.js';
+import { FindPaymentsQuery } from '../../contract/find-payments.query.js';
 import type { PaymentStatus, PaymentView } from '../../contract/payment.view.js';
 import { PaymentEntity } from '../infrastructure/payment.entity.js';
 import { toPaymentView } from '../infrastructure/payment.mapper.js';
 
 @Injectable()
-export class FindPaymentsHandler {
+@QueryHandler(FindPaymentsQuery)
+export class FindPaymentsHandler implements IQueryHandler<FindPaymentsQuery, PaymentView[]> {
   constructor(@Inject(MODULE_DATA_SOURCE) private readonly db: DataSource) {}
 
   async execute(query: FindPaymentsQuery): Promise<PaymentView[]> {

@@ -1,15 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import type { GetPaymentQuery } from '../../contract/get-payment.query.js';
+import { type IQueryHandler, MODULE_DATA_SOURCE, QueryHandler } from '../../../../platform/index.js';
+import { GetPaymentQuery } from '../../contract/get-payment.query.js';
 import type { PaymentView } from '../../contract/payment.view.js';
 import { PaymentEntity } from '../infrastructure/payment.entity.js';
 import { toPaymentView } from '../infrastructure/payment.mapper.js';
 import { paymentNotFound } from '../payments.errors.js';
 
 @Injectable()
-export class GetPaymentHandler {
+@QueryHandler(GetPaymentQuery)
+export class GetPaymentHandler implements IQueryHandler<GetPaymentQuery, PaymentView> {
   constructor(@Inject(MODULE_DATA_SOURCE) private readonly db: DataSource) {}
 
   async execute(query: GetPaymentQuery): Promise<PaymentView> {

@@ -1,9 +1,8 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, TransactionRunner } from '../../../../platform/index.js';
 import type { PaymentView } from '../../contract/payment.view.js';
-import type { RefundPaymentCommand } from '../../contract/refund-payment.command.js';
+import { RefundPaymentCommand } from '../../contract/refund-payment.command.js';
 import { SimulatedPaymentProvider } from '../charge-payment/simulated-provider.js';
 import { paymentRecordOf } from '../infrastructure/payment-records.js';
 import { PAYMENT_COLUMNS, type PaymentRow, rowToPaymentView } from '../infrastructure/payment.mapper.js';
@@ -29,9 +28,10 @@ const REFUND = `
   RETURNING ${PAYMENT_COLUMNS}`;
 
 @Injectable()
-export class RefundPaymentHandler {
+@CommandHandler(RefundPaymentCommand)
+export class RefundPaymentHandler implements ICommandHandler<RefundPaymentCommand, PaymentView> {
   constructor(
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
     private readonly provider: SimulatedPaymentProvider,
   ) {}

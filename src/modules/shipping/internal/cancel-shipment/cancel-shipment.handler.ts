@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
-import type { CancelShipmentCommand } from '../../contract/cancel-shipment.command.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, TransactionRunner } from '../../../../platform/index.js';
+import { CancelShipmentCommand } from '../../contract/cancel-shipment.command.js';
 import type { ShipmentView } from '../../contract/shipment.view.js';
 import { shipmentRecordOf } from '../infrastructure/shipment-records.js';
 import { rowToShipmentView, SHIPMENT_COLUMNS, type ShipmentRow } from '../infrastructure/shipment.mapper.js';
@@ -21,9 +20,10 @@ const CANCEL = `
   RETURNING ${SHIPMENT_COLUMNS}`;
 
 @Injectable()
-export class CancelShipmentHandler {
+@CommandHandler(CancelShipmentCommand)
+export class CancelShipmentHandler implements ICommandHandler<CancelShipmentCommand, ShipmentView> {
   constructor(
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
   ) {}
 

@@ -1,14 +1,15 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import { type DataSource, Not } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import type { FindShipmentsQuery } from '../../contract/find-shipments.query.js';
+import { type IQueryHandler, MODULE_DATA_SOURCE, QueryHandler } from '../../../../platform/index.js';
+import { FindShipmentsQuery } from '../../contract/find-shipments.query.js';
 import type { ShipmentView } from '../../contract/shipment.view.js';
 import { ShipmentEntity } from '../infrastructure/shipment.entity.js';
 import { toShipmentView } from '../infrastructure/shipment.mapper.js';
 
 @Injectable()
-export class FindShipmentsHandler {
+@QueryHandler(FindShipmentsQuery)
+export class FindShipmentsHandler implements IQueryHandler<FindShipmentsQuery, ShipmentView[]> {
   constructor(@Inject(MODULE_DATA_SOURCE) private readonly db: DataSource) {}
 
   async execute(query: FindShipmentsQuery): Promise<ShipmentView[]> {

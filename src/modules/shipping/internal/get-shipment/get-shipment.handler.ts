@@ -1,15 +1,16 @@
 import { Inject, Injectable } from '@nestjs/common';
 import { isUUID } from 'class-validator';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import type { GetShipmentQuery } from '../../contract/get-shipment.query.js';
+import { type IQueryHandler, MODULE_DATA_SOURCE, QueryHandler } from '../../../../platform/index.js';
+import { GetShipmentQuery } from '../../contract/get-shipment.query.js';
 import type { ShipmentView } from '../../contract/shipment.view.js';
 import { ShipmentEntity } from '../infrastructure/shipment.entity.js';
 import { toShipmentView } from '../infrastructure/shipment.mapper.js';
 import { shipmentNotFound } from '../shipping.errors.js';
 
 @Injectable()
-export class GetShipmentHandler {
+@QueryHandler(GetShipmentQuery)
+export class GetShipmentHandler implements IQueryHandler<GetShipmentQuery, ShipmentView> {
   constructor(@Inject(MODULE_DATA_SOURCE) private readonly db: DataSource) {}
 
   async execute(query: GetShipmentQuery): Promise<ShipmentView> {

@@ -1,8 +1,7 @@
 import { Inject, Injectable } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { MODULE_DATA_SOURCE } from '../../../../platform/database/module-databases.js';
-import { ModuleTransactions } from '../../../../platform/messaging/module-transactions.js';
-import type { ScheduleShipmentCommand } from '../../contract/schedule-shipment.command.js';
+import { CommandHandler, type ICommandHandler, MODULE_DATA_SOURCE, TransactionRunner } from '../../../../platform/index.js';
+import { ScheduleShipmentCommand } from '../../contract/schedule-shipment.command.js';
 import type { ShipmentView } from '../../contract/shipment.view.js';
 import { shipmentRecordOf } from '../infrastructure/shipment-records.js';
 import { rowToShipmentView, SHIPMENT_COLUMNS, type ShipmentRow } from '../infrastructure/shipment.mapper.js';
@@ -20,9 +19,10 @@ const SCHEDULE = `
   RETURNING ${SHIPMENT_COLUMNS}`;
 
 @Injectable()
-export class ScheduleShipmentHandler {
+@CommandHandler(ScheduleShipmentCommand)
+export class ScheduleShipmentHandler implements ICommandHandler<ScheduleShipmentCommand, ShipmentView> {
   constructor(
-    private readonly transactions: ModuleTransactions,
+    private readonly transactions: TransactionRunner,
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
   ) {}
 

@@ -1,27 +1,27 @@
 import type { Type } from '@nestjs/common';
-import { eventOptions } from './integration-event.js';
+import { eventOptions } from '../contracts/integration-event.js';
 import type { ModuleTransaction } from './module-transaction.js';
 
-/** What a handler is given besides the event: its identity, and the transaction it runs in. */
+/** What a subscriber is given besides the event: its identity, and the transaction it runs in. */
 export interface EventContext {
   readonly eventId: string;
   readonly occurredAt: string;
   readonly publisher: string;
   /**
    * The subscriber module's transaction that also records the event as handled:
-   * the handler's changes and the events it publishes commit with that record, or not at all.
+   * the subscriber's changes and the events it publishes commit with that record, or not at all.
    */
   readonly tx: ModuleTransaction;
 }
 
-export interface EventHandler<E extends object> {
+export interface EventSubscriber<E extends object> {
   handle(event: E, context: EventContext): Promise<void>;
   /**
    * Optional: several events at once, in the order they are taken (each
    * aggregate's in its order), in one transaction (every `context.tx` is the
    * same). It must do exactly what `handle` would do event by event; the
    * platform then calls it for each batch it takes (off the stream, or from a
-   * relay in this process), so a handler of one statement costs one round trip
+   * relay in this process), so a subscriber of one statement costs one round trip
    * per batch instead of one per event. A batch that fails is taken again event
    * by event (`handle`): the failing event's first attempt then runs twice, the
    * first time in a transaction that was rolled back.
@@ -32,7 +32,7 @@ export interface EventHandler<E extends object> {
 /**
  * A module's declaration that one of its providers handles events of another
  * (or its own) contract. One subscription reads one publisher's events; the
- * events it lists reach its handler in each aggregate's order, across types
+ * events it lists reach its subscriber in each aggregate's order, across types
  * (an order's OrderConfirmed before its OrderCancelled). Events of two
  * publishers need two subscriptions.
  */
@@ -42,13 +42,14 @@ export interface Subscription<E extends object = object> {
   readonly events: readonly Type<E>[];
   /** The module whose events these are (the first part of their names). */
   readonly publisher: string;
-  readonly handler: Type<EventHandler<E>>;
+  /** The provider (of the module's core) that takes the events. */
+  readonly subscriber: Type<EventSubscriber<E>>;
 }
 
 export function subscribe<E extends object>(
   events: Type<E> | readonly Type<E>[],
-  handler: Type<EventHandler<E>>,
-  name: string = kebab(handler.name),
+  subscriber: Type<EventSubscriber<E>>,
+  name: string = kebab(subscriber.name),
 ): Subscription<E> {
   const types = Array.isArray(events) ? events : [events as Type<E>];
   if (types.length === 0) throw new Error(`subscription '${name}' lists no event`);
@@ -59,12 +60,13 @@ export function subscribe<E extends object>(
     throw new Error(`subscription '${name}' mixes events of ${[...publishers].join(' and ')}: one subscription reads one publisher's events`);
   }
   if (new Set(names).size < names.length) throw new Error(`subscription '${name}' lists an event twice`);
-  return { name, events: types, publisher: [...publishers][0], handler };
+  return { name, events: types, publisher: [...publishers][0], subscriber };
 }
 
 function kebab(name: string): string {
   return name
-    .replace(/Handler$/, '')
+    // The name keys deliveries, inbox records and the stream consumer: it never changed with the class's role suffix.
+    .replace(/(Handler|Subscriber)$/, '')
     .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
     .toLowerCase();
 }

@@ -4,12 +4,12 @@ import { queryPrepared } from '../database/prepared-query.js';
 import { describeFieldErrors } from '../validation/field-errors.js';
 import { validateInput } from '../validation/validate-input.js';
 import { publicationTraceHeaders } from '../observability/tracing.js';
-import { eventOptions, isIntegrationEventType } from './integration-event.js';
+import { eventOptions, isIntegrationEventType } from '../contracts/integration-event.js';
 import type { MessageBus } from './message-bus.js';
-import type { ModuleTransaction } from './module-transaction.js';
+import type { ModuleTransaction } from '../modules/module-transaction.js';
 import type { OutboxStore, OutgoingEvent } from './outbox.store.js';
 
-/** The events a one-statement unit of work may publish (see `ModuleTransactions.statement`). */
+/** The events a one-statement unit of work may publish (see `TransactionRunner.statement`). */
 export interface StatementEvents<R> {
   /** Every event type the statement can publish, whatever its rows. */
   readonly types: readonly Type<object>[];
@@ -23,7 +23,7 @@ export interface StatementEvents<R> {
  * What the work publishes is validated and written to the module's outbox in
  * the same transaction; the relay wakes on commit.
  */
-export class ModuleTransactions {
+export class TransactionRunner {
   constructor(
     readonly module: string,
     private readonly db: DataSource,

@@ -2,8 +2,9 @@ import { Logger } from '@nestjs/common';
 import { isDatabaseUnavailable } from '../database/database-errors.js';
 import { describeFieldErrors } from '../validation/field-errors.js';
 import { validateInput } from '../validation/validate-input.js';
-import type { CallOptions, Contract, ContractClient, ContractHandler } from './contract.js';
-import { ModuleError } from './module.error.js';
+import type { CallOptions, Contract, ContractClient } from '../contracts/contract.js';
+import { ModuleError } from '../contracts/module.error.js';
+import type { OperationHandlers } from './operation-handlers.js';
 
 /** A copy through JSON, exactly what a remote call would do to the value. */
 export function wireCopy<T>(value: T): T {
@@ -11,14 +12,15 @@ export function wireCopy<T>(value: T): T {
 }
 
 /**
- * Binds a contract to its in-process implementation. Arguments, results and
+ * Binds a contract to its in-process implementation (its module's command and
+ * query handlers, see operation-handlers.ts). Arguments, results and
  * errors are copied through the same JSON encoding and input validation as a
  * remote call, so a caller can never come to depend on sharing objects with
  * the callee (and behaviour cannot change when the module moves out).
  */
 export function createLocalClient<C extends Contract>(
   contract: C,
-  resolveHandler: () => ContractHandler<C>,
+  resolveHandlers: () => OperationHandlers,
   /**
    * False only where the transport already copies: a call that arrived over the
    * network was parsed from JSON and its answer will be serialised to JSON.
@@ -37,9 +39,9 @@ export function createLocalClient<C extends Contract>(
         throw new ModuleError('INVALID', describeFieldErrors(decoded.errors), contract.module, decoded.errors);
       }
       options?.signal?.throwIfAborted();
-      const handler = resolveHandler() as unknown as Record<string, (input: object) => Promise<unknown>>;
+      const handlers = resolveHandlers();
       try {
-        return copied(await handler[operation](decoded.value));
+        return copied(await handlers[operation](decoded.value));
       } catch (error) {
         if (error instanceof ModuleError) throw ModuleError.fromData(wireCopy(error.toData()));
         if (isDatabaseUnavailable(error)) {
@@ -52,22 +54,4 @@ export function createLocalClient<C extends Contract>(
     };
   }
   return Object.freeze(client) as unknown as ContractClient<C>;
-}
-
-/** Anything that finds a provider by token across modules: Nest's ModuleRef, or the application. */
-export interface ProviderLookup {
-  get<T>(token: symbol, options: { strict: false }): T;
-}
-
-/**
- * The hosting module's handler of a contract, looked up on first call: it
- * lives inside the module's own Nest module and is exported to no one.
- */
-export function lazyHandler<C extends Contract>(contract: C, providers: ProviderLookup): () => ContractHandler<C> {
-  let handler: ContractHandler<C> | undefined;
-  return () => {
-    handler ??= providers.get<ContractHandler<C> | undefined>(contract.handler, { strict: false }) ?? undefined;
-    if (!handler) throw new Error(`module '${contract.module}' provides no handler for its contract`);
-    return handler;
-  };
 }

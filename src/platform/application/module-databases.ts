@@ -6,15 +6,12 @@ import { AddEventStreamTables1700000000001 } from '../messaging/event-stream.mig
 import { CreateMessagingTables1700000000000 } from '../messaging/messaging.migration.js';
 import { CreateSagaTables1700000000002 } from '../sagas/saga.migration.js';
 import type { DiscoveredModule } from '../modules/module-definition.js';
-import { type EmbeddedServer, startEmbeddedPostgres } from './embedded-postgres.js';
-import { createModuleDataSource } from './module-data-source.js';
-import { provisionModule, roleSecret } from './provisioning.js';
+import { type EmbeddedServer, startEmbeddedPostgres } from '../database/embedded-postgres.js';
+import { createModuleDataSource } from '../database/module-data-source.js';
+import { provisionModule, roleSecret } from '../database/provisioning.js';
 
 /** Tables the platform keeps in every module's schema, migrated before the module's own. */
 const PLATFORM_MIGRATIONS: readonly Function[] = [CreateMessagingTables1700000000000, AddEventStreamTables1700000000001, CreateSagaTables1700000000002];
-
-/** Injection token of a module's own DataSource, visible only inside that module. */
-export const MODULE_DATA_SOURCE = Symbol('MODULE_DATA_SOURCE');
 
 /**
  * The databases of the modules this process hosts: for each one, provisions

@@ -1,9 +1,9 @@
 import { Injectable } from '@nestjs/common';
 import { recordNotifications } from '../infrastructure/notification-records.js';
-import type { EventContext, EventHandler } from '../../../../platform/messaging/subscription.js';
+import type { EventContext, EventSubscriber } from '../../../../platform/index.js';
 import { OrderCancelled, type OrderConfirmed } from '../../../orders/index.js';
-import { NotifyOrderCancelledHandler } from '../notify-order-cancelled/notify-order-cancelled.handler.js';
-import { NotifyOrderConfirmedHandler } from '../notify-order-confirmed/notify-order-confirmed.handler.js';
+import { OrderCancelledNotice } from '../notify-order-cancelled/order-cancelled.notice.js';
+import { OrderConfirmedNotice } from '../notify-order-confirmed/order-confirmed.notice.js';
 
 /**
  * The one subscription to what ends an order. One subscription, so the
@@ -12,14 +12,14 @@ import { NotifyOrderConfirmedHandler } from '../notify-order-confirmed/notify-or
  * process or across many.
  */
 @Injectable()
-export class NotifyCustomerHandler implements EventHandler<OrderConfirmed | OrderCancelled> {
+export class NotifyCustomerSubscriber implements EventSubscriber<OrderConfirmed | OrderCancelled> {
   constructor(
-    private readonly confirmed: NotifyOrderConfirmedHandler,
-    private readonly cancelled: NotifyOrderCancelledHandler,
+    private readonly confirmed: OrderConfirmedNotice,
+    private readonly cancelled: OrderCancelledNotice,
   ) {}
 
   handle(event: OrderConfirmed | OrderCancelled, context: EventContext): Promise<void> {
-    return event instanceof OrderCancelled ? this.cancelled.handle(event, context) : this.confirmed.handle(event, context);
+    return event instanceof OrderCancelled ? this.cancelled.record(event, context) : this.confirmed.record(event, context);
   }
 
   /** A batch off the stream: its notifications in one statement, in the order of its events. */

@@ -1,7 +1,8 @@
 import { type DynamicModule, Module, type Provider } from '@nestjs/common';
 import { ModuleRef } from '@nestjs/core';
 import type { ModuleDefinition } from '../modules/module-definition.js';
-import { createLocalClient, lazyHandler } from './local-client.js';
+import { createLocalClient } from './local-client.js';
+import { dispatchTo, findOperationHandlers } from './operation-handlers.js';
 import { instrumentClient } from '../observability/instrumented-client.js';
 import type { Metrics } from '../observability/metrics.js';
 import { createRemoteClient } from '../transport/remote-client.js';
@@ -37,11 +38,13 @@ export class ContractsModule {
         const client = createRemoteClient(contract, remote.transport, resilience, remote.resilience.callTimeoutMs);
         return { provide: contract.client, useValue: instrumentClient(contract, client, 'remote', metrics) };
       }
+      // Found (and checked) now, when the process is composed: a module missing a handler does not start.
+      const handlers = findOperationHandlers(definition);
       return {
         provide: contract.client,
         inject: [ModuleRef],
         useFactory: (moduleRef: ModuleRef) =>
-          instrumentClient(contract, createLocalClient(contract, lazyHandler(contract, moduleRef)), 'local', metrics),
+          instrumentClient(contract, createLocalClient(contract, dispatchTo(handlers, moduleRef)), 'local', metrics),
       };
     });
     return {
