@@ -144,6 +144,24 @@ describe('the saga engine (platform/sagas) on a real database', () => {
     expect(await log(definition.name, 'k1')).toEqual(['A STARTED', 'A SUCCEEDED', 'B STARTED', 'B SUCCEEDED']);
   });
 
+  it('an idempotent step that ends past the deadline is written, so the next step gives up as it would have', async () => {
+    let ranC = false;
+    const definition = saga(
+      [
+        { name: 'A', idempotent: true, run: async () => {}, undo: { name: 'UNDO_A', run: async () => {} } },
+        { name: 'B', idempotent: true, timeoutMs: 10_000, run: () => new Promise<void>((resolve) => setTimeout(resolve, 3_200)) },
+        { name: 'C', run: async () => void (ranC = true) },
+      ],
+      { deadlineMs: 3_000, abortReason: 'TIMED_OUT' },
+    );
+    const engine = runner(definition, 30_000);
+    await start(engine, ['k1'], 3_000);
+    await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'), 15_000);
+    expect(ranC).toBe(false);
+    expect((await row(definition.name, 'k1')).failure_reason).toBe('TIMED_OUT');
+    expect(await log(definition.name, 'k1')).toEqual(['A STARTED', 'A SUCCEEDED', 'B STARTED', 'B SUCCEEDED', 'C STARTED', 'C FAILED', 'UNDO_A STARTED', 'UNDO_A SUCCEEDED']);
+  });
+
   it('a step failing after an unrecorded idempotent one is retried and parked at its own step, not the one before', async () => {
     const definition = saga(
       [

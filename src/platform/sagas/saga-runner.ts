@@ -148,6 +148,8 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
       subject,
       // Leased by the caller's statement a round trip ago: within LEASE_MARGIN_MS.
       leaseEndsAt: performance.now() + this.options.leaseMs,
+      // Started with the definition's deadline by the same statement.
+      deadlineEndsAt: performance.now() + (this.definition.deadlineMs ?? Number.POSITIVE_INFINITY),
     };
     const running: Promise<void> = this.advance(saga).finally(() => this.handedOver.delete(running));
     this.handedOver.add(running);
@@ -254,7 +256,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
   /**
    * An idempotent forward step succeeded and the saga goes on forward: nothing
    * needs writing before the next step, as long as this runner's lease surely
-   * outlasts it. The next write records both (a crash meanwhile repeats the step).
+   * outlasts it and the saga's deadline is surely not passing. The next write records both (a crash meanwhile repeats the step).
    */
   private mayLeaveUnrecorded(saga: HeldSaga<S>, transition: Transition): boolean {
     return (
@@ -263,7 +265,9 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
       transition.failureReason === null &&
       this.plan.isIdempotent(saga.step) &&
       this.plan.isForward(transition.next) &&
-      performance.now() + this.plan.timeoutMs(transition.next) + LEASE_MARGIN_MS < saga.leaseEndsAt
+      performance.now() + this.plan.timeoutMs(transition.next) + LEASE_MARGIN_MS < saga.leaseEndsAt &&
+      // Close to the deadline, the write asks the database whether it has passed (then the next step gives up).
+      performance.now() + LEASE_MARGIN_MS < saga.deadlineEndsAt
     );
   }
 

@@ -24,6 +24,13 @@ export interface HeldSaga<S> {
   readonly subject: S;
   /** Until when (`performance.now()`, conservatively) this runner's lease holds. */
   readonly leaseEndsAt: number;
+  /**
+   * When its deadline passes (`performance.now()`, never later than the
+   * database's deadline: the time left it answered, counted from before the
+   * question); Infinity without one. Decides only whether a step may be left
+   * unrecorded: giving up follows the database's `overdue`.
+   */
+  readonly deadlineEndsAt: number;
   /** Steps done since the row was last written: the row still shows the step before them. */
   readonly unrecorded?: Unrecorded;
 }
@@ -44,6 +51,7 @@ interface Row {
   attempts: number;
   version: number;
   overdue: boolean;
+  deadline_in_ms: number | null;
   trace_context: Record<string, string>;
 }
 
@@ -76,14 +84,14 @@ export class SagaStore<S> {
                 attempts = 0, next_run_at = now(), last_error = NULL, version = version + 1, updated_at = now(),
                 locked_until = CASE WHEN $3 = 'DONE' OR $9 THEN NULL ELSE now() + make_interval(secs => $5 / 1000.0) END
           WHERE saga = $1 AND key = $2 AND version = $6
-         RETURNING version, coalesce(deadline_at <= now(), false) AS overdue
+         RETURNING version, coalesce(deadline_at <= now(), false) AS overdue, extract(epoch FROM deadline_at - now()) * 1000 AS deadline_in_ms
        ), logged AS (
          INSERT INTO ${this.log} (saga, key, step, status, at)
          SELECT $1, $2, l.step, l.status, clock_timestamp() - make_interval(secs => l.age_ms / 1000.0)
            FROM unnest($7::text[], $8::text[], $10::float8[]) WITH ORDINALITY AS l (step, status, age_ms, n)
           WHERE EXISTS (SELECT 1 FROM moved) ORDER BY l.n
        )${effect ? `, effect AS (${effect.sql})` : ''}
-       SELECT m.version, m.overdue${effect ? ', e.*' : ''}
+       SELECT m.version, m.overdue, m.deadline_in_ms${effect ? ', e.*' : ''}
          FROM (SELECT 1) AS one LEFT JOIN moved m ON true${effect ? ' LEFT JOIN effect e ON true' : ''}`;
   }
 
@@ -109,7 +117,8 @@ export class SagaStore<S> {
 
   /** Leases due sagas to this runner, skipping those another runner holds. */
   async claim(limit: number, leaseMs: number): Promise<Array<HeldSaga<S>>> {
-    const leaseEndsAt = performance.now() + leaseMs;
+    const askedAt = performance.now();
+    const leaseEndsAt = askedAt + leaseMs;
     // Not prepared (see queryPrepared): the generic plan of this queue scan joins the whole table.
     const [rows] = (await this.db.query(
       `WITH due AS (
@@ -121,18 +130,19 @@ export class SagaStore<S> {
        UPDATE ${this.sagas} s
           SET locked_until = now() + make_interval(secs => $2 / 1000.0), version = s.version + 1
          FROM due WHERE s.saga = due.saga AND s.key = due.key
-       RETURNING s.key, s.step, s.failure_reason, s.attempts, s.version, coalesce(s.deadline_at <= now(), false) AS overdue, s.trace_context`,
+       RETURNING s.key, s.step, s.failure_reason, s.attempts, s.version, coalesce(s.deadline_at <= now(), false) AS overdue,
+              extract(epoch FROM s.deadline_at - now()) * 1000 AS deadline_in_ms, s.trace_context`,
       [limit, leaseMs, this.definition.name],
     )) as [Row[], number];
     if (rows.length === 0) return [];
     const subjects = await this.definition.load(rows.map((row) => row.key));
     return rows.flatMap((row) => {
       const subject = subjects.get(row.key);
-      return subject === undefined ? [] : [this.held(row, subject, leaseEndsAt)];
+      return subject === undefined ? [] : [this.held(row, subject, leaseEndsAt, askedAt)];
     });
   }
 
-  held(row: Row, subject: S, leaseEndsAt: number): HeldSaga<S> {
+  held(row: Row, subject: S, leaseEndsAt: number, askedAt: number): HeldSaga<S> {
     return {
       key: row.key,
       step: row.step,
@@ -143,6 +153,7 @@ export class SagaStore<S> {
       traceContext: row.trace_context,
       subject,
       leaseEndsAt,
+      deadlineEndsAt: deadlineEndsAt(askedAt, row.deadline_in_ms),
     };
   }
 
@@ -160,7 +171,7 @@ export class SagaStore<S> {
     const log = [...(saga.unrecorded?.log ?? []), ...transition.log.map((entry) => ({ ...entry, at: now }))];
     const written: Transition = saga.unrecorded ? { ...transition, output: { ...saga.unrecorded.output, ...transition.output } } : transition;
     const leaseEndsAt = now + leaseMs;
-    const [row] = await this.transactions.statement<Record<string, unknown> & { version: number | null; overdue: boolean | null }>(
+    const [row] = await this.transactions.statement<Record<string, unknown> & { version: number | null; overdue: boolean | null; deadline_in_ms: number | null }>(
       `advance-${this.definition.name}-saga`,
       this.advanceSql,
       [
@@ -196,6 +207,7 @@ export class SagaStore<S> {
         version: row.version,
         overdue: row.overdue === true,
         leaseEndsAt,
+        deadlineEndsAt: deadlineEndsAt(now, row.deadline_in_ms),
         unrecorded: undefined,
       },
     };
@@ -281,6 +293,10 @@ export class SagaStore<S> {
     const [row] = await this.db.query(`SELECT count(*)::int AS n FROM ${this.sagas} WHERE saga = $1 AND status = 'STUCK'`, [this.definition.name]);
     return row.n as number;
   }
+}
+
+function deadlineEndsAt(askedAt: number, deadlineInMs: number | string | null): number {
+  return deadlineInMs === null ? Number.POSITIVE_INFINITY : askedAt + Number(deadlineInMs);
 }
 
 /** Operators' view of a schema's sagas (the CLI): which are stuck, and putting one back in line. */
