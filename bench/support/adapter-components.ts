@@ -133,8 +133,9 @@ function compileChecks(type: Type<object>): (value: object) => boolean {
   };
 }
 
-/** Retry + breaker composed once, as ModuleResilience.execute composes them on every call. */
+/** Retry + both breakers composed once, as ModuleResilience.execute composes them on every call. */
 function prebuiltPolicy(resilience: ModuleResilience) {
-  const internals = resilience as unknown as { retrying: Parameters<typeof wrap>[0]; breaker: Parameters<typeof wrap>[0] };
-  return wrap(internals.retrying, internals.breaker);
+  type Policy = Parameters<typeof wrap>[0];
+  const internals = resilience as unknown as { retrying: Policy; absent: Policy; slow: Policy };
+  return wrap(internals.retrying, internals.absent, internals.slow);
 }
