@@ -28,8 +28,12 @@ export interface Admitted {
   settle(): void;
 }
 
-/** A refused caller is told to come back within these bounds (ms): the HTTP edge refuses before any work meanwhile. */
-const RETRY_AFTER_MIN_MS = 10;
+/**
+ * A refused caller is told to come back within these bounds (ms): the HTTP edge refuses before any
+ * work meanwhile. Not less than 100 ms: each window ends with one probe along the whole path, and
+ * shorter windows made probes as many as acceptances (ADR 16); the bound keeps a second of work queued.
+ */
+const RETRY_AFTER_MIN_MS = 100;
 const RETRY_AFTER_MAX_MS = 1_000;
 /** Refusals are summed up in one warning at most this often (a flood must not flood the log too). */
 const LOG_EVERY_MS = 5_000;
