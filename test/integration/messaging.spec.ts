@@ -1,4 +1,6 @@
 import { fileURLToPath } from 'node:url';
+import { jest } from '@jest/globals';
+import { OutboxStore } from '../../src/platform/messaging/outbox.store.js';
 import type { ContractClient } from '../../src/platform/contracts/contract.js';
 import type { EventEnvelope } from '../../src/platform/contracts/integration-event.js';
 import { faults } from '../fixtures/messaging/src/modules/audit/faults.js';
@@ -223,6 +225,24 @@ describe('reliable in-process events: outbox, relay, inbox (real Postgres)', () 
     store = await startTestStore({}, { modulesRoot: FIXTURE_MODULES, database });
     await eventually(async () => expect(await seen(store)).toHaveLength(20));
     expect(await deliveries(store, 'DELIVERED')).toBe(20);
+  });
+
+  it('claims what a commit in this process wrote by key: no scan of the queue per event', async () => {
+    const scans = jest.spyOn(OutboxStore.prototype, 'claim');
+    const byKey = jest.spyOn(OutboxStore.prototype, 'claimEvents');
+    try {
+      for (let i = 1; i <= 20; i++) {
+        await ledgerOf(store).recordEntry({ accountId: `acc-${i % 3}`, amount: i });
+        await eventually(async () => expect(await seen(store)).toHaveLength(i));
+      }
+      await eventually(async () => expect(await deliveries(store, 'DELIVERED')).toBe(20));
+      expect(byKey.mock.calls.length).toBeGreaterThanOrEqual(20);
+      // What is left are the poll's scans (every 2 s): none for a commit.
+      expect(scans.mock.calls.length).toBeLessThan(5);
+    } finally {
+      scans.mockRestore();
+      byKey.mockRestore();
+    }
   });
 
   it('never delivers a row twice with two relays on one database', async () => {

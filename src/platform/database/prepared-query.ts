@@ -22,16 +22,15 @@ const prepared = new Map<string, Map<string, Prepared>>();
 /**
  * The statement as sent: named by its label, which traces show
  * (`pg.query:<name>`), and a digest of its text, so two texts under one label
- * never collide; its text without the line breaks and indentation that make
- * it readable in the source. A line break inside a string literal would be
- * lost: fixed statements here have none.
+ * never collide; its text without the indentation that makes it readable in
+ * the source. Line breaks stay: a `--` comment ends at one.
  */
 function preparedOf(label: string, sql: string): Prepared {
   let texts = prepared.get(label);
   if (texts === undefined) prepared.set(label, (texts = new Map()));
   let statement = texts.get(sql);
   if (statement === undefined) {
-    const text = sql.replace(/\s*\n\s*/g, ' ').trim();
+    const text = sql.replace(/[ \t]*\n\s*/g, '\n').trim();
     const name = `${label}:${createHash('sha256').update(text).digest('hex').slice(0, 8)}`;
     statement = { name, text, attributes: { 'db.query.summary': label, 'db.postgresql.plan': name } };
     texts.set(sql, statement);

@@ -1,6 +1,7 @@
 import { Logger, type Type } from '@nestjs/common';
 import { getMetadataStorage } from 'class-validator';
 import type { DataSource } from 'typeorm';
+import { queryPrepared } from '../database/prepared-query.js';
 import { ident } from '../database/provisioning.js';
 import { describeFieldErrors } from '../validation/field-errors.js';
 import { validateInput } from '../validation/validate-input.js';
@@ -47,18 +48,21 @@ export class Inbox {
   private async handle(envelope: EventEnvelope): Promise<InboxOutcome> {
     const event = await this.decode(envelope);
     const handler = this.resolveHandler();
-    let published = 0;
+    let published: readonly string[] = [];
     const outcome = await this.db.transaction(async (manager): Promise<InboxOutcome> => {
-      const recorded = await manager.query(
+      const recorded = await queryPrepared(
+        this.db,
+        `${this.subscriber.module}.inbox-record`,
         `INSERT INTO ${this.table} (event_id, handler, publisher) VALUES ($1, $2, $3)
          ON CONFLICT DO NOTHING RETURNING event_id`,
         [envelope.id, this.subscriber.id, envelope.publisher],
+        manager.queryRunner,
       );
-      if ((recorded as unknown[]).length === 0) return 'duplicate';
-      const { count } = await this.transactions.within(manager, (tx) =>
+      if (recorded.length === 0) return 'duplicate';
+      const within = await this.transactions.within(manager, (tx) =>
         handler.handle(event, { eventId: envelope.id, occurredAt: envelope.occurredAt, publisher: envelope.publisher, tx }),
       );
-      published = count;
+      published = within.published;
       return 'handled';
     });
     this.transactions.afterCommit(published);
@@ -82,17 +86,20 @@ export class Inbox {
   async receiveBatch(envelopes: readonly EventEnvelope[]): Promise<void> {
     const events = await Promise.all(envelopes.map((envelope) => this.decode(envelope)));
     const handler = this.resolveHandler();
-    let published = 0;
+    let published: readonly string[] = [];
     const fresh = await this.db.transaction(async (manager) => {
-      const recorded = (await manager.query(
+      const recorded = await queryPrepared<{ event_id: string }>(
+        this.db,
+        `${this.subscriber.module}.inbox-record-batch`,
         `INSERT INTO ${this.table} (event_id, handler, publisher)
          SELECT e.id, $2, e.publisher FROM unnest($1::uuid[], $3::text[]) AS e (id, publisher)
          ON CONFLICT DO NOTHING RETURNING event_id`,
         [envelopes.map((envelope) => envelope.id), this.subscriber.id, envelopes.map((envelope) => envelope.publisher)],
-      )) as Array<{ event_id: string }>;
+        manager.queryRunner,
+      );
       const ids = new Set(recorded.map((row) => row.event_id));
       const handled = envelopes.flatMap((envelope, index) => (ids.has(envelope.id) ? [{ envelope, event: events[index] }] : []));
-      const { count } = await this.transactions.within(manager, async (tx) => {
+      const within = await this.transactions.within(manager, async (tx) => {
         const contexts = handled.map(({ envelope, event }) => ({
           event,
           context: { eventId: envelope.id, occurredAt: envelope.occurredAt, publisher: envelope.publisher, tx },
@@ -100,7 +107,7 @@ export class Inbox {
         if (contexts.length > 1 && handler.handleBatch) await handler.handleBatch(contexts);
         else for (const { event, context } of contexts) await handler.handle(event, context);
       });
-      published = count;
+      published = within.published;
       return ids;
     });
     this.transactions.afterCommit(published);

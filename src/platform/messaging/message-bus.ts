@@ -60,11 +60,12 @@ export class MessageBus {
     await this.emitter.emitAsync(`deliver-batch.${subscriberId}`, envelopes);
   }
 
-  committed(module: string): void {
-    this.emitter.emit(`committed.${module}`);
+  /** A commit of `module` wrote these events to its outbox. */
+  committed(module: string, eventIds: readonly string[]): void {
+    this.emitter.emit(`committed.${module}`, eventIds);
   }
 
-  onCommitted(module: string, listener: () => void): () => void {
+  onCommitted(module: string, listener: (eventIds: readonly string[]) => void): () => void {
     this.emitter.on(`committed.${module}`, listener);
     return () => this.emitter.off(`committed.${module}`, listener);
   }

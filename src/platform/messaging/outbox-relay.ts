@@ -23,6 +23,10 @@ export class OutboxRelay {
   private unsubscribe: (() => void) | undefined;
   /** Claimed deliveries not yet attempted: given back on a graceful stop. */
   private readonly waiting = new Set<ClaimedDelivery>();
+  /** Events that commits in this process wrote since the last pass: claimed by key, without a scan. */
+  private readonly committed = new Set<string>();
+  /** More were committed than `committed` keeps: the next pass scans instead. */
+  private overflowed = false;
 
   constructor(
     private readonly store: OutboxStore,
@@ -47,7 +51,13 @@ export class OutboxRelay {
 
   async start(): Promise<void> {
     this.loop.start();
-    this.unsubscribe = this.bus.onCommitted(this.store.module, () => this.wake());
+    this.unsubscribe = this.bus.onCommitted(this.store.module, (eventIds) => {
+      for (const id of eventIds) {
+        if (this.committed.size < this.options.batchSize) this.committed.add(id);
+        else this.overflowed = true;
+      }
+      this.wake();
+    });
     if (this.listenUrl) await this.listen(this.listenUrl);
     this.pruneTimer = setInterval(() => void this.prune(), this.options.pruneIntervalMs);
     this.pruneTimer.unref();
@@ -75,27 +85,47 @@ export class OutboxRelay {
   /**
    * Delivers everything due; answers when the next delivery falls due, and
    * whether deliveries were crowding in (then the next pass waits to gather more).
+   * What commits here announced is claimed by key first: when that was all
+   * there was, the pass is two statements (claim, mark delivered) and no scan.
    */
   private async pass(): Promise<PassResult> {
     let claimed = 0;
+    if (this.committed.size > 0 && !this.overflowed) {
+      const eventIds = [...this.committed];
+      this.committed.clear();
+      const batch = await this.store.claimEvents(eventIds, this.options.leaseMs);
+      claimed = batch.length;
+      if (batch.length > 0) {
+        const dueInMs = await this.deliverBatch(batch);
+        // Nothing else is due now (an earlier event of these aggregates, a retry, another commit's): done.
+        if (dueInMs !== 0 && !this.overflowed) return { dueInMs: dueInMs ?? undefined, crowded: claimed > 1 };
+      }
+    }
+    // A poll, a replay, or more than the announced: scan the queue for everything due.
+    this.committed.clear();
+    this.overflowed = false;
+    let dueInMs: number | undefined | null = null;
     while (!this.stopping) {
       const batch = await this.store.claim(this.options.batchSize, this.options.leaseMs);
       if (batch.length === 0) break;
       claimed += batch.length;
-      await this.deliverBatch(batch);
       // A short batch was everything due when claimed: what came due since woke the loop, or
-      // (the next events of the aggregates just delivered) is due now and nextDueInMs says 0.
-      if (batch.length < this.options.batchSize) break;
+      // (the next events of the aggregates just delivered) is due now and the answer is 0.
+      const full = batch.length === this.options.batchSize;
+      dueInMs = await this.deliverBatch(batch, !full);
+      if (!full) break;
     }
-    return { dueInMs: this.stopping ? undefined : await this.store.nextDueInMs(), crowded: claimed > 1 };
+    if (this.stopping) return { dueInMs: undefined, crowded: claimed > 1 };
+    return { dueInMs: dueInMs === null ? await this.store.nextDueInMs() : dueInMs, crowded: claimed > 1 };
   }
 
   /**
    * A batch holds at most one delivery per (subscriber, aggregate), so all of it can go at once:
    * to a subscriber that takes batches (an inbox in this process), its share in one go; if that
    * fails, delivery by delivery, so that one bad event holds back only its aggregate.
+   * Answers when the next delivery falls due (see `OutboxStore.markDelivered`), or null when not asked.
    */
-  private async deliverBatch(batch: readonly ClaimedDelivery[]): Promise<void> {
+  private async deliverBatch(batch: readonly ClaimedDelivery[], thenDueInMs = true): Promise<number | undefined | null> {
     for (const delivery of batch) this.waiting.add(delivery);
     const delivered: MadeDelivery[] = [];
     const single: ClaimedDelivery[] = [];
@@ -154,7 +184,11 @@ export class OutboxRelay {
         }
       }),
     );
-    await this.store.markDelivered(delivered);
+    if (!thenDueInMs) {
+      await this.store.markDelivered(delivered);
+      return null;
+    }
+    return this.store.markDelivered(delivered, true);
   }
 
   private async failed(delivery: ClaimedDelivery, error: unknown): Promise<void> {

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { DataSource, EntityManager } from 'typeorm';
+import { queryPrepared } from '../database/prepared-query.js';
 import { ident } from '../database/provisioning.js';
 import { STREAM_SUBSCRIBER } from './event-stream.js';
 import type { EventEnvelope } from '../contracts/integration-event.js';
@@ -74,8 +75,8 @@ export class OutboxStore {
    * on Postgres's notification queue, measured at 20% of a checkout's cost);
    * LISTEN stays for operators' replays (`npm run outbox`).
    */
-  async write(manager: EntityManager, events: readonly OutgoingEvent[]): Promise<void> {
-    if (events.length === 0) return;
+  async write(manager: EntityManager, events: readonly OutgoingEvent[]): Promise<string[]> {
+    if (events.length === 0) return [];
     const ids = events.map(() => randomUUID());
     const deliveryIds: string[] = [];
     const subscribers: string[] = [];
@@ -85,7 +86,9 @@ export class OutboxStore {
         subscribers.push(subscriber);
       }
     });
-    await manager.query(
+    await queryPrepared(
+      this.db,
+      `${this.module}.outbox-write`,
       `WITH written AS (
          INSERT INTO ${this.outbox} (id, name, version, aggregate_id, payload, headers)
          SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::jsonb[], $6::jsonb[])
@@ -107,7 +110,9 @@ export class OutboxStore {
         deliveryIds,
         subscribers,
       ],
+      manager.queryRunner,
     );
+    return ids;
   }
 
   /**
@@ -115,27 +120,42 @@ export class OutboxStore {
    * holds. A delivery is due only when no earlier event of the same aggregate
    * is still pending for the same subscriber: that keeps per-aggregate order,
    * and means a batch holds at most one delivery per (subscriber, aggregate).
+   * A scan of the queue, planned on each call (see queryPrepared: a generic
+   * plan of a queue scan can be ruinous).
    */
   async claim(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    const rows = await this.db.query<
-      Array<{
-        event_id: string;
-        subscriber: string;
-        attempts: number;
-        name: string;
-        version: number;
-        aggregate_id: string;
-        payload: Record<string, unknown>;
-        headers: Record<string, string>;
-        occurred_at: Date;
-        publisher: string;
-        previous_seq: string | null;
-      }>
-    >(
-      `WITH due AS (
+    const rows = await this.db.query<ClaimedRow[]>(this.claimSql('TRUE', 'LIMIT $1'), [limit, leaseMs, this.module, STREAM_SUBSCRIBER]);
+    return rows.map(toClaimed);
+  }
+
+  /**
+   * Claims the due deliveries of these events, on the same terms as `claim`,
+   * by key: what a commit in this process just wrote, found without a scan.
+   * Prepared (a lookup by primary key plans the same whatever the data).
+   */
+  async claimEvents(eventIds: readonly string[], leaseMs: number): Promise<ClaimedDelivery[]> {
+    if (eventIds.length === 0) return [];
+    const rows = await queryPrepared<ClaimedRow>(
+      this.db,
+      `${this.module}.outbox-claim-events`,
+      this.claimSql('d.event_id = ANY($1::uuid[])', ''),
+      [eventIds, leaseMs, this.module, STREAM_SUBSCRIBER],
+    );
+    return rows.map(toClaimed);
+  }
+
+  /**
+   * The claim, for the due deliveries `which` selects ($1), leased for $2 ms.
+   * No SQL comments in it: a prepared text is sent on one line. Claims keep an
+   * aggregate's deliveries to the stream in order, so its previous event's
+   * stream position is already recorded when it is claimed.
+   */
+  private claimSql(which: string, limit: string): string {
+    return `WITH due AS (
          SELECT d.event_id, d.subscriber
            FROM ${this.deliveries} d
-          WHERE d.status = 'PENDING'
+          WHERE ${which}
+            AND d.status = 'PENDING'
             AND d.next_attempt_at <= now()
             AND (d.locked_until IS NULL OR d.locked_until < now())
             AND NOT EXISTS (
@@ -143,7 +163,7 @@ export class OutboxStore {
                    WHERE e.status = 'PENDING' AND e.subscriber = d.subscriber
                      AND e.aggregate_id = d.aggregate_id AND e.position < d.position)
           ORDER BY d.position
-          LIMIT $1
+          ${limit}
           FOR UPDATE SKIP LOCKED
        ), claimed AS (
          UPDATE ${this.deliveries} d
@@ -154,52 +174,57 @@ export class OutboxStore {
        )
        SELECT c.event_id, c.subscriber, c.attempts, o.name, o.version, o.aggregate_id, o.payload, o.headers, o.occurred_at,
               coalesce(o.publisher, $3) AS publisher,
-              -- Claims keep an aggregate's deliveries to the stream in order, so its previous event is already there.
               CASE WHEN c.subscriber = $4 THEN (
                 SELECT p.stream_seq FROM ${this.outbox} p
                  WHERE p.aggregate_id = o.aggregate_id AND p.position < o.position AND p.stream_seq IS NOT NULL
                  ORDER BY p.position DESC LIMIT 1) END AS previous_seq
          FROM claimed c JOIN ${this.outbox} o ON o.id = c.event_id
-        ORDER BY c.position`,
-      [limit, leaseMs, this.module, STREAM_SUBSCRIBER],
-    );
-    return rows.map((row) => ({
-      subscriber: row.subscriber,
-      attempts: row.attempts,
-      previousSequence: row.previous_seq === null ? null : Number(row.previous_seq),
-      envelope: {
-        id: row.event_id,
-        name: row.name,
-        version: row.version,
-        publisher: row.publisher,
-        aggregateId: row.aggregate_id,
-        occurredAt: row.occurred_at.toISOString(),
-        payload: row.payload,
-        headers: row.headers,
-      },
-    }));
+        ORDER BY c.position`;
   }
 
-  async markDelivered(deliveries: readonly MadeDelivery[]): Promise<void> {
-    if (deliveries.length === 0) return;
+  /**
+   * Records deliveries made. With `thenDueInMs`, in the same statement, when
+   * the next pending delivery (these aside) falls due, as `nextDueInMs`
+   * answers: a relay's pass then ends without another round trip.
+   */
+  async markDelivered(deliveries: readonly MadeDelivery[], thenDueInMs: true): Promise<number | undefined>;
+  async markDelivered(deliveries: readonly MadeDelivery[]): Promise<void>;
+  async markDelivered(deliveries: readonly MadeDelivery[], thenDueInMs = false): Promise<number | undefined | void> {
+    if (deliveries.length === 0) return thenDueInMs ? this.nextDueInMs() : undefined;
     const streamed = deliveries.filter((d) => d.streamSequence !== undefined);
-    await this.db.query(
-      `WITH delivered AS (
+    const marked = `WITH delivered AS (
          UPDATE ${this.deliveries} d
             SET status = 'DELIVERED', delivered_at = now(), locked_until = NULL, last_error = NULL
            FROM unnest($1::uuid[], $2::text[]) AS x (event_id, subscriber)
           WHERE d.event_id = x.event_id AND d.subscriber = x.subscriber
-       )
-       UPDATE ${this.outbox} o SET stream_seq = x.seq
-         FROM unnest($3::uuid[], $4::bigint[]) AS x (event_id, seq)
-        WHERE o.id = x.event_id`,
-      [
-        deliveries.map((d) => d.eventId),
-        deliveries.map((d) => d.subscriber),
-        streamed.map((d) => d.eventId),
-        streamed.map((d) => d.streamSequence),
-      ],
+       ), streamed AS (
+         UPDATE ${this.outbox} o SET stream_seq = x.seq
+           FROM unnest($3::uuid[], $4::bigint[]) AS x (event_id, seq)
+          WHERE o.id = x.event_id
+       )`;
+    const params = [
+      deliveries.map((d) => d.eventId),
+      deliveries.map((d) => d.subscriber),
+      streamed.map((d) => d.eventId),
+      streamed.map((d) => d.streamSequence),
+    ];
+    if (!thenDueInMs) {
+      await queryPrepared(this.db, `${this.module}.outbox-delivered`, `${marked} SELECT 1`, params);
+      return;
+    }
+    // The statement's snapshot still shows the rows it marks as pending: they are left out by key.
+    const [row] = await queryPrepared<{ due_in_ms: number | null }>(
+      this.db,
+      `${this.module}.outbox-delivered-next-due`,
+      `${marked}
+       SELECT ${DUE_IN_MS} AS due_in_ms
+         FROM ${this.deliveries} d
+        WHERE d.status = 'PENDING'
+          AND NOT EXISTS (SELECT 1 FROM unnest($1::uuid[], $2::text[]) AS x (event_id, subscriber)
+                           WHERE x.event_id = d.event_id AND x.subscriber = d.subscriber)`,
+      params,
     );
+    return dueInMs(row.due_in_ms);
   }
 
   /**
@@ -277,11 +302,13 @@ export class OutboxStore {
 
   /** When the next pending delivery falls due, so the relay can sleep exactly until then. */
   async nextDueInMs(): Promise<number | undefined> {
-    const [row] = await this.db.query<Array<{ due_in_ms: number | null }>>(
-      `SELECT extract(epoch FROM min(greatest(next_attempt_at, coalesce(locked_until, next_attempt_at))) - now()) * 1000 AS due_in_ms
-         FROM ${this.deliveries} WHERE status = 'PENDING'`,
+    const [row] = await queryPrepared<{ due_in_ms: number | null }>(
+      this.db,
+      `${this.module}.outbox-next-due`,
+      `SELECT ${DUE_IN_MS} AS due_in_ms FROM ${this.deliveries} d WHERE d.status = 'PENDING'`,
+      [],
     );
-    return row.due_in_ms === null ? undefined : Math.max(0, Number(row.due_in_ms));
+    return dueInMs(row.due_in_ms);
   }
 
   async stats(): Promise<OutboxStats> {
@@ -360,4 +387,44 @@ function affectedRows(result: unknown): number {
     return result[1];
   }
   return Array.isArray(result) ? result.length : 0;
+}
+
+/** A claim's row: the delivery, its event, and (to the stream) the aggregate's previous stream position. */
+interface ClaimedRow {
+  readonly event_id: string;
+  readonly subscriber: string;
+  readonly attempts: number;
+  readonly name: string;
+  readonly version: number;
+  readonly aggregate_id: string;
+  readonly payload: Record<string, unknown>;
+  readonly headers: Record<string, string>;
+  readonly occurred_at: Date;
+  readonly publisher: string;
+  readonly previous_seq: string | null;
+}
+
+function toClaimed(row: ClaimedRow): ClaimedDelivery {
+  return {
+    subscriber: row.subscriber,
+    attempts: row.attempts,
+    previousSequence: row.previous_seq === null ? null : Number(row.previous_seq),
+    envelope: {
+      id: row.event_id,
+      name: row.name,
+      version: row.version,
+      publisher: row.publisher,
+      aggregateId: row.aggregate_id,
+      occurredAt: row.occurred_at.toISOString(),
+      payload: row.payload,
+      headers: row.headers,
+    },
+  };
+}
+
+/** Over the pending deliveries `d`: ms until the first falls due (its retry time, or its lease's end). */
+const DUE_IN_MS = 'extract(epoch FROM min(greatest(d.next_attempt_at, coalesce(d.locked_until, d.next_attempt_at))) - now()) * 1000';
+
+function dueInMs(value: number | null): number | undefined {
+  return value === null ? undefined : Math.max(0, Number(value));
 }

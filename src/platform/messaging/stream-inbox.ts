@@ -103,7 +103,7 @@ export class StreamInbox {
   }
 
   private async take(items: ReadonlyArray<{ streamed: StreamedEvent; decoded: Decoded }>): Promise<void> {
-    let published = 0;
+    let published: string[] = [];
     const turns = await this.db.transaction(async (manager) => {
       const turns = await this.turns(manager, items);
       const handled: Array<{ streamed: StreamedEvent; event: object }> = [];
@@ -113,8 +113,8 @@ export class StreamInbox {
         if (decoded.kind === 'poison') await this.deadLetter(manager, streamed, decoded.error);
       }
       const handler = (this.handler ??= this.resolveHandler());
-      if (handled.length > 1 && handler.handleBatch) published += await this.handleBatch(manager, handler, handled);
-      else for (const { streamed, event } of handled) published += await this.handle(manager, streamed, event);
+      if (handled.length > 1 && handler.handleBatch) published.push(...(await this.handleBatch(manager, handler, handled)));
+      else for (const { streamed, event } of handled) published.push(...(await this.handle(manager, streamed, event)));
       return turns;
     });
     this.transactions.afterCommit(published);
@@ -201,7 +201,7 @@ export class StreamInbox {
     manager: EntityManager,
     handler: EventSubscriber<object>,
     handled: ReadonlyArray<{ streamed: StreamedEvent; event: object }>,
-  ): Promise<number> {
+  ): Promise<readonly string[]> {
     const [first] = handled;
     return inSpan(
       `${first.streamed.envelope.name} handle batch`,
@@ -212,7 +212,7 @@ export class StreamInbox {
       },
       async () => {
         try {
-          const { count } = await this.transactions.within(manager, (tx) =>
+          const within = await this.transactions.within(manager, (tx) =>
             handler.handleBatch!(
               handled.map(({ streamed: { envelope }, event }) => ({
                 event,
@@ -220,7 +220,7 @@ export class StreamInbox {
               })),
             ),
           );
-          return count;
+          return within.published;
         } catch (error) {
           throw new HandlerFailure(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
         }
@@ -228,7 +228,7 @@ export class StreamInbox {
     );
   }
 
-  private async handle(manager: EntityManager, streamed: StreamedEvent, event: object): Promise<number> {
+  private async handle(manager: EntityManager, streamed: StreamedEvent, event: object): Promise<readonly string[]> {
     const { envelope } = streamed;
     const handler = (this.handler ??= this.resolveHandler());
     return inSpan(
@@ -245,10 +245,10 @@ export class StreamInbox {
       },
       async () => {
         try {
-          const { count } = await this.transactions.within(manager, (tx) =>
+          const within = await this.transactions.within(manager, (tx) =>
             handler.handle(event, { eventId: envelope.id, occurredAt: envelope.occurredAt, publisher: envelope.publisher, tx }),
           );
-          return count;
+          return within.published;
         } catch (error) {
           throw new HandlerFailure(error instanceof Error ? `${error.name}: ${error.message}` : String(error));
         }

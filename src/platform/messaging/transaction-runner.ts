@@ -34,11 +34,11 @@ export class TransactionRunner {
   ) {}
 
   async run<T>(work: (tx: ModuleTransaction) => Promise<T>): Promise<T> {
-    let published = 0;
+    let published: readonly string[] = [];
     const result = await this.db.transaction(async (manager) => {
-      const { value, count } = await this.within(manager, work);
-      published = count;
-      return value;
+      const within = await this.within(manager, work);
+      published = within.published;
+      return within.value;
     });
     this.afterCommit(published);
     return result;
@@ -72,9 +72,9 @@ export class TransactionRunner {
 
   /**
    * Runs `work` in a transaction someone else opened (the inbox's); the caller
-   * commits, then calls `afterCommit` with the returned count.
+   * commits, then calls `afterCommit` with the ids of the events it published.
    */
-  async within<T>(manager: EntityManager, work: (tx: ModuleTransaction) => Promise<T>): Promise<{ value: T; count: number }> {
+  async within<T>(manager: EntityManager, work: (tx: ModuleTransaction) => Promise<T>): Promise<{ value: T; published: readonly string[] }> {
     const queued: object[] = [];
     const tx: ModuleTransaction = {
       manager,
@@ -87,12 +87,12 @@ export class TransactionRunner {
     // Deliveries are fixed when an event is published: one nobody subscribes to could never be
     // delivered, so it is validated (a bug still fails the transaction) but not stored.
     const deliverable = events.filter((event) => event.subscribers.length > 0);
-    await this.outbox.write(manager, deliverable);
-    return { value, count: deliverable.length };
+    return { value, published: await this.outbox.write(manager, deliverable) };
   }
 
-  afterCommit(published: number): void {
-    if (published > 0) this.bus.committed(this.module);
+  /** Tells the module's relay which events a commit wrote: it claims them by key, without a scan. */
+  afterCommit(published: readonly string[]): void {
+    if (published.length > 0) this.bus.committed(this.module, published);
   }
 
   private async toOutgoing(event: object): Promise<OutgoingEvent> {
