@@ -8,6 +8,7 @@ import { SagaOperations } from '../../src/platform/sagas/saga-store.js';
 import { DEFAULT_RESILIENCE, ModuleResilience } from '../../src/platform/transport/resilience.js';
 import { TransportError } from '../../src/platform/transport/transport.js';
 import { eventually } from '../support/eventually.js';
+import { EntryRecorded } from '../fixtures/messaging/src/modules/ledger/ledger.contract.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { startTestStore, type TestStore } from '../support/test-store.js';
 
@@ -344,6 +345,49 @@ describe('the saga engine (platform/sagas) on a real database', () => {
     expect(await row(definition.name, 'k1')).toMatchObject({ step: 'B', status: 'RUNNING', locked_until: null });
     runner(definition, 600_000);
     await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'), 10_000);
+  });
+
+  it('keeps what steps answered with the saga, and its end publishes from them in its own statement, whichever runner ran which step', async () => {
+    let open: () => void = () => {};
+    const gate = new Promise<void>((resolve) => (open = resolve));
+    let started = 0;
+    const definition = saga(
+      [
+        {
+          name: 'A',
+          run: async () => {
+            started++;
+            await gate;
+            return { output: { amount: 7 } };
+          },
+        },
+        { name: 'B', run: async () => ({ output: { note: 'b' } }) },
+      ],
+      {
+        effect: {
+          sql: 'SELECT 1 WHERE EXISTS (SELECT 1 FROM moved)',
+          params: () => [],
+          events: (transition, { key, outputs }) => (transition.outcome ? [new EntryRecorded(`saga-${key}`, 1, Number(outputs.amount))] : []),
+        },
+      },
+    );
+    const first = runner(definition, 600_000);
+    await start(first, ['k1']);
+    await eventually(async () => expect(started).toBe(1));
+    const stopped = first.beforeApplicationShutdown();
+    open();
+    await stopped;
+    // A's answer is with the saga; the runner that ends it never ran A.
+    runner(definition, 600_000);
+    await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'), 10_000);
+    const [saved] = await db.query('SELECT outputs FROM ledger.sagas WHERE saga = $1 AND key = $2', [definition.name, 'k1']);
+    expect(saved.outputs).toEqual({ amount: 7, note: 'b' });
+    const audit = store.application.databases.get('audit');
+    await eventually(async () =>
+      expect(await audit.query('SELECT account_id, amount FROM audit.seen WHERE account_id = $1', ['saga-k1'])).toEqual([{ account_id: 'saga-k1', amount: 7 }]),
+    );
+    const [written] = await db.query(`SELECT count(*)::int AS n FROM ledger.outbox WHERE aggregate_id = 'saga-k1'`);
+    expect(written.n).toBe(1);
   });
 
   it('takes the deadline from the database: a saga past it gives up without running its step', async () => {

@@ -77,6 +77,35 @@ export class OutboxStore {
    */
   async write(manager: EntityManager, events: readonly OutgoingEvent[]): Promise<string[]> {
     if (events.length === 0) return [];
+    const { ids, params } = this.writeParams(events);
+    await queryPrepared(this.db, `${this.module}.outbox-write`, `WITH ${this.writeCtes(1, 'TRUE')} SELECT 1`, params, manager.queryRunner);
+    return ids;
+  }
+
+  /**
+   * The outbox write as CTEs of another statement (`outbox_written`,
+   * `outbox_deliveries_written`), to put in its WITH: it writes the events
+   * of `writeParams`, given as `$first`..`$first+7`, when `when` holds (a
+   * condition on the statement's other CTEs). The text depends on nothing
+   * else, so the statement can stay prepared whatever the events.
+   */
+  writeCtes(first: number, when: string): string {
+    const $ = (n: number) => `$${first + n}`;
+    return `outbox_written AS (
+         INSERT INTO ${this.outbox} (id, name, version, aggregate_id, payload, headers)
+         SELECT * FROM unnest(${$(0)}::uuid[], ${$(1)}::text[], ${$(2)}::int[], ${$(3)}::text[], ${$(4)}::jsonb[], ${$(5)}::jsonb[])
+          WHERE ${when}
+         RETURNING id, position, aggregate_id
+       ), outbox_deliveries_written AS (
+         INSERT INTO ${this.deliveries} (event_id, subscriber, position, aggregate_id)
+         SELECT w.id, d.subscriber, w.position, w.aggregate_id
+           FROM unnest(${$(6)}::uuid[], ${$(7)}::text[]) AS d (event_id, subscriber)
+           JOIN outbox_written w ON w.id = d.event_id
+       )`;
+  }
+
+  /** The eight parameters of `writeCtes` for these events, and the ids they get. */
+  writeParams(events: readonly OutgoingEvent[]): { ids: string[]; params: unknown[] } {
     const ids = events.map(() => randomUUID());
     const deliveryIds: string[] = [];
     const subscribers: string[] = [];
@@ -86,21 +115,9 @@ export class OutboxStore {
         subscribers.push(subscriber);
       }
     });
-    await queryPrepared(
-      this.db,
-      `${this.module}.outbox-write`,
-      `WITH written AS (
-         INSERT INTO ${this.outbox} (id, name, version, aggregate_id, payload, headers)
-         SELECT * FROM unnest($1::uuid[], $2::text[], $3::int[], $4::text[], $5::jsonb[], $6::jsonb[])
-         RETURNING id, position, aggregate_id
-       ), deliveries AS (
-         INSERT INTO ${this.deliveries} (event_id, subscriber, position, aggregate_id)
-         SELECT w.id, d.subscriber, w.position, w.aggregate_id
-           FROM unnest($7::uuid[], $8::text[]) AS d (event_id, subscriber)
-           JOIN written w ON w.id = d.event_id
-       )
-       SELECT count(*) FROM written`,
-      [
+    return {
+      ids,
+      params: [
         ids,
         events.map((event) => event.name),
         events.map((event) => event.version),
@@ -110,9 +127,7 @@ export class OutboxStore {
         deliveryIds,
         subscribers,
       ],
-      manager.queryRunner,
-    );
-    return ids;
+    };
   }
 
   /**

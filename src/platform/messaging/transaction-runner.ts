@@ -65,6 +65,29 @@ export class TransactionRunner {
     });
   }
 
+  /**
+   * For events that one statement of the caller's writes itself, known before
+   * it runs: CTEs to put in the statement's WITH, which read the events from
+   * parameters `$first`..`$first+7` (`outboxParams`) and write them only when
+   * `when` (a condition on the statement's other CTEs) holds. No transaction
+   * is needed around the statement: one round trip, where writing the events
+   * after the statement's rows takes four (BEGIN, statement, outbox, COMMIT).
+   * The text depends only on `first` and `when`: the statement stays prepared.
+   */
+  outboxCtes(first: number, when: string): string {
+    return this.outbox.writeCtes(first, when);
+  }
+
+  /**
+   * The parameters of `outboxCtes` for these events, validated, leaving out
+   * those nobody subscribes to; once the statement has committed and written
+   * them, call `afterCommit(ids)`.
+   */
+  async outboxParams(events: readonly object[]): Promise<{ params: unknown[]; ids: string[] }> {
+    const outgoing = await Promise.all(events.map((event) => this.toOutgoing(event)));
+    return this.outbox.writeParams(outgoing.filter((event) => event.subscribers.length > 0));
+  }
+
   /** Whether an event of `type` would be written to the outbox: whether anything may receive it. */
   stores(type: Type<object>): boolean {
     return this.recipientsOf(eventOptions(type).name).length > 0;

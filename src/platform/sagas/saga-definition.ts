@@ -46,8 +46,11 @@ export interface SagaStepDefinition<S> {
   };
 }
 
+/** What a saga's steps have answered, all of them so far: kept with the saga, so a runner that takes it over has it too. */
+export type SagaOutputs = Readonly<Record<string, string | number | null>>;
+
 /** How a saga's end lands on the owning module's own data, in the statement that records it. */
-export interface SagaEffect<S, R = Record<string, unknown>> {
+export interface SagaEffect<S> {
   /**
    * A data-modifying statement run with every transition the engine writes, as
    * the CTE `effect`; `$2` is the saga's key, its own parameters start at `$11`,
@@ -58,14 +61,12 @@ export interface SagaEffect<S, R = Record<string, unknown>> {
   readonly sql: string;
   readonly params: (transition: Transition) => readonly unknown[];
   /**
-   * Events a transition may publish (atomically with it), given the effect's row.
-   * `types` per transition: a step that publishes nothing stays one statement
-   * with no BEGIN/COMMIT even when the end events have subscribers (ADR 10).
+   * Events a transition publishes, written by the same statement, atomically
+   * with it and only if it applies: built before it runs from the saga's
+   * subject and its outputs so far (this transition's included), so the
+   * statement stays one round trip even when they have subscribers (ADR 10).
    */
-  readonly events?: {
-    readonly types: (transition: Transition) => readonly Function[];
-    readonly of: (row: R, transition: Transition, key: string) => readonly object[];
-  };
+  readonly events?: (transition: Transition, saga: { readonly key: string; readonly subject: S; readonly outputs: SagaOutputs }) => readonly object[];
 }
 
 export interface SagaDefinition<S> {
@@ -86,7 +87,7 @@ export interface SagaDefinition<S> {
   readonly stuckAfterAttempts: number;
   /** Reads the subjects of claimed sagas (one query for a batch). */
   readonly load: (keys: readonly string[]) => Promise<ReadonlyMap<string, S>>;
-  readonly effect?: SagaEffect<S, any>;
+  readonly effect?: SagaEffect<S>;
 }
 
 export function defineSaga<S>(definition: SagaDefinition<S>): SagaDefinition<S> {

@@ -146,6 +146,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
       overdue: false,
       traceContext,
       subject,
+      outputs: {},
       // Leased by the caller's statement a round trip ago: within LEASE_MARGIN_MS.
       leaseEndsAt: performance.now() + this.options.leaseMs,
       // Started with the definition's deadline by the same statement.

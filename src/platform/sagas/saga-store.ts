@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { ident } from '../database/provisioning.js';
 import { queryPrepared } from '../database/prepared-query.js';
 import type { TransactionRunner } from '../messaging/transaction-runner.js';
-import type { LogEntry, SagaDefinition, Transition } from './saga-definition.js';
+import type { LogEntry, SagaDefinition, SagaOutputs, Transition } from './saga-definition.js';
 
 /** Log entries and output of idempotent steps run since the saga was last written (see `idempotent`). */
 export interface Unrecorded {
@@ -22,6 +22,8 @@ export interface HeldSaga<S> {
   readonly overdue: boolean;
   readonly traceContext: Readonly<Record<string, string>>;
   readonly subject: S;
+  /** What its steps have answered so far, as written (and `unrecorded`'s on top). */
+  readonly outputs: SagaOutputs;
   /** Until when (`performance.now()`, conservatively) this runner's lease holds. */
   readonly leaseEndsAt: number;
   /**
@@ -53,6 +55,7 @@ interface Row {
   overdue: boolean;
   deadline_in_ms: number | null;
   trace_context: Record<string, string>;
+  outputs: SagaOutputs;
 }
 
 /**
@@ -63,7 +66,8 @@ interface Row {
 export class SagaStore<S> {
   private readonly sagas: string;
   private readonly log: string;
-  private readonly advanceSql: string;
+  /** By the number of the effect's parameters: where the parameters after them start. */
+  private readonly advanceSql = new Map<number, string>();
 
   constructor(
     private readonly definition: SagaDefinition<S>,
@@ -74,15 +78,28 @@ export class SagaStore<S> {
   ) {
     this.sagas = `${ident(module)}.sagas`;
     this.log = `${ident(module)}.saga_log`;
-    const effect = definition.effect;
-    // One statement per written transition (ADR 10): the saga moves only if this runner still
-    // holds it (version), and then its log (with what idempotent steps did since the last
-    // write, each at its own time) and the module's own effect move with it.
-    this.advanceSql = `WITH moved AS (
+  }
+
+  /**
+   * One statement per written transition (ADR 10): the saga moves only if this
+   * runner still holds it (version), and then its log (with what idempotent
+   * steps did since the last write, each at its own time), its outputs, the
+   * module's own effect and the events it publishes move with it. `$1`-`$10`
+   * are the engine's, the effect's follow from `$11`, then (from `$next`) the
+   * outputs and the events.
+   */
+  private advanceSqlFor(effectParams: number): string {
+    let sql = this.advanceSql.get(effectParams);
+    if (sql !== undefined) return sql;
+    const effect = this.definition.effect;
+    const next = 11 + effectParams;
+    const events = effect?.events ? `, ${this.transactions.outboxCtes(next + 1, 'EXISTS (SELECT 1 FROM moved)')}` : '';
+    sql = `WITH moved AS (
          UPDATE ${this.sagas}
             SET step = $3, status = CASE WHEN $3 = 'DONE' THEN 'DONE' ELSE 'RUNNING' END, failure_reason = $4,
                 attempts = 0, next_run_at = now(), last_error = NULL, version = version + 1, updated_at = now(),
-                locked_until = CASE WHEN $3 = 'DONE' OR $9 THEN NULL ELSE now() + make_interval(secs => $5 / 1000.0) END
+                locked_until = CASE WHEN $3 = 'DONE' OR $9 THEN NULL ELSE now() + make_interval(secs => $5 / 1000.0) END,
+                outputs = outputs || $${next}::jsonb
           WHERE saga = $1 AND key = $2 AND version = $6
          RETURNING version, coalesce(deadline_at <= now(), false) AS overdue, extract(epoch FROM deadline_at - now()) * 1000 AS deadline_in_ms
        ), logged AS (
@@ -90,9 +107,11 @@ export class SagaStore<S> {
          SELECT $1, $2, l.step, l.status, clock_timestamp() - make_interval(secs => l.age_ms / 1000.0)
            FROM unnest($7::text[], $8::text[], $10::float8[]) WITH ORDINALITY AS l (step, status, age_ms, n)
           WHERE EXISTS (SELECT 1 FROM moved) ORDER BY l.n
-       )${effect ? `, effect AS (${effect.sql})` : ''}
-       SELECT m.version, m.overdue, m.deadline_in_ms${effect ? ', e.*' : ''}
-         FROM (SELECT 1) AS one LEFT JOIN moved m ON true${effect ? ' LEFT JOIN effect e ON true' : ''}`;
+       )${effect ? `, effect AS (${effect.sql})` : ''}${events}
+       SELECT m.version, m.overdue, m.deadline_in_ms
+         FROM (SELECT 1) AS one LEFT JOIN moved m ON true`;
+    this.advanceSql.set(effectParams, sql);
+    return sql;
   }
 
   /**
@@ -131,7 +150,7 @@ export class SagaStore<S> {
           SET locked_until = now() + make_interval(secs => $2 / 1000.0), version = s.version + 1
          FROM due WHERE s.saga = due.saga AND s.key = due.key
        RETURNING s.key, s.step, s.failure_reason, s.attempts, s.version, coalesce(s.deadline_at <= now(), false) AS overdue,
-              extract(epoch FROM s.deadline_at - now()) * 1000 AS deadline_in_ms, s.trace_context`,
+              extract(epoch FROM s.deadline_at - now()) * 1000 AS deadline_in_ms, s.trace_context, s.outputs`,
       [limit, leaseMs, this.definition.name],
     )) as [Row[], number];
     if (rows.length === 0) return [];
@@ -152,6 +171,7 @@ export class SagaStore<S> {
       overdue: row.overdue,
       traceContext: row.trace_context,
       subject,
+      outputs: row.outputs,
       leaseEndsAt,
       deadlineEndsAt: deadlineEndsAt(askedAt, row.deadline_in_ms),
     };
@@ -166,14 +186,16 @@ export class SagaStore<S> {
    */
   async advance(saga: HeldSaga<S>, transition: Transition, leaseMs: number, release = false): Promise<{ applied: boolean; next?: HeldSaga<S> }> {
     const effect = this.definition.effect;
-    const types = effect?.events?.types(transition) ?? [];
     const now = performance.now();
     const log = [...(saga.unrecorded?.log ?? []), ...transition.log.map((entry) => ({ ...entry, at: now }))];
     const written: Transition = saga.unrecorded ? { ...transition, output: { ...saga.unrecorded.output, ...transition.output } } : transition;
+    const outputs = { ...saga.outputs, ...written.output };
+    const effectParams = effect ? effect.params(written) : [];
+    const events = effect?.events ? await this.transactions.outboxParams(effect.events(written, { key: saga.key, subject: saga.subject, outputs })) : undefined;
     const leaseEndsAt = now + leaseMs;
-    const [row] = await this.transactions.statement<Record<string, unknown> & { version: number | null; overdue: boolean | null; deadline_in_ms: number | null }>(
+    const [row] = await this.transactions.statement<{ version: number | null; overdue: boolean | null; deadline_in_ms: number | null }>(
       `advance-${this.definition.name}-saga`,
-      this.advanceSql,
+      this.advanceSqlFor(effectParams.length),
       [
         this.definition.name,
         saga.key,
@@ -185,16 +207,13 @@ export class SagaStore<S> {
         log.map((entry) => entry.status),
         release,
         log.map((entry) => Math.max(0, now - entry.at)),
-        ...(effect ? effect.params(written) : []),
+        ...effectParams,
+        JSON.stringify(written.output),
+        ...(events?.params ?? []),
       ],
-      types.length > 0
-        ? {
-            types: types as never,
-            // Announced only if this runner's transition applied.
-            of: ([moved]) => (moved.version === null ? [] : effect!.events!.of(moved, written, saga.key)),
-          }
-        : undefined,
     );
+    // Announced only if this runner's transition applied (else the statement wrote none).
+    if (row.version !== null && events) this.transactions.afterCommit(events.ids);
     if (row.version === null) return { applied: false };
     if (transition.next === 'DONE') return { applied: true };
     return {
@@ -208,6 +227,7 @@ export class SagaStore<S> {
         overdue: row.overdue === true,
         leaseEndsAt,
         deadlineEndsAt: deadlineEndsAt(now, row.deadline_in_ms),
+        outputs,
         unrecorded: undefined,
       },
     };

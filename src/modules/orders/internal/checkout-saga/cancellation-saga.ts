@@ -1,15 +1,18 @@
 import { defineSaga, type SagaDefinition } from '../../../../platform/index.js';
+import type { DataSource } from 'typeorm';
 import type { Inventory } from '../../../inventory/index.js';
 import type { Payments } from '../../../payments/index.js';
 import type { Shipping } from '../../../shipping/index.js';
 import { OrderCancelled } from '../../contract/order-events.js';
 import type { CheckoutSagaOptions } from './checkout-saga.options.js';
 import { undone } from './checkout-saga.js';
+import { loadOrderCustomers, type OrderCustomer } from './saga-order.js';
 
 export interface CancellationCollaborators {
   readonly payments: Payments;
   readonly inventory: Inventory;
   readonly shipping: Shipping;
+  readonly db: DataSource;
 }
 
 /**
@@ -18,13 +21,13 @@ export interface CancellationCollaborators {
  * No step can be refused and there is no deadline: each is retried until it
  * succeeds, and one that keeps failing is STUCK for an operator.
  */
-export function cancellationSaga({ payments, inventory, shipping }: CancellationCollaborators, options: CheckoutSagaOptions): SagaDefinition<{ orderId: string }> {
-  return defineSaga<{ orderId: string }>({
+export function cancellationSaga({ payments, inventory, shipping, db }: CancellationCollaborators, options: CheckoutSagaOptions): SagaDefinition<OrderCustomer> {
+  return defineSaga<OrderCustomer>({
     name: 'cancellation',
     stepTimeoutMs: options.stepTimeoutMs,
     retry: { initialDelayMs: options.retryDelayMs, maxDelayMs: options.maxRetryDelayMs },
     stuckAfterAttempts: options.stuckAfterAttempts,
-    load: async (orderIds) => new Map(orderIds.map((orderId) => [orderId, { orderId }])),
+    load: (orderIds) => loadOrderCustomers(db, orderIds),
     steps: [
       // Each is idempotent by order id: only the saga's end needs a statement of its own.
       { name: 'CANCEL_SHIPMENT', idempotent: true, run: ({ orderId }, { signal }) => undone(() => shipping.cancelShipment({ orderId }, { signal })) },
@@ -33,13 +36,9 @@ export function cancellationSaga({ payments, inventory, shipping }: Cancellation
     ],
     effect: {
       sql: `UPDATE orders.orders SET status = 'CANCELLED', failure_reason = 'CANCELLED_BY_CUSTOMER', updated_at = now()
-             WHERE id = $2::uuid AND $11::boolean AND EXISTS (SELECT 1 FROM moved)
-            RETURNING customer_id`,
+             WHERE id = $2::uuid AND $11::boolean AND EXISTS (SELECT 1 FROM moved)`,
       params: (transition) => [transition.outcome?.status === 'COMPLETED'],
-      events: {
-        types: (transition) => (transition.outcome ? [OrderCancelled] : []),
-        of: (row: { customer_id: string }, _transition, orderId) => [new OrderCancelled(orderId, row.customer_id, 'CANCELLED_BY_CUSTOMER')],
-      },
+      events: (transition, { key, subject }) => (transition.outcome ? [new OrderCancelled(key, subject.customerId, 'CANCELLED_BY_CUSTOMER')] : []),
     },
   });
 }

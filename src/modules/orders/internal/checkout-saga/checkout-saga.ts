@@ -79,24 +79,28 @@ export function checkoutSaga({ payments, inventory, shipping, db }: CheckoutColl
       sql: `UPDATE orders.orders
                SET payment_id = coalesce($11::uuid, payment_id), shipment_id = coalesce($12::uuid, shipment_id),
                    status = coalesce($13, status), failure_reason = coalesce($14, failure_reason), updated_at = now()
-             WHERE id = $2::uuid AND EXISTS (SELECT 1 FROM moved)
-            RETURNING payment_id, shipment_id, customer_id, total_cents`,
+             WHERE id = $2::uuid AND EXISTS (SELECT 1 FROM moved)`,
       params: (transition) => [
         transition.output.paymentId ?? null,
         transition.output.shipmentId ?? null,
         orderStatusOf(transition),
         transition.outcome?.status === 'COMPENSATED' ? transition.outcome.reason : null,
       ],
-      events: {
-        types: (transition) =>
-          transition.outcome?.status === 'COMPLETED' ? [OrderConfirmed] : transition.outcome?.status === 'COMPENSATED' ? [OrderCancelled] : [],
-        of: (row: { payment_id: string; shipment_id: string; customer_id: string; total_cents: string }, transition, orderId) =>
-          transition.outcome?.status === 'COMPLETED'
-            ? [new OrderConfirmed(orderId, row.customer_id, row.payment_id, row.shipment_id, Number(row.total_cents))]
-            : transition.outcome?.status === 'COMPENSATED'
-              ? [new OrderCancelled(orderId, row.customer_id, transition.outcome.reason as FailureReason)]
-              : [],
-      },
+      events: (transition, { key, subject, outputs }) =>
+        transition.outcome?.status === 'COMPLETED'
+          ? [
+              new OrderConfirmed(
+                key,
+                subject.customerId,
+                // A saga begun before outputs were kept has them only in the order's row.
+                String(outputs.paymentId ?? subject.paymentId),
+                String(outputs.shipmentId ?? subject.shipmentId),
+                subject.totalCents,
+              ),
+            ]
+          : transition.outcome?.status === 'COMPENSATED'
+            ? [new OrderCancelled(key, subject.customerId, transition.outcome.reason as FailureReason)]
+            : [],
     },
   });
 }

@@ -7,14 +7,14 @@ import { ShippingContract, type Shipping } from '../../../shipping/index.js';
 import { cancellationSaga } from './cancellation-saga.js';
 import { CHECKOUT_SAGA_OPTIONS, type CheckoutSagaOptions } from './checkout-saga.options.js';
 import { checkoutSaga } from './checkout-saga.js';
-import type { SagaOrder } from './saga-order.js';
+import type { OrderCustomer, SagaOrder } from './saga-order.js';
 
 /** Orders' two sagas on the platform's engine, and the checkout's admission (ADR 11). */
 export const CHECKOUT_SAGA = Symbol('CHECKOUT_SAGA');
 export const CANCELLATION_SAGA = Symbol('CANCELLATION_SAGA');
 
 export type CheckoutSagaRunner = SagaRunner<SagaOrder>;
-export type CancellationSagaRunner = SagaRunner<{ orderId: string }>;
+export type CancellationSagaRunner = SagaRunner<OrderCustomer>;
 
 const COMMON = [CHECKOUT_SAGA_OPTIONS, MODULE_DATA_SOURCE, TransactionRunner, Metrics, PaymentsContract.client, InventoryContract.client, ShippingContract.client];
 
@@ -42,7 +42,7 @@ export const ORDER_SAGA_PROVIDERS: Provider[] = [
     inject: COMMON,
     useFactory: (options: CheckoutSagaOptions, db: DataSource, transactions: TransactionRunner, metrics: Metrics, payments: Payments, inventory: Inventory, shipping: Shipping) => {
       const logger = new Logger('orders.cancellation-saga');
-      return new SagaRunner(cancellationSaga({ payments, inventory, shipping }, options), options, db, transactions, metrics, (orderId) =>
+      return new SagaRunner(cancellationSaga({ payments, inventory, shipping, db }, options), options, db, transactions, metrics, (orderId) =>
         logger.log({ msg: 'order CANCELLED', orderId, reason: 'CANCELLED_BY_CUSTOMER' }),
       );
     },

@@ -97,7 +97,10 @@ export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand, Pla
     if (takeOver) {
       this.saga.runNow(orderId, {
         orderId,
+        customerId: command.customerId,
         totalCents,
+        paymentId: null,
+        shipmentId: null,
         paymentToken: command.paymentToken,
         lines: lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),
         shippingAddress: command.shippingAddress,
