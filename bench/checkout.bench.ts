@@ -1,6 +1,6 @@
 import autocannon from 'autocannon';
 import { randomUUID } from 'node:crypto';
-import { cpSync, existsSync, realpathSync, rmSync } from 'node:fs';
+import { cpSync, existsSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -54,6 +54,17 @@ const DURATION_S = option('duration', 10);
 const CONNECTIONS = option('connections', 32);
 const POLL_MS = option('poll-ms', 1);
 const CPU_PROF = process.argv.includes('--cpu-prof');
+/** `--summary-file <path>`: the run's headline figures as JSON, for bench/subscriber-cost.bench.ts. */
+const SUMMARY_FILE = process.argv.includes('--summary-file') ? process.argv[process.argv.indexOf('--summary-file') + 1] : undefined;
+
+export interface CheckoutSummary {
+  /** % of one core the machine was busy before the run (null where it cannot be read). */
+  readonly busyBefore: number | null;
+  readonly p50Ratio: number;
+  readonly completedPerSecond: number;
+  readonly xidsSequential: number;
+  readonly xidsUnderLoad: number;
+}
 /** Blocks in which baseline transactions and checkouts alternate. */
 const BLOCKS = 10;
 
@@ -198,6 +209,16 @@ async function main(): Promise<void> {
         ['completed checkouts/s', `>= ${TARGET_COMPLETED_PER_S}`, load.completedPerSecond.toFixed(1), load.completedPerSecond >= TARGET_COMPLETED_PER_S ? 'yes' : 'NO'],
       ],
     );
+    if (SUMMARY_FILE) {
+      const summary: CheckoutSummary = {
+        busyBefore: busyBefore ?? null,
+        p50Ratio: ratio,
+        completedPerSecond: load.completedPerSecond,
+        xidsSequential: e2eWrites.xids / CHECKOUTS,
+        xidsUnderLoad: load.xidsPerCheckout,
+      };
+      writeFileSync(SUMMARY_FILE, JSON.stringify(summary));
+    }
   } finally {
     client?.close();
     await admin.end().catch(() => {});
@@ -344,6 +365,7 @@ interface Sustained {
   readonly completedPerSecond: number;
   readonly cpu: CpuShare[];
   readonly writes: string;
+  readonly xidsPerCheckout: number;
 }
 
 /** autocannon on POST /orders (a fixed body: each POST is a new order), then until quiet. */
@@ -397,6 +419,7 @@ async function sustained(base: string, admin: pg.Client, storePid: number): Prom
     completedPerSecond: confirmed / seconds,
     cpu,
     writes: describeWrites(addWrites({ xids: 0, walBytes: 0 }, writesBefore, writesAfter), confirmed),
+    xidsPerCheckout: addWrites({ xids: 0, walBytes: 0 }, writesBefore, writesAfter).xids / confirmed,
   };
 }
 

@@ -97,7 +97,9 @@ export class OutboxRelay {
       claimed = batch.length;
       if (batch.length > 0) {
         const dueInMs = await this.deliverBatch(batch);
-        // Nothing else is due now (an earlier event of these aggregates, a retry, another commit's): done.
+        // Nothing is due now that commits here did not announce (those come next, by key): done.
+        // Under load that is every pass; a scan only for what no commit announced (a retry, the
+        // next event of an aggregate just delivered, another process's replay).
         if (dueInMs !== 0 && !this.overflowed) return { dueInMs: dueInMs ?? undefined, crowded: claimed > 1 };
       }
     }
@@ -116,7 +118,7 @@ export class OutboxRelay {
       if (!full) break;
     }
     if (this.stopping) return { dueInMs: undefined, crowded: claimed > 1 };
-    return { dueInMs: dueInMs === null ? await this.store.nextDueInMs() : dueInMs, crowded: claimed > 1 };
+    return { dueInMs: dueInMs === null ? await this.store.nextDueInMs([...this.committed]) : dueInMs, crowded: claimed > 1 };
   }
 
   /**
@@ -188,7 +190,7 @@ export class OutboxRelay {
       await this.store.markDelivered(delivered);
       return null;
     }
-    return this.store.markDelivered(delivered, true);
+    return this.store.markDelivered(delivered, { announced: [...this.committed] });
   }
 
   private async failed(delivery: ClaimedDelivery, error: unknown): Promise<void> {

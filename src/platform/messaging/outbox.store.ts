@@ -198,14 +198,14 @@ export class OutboxStore {
   }
 
   /**
-   * Records deliveries made. With `thenDueInMs`, in the same statement, when
-   * the next pending delivery (these aside) falls due, as `nextDueInMs`
-   * answers: a relay's pass then ends without another round trip.
+   * Records deliveries made. With `next`, in the same statement, when the
+   * next pending delivery (these aside) falls due, as `nextDueInMs` answers:
+   * a relay's pass then ends without another round trip.
    */
-  async markDelivered(deliveries: readonly MadeDelivery[], thenDueInMs: true): Promise<number | undefined>;
+  async markDelivered(deliveries: readonly MadeDelivery[], next: { readonly announced: readonly string[] }): Promise<number | undefined>;
   async markDelivered(deliveries: readonly MadeDelivery[]): Promise<void>;
-  async markDelivered(deliveries: readonly MadeDelivery[], thenDueInMs = false): Promise<number | undefined | void> {
-    if (deliveries.length === 0) return thenDueInMs ? this.nextDueInMs() : undefined;
+  async markDelivered(deliveries: readonly MadeDelivery[], next?: { readonly announced: readonly string[] }): Promise<number | undefined | void> {
+    if (deliveries.length === 0) return next ? this.nextDueInMs(next.announced) : undefined;
     const streamed = deliveries.filter((d) => d.streamSequence !== undefined);
     const marked = `WITH delivered AS (
          UPDATE ${this.deliveries} d
@@ -223,7 +223,7 @@ export class OutboxStore {
       streamed.map((d) => d.eventId),
       streamed.map((d) => d.streamSequence),
     ];
-    if (!thenDueInMs) {
+    if (!next) {
       await queryPrepared(this.db, `${this.module}.outbox-delivered`, `${marked} SELECT 1`, params);
       return;
     }
@@ -235,9 +235,10 @@ export class OutboxStore {
        SELECT ${DUE_IN_MS} AS due_in_ms
          FROM ${this.deliveries} d
         WHERE d.status = 'PENDING'
+          AND d.event_id <> ALL($5::uuid[])
           AND NOT EXISTS (SELECT 1 FROM unnest($1::uuid[], $2::text[]) AS x (event_id, subscriber)
                            WHERE x.event_id = d.event_id AND x.subscriber = d.subscriber)`,
-      params,
+      [...params, next.announced],
     );
     return dueInMs(row.due_in_ms);
   }
@@ -315,13 +316,17 @@ export class OutboxStore {
     );
   }
 
-  /** When the next pending delivery falls due, so the relay can sleep exactly until then. */
-  async nextDueInMs(): Promise<number | undefined> {
+  /**
+   * When the next pending delivery falls due, so the relay can sleep exactly
+   * until then, leaving out the events in `announced`: commits here told the
+   * relay of them, and its next pass claims them by key.
+   */
+  async nextDueInMs(announced: readonly string[] = []): Promise<number | undefined> {
     const [row] = await queryPrepared<{ due_in_ms: number | null }>(
       this.db,
       `${this.module}.outbox-next-due`,
-      `SELECT ${DUE_IN_MS} AS due_in_ms FROM ${this.deliveries} d WHERE d.status = 'PENDING'`,
-      [],
+      `SELECT ${DUE_IN_MS} AS due_in_ms FROM ${this.deliveries} d WHERE d.status = 'PENDING' AND d.event_id <> ALL($1::uuid[])`,
+      [announced],
     );
     return dueInMs(row.due_in_ms);
   }
