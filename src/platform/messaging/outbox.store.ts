@@ -161,9 +161,8 @@ export class OutboxStore {
 
   /**
    * The claim, for the due deliveries `which` selects ($1), leased for $2 ms.
-   * No SQL comments in it: a prepared text is sent on one line. Claims keep an
-   * aggregate's deliveries to the stream in order, so its previous event's
-   * stream position is already recorded when it is claimed.
+   * Claims keep an aggregate's deliveries to the stream in order, so its
+   * previous event's stream position is already recorded when it is claimed.
    */
   private claimSql(which: string, limit: string): string {
     return `WITH due AS (

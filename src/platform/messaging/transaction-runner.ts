@@ -84,8 +84,7 @@ export class TransactionRunner {
    * them, call `afterCommit(ids)`.
    */
   async outboxParams(events: readonly object[]): Promise<{ params: unknown[]; ids: string[] }> {
-    const outgoing = await Promise.all(events.map((event) => this.toOutgoing(event)));
-    return this.outbox.writeParams(outgoing.filter((event) => event.subscribers.length > 0));
+    return this.outbox.writeParams(await this.deliverable(events));
   }
 
   /** Whether an event of `type` would be written to the outbox: whether anything may receive it. */
@@ -106,11 +105,17 @@ export class TransactionRunner {
       },
     };
     const value = await work(tx);
-    const events = await Promise.all(queued.map((event) => this.toOutgoing(event)));
-    // Deliveries are fixed when an event is published: one nobody subscribes to could never be
-    // delivered, so it is validated (a bug still fails the transaction) but not stored.
-    const deliverable = events.filter((event) => event.subscribers.length > 0);
-    return { value, published: await this.outbox.write(manager, deliverable) };
+    return { value, published: await this.outbox.write(manager, await this.deliverable(queued)) };
+  }
+
+  /**
+   * The events as the outbox takes them, validated. Deliveries are fixed when an event is
+   * published: one nobody subscribes to could never be delivered, so it is validated (a bug
+   * still fails the transaction) but not stored.
+   */
+  private async deliverable(events: readonly object[]): Promise<OutgoingEvent[]> {
+    const outgoing = await Promise.all(events.map((event) => this.toOutgoing(event)));
+    return outgoing.filter((event) => event.subscribers.length > 0);
   }
 
   /** Tells the module's relay which events a commit wrote: it claims them by key, without a scan. */

@@ -22,7 +22,7 @@ export interface HeldSaga<S> {
   readonly overdue: boolean;
   readonly traceContext: Readonly<Record<string, string>>;
   readonly subject: S;
-  /** What its steps have answered so far, as written (and `unrecorded`'s on top). */
+  /** What its steps have answered, as written; `unrecorded` steps' answers join them at the next write. */
   readonly outputs: SagaOutputs;
   /** Until when (`performance.now()`, conservatively) this runner's lease holds. */
   readonly leaseEndsAt: number;
