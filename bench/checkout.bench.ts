@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { moduleRoleName, moduleRolePassword, roleSecret } from '../src/platform/database/provisioning.js';
 import { benchDatabase } from './support/bench-database.js';
-import { type CpuShare, type CpuSnapshot, cpuBetween, cpuOver, cpuSnapshot, machineBusy } from './support/cpu-usage.js';
+import { type CpuShare, type CpuSnapshot, cpuBetween, cpuOver, cpuSnapshot, MACHINE, machineBusy } from './support/cpu-usage.js';
 import { JsonClient } from './support/json-http.js';
 import { mean, option, percentile, printTable } from './support/stats.js';
 import { type RunningProcess, servingPort, start, stop } from './support/store-process.js';
@@ -37,7 +37,9 @@ import { type RunningProcess, servingPort, start, stop } from './support/store-p
  * command line reach it.
  *
  * Usage: npm run bench:checkout [-- --checkouts 300 --baseline 500 --warm-up 100 --duration 10
- *        --connections 32 --poll-ms 1 --cpu-prof]
+ *        --connections 32 --poll-ms 1 --products 1 --cpu-prof]
+ * --products N: the load's orders buy N products in turn. With 1 (the default) every order takes
+ * the same stock row, whose lock then orders the reservations one at a time: a best seller.
  * --cpu-prof writes a V8 CPU profile of the store to $TMPDIR/mf-checkout-cpu-prof/ (open it in Chrome DevTools).
  */
 
@@ -64,6 +66,8 @@ export interface CheckoutSummary {
   readonly completedPerSecond: number;
   readonly xidsSequential: number;
   readonly xidsUnderLoad: number;
+  /** CPU ms of the whole machine per checkout under load (null where it cannot be read). */
+  readonly machineCpuMsUnderLoad: number | null;
 }
 /** Blocks in which baseline transactions and checkouts alternate. */
 const BLOCKS = 10;
@@ -75,12 +79,15 @@ const share = (total: number, block: number) => Math.floor(((block + 1) * total)
 const TARGET_RATIO = 12;
 const TARGET_COMPLETED_PER_S = 300;
 
+/** `--products N`: the load's orders each buy one of N products in turn (1: every order buys the same one). */
+const PRODUCTS = option('products', 1);
 const SKU = 'BENCH-KETTLE';
+const skuOf = (n: number) => (n % PRODUCTS === 0 ? SKU : `${SKU}-${n % PRODUCTS}`);
 const STOCK = 1_000_000; // the API's maximum: no run here can exhaust it
 
-const order = (customerId: string) => ({
+const order = (customerId: string, sku = SKU) => ({
   customerId,
-  items: [{ sku: SKU, quantity: 1 }],
+  items: [{ sku, quantity: 1 }],
   paymentToken: 'tok_visa',
   shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' },
 });
@@ -111,7 +118,9 @@ async function main(): Promise<void> {
         `(${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded'}), store pid ${store.child.pid}${CPU_PROF ? `, profiling the store into ${PROFILE_DIR}` : ''}`,
     );
 
-    await client.expect(201, 'POST', '/inventory/products', { sku: SKU, name: 'Kettle', priceCents: 2599, stock: STOCK });
+    for (let n = 0; n < PRODUCTS; n++) {
+      await client.expect(201, 'POST', '/inventory/products', { sku: skuOf(n), name: 'Kettle', priceCents: 2599, stock: STOCK });
+    }
 
     // Warm-up: JIT, pools, query plans, on every path the measured checkouts take.
     console.error(`  warm-up: ${WARM_UP} checkouts`);
@@ -216,6 +225,7 @@ async function main(): Promise<void> {
         completedPerSecond: load.completedPerSecond,
         xidsSequential: e2eWrites.xids / CHECKOUTS,
         xidsUnderLoad: load.xidsPerCheckout,
+        machineCpuMsUnderLoad: machineCpuMs(load.cpu, load.confirmed),
       };
       writeFileSync(SUMMARY_FILE, JSON.stringify(summary));
     }
@@ -368,6 +378,17 @@ interface Sustained {
   readonly xidsPerCheckout: number;
 }
 
+function machineCpuMs(shares: readonly CpuShare[], checkouts: number): number | null {
+  const machine = shares.find((share) => share.name === MACHINE);
+  return machine === undefined || checkouts === 0 ? null : machine.cpuMs / checkouts;
+}
+
+/** Each request's body buys the next product. */
+function nextProduct(): (request: autocannon.Request) => autocannon.Request {
+  let n = 0;
+  return (request) => ({ ...request, body: JSON.stringify(order('load', skuOf(n++))) });
+}
+
 /** autocannon on POST /orders (a fixed body: each POST is a new order), then until quiet. */
 async function sustained(base: string, admin: pg.Client, storePid: number): Promise<Sustained> {
   const { rows: [{ t: loadStart }] } = await admin.query<{ t: Date }>('SELECT clock_timestamp() AS t');
@@ -378,6 +399,7 @@ async function sustained(base: string, admin: pg.Client, storePid: number): Prom
     method: 'POST',
     headers: { 'content-type': 'application/json' },
     body: JSON.stringify(order('load')),
+    ...(PRODUCTS > 1 ? { requests: [{ setupRequest: nextProduct() }] } : {}),
     connections: CONNECTIONS,
     duration: DURATION_S,
   });

@@ -8,7 +8,7 @@ export { machineBusy } from '../../tools/support/proc.js';
  * generator (this process) and every Postgres backend on the machine.
  * Elsewhere it answers nothing rather than failing the run.
  */
-const MACHINE = 'whole machine: busy, all cores (100 = one core)';
+export const MACHINE = 'whole machine: busy, all cores (100 = one core)';
 const INTERRUPTS = '  of which irq + softirq (e.g. loopback TCP)';
 
 export interface CpuSnapshot {

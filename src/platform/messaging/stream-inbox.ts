@@ -338,7 +338,9 @@ export class StreamInbox {
     const { envelope } = streamed;
     const orderId = envelope.payload.orderId;
     // After the commit, outside the handling span: the line still carries the event's trace.
-    inTraceOf(envelope.headers, () => this.logger.log({
+    // A handled event at debug, as in process (see Inbox.logOutcome).
+    const level = msg === 'handled event' ? 'debug' : 'log';
+    inTraceOf(envelope.headers, () => this.logger[level]({
       msg,
       event: envelope.name,
       eventId: envelope.id,

@@ -1,4 +1,5 @@
 import type { EntityManager } from 'typeorm';
+import { queryPrepared } from '../../../../platform/index.js';
 import type { NotificationKind } from '../../contract/notification.view.js';
 
 export interface NewNotification {
@@ -13,10 +14,13 @@ export interface NewNotification {
  * one that also records the event in the inbox). One statement whatever the
  * count. A notification the order already has for its kind is left as it is:
  * UNIQUE (order_id, kind) makes a redelivered event change nothing, even one
- * the inbox no longer remembers.
+ * the inbox no longer remembers. Prepared: it runs for every batch a relay
+ * hands over, and plans the same whatever the data.
  */
 export async function recordNotifications(manager: EntityManager, notifications: readonly NewNotification[]): Promise<void> {
-  await manager.query(
+  await queryPrepared(
+    manager.connection,
+    'notifications.record-notifications',
     `INSERT INTO notifications.notifications (customer_id, order_id, kind, reason)
      SELECT n.customer_id, n.order_id, n.kind, n.reason
        FROM unnest($1::text[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS n (customer_id, order_id, kind, reason, i)
@@ -28,5 +32,6 @@ export async function recordNotifications(manager: EntityManager, notifications:
       notifications.map((n) => n.kind),
       notifications.map((n) => n.reason),
     ],
+    manager.queryRunner,
   );
 }
