@@ -378,7 +378,7 @@ export class OutboxStore {
 
   /** Deletes events every subscriber has received, and inbox records, older than the retention. */
   async prune(retentionMs: number): Promise<{ events: number; inbox: number }> {
-    // An event's deliveries go with it (no foreign key cascades: see LighterDeliveries1700000000004).
+    // An event's deliveries go with it (no foreign key cascades: see LighterEventWrites1700000000004).
     const [{ events }] = await this.db.query<Array<{ events: number }>>(
       `WITH pruned AS (
          DELETE FROM ${this.outbox} o
