@@ -227,6 +227,20 @@ describe('reliable in-process events: outbox, relay, inbox (real Postgres)', () 
     expect(await deliveries(store, 'DELIVERED')).toBe(20);
   });
 
+  it("relaxes only its own bookkeeping's commits: every pooled connection still commits durably", async () => {
+    for (let i = 1; i <= 10; i++) await ledgerOf(store).recordEntry({ accountId: `acc-${i % 3}`, amount: i });
+    await eventually(async () => expect(await deliveries(store, 'DELIVERED')).toBe(10));
+    // The relay's statements set synchronous_commit for their own transaction only: a session-wide
+    // setting would reach the business transactions that share the pool.
+    const pool = (store.application.databases.get('ledger').driver as unknown as { master: import('pg').Pool }).master;
+    const clients = await Promise.all(Array.from({ length: Math.max(1, pool.totalCount) }, () => pool.connect()));
+    try {
+      for (const client of clients) expect((await client.query('SHOW synchronous_commit')).rows[0].synchronous_commit).toBe('on');
+    } finally {
+      for (const client of clients) client.release();
+    }
+  });
+
   it('claims what a commit in this process wrote by key: no scan of the queue per event', async () => {
     const scans = jest.spyOn(OutboxStore.prototype, 'claim');
     const byKey = jest.spyOn(OutboxStore.prototype, 'claimEvents');

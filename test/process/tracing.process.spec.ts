@@ -38,7 +38,8 @@ describeEachTopology(topologies, 'one trace per checkout, logs joined by trace i
       ownDatabases: false,
       databaseUrl: database.url,
       env: {
-        LOG_LEVEL: 'info',
+        // Debug: a subscriber's only line for a checkout is its handled event, logged at debug.
+        LOG_LEVEL: 'debug',
         NATS_URL,
         NATS_SUBJECT_PREFIX: prefix,
         OTEL_EXPORTER_OTLP_ENDPOINT: endpoint,
