@@ -416,6 +416,7 @@ async function sustained(base: string, admin: pg.Client, storePid: number): Prom
   }
   const cpu = cpuBetween(cpuBefore, cpuSnapshot(storePid));
   const writesAfter = await writeCounters(admin);
+  const writes = addWrites({ xids: 0, walBytes: 0 }, writesBefore, writesAfter);
   const { rows } = await admin.query<{ status: string; reason: string | null; n: number; last: Date }>(
     `SELECT status, failure_reason AS reason, count(*)::int AS n, max(updated_at) AS last
        FROM orders.orders WHERE customer_id = 'load' GROUP BY 1, 2`,
@@ -440,8 +441,8 @@ async function sustained(base: string, admin: pg.Client, storePid: number): Prom
     seconds,
     completedPerSecond: confirmed / seconds,
     cpu,
-    writes: describeWrites(addWrites({ xids: 0, walBytes: 0 }, writesBefore, writesAfter), confirmed),
-    xidsPerCheckout: addWrites({ xids: 0, walBytes: 0 }, writesBefore, writesAfter).xids / confirmed,
+    writes: describeWrites(writes, confirmed),
+    xidsPerCheckout: writes.xids / confirmed,
   };
 }
 

@@ -125,7 +125,7 @@ export class StreamInbox {
         continue;
       }
       streamed.ack();
-      if (decoded.kind !== 'pass') this.logTaken(streamed, turn === 'next' && decoded.kind === 'handle' ? 'handled event' : turn === 'taken' ? 'skipped duplicate event' : 'dead-lettered event');
+      if (decoded.kind !== 'pass') this.logTaken(streamed, turn === 'next' && decoded.kind === 'handle' ? 'handled' : turn === 'taken' ? 'duplicate' : 'dead-lettered');
     }
   }
 
@@ -334,14 +334,13 @@ export class StreamInbox {
     }
   }
 
-  private logTaken(streamed: StreamedEvent, msg: string): void {
+  private logTaken(streamed: StreamedEvent, outcome: 'handled' | 'duplicate' | 'dead-lettered'): void {
     const { envelope } = streamed;
     const orderId = envelope.payload.orderId;
     // After the commit, outside the handling span: the line still carries the event's trace.
     // A handled event at debug, as in process (see Inbox.logOutcome).
-    const level = msg === 'handled event' ? 'debug' : 'log';
-    inTraceOf(envelope.headers, () => this.logger[level]({
-      msg,
+    inTraceOf(envelope.headers, () => this.logger[outcome === 'handled' ? 'debug' : 'log']({
+      msg: TAKEN_LINES[outcome],
       event: envelope.name,
       eventId: envelope.id,
       subscriber: this.subscriber.id,
@@ -351,3 +350,5 @@ export class StreamInbox {
     }));
   }
 }
+
+const TAKEN_LINES = { handled: 'handled event', duplicate: 'skipped duplicate event', 'dead-lettered': 'dead-lettered event' } as const;
