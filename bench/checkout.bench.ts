@@ -1,13 +1,24 @@
-import autocannon from 'autocannon';
-import { randomUUID } from 'node:crypto';
-import { cpSync, existsSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
-import { moduleRoleName, moduleRolePassword, roleSecret } from '../src/platform/database/provisioning.js';
 import { benchDatabase } from './support/bench-database.js';
-import { type CpuShare, type CpuSnapshot, cpuBetween, cpuOver, cpuSnapshot, MACHINE, machineBusy } from './support/cpu-usage.js';
+import {
+  addWrites,
+  BareOutbox,
+  buildWithout,
+  buildWithoutDir,
+  type CheckoutRun,
+  checkoutToEnd,
+  describeWrites,
+  load as loadFor,
+  NO_WRITES,
+  seedProducts,
+  type Writes,
+  writeCounters,
+} from './support/checkout-load.js';
+import { type CpuShare, type CpuSnapshot, cpuOver, cpuSnapshot, machineBusy } from './support/cpu-usage.js';
 import { JsonClient } from './support/json-http.js';
 import { mean, option, percentile, printTable } from './support/stats.js';
 import { type RunningProcess, servingPort, start, stop } from './support/store-process.js';
@@ -46,7 +57,7 @@ import { type RunningProcess, servingPort, start, stop } from './support/store-p
 /** `--without <module>`: the same build less one module (its folder left out of a copy), e.g. to weigh a subscriber. */
 const WITHOUT = process.argv.includes('--without') ? process.argv[process.argv.indexOf('--without') + 1] : undefined;
 const BUILD = fileURLToPath(new URL('../', import.meta.url));
-const MAIN = WITHOUT ? buildWithout(WITHOUT) : fileURLToPath(new URL('../src/main.js', import.meta.url));
+const MAIN = WITHOUT ? withoutModule(WITHOUT) : fileURLToPath(new URL('../src/main.js', import.meta.url));
 const PROFILE_DIR = join(tmpdir(), 'mf-checkout-cpu-prof');
 
 const BASELINE = option('baseline', 500);
@@ -56,19 +67,6 @@ const DURATION_S = option('duration', 10);
 const CONNECTIONS = option('connections', 32);
 const POLL_MS = option('poll-ms', 1);
 const CPU_PROF = process.argv.includes('--cpu-prof');
-/** `--summary-file <path>`: the run's headline figures as JSON, for bench/subscriber-cost.bench.ts. */
-const SUMMARY_FILE = process.argv.includes('--summary-file') ? process.argv[process.argv.indexOf('--summary-file') + 1] : undefined;
-
-export interface CheckoutSummary {
-  /** % of one core the machine was busy before the run (null where it cannot be read). */
-  readonly busyBefore: number | null;
-  readonly p50Ratio: number;
-  readonly completedPerSecond: number;
-  readonly xidsSequential: number;
-  readonly xidsUnderLoad: number;
-  /** CPU ms of the whole machine per checkout under load (null where it cannot be read). */
-  readonly machineCpuMsUnderLoad: number | null;
-}
 /** Blocks in which baseline transactions and checkouts alternate. */
 const BLOCKS = 10;
 
@@ -81,16 +79,6 @@ const TARGET_COMPLETED_PER_S = 300;
 
 /** `--products N`: the load's orders each buy one of N products in turn (1: every order buys the same one). */
 const PRODUCTS = option('products', 1);
-const SKU = 'BENCH-KETTLE';
-const skuOf = (n: number) => (n % PRODUCTS === 0 ? SKU : `${SKU}-${n % PRODUCTS}`);
-const STOCK = 1_000_000; // the API's maximum: no run here can exhaust it
-
-const order = (customerId: string, sku = SKU) => ({
-  customerId,
-  items: [{ sku, quantity: 1 }],
-  paymentToken: 'tok_visa',
-  shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' },
-});
 
 async function main(): Promise<void> {
   if (!existsSync(MAIN)) throw new Error(`no build at ${MAIN}: run \`npm run build\``);
@@ -118,13 +106,11 @@ async function main(): Promise<void> {
         `(${process.env.DATABASE_URL ? 'DATABASE_URL' : 'embedded'}), store pid ${store.child.pid}${CPU_PROF ? `, profiling the store into ${PROFILE_DIR}` : ''}`,
     );
 
-    for (let n = 0; n < PRODUCTS; n++) {
-      await client.expect(201, 'POST', '/inventory/products', { sku: skuOf(n), name: 'Kettle', priceCents: 2599, stock: STOCK });
-    }
+    await seedProducts(client, PRODUCTS);
 
     // Warm-up: JIT, pools, query plans, on every path the measured checkouts take.
     console.error(`  warm-up: ${WARM_UP} checkouts`);
-    for (let i = 0; i < WARM_UP; i++) await checkoutToEnd(client, `warm-${i}`);
+    for (let i = 0; i < WARM_UP; i++) await checkoutToEnd(client, `warm-${i}`, POLL_MS);
 
     // The baseline and the checkouts alternate in blocks, so that a disturbance (another
     // workload, a checkpoint) weighs on both sides of the ratio rather than on one.
@@ -136,14 +122,14 @@ async function main(): Promise<void> {
     const polls: number[] = [];
     const runs: CheckoutRun[] = [];
     const e2eCpuIntervals: Array<[CpuSnapshot, CpuSnapshot]> = [];
-    let e2eWrites: Writes = { xids: 0, walBytes: 0 };
+    let e2eWrites: Writes = NO_WRITES;
     try {
       for (let block = 0; block < BLOCKS; block++) {
         await bareOutbox.commit(share(BASELINE, block), bare);
         const cpuBefore = cpuSnapshot(store.child.pid!);
         const writesBefore = await writeCounters(admin);
         for (let i = 0; i < share(CHECKOUTS, block); i++) {
-          const run = await checkoutToEnd(client, `e2e-${runs.length}`);
+          const run = await checkoutToEnd(client, `e2e-${runs.length}`, POLL_MS);
           if (run.status !== 'CONFIRMED') throw new Error(`order ${run.orderId} ended ${run.status}, not CONFIRMED`);
           post.push(run.postMs);
           endToEnd.push(run.endToEndMs);
@@ -160,7 +146,15 @@ async function main(): Promise<void> {
     const phases = await phasesOf(client, runs);
 
     console.error(`  throughput: autocannon, ${CONNECTIONS} connections for ${DURATION_S} s`);
-    const load = await sustained(base, admin, store.child.pid!);
+    const load = await loadFor({
+      base,
+      admin,
+      storePid: store.child.pid!,
+      customerId: 'load',
+      durationS: DURATION_S,
+      connections: CONNECTIONS,
+      products: PRODUCTS,
+    });
 
     const bareP50 = percentile(bare, 50);
     const e2eP50 = percentile(endToEnd, 50);
@@ -207,7 +201,7 @@ async function main(): Promise<void> {
     );
     console.log('');
     printCpu(`CPU during the load (load start -> quiet, ${load.confirmed} checkouts)`, load.cpu, load.confirmed);
-    console.log(`\nPostgres per checkout: ${load.writes}`);
+    console.log(`\nPostgres per checkout: ${describeWrites(load.writes, load.confirmed)}`);
 
     console.log('');
     const ratio = e2eP50 / bareP50;
@@ -218,17 +212,6 @@ async function main(): Promise<void> {
         ['completed checkouts/s', `>= ${TARGET_COMPLETED_PER_S}`, load.completedPerSecond.toFixed(1), load.completedPerSecond >= TARGET_COMPLETED_PER_S ? 'yes' : 'NO'],
       ],
     );
-    if (SUMMARY_FILE) {
-      const summary: CheckoutSummary = {
-        busyBefore: busyBefore ?? null,
-        p50Ratio: ratio,
-        completedPerSecond: load.completedPerSecond,
-        xidsSequential: e2eWrites.xids / CHECKOUTS,
-        xidsUnderLoad: load.xidsPerCheckout,
-        machineCpuMsUnderLoad: machineCpuMs(load.cpu, load.confirmed),
-      };
-      writeFileSync(SUMMARY_FILE, JSON.stringify(summary));
-    }
   } finally {
     client?.close();
     await admin.end().catch(() => {});
@@ -236,39 +219,9 @@ async function main(): Promise<void> {
       // A store that already died (it failed to start) has said why in servingPort's error.
       if (store && store.child.exitCode === null && store.child.signalCode === null) await stop(store);
     } finally {
-      if (WITHOUT) rmSync(dirname(dirname(MAIN)), { recursive: true, force: true });
+      if (WITHOUT) rmSync(buildWithoutDir(MAIN), { recursive: true, force: true });
       await database.drop();
     }
-  }
-}
-
-interface CheckoutRun {
-  readonly orderId: string;
-  readonly status: string;
-  /** Wall clock (ms since the epoch, sub-ms) when the POST was sent and when CONFIRMED was seen. */
-  readonly sentAt: number;
-  readonly seenAt: number;
-  readonly postMs: number;
-  readonly endToEndMs: number;
-  readonly polls: number;
-}
-
-/** POST /orders, then GET /orders/:id every POLL_MS until it is no longer PENDING. */
-async function checkoutToEnd(client: JsonClient, customerId: string): Promise<CheckoutRun> {
-  const sentAt = performance.timeOrigin + performance.now();
-  const start = performance.now();
-  const { orderId } = await client.expect(202, 'POST', '/orders', order(customerId));
-  const posted = performance.now();
-  let polls = 0;
-  for (;;) {
-    polls++;
-    const { status } = await client.expect(200, 'GET', `/orders/${orderId}`);
-    if (status !== 'PENDING') {
-      const end = performance.now();
-      return { orderId, status, sentAt, seenAt: performance.timeOrigin + end, postMs: posted - start, endToEndMs: end - start, polls };
-    }
-    if (performance.now() - start > 60_000) throw new Error(`order ${orderId} still PENDING after 60 s`);
-    await new Promise((resolve) => setTimeout(resolve, POLL_MS));
   }
 }
 
@@ -301,190 +254,6 @@ async function phasesOf(client: JsonClient, runs: readonly CheckoutRun[]): Promi
   return names.map((name, i) => [name, phases[i]]);
 }
 
-/**
- * The floor of one checkout write: the rows place-order commits that matter
- * for the shape (an orders.orders row, an outbox event and its delivery row),
- * committed with a bare pg client as the orders role, into copies of those
- * tables that no relay reads; dropped on close.
- */
-class BareOutbox {
-  private constructor(private readonly client: pg.Client) {}
-
-  static async open(adminUrl: string): Promise<BareOutbox> {
-    const url = new URL(adminUrl);
-    url.username = moduleRoleName('orders');
-    url.password = moduleRolePassword(roleSecret(adminUrl, process.env.DB_ROLE_SECRET), 'orders');
-    const client = new pg.Client({ connectionString: url.toString() });
-    await client.connect();
-    try {
-      await client.query('CREATE TABLE orders.bare_orders (LIKE orders.orders INCLUDING ALL)');
-      await client.query('CREATE TABLE orders.bare_outbox (LIKE orders.outbox INCLUDING ALL)');
-      await client.query('CREATE TABLE orders.bare_deliveries (LIKE orders.outbox_deliveries INCLUDING ALL)');
-    } catch (error) {
-      await client.end();
-      throw error;
-    }
-    return new BareOutbox(client);
-  }
-
-  /** Commits `count` transactions one after the other, adding each one's ms to `samples`. */
-  async commit(count: number, samples: number[]): Promise<void> {
-    for (let i = 0; i < count; i++) {
-      const orderId = randomUUID();
-      const start = performance.now();
-      await this.client.query('BEGIN');
-      await this.client.query(
-        `INSERT INTO orders.bare_orders (id, customer_id, status, total_cents, payment_token, shipping_address, request_fingerprint)
-         VALUES ($1, $2, 'PENDING', $3, 'tok_visa', $4, $5)`,
-        [orderId, 'bare', 2599, JSON.stringify(order('bare').shippingAddress), orderId],
-      );
-      await this.client.query(
-        `WITH written AS (
-           INSERT INTO orders.bare_outbox (id, name, version, aggregate_id, payload)
-           VALUES ($1, 'orders.OrderPlaced', 1, $2, $3) RETURNING id, position, aggregate_id)
-         INSERT INTO orders.bare_deliveries (event_id, subscriber, position, aggregate_id)
-         SELECT id, 'bench.on-order-placed', position, aggregate_id FROM written`,
-        [randomUUID(), orderId, JSON.stringify({ orderId, customerId: 'bare', totalCents: 2599 })],
-      );
-      await this.client.query('COMMIT');
-      samples.push(performance.now() - start);
-    }
-  }
-
-  async close(): Promise<void> {
-    await this.client.query('DROP TABLE orders.bare_deliveries, orders.bare_outbox, orders.bare_orders').catch(() => {});
-    await this.client.end();
-  }
-}
-
-interface Sustained {
-  readonly accepted: number;
-  readonly requestsPerSecond: number;
-  readonly latencyP50: number;
-  readonly latencyP99: number;
-  readonly non2xx: number;
-  readonly errors: number;
-  readonly timeouts: number;
-  readonly pendingAtLoadEnd: number;
-  /** Checkouts/s confirmed while the POSTs went on, and afterwards while the backlog drained (the saga alone). */
-  readonly confirmedDuringLoad: number;
-  readonly drainPerSecond: number;
-  readonly confirmed: number;
-  readonly cancelled: string;
-  readonly seconds: number;
-  readonly completedPerSecond: number;
-  readonly cpu: CpuShare[];
-  readonly writes: string;
-  readonly xidsPerCheckout: number;
-}
-
-function machineCpuMs(shares: readonly CpuShare[], checkouts: number): number | null {
-  const machine = shares.find((share) => share.name === MACHINE);
-  return machine === undefined || checkouts === 0 ? null : machine.cpuMs / checkouts;
-}
-
-/** Each request's body buys the next product. */
-function nextProduct(): (request: autocannon.Request) => autocannon.Request {
-  let n = 0;
-  return (request) => ({ ...request, body: JSON.stringify(order('load', skuOf(n++))) });
-}
-
-/** autocannon on POST /orders (a fixed body: each POST is a new order), then until quiet. */
-async function sustained(base: string, admin: pg.Client, storePid: number): Promise<Sustained> {
-  const { rows: [{ t: loadStart }] } = await admin.query<{ t: Date }>('SELECT clock_timestamp() AS t');
-  const cpuBefore = cpuSnapshot(storePid);
-  const writesBefore = await writeCounters(admin);
-  const result = await autocannon({
-    url: `${base}/orders`,
-    method: 'POST',
-    headers: { 'content-type': 'application/json' },
-    body: JSON.stringify(order('load')),
-    ...(PRODUCTS > 1 ? { requests: [{ setupRequest: nextProduct() }] } : {}),
-    connections: CONNECTIONS,
-    duration: DURATION_S,
-  });
-  const { rows: [atLoadEnd] } = await admin.query<{ t: Date; pending: number; confirmed: number }>(
-    `SELECT clock_timestamp() AS t, count(*) FILTER (WHERE status = 'PENDING')::int AS pending,
-            count(*) FILTER (WHERE status = 'CONFIRMED')::int AS confirmed
-       FROM orders.orders WHERE customer_id = 'load'`,
-  );
-  const pendingAtLoadEnd = atLoadEnd.pending;
-  const deadline = performance.now() + 300_000;
-  while ((await pending(admin)) > 0) {
-    if (performance.now() > deadline) throw new Error(`orders still PENDING 300 s after the load`);
-    await new Promise((resolve) => setTimeout(resolve, 20));
-  }
-  const cpu = cpuBetween(cpuBefore, cpuSnapshot(storePid));
-  const writesAfter = await writeCounters(admin);
-  const writes = addWrites({ xids: 0, walBytes: 0 }, writesBefore, writesAfter);
-  const { rows } = await admin.query<{ status: string; reason: string | null; n: number; last: Date }>(
-    `SELECT status, failure_reason AS reason, count(*)::int AS n, max(updated_at) AS last
-       FROM orders.orders WHERE customer_id = 'load' GROUP BY 1, 2`,
-  );
-  const confirmedRow = rows.find((row) => row.status === 'CONFIRMED');
-  const confirmed = confirmedRow?.n ?? 0;
-  const seconds = confirmedRow ? (confirmedRow.last.getTime() - loadStart.getTime()) / 1000 : Number.NaN;
-  const cancelled = rows.filter((row) => row.status === 'CANCELLED').map((row) => `${row.reason}: ${row.n}`);
-  return {
-    accepted: result['2xx'],
-    requestsPerSecond: result.requests.average,
-    latencyP50: result.latency.p50,
-    latencyP99: result.latency.p99,
-    non2xx: result.non2xx,
-    errors: result.errors,
-    timeouts: result.timeouts,
-    pendingAtLoadEnd,
-    confirmedDuringLoad: atLoadEnd.confirmed / ((atLoadEnd.t.getTime() - loadStart.getTime()) / 1000),
-    drainPerSecond: confirmedRow ? (confirmed - atLoadEnd.confirmed) / ((confirmedRow.last.getTime() - atLoadEnd.t.getTime()) / 1000) : Number.NaN,
-    confirmed,
-    cancelled: cancelled.length > 0 ? cancelled.join(', ') : '0',
-    seconds,
-    completedPerSecond: confirmed / seconds,
-    cpu,
-    writes: describeWrites(writes, confirmed),
-    xidsPerCheckout: writes.xids / confirmed,
-  };
-}
-
-interface WriteCounters {
-  readonly nextXid: bigint;
-  readonly lsn: string;
-}
-
-/** Write transactions (xids consumed) and WAL bytes, server-wide. */
-interface Writes {
-  readonly xids: number;
-  readonly walBytes: number;
-}
-
-/** The next transaction id and the WAL position, read without consuming an xid. */
-async function writeCounters(admin: pg.Client): Promise<WriteCounters> {
-  const { rows } = await admin.query<{ xid: string; lsn: string }>(
-    'SELECT pg_snapshot_xmax(pg_current_snapshot())::text AS xid, pg_current_wal_lsn()::text AS lsn',
-  );
-  return { nextXid: BigInt(rows[0].xid), lsn: rows[0].lsn };
-}
-
-function addWrites(sum: Writes, before: WriteCounters, after: WriteCounters): Writes {
-  const bytes = (lsn: string) => {
-    const [high, low] = lsn.split('/').map((part) => parseInt(part, 16));
-    return high * 2 ** 32 + low;
-  };
-  return { xids: sum.xids + Number(after.nextXid - before.nextXid), walBytes: sum.walBytes + bytes(after.lsn) - bytes(before.lsn) };
-}
-
-function describeWrites(writes: Writes, checkouts: number): string {
-  return (
-    `${(writes.xids / checkouts).toFixed(1)} write transactions (xids), ${(writes.walBytes / checkouts / 1024).toFixed(1)} KiB WAL ` +
-    '(server-wide: writes to other databases count too)'
-  );
-}
-
-async function pending(admin: pg.Client): Promise<number> {
-  const { rows } = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders.orders WHERE status = 'PENDING'`);
-  return rows[0].n;
-}
-
 function printCpu(title: string, shares: readonly CpuShare[], checkouts: number): void {
   console.log(`${title}\n`);
   printTable(
@@ -498,17 +267,11 @@ main().catch((error: unknown) => {
   process.exit(1);
 });
 
-/** A copy of this build beside it without `src/modules/<module>` and `migrations/<module>`; answers its main.js. */
-function buildWithout(module: string): string {
-  const source = realpathSync(BUILD);
-  if (!existsSync(join(source, 'src', 'modules', module))) {
-    console.error(`bench: --without: no module '${module}' in this build`);
+function withoutModule(module: string): string {
+  try {
+    return buildWithout(BUILD, module);
+  } catch (error) {
+    console.error(`bench: ${(error as Error).message}`);
     process.exit(1);
   }
-  const copy = join(dirname(source), `.bench-without-${module}-${process.pid}`);
-  cpSync(source, copy, {
-    recursive: true,
-    filter: (path) => !path.startsWith(join(source, 'src', 'modules', module)) && !path.startsWith(join(source, 'migrations', module)),
-  });
-  return join(copy, 'src', 'main.js');
 }

@@ -7,11 +7,18 @@ export interface BenchDatabase {
   drop(): Promise<void>;
 }
 
+export interface BenchServer {
+  /** A fresh database on this server, dropped by its `drop`. */
+  database(prefix: string): Promise<BenchDatabase>;
+  /** Stops the server when this run started it. */
+  stop(): Promise<void>;
+}
+
 /**
- * A fresh database for one benchmark run: on the server of DATABASE_URL when
- * set, else on an embedded Postgres that lives as long as the run.
+ * The Postgres server of a benchmark run: the one of DATABASE_URL when set,
+ * else an embedded Postgres that lives as long as the run.
  */
-export async function benchDatabase(prefix: string): Promise<BenchDatabase> {
+export async function benchServer(): Promise<BenchServer> {
   // Module role passwords derive from a secret, never from a constant: a throwaway one per run
   // when none is given (the stores this run spawns inherit it).
   process.env.DB_ROLE_SECRET ??= randomBytes(16).toString('hex');
@@ -21,15 +28,39 @@ export async function benchDatabase(prefix: string): Promise<BenchDatabase> {
     embedded = await startEmbeddedPostgres({ dataDir: '.data/bench-postgres', port: Number(process.env.BENCH_PG_PORT ?? 54331) });
     serverUrl = embedded.url;
   }
-  const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-  await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
-  const url = new URL(serverUrl);
-  url.pathname = `/${name}`;
+  const server = serverUrl;
   return {
-    url: url.toString(),
-    drop: async () => {
-      await adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    database: async (prefix) => {
+      const name = `${prefix}_${randomBytes(4).toString('hex')}`;
+      await adminQuery(server, `CREATE DATABASE ${name}`);
+      const url = new URL(server);
+      url.pathname = `/${name}`;
+      return { url: url.toString(), drop: () => adminQuery(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => {}) };
+    },
+    stop: async () => {
       await embedded?.stop();
+    },
+  };
+}
+
+/** A fresh database for one benchmark run, on its own `benchServer`, which its `drop` also stops. */
+export async function benchDatabase(prefix: string): Promise<BenchDatabase> {
+  const server = await benchServer();
+  let database: BenchDatabase;
+  try {
+    database = await server.database(prefix);
+  } catch (error) {
+    await server.stop();
+    throw error;
+  }
+  return {
+    url: database.url,
+    drop: async () => {
+      try {
+        await database.drop();
+      } finally {
+        await server.stop();
+      }
     },
   };
 }

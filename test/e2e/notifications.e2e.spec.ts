@@ -163,11 +163,12 @@ describe.each(topologies)('notifications over HTTP in the %s topology', (topolog
     // In one process the outbox delivers to the subscriber; across processes it delivers to the stream (ADR 12).
     const streamed = topology !== 'monolith';
 
-    /** The delivery of the order's event, in Orders' outbox. */
+    /** The delivery of the order's event, in Orders' outbox: DELIVERED once it has left the queue. */
     async function delivery(orderId: string, event: string): Promise<{ eventId: string; status: string }> {
       const { rows } = await admin.query<{ event_id: string; status: string }>(
-        `SELECT d.event_id, d.status FROM orders.outbox o JOIN orders.outbox_deliveries d ON d.event_id = o.id
-          WHERE o.aggregate_id = $1 AND o.name = $2 AND d.subscriber = $3`,
+        `SELECT o.id AS event_id, coalesce(d.status, 'DELIVERED') AS status
+           FROM orders.outbox o LEFT JOIN orders.outbox_deliveries d ON d.event_id = o.id AND d.subscriber = $3
+          WHERE o.aggregate_id = $1 AND o.name = $2`,
         [orderId, event, streamed ? 'stream' : SUBSCRIBER],
       );
       expect(rows).toHaveLength(1);
@@ -183,9 +184,9 @@ describe.each(topologies)('notifications over HTTP in the %s topology', (topolog
     async function redeliver(eventId: string, orderId: string, event: string): Promise<void> {
       if (!streamed) {
         const { rowCount } = await admin.query(
-          `UPDATE orders.outbox_deliveries
-              SET status = 'PENDING', delivered_at = NULL, attempts = 0, next_attempt_at = now(), locked_until = NULL
-            WHERE event_id = $1 AND subscriber = $2 AND status = 'DELIVERED'`,
+          `INSERT INTO orders.outbox_deliveries (event_id, subscriber, position, aggregate_id)
+           SELECT id, $2, position, aggregate_id FROM orders.outbox WHERE id = $1
+           ON CONFLICT DO NOTHING`,
           [eventId, SUBSCRIBER],
         );
         expect(rowCount).toBe(1);

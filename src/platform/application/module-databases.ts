@@ -7,13 +7,21 @@ import { CreateMessagingTables1700000000000 } from '../messaging/messaging.migra
 import { CreateSagaTables1700000000002 } from '../sagas/saga.migration.js';
 import { AddSagaOutputs1700000000003 } from '../sagas/saga-outputs.migration.js';
 import { LighterEventWrites1700000000004 } from '../messaging/lighter-event-writes.migration.js';
+import { UndeliveredQueue1700000000005 } from '../messaging/undelivered-queue.migration.js';
 import type { DiscoveredModule } from '../modules/module-definition.js';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../database/embedded-postgres.js';
 import { createModuleDataSource } from '../database/module-data-source.js';
 import { provisionModule, roleSecret } from '../database/provisioning.js';
 
 /** Tables the platform keeps in every module's schema, migrated before the module's own. */
-const PLATFORM_MIGRATIONS: readonly Function[] = [CreateMessagingTables1700000000000, AddEventStreamTables1700000000001, CreateSagaTables1700000000002, AddSagaOutputs1700000000003, LighterEventWrites1700000000004];
+const PLATFORM_MIGRATIONS: readonly Function[] = [
+  CreateMessagingTables1700000000000,
+  AddEventStreamTables1700000000001,
+  CreateSagaTables1700000000002,
+  AddSagaOutputs1700000000003,
+  LighterEventWrites1700000000004,
+  UndeliveredQueue1700000000005,
+];
 
 /**
  * The databases of the modules this process hosts: for each one, provisions

@@ -23,6 +23,12 @@ export interface MessagingOptions {
    * After a pass that found one (light load) or none, a relay delivers at once.
    */
   readonly minPassIntervalMs: number;
+  /**
+   * A relay vacuums its queue of deliveries after this many deliveries made,
+   * at most every `queueVacuumIntervalMs` (see `OutboxStore.vacuumQueue`).
+   */
+  readonly queueVacuumEvery: number;
+  readonly queueVacuumIntervalMs: number;
 }
 
 export const DEFAULT_MESSAGING_OPTIONS: MessagingOptions = {
@@ -36,6 +42,8 @@ export const DEFAULT_MESSAGING_OPTIONS: MessagingOptions = {
   pruneIntervalMs: 10 * 60_000,
   shutdownDeadlineMs: 10_000,
   minPassIntervalMs: 20,
+  queueVacuumEvery: 1000,
+  queueVacuumIntervalMs: 2000,
 };
 
 /** Exponential back-off with full jitter, so retries of many events do not stampede together. */

@@ -27,6 +27,10 @@ export class OutboxRelay {
   private readonly committed = new Set<string>();
   /** More were committed than `committed` keeps: the next pass scans instead. */
   private overflowed = false;
+  /** Deliveries made since the queue was last vacuumed, and when that was. */
+  private deliveredSinceVacuum = 0;
+  private lastVacuumAt = 0;
+  private vacuuming = false;
 
   constructor(
     private readonly store: OutboxStore,
@@ -186,11 +190,32 @@ export class OutboxRelay {
         }
       }),
     );
+    this.deliveredSinceVacuum += delivered.length;
+    this.vacuumWhenDue();
     if (!thenDueInMs) {
       await this.store.markDelivered(delivered);
       return null;
     }
     return this.store.markDelivered(delivered, { announced: [...this.committed] });
+  }
+
+  /**
+   * Vacuums the queue after every `queueVacuumEvery` deliveries this relay made,
+   * at most every `queueVacuumIntervalMs`, beside the passes (see
+   * `OutboxStore.vacuumQueue`): a few ms each time, against reading the dead
+   * rows in every claim until the server's autovacuum comes round.
+   */
+  private vacuumWhenDue(): void {
+    const now = performance.now();
+    const { queueVacuumEvery, queueVacuumIntervalMs } = this.options;
+    if (this.vacuuming || this.deliveredSinceVacuum < queueVacuumEvery || now - this.lastVacuumAt < queueVacuumIntervalMs) return;
+    this.vacuuming = true;
+    this.deliveredSinceVacuum = 0;
+    this.lastVacuumAt = now;
+    this.store
+      .vacuumQueue()
+      .catch((error: unknown) => this.logger.warn(`vacuuming the delivery queue failed: ${(error as Error).message}`))
+      .finally(() => (this.vacuuming = false));
   }
 
   private async failed(delivery: ClaimedDelivery, error: unknown): Promise<void> {
