@@ -16,7 +16,7 @@ export { CommandHandler, type ICommandHandler, type IQueryHandler, QueryHandler 
 
 // A module's composition root and what it is given.
 export { defineModule, type ModuleDefinition } from './modules/module-definition.js';
-export { type EventContext, type EventSubscriber, type Subscription, subscribe } from './modules/subscription.js';
+export { type EventContext, type EventSubscriber, type HandlingStatement, type Subscription, subscribe } from './modules/subscription.js';
 export type { ModuleTransaction } from './modules/module-transaction.js';
 export { TransactionRunner, type StatementEvents } from './messaging/transaction-runner.js';
 export { MODULE_DATA_SOURCE } from './database/module-data-source.js';

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { jest } from '@jest/globals';
 import { jetstream } from '@nats-io/jetstream';
 import { connect, headers } from '@nats-io/transport-node';
 import pg from 'pg';
@@ -157,6 +158,22 @@ describe.each(topologies)('notifications over HTTP in the %s topology', (topolog
     expect(response.body).toMatchObject({ type: 'about:blank', title: 'Bad Request', status: 400 });
     expect(response.body.errors.map((error: { field: string }) => error.field)).toEqual([query.includes('orderId') ? 'orderId' : 'customerId']);
   });
+
+  if (topology === 'monolith') {
+    it('in one process, records each event and its notification in one statement: no transaction', async () => {
+      const [only] = [...store.processes.values()];
+      const transactions = jest.spyOn(only.application.databases.get('notifications'), 'transaction');
+      try {
+        const customers = Array.from({ length: 6 }, () => customer());
+        const sku = await product(10);
+        await Promise.all(customers.map((id) => checkout(id, { sku, quantity: 1 })));
+        for (const id of customers) expect((await eventuallyNotified(id, 1)).map((n) => n.kind)).toEqual(['ORDER_CONFIRMED']);
+        expect(transactions).not.toHaveBeenCalled();
+      } finally {
+        transactions.mockRestore();
+      }
+    });
+  }
 
   describe('an event delivered again', () => {
     const SUBSCRIBER = 'notifications.order-outcomes';

@@ -48,6 +48,11 @@ export class Inbox {
   private async handle(envelope: EventEnvelope): Promise<InboxOutcome> {
     const event = await this.decode(envelope);
     const handler = this.resolveHandler();
+    if (handler.handleStatement) {
+      const outcome: InboxOutcome = (await this.recordAndHandle(handler, [envelope], [event])).has(envelope.id) ? 'handled' : 'duplicate';
+      this.logOutcome(envelope, outcome === 'handled');
+      return outcome;
+    }
     let published: readonly string[] = [];
     const outcome = await this.db.transaction(async (manager): Promise<InboxOutcome> => {
       const recorded = await queryPrepared(
@@ -78,6 +83,11 @@ export class Inbox {
   async receiveBatch(envelopes: readonly EventEnvelope[]): Promise<void> {
     const events = await Promise.all(envelopes.map((envelope) => this.decode(envelope)));
     const handler = this.resolveHandler();
+    if (handler.handleStatement) {
+      const fresh = await this.recordAndHandle(handler, envelopes, events);
+      for (const envelope of envelopes) this.logOutcome(envelope, fresh.has(envelope.id));
+      return;
+    }
     let published: readonly string[] = [];
     const fresh = await this.db.transaction(async (manager) => {
       const recorded = await queryPrepared<{ event_id: string }>(
@@ -104,6 +114,34 @@ export class Inbox {
     });
     this.transactions.afterCommit(published);
     for (const envelope of envelopes) this.logOutcome(envelope, fresh.has(envelope.id));
+  }
+
+  /**
+   * The inbox record and the subscriber's handling in one statement (see
+   * `EventSubscriber.handleStatement`); answers the ids it recorded, which the
+   * handling acted on: the others were duplicates.
+   */
+  private async recordAndHandle(
+    handler: EventSubscriber<object>,
+    envelopes: readonly EventEnvelope[],
+    events: readonly object[],
+  ): Promise<Set<string>> {
+    const handling = handler.handleStatement!(
+      envelopes.map((envelope, index) => ({ event: events[index], eventId: envelope.id })),
+      4,
+    );
+    const recorded = await queryPrepared<{ event_id: string }>(
+      this.db,
+      `${this.subscriber.module}.inbox-${handling.name}`,
+      `WITH inbox_recorded AS (
+         INSERT INTO ${this.table} (event_id, handler, publisher)
+         SELECT e.id, $2, e.publisher FROM unnest($1::uuid[], $3::text[]) AS e (id, publisher)
+         ON CONFLICT DO NOTHING RETURNING event_id
+       ), ${handling.ctes}
+       SELECT event_id FROM inbox_recorded`,
+      [envelopes.map((envelope) => envelope.id), this.subscriber.id, envelopes.map((envelope) => envelope.publisher), ...handling.params],
+    );
+    return new Set(recorded.map((row) => row.event_id));
   }
 
   /**

@@ -27,6 +27,32 @@ export interface EventSubscriber<E extends object> {
    * first time in a transaction that was rolled back.
    */
   handleBatch?(events: ReadonlyArray<{ readonly event: E; readonly context: EventContext }>): Promise<void>;
+  /**
+   * Optional, for a subscriber whose handling is writes to its own schema that
+   * publish nothing: the handling of events (one, or a relay's batch in this
+   * process) as CTEs of one SQL statement, which the inbox runs together with
+   * its record of them. One round trip and no transaction around it (a lone
+   * statement is atomic), where `handle` and `handleBatch` take four (BEGIN,
+   * inbox record, handling, COMMIT). It must do what `handle` would do event
+   * by event, and only for the events whose id the inbox has just recorded:
+   * `inbox_recorded (event_id)`, a CTE before these, leaves out duplicates.
+   * Off the stream (events from another process) `handle` and `handleBatch`
+   * are used, which also keep each aggregate's stream position.
+   */
+  handleStatement?(events: ReadonlyArray<{ readonly event: E; readonly eventId: string }>, first: number): HandlingStatement;
+}
+
+/** A subscriber's handling as CTEs of the inbox's statement (see `EventSubscriber.handleStatement`). */
+export interface HandlingStatement {
+  /** Kebab-case, unique among the module's statements: what the prepared statement is called. */
+  readonly name: string;
+  /**
+   * `name AS (...)` CTEs, comma-separated, to follow the inbox's own in one WITH. Their
+   * text is fixed (the statement stays prepared); they read their parameters from
+   * `$first` on, and join `inbox_recorded` on event id.
+   */
+  readonly ctes: string;
+  readonly params: readonly unknown[];
 }
 
 /**

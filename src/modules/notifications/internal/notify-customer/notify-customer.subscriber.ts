@@ -1,6 +1,6 @@
 import { Injectable } from '@nestjs/common';
-import { recordNotifications } from '../infrastructure/notification-records.js';
-import type { EventContext, EventSubscriber } from '../../../../platform/index.js';
+import { type NewNotification, recordNotifications, recordNotificationsStatement } from '../infrastructure/notification-records.js';
+import type { EventContext, EventSubscriber, HandlingStatement } from '../../../../platform/index.js';
 import { OrderCancelled, type OrderConfirmed } from '../../../orders/index.js';
 import { OrderCancelledNotice } from '../notify-order-cancelled/order-cancelled.notice.js';
 import { OrderConfirmedNotice } from '../notify-order-confirmed/order-confirmed.notice.js';
@@ -24,9 +24,15 @@ export class NotifyCustomerSubscriber implements EventSubscriber<OrderConfirmed 
 
   /** A batch off the stream: its notifications in one statement, in the order of its events. */
   async handleBatch(events: ReadonlyArray<{ readonly event: OrderConfirmed | OrderCancelled; readonly context: EventContext }>): Promise<void> {
-    await recordNotifications(
-      events[0].context.tx.manager,
-      events.map(({ event }) => (event instanceof OrderCancelled ? this.cancelled.notification(event) : this.confirmed.notification(event))),
-    );
+    await recordNotifications(events[0].context.tx.manager, events.map(({ event }) => this.notification(event)));
+  }
+
+  /** In this process: the notifications with the inbox's record of their events, in one statement. */
+  handleStatement(events: ReadonlyArray<{ readonly event: OrderConfirmed | OrderCancelled; readonly eventId: string }>, first: number): HandlingStatement {
+    return recordNotificationsStatement(events.map(({ event, eventId }) => ({ eventId, notification: this.notification(event) })), first);
+  }
+
+  private notification(event: OrderConfirmed | OrderCancelled): NewNotification {
+    return event instanceof OrderCancelled ? this.cancelled.notification(event) : this.confirmed.notification(event);
   }
 }
