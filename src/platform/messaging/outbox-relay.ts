@@ -30,7 +30,8 @@ export class OutboxRelay {
   /** Deliveries made since the queue was last vacuumed, and when that was. */
   private deliveredSinceVacuum = 0;
   private lastVacuumAt = 0;
-  private vacuuming = false;
+  /** The vacuum running, if one is: a stop waits for it rather than closing the pool under it. */
+  private vacuum: Promise<void> | undefined;
 
   constructor(
     private readonly store: OutboxStore,
@@ -81,6 +82,7 @@ export class OutboxRelay {
     this.listener = undefined;
     await listener?.end().catch(() => {});
     await stopped;
+    await this.vacuum;
     const unattempted = [...this.waiting].map((d) => ({ eventId: d.envelope.id, subscriber: d.subscriber }));
     this.waiting.clear();
     await this.store.release(unattempted).catch(() => {});
@@ -208,14 +210,13 @@ export class OutboxRelay {
   private vacuumWhenDue(): void {
     const now = performance.now();
     const { queueVacuumEvery, queueVacuumIntervalMs } = this.options;
-    if (this.vacuuming || this.deliveredSinceVacuum < queueVacuumEvery || now - this.lastVacuumAt < queueVacuumIntervalMs) return;
-    this.vacuuming = true;
+    if (this.vacuum || this.stopping || this.deliveredSinceVacuum < queueVacuumEvery || now - this.lastVacuumAt < queueVacuumIntervalMs) return;
     this.deliveredSinceVacuum = 0;
     this.lastVacuumAt = now;
-    this.store
+    this.vacuum = this.store
       .vacuumQueue()
       .catch((error: unknown) => this.logger.warn(`vacuuming the delivery queue failed: ${(error as Error).message}`))
-      .finally(() => (this.vacuuming = false));
+      .finally(() => (this.vacuum = undefined));
   }
 
   private async failed(delivery: ClaimedDelivery, error: unknown): Promise<void> {
