@@ -212,15 +212,16 @@ interface NatsBench {
 
 /** The NATS rows, or undefined (after one line saying so) when the server cannot be reached. */
 async function natsHalf(): Promise<NatsBench | undefined> {
+  const prefix = `bench${randomBytes(4).toString('hex')}`;
   let requester: NatsConnection;
   try {
-    requester = await connect({ servers: NATS_URL, name: 'bench-bare-requester', timeout: 2_000, maxReconnectAttempts: 0 });
+    // Replies under the deployment's inboxes: the only ones the adapter's server answers (ADR 21).
+    requester = await connect({ servers: NATS_URL, name: 'bench-bare-requester', timeout: 2_000, maxReconnectAttempts: 0, inboxPrefix: `_INBOX.${prefix}` });
   } catch (error) {
     console.log(`NATS at ${NATS_URL} is unreachable (${(error as Error).message}): skipping the NATS half (bare request/reply and NATS adapter rows).`);
     return undefined;
   }
   const responder = await connect({ servers: NATS_URL, name: 'bench-bare-responder', timeout: 2_000 });
-  const prefix = `bench${randomBytes(4).toString('hex')}`;
   const token = randomBytes(16).toString('hex');
   const server = await NatsTransport.connect({ url: NATS_URL, prefix, token, name: 'bench-adapter-server' });
   const caller = await NatsTransport.connect({ url: NATS_URL, prefix, token, name: 'bench-adapter-caller' });

@@ -68,7 +68,8 @@ describeWithNats('hostile input over NATS', () => {
   });
 
   const call = async (operation: string, body: string) => {
-    const connection = await connect({ servers: NATS_URL });
+    // Replies under the deployment's inboxes: the only ones a service answers (ADR 21).
+    const connection = await connect({ servers: NATS_URL, inboxPrefix: `_INBOX.${prefix}` });
     try {
       const h = headers();
       h.set('Mf-Service-Token', token);

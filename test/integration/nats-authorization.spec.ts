@@ -3,7 +3,8 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { connect, type NatsConnection } from '@nats-io/transport-node';
+import { connect, headers as natsHeaders, type NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
 import { authorizationConfig, generatePassword, type NatsServiceUser } from '../../src/platform/transport/nats-authorization.js';
 import { freePort } from '../../tools/support/free-port.js';
@@ -13,12 +14,16 @@ import { http, startTestStore, type TestStore } from '../support/test-store.js';
 
 const NATS_SERVER = '/usr/sbin/nats-server';
 const PREFIX = 'mf';
+const OBSERVER_PASSWORD = generatePassword();
 
 /**
  * NATS's own authorization, from the generated configuration (npm run nats-auth), on a
  * nats-server of this test's own: the services work with their users and no service token;
  * a client without credentials cannot connect, and one with another service's credentials
- * can neither read a module's calls or replies nor answer in its place.
+ * can neither read a module's calls or replies nor answer in its place. Each user may call
+ * only the operations its code declares (the gateway what HTTP exposes), answers go only to
+ * inboxes, and a consumer can be created only with its own filter. An `observer` user with
+ * every right (not generated: added by this test) watches what the services could not see.
  */
 (existsSync(NATS_SERVER) ? describe : describe.skip)('NATS authorization per service', () => {
   let server: ChildProcess;
@@ -36,11 +41,13 @@ const PREFIX = 'mf';
     const modules = await discoverModules();
     users = [
       { user: 'inventory', modules: ['inventory'], gateway: false },
-      { user: 'main', modules: ['orders', 'payments', 'shipping', 'notifications'], gateway: true },
+      { user: 'main', modules: ['orders', 'shipping', 'notifications'], gateway: false },
       { user: 'payments', modules: ['payments'], gateway: false },
+      { user: 'gateway', modules: [], gateway: true },
     ].map((u) => ({ ...u, password: generatePassword() }));
     dir = mkdtempSync(join(tmpdir(), 'mf-nats-auth-'));
-    writeFileSync(join(dir, 'server.conf'), authorizationConfig(users, modules, PREFIX));
+    const observer = `    { user: "observer", password: ${JSON.stringify(OBSERVER_PASSWORD)} }`;
+    writeFileSync(join(dir, 'server.conf'), authorizationConfig(users, modules, PREFIX).replace('users = [\n', `users = [\n${observer}\n`));
     const port = await freePort();
     url = `nats://127.0.0.1:${port}`;
     server = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', join(dir, 'js'), '-c', join(dir, 'server.conf')], {
@@ -61,7 +68,9 @@ const PREFIX = 'mf';
 
   it('lets the services work with their own users, without a service token', async () => {
     stores.push(await startTestStore({ MODULES: 'inventory', GATEWAY: 'off', NATS_URL: url, ...credentials('inventory') }, { database }));
-    const gateway = await startTestStore({ MODULES: 'orders,payments,shipping,notifications', NATS_URL: url, ...credentials('main') }, { database });
+    stores.push(await startTestStore({ MODULES: 'payments', GATEWAY: 'off', NATS_URL: url, ...credentials('payments') }, { database }));
+    stores.push(await startTestStore({ MODULES: 'orders,shipping,notifications', GATEWAY: 'off', NATS_URL: url, ...credentials('main') }, { database }));
+    const gateway = await startTestStore({ MODULES: '', NATS_URL: url, ...credentials('gateway') }, { database });
     stores.push(gateway);
     expect((await http(gateway, 'POST', '/inventory/products', { sku: 'KETTLE', name: 'Kettle', priceCents: 2599, stock: 10 })).status).toBe(201);
     const placed = await http(gateway, 'POST', '/orders', {
@@ -81,7 +90,7 @@ const PREFIX = 'mf';
   });
 
   it("refuses another service's user its subscriptions, its replies and its answers", async () => {
-    const stranger: NatsConnection = await connect({ servers: url, user: 'payments', pass: credentials('payments').NATS_PASSWORD, inboxPrefix: '_INBOX.payments' });
+    const stranger: NatsConnection = await connect({ servers: url, user: 'payments', pass: credentials('payments').NATS_PASSWORD, inboxPrefix: `_INBOX.${PREFIX}.payments` });
     try {
       const denied = async (subject: string) => {
         const subscription = stranger.subscribe(subject);
@@ -90,6 +99,7 @@ const PREFIX = 'mf';
       };
       // Reading inventory's calls (and so answering them in its place), or the gateway's replies.
       expect(await denied(`${PREFIX}.call.inventory.*`)).toMatch(/permission/i);
+      expect(await denied(`_INBOX.${PREFIX}.main.>`)).toMatch(/permission/i);
       expect(await denied('_INBOX.main.>')).toMatch(/permission/i);
       expect(await denied('_INBOX.>')).toMatch(/permission/i);
       // Calling a module payments does not call.
@@ -99,9 +109,76 @@ const PREFIX = 'mf';
         stranger.request(`$JS.API.CONSUMER.MSG.NEXT.${PREFIX}-events.notifications_order-outcomes_from_orders`, JSON.stringify({ batch: 1 }), { timeout: 1_000 }),
       ).rejects.toThrow();
       // Meanwhile the gateway's calls are answered by inventory as before.
-      expect((await http(stores[1], 'GET', '/inventory/products/KETTLE')).status).toBe(200);
+      expect((await http(gateway(), 'GET', '/inventory/products/KETTLE')).status).toBe(200);
     } finally {
       await stranger.close();
+    }
+  });
+
+  const gateway = () => stores.at(-1)!;
+  const connectAs = (user: string) =>
+    connect({ servers: url, user, pass: credentials(user).NATS_PASSWORD, inboxPrefix: `_INBOX.${PREFIX}.${user}`, timeout: 2_000 });
+
+  it('lets the gateway call what the HTTP API exposes, and nothing else (refundPayment)', async () => {
+    const gatewayUser = await connectAs('gateway');
+    try {
+      // getPayment is behind GET /payments/{id}: answered (NOT_FOUND) by payments.
+      const found = JSON.parse((await gatewayUser.request(`${PREFIX}.call.payments.getPayment`, JSON.stringify({ paymentId: 'nope' }), { timeout: 2_000 })).string());
+      expect(found).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
+      // Only the checkout saga refunds or charges: the gateway's user may not even send them.
+      await expect(gatewayUser.request(`${PREFIX}.call.payments.refundPayment`, JSON.stringify({ orderId: 'o1' }), { timeout: 1_000 })).rejects.toThrow();
+      await expect(gatewayUser.request(`${PREFIX}.call.payments.chargePayment`, JSON.stringify({ orderId: 'o1' }), { timeout: 1_000 })).rejects.toThrow();
+      await expect(gatewayUser.request(`${PREFIX}.call.inventory.reserveStock`, JSON.stringify({ orderId: 'o1', items: [] }), { timeout: 1_000 })).rejects.toThrow();
+    } finally {
+      await gatewayUser.close();
+    }
+  });
+
+  it('answers only into inboxes: a request naming a foreign reply subject gets no answer there', async () => {
+    const observer = await connect({ servers: url, user: 'observer', pass: OBSERVER_PASSWORD });
+    const gatewayUser = await connectAs('gateway');
+    try {
+      const jsm = await jetstreamManager(observer);
+      const stored = (await jsm.streams.info(`${PREFIX}-events`)).state.messages;
+      expect(stored).toBeGreaterThan(0);
+      const landed: string[] = [];
+      const watch = observer.subscribe('observed.>', { callback: (_, message) => void landed.push(message.subject) });
+      await observer.flush();
+      // The gateway's user aims inventory's answers at the stream's purge, and at a subject somebody reads.
+      for (const reply of [`$JS.API.STREAM.PURGE.${PREFIX}-events`, 'observed.reply', `${PREFIX}.call.payments.refundPayment`]) {
+        gatewayUser.publish(`${PREFIX}.call.inventory.getProduct`, JSON.stringify({ sku: 'KETTLE' }), { reply, headers: natsHeaders() });
+      }
+      // Then asks properly: by its answer, inventory has taken the three before it (one subscription, in order).
+      expect(JSON.parse((await gatewayUser.request(`${PREFIX}.call.inventory.getProduct`, JSON.stringify({ sku: 'KETTLE' }), { timeout: 2_000 })).string())).toMatchObject({
+        ok: true,
+      });
+      await observer.flush();
+      expect(landed).toEqual([]);
+      expect((await jsm.streams.info(`${PREFIX}-events`)).state.messages).toBe(stored);
+      watch.unsubscribe();
+    } finally {
+      await gatewayUser.close();
+      await observer.close();
+    }
+  });
+
+  it("refuses a consumer with another module's filter, under any of JetStream's creation subjects", async () => {
+    const main = await connectAs('main');
+    try {
+      const stream = `${PREFIX}-events`;
+      const consumer = 'notifications_order-outcomes_from_orders';
+      const config = (filter: string) => JSON.stringify({ stream_name: stream, config: { durable_name: consumer, filter_subject: filter, ack_policy: 'explicit' } });
+      const foreign = `${PREFIX}.events.payments.>`;
+      for (const subject of [
+        `$JS.API.CONSUMER.CREATE.${stream}.${consumer}.${foreign}`,
+        `$JS.API.CONSUMER.CREATE.${stream}.${consumer}`,
+        `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${consumer}`,
+        `$JS.API.CONSUMER.CREATE.${stream}`,
+      ]) {
+        await expect(main.request(subject, config(foreign), { timeout: 1_000 }).then((m) => m.string())).rejects.toThrow();
+      }
+    } finally {
+      await main.close();
     }
   });
 });

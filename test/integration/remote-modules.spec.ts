@@ -97,7 +97,8 @@ describeWithNats('modules in separate processes over NATS', () => {
 
   it('refuses and logs a message without the service token', async () => {
     await start({ MODULES: 'ledger', GATEWAY: 'off' });
-    const connection = await connect({ servers: NATS_URL });
+    // Replies under the deployment's inboxes: the only ones a service answers (ADR 21).
+    const connection = await connect({ servers: NATS_URL, inboxPrefix: `_INBOX.${env.NATS_SUBJECT_PREFIX}` });
     try {
       const call = (token?: string) => {
         const h = headers();

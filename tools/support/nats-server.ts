@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePortRange, natsReachable } from './network.js';
@@ -18,6 +18,8 @@ export class PrivateNatsServer {
     readonly binary: string,
     readonly port: number,
     private readonly storeDir: string,
+    /** A configuration file (limits such as max_payload, authorization), or none. */
+    private readonly configFile: string | undefined,
   ) {}
 
   get url(): string {
@@ -33,9 +35,16 @@ export class PrivateNatsServer {
     return [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].find((file) => file && existsSync(file));
   }
 
-  static async start(binary: string): Promise<PrivateNatsServer> {
+  /** `config`: the text of a server configuration file (e.g. `max_payload: 8192`), for the limits a run needs. */
+  static async start(binary: string, config?: string): Promise<PrivateNatsServer> {
     const port = await freePortRange(1);
-    const server = new PrivateNatsServer(binary, port, mkdtempSync(join(tmpdir(), 'mf-compare-nats-')));
+    const storeDir = mkdtempSync(join(tmpdir(), 'mf-compare-nats-'));
+    let configFile: string | undefined;
+    if (config !== undefined) {
+      configFile = join(storeDir, 'server.conf');
+      writeFileSync(configFile, config);
+    }
+    const server = new PrivateNatsServer(binary, port, join(storeDir, 'js'), configFile);
     await server.spawn();
     return server;
   }
@@ -49,12 +58,13 @@ export class PrivateNatsServer {
 
   async stop(): Promise<void> {
     await this.kill('SIGTERM');
-    rmSync(this.storeDir, { recursive: true, force: true });
+    rmSync(join(this.storeDir, '..'), { recursive: true, force: true });
   }
 
   /** Starts the server (again) on its port and store; resolves when it accepts connections. */
   async spawn(): Promise<void> {
-    const child = spawn(this.binary, ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const args = ['-js', '-a', '127.0.0.1', '-p', String(this.port), '-sd', this.storeDir, ...(this.configFile ? ['-c', this.configFile] : [])];
+    const child = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     let output = '';
     child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2000)));

@@ -1,4 +1,4 @@
-import { defineModule } from '../../platform/index.js';
+import { defineModule, uses } from '../../platform/index.js';
 import { InventoryContract } from './contract/inventory.contract.js';
 import { InventoryCoreModule } from './internal/inventory-core.module.js';
 import { InventoryHttpModule } from './internal/http/inventory-http.module.js';
@@ -11,4 +11,5 @@ export default defineModule({
   core: InventoryCoreModule,
   http: InventoryHttpModule,
   entities: [ProductEntity],
+  httpCalls: [uses(InventoryContract, 'createProduct', 'getProduct', 'restockProduct')],
 });

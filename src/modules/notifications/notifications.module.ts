@@ -1,4 +1,4 @@
-import { defineModule, subscribe } from '../../platform/index.js';
+import { defineModule, subscribe, uses } from '../../platform/index.js';
 import { OrderCancelled, OrderConfirmed } from '../orders/index.js';
 import { NotificationsContract } from './contract/notifications.contract.js';
 import { NotificationsHttpModule } from './internal/http/notifications-http.module.js';
@@ -17,6 +17,7 @@ export default defineModule({
   core: NotificationsCoreModule,
   http: NotificationsHttpModule,
   entities: [NotificationEntity],
+  httpCalls: [uses(NotificationsContract, 'findNotifications')],
   // One subscription, so an order's events arrive in the order they happened. Its name keys
   // deliveries, inbox records and the stream consumer (`notifications.order-outcomes`): keep it stable.
   subscriptions: [subscribe([OrderConfirmed, OrderCancelled], NotifyCustomerSubscriber, 'order-outcomes')],

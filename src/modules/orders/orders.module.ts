@@ -1,4 +1,7 @@
-import { defineModule } from '../../platform/index.js';
+import { defineModule, uses } from '../../platform/index.js';
+import { InventoryContract } from '../inventory/index.js';
+import { PaymentsContract } from '../payments/index.js';
+import { ShippingContract } from '../shipping/index.js';
 import { OrdersContract } from './contract/orders.contract.js';
 import { OrdersHttpModule } from './internal/http/orders-http.module.js';
 import { OrderEntity } from './internal/infrastructure/order.entity.js';
@@ -11,4 +14,11 @@ export default defineModule({
   core: OrdersCoreModule,
   http: OrdersHttpModule,
   entities: [OrderEntity],
+  // Placing an order prices it; the checkout and cancellation sagas do and undo each step.
+  calls: [
+    uses(InventoryContract, 'getPrices', 'reserveStock', 'releaseStock'),
+    uses(PaymentsContract, 'chargePayment', 'refundPayment'),
+    uses(ShippingContract, 'scheduleShipment', 'cancelShipment'),
+  ],
+  httpCalls: [uses(OrdersContract, 'placeOrder', 'getOrder', 'cancelOrder', 'getCheckoutLog')],
 });

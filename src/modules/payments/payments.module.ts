@@ -1,4 +1,4 @@
-import { defineModule } from '../../platform/index.js';
+import { defineModule, uses } from '../../platform/index.js';
 import { PaymentsContract } from './contract/payments.contract.js';
 import { PaymentsCoreModule } from './internal/payments-core.module.js';
 import { PaymentsHttpModule } from './internal/http/payments-http.module.js';
@@ -11,4 +11,6 @@ export default defineModule({
   core: PaymentsCoreModule,
   http: PaymentsHttpModule,
   entities: [PaymentEntity],
+  // Read-only over HTTP: only the checkout saga charges and refunds.
+  httpCalls: [uses(PaymentsContract, 'findPayments', 'getPayment')],
 });

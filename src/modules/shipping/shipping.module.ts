@@ -1,4 +1,4 @@
-import { defineModule } from '../../platform/index.js';
+import { defineModule, uses } from '../../platform/index.js';
 import { ShippingContract } from './contract/shipping.contract.js';
 import { ShipmentEntity } from './internal/infrastructure/shipment.entity.js';
 import { ShippingCoreModule } from './internal/shipping-core.module.js';
@@ -11,4 +11,5 @@ export default defineModule({
   core: ShippingCoreModule,
   http: ShippingHttpModule,
   entities: [ShipmentEntity],
+  httpCalls: [uses(ShippingContract, 'findShipments', 'getShipment')],
 });

@@ -103,7 +103,8 @@ function parseNatsCredentials(env: Env): NatsCredentialsConfig | undefined {
     throw new ConfigurationError('NATS_TLS_CERT, NATS_TLS_KEY: set both (a client certificate and its key) or neither');
   }
   const hasTls = Object.values(tls).some((value) => value !== undefined);
-  const inboxPrefix = nonEmpty(env.NATS_INBOX_PREFIX) ?? (user === undefined ? undefined : `_INBOX.${user}`);
+  // Absent, the transport uses `_INBOX.<NATS_SUBJECT_PREFIX>.<NATS_USER>` (ADR 21).
+  const inboxPrefix = nonEmpty(env.NATS_INBOX_PREFIX);
   if (inboxPrefix !== undefined && !/^[A-Za-z0-9_$-]+(\.[A-Za-z0-9_$-]+)*$/.test(inboxPrefix)) {
     throw new ConfigurationError(`NATS_INBOX_PREFIX: expected dot-separated tokens without wildcards, got '${inboxPrefix}'`);
   }

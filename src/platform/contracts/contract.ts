@@ -66,6 +66,20 @@ export function defineContract<Ops extends OperationMap>(module: string, operati
   return { module, operations, client: Symbol(`${module}.client`) };
 }
 
+/**
+ * Some operations of one module's contract that a piece of code calls: how a module declares
+ * what it needs (ModuleDefinition `calls`, `httpCalls`), so that its NATS user may send those
+ * operations and no others (ADR 21). The names are checked against the contract by the compiler.
+ */
+export interface OperationUse {
+  readonly module: string;
+  readonly operations: readonly string[];
+}
+
+export function uses<C extends Contract>(contract: C, ...operations: ReadonlyArray<keyof C['operations'] & string>): OperationUse {
+  return { module: contract.module, operations: [...operations] };
+}
+
 type InputOf<S> = S extends OperationSpec<infer I, any> ? I : never;
 type OutputOf<S> = S extends OperationSpec<any, infer O> ? O : never;
 

@@ -12,7 +12,9 @@ export {
   type ContractClient,
   defineContract,
   type OperationSpec,
+  type OperationUse,
   query,
+  uses,
 } from './contract.js';
 export { IntegrationEvent, type IntegrationEventOptions } from './integration-event.js';
 export { type FieldError, ModuleError, type ModuleErrorCode, type ModuleErrorData } from './module.error.js';

@@ -1,5 +1,5 @@
 import type { Type } from '@nestjs/common';
-import type { Contract } from '../contracts/contract.js';
+import type { Contract, OperationUse } from '../contracts/contract.js';
 import type { Subscription } from './subscription.js';
 
 /**
@@ -22,6 +22,14 @@ export interface ModuleDefinition {
   readonly entities: readonly Function[];
   /** Events (of any module's contract) this module handles; each handler is a provider of `core`. */
   readonly subscriptions?: readonly Subscription[];
+  /**
+   * The operations of other modules its own code calls (`uses(InventoryContract, 'reserveStock')`):
+   * each of a module in module.json `calls`. A process hosting it may send these and no others
+   * over an authorized NATS (npm run nats-auth, ADR 21).
+   */
+  readonly calls?: readonly OperationUse[];
+  /** The operations its HTTP routes call (of its own contract, or of a module it `calls`): what a gateway may send. */
+  readonly httpCalls?: readonly OperationUse[];
 }
 
 export function defineModule(definition: ModuleDefinition): ModuleDefinition {

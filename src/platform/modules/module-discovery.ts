@@ -34,7 +34,34 @@ export async function discoverModules(root = MODULES_ROOT): Promise<DiscoveredMo
     }
     modules.push({ definition, manifest: readManifest(dir, name), migrationsDir: join(root, '..', '..', 'migrations', name) });
   }
+  checkDeclaredCalls(modules);
   return modules;
+}
+
+/**
+ * The operations a module declares it calls (`calls`, `httpCalls`) exist, and are of modules
+ * its module.json lets it call: the NATS permissions are generated from them (ADR 21).
+ */
+function checkDeclaredCalls(modules: readonly DiscoveredModule[]): void {
+  const contracts = new Map(modules.map((m) => [m.definition.name, m.definition.contract]));
+  for (const { definition, manifest } of modules) {
+    for (const [field, uses, allowed] of [
+      ['calls', definition.calls ?? [], manifest.calls],
+      ['httpCalls', definition.httpCalls ?? [], [definition.name, ...manifest.calls]],
+    ] as const) {
+      for (const use of uses) {
+        if (!allowed.includes(use.module)) {
+          throw new Error(`${definition.name}.module.ts ${field}: '${use.module}' is not a module it calls (module.json "dependsOn": { "${use.module}": "calls" })`);
+        }
+        const contract = contracts.get(use.module);
+        for (const operation of use.operations) {
+          if (contract && !Object.hasOwn(contract.operations, operation)) {
+            throw new Error(`${definition.name}.module.ts ${field}: '${use.module}' has no operation '${operation}'`);
+          }
+        }
+      }
+    }
+  }
 }
 
 /**

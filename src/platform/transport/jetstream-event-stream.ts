@@ -124,10 +124,10 @@ export class JetStreamEventStream implements EventStream {
           wake = undefined;
           continue;
         }
-        const batch = queue.splice(0, BATCH).flatMap((message) => this.read(message, subscription));
-        if (batch.length === 0) continue;
         try {
-          await onBatch(batch);
+          // Inside the try: reading may terminate a message, which throws on a closed connection.
+          const batch = queue.splice(0, BATCH).flatMap((message) => this.read(message, subscription));
+          if (batch.length > 0) await onBatch(batch);
         } catch (error) {
           // Unacknowledged: JetStream hands them out again after the ack wait.
           this.logger.warn(`${subscription.consumer}: a batch failed: ${(error as Error).message}`);
@@ -142,8 +142,15 @@ export class JetStreamEventStream implements EventStream {
         await messages.close().catch(() => {});
         wake?.();
         await worker;
-        // Never started: straight back to the stream, for another replica to take now.
-        for (const message of queue.splice(0)) message.nak();
+        // Never started: straight back to the stream, for another replica to take now (or after
+        // the ack wait, when the connection is already closing and nak throws).
+        for (const message of queue.splice(0)) {
+          try {
+            message.nak();
+          } catch {
+            break;
+          }
+        }
       },
     };
   }

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { consumerName } from '../messaging/messaging.js';
 import type { DiscoveredModule } from '../modules/module-definition.js';
+import { inboxNamespaceOf, inboxPrefixOf } from './reply-subjects.js';
 
 /** One NATS user: the processes that host `modules` (and serve the public API when `gateway`). */
 export interface NatsServiceUser {
@@ -15,34 +16,34 @@ export interface NatsPermissions {
   readonly subscribe: readonly string[];
 }
 
-/** The inbox prefix a user's replies come to (the platform's default for NATS_USER). */
-export function inboxPrefixOf(user: string): string {
-  return `_INBOX.${user}`;
-}
-
 /**
- * What a service may do on the NATS server, and nothing more (ADR 15):
- * - serve the calls and pings of its own modules (subscribe), and answer them
- *   (allow_responses: only to the reply subject of a message it received);
- * - call the modules it calls (module.json `calls`; a gateway, every module it does not host)
- *   and ping any module (health);
+ * What a service may do on the NATS server, and nothing more (ADR 15, ADR 21):
+ * - serve the calls and pings of its own modules (subscribe), and answer them into
+ *   the deployment's inboxes only (publish `_INBOX.<prefix>.*.>`, no allow_responses:
+ *   a request cannot aim an answer anywhere else, whatever reply subject it names);
+ * - send the operations its code declares it calls, and no others: its modules'
+ *   `calls`, and for a gateway every module's `httpCalls` (what the HTTP API exposes);
+ *   ping any module (health);
  * - receive replies on its own inbox prefix only, so no one else reads them;
  * - publish its own modules' events to the stream, create and read the stream's
- *   info, and create, read, pull from and acknowledge its own durable consumers.
+ *   info, and create (with its own filter only), read, pull from and acknowledge
+ *   its own durable consumers.
  */
 export function permissionsOf(user: NatsServiceUser, modules: readonly DiscoveredModule[], prefix: string): NatsPermissions {
   const hosted = modules.filter((m) => user.modules.includes(m.definition.name));
-  const callees = user.gateway
-    ? modules.map((m) => m.definition.name).filter((name) => !user.modules.includes(name))
-    : [...new Set(hosted.flatMap((m) => m.manifest.calls))].filter((name) => !user.modules.includes(name)).sort();
+  const needs = [...hosted.flatMap((m) => m.definition.calls ?? []), ...(user.gateway ? modules.flatMap((m) => m.definition.httpCalls ?? []) : [])];
+  const operations = new Set(
+    needs.filter((use) => !user.modules.includes(use.module)).flatMap((use) => use.operations.map((operation) => `${prefix}.call.${use.module}.${operation}`)),
+  );
   const stream = `${prefix}-events`;
-  const publish = [...callees.map((name) => `${prefix}.call.${name}.*`), `${prefix}.ping.*`];
+  const publish = [...[...operations].sort(), `${prefix}.ping.*`];
   const subscribe = [
     ...hosted.flatMap(({ definition: { name } }) => [`${prefix}.call.${name}.*`, `${prefix}.ping.${name}`]),
-    `${inboxPrefixOf(user.user)}.>`,
+    `${inboxPrefixOf(prefix, user.user)}.>`,
   ];
   if (hosted.length > 0) {
     publish.push(
+      `${inboxNamespaceOf(prefix)}.*.>`,
       ...hosted.map(({ definition: { name } }) => `${prefix}.events.${name}.>`),
       '$JS.API.INFO',
       `$JS.API.STREAM.INFO.${stream}`,
@@ -53,9 +54,9 @@ export function permissionsOf(user: NatsServiceUser, modules: readonly Discovere
         const consumer = consumerName({ id: `${definition.name}.${subscription.name}`, module: definition.name, subscription }, subscription.publisher);
         publish.push(
           `$JS.API.CONSUMER.INFO.${stream}.${consumer}`,
-          `$JS.API.CONSUMER.CREATE.${stream}.${consumer}`,
-          `$JS.API.CONSUMER.CREATE.${stream}.${consumer}.>`,
-          `$JS.API.CONSUMER.DURABLE.CREATE.${stream}.${consumer}`,
+          // Only the form that names the filter (NATS 2.9+): the server holds the request's filter to it.
+          // The others (`CREATE.<stream>.<consumer>`, `DURABLE.CREATE`) would take any filter in the body.
+          `$JS.API.CONSUMER.CREATE.${stream}.${consumer}.${prefix}.events.${subscription.publisher}.>`,
           `$JS.API.CONSUMER.MSG.NEXT.${stream}.${consumer}`,
           `$JS.ACK.${stream}.${consumer}.>`,
         );
@@ -91,7 +92,6 @@ export function authorizationConfig(users: readonly NatsServiceUser[], modules: 
       '      permissions: {',
       `        publish: { allow: ${list(publish)} }`,
       `        subscribe: { allow: ${list(subscribe)} }`,
-      '        allow_responses: true',
       '      }',
       '    }',
     ].join('\n');

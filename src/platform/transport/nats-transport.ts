@@ -15,6 +15,7 @@ import { contextFrom, currentTraceHeaders, inSpan, SpanKind } from '../observabi
 import { describeFieldErrors } from '../validation/field-errors.js';
 import { inputShapeErrors, parseJson } from '../validation/input-shape.js';
 import { type EventStreamOptions, JetStreamEventStream, TOKEN_HEADER, tokenMatches } from './jetstream-event-stream.js';
+import { inboxNamespaceOf, inboxPrefixOf, isAnswerableReply } from './reply-subjects.js';
 import { type ModuleResponder, type CallReply, type Transport, TransportError } from './transport.js';
 
 const REFUSED = 'refused: missing or wrong service token';
@@ -26,7 +27,10 @@ export interface NatsCredentials {
   /** A `.creds` file (JWT + nkey seed), for servers in operator mode. */
   readonly credsFile?: string;
   readonly tls?: { readonly caFile?: string; readonly certFile?: string; readonly keyFile?: string };
-  /** Replies come to `<inboxPrefix>.<id>`: a prefix of its own lets the server keep other users out of them. */
+  /**
+   * Replies come to `<inboxPrefix>.<id>`: a prefix of its own lets the server keep other users out of them.
+   * Default `_INBOX.<prefix>.<user>`; it must lie under `_INBOX.<prefix>`, the only replies services answer (ADR 21).
+   */
   readonly inboxPrefix?: string;
 }
 
@@ -60,6 +64,8 @@ export class NatsTransport implements Transport {
   ) {}
 
   static async connect(options: NatsTransportOptions): Promise<NatsTransport> {
+    // A misconfigured inbox is a configuration error, said before any connection is tried.
+    const inboxPrefix = inboxPrefixFor(options.prefix, options.credentials);
     let connection: NatsConnection;
     try {
       connection = await connect({
@@ -70,12 +76,13 @@ export class NatsTransport implements Transport {
         reconnectTimeWait: 500,
         timeout: 5_000,
         ...connectionAuth(options.credentials),
+        inboxPrefix,
       });
     } catch (error) {
       throw new ConfigurationError(`cannot reach NATS at ${options.url} (TRANSPORT=nats): ${(error as Error).message}`);
     }
     const transport = new NatsTransport(connection, options.prefix, options.token === undefined ? undefined : Buffer.from(options.token));
-    void transport.watch();
+    transport.watch().catch((error: unknown) => transport.logger.warn(`watching the NATS connection failed: ${(error as Error)?.message ?? error}`));
     return transport;
   }
 
@@ -160,44 +167,93 @@ export class NatsTransport implements Transport {
           this.logger.warn(`subscription ${subject} failed: ${error.message}`);
           return;
         }
-        if (!this.authenticated(message.headers)) {
-          this.logger.warn(`refused a message on ${message.subject}: missing or wrong service token`);
-          message.respond(REFUSED);
-          return;
+        // A throw here would escape into the NATS client's dispatch loop: whatever goes wrong is a log line.
+        try {
+          this.receive(message, module, answer);
+        } catch (failure) {
+          this.logger.error(`handling ${message.subject} failed: ${(failure as Error)?.stack ?? failure}`);
         }
-        const input = decode(message);
-        if (!input.ok) {
-          // Bad input is the sender's problem: one warning, an INVALID answer, no stack trace.
-          this.logger.warn(`refused a message on ${message.subject}: ${input.message}`);
-          message.respond(JSON.stringify({ ok: false, error: { code: 'INVALID', message: input.message, module, ...(input.errors ? { errors: input.errors } : {}) } }));
-          return;
-        }
-        const parent = contextFrom({ traceparent: message.headers?.get('traceparent'), tracestate: message.headers?.get('tracestate') });
-        inSpan(
-          `nats handle ${message.subject}`,
-          { kind: SpanKind.SERVER, parent, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': message.subject } },
-          async () => {
-            const started = performance.now();
-            const result = await answer(message.subject, input.value);
-            // One line per handled message, inside its span: it carries the trace id.
-            this.logger.log({
-              msg: 'handled message',
-              subject: message.subject,
-              ok: (result as { ok?: boolean }).ok !== false,
-              durationMs: Math.round((performance.now() - started) * 100) / 100,
-              ...orderIdOf(input.value),
-            });
-            return result;
-          },
-        ).then(
-          (result) => message.respond(JSON.stringify(result)),
-          (failure: unknown) => {
-            this.logger.error(`handling ${message.subject} failed: ${(failure as Error)?.stack ?? failure}`);
-            message.respond(JSON.stringify({ ok: false, error: { code: 'INTERNAL', message: 'internal error', module } }));
-          },
-        );
       },
     });
+  }
+
+  private receive(message: Msg, module: string, answer: (subject: string, input: unknown) => Promise<unknown>): void {
+    // Checked first, before anything is answered: a request chooses its reply subject, so one
+    // that is not an inbox of this deployment would aim our answer at whatever it names (ADR 21).
+    if (!isAnswerableReply(message.reply, this.prefix)) {
+      this.logger.warn(
+        `refused a message on ${message.subject}: its reply subject ${JSON.stringify((message.reply ?? '').slice(0, 200))} is not under ${inboxNamespaceOf(this.prefix)}.; not handled, not answered`,
+      );
+      return;
+    }
+    if (!this.authenticated(message.headers)) {
+      this.logger.warn(`refused a message on ${message.subject}: missing or wrong service token`);
+      this.answer(message, module, REFUSED);
+      return;
+    }
+    const input = decode(message);
+    if (!input.ok) {
+      // Bad input is the sender's problem: one warning, an INVALID answer, no stack trace.
+      this.logger.warn(`refused a message on ${message.subject}: ${input.message}`);
+      this.answer(message, module, JSON.stringify({ ok: false, error: { code: 'INVALID', message: input.message, module, ...(input.errors ? { errors: input.errors } : {}) } }));
+      return;
+    }
+    const parent = contextFrom({ traceparent: message.headers?.get('traceparent'), tracestate: message.headers?.get('tracestate') });
+    inSpan(
+      `nats handle ${message.subject}`,
+      { kind: SpanKind.SERVER, parent, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': message.subject } },
+      async () => {
+        const started = performance.now();
+        const result = await answer(message.subject, input.value);
+        // One line per handled message, inside its span: it carries the trace id.
+        this.logger.log({
+          msg: 'handled message',
+          subject: message.subject,
+          ok: (result as { ok?: boolean }).ok !== false,
+          durationMs: Math.round((performance.now() - started) * 100) / 100,
+          ...orderIdOf(input.value),
+        });
+        return result;
+      },
+    )
+      .then(
+        (result) => this.answer(message, module, JSON.stringify(result)),
+        (failure: unknown) => {
+          this.logger.error(`handling ${message.subject} failed: ${(failure as Error)?.stack ?? failure}`);
+          this.answer(message, module, JSON.stringify({ ok: false, error: { code: 'INTERNAL', message: 'internal error', module } }));
+        },
+      )
+      // answer() does not throw; this is the last guard against a rejection nobody handles, which would end the process.
+      .catch((failure: unknown) => this.logger.error(`answering ${message.subject} failed: ${(failure as Error)?.message ?? failure}`));
+  }
+
+  /**
+   * Sends an answer; never throws. `respond` throws at once when the answer is over the
+   * server's max_payload, or when the connection is draining or closed. An answer too large
+   * becomes a small UNAVAILABLE answer (the caller's 503 says why, at once, rather than
+   * after its deadline); one that cannot be sent at all is a log line, and the caller's
+   * deadline passes. Either way one line, and the process goes on.
+   */
+  private answer(message: Msg, module: string, body: string): void {
+    const what = message.subject.startsWith(`${this.prefix}.call.`) ? message.subject.slice(`${this.prefix}.call.`.length) : message.subject;
+    try {
+      message.respond(body);
+      return;
+    } catch (error) {
+      const size = Buffer.byteLength(body);
+      const limit = this.connection.info?.max_payload;
+      if (limit === undefined || size <= limit) {
+        this.logger.warn(`could not send the answer of ${what}: ${(error as Error)?.message ?? error}`);
+        return;
+      }
+      const text = `the answer of ${what} is too large to send (${size} bytes; the NATS server takes at most ${limit})`;
+      this.logger.error(`could not send the answer of ${what}: ${size} bytes is too large to send (max_payload ${limit}); answered UNAVAILABLE instead`);
+      try {
+        message.respond(JSON.stringify({ ok: false, error: { code: 'UNAVAILABLE', message: text, module } }));
+      } catch (again) {
+        this.logger.warn(`could not send the error answer of ${what} either: ${(again as Error)?.message ?? again}`);
+      }
+    }
   }
 
   private authenticated(headers: MsgHdrs | undefined): boolean {
@@ -218,6 +274,16 @@ export class NatsTransport implements Transport {
   }
 }
 
+/** This process's inbox prefix: NATS_INBOX_PREFIX when set (within the deployment's inboxes), else its user's. */
+function inboxPrefixFor(prefix: string, credentials: NatsCredentials | undefined): string {
+  const chosen = credentials?.inboxPrefix;
+  if (chosen === undefined) return inboxPrefixOf(prefix, credentials?.user);
+  if (chosen !== inboxNamespaceOf(prefix) && !isAnswerableReply(chosen, prefix)) {
+    throw new ConfigurationError(`NATS_INBOX_PREFIX: '${chosen}' is not under ${inboxNamespaceOf(prefix)}, the only replies services answer (e.g. ${inboxPrefixOf(prefix, 'orders')})`);
+  }
+  return chosen;
+}
+
 /** The connection options that authenticate this process, from its configuration. */
 function connectionAuth(credentials: NatsCredentials | undefined): Partial<ConnectionOptions> {
   if (credentials === undefined) return {};
@@ -236,7 +302,6 @@ function connectionAuth(credentials: NatsCredentials | undefined): Partial<Conne
     options.authenticator = credsAuthenticator(creds);
   }
   if (credentials.tls !== undefined) options.tls = { ...credentials.tls };
-  if (credentials.inboxPrefix !== undefined) options.inboxPrefix = credentials.inboxPrefix;
   return options;
 }
 
