@@ -13,8 +13,10 @@ import {
 const USAGE = `usage: npm run nats-auth -- [--prefix mf] [--user NAME=MODULE,...[:gateway]]... [--env-dir DIR]
 
 Prints the NATS server's authorization block for a deployment: one user per kind of process,
-allowed to serve and answer only its own modules' calls, to call only what its modules call,
-to read only its own replies, and to publish and consume only its own events.
+allowed to serve only its own modules' calls and to answer only into the deployment's inboxes,
+to send only the operations its code declares (its modules' calls; a gateway, what the HTTP API
+calls), to read only its own replies, and to publish and consume only its own events, with
+consumers on their own filters (ADR 21).
 
 --prefix   NATS_SUBJECT_PREFIX of the deployment (default mf)
 --user     a process kind: NAME=the modules it hosts (MODULES), ':gateway' when it serves the

@@ -65,7 +65,8 @@ const MAX_PAYLOAD = 8_192;
       });
       // The process lives on, answers the next call, and said what happened once.
       expect(await call('getProduct', { sku: skus[0] })).toMatchObject({ ok: true, result: { sku: skus[0] } });
-      expect(store.stdout().match(/too large to send/g)).toHaveLength(1);
+      // The log is written asynchronously: wait for the line, then count it.
+      await eventually(async () => expect(`${store.stdout()}${store.stderr()}`.match(/too large to send/g)).toHaveLength(1));
     } finally {
       const exit = await store.stop('SIGTERM');
       // Stopped by us, not by an unhandled rejection.
