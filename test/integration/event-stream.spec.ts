@@ -10,6 +10,7 @@ import { NATS_URL } from '../support/nats.js';
 import { describeWithNats } from '../support/needs-nats.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { http, startTestStore, type TestStore } from '../support/test-store.js';
+import type { MessagingOptions } from '../../src/platform/config/messaging-options.js';
 
 const FIXTURE_MODULES = fileURLToPath(new URL('../fixtures/messaging/src/modules/', import.meta.url));
 
@@ -42,8 +43,8 @@ describeWithNats('events across processes on JetStream', () => {
     await deleteEventStream(NATS_URL, env.NATS_SUBJECT_PREFIX);
   });
 
-  const start = async (modules: string) => {
-    const store = await startTestStore({ ...env, MODULES: modules, GATEWAY: modules === 'ledger' ? 'on' : 'off' }, { modulesRoot: FIXTURE_MODULES, database });
+  const start = async (modules: string, messaging?: Partial<MessagingOptions>) => {
+    const store = await startTestStore({ ...env, MODULES: modules, GATEWAY: modules === 'ledger' ? 'on' : 'off' }, { modulesRoot: FIXTURE_MODULES, database, messaging });
     processes.push(store);
     return store;
   };
@@ -107,6 +108,29 @@ describeWithNats('events across processes on JetStream', () => {
     expect(await audit.application.messaging.replay('audit')).toBe(1);
     await eventually(async () => expect((await seen()).map((row) => row.amount)).toEqual([1, 3, 4, 2]));
     await eventually(async () => expect(await audit.application.messaging.stats()).toMatchObject({ audit: { pending: 0, dead: 0 } }));
+  });
+
+  it('dead-letters, never drops, a predecessor that comes back after its successor gave up waiting for it', async () => {
+    const ledger = await start('ledger');
+    // The first event fails once and waits seconds for its retry; its successor gives up waiting after 10 ordering waits.
+    const audit = await start('audit', { maxAttempts: 2, baseBackoffMs: 4_000, maxBackoffMs: 4_000, orderingWaitsPerAttempt: 5 });
+    faults.failTimes.set(1, 1);
+    await record(ledger, 'gap', 1);
+    await record(ledger, 'gap', 2);
+    await eventually(async () => expect(await audit.application.messaging.deadLetters('audit')).toHaveLength(1), 20_000);
+    await record(ledger, 'gap', 3);
+    // The aggregate went on without them; the first, back from its retry, is kept as a dead letter, not taken for a duplicate.
+    await eventually(async () => expect((await seen()).map((row) => row.amount)).toEqual([3]), 20_000);
+    await eventually(async () => {
+      const letters = await audit.application.messaging.deadLetters('audit');
+      expect(letters.map((letter) => letter.lastError)).toEqual([
+        expect.stringMatching(/previous event \(stream position \d+\) never arrived/),
+        expect.stringMatching(/arrived after its aggregate went past it/),
+      ]);
+    }, 20_000);
+    // Replayed, each is applied once; a redelivery of the late one afterwards changes nothing.
+    expect(await audit.application.messaging.replay('audit')).toBe(2);
+    await eventually(async () => expect((await seen()).map((row) => row.amount).sort()).toEqual([1, 2, 3]));
   });
 
   it('a subscriber deployed later gets every event from its first start on, also of aggregates begun before it', async () => {

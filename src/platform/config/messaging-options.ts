@@ -29,6 +29,12 @@ export interface MessagingOptions {
    */
   readonly queueVacuumEvery: number;
   readonly queueVacuumIntervalMs: number;
+  /**
+   * Off the stream: an event whose predecessor has not come is tried again
+   * shortly, and dead-lettered after `maxAttempts` times this many such waits
+   * (its predecessor may have left the stream unread; ADR 12, 20).
+   */
+  readonly orderingWaitsPerAttempt: number;
 }
 
 export const DEFAULT_MESSAGING_OPTIONS: MessagingOptions = {
@@ -44,6 +50,7 @@ export const DEFAULT_MESSAGING_OPTIONS: MessagingOptions = {
   minPassIntervalMs: 20,
   queueVacuumEvery: 1000,
   queueVacuumIntervalMs: 2000,
+  orderingWaitsPerAttempt: 50,
 };
 
 /** Exponential back-off with full jitter, so retries of many events do not stampede together. */

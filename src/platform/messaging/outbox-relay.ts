@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import type { MessageBus } from './message-bus.js';
@@ -12,7 +13,9 @@ import type { ClaimedDelivery, MadeDelivery, OutboxStore } from './outbox.store.
  * Woken right after a commit in this process (bus signal: every process that
  * writes a module's outbox hosts it and runs its relay), or by a NOTIFY (an
  * operator's replay); a slow poll only recovers what those missed.
- * Several relays may share the database: claims are leased with SKIP LOCKED.
+ * Several relays may share the database: claims are leased with SKIP LOCKED,
+ * to this relay by name (`holder`), and its bookkeeping changes only what it
+ * still holds (ADR 20).
  */
 export class OutboxRelay {
   private readonly logger: Logger;
@@ -32,12 +35,18 @@ export class OutboxRelay {
   private lastVacuumAt = 0;
   /** The vacuum running, if one is: a stop waits for it rather than closing the pool under it. */
   private vacuum: Promise<void> | undefined;
+  /** Names this relay's claims: a claim another relay took over after this one's lease ran out is no longer its to record. */
+  private readonly holder = randomUUID();
+  /** Deliveries whose lease this relay lost before recording them, since the last pass: the pass ends there. */
+  private lost = 0;
 
   constructor(
     private readonly store: OutboxStore,
     private readonly bus: MessageBus,
     private readonly options: MessagingOptions,
     private readonly listenUrl: string | undefined,
+    /** The jitter of retry back-offs: a seeded one makes a test's schedule replayable. */
+    private readonly random: () => number = Math.random,
   ) {
     this.logger = new Logger(`${store.module}.outbox`);
     this.loop = new WakeableLoop(() => this.pass(), {
@@ -85,7 +94,7 @@ export class OutboxRelay {
     await this.vacuum;
     const unattempted = [...this.waiting].map((d) => ({ eventId: d.envelope.id, subscriber: d.subscriber }));
     this.waiting.clear();
-    await this.store.release(unattempted).catch(() => {});
+    await this.store.release(unattempted, this.holder).catch(() => {});
   }
 
   /**
@@ -95,14 +104,16 @@ export class OutboxRelay {
    * there was, the pass is two statements (claim, mark delivered) and no scan.
    */
   private async pass(): Promise<PassResult> {
+    this.lost = 0;
     let claimed = 0;
     if (this.committed.size > 0 && !this.overflowed) {
       const eventIds = [...this.committed];
       this.committed.clear();
-      const batch = await this.store.claimEvents(eventIds, this.options.leaseMs);
+      const batch = await this.store.claimEvents(eventIds, this.options.leaseMs, this.holder);
       claimed = batch.length;
       if (batch.length > 0) {
         const dueInMs = await this.deliverBatch(batch);
+        if (this.lost > 0) return this.lostLease(claimed);
         // Nothing is due now that commits here did not announce (those come next, by key): done.
         // Under load that is every pass; a scan only for what no commit announced (a retry, the
         // next event of an aggregate just delivered, another process's replay).
@@ -114,13 +125,14 @@ export class OutboxRelay {
     this.overflowed = false;
     let dueInMs: number | undefined | null = null;
     while (!this.stopping) {
-      const batch = await this.store.claim(this.options.batchSize, this.options.leaseMs);
+      const batch = await this.store.claim(this.options.batchSize, this.options.leaseMs, this.holder);
       if (batch.length === 0) break;
       claimed += batch.length;
       // A short batch was everything due when claimed: what came due since woke the loop, or
       // (the next events of the aggregates just delivered) is due now and the answer is 0.
       const full = batch.length === this.options.batchSize;
       dueInMs = await this.deliverBatch(batch, !full);
+      if (this.lost > 0) return this.lostLease(claimed);
       if (!full) break;
     }
     if (this.stopping) return { dueInMs: undefined, crowded: claimed > 1 };
@@ -194,11 +206,23 @@ export class OutboxRelay {
     );
     this.deliveredSinceVacuum += delivered.length;
     this.vacuumWhenDue();
-    if (!thenDueInMs) {
-      await this.store.markDelivered(delivered);
-      return null;
-    }
-    return this.store.markDelivered(delivered, { announced: [...this.committed] });
+    const marked = await this.store.markDelivered(delivered, this.holder, thenDueInMs ? { announced: [...this.committed] } : undefined);
+    this.lost += marked.lost;
+    return thenDueInMs ? marked.dueInMs : null;
+  }
+
+  /**
+   * Some of this pass's claims were taken over by another relay while this
+   * one delivered them (its lease ran out: a pause, a slow subscriber): their
+   * bookkeeping is that relay's, and what it recorded stands. The pass ends
+   * here, and says so; the next one starts afresh (a poll, or a wake-up).
+   */
+  private lostLease(claimed: number): PassResult {
+    this.logger.warn(
+      `lost the lease of ${this.lost} delivery(ies) to another relay (held longer than ${this.options.leaseMs} ms): ` +
+        'left their bookkeeping to it and ended this pass',
+    );
+    return { dueInMs: undefined, crowded: claimed > 1 };
   }
 
   /**
@@ -225,15 +249,21 @@ export class OutboxRelay {
     const poison = error instanceof PoisonMessageError;
     const unreachable = error instanceof NoRouteError;
     if (poison || (!unreachable && attempts >= this.options.maxAttempts)) {
-      await this.store.markFailed(envelope.id, subscriber, message, undefined);
+      if (!(await this.store.markFailed(envelope.id, subscriber, this.holder, message, undefined))) {
+        this.lost += 1;
+        return;
+      }
       this.logger.error(
         `dead letter: ${envelope.name} ${envelope.id} (aggregate ${envelope.aggregateId}) for ${subscriber} ` +
           `after ${attempts} attempt(s): ${message}; replay with: npm run outbox -- replay ${this.store.module} ${envelope.id}`,
       );
       return;
     }
-    const retryIn = backoffMs(this.options, attempts);
-    await this.store.markFailed(envelope.id, subscriber, message, retryIn, !unreachable);
+    const retryIn = backoffMs(this.options, attempts, this.random);
+    if (!(await this.store.markFailed(envelope.id, subscriber, this.holder, message, retryIn, !unreachable))) {
+      this.lost += 1;
+      return;
+    }
     const log = unreachable ? 'debug' : 'warn';
     this.logger[log](`${envelope.name} ${envelope.id} for ${subscriber} failed (attempt ${attempts}), retry in ${retryIn} ms: ${message}`);
   }

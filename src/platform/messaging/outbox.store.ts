@@ -138,8 +138,8 @@ export class OutboxStore {
    * A scan of the queue, planned on each call (see queryPrepared: a generic
    * plan of a queue scan can be ruinous).
    */
-  async claim(limit: number, leaseMs: number): Promise<ClaimedDelivery[]> {
-    const rows = await this.db.query<ClaimedRow[]>(this.claimSql('TRUE', 'ORDER BY d.position LIMIT $1'), [limit, leaseMs, this.module, STREAM_SUBSCRIBER]);
+  async claim(limit: number, leaseMs: number, holder: string): Promise<ClaimedDelivery[]> {
+    const rows = await this.db.query<ClaimedRow[]>(this.claimSql('TRUE', 'ORDER BY d.position LIMIT $1'), [limit, leaseMs, this.module, STREAM_SUBSCRIBER, holder]);
     return rows.map(toClaimed);
   }
 
@@ -148,19 +148,20 @@ export class OutboxStore {
    * by key: what a commit in this process just wrote, found without a scan.
    * Prepared (a lookup by primary key plans the same whatever the data).
    */
-  async claimEvents(eventIds: readonly string[], leaseMs: number): Promise<ClaimedDelivery[]> {
+  async claimEvents(eventIds: readonly string[], leaseMs: number, holder: string): Promise<ClaimedDelivery[]> {
     if (eventIds.length === 0) return [];
     const rows = await queryPrepared<ClaimedRow>(
       this.db,
       `${this.module}.outbox-claim-events`,
       this.claimSql('d.event_id = ANY($1::uuid[])', ''),
-      [eventIds, leaseMs, this.module, STREAM_SUBSCRIBER],
+      [eventIds, leaseMs, this.module, STREAM_SUBSCRIBER, holder],
     );
     return rows.map(toClaimed);
   }
 
   /**
-   * The claim, for the due deliveries `which` selects ($1), leased for $2 ms;
+   * The claim, for the due deliveries `which` selects ($1), leased for $2 ms
+   * to the relay $5 (every bookkeeping write names it: see `markDelivered`);
    * `limit` the oldest so many. Without a limit there is no order to keep: an
    * ORDER BY would only tempt the planner to read the whole queue in order.
    * Claims keep an aggregate's deliveries to the stream in order, so its
@@ -182,7 +183,7 @@ export class OutboxStore {
           FOR UPDATE SKIP LOCKED
        ), claimed AS (
          UPDATE ${this.deliveries} d
-            SET locked_until = now() + make_interval(secs => $2 / 1000.0), attempts = d.attempts + 1
+            SET locked_until = now() + make_interval(secs => $2 / 1000.0), locked_by = $5::uuid, attempts = d.attempts + 1
            FROM due
           WHERE d.event_id = due.event_id AND d.subscriber = due.subscriber
          RETURNING d.event_id, d.subscriber, d.attempts, d.position
@@ -198,55 +199,70 @@ export class OutboxStore {
   }
 
   /**
-   * Records deliveries made. With `next`, in the same statement, when the
-   * next pending delivery (these aside) falls due, as `nextDueInMs` answers:
-   * a relay's pass then ends without another round trip.
+   * Records deliveries made by the relay `holder`, those it still holds: a
+   * claim another relay took over after this one's lease ran out is the other
+   * relay's to record. Answers how many it no longer held (`lost`) and, with
+   * `next`, in the same statement, when the next pending delivery (these
+   * aside) falls due, as `nextDueInMs` answers: a relay's pass then ends
+   * without another round trip.
    */
-  async markDelivered(deliveries: readonly MadeDelivery[], next: { readonly announced: readonly string[] }): Promise<number | undefined>;
-  async markDelivered(deliveries: readonly MadeDelivery[]): Promise<void>;
-  async markDelivered(deliveries: readonly MadeDelivery[], next?: { readonly announced: readonly string[] }): Promise<number | undefined | void> {
-    if (deliveries.length === 0) return next ? this.nextDueInMs(next.announced) : undefined;
+  async markDelivered(
+    deliveries: readonly MadeDelivery[],
+    holder: string,
+    next?: { readonly announced: readonly string[] },
+  ): Promise<{ lost: number; dueInMs?: number }> {
+    if (deliveries.length === 0) return next ? { lost: 0, dueInMs: await this.nextDueInMs(next.announced) } : { lost: 0 };
     const streamed = deliveries.filter((d) => d.streamSequence !== undefined);
     // A delivery made leaves the queue (see UndeliveredQueue1700000000005); its event stays for the retention.
     const marked = `WITH delivered AS (
          DELETE FROM ${this.deliveries} d
           USING unnest($1::uuid[], $2::text[]) AS x (event_id, subscriber)
-          WHERE d.event_id = x.event_id AND d.subscriber = x.subscriber
+          WHERE d.event_id = x.event_id AND d.subscriber = x.subscriber AND d.locked_by = $5::uuid
+         RETURNING d.event_id, d.subscriber
        ), streamed AS (
          UPDATE ${this.outbox} o SET stream_seq = x.seq
            FROM unnest($3::uuid[], $4::bigint[]) AS x (event_id, seq)
-          WHERE o.id = x.event_id
+          WHERE o.id = x.event_id AND x.event_id IN (SELECT event_id FROM delivered)
        )`;
     const params = [
       deliveries.map((d) => d.eventId),
       deliveries.map((d) => d.subscriber),
       streamed.map((d) => d.eventId),
       streamed.map((d) => d.streamSequence),
+      holder,
     ];
+    const lostOf = (row: { marked: number }) => deliveries.length - Number(row.marked);
     if (!next) {
-      await queryPrepared(this.db, `${this.module}.outbox-delivered`, `${marked} SELECT ${RELAXED_COMMIT}`, params);
-      return;
+      const [row] = await queryPrepared<{ marked: number }>(
+        this.db,
+        `${this.module}.outbox-delivered`,
+        `${marked} SELECT (SELECT count(*)::int FROM delivered) AS marked, ${RELAXED_COMMIT} AS relaxed`,
+        params,
+      );
+      return { lost: lostOf(row) };
     }
-    // The statement's snapshot still shows the rows it marks as pending: they are left out by key.
-    const [row] = await queryPrepared<{ due_in_ms: number | null }>(
+    // The statement's snapshot still shows the rows it deletes as pending: they are left out by key.
+    const [row] = await queryPrepared<{ due_in_ms: number | null; marked: number }>(
       this.db,
       `${this.module}.outbox-delivered-next-due`,
       `${marked}
-       SELECT ${DUE_IN_MS} AS due_in_ms, ${RELAXED_COMMIT} AS relaxed
+       SELECT ${DUE_IN_MS} AS due_in_ms, (SELECT count(*)::int FROM delivered) AS marked, ${RELAXED_COMMIT} AS relaxed
          FROM ${this.deliveries} d
         WHERE d.status = 'PENDING'
-          AND d.event_id <> ALL($5::uuid[])
-          AND NOT EXISTS (SELECT 1 FROM unnest($1::uuid[], $2::text[]) AS x (event_id, subscriber)
-                           WHERE x.event_id = d.event_id AND x.subscriber = d.subscriber)`,
+          AND d.event_id <> ALL($6::uuid[])
+          AND NOT EXISTS (SELECT 1 FROM delivered x WHERE x.event_id = d.event_id AND x.subscriber = d.subscriber)
+          AND ${this.unblocked('NOT EXISTS (SELECT 1 FROM delivered x WHERE x.event_id = e.event_id AND x.subscriber = e.subscriber)')}`,
       [...params, next.announced],
     );
-    return dueInMs(row.due_in_ms);
+    return { lost: lostOf(row), dueInMs: dueInMs(row.due_in_ms) };
   }
 
   /**
    * Keeps an event of another module that a subscriber here gave up on, as a
    * dead delivery to that subscriber, with the caller's transaction: it is
-   * listed and replayed like the module's own (`npm run outbox`).
+   * listed and replayed like the module's own (`npm run outbox`). With `once`,
+   * an event kept here before (a dead letter, maybe replayed since) is left
+   * as it is; answers whether it wrote one.
    */
   async writeDeadLetter(
     manager: EntityManager,
@@ -254,18 +270,21 @@ export class OutboxStore {
     subscriber: string,
     attempts: number,
     error: string,
-  ): Promise<void> {
-    await manager.query(
+    options: { readonly once?: boolean } = {},
+  ): Promise<boolean> {
+    const rows: unknown[] = await manager.query(
       `WITH kept AS (
          INSERT INTO ${this.outbox} (id, name, version, aggregate_id, payload, headers, occurred_at, publisher)
          VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
          ON CONFLICT (id) DO UPDATE SET publisher = excluded.publisher
+         WHERE NOT $12::boolean
          RETURNING id, position, aggregate_id
        )
        INSERT INTO ${this.deliveries} (event_id, subscriber, position, aggregate_id, status, attempts, last_error)
        SELECT id, $9, position, aggregate_id, 'DEAD', $10, left($11, 2000) FROM kept
        ON CONFLICT (event_id, subscriber) DO UPDATE
-          SET status = 'DEAD', attempts = excluded.attempts, last_error = excluded.last_error, locked_until = NULL`,
+          SET status = 'DEAD', attempts = excluded.attempts, last_error = excluded.last_error, locked_until = NULL, locked_by = NULL
+       RETURNING event_id`,
       [
         envelope.id,
         envelope.name,
@@ -278,60 +297,81 @@ export class OutboxStore {
         subscriber,
         attempts,
         error,
+        options.once === true,
       ],
     );
+    return rows.length > 0;
   }
 
   /**
    * Schedules a retry after `retryInMs`, or dead-letters when `retryInMs` is
-   * undefined. An attempt that never reached the subscriber (its process is
-   * down) does not count towards the limit: the event waits for it instead.
+   * undefined, if the relay `holder` still holds the claim (see
+   * `markDelivered`); answers whether it did. An attempt that never reached
+   * the subscriber (its process is down) does not count towards the limit:
+   * the event waits for it instead.
    */
   async markFailed(
     eventId: string,
     subscriber: string,
+    holder: string,
     error: string,
     retryInMs: number | undefined,
     countAttempt = true,
-  ): Promise<void> {
-    await this.db.query(
+  ): Promise<boolean> {
+    const [row] = await this.db.query<Array<{ held: boolean }>>(
       `WITH failed AS (
          UPDATE ${this.deliveries}
             SET status = CASE WHEN $4::int IS NULL THEN 'DEAD' ELSE 'PENDING' END,
                 attempts = CASE WHEN $5 THEN attempts ELSE greatest(attempts - 1, 0) END,
                 next_attempt_at = now() + make_interval(secs => coalesce($4::int, 0) / 1000.0),
-                locked_until = NULL, last_error = left($3, 2000)
-          WHERE event_id = $1 AND subscriber = $2
+                locked_until = NULL, locked_by = NULL, last_error = left($3, 2000)
+          WHERE event_id = $1 AND subscriber = $2 AND locked_by = $6::uuid
+         RETURNING 1
        )
-       SELECT ${RELAXED_COMMIT}`,
-      [eventId, subscriber, error, retryInMs ?? null, countAttempt],
+       SELECT EXISTS (SELECT 1 FROM failed) AS held, ${RELAXED_COMMIT} AS relaxed`,
+      [eventId, subscriber, error, retryInMs ?? null, countAttempt, holder],
     );
+    return row.held;
   }
 
-  /** Gives claims back untouched (a graceful stop before they were attempted). */
-  async release(deliveries: ReadonlyArray<{ eventId: string; subscriber: string }>): Promise<void> {
+  /** Gives claims the relay `holder` still holds back untouched (a graceful stop before they were attempted). */
+  async release(deliveries: ReadonlyArray<{ eventId: string; subscriber: string }>, holder: string): Promise<void> {
     if (deliveries.length === 0) return;
     await this.db.query(
-      `UPDATE ${this.deliveries} d SET locked_until = NULL, attempts = greatest(d.attempts - 1, 0)
+      `UPDATE ${this.deliveries} d SET locked_until = NULL, locked_by = NULL, attempts = greatest(d.attempts - 1, 0)
          FROM unnest($1::uuid[], $2::text[]) AS x (event_id, subscriber)
-        WHERE d.event_id = x.event_id AND d.subscriber = x.subscriber AND d.status = 'PENDING'`,
-      [deliveries.map((d) => d.eventId), deliveries.map((d) => d.subscriber)],
+        WHERE d.event_id = x.event_id AND d.subscriber = x.subscriber AND d.status = 'PENDING' AND d.locked_by = $3::uuid`,
+      [deliveries.map((d) => d.eventId), deliveries.map((d) => d.subscriber), holder],
     );
   }
 
   /**
    * When the next pending delivery falls due, so the relay can sleep exactly
    * until then, leaving out the events in `announced`: commits here told the
-   * relay of them, and its next pass claims them by key.
+   * relay of them, and its next pass claims them by key. A delivery behind an
+   * earlier pending one of its aggregate is not due whatever its own time (the
+   * claim would not take it): it falls due when that one is delivered, which
+   * the delivering pass answers.
    */
   async nextDueInMs(announced: readonly string[] = []): Promise<number | undefined> {
     const [row] = await queryPrepared<{ due_in_ms: number | null }>(
       this.db,
       `${this.module}.outbox-next-due`,
-      `SELECT ${DUE_IN_MS} AS due_in_ms FROM ${this.deliveries} d WHERE d.status = 'PENDING' AND d.event_id <> ALL($1::uuid[])`,
+      `SELECT ${DUE_IN_MS} AS due_in_ms FROM ${this.deliveries} d
+        WHERE d.status = 'PENDING' AND d.event_id <> ALL($1::uuid[]) AND ${this.unblocked('TRUE')}`,
       [announced],
     );
     return dueInMs(row.due_in_ms);
+  }
+
+  /**
+   * Over the pending deliveries `d`: no earlier delivery of its aggregate to
+   * its subscriber is pending (among those `counts`, a condition on `e`), as the claim requires.
+   */
+  private unblocked(counts: string): string {
+    return `NOT EXISTS (SELECT 1 FROM ${this.deliveries} e
+                         WHERE e.status = 'PENDING' AND e.subscriber = d.subscriber AND e.aggregate_id = d.aggregate_id
+                           AND e.position < d.position AND ${counts})`;
   }
 
   async stats(): Promise<OutboxStats> {
@@ -409,6 +449,10 @@ export class OutboxStore {
     // the aggregate's next event names no predecessor and nothing waits for a forgotten one (ADR 12).
     await this.db.query(
       `DELETE FROM ${ident(this.module)}.event_positions WHERE updated_at < now() - make_interval(secs => $1 / 500.0)`,
+      [retentionMs],
+    );
+    await this.db.query(
+      `DELETE FROM ${ident(this.module)}.event_gaps WHERE created_at < now() - make_interval(secs => $1 / 500.0)`,
       [retentionMs],
     );
     await this.db.query(

@@ -19,9 +19,13 @@ import type { EventSubscriber } from '../modules/subscription.js';
  *   before the subscription existed): take it;
  * - `taken`: already taken (a redelivery, or the same event twice in the stream);
  * - `early`: an earlier event of its aggregate is not taken yet (in another
- *   replica's hands, or waiting for a retry): try again shortly.
+ *   replica's hands, or waiting for a retry): try again shortly;
+ * - `late`: its aggregate went past it without taking it (a later event that
+ *   waited for it too long was dead-lettered, leaving a gap): taking it now
+ *   would break the aggregate's order, dropping it would lose it, so it is
+ *   dead-lettered (ADR 20).
  */
-type Turn = 'next' | 'taken' | 'early';
+type Turn = 'next' | 'taken' | 'early' | 'late';
 
 /** An event decoded for this subscriber: its own kind, one it does not handle, or one it can never read. */
 type Decoded =
@@ -34,8 +38,8 @@ class HandlerFailure extends Error {
   override readonly name = 'HandlerFailure';
 }
 
-/** Ordering waits before an event whose predecessor never comes is dead-lettered (see `early`). */
-const MAX_EARLY_DELIVERIES_PER_ATTEMPT = 50;
+/** Why an event that arrived inside a gap (see `late`) is a dead letter. */
+const LATE = 'arrived after its aggregate went past it (a later event that waited for it was dead-lettered); kept to keep the order';
 
 /**
  * Hands one subscriber the events of one publisher as they come off the
@@ -50,6 +54,7 @@ export class StreamInbox {
   private readonly positions: string;
   private readonly inbox: string;
   private readonly failures: string;
+  private readonly gaps: string;
   private readonly eventNames: ReadonlySet<string>;
   private handler: EventSubscriber<object> | undefined;
 
@@ -63,11 +68,14 @@ export class StreamInbox {
     private readonly options: MessagingOptions,
     /** Where the subscription's consumer started: events before it were published before it existed. */
     private readonly startSequence: number,
+    /** The jitter of retry back-offs: a seeded one makes a test's schedule replayable. */
+    private readonly random: () => number = Math.random,
   ) {
     this.logger = new Logger(`${subscriber.module}.inbox`);
     this.positions = `${ident(subscriber.module)}.event_positions`;
     this.inbox = `${ident(subscriber.module)}.inbox`;
     this.failures = `${ident(subscriber.module)}.event_failures`;
+    this.gaps = `${ident(subscriber.module)}.event_gaps`;
     this.eventNames = new Set(subscriber.subscription.events.map((event) => eventOptions(event).name));
   }
 
@@ -104,10 +112,16 @@ export class StreamInbox {
 
   private async take(items: ReadonlyArray<{ streamed: StreamedEvent; decoded: Decoded }>): Promise<void> {
     let published: string[] = [];
+    /** Late events dead-lettered now (the others were dead-lettered before: redeliveries). */
+    const lateKept = new Set<number>();
     const turns = await this.db.transaction(async (manager) => {
       const turns = await this.turns(manager, items);
       const handled: Array<{ streamed: StreamedEvent; event: object }> = [];
       for (const [index, { streamed, decoded }] of items.entries()) {
+        if (turns[index] === 'late' && decoded.kind !== 'pass') {
+          const reason = decoded.kind === 'poison' ? `${decoded.error}; ${LATE}` : LATE;
+          if (await this.deadLetter(manager, streamed, reason, { once: true })) lateKept.add(index);
+        }
         if (turns[index] !== 'next') continue;
         if (decoded.kind === 'handle') handled.push({ streamed, event: decoded.event });
         if (decoded.kind === 'poison') await this.deadLetter(manager, streamed, decoded.error);
@@ -121,11 +135,13 @@ export class StreamInbox {
     for (const [index, { streamed, decoded }] of items.entries()) {
       const turn = turns[index];
       if (turn === 'early') {
-        this.early(streamed);
+        this.early(streamed, decoded);
         continue;
       }
       streamed.ack();
-      if (decoded.kind !== 'pass') this.logTaken(streamed, turn === 'next' && decoded.kind === 'handle' ? 'handled' : turn === 'taken' ? 'duplicate' : 'dead-lettered');
+      if (decoded.kind === 'pass') continue;
+      const outcome = turn === 'next' ? (decoded.kind === 'handle' ? 'handled' : 'dead-lettered') : lateKept.has(index) ? 'dead-lettered' : 'duplicate';
+      this.logTaken(streamed, outcome);
     }
   }
 
@@ -170,6 +186,7 @@ export class StreamInbox {
       seen.add(envelope.id);
       return 'next';
     });
+    await this.findLate(items, turns, runner);
     if (moved.size === 0) return turns;
     const handled = items.flatMap(({ streamed, decoded }, index) => (turns[index] === 'next' && decoded.kind === 'handle' ? [streamed.envelope.id] : []));
     const recorded = await queryPrepared<{ event_id: string }>(
@@ -194,6 +211,40 @@ export class StreamInbox {
     return turns.map((turn, index) =>
       turn === 'next' && items[index].decoded.kind === 'handle' && !fresh.has(items[index].streamed.envelope.id) ? 'taken' : turn,
     );
+  }
+
+  /**
+   * Marks `late` the events judged taken that lie in a gap their aggregate
+   * went past (see `forceDeadLetter`). A look-up only when something looks
+   * taken (a redelivery: rare), so the common batch pays nothing for it.
+   */
+  private async findLate(
+    items: ReadonlyArray<{ streamed: StreamedEvent }>,
+    turns: Turn[],
+    runner: EntityManager['queryRunner'],
+  ): Promise<void> {
+    const seen = new Set<string>();
+    const candidates = items.flatMap(({ streamed }, index) => {
+      // The same event twice in one batch is a duplicate of the first, never late.
+      const first = !seen.has(streamed.envelope.id);
+      seen.add(streamed.envelope.id);
+      return turns[index] === 'taken' && first ? [index] : [];
+    });
+    if (candidates.length === 0) return;
+    const aggregates = [...new Set(candidates.map((index) => items[index].streamed.envelope.aggregateId))];
+    const gaps = await queryPrepared<{ aggregate_id: string; after_seq: string; through_seq: string }>(
+      this.db,
+      `${this.subscriber.module}.stream-gaps`,
+      `SELECT aggregate_id, after_seq, through_seq FROM ${this.gaps}
+        WHERE subscriber = $1 AND publisher = $2 AND aggregate_id = ANY($3::text[])`,
+      [this.subscriber.id, this.publisher, aggregates],
+      runner,
+    );
+    for (const index of candidates) {
+      const { envelope, sequence } = items[index].streamed;
+      const inGap = gaps.some((gap) => gap.aggregate_id === envelope.aggregateId && Number(gap.after_seq) < sequence && sequence <= Number(gap.through_seq));
+      if (inGap) turns[index] = 'late';
+    }
   }
 
   /** The handler's batch form: one call for every event of the batch it takes. */
@@ -257,14 +308,16 @@ export class StreamInbox {
   }
 
   /** Keeps the event as a dead letter in this module's outbox; the aggregate's next events go on. */
-  private async deadLetter(manager: EntityManager, streamed: StreamedEvent, error: string): Promise<void> {
+  private async deadLetter(manager: EntityManager, streamed: StreamedEvent, error: string, options: { once?: boolean } = {}): Promise<boolean> {
     // `deliveries` here: the handler's failed attempts when it gave up, else how often the stream handed it over.
-    await this.deadLetters.writeDeadLetter(manager, streamed.envelope, this.subscriber.id, streamed.deliveries, error);
+    const written = await this.deadLetters.writeDeadLetter(manager, streamed.envelope, this.subscriber.id, streamed.deliveries, error, options);
+    if (!written) return false;
     const { envelope } = streamed;
     this.logger.error(
       `dead letter: ${envelope.name} ${envelope.id} (aggregate ${envelope.aggregateId}) for ${this.subscriber.id} ` +
         `after ${streamed.deliveries} attempt(s): ${error}; replay with: npm run outbox -- replay ${this.subscriber.module} ${envelope.id}`,
     );
+    return true;
   }
 
   /** A failure of the event on its own: retried with back-off, dead-lettered once its handler has failed too often. */
@@ -277,7 +330,7 @@ export class StreamInbox {
       await this.giveUp(streamed, message, attempts);
       return;
     }
-    const retryIn = backoffMs(this.options, Math.max(attempts, 1));
+    const retryIn = backoffMs(this.options, Math.max(attempts, 1), this.random);
     streamed.retry(retryIn);
     const level = error instanceof HandlerFailure ? 'warn' : 'debug';
     this.logger[level](
@@ -301,36 +354,70 @@ export class StreamInbox {
     try {
       await this.take([{ streamed: { ...streamed, deliveries: attempts }, decoded: { kind: 'poison', error } }]);
     } catch (failure) {
-      streamed.retry(backoffMs(this.options, streamed.deliveries));
+      streamed.retry(backoffMs(this.options, streamed.deliveries, this.random));
       this.logger.warn(`could not dead-letter ${streamed.envelope.id} yet: ${(failure as Error).message}`);
     }
   }
 
   /** Not its turn: soon again, and dead-lettered only if its predecessor never comes (it left the stream unread). */
-  private early(streamed: StreamedEvent): void {
-    if (streamed.deliveries >= this.options.maxAttempts * MAX_EARLY_DELIVERIES_PER_ATTEMPT) {
-      void this.forceDeadLetter(streamed);
+  private early(streamed: StreamedEvent, decoded: Decoded): void {
+    if (streamed.deliveries >= this.options.maxAttempts * this.options.orderingWaitsPerAttempt) {
+      void this.forceDeadLetter(streamed, decoded);
       return;
     }
     streamed.retry(Math.min(100, 5 * 2 ** Math.min(streamed.deliveries - 1, 5)));
   }
 
-  /** Dead-letters an event whose turn never came, and moves its aggregate past it. */
-  private async forceDeadLetter(streamed: StreamedEvent): Promise<void> {
+  /**
+   * Gives up waiting for an event's predecessor: the event is dead-lettered
+   * (one this subscriber does not handle is only passed), its aggregate moves
+   * past it, and the positions it went past untaken are kept as a gap, so that
+   * a predecessor that does come after all is dead-lettered too, not taken for
+   * a duplicate (ADR 20). Decided under the position's lock: if the
+   * predecessor was taken meanwhile, the event is simply taken next.
+   */
+  private async forceDeadLetter(streamed: StreamedEvent, decoded: Decoded): Promise<void> {
+    const { envelope, sequence, previousSequence } = streamed;
     try {
-      await this.db.transaction(async (manager) => {
-        await this.deadLetter(manager, streamed, `its aggregate's previous event (stream position ${streamed.previousSequence}) never arrived`);
+      const verdict = await this.db.transaction(async (manager): Promise<'taken' | 'next' | 'skipped'> => {
+        // A row at the start's edge says what no row says (a predecessor before the start counts as taken), and can be locked.
         await manager.query(
           `INSERT INTO ${this.positions} (subscriber, publisher, aggregate_id, stream_seq) VALUES ($1, $2, $3, $4)
-           ON CONFLICT (subscriber, publisher, aggregate_id)
-           DO UPDATE SET stream_seq = greatest(${this.positions}.stream_seq, excluded.stream_seq), updated_at = now()`,
-          [this.subscriber.id, this.publisher, streamed.envelope.aggregateId, streamed.sequence],
+           ON CONFLICT (subscriber, publisher, aggregate_id) DO NOTHING`,
+          [this.subscriber.id, this.publisher, envelope.aggregateId, this.startSequence - 1],
         );
+        const [{ stream_seq: at }] = await manager.query(
+          `SELECT stream_seq FROM ${this.positions} WHERE subscriber = $1 AND publisher = $2 AND aggregate_id = $3 FOR UPDATE`,
+          [this.subscriber.id, this.publisher, envelope.aggregateId],
+        );
+        const position = Number(at);
+        if (position >= sequence) return 'taken';
+        if (previousSequence === null || position >= previousSequence) return 'next';
+        await manager.query(
+          `INSERT INTO ${this.gaps} (subscriber, publisher, aggregate_id, after_seq, through_seq) VALUES ($1, $2, $3, $4, $5)
+           ON CONFLICT DO NOTHING`,
+          [this.subscriber.id, this.publisher, envelope.aggregateId, position, previousSequence],
+        );
+        await manager.query(
+          `UPDATE ${this.positions} SET stream_seq = $4, updated_at = now() WHERE subscriber = $1 AND publisher = $2 AND aggregate_id = $3`,
+          [this.subscriber.id, this.publisher, envelope.aggregateId, sequence],
+        );
+        if (decoded.kind !== 'pass') {
+          const why = `its aggregate's previous event (stream position ${previousSequence}) never arrived`;
+          await this.deadLetter(manager, streamed, decoded.kind === 'poison' ? `${decoded.error}; ${why}` : why);
+        }
+        return 'skipped';
       });
+      if (verdict === 'next') {
+        // Its predecessor was taken meanwhile: its turn now.
+        streamed.retry(0);
+        return;
+      }
       streamed.ack();
+      if (decoded.kind !== 'pass') this.logTaken(streamed, verdict === 'taken' ? 'duplicate' : 'dead-lettered');
     } catch (error) {
       streamed.retry(1_000);
-      this.logger.warn(`could not dead-letter ${streamed.envelope.id} yet: ${(error as Error).message}`);
+      this.logger.warn(`could not dead-letter ${envelope.id} yet: ${(error as Error).message}`);
     }
   }
 

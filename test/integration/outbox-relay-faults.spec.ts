@@ -1,0 +1,117 @@
+import { fileURLToPath } from 'node:url';
+import { jest } from '@jest/globals';
+import { Logger } from '@nestjs/common';
+import { MessageBus } from '../../src/platform/messaging/message-bus.js';
+import { OutboxRelay } from '../../src/platform/messaging/outbox-relay.js';
+import { OutboxStore } from '../../src/platform/messaging/outbox.store.js';
+import type { ContractClient } from '../../src/platform/contracts/contract.js';
+import { faults } from '../fixtures/messaging/src/modules/audit/faults.js';
+import { LedgerContract } from '../fixtures/messaging/src/modules/ledger/ledger.contract.js';
+import { eventually } from '../support/eventually.js';
+import { startTestStore, TEST_MESSAGING, type TestStore } from '../support/test-store.js';
+
+const FIXTURE_MODULES = fileURLToPath(new URL('../fixtures/messaging/src/modules/', import.meta.url));
+const SUBSCRIBER = 'audit.on-entry-recorded';
+
+/** A promise and its resolution, to hold a delivery where the test wants it. */
+function gate<T = void>(): { promise: Promise<T>; open: (value: T) => void } {
+  let open!: (value: T) => void;
+  const promise = new Promise<T>((resolve) => (open = resolve));
+  return { promise, open };
+}
+
+/** The outbox relay under faults (issue 27): a long back-off, and a lease that runs out. */
+describe('outbox relay under faults (real Postgres)', () => {
+  let store: TestStore;
+
+  afterEach(async () => {
+    faults.reset();
+    await store?.close();
+  });
+
+  const ledger = () => store.application.databases.get('ledger');
+
+  it('sleeps while an aggregate waits for a retry: its blocked successor is not due, so passes stay bounded', async () => {
+    // Long back-off, rare poll: a relay that takes the successor for due passes again at once, for as long as the back-off lasts.
+    store = await startTestStore({}, { modulesRoot: FIXTURE_MODULES, messaging: { baseBackoffMs: 60_000, maxBackoffMs: 60_000, pollIntervalMs: 60_000 } });
+    const client: ContractClient<typeof LedgerContract> = store.application.app.get(LedgerContract.client, { strict: false });
+    faults.failTimes.set(1, 1);
+    await client.recordEntry({ accountId: 'acc-wait', amount: 1 });
+    await client.recordEntry({ accountId: 'acc-wait', amount: 2 });
+    // The first event failed once and waits a minute; the second waits behind it.
+    await eventually(async () => {
+      const [row] = await ledger().query(
+        `SELECT count(*) FILTER (WHERE attempts = 1 AND next_attempt_at > now() + interval '30 seconds' AND locked_until IS NULL)::int AS waiting,
+                count(*)::int AS pending
+           FROM ledger.outbox_deliveries WHERE status = 'PENDING'`,
+      );
+      expect(row).toEqual({ waiting: 1, pending: 2 });
+    });
+    const scans = jest.spyOn(OutboxStore.prototype, 'claim');
+    const nextDue = jest.spyOn(OutboxStore.prototype, 'nextDueInMs');
+    try {
+      // Any stretch of the back-off: the passes in it are counted, not timed.
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      expect(scans.mock.calls.length + nextDue.mock.calls.length).toBeLessThanOrEqual(2);
+    } finally {
+      scans.mockRestore();
+      nextDue.mockRestore();
+    }
+  });
+
+  it('a relay whose lease ran out and was taken over changes nothing of the new holder’s, and says so', async () => {
+    // One attempt: the stale relay's failure would dead-letter the delivery the other one is making.
+    const options = { ...TEST_MESSAGING, maxAttempts: 1, leaseMs: 60_000, pollIntervalMs: 60_000 };
+    store = await startTestStore({}, { modulesRoot: FIXTURE_MODULES, messaging: options });
+    await store.application.messaging.stop();
+    const outbox = store.application.messaging.store('ledger');
+    const bus = new MessageBus();
+    const arrived = [gate(), gate()];
+    const release = [gate<Error | undefined>(), gate<Error | undefined>()];
+    let calls = 0;
+    bus.route(SUBSCRIBER, async () => {
+      const call = calls++;
+      arrived[call].open();
+      const failure = await release[call].promise;
+      if (failure) throw failure;
+    });
+    const stale = new OutboxRelay(outbox, bus, options, undefined);
+    const holder = new OutboxRelay(outbox, bus, options, undefined);
+    const warnings = jest.spyOn(Logger.prototype, 'warn');
+    const marks = jest.spyOn(OutboxStore.prototype, 'markFailed');
+    try {
+      await ledger().transaction((manager) =>
+        outbox.write(manager, [
+          { name: 'ledger.EntryRecorded', version: 1, aggregateId: 'acc-lease', payload: { accountId: 'acc-lease', sequence: 1, amount: 1 }, headers: {}, subscribers: [SUBSCRIBER] },
+        ]),
+      );
+      await stale.start();
+      await arrived[0].promise;
+      // The stale relay pauses (a GC pause, SIGSTOP) past its lease; the other one takes the delivery over.
+      await ledger().query(`UPDATE ledger.outbox_deliveries SET locked_until = now() - interval '1 second'`);
+      await holder.start();
+      await arrived[1].promise;
+      const row = async () =>
+        (await ledger().query(`SELECT status, attempts, locked_until, next_attempt_at, last_error FROM ledger.outbox_deliveries`))[0];
+      const taken = await row();
+      expect(taken).toMatchObject({ status: 'PENDING', attempts: 2 });
+
+      // The stale relay's delivery fails: its bookkeeping (dead letter, at one attempt) must not touch the other's claim.
+      release[0].open(new Error('the stale relay lost its connection'));
+      await eventually(async () => expect(marks.mock.results).toHaveLength(1));
+      await marks.mock.results[0].value;
+      expect(await row()).toEqual(taken);
+      await eventually(async () => expect(warnings.mock.calls.map(([line]) => String(line))).toContainEqual(expect.stringMatching(/lost the lease of 1 delivery/)));
+
+      // The holder's delivery succeeds and is recorded.
+      release[1].open(undefined);
+      await eventually(async () => expect(await ledger().query(`SELECT * FROM ledger.outbox_deliveries`)).toEqual([]));
+    } finally {
+      warnings.mockRestore();
+      marks.mockRestore();
+      for (const r of release) r.open(undefined);
+      await stale.stop();
+      await holder.stop();
+    }
+  });
+});
