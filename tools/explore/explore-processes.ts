@@ -66,7 +66,7 @@ export class ExploreProcesses {
   /** Starts a killed process again; resolves when it answers /health (or gives up after a minute, recorded). */
   async restart(name: string): Promise<void> {
     try {
-      await this.topology.startProcess(name, 60_000);
+      await this.topology.startProcess(name);
     } catch (error) {
       this.record(name, `[explorer] restart failed: ${(error as Error).message}`);
     }

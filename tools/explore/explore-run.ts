@@ -82,6 +82,7 @@ export async function runSchedule(schedule: Schedule, environment: ExploreEnviro
         modules: settings.modules,
         port: await freePortRange(schedule.processes.length + 1),
         ownDatabases: false,
+        startTimeoutMs: 180_000,
         databaseUrl: database.url,
         env: {
           NATS_URL: environment.nats.url,
@@ -110,6 +111,7 @@ export async function runSchedule(schedule: Schedule, environment: ExploreEnviro
     });
     faults = await Promise.all(faultRuns);
     log(`  ${stamp(loadStart)} load done: ${workload.acknowledged.length} orders acknowledged, ${workload.cancellations.length} cancellations accepted; waiting for the store to settle`);
+    log(`  answers: ${Object.entries(workload.answers).sort().map(([k, n]) => `${k}: ${n}`).join(', ')}`);
     const quiet = await waitForQuiet(database.url, settings.quietTimeoutMs);
     const stream = nats ? { url: environment.nats.url, stream: `${prefix}-events` } : undefined;
     await waitForDrain(database.url, stream, settings.quietTimeoutMs / 2);
@@ -123,12 +125,14 @@ export async function runSchedule(schedule: Schedule, environment: ExploreEnviro
       notRunning: running.notRunning(),
       deadLetterLines: running.deadLetterLines,
     });
+    // A schedule in which the store took no order at all proves nothing: a failure, not a pass.
+    checks.push({ name: 'the store acknowledged checkouts under the schedule', violations: workload.acknowledged.length ? [] : [`no order acknowledged: ${JSON.stringify(workload.answers)}`] });
     for (const f of faults.filter((f) => !f.healed)) checks.push({ name: `fault #${f.event.id} healed by the schedule`, violations: [`${f.event.kind} ${f.event.target}: ${f.error}`] });
     const ok = checks.every((c) => c.violations.length === 0);
     return { schedule, faults, workload, checks, ok };
   } catch (error) {
     const message = (error as Error).message;
-    log(`  the run failed: ${message}`);
+    log(`  the run failed${processes ? '' : ' (the topology did not start)'}: ${message}`);
     const exits = processes?.unexpected ?? [];
     const checks = exits.length
       ? [{ name: 'every process alive, or restarted by the schedule', violations: exits.map((e) => `${e.process} exited by itself (${e.exit}); its last lines:\n      ${e.lastLines.slice(-12).join('\n      ')}`) }]
