@@ -3,22 +3,24 @@ import pg from 'pg';
 /**
  * The invariants of store-api.md, checked with an admin connection that reads
  * every module's schema (answering the violations, for a report; tests throw on them). Call when
- * quiet: after `waitForQuiet`.
+ * quiet: after `waitForQuiet`. `onCheck` hears each invariant checked and whether it held (the
+ * explorer counts them). DELIVERED orders (the delivery workflow) are checked when there are any.
  */
-export async function storeInvariantViolations(adminUrl: string): Promise<string[]> {
+export async function storeInvariantViolations(adminUrl: string, onCheck: (invariant: string, held: boolean) => void = () => {}): Promise<string[]> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
     const violations: string[] = [];
     const check = async (what: string, sql: string) => {
       const { rows } = await client.query(sql);
+      onCheck(what, rows.length === 0);
       if (rows.length > 0) violations.push(`${what}: ${JSON.stringify(rows.slice(0, 5))}`);
     };
     await check(
-      'sum of CAPTURED payments differs from the sum of CONFIRMED order totals',
+      'sum of CAPTURED payments differs from the sum of CONFIRMED and DELIVERED order totals',
       `SELECT captured, confirmed FROM
          (SELECT coalesce(sum(amount_cents), 0)::bigint AS captured FROM payments.payments WHERE status = 'CAPTURED') p,
-         (SELECT coalesce(sum(total_cents), 0)::bigint AS confirmed FROM orders.orders WHERE status = 'CONFIRMED') o
+         (SELECT coalesce(sum(total_cents), 0)::bigint AS confirmed FROM orders.orders WHERE status IN ('CONFIRMED', 'DELIVERED')) o
         WHERE captured <> confirmed`,
     );
     await check(
@@ -47,6 +49,14 @@ export async function storeInvariantViolations(adminUrl: string): Promise<string
           AND EXISTS (SELECT 1 FROM inventory.reservations r WHERE r.order_id = o.id AND r.status = 'RESERVED')
           AND EXISTS (SELECT 1 FROM shipping.shipments s WHERE s.order_id = o.id AND s.status = 'SCHEDULED'))`,
     );
+    await check(
+      'a DELIVERED order is not paid, its stock committed and its shipment DELIVERED',
+      `SELECT o.id FROM orders.orders o
+        WHERE o.status = 'DELIVERED' AND NOT (
+          EXISTS (SELECT 1 FROM payments.payments p WHERE p.order_id = o.id AND p.status = 'CAPTURED' AND p.amount_cents = o.total_cents)
+          AND NOT EXISTS (SELECT 1 FROM inventory.reservations r WHERE r.order_id = o.id AND r.status = 'RESERVED')
+          AND EXISTS (SELECT 1 FROM shipping.shipments s WHERE s.order_id = o.id AND s.status = 'DELIVERED'))`,
+    );
     await check('onHand or reserved is negative', `SELECT sku FROM inventory.products WHERE on_hand < 0 OR reserved < 0`);
     await check(
       'reserved differs from the sum of RESERVED reservations',
@@ -70,14 +80,16 @@ export async function storeInvariantViolations(adminUrl: string): Promise<string
       return violations;
     }
     await check(
-      'a terminal order does not have exactly its notifications (CONFIRMED: one ORDER_CONFIRMED; CANCELLED: one ORDER_CANCELLED, after one ORDER_CONFIRMED if its customer cancelled it)',
+      'a settled order does not have exactly its notifications (CONFIRMED: one ORDER_CONFIRMED; DELIVERED: that, then at most one REVIEW_REQUESTED; CANCELLED: one ORDER_CANCELLED, after one ORDER_CONFIRMED if it had been confirmed)',
       `SELECT o.id, o.status, o.failure_reason, n.kinds
          FROM orders.orders o
          LEFT JOIN LATERAL (SELECT array_agg(kind ORDER BY position) AS kinds FROM notifications.notifications WHERE order_id = o.id) n ON true
-        WHERE o.status IN ('CONFIRMED', 'CANCELLED')
+        WHERE o.status IN ('CONFIRMED', 'CANCELLED', 'DELIVERED')
           AND n.kinds IS DISTINCT FROM CASE
                 WHEN o.status = 'CONFIRMED' THEN ARRAY['ORDER_CONFIRMED']
-                WHEN o.failure_reason = 'CANCELLED_BY_CUSTOMER' THEN ARRAY['ORDER_CONFIRMED', 'ORDER_CANCELLED']
+                WHEN o.status = 'DELIVERED' AND n.kinds = ARRAY['ORDER_CONFIRMED', 'REVIEW_REQUESTED'] THEN n.kinds
+                WHEN o.status = 'DELIVERED' THEN ARRAY['ORDER_CONFIRMED']
+                WHEN o.failure_reason IN ${CONFIRMED_FIRST} THEN ARRAY['ORDER_CONFIRMED', 'ORDER_CANCELLED']
                 ELSE ARRAY['ORDER_CANCELLED'] END`,
     );
     await check(
@@ -86,7 +98,7 @@ export async function storeInvariantViolations(adminUrl: string): Promise<string
          FROM notifications.notifications n LEFT JOIN orders.orders o ON o.id = n.order_id
         WHERE o.id IS NULL OR n.customer_id <> o.customer_id
            OR (n.kind = 'ORDER_CANCELLED' AND n.reason IS DISTINCT FROM o.failure_reason)
-           OR (n.kind = 'ORDER_CONFIRMED' AND n.reason IS NOT NULL)`,
+           OR (n.kind IN ('ORDER_CONFIRMED', 'REVIEW_REQUESTED') AND n.reason IS NOT NULL)`,
     );
     return violations;
   } finally {
@@ -127,6 +139,9 @@ export async function waitForQuiet(
   }
 }
 
+/** The reasons of orders cancelled after they were confirmed (by their customer, or their delivery): they have both notifications. */
+const CONFIRMED_FIRST = `('CANCELLED_BY_CUSTOMER', 'RETURNED', 'NOT_DELIVERED')`;
+
 async function hasNotifications(client: pg.Client): Promise<boolean> {
   const { rows } = await client.query<{ found: boolean }>(`SELECT to_regclass('notifications.notifications') IS NOT NULL AS found`);
   return rows[0].found;
@@ -136,7 +151,7 @@ async function hasNotifications(client: pg.Client): Promise<boolean> {
 async function missingNotifications(client: pg.Client): Promise<number> {
   const { rows } = await client.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM orders.orders o
-      WHERE ((o.status = 'CONFIRMED' OR o.failure_reason = 'CANCELLED_BY_CUSTOMER')
+      WHERE ((o.status IN ('CONFIRMED', 'DELIVERED') OR o.failure_reason IN ${CONFIRMED_FIRST})
              AND NOT EXISTS (SELECT 1 FROM notifications.notifications n WHERE n.order_id = o.id AND n.kind = 'ORDER_CONFIRMED'))
          OR (o.status = 'CANCELLED'
              AND NOT EXISTS (SELECT 1 FROM notifications.notifications n WHERE n.order_id = o.id AND n.kind = 'ORDER_CANCELLED'))`,

@@ -1,0 +1,142 @@
+import { prng } from '../support/stats.js';
+import type { WorkloadMix } from './explore-schedule.js';
+
+export const PLENTY_SKU = 'EXPLORE-PLENTY';
+export const SCARCE_SKU = 'EXPLORE-SCARCE';
+const SCARCE_STOCK = 5;
+const ADDRESS = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
+
+export type RequestKind = 'confirmable' | 'declined' | 'outOfStock' | 'shippingUnavailable' | 'cancel';
+
+export interface WorkloadResult {
+  /** Requests sent, by kind. */
+  readonly sent: Readonly<Record<RequestKind, number>>;
+  /** Answers by "<kind> <status>" ("network error" for a refused or timed-out request). */
+  readonly answers: Readonly<Record<string, number>>;
+  /** Orders the store acknowledged (2xx with an orderId): each must exist, settled, afterwards. */
+  readonly acknowledged: readonly string[];
+  /** Cancellations the store accepted (202). */
+  readonly cancellations: readonly string[];
+}
+
+export interface WorkloadOptions {
+  readonly seed: number;
+  readonly gatewayUrls: readonly string[];
+  readonly rate: number;
+  readonly durationMs: number;
+  readonly mix: WorkloadMix;
+  /** A customer id of this run's own. */
+  readonly customer: string;
+  /** Requests in flight at most; a tick over it sends nothing (a stopped gateway must not pile up sockets). */
+  readonly maxInFlight?: number;
+}
+
+/** The products every schedule sells: one that never runs out, one that does after a few orders. */
+export async function createProducts(gatewayUrl: string): Promise<void> {
+  for (const [sku, stock] of [[PLENTY_SKU, 1_000_000], [SCARCE_SKU, SCARCE_STOCK]] as const) {
+    const response = await fetch(`${gatewayUrl}/inventory/products`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ sku, name: sku, priceCents: 1_250, stock }),
+    });
+    if (response.status !== 201) throw new Error(`creating ${sku}: ${response.status} ${await response.text()}`);
+  }
+}
+
+/**
+ * The load of one schedule: a request every 1/rate s (open loop: a slow store
+ * does not slow it), its kind drawn from the seed in the schedule's mix.
+ * Checkouts carry an Idempotency-Key and one that got no answer (or a 503) is
+ * sent once more with it, as a careful client does; a cancellation names an
+ * order the store acknowledged at least a second before (most are CONFIRMED
+ * by then; a 409 for one that is not is part of the contract).
+ */
+export async function runWorkload(options: WorkloadOptions): Promise<WorkloadResult> {
+  const random = prng((options.seed ^ 0x5eed) >>> 0);
+  const sent: Record<RequestKind, number> = { confirmable: 0, declined: 0, outOfStock: 0, shippingUnavailable: 0, cancel: 0 };
+  const answers: Record<string, number> = {};
+  const acknowledged: Array<{ id: string; at: number }> = [];
+  const cancellations: string[] = [];
+  const cancelTried = new Set<string>();
+  const inFlight = new Set<Promise<void>>();
+  const maxInFlight = options.maxInFlight ?? 64;
+  const count = (key: string) => (answers[key] = (answers[key] ?? 0) + 1);
+  let next = 0;
+
+  const send = async (kind: RequestKind, path: string, body: string, key?: string): Promise<{ status: number; body: unknown }> => {
+    const url = `${options.gatewayUrls[next++ % options.gatewayUrls.length]}${path}`;
+    try {
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...(key ? { 'idempotency-key': key } : {}) },
+        body,
+        signal: AbortSignal.timeout(10_000),
+      });
+      const text = await response.text();
+      count(`${kind} ${response.status}`);
+      return { status: response.status, body: text ? JSON.parse(text) : undefined };
+    } catch {
+      count(`${kind} network error`);
+      return { status: 0, body: undefined };
+    }
+  };
+
+  const checkout = async (kind: RequestKind, i: number) => {
+    const body = JSON.stringify({
+      customerId: options.customer,
+      items: [{ sku: kind === 'outOfStock' ? SCARCE_SKU : PLENTY_SKU, quantity: 1 }],
+      paymentToken: kind === 'declined' ? 'tok_declined' : 'tok_visa',
+      shippingAddress: kind === 'shippingUnavailable' ? { ...ADDRESS, country: 'AQ' } : ADDRESS,
+    });
+    const key = `${options.customer}-${i}`;
+    for (let attempt = 0; attempt < 2; attempt++) {
+      const answer = await send(kind, '/orders', body, key);
+      const orderId = (answer.body as { orderId?: string } | undefined)?.orderId;
+      if (answer.status >= 200 && answer.status < 300 && orderId) {
+        acknowledged.push({ id: orderId, at: performance.now() });
+        return;
+      }
+      if (answer.status !== 0 && answer.status !== 503) return;
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
+  };
+
+  const cancel = async (draw: number) => {
+    const now = performance.now();
+    const eligible = acknowledged.filter((o) => now - o.at > 1_000 && !cancelTried.has(o.id));
+    if (eligible.length === 0) return;
+    const order = eligible[Math.floor(draw * eligible.length)];
+    cancelTried.add(order.id);
+    const answer = await send('cancel', `/orders/${order.id}/cancel`, '{}');
+    if (answer.status === 202) cancellations.push(order.id);
+  };
+
+  const start = performance.now();
+  const total = Math.floor((options.durationMs / 1000) * options.rate);
+  for (let i = 0; i < total; i++) {
+    const due = start + (i * 1000) / options.rate;
+    const wait = due - performance.now();
+    if (wait > 0) await new Promise((resolve) => setTimeout(resolve, wait));
+    // Both draws every tick, whatever is sent: the same seed makes the same sequence of decisions.
+    const kind = kindOf(random() * 100, options.mix);
+    const draw = random();
+    if (inFlight.size >= maxInFlight) {
+      count(`${kind} skipped (too many in flight)`);
+      continue;
+    }
+    sent[kind]++;
+    const request = (kind === 'cancel' ? cancel(draw) : checkout(kind, i)).finally(() => inFlight.delete(request));
+    inFlight.add(request);
+  }
+  await Promise.allSettled([...inFlight]);
+  return { sent, answers, acknowledged: acknowledged.map((o) => o.id), cancellations };
+}
+
+function kindOf(roll: number, mix: WorkloadMix): RequestKind {
+  let edge = 0;
+  for (const kind of ['confirmable', 'declined', 'outOfStock', 'shippingUnavailable', 'cancel'] as const) {
+    edge += mix[kind];
+    if (roll < edge) return kind;
+  }
+  return 'confirmable';
+}
