@@ -1,8 +1,10 @@
 import 'reflect-metadata';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import pg from 'pg';
+import { adminQuery } from '../../tools/support/postgres-admin.js';
 import { builtMain } from '../support/spawn-store.js';
-import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { createTestDatabase, serverUrl, type TestDatabase } from '../support/test-database.js';
 import { http, startTestStore } from '../support/test-store.js';
 
 const run = promisify(execFile);
@@ -58,6 +60,38 @@ describe('services with their role URL only', () => {
       expect((await http(store, 'GET', '/inventory/products/KETTLE')).status).toBe(200);
     } finally {
       await store.close();
+    }
+  }, 60_000);
+
+  it('takes over a schema another role owns (a role of before ADR 22, `inventory_module`): its tables, and the database, are closed to it', async () => {
+    const legacy = await createTestDatabase('mf_legacy');
+    const oldRole = `${legacy.name}_inventory_module`;
+    const admin = new pg.Client({ connectionString: legacy.url });
+    await admin.connect();
+    try {
+      await admin.query(`CREATE ROLE ${oldRole} LOGIN`);
+      await admin.query(`GRANT CONNECT ON DATABASE ${legacy.name} TO ${oldRole}`);
+      await admin.query(`CREATE SCHEMA inventory AUTHORIZATION ${oldRole}`);
+      await admin.query(`SET ROLE ${oldRole}`);
+      await admin.query('CREATE TABLE inventory.kept (id serial PRIMARY KEY)');
+      await admin.query('RESET ROLE');
+      const store = await startTestStore({}, { database: legacy });
+      try {
+        expect((await http(store, 'POST', '/inventory/products', { sku: 'KETTLE', name: 'Kettle', priceCents: 2599, stock: 1 })).status).toBe(201);
+        const owners = await admin.query("SELECT DISTINCT pg_get_userbyid(relowner) AS owner FROM pg_class WHERE relnamespace = 'inventory'::regnamespace");
+        expect(owners.rows).toEqual([{ owner: `${legacy.name}.inventory` }]);
+        const old = new URL(legacy.url);
+        old.username = oldRole;
+        const client = new pg.Client({ connectionString: old.toString() });
+        client.on('error', () => {});
+        await expect(client.connect()).rejects.toThrow(/permission denied for database|CONNECT privilege/);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      await admin.end();
+      await legacy.drop();
+      await adminQuery(serverUrl(), `DROP ROLE IF EXISTS ${oldRole}`);
     }
   }, 60_000);
 });
