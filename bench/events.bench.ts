@@ -48,7 +48,7 @@ async function main(): Promise<void> {
   if (!(await natsReachable(NATS_URL))) throw new Error(`NATS with JetStream is needed at ${NATS_URL} (nats-server -js)`);
   const database = await benchDatabase('mf_bench_events');
   const prefix = `bench${randomBytes(3).toString('hex')}`;
-  const env = { ...process.env, DATABASE_URL: database.url, NATS_URL, NATS_SUBJECT_PREFIX: prefix, SERVICE_TOKEN: randomBytes(16).toString('hex'), DB_ROLE_SECRET: process.env.DB_ROLE_SECRET ?? randomBytes(16).toString('hex') };
+  const env = { ...process.env, DATABASE_URL: database.url, NATS_URL, NATS_SUBJECT_PREFIX: prefix, SERVICE_TOKEN: randomBytes(16).toString('hex') };
   const modules = await discoverModules(FIXTURES);
   const config = loadConfig({ ...env, MODULES: 'ledger', GATEWAY: 'off', PORT: '0', LOG_LEVEL: 'error', DB_POOL_SIZE: '10' }, modules.map((m) => m.definition.name));
   const publisher = await startStoreApplication(config, modules, { defaultMetrics: false });

@@ -6,7 +6,7 @@ import pg from 'pg';
 import { startStoreApplication } from '../src/platform/application/store-application.js';
 import { loadConfig } from '../src/platform/config/app-config.js';
 import type { ContractClient } from '../src/platform/contracts/contract.js';
-import { moduleRoleName, moduleRolePassword, roleSecret } from '../src/platform/database/provisioning.js';
+import { provisionModule } from '../src/platform/database/provisioning.js';
 import { discoverModules } from '../src/platform/modules/module-discovery.js';
 import { faults } from '../test/fixtures/messaging/src/modules/audit/faults.js';
 import { EntryRecorded, LedgerContract } from '../test/fixtures/messaging/src/modules/ledger/ledger.contract.js';
@@ -131,10 +131,9 @@ async function main(): Promise<void> {
  * copies of the outbox tables that no relay reads.
  */
 async function bareCommits(adminUrl: string, count: number): Promise<number[]> {
-  const url = new URL(adminUrl);
-  url.username = moduleRoleName('ledger');
-  url.password = moduleRolePassword(roleSecret(adminUrl, process.env.DB_ROLE_SECRET), 'ledger');
-  const client = new pg.Client({ connectionString: url.toString() });
+  // Provisioning is idempotent and answers the role's URL (the password the store's processes derive).
+  const { url } = await provisionModule(adminUrl, 'ledger', process.env.DB_ROLE_SECRET);
+  const client = new pg.Client({ connectionString: url });
   await client.connect();
   await client.query('CREATE TABLE ledger.bare_outbox (LIKE ledger.outbox INCLUDING ALL)');
   await client.query('CREATE TABLE ledger.bare_deliveries (LIKE ledger.outbox_deliveries INCLUDING ALL)');

@@ -104,7 +104,6 @@ async function main(): Promise<void> {
   const privateNats = natsBinary ? await PrivateNatsServer.start(natsBinary) : undefined;
   stopNats = privateNats ? () => privateNats.stop() : undefined;
   const natsUrl = privateNats?.url ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-  process.env.DB_ROLE_SECRET ??= randomBytes(16).toString('hex');
   const server = await startDatabaseServer();
   const postmaster = await server.postmasterPid().catch(() => undefined);
   console.error(`overload bench: node ${process.version}, ${cpus().length} CPUs, ${server.description}; topologies ${TOPOLOGIES.join(', ')}`);

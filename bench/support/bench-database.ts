@@ -1,5 +1,4 @@
-import { randomBytes } from 'node:crypto';
-import { adminQuery } from '../../tools/support/postgres-admin.js';
+import { createFreshDatabase } from '../../tools/support/postgres-admin.js';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../../src/platform/database/embedded-postgres.js';
 
 export interface BenchDatabase {
@@ -19,9 +18,6 @@ export interface BenchServer {
  * else an embedded Postgres that lives as long as the run.
  */
 export async function benchServer(): Promise<BenchServer> {
-  // Module role passwords derive from a secret, never from a constant: a throwaway one per run
-  // when none is given (the stores this run spawns inherit it).
-  process.env.DB_ROLE_SECRET ??= randomBytes(16).toString('hex');
   let embedded: EmbeddedServer | undefined;
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
@@ -30,13 +26,8 @@ export async function benchServer(): Promise<BenchServer> {
   }
   const server = serverUrl;
   return {
-    database: async (prefix) => {
-      const name = `${prefix}_${randomBytes(4).toString('hex')}`;
-      await adminQuery(server, `CREATE DATABASE ${name}`);
-      const url = new URL(server);
-      url.pathname = `/${name}`;
-      return { url: url.toString(), drop: () => adminQuery(server, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`).then(() => {}) };
-    },
+    // Dropped with its deployment's module roles (they are cluster-wide).
+    database: (prefix) => createFreshDatabase(server, prefix),
     stop: async () => {
       await embedded?.stop();
     },

@@ -3,7 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { cpSync, existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import pg from 'pg';
-import { moduleRoleName, moduleRolePassword, roleSecret } from '../../src/platform/database/provisioning.js';
+import { provisionModule } from '../../src/platform/database/provisioning.js';
 import { type CpuShare, cpuBetween, cpuSnapshot, MACHINE } from './cpu-usage.js';
 import type { JsonClient } from './json-http.js';
 
@@ -73,10 +73,9 @@ export class BareOutbox {
   private constructor(private readonly client: pg.Client) {}
 
   static async open(adminUrl: string): Promise<BareOutbox> {
-    const url = new URL(adminUrl);
-    url.username = moduleRoleName('orders');
-    url.password = moduleRolePassword(roleSecret(adminUrl, process.env.DB_ROLE_SECRET), 'orders');
-    const client = new pg.Client({ connectionString: url.toString() });
+    // Provisioning is idempotent and answers the role's URL (the password the store's processes derive).
+    const { url } = await provisionModule(adminUrl, 'orders', process.env.DB_ROLE_SECRET);
+    const client = new pg.Client({ connectionString: url });
     await client.connect();
     try {
       await client.query('CREATE TABLE orders.bare_orders (LIKE orders.orders INCLUDING ALL)');

@@ -1,7 +1,7 @@
 import pg from 'pg';
 import { loadConfig } from '../../src/platform/config/app-config.js';
 import { ModuleDatabases } from '../../src/platform/application/module-databases.js';
-import { moduleRoleName, moduleRolePassword, roleSecret } from '../../src/platform/database/provisioning.js';
+import { moduleRoleName } from '../../src/platform/database/provisioning.js';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
 import type { DiscoveredModule } from '../../src/platform/modules/module-definition.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
@@ -19,13 +19,11 @@ describe('data owned per module, enforced by Postgres roles', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     modules = await discoverModules();
-    const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'warn', DB_ROLE_SECRET: process.env.DB_ROLE_SECRET }, modules.map((m) => m.definition.name));
+    const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'warn' }, modules.map((m) => m.definition.name));
     databases = await ModuleDatabases.open(config, modules);
     for (const { definition } of modules) {
-      const url = new URL(database.url);
-      url.username = moduleRoleName(definition.name);
-      url.password = moduleRolePassword(roleSecret(database.url, process.env.DB_ROLE_SECRET), definition.name);
-      const client = new pg.Client({ connectionString: url.toString() });
+      // As each module's own role of this deployment, on a connection of the test's own.
+      const client = new pg.Client({ connectionString: databases.connectionUrl(definition.name) });
       await client.connect();
       clients.set(definition.name, client);
     }
@@ -46,7 +44,7 @@ describe('data owned per module, enforced by Postgres roles', () => {
       `SELECT nspname, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = ANY($1) ORDER BY nspname`,
       [names()],
     );
-    expect(owners.rows).toEqual(names().map((name) => ({ nspname: name, owner: moduleRoleName(name) })));
+    expect(owners.rows).toEqual(names().map((name) => ({ nspname: name, owner: moduleRoleName(database.name, name) })));
   });
 
   it("denies every module's role any access to every other module's schema", async () => {
@@ -105,7 +103,7 @@ describe('data owned per module, enforced by Postgres roles', () => {
       const rows = await clients.get(name)!.query(`SELECT count(*)::int AS n FROM ${name}.migrations`);
       before.set(name, rows.rows[0].n);
     }
-    const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'warn', DB_ROLE_SECRET: process.env.DB_ROLE_SECRET }, names());
+    const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'warn' }, names());
     const again = await ModuleDatabases.open(config, modules);
     try {
       for (const name of names()) {

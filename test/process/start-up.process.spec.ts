@@ -2,6 +2,7 @@ import { chmodSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { acceptsConnections } from '../support/accepts-connections.js';
+import { eventually } from '../support/eventually.js';
 import { freePort } from '../support/free-port.js';
 import {
   builtMain,
@@ -166,6 +167,29 @@ describe('with DATABASE_URL: an external Postgres', () => {
 
     expect(await store.stop('SIGTERM')).toEqual({ code: 0, signal: null });
   });
+
+  // topology.md: an admin URL without a password works as written, with no other variable.
+  it('with DATABASE_URL alone (no DB_ROLE_SECRET, whatever the URL), places and confirms an order', async () => {
+    const only = await createTestDatabase('mf_process_alone');
+    try {
+      const store = spawnStore({ DATABASE_URL: only.url, DB_ROLE_SECRET: undefined });
+      const base = { url: `http://127.0.0.1:${await store.port()}` };
+      expect((await http(base, 'POST', '/inventory/products', { sku: 'SKU-1', name: 'Kettle', priceCents: 2599, stock: 10 })).status).toBe(201);
+      const placed = await http(base, 'POST', '/orders', {
+        customerId: 'cust-42',
+        items: [{ sku: 'SKU-1', quantity: 2 }],
+        paymentToken: 'tok_visa',
+        shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' },
+      });
+      expect(placed.status).toBe(202);
+      await eventually(async () => {
+        expect((await http(base, 'GET', `/orders/${placed.body.orderId}`)).body.status).toBe('CONFIRMED');
+      }, 30_000, 50);
+      expect(await store.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    } finally {
+      await only.drop();
+    }
+  }, 90_000);
 });
 
 describe('after a SIGKILL: the orphaned embedded Postgres', () => {

@@ -15,8 +15,8 @@ import { startSkipRecording } from './skipped-suites.js';
  */
 export default async function globalSetup() {
   startSkipRecording();
-  // Module roles are created by every test store; their passwords derive from this (the test server's URL has no password).
-  process.env.DB_ROLE_SECRET ??= 'monolith-first-tests-role-secret';
+  // No DB_ROLE_SECRET: every test store's deployment (its fresh database) generates and keeps its
+  // own role secret, as a user's `DATABASE_URL` alone does (topology.md).
   if (process.env.DATABASE_URL) {
     console.log('\n[test] PostgreSQL: DATABASE_URL');
     return;

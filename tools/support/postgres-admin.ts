@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
+import { dropDeploymentRoles } from '../../src/platform/database/provisioning.js';
 
 /** Runs one statement over a short-lived admin connection (CREATE/DROP DATABASE cannot run in a pool's transaction). */
 export async function adminQuery(url: string, sql: string): Promise<void> {
@@ -25,5 +26,17 @@ export async function createFreshDatabase(serverUrl: string, prefix: string): Pr
   await adminQuery(serverUrl, `CREATE DATABASE ${name}`);
   const url = new URL(serverUrl);
   url.pathname = `/${name}`;
-  return { url: url.toString(), name, drop: () => adminQuery(serverUrl, `DROP DATABASE IF EXISTS ${name} WITH (FORCE)`) };
+  return { url: url.toString(), name, drop: () => dropDeployment(serverUrl, name) };
+}
+
+/** Drops the database, then its deployment's module roles: roles are cluster-wide and would outlive it. */
+async function dropDeployment(serverUrl: string, name: string): Promise<void> {
+  const client = new pg.Client({ connectionString: serverUrl });
+  await client.connect();
+  try {
+    await client.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`);
+    await dropDeploymentRoles(client, name);
+  } finally {
+    await client.end();
+  }
 }

