@@ -20,7 +20,6 @@ export class ExploreEnvironment {
     readonly nats: PrivateNatsServer,
     /** The admin URL of the server's `store` database (schedules take fresh ones beside it). */
     readonly serverUrl: string,
-    readonly roleSecret: string,
   ) {}
 
   static async start(): Promise<ExploreEnvironment> {
@@ -39,7 +38,7 @@ export class ExploreEnvironment {
       await postgres.stop();
       throw error;
     }
-    return new ExploreEnvironment(postgres, dataDir, port, nats, postgres.url, postgres.roleSecret);
+    return new ExploreEnvironment(postgres, dataDir, port, nats, postgres.url);
   }
 
   freshDatabase(): Promise<FreshDatabase> {

@@ -88,7 +88,6 @@ export async function runSchedule(schedule: Schedule, environment: ExploreEnviro
           NATS_URL: environment.nats.url,
           NATS_SUBJECT_PREFIX: prefix,
           SERVICE_TOKEN: randomBytes(16).toString('hex'),
-          DB_ROLE_SECRET: environment.roleSecret,
           LOG_LEVEL: 'warn',
           ...(schedule.checkoutDeadlineMs ? { CHECKOUT_DEADLINE_MS: String(schedule.checkoutDeadlineMs), CHECKOUT_STEP_TIMEOUT_MS: '1000' } : {}),
         },
