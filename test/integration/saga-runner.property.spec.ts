@@ -19,10 +19,13 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
  * (success, refusal, a technical error before or after their effect, an
  * effect whose answer is lost, a permanent error), replicas crash between a
  * step's effect and its record, the database goes away and comes back, time
- * jumps past leases, retry times and the deadline, and late answers land after
- * the saga moved on. Then a quiet spell: every call answered, time moves on,
+ * jumps past leases, retry times and the deadline, late answers land after
+ * the saga moved on, and customers cancel completed checkouts (a second saga,
+ * without a deadline, on the same books, beside a lost checkout runner's late
+ * calls). Then a quiet spell: every call answered, time moves on,
  * an operator retries what is STUCK. Every saga must end, a completed one
- * holding all three, a compensated one none, each log entry written once.
+ * holding all three, a compensated or cancelled one none, each log entry
+ * written once.
  *
  * Seeded and replayable: PROPERTY_SEED=<seed> (and PROPERTY_PATH=<path>, as
  * fast-check prints on failure); PROPERTY_RUNS raises the number of schedules.
@@ -43,7 +46,11 @@ type Action =
   | { readonly kind: 'pass'; readonly replica: number }
   | { readonly kind: 'crash'; readonly replica: number }
   | { readonly kind: 'advance'; readonly ms: number }
-  | { readonly kind: 'outage'; readonly down: boolean };
+  | { readonly kind: 'outage'; readonly down: boolean }
+  | { readonly kind: 'cancel'; readonly key: number };
+
+/** What the schedules made happen, printed at the end: a property that never cancels or never gives up proves little. */
+const seen = { schedules: 0, completed: 0, compensated: 0, cancelled: 0, operatorRetries: 0, afterLostRunner: 0 };
 
 const action: fc.Arbitrary<Action> = fc.oneof(
   {
@@ -59,6 +66,7 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   // Within a step's timeout, past it, past a lease, past the deadline.
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(100, 2_500, 11_000, 31_000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('outage' as const), down: fc.boolean() }) },
+  { weight: 2, arbitrary: fc.record({ kind: fc.constant('cancel' as const), key: fc.nat(KEYS.length - 1) }) },
 );
 
 describe('the saga runner under random interleavings (property, real database, simulated clock)', () => {
@@ -92,6 +100,7 @@ describe('the saga runner under random interleavings (property, real database, s
       }),
       { seed: SEED, numRuns: RUNS, ...(PATH ? { path: PATH } : {}), endOnFailure: false, verbose: 1 },
     );
+    console.log(`saga property: ${JSON.stringify(seen)}`);
   }, 600_000);
 });
 
@@ -101,6 +110,8 @@ class World {
   private readonly replicas: Replica[] = [];
   private inflight = 0;
   private down = false;
+  /** Keys whose customer wants to cancel (once the checkout completes). */
+  private readonly cancelling = new Set<string>();
   private nextReplica = 0;
   private readonly transactions: TransactionRunner;
   private readonly metrics = new Metrics({ defaultMetrics: false });
@@ -115,54 +126,70 @@ class World {
     for (let slot = 0; slot < REPLICAS; slot++) this.replicas.push(this.replica());
   }
 
-  private definition(replica: number): SagaDefinition<{ key: string }> {
+  private definitions(replica: number): Array<SagaDefinition<{ key: string }>> {
     const step = (resource: Resource, undo: boolean) => async ({ key }: { key: string }) => {
       const answer = await this.books.call(replica, key, resource, undo);
       if (answer === 'refused') return { failed: 'REFUSED' };
       return {};
     };
-    return defineSaga<{ key: string }>({
-      name: this.name,
-      deadlineMs: DEADLINE_MS,
-      abortReason: 'TIMED_OUT',
+    const common = {
       stepTimeoutMs: STEP_TIMEOUT_MS,
       retry: { initialDelayMs: 100, maxDelayMs: 1_000 },
       stuckAfterAttempts: 4,
-      load: async (keys) => new Map(keys.map((key) => [key, { key }])),
+      load: async (keys: readonly string[]) => new Map(keys.map((key) => [key, { key }])),
+    };
+    // The customer's cancellation of a completed checkout: no deadline, every step retried until it succeeds (or STUCK).
+    const cancellation = defineSaga<{ key: string }>({
+      name: `${this.name}-cancel`,
+      ...common,
+      steps: [
+        { name: 'CANCEL_SHIPMENT', idempotent: true, run: async (s) => void (await step('schedule', true)(s)) },
+        { name: 'RELEASE_STOCK', idempotent: true, run: async (s) => void (await step('reserve', true)(s)) },
+        { name: 'REFUND_PAYMENT', run: async (s) => void (await step('charge', true)(s)) },
+      ],
+    });
+    return [defineSaga<{ key: string }>({
+      name: this.name,
+      deadlineMs: DEADLINE_MS,
+      abortReason: 'TIMED_OUT',
+      ...common,
       steps: [
         { name: 'CHARGE_PAYMENT', idempotent: true, run: step('charge', false), undo: { name: 'REFUND_PAYMENT', run: async (s) => void (await step('charge', true)(s)) } },
         { name: 'RESERVE_STOCK', idempotent: true, run: step('reserve', false), undo: { name: 'RELEASE_STOCK', run: async (s) => void (await step('reserve', true)(s)) } },
         { name: 'SCHEDULE_SHIPMENT', run: step('schedule', false), undo: { name: 'VOID_SHIPMENT', logged: false, run: async (s) => void (await step('schedule', true)(s)) } },
       ],
-    });
+    }), cancellation];
   }
 
   private replica(): Replica {
     const id = this.nextReplica++;
-    const runner = new SagaRunner(
-      this.definition(id),
-      { leaseMs: LEASE_MS, batchSize: 16, pollIntervalMs: 1_000, clock: this.clock.forReplica(id) },
-      this.db,
-      this.transactions,
-      this.metrics,
-    );
-    // Every database call of the store is counted (the test waits for none in flight), and fails while the database is away.
-    const store = runner.store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-    for (const method of ['claim', 'advance', 'retryLater', 'markStuck', 'release', 'nextDueInMs', 'stuckCount']) {
-      const original = store[method].bind(store);
-      store[method] = async (...args: unknown[]) => {
-        this.inflight++;
-        try {
-          if (this.down) throw new Error('connection terminated: the database is away');
-          return await original(...args);
-        } finally {
-          this.inflight--;
-        }
-      };
-    }
-    // Running, as after onApplicationBootstrap, but without its loop's own timers: the test wakes it (Replica.wake).
-    (runner as unknown as { loop: { stopped: boolean } }).loop.stopped = false;
-    return new Replica(id, runner);
+    const runners = this.definitions(id).map((definition) => {
+      const runner = new SagaRunner(
+        definition,
+        { leaseMs: LEASE_MS, batchSize: 16, pollIntervalMs: 1_000, clock: this.clock.forReplica(id) },
+        this.db,
+        this.transactions,
+        this.metrics,
+      );
+      // Every database call of the store is counted (the test waits for none in flight), and fails while the database is away.
+      const store = runner.store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+      for (const method of ['claim', 'advance', 'retryLater', 'markStuck', 'release', 'nextDueInMs', 'stuckCount']) {
+        const original = store[method].bind(store);
+        store[method] = async (...args: unknown[]) => {
+          this.inflight++;
+          try {
+            if (this.down) throw new Error('connection terminated: the database is away');
+            return await original(...args);
+          } finally {
+            this.inflight--;
+          }
+        };
+      }
+      // Running, as after onApplicationBootstrap, but without its loop's own timers: the test wakes it (Loop.wake).
+      (runner as unknown as { loop: { stopped: boolean } }).loop.stopped = false;
+      return new Loop(runner);
+    });
+    return new Replica(id, runners[0], runners[1]);
   }
 
   /** Waits until every replica is blocked on a step's call (or idle): nothing in flight to the database. */
@@ -176,14 +203,14 @@ class World {
 
   /** s0 starts as an order's process starts its checkout (leased to replica 0 and run at once); the others queued, unleased. */
   async start(): Promise<void> {
-    const store = this.replicas[0].runner.store;
+    const store = this.replicas[0].checkout.runner.store;
     for (const key of KEYS) {
       await this.db.query(
         `WITH ${store.startSql({ key: '$1::text', deadlineMs: '$2::int', traceContext: `'{}'::jsonb`, leaseMs: '$3::int' })} SELECT 1`,
         [key, DEADLINE_MS, key === 's0' ? LEASE_MS : null],
       );
     }
-    this.replicas[0].runner.runNow('s0', { key: 's0' }, {});
+    this.replicas[0].checkout.runner.runNow('s0', { key: 's0' }, {});
     await this.settle();
   }
 
@@ -211,8 +238,31 @@ class World {
       case 'outage':
         this.down = next.down;
         break;
+      case 'cancel':
+        this.cancelling.add(KEYS[next.key]);
+        break;
     }
     await this.settle();
+    await this.cancelCompleted();
+  }
+
+  /**
+   * Customers who asked to cancel do so as soon as their checkout completed: as
+   * the orders module does, the cancellation starts only then, in one
+   * statement, and never twice.
+   */
+  private async cancelCompleted(): Promise<void> {
+    if (this.down) return;
+    const cancellation = this.replicas[0].cancellation.runner.store;
+    for (const key of this.cancelling) {
+      await this.db.query(
+        `WITH completed AS (
+           SELECT key FROM ${SIM_SCHEMA}.sagas WHERE saga = $2 AND key = $1 AND status = 'DONE' AND failure_reason IS NULL
+         ), ${cancellation.startSql({ key: 'completed.key', deadlineMs: 'NULL::int', traceContext: `'{}'::jsonb`, leaseMs: 'NULL::int' }, 'FROM completed')}
+         SELECT 1`,
+        [key, this.name],
+      );
+    }
   }
 
   private answer(call: PendingCall, answer: Answer): void {
@@ -248,9 +298,14 @@ class World {
     await this.clock.advance(away, () => this.settle());
     const operations = new SagaOperations(this.db, SIM_SCHEMA);
     for (let round = 0; round < 40; round++) {
+      await this.cancelCompleted();
       const rows = await this.rows();
       if (rows.every((row) => row.status === 'DONE')) return;
-      for (const row of rows) if (row.status === 'STUCK') await operations.retry(row.key);
+      for (const row of rows) {
+        if (row.status !== 'STUCK') continue;
+        await operations.retry(row.key);
+        seen.operatorRetries++;
+      }
       for (let calls = 0; calls < 20 && this.books.pending.length > 0; calls++) {
         this.answer(this.books.sortedPending()[0], 'ok');
         await this.settle();
@@ -264,39 +319,62 @@ class World {
   async check(): Promise<void> {
     const rows = await this.rows();
     if (process.env.PROPERTY_DEBUG) console.log(JSON.stringify({ rows: await this.db.query(`SELECT key, step, status, locked_until, next_run_at, deadline_at, now() AS now, attempts, last_error FROM ${SIM_SCHEMA}.sagas WHERE saga = $1`, [this.name]), pending: this.books.pending.map((c) => [c.key, c.replica, c.resource, c.undo]), replicas: this.replicas.map((r) => r.id) }, null, 1));
+    const cancelled = new Set(rows.filter((row) => row.saga !== this.name).map((row) => row.key));
+    seen.schedules++;
+    seen.cancelled += cancelled.size;
+    for (const row of rows.filter((row) => row.saga === this.name)) {
+      if (row.failure_reason === null) seen.completed++;
+      else seen.compensated++;
+    }
+    const [lost] = await this.db.query(`SELECT count(*)::int AS n FROM ${SIM_SCHEMA}.sagas WHERE saga = $1 AND reach IS NOT NULL`, [this.name]);
+    seen.afterLostRunner += lost.n;
     for (const row of rows) {
       const holdings = Object.fromEntries((['charge', 'reserve', 'schedule'] as const).map((resource) => [resource, this.books.holding(row.key, resource)]));
-      const where = { saga: row.key, status: row.status, failureReason: row.failure_reason, holdings };
+      const where = { saga: row.saga, key: row.key, status: row.status, failureReason: row.failure_reason, holdings };
       expect(where).toMatchObject({ status: 'DONE' });
-      if (row.failure_reason === null) expect(where).toMatchObject({ holdings: { charge: 'held', reserve: 'held', schedule: 'held' } });
-      else expect(Object.values(holdings).filter((holding) => holding === 'held')).toEqual([]);
+      // Completed and not cancelled: all three held. Compensated, or cancelled by its customer: none.
+      if (row.failure_reason === null && !cancelled.has(row.key)) expect(where).toMatchObject({ holdings: { charge: 'held', reserve: 'held', schedule: 'held' } });
+      else expect({ ...where, held: Object.values(holdings).filter((holding) => holding === 'held') }).toMatchObject({ held: [] });
       const log: Array<{ step: string; status: string }> = await this.db.query(
         `SELECT step, status FROM ${SIM_SCHEMA}.saga_log WHERE saga = $1 AND key = $2 ORDER BY id`,
-        [this.name, row.key],
+        [row.saga, row.key],
       );
       const entries = log.map((entry) => `${entry.step} ${entry.status}`);
-      expect({ saga: row.key, repeated: entries.filter((entry, index) => entries.indexOf(entry) !== index) }).toEqual({ saga: row.key, repeated: [] });
+      expect({ ...where, repeated: entries.filter((entry, index) => entries.indexOf(entry) !== index) }).toMatchObject({ repeated: [] });
     }
   }
 
-  private async rows(): Promise<Array<{ key: string; status: string; failure_reason: string | null }>> {
-    return this.db.query(`SELECT key, status, failure_reason FROM ${SIM_SCHEMA}.sagas WHERE saga = $1 ORDER BY key`, [this.name]);
+  private async rows(): Promise<Array<{ saga: string; key: string; status: string; failure_reason: string | null }>> {
+    return this.db.query(`SELECT saga, key, status, failure_reason FROM ${SIM_SCHEMA}.sagas WHERE saga IN ($1, $1 || '-cancel') ORDER BY saga, key`, [this.name]);
   }
 }
 
-/** A process running the saga: its runner's passes, never two at once (a wake-up during one runs another after it). */
+/** A process running both sagas; dead, it does nothing more. */
 class Replica {
   alive = true;
-  private passing: Promise<unknown> | undefined;
-  private again = false;
 
   constructor(
     readonly id: number,
-    readonly runner: SagaRunner<{ key: string }>,
+    readonly checkout: Loop,
+    readonly cancellation: Loop,
   ) {}
 
   wake(): void {
     if (!this.alive) return;
+    this.checkout.wake(() => this.alive);
+    this.cancellation.wake(() => this.alive);
+  }
+}
+
+/** A runner's passes, never two at once (a wake-up during one runs another after it), as its WakeableLoop does. */
+class Loop {
+  private passing: Promise<unknown> | undefined;
+  private again = false;
+
+  constructor(readonly runner: SagaRunner<{ key: string }>) {}
+
+  wake(alive: () => boolean): void {
+    if (!alive()) return;
     if (this.passing) {
       this.again = true;
       return;
@@ -308,9 +386,9 @@ class Replica {
       })
       .then(() => {
         this.passing = undefined;
-        if (this.again && this.alive) {
+        if (this.again && alive()) {
           this.again = false;
-          this.wake();
+          this.wake(alive);
         }
       });
   }
