@@ -274,8 +274,8 @@ class World {
     };
     switch (answer) {
       case 'applied-unanswered':
+        // The callee did it; the answer is yet to come, or lost (answered again later: idempotent).
         this.books.apply(call);
-        call.applied = true;
         return;
       case 'error-before':
         return reply(() => call.reject(new TransportError('no answer', false)));

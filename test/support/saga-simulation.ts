@@ -105,8 +105,6 @@ export interface PendingCall {
   readonly key: string;
   readonly resource: Resource;
   readonly undo: boolean;
-  /** Its effect was applied already (the callee did it, the answer is yet to come or lost). */
-  applied: boolean;
   resolve(result: 'done' | 'refused'): void;
   reject(error: Error): void;
 }
@@ -146,7 +144,7 @@ export class Books {
   /** A step's or an undo's call: pending until the test answers it. */
   call(replica: number, key: string, resource: Resource, undo: boolean): Promise<'done' | 'refused'> {
     return new Promise((resolve, reject) => {
-      this.pending.push({ id: ++this.nextId, replica, key, resource, undo, applied: false, resolve, reject });
+      this.pending.push({ id: ++this.nextId, replica, key, resource, undo, resolve, reject });
     });
   }
 
