@@ -390,6 +390,97 @@ describe('the saga engine (platform/sagas) on a real database', () => {
     expect(written.n).toBe(1);
   });
 
+  describe('a give-up compensates every step that may have run, recorded or not', () => {
+    /** A checkout's collaborators, keeping books: what is held now for each key, what each call did. */
+    function checkoutLike(hang: { schedule: boolean }) {
+      const held = new Map<string, Set<string>>();
+      const hold = (key: string, what: string, on: boolean) => {
+        const set = held.get(key) ?? new Set<string>();
+        held.set(key, set);
+        if (on) set.add(what);
+        else set.delete(what);
+      };
+      const definition = saga(
+        [
+          {
+            name: 'CHARGE_PAYMENT',
+            idempotent: true,
+            run: async ({ key }) => hold(key, 'charged', true),
+            undo: { name: 'REFUND_PAYMENT', run: async ({ key }) => hold(key, 'charged', false) },
+          },
+          {
+            name: 'RESERVE_STOCK',
+            idempotent: true,
+            run: async ({ key }) => hold(key, 'reserved', true),
+            undo: { name: 'RELEASE_STOCK', run: async ({ key }) => hold(key, 'reserved', false) },
+          },
+          {
+            name: 'SCHEDULE_SHIPMENT',
+            // Well within the lease: the charge and the reservation are left for the schedule's end to write.
+            timeoutMs: 5_000,
+            run: async ({ key }) => {
+              hold(key, 'scheduled', true);
+              // The runner dies here: the shipment is scheduled, and no answer ever comes back.
+              if (hang.schedule) await new Promise(() => {});
+            },
+            undo: { name: 'VOID_SHIPMENT', logged: false, run: async ({ key }) => hold(key, 'scheduled', false) },
+          },
+        ],
+        { deadlineMs: 60_000, abortReason: 'TIMED_OUT' },
+      );
+      return { definition, held: (key: string) => [...(held.get(key) ?? [])].sort() };
+    }
+
+    it('a runner dies during SCHEDULE_SHIPMENT (charge and reservation unrecorded), the deadline passes, another claims: all three undone', async () => {
+      const { definition, held } = checkoutLike({ schedule: true });
+      const dying = runner(definition);
+      await start(dying, ['k1'], 60_000);
+      await eventually(async () => expect(held('k1')).toEqual(['charged', 'reserved', 'scheduled']));
+      // Only the start is written: the charge and the reservation wait for the schedule's end.
+      expect(await row(definition.name, 'k1')).toMatchObject({ step: 'CHARGE_PAYMENT', status: 'RUNNING' });
+      // The runner is gone (its lease runs out unrenewed) and nobody claims the saga before its deadline.
+      await db.query(
+        `UPDATE ledger.sagas SET locked_until = now() - interval '1 second', deadline_at = now() - interval '1 second' WHERE saga = $1`,
+        [definition.name],
+      );
+      runner(definition);
+      await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
+      expect((await row(definition.name, 'k1')).failure_reason).toBe('TIMED_OUT');
+      // Refunded, released and the shipment voided: nothing of the checkout is left.
+      expect(held('k1')).toEqual([]);
+      // Every step that may have run is logged FAILED (the schedule once voided), then the undos in reverse.
+      expect(await log(definition.name, 'k1')).toEqual([
+        'CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT FAILED', 'RESERVE_STOCK FAILED', 'SCHEDULE_SHIPMENT FAILED',
+        'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED', 'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+      ]);
+    });
+
+    it('a runner stopping during SCHEDULE_SHIPMENT gives its lease back; past the deadline the next one still undoes all three', async () => {
+      const { definition, held } = checkoutLike({ schedule: true });
+      const stopping = runner(definition);
+      await start(stopping, ['k1'], 60_000);
+      await eventually(async () => expect(held('k1')).toEqual(['charged', 'reserved', 'scheduled']));
+      // A graceful stop waits for the step, aborts it and gives the lease back; the schedule stands.
+      await stopping.beforeApplicationShutdown();
+      await db.query(`UPDATE ledger.sagas SET deadline_at = now() - interval '1 second' WHERE saga = $1`, [definition.name]);
+      runner(definition);
+      await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
+      expect((await row(definition.name, 'k1')).failure_reason).toBe('TIMED_OUT');
+      expect(held('k1')).toEqual([]);
+    }, 30_000);
+
+    it('a give-up by the runner that ran every step itself undoes only what it started, logged as before', async () => {
+      const { definition, held } = checkoutLike({ schedule: false });
+      const engine = runner(definition, 10_000, false);
+      await start(engine, ['k1'], 60_000);
+      await db.query(`UPDATE ledger.sagas SET deadline_at = now() - interval '1 second' WHERE saga = $1`, [definition.name]);
+      engine.onApplicationBootstrap();
+      await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
+      expect(held('k1')).toEqual([]);
+      expect(await log(definition.name, 'k1')).toEqual(['CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT FAILED', 'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED']);
+    });
+  });
+
   it('takes the deadline from the database: a saga past it gives up without running its step', async () => {
     let ran = false;
     const definition = saga([{ name: 'A', run: async () => void (ran = true) }], { deadlineMs: 1_000, abortReason: 'TIMED_OUT' });

@@ -111,6 +111,13 @@ export interface LogEntry {
 export interface SagaState {
   readonly step: string;
   readonly failureReason: string | null;
+  /**
+   * The furthest forward step a runner may have started beyond `step` without
+   * writing it (one that lost its lease, or gave it back, after idempotent
+   * steps): a give-up or a refusal undoes up to there (ADR 19). None: nothing
+   * beyond `step` was started by anyone but the runner that holds the saga now.
+   */
+  readonly reach?: string | null;
 }
 
 export interface Transition {
@@ -144,6 +151,15 @@ export class SagaPlan<S> {
 
   get first(): string {
     return this.definition.steps[0].name;
+  }
+
+  /**
+   * The furthest step a runner holding the saga at forward step `step` may
+   * start before it writes anything: past each idempotent step (its success
+   * waits for the next write), into the first that is not, or the last.
+   */
+  reachFrom(step: string): string {
+    return this.definition.steps[reachIndexes(this.definition.steps)[this.position(step).index]].name;
   }
 
   /** Whether the action's success may be recorded with the next transition (see `idempotent`): forward steps only. */
@@ -195,7 +211,10 @@ export class SagaPlan<S> {
       return { ...this.compensateBelow(index, this.reasonOf(state), [done]), output };
     }
     if (result.failed !== undefined) {
-      return { ...this.compensateBelow(index, result.failed, [{ step: steps[index].name, status: 'FAILED' }]), output };
+      // The refused step did nothing; steps past it may have run only for a runner lost since (its `reach`).
+      const top = this.reachIndex(state, index);
+      if (top === index) return { ...this.compensateBelow(index, result.failed, [{ step: steps[index].name, status: 'FAILED' }]), output };
+      return { ...this.compensateFrom(index, top, result.failed), output };
     }
     const succeeded: LogEntry = { step: steps[index].name, status: 'SUCCEEDED' };
     if (index === steps.length - 1) return { next: DONE, failureReason: null, log: [succeeded], outcome: { status: 'COMPLETED' }, output };
@@ -205,17 +224,39 @@ export class SagaPlan<S> {
 
   /**
    * The saga gives up the forward step it is at (deadline passed, or a permanent
-   * error): whatever that step may still do is treated as done, and undone.
+   * error): whatever that step may still do is treated as done, and undone; so
+   * is every step a lost runner may have started past it (`reach`, ADR 19).
    */
   giveUp(state: SagaState): Transition {
     const { index, undoing } = this.position(state.step);
     const reason = this.definition.abortReason;
     if (undoing || reason === undefined) throw new Error(`saga '${this.definition.name}' cannot give up ${state.step}`);
-    const step = this.definition.steps[index];
-    const failed: LogEntry = { step: step.name, status: 'FAILED' };
-    if (step.undo?.logged === false) return { next: step.undo.name, failureReason: reason, log: [], output: {} };
-    if (step.undo) return { next: step.undo.name, failureReason: reason, log: [failed, { step: step.undo.name, status: 'STARTED' }], output: {} };
-    return { ...this.compensateBelow(index, reason, [failed]), output: {} };
+    return { ...this.compensateFrom(index, this.reachIndex(state, index), reason), output: {} };
+  }
+
+  /**
+   * Steps `index` to `top` may have run, none is known to have succeeded: each
+   * is logged FAILED (one with a hidden undo once that undo is done, as
+   * before), then every undo from `top` down runs, in reverse order. An undo
+   * is harmless for a step that never ran (a tombstone: ADR 6), so undoing
+   * one that may not have run costs a call, never a wrong result.
+   */
+  private compensateFrom(index: number, top: number, reason: string): Omit<Transition, 'output'> {
+    const steps = this.definition.steps;
+    const log: LogEntry[] = [];
+    for (let at = index; at <= top; at++) {
+      if (steps[at].undo?.logged !== false) log.push({ step: steps[at].name, status: 'FAILED' });
+    }
+    return this.compensateBelow(top + 1, reason, log);
+  }
+
+  /** The furthest step that may have run, from forward step `index` and the saga's `reach`. */
+  private reachIndex(state: SagaState, index: number): number {
+    if (!state.reach) return index;
+    const reach = this.positions.get(state.reach);
+    // A reach the definition no longer has (a step renamed since): every step may have run.
+    if (!reach || reach.undoing) return this.definition.steps.length - 1;
+    return Math.max(index, reach.index);
   }
 
   private compensateBelow(index: number, reason: string, log: LogEntry[]): Omit<Transition, 'output'> {
@@ -238,4 +279,17 @@ export class SagaPlan<S> {
     if (!state.failureReason) throw new Error(`${state.step} runs only during compensation, which has a reason`);
     return state.failureReason;
   }
+}
+
+/**
+ * For each step (by index), the index of the furthest step a runner holding
+ * the saga there may start before writing: past idempotent steps, into the
+ * first that is not, or the last (the store passes them to its claim, ADR 19).
+ */
+export function reachIndexes(steps: ReadonlyArray<Pick<SagaStepDefinition<unknown>, 'idempotent'>>): number[] {
+  const reach: number[] = [];
+  for (let index = steps.length - 1; index >= 0; index--) {
+    reach[index] = steps[index].idempotent === true && index < steps.length - 1 ? reach[index + 1] : index;
+  }
+  return reach;
 }

@@ -7,6 +7,7 @@ import { contextFrom, inSpan } from '../observability/tracing.js';
 import { WakeableLoop } from '../scheduling/wakeable-loop.js';
 import { SagaPlan, type SagaDefinition, type SagaState, type Transition } from './saga-definition.js';
 import { type HeldSaga, SagaStore } from './saga-store.js';
+import { type SagaClock, systemClock } from './saga-clock.js';
 
 /** Engine settings shared by every saga of a runner. */
 export interface SagaRunnerOptions {
@@ -16,6 +17,8 @@ export interface SagaRunnerOptions {
   readonly batchSize: number;
   /** The recovery poll; started and retried sagas wake the runner without it. */
   readonly pollIntervalMs: number;
+  /** The process's clock and timers; the system's unless a test drives its own. */
+  readonly clock?: SagaClock;
 }
 
 /** An attempt that got no answer within its deadline: it is aborted, then retried. */
@@ -63,8 +66,9 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
   private readonly outcomes;
   private readonly stuck;
   private readonly endListeners: Array<(key: string, outcome: SagaOutcome, runningMs: number) => void> = [];
-  /** When this runner took each saga it holds (performance.now()): how long a saga ran, for the admission. */
+  /** When this runner took each saga it holds (`clock.now()`): how long a saga ran, for the admission. */
   private readonly takenAt = new Map<string, number>();
+  private readonly clock: SagaClock;
 
   constructor(
     readonly definition: SagaDefinition<S>,
@@ -75,7 +79,8 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     private readonly onEnd: (key: string, outcome: SagaOutcome) => void = () => {},
   ) {
     this.plan = new SagaPlan(definition);
-    this.store = new SagaStore(definition, db, transactions, transactions.module);
+    this.clock = options.clock ?? systemClock;
+    this.store = new SagaStore(definition, db, transactions, transactions.module, this.clock);
     this.logger = new Logger(`${transactions.module}.${definition.name}-saga`);
     this.outcomes = metrics.counter('saga_outcomes_total', 'Sagas ended, by saga, outcome and reason', ['saga', 'outcome', 'reason']);
     this.stuck = metrics.counter('saga_stuck_total', 'Sagas parked as STUCK for an operator (npm run sagas -- stuck)', ['saga']);
@@ -148,9 +153,10 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
       subject,
       outputs: {},
       // Leased by the caller's statement a round trip ago: within LEASE_MARGIN_MS.
-      leaseEndsAt: performance.now() + this.options.leaseMs,
+      leaseEndsAt: this.clock.now() + this.options.leaseMs,
       // Started with the definition's deadline by the same statement.
-      deadlineEndsAt: performance.now() + (this.definition.deadlineMs ?? Number.POSITIVE_INFINITY),
+      deadlineEndsAt: this.clock.now() + (this.definition.deadlineMs ?? Number.POSITIVE_INFINITY),
+      reach: null,
     };
     const running: Promise<void> = this.advance(saga).finally(() => this.handedOver.delete(running));
     this.handedOver.add(running);
@@ -175,7 +181,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
   private async advance(claimed: HeldSaga<S>): Promise<void> {
     const placedIn = contextFrom(claimed.traceContext);
     let saga: HeldSaga<S> | undefined = claimed;
-    this.takenAt.set(claimed.key, performance.now());
+    this.takenAt.set(claimed.key, this.clock.now());
     try {
       while (saga) {
         const current: HeldSaga<S> = saga;
@@ -230,7 +236,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
       }
     }
     if (this.mayLeaveUnrecorded(saga, transition)) {
-      const at = performance.now();
+      const at = this.clock.now();
       return {
         ...saga,
         step: transition.next,
@@ -246,7 +252,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
       const reason = transition.outcome.status === 'COMPENSATED' ? transition.outcome.reason : 'none';
       this.outcomes.inc({ saga: this.definition.name, outcome: transition.outcome.status, reason });
       this.onEnd(saga.key, transition.outcome);
-      const runningMs = performance.now() - (this.takenAt.get(saga.key) ?? performance.now());
+      const runningMs = this.clock.now() - (this.takenAt.get(saga.key) ?? this.clock.now());
       for (const listener of this.endListeners) listener(saga.key, transition.outcome, runningMs);
     }
     if (!applied) this.held.delete(saga.key);
@@ -266,9 +272,9 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
       transition.failureReason === null &&
       this.plan.isIdempotent(saga.step) &&
       this.plan.isForward(transition.next) &&
-      performance.now() + this.plan.timeoutMs(transition.next) + LEASE_MARGIN_MS < saga.leaseEndsAt &&
+      this.clock.now() + this.plan.timeoutMs(transition.next) + LEASE_MARGIN_MS < saga.leaseEndsAt &&
       // Close to the deadline, the write asks the database whether it has passed (then the next step gives up).
-      performance.now() + LEASE_MARGIN_MS < saga.deadlineEndsAt
+      this.clock.now() + LEASE_MARGIN_MS < saga.deadlineEndsAt
     );
   }
 
@@ -286,11 +292,11 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     const timeoutMs = this.plan.timeoutMs(saga.step);
     const controller = new AbortController();
     const signal = AbortSignal.any([controller.signal, this.stopping.signal]);
-    const timer = setTimeout(() => controller.abort(new StepTimeoutError(`${saga.step} did not answer within ${timeoutMs} ms`)), timeoutMs);
+    const timer = this.clock.setTimeout(() => controller.abort(new StepTimeoutError(`${saga.step} did not answer within ${timeoutMs} ms`)), timeoutMs);
     try {
       return await abortable(this.plan.run(saga, saga.subject, { signal }), signal);
     } finally {
-      clearTimeout(timer);
+      this.clock.clearTimeout(timer);
     }
   }
 

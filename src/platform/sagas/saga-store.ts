@@ -2,7 +2,8 @@ import type { DataSource } from 'typeorm';
 import { ident } from '../database/provisioning.js';
 import { queryPrepared } from '../database/prepared-query.js';
 import type { TransactionRunner } from '../messaging/transaction-runner.js';
-import type { LogEntry, SagaDefinition, SagaOutputs, Transition } from './saga-definition.js';
+import { type LogEntry, reachIndexes, type SagaDefinition, type SagaOutputs, type Transition } from './saga-definition.js';
+import { type SagaClock, systemClock } from './saga-clock.js';
 
 /** Log entries and output of idempotent steps run since the saga was last written (see `idempotent`). */
 export interface Unrecorded {
@@ -35,6 +36,8 @@ export interface HeldSaga<S> {
   readonly deadlineEndsAt: number;
   /** Steps done since the row was last written: the row still shows the step before them. */
   readonly unrecorded?: Unrecorded;
+  /** The furthest step a runner lost before this one may have started (see `SagaState.reach`). */
+  readonly reach: string | null;
 }
 
 export interface StuckSaga {
@@ -56,6 +59,7 @@ interface Row {
   deadline_in_ms: number | null;
   trace_context: Record<string, string>;
   outputs: SagaOutputs;
+  reach: string | null;
 }
 
 /**
@@ -68,6 +72,9 @@ export class SagaStore<S> {
   private readonly log: string;
   /** By the number of the effect's parameters: where the parameters after them start. */
   private readonly advanceSql = new Map<number, string>();
+  /** The forward steps in order, and (1-based, as SQL arrays) how far a holder at each may get unwritten. */
+  private readonly stepNames: string[];
+  private readonly reachOf: number[];
 
   constructor(
     private readonly definition: SagaDefinition<S>,
@@ -75,9 +82,13 @@ export class SagaStore<S> {
     private readonly transactions: TransactionRunner,
     /** The owning module, whose schema holds the tables. */
     readonly module: string,
+    /** The process's monotonic clock (tests drive their own). */
+    private readonly clock: SagaClock = systemClock,
   ) {
     this.sagas = `${ident(module)}.sagas`;
     this.log = `${ident(module)}.saga_log`;
+    this.stepNames = definition.steps.map((step) => step.name);
+    this.reachOf = reachIndexes(definition.steps).map((index) => index + 1);
   }
 
   /**
@@ -134,9 +145,14 @@ export class SagaStore<S> {
        )`;
   }
 
-  /** Leases due sagas to this runner, skipping those another runner holds. */
+  /**
+   * Leases due sagas to this runner, skipping those another runner holds. A
+   * saga whose lease ran out (its runner died or was cut off without writing)
+   * may have got further than its row shows, past idempotent steps and into
+   * the next: the claim notes that reach with it, for a give-up (ADR 19).
+   */
   async claim(limit: number, leaseMs: number): Promise<Array<HeldSaga<S>>> {
-    const askedAt = performance.now();
+    const askedAt = this.clock.now();
     const leaseEndsAt = askedAt + leaseMs;
     // Not prepared (see queryPrepared): the generic plan of this queue scan joins the whole table.
     const [rows] = (await this.db.query(
@@ -147,11 +163,13 @@ export class SagaStore<S> {
           LIMIT $1
           FOR UPDATE SKIP LOCKED)
        UPDATE ${this.sagas} s
-          SET locked_until = now() + make_interval(secs => $2 / 1000.0), version = s.version + 1
+          SET locked_until = now() + make_interval(secs => $2 / 1000.0), version = s.version + 1,
+              reach = CASE WHEN s.locked_until IS NULL THEN s.reach
+                           ELSE ($4::text[])[greatest(array_position($4::text[], s.reach), ($5::int[])[array_position($4::text[], s.step)])] END
          FROM due WHERE s.saga = due.saga AND s.key = due.key
        RETURNING s.key, s.step, s.failure_reason, s.attempts, s.version, coalesce(s.deadline_at <= now(), false) AS overdue,
-              extract(epoch FROM s.deadline_at - now()) * 1000 AS deadline_in_ms, s.trace_context, s.outputs`,
-      [limit, leaseMs, this.definition.name],
+              extract(epoch FROM s.deadline_at - now()) * 1000 AS deadline_in_ms, s.trace_context, s.outputs, s.reach`,
+      [limit, leaseMs, this.definition.name, this.stepNames, this.reachOf],
     )) as [Row[], number];
     if (rows.length === 0) return [];
     const subjects = await this.definition.load(rows.map((row) => row.key));
@@ -174,6 +192,7 @@ export class SagaStore<S> {
       outputs: row.outputs,
       leaseEndsAt,
       deadlineEndsAt: deadlineEndsAt(askedAt, row.deadline_in_ms),
+      reach: row.reach,
     };
   }
 
@@ -186,7 +205,7 @@ export class SagaStore<S> {
    */
   async advance(saga: HeldSaga<S>, transition: Transition, leaseMs: number, release = false): Promise<{ applied: boolean; next?: HeldSaga<S> }> {
     const effect = this.definition.effect;
-    const now = performance.now();
+    const now = this.clock.now();
     const log = [...(saga.unrecorded?.log ?? []), ...transition.log.map((entry) => ({ ...entry, at: now }))];
     const written: Transition = saga.unrecorded ? { ...transition, output: { ...saga.unrecorded.output, ...transition.output } } : transition;
     const outputs = { ...saga.outputs, ...written.output };
@@ -267,15 +286,18 @@ export class SagaStore<S> {
   /**
    * Ends this runner's lease on a saga it still holds (same version), to be
    * claimed again after `delayMs`. A runner whose lease already expired changes
-   * nothing: the saga belongs to whoever claimed it since.
+   * nothing: the saga belongs to whoever claimed it since. The step it was at
+   * (`saga.step`, perhaps past the row's, perhaps still running) is noted as
+   * the saga's reach, for a give-up (ADR 19).
    */
-  async release(saga: Pick<HeldSaga<S>, 'key' | 'version'>, delayMs: number): Promise<boolean> {
+  async release(saga: Pick<HeldSaga<S>, 'key' | 'version' | 'step'>, delayMs: number): Promise<boolean> {
     const [rows] = (await this.db.query(
       `UPDATE ${this.sagas}
-          SET locked_until = NULL, next_run_at = now() + make_interval(secs => $4 / 1000.0), version = version + 1
+          SET locked_until = NULL, next_run_at = now() + make_interval(secs => $4 / 1000.0), version = version + 1,
+              reach = ($6::text[])[greatest(array_position($6::text[], reach), array_position($6::text[], $5::text))]
         WHERE saga = $1 AND key = $2 AND version = $3 AND status = 'RUNNING'
        RETURNING key`,
-      [this.definition.name, saga.key, saga.version, delayMs],
+      [this.definition.name, saga.key, saga.version, delayMs, saga.step, this.stepNames],
     )) as [unknown[], number];
     return rows.length > 0;
   }

@@ -88,6 +88,37 @@ describe('checkout saga state machine', () => {
     expect(end).toEqual({ status: 'CANCELLED', reason: 'TIMED_OUT' });
   });
 
+  it('a runner that can leave the charge and the reservation unwritten may get as far as the schedule', () => {
+    expect(plan.reachFrom('CHARGE_PAYMENT')).toBe('SCHEDULE_SHIPMENT');
+    expect(plan.reachFrom('RESERVE_STOCK')).toBe('SCHEDULE_SHIPMENT');
+    expect(plan.reachFrom('SCHEDULE_SHIPMENT')).toBe('SCHEDULE_SHIPMENT');
+  });
+
+  it('gives up at the charge after a runner was lost in the schedule: voids, releases and refunds (ADR 19)', () => {
+    const log: string[] = [];
+    let transition = plan.giveUp({ step: 'CHARGE_PAYMENT', failureReason: null, reach: 'SCHEDULE_SHIPMENT' });
+    const undos: string[] = [];
+    for (;;) {
+      log.push(...transition.log.map((entry) => `${entry.step} ${entry.status}`));
+      if (transition.next === 'DONE') break;
+      undos.push(transition.next);
+      transition = plan.decide({ step: transition.next, failureReason: transition.failureReason }, {});
+    }
+    expect(undos).toEqual(['VOID_SHIPMENT', 'RELEASE_STOCK', 'REFUND_PAYMENT']);
+    expect(log).toEqual([
+      'CHARGE_PAYMENT FAILED', 'RESERVE_STOCK FAILED', 'SCHEDULE_SHIPMENT FAILED',
+      'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED', 'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+    ]);
+    expect(transition.outcome).toEqual({ status: 'COMPENSATED', reason: 'TIMED_OUT' });
+  });
+
+  it('a refusal after a lost runner also undoes what that runner may have done past it', () => {
+    const refused = plan.decide({ step: 'RESERVE_STOCK', failureReason: null, reach: 'SCHEDULE_SHIPMENT' }, { failed: 'OUT_OF_STOCK' });
+    expect(refused).toMatchObject({ next: 'VOID_SHIPMENT', failureReason: 'OUT_OF_STOCK', log: [{ step: 'RESERVE_STOCK', status: 'FAILED' }] });
+    // Without a lost runner, exactly as before: refund the charge.
+    expect(plan.decide(at('RESERVE_STOCK'), { failed: 'OUT_OF_STOCK' })).toMatchObject({ next: 'REFUND_PAYMENT' });
+  });
+
   it('carries the ids the steps answered', () => {
     expect(decide(at('CHARGE_PAYMENT'), { kind: 'succeeded', paymentId: 'p' }).output.paymentId).toBe('p');
     expect(decide(at('CHARGE_PAYMENT'), { kind: 'failed', reason: 'PAYMENT_DECLINED', paymentId: 'p' }).output.paymentId).toBe('p');
