@@ -1,3 +1,4 @@
+import { ApiPropertyOptional } from '@nestjs/swagger';
 import { IsInt, IsOptional, IsString, Matches, Max, MaxLength, Min } from 'class-validator';
 
 /** The bounds of every list of the API (store-api.md): `limit` 1..1000, 100 when not given. */
@@ -16,6 +17,8 @@ export const MAX_CURSOR_LENGTH = 512;
  */
 export abstract class PageQuery {
   /** At most this many items (1..1000); 100 when not given. */
+  // The swagger plugin reads `number`; the document says integer, as validation does.
+  @ApiPropertyOptional({ type: 'integer', minimum: PAGE_LIMIT.min, maximum: PAGE_LIMIT.max, default: PAGE_LIMIT.default })
   @IsOptional()
   @IsInt()
   @Min(PAGE_LIMIT.min)

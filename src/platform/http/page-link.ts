@@ -8,6 +8,7 @@ const LINK_HEADER = {
     description:
       'RFC 8288: `<…>; rel="next"` when more items follow, the URL of the next page (this request\'s, with `after` set to an opaque cursor). ' +
       'Absent on the last page.',
+    required: false,
     schema: { type: 'string' },
   },
 };
@@ -19,6 +20,9 @@ const LINK_HEADER = {
  * request's URL), so no Host header a client sent is ever echoed back.
  */
 export function answerPage<T>(request: Request, response: Response, page: Page<T>): T[] {
+  // A module service of the previous release answers the whole list as an array (ADR 23: the
+  // gateway is deployed first, so for a while it may talk to one): answered as it comes.
+  if (Array.isArray(page)) return page as T[];
   if (page.next !== null) {
     const next = new URL(request.originalUrl, 'http://origin.invalid');
     next.searchParams.set('after', page.next);
