@@ -30,8 +30,8 @@ COPY --from=build /app/dist/migrations ./dist/migrations
 # The official image's unprivileged user (uid 1000); nothing under /app is writable by it.
 USER node
 EXPOSE 3000
-# /health answers 200 when every module this process needs answers (store-api.md). PORT may be
+# /health/ready answers 200 when this process can do its own work (store-api.md, Operations). PORT may be
 # changed per container, so the check reads it; node, since the slim image has no curl.
 HEALTHCHECK --interval=10s --timeout=3s --start-period=30s --retries=3 \
-  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||3000)+'/health/ready').then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 CMD ["node", "--enable-source-maps", "dist/src/main.js"]

@@ -28,6 +28,10 @@ export { describeFieldErrors } from './validation/field-errors.js';
 export { ApiProblem } from './http/openapi/api-problem.decorator.js';
 export { ProblemException } from './http/problem.js';
 
+// Bounded lists: keyset pages with an opaque cursor, answered with `Link: <…>; rel="next"` (ADR 23).
+export { Keyset, type KeyPart, type PageRequest } from './pagination/keyset.js';
+export { answerPage, ApiPage } from './http/page-link.js';
+
 // Observability.
 export { Metrics } from './observability/metrics.js';
 export { currentTraceHeaders } from './observability/tracing.js';

@@ -1,5 +1,6 @@
 import { Ajv } from 'ajv';
 import { type Copy, DockerfileParser, type Instruction } from 'dockerfile-ast';
+import { spawnSync } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import ts from 'typescript';
@@ -228,6 +229,17 @@ describe('Kubernetes (deploy/k8s)', () => {
     return env;
   }
 
+  it('renders with kubectl kustomize, the tool an operator runs (skipped loudly without kubectl)', () => {
+    const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
+    if (kubectl.error) {
+      console.warn('SKIPPED: kubectl is not installed, so `kubectl kustomize deploy/k8s` was not checked');
+      return;
+    }
+    const rendered = spawnSync('kubectl', ['kustomize', K8S_DIR], { encoding: 'utf8' });
+    expect({ status: rendered.status, stderr: rendered.stderr }).toEqual({ status: 0, stderr: '' });
+    expect(rendered.stdout).toContain('kind: Deployment');
+  });
+
   it('lists every manifest file in kustomization.yaml', () => {
     expect([...readKustomization().resources].sort()).toEqual(manifestFiles());
   });
@@ -294,7 +306,7 @@ describe('Kubernetes (deploy/k8s)', () => {
     for (const [name, data] of configMaps) expect({ name, secrets: Object.keys(data).filter((key) => /TOKEN|DATABASE_URL|SECRET/.test(key)) }).toEqual({ name, secrets: [] });
   });
 
-  it('probes every store process on /health, bounds its resources, and keeps two replicas under a PodDisruptionBudget', () => {
+  it('probes every store process on /health/ready and /health/live, bounds its resources, and keeps two replicas under a PodDisruptionBudget', () => {
     const budgets = ofKind('PodDisruptionBudget') as Array<Manifest & { spec: { selector: { matchLabels: Record<string, string> } } }>;
     const services = ofKind('Service') as Array<Manifest & { spec: { selector?: Record<string, string>; ports: Array<{ targetPort?: string | number }> } }>;
     const selects = (selector: Record<string, string> | undefined, labels: Record<string, string>) =>
@@ -304,10 +316,15 @@ describe('Kubernetes (deploy/k8s)', () => {
       const container = storeContainer(deployment);
       const port = container.ports?.find((each) => String(each.containerPort) === environment(container).PORT);
       expect({ name, port: port?.name }).toEqual({ name, port: expect.any(String) });
-      for (const probe of [container.readinessProbe, container.livenessProbe, container.startupProbe]) {
-        if (probe === container.startupProbe && probe === undefined) continue;
-        expect({ name, httpGet: probe?.httpGet }).toEqual({ name, httpGet: { path: '/health', port: port!.name } });
-      }
+      // Readiness is this process's own work (a module served elsewhere being down takes no pod out of
+      // its Service); liveness checks no dependency (an outage restarts nothing). store-api.md, Operations.
+      const probes = { readiness: container.readinessProbe, liveness: container.livenessProbe, startup: container.startupProbe };
+      expect({ name, readiness: probes.readiness?.httpGet, liveness: probes.liveness?.httpGet }).toEqual({
+        name,
+        readiness: { path: '/health/ready', port: port!.name },
+        liveness: { path: '/health/live', port: port!.name },
+      });
+      if (probes.startup !== undefined) expect({ name, startup: probes.startup.httpGet }).toEqual({ name, startup: { path: '/health/ready', port: port!.name } });
       expect({ name, requests: container.resources?.requests, limits: container.resources?.limits }).toEqual({
         name,
         requests: { cpu: expect.any(String), memory: expect.any(String) },

@@ -261,7 +261,7 @@ describe('Payments (store-api.md)', () => {
         expect(response.status).toBe(200);
         expect(response.body).toEqual([]);
       }
-      expect(await payments.findPayments({ orderId: 'not-a-uuid' })).toEqual([]);
+      expect(await payments.findPayments({ orderId: 'not-a-uuid' })).toEqual({ items: [], next: null });
     });
 
     it('answers 400 problem+json naming orderId when it is missing', async () => {
@@ -285,7 +285,7 @@ describe('Payments (store-api.md)', () => {
     const refunded = await payments.refundPayment({ orderId: captured.orderId });
     const fetched = (await http(store, 'GET', `/payments/${captured.paymentId}`)).body as PaymentView;
     const [listed] = (await http(store, 'GET', `/payments?orderId=${captured.orderId}`)).body as PaymentView[];
-    const [found] = await payments.findPayments({ orderId: captured.orderId });
+    const [found] = (await payments.findPayments({ orderId: captured.orderId })).items;
     for (const view of [captured, refunded, fetched, listed, found, await payments.getPayment({ paymentId: captured.paymentId })]) {
       expectIsoTimestamps(view);
     }

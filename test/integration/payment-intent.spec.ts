@@ -66,7 +66,7 @@ describe('payments: intent, provider, outcome (real Postgres)', () => {
     await store.application.databases
       .get('payments')
       .query(`INSERT INTO payments.payments (order_id, amount_cents, token, status) VALUES ($1, 400, 'tok_visa', 'AUTHORIZING')`, [orderId]);
-    expect(await payments.findPayments({ orderId })).toEqual([]);
+    expect(await payments.findPayments({ orderId })).toEqual({ items: [], next: null });
     const first = await payments.chargePayment({ orderId, amountCents: 400, paymentToken: 'tok_visa' });
     const again = await payments.chargePayment({ orderId, amountCents: 400, paymentToken: 'tok_visa' });
     expect(first).toMatchObject({ status: 'CAPTURED', amountCents: 400 });

@@ -54,7 +54,23 @@ describe('OpenAPI at /docs', () => {
     );
     // A query DTO is described as the route's parameters, with its rules.
     const parameters = (document.paths['/notifications'].get as unknown as { parameters: Array<{ name: string; in: string; required: boolean; schema: Record<string, unknown> }> }).parameters;
-    expect(parameters).toEqual([expect.objectContaining({ name: 'customerId', in: 'query', required: true, schema: expect.objectContaining({ minLength: 1, maxLength: 100 }) })]);
+    expect(parameters).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ name: 'customerId', in: 'query', required: true, schema: expect.objectContaining({ minLength: 1, maxLength: 100 }) }),
+        // Every list is bounded (store-api.md): limit 1..1000, and the opaque cursor of the page before.
+        expect.objectContaining({ name: 'limit', in: 'query', required: false, schema: expect.objectContaining({ type: 'integer', minimum: 1, maximum: 1000 }) }),
+        expect.objectContaining({ name: 'after', in: 'query', required: false, schema: expect.objectContaining({ type: 'string' }) }),
+      ]),
+    );
+    expect(parameters).toHaveLength(3);
+    for (const list of ['/notifications', '/payments', '/shipments']) {
+      const ok = (document.paths[list].get.responses as Record<string, { headers?: Record<string, { required?: boolean }> }>)['200'];
+      expect({ list, link: ok.headers?.Link }).toEqual({ list, link: expect.objectContaining({ required: false }) });
+      const names = (document.paths[list].get as unknown as { parameters: Array<{ name: string }> }).parameters.map((parameter) => parameter.name);
+      expect({ list, names }).toEqual({ list, names: expect.arrayContaining(['limit', 'after']) });
+    }
+    // The orchestrator's probes are documented too.
+    expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/health/live', '/health/ready']));
     expect(JSON.stringify(document.paths['/notifications'].get.responses)).toContain('#/components/schemas/NotificationView');
     expect(Object.keys(schemas.NotificationView.properties).sort()).toEqual(['createdAt', 'customerId', 'kind', 'notificationId', 'orderId', 'reason']);
     await store.stop('SIGTERM');

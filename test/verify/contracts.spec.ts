@@ -133,10 +133,10 @@ describe('the contract compatibility gate', () => {
       'inventory operation getPrices, output field [].priceCents: removed',
       'orders operation placeOrder, output field created: became optional (may be absent)',
       ...['chargePayment', 'findPayments', 'getPayment', 'refundPayment'].map((op) =>
-        `payments operation ${op}, output field ${op === 'findPayments' ? '[].' : ''}amountCents: type changed from number to string`,
+        `payments operation ${op}, output field ${op === 'findPayments' ? 'items[].' : ''}amountCents: type changed from number to string`,
       ),
       ...['cancelShipment', 'findShipments', 'getShipment', 'scheduleShipment'].map((op) =>
-        `shipping operation ${op}, output field ${op === 'findShipments' ? '[].' : ''}createdAt: may now be null`,
+        `shipping operation ${op}, output field ${op === 'findShipments' ? 'items[].' : ''}createdAt: may now be null`,
       ),
     ]);
   });

@@ -1,5 +1,5 @@
 import type { AppConfig } from '../config/app-config.js';
-import type { ModuleProbe } from '../health/module-health.js';
+import type { ModuleProbe, ReadinessCheck } from '../health/module-health.js';
 import type { DiscoveredModule } from '../modules/module-definition.js';
 import type { Transport } from '../transport/transport.js';
 import type { ModuleDatabases } from './module-databases.js';
@@ -29,4 +29,17 @@ export function moduleProbes(
         : { location: 'remote', needed: needed.has(name), isUp: async () => (transport ? transport.ping(name, 1_000) : false) },
     ]),
   );
+}
+
+/**
+ * What /health/ready checks: this process's own work only. The database of each module it
+ * hosts, and NATS when it has a transport (it serves or calls modules over it, or reads the
+ * event stream). Not the modules served elsewhere: an orchestrator that took a gateway out of
+ * its Service because one module's service is down would cut every other route too.
+ */
+export function readinessChecks(config: AppConfig, databases: ModuleDatabases, transport: Transport | undefined): ReadinessCheck[] {
+  return [
+    ...config.hostedModules.map((name): ReadinessCheck => ({ name: `database:${name}`, isUp: () => databases.ping(name) })),
+    ...(transport ? [{ name: 'nats', isUp: async () => transport.isConnected() }] : []),
+  ];
 }

@@ -19,11 +19,11 @@ import { instrumentClient } from '../observability/instrumented-client.js';
 import { MODULE_DATA_SOURCE } from '../database/module-data-source.js';
 import { httpLogging } from './http-logging.js';
 import { ModuleDatabases } from './module-databases.js';
-import { moduleProbes } from './module-probes.js';
+import { moduleProbes, readinessChecks } from './module-probes.js';
 import { openTransport } from './process-transport.js';
 import { EventsHealthController } from '../health/events-health.controller.js';
 import { HealthController } from '../health/health.controller.js';
-import { MODULE_PROBES } from '../health/module-health.js';
+import { MODULE_PROBES, READINESS_CHECKS } from '../health/module-health.js';
 import { ContractValidationPipe } from '../http/contract-validation.pipe.js';
 import { JsonBodyMiddleware } from '../http/json-body.middleware.js';
 import { createOpenApiDocument } from '../http/openapi/openapi-document.js';
@@ -129,6 +129,7 @@ export async function startStoreApplication(
       controllers: [HealthController, EventsHealthController, MetricsController],
       providers: [
         { provide: MODULE_PROBES, useValue: moduleProbes(config, modules, databases, transport) },
+        { provide: READINESS_CHECKS, useValue: readinessChecks(config, databases, transport) },
         { provide: Messaging, useValue: messaging },
         { provide: EarlyRefusals, useValue: earlyRefusals },
         { provide: APP_FILTER, useClass: ProblemDetailsFilter },

@@ -17,4 +17,5 @@ export {
   uses,
 } from './contract.js';
 export { IntegrationEvent, type IntegrationEventOptions } from './integration-event.js';
+export { MAX_CURSOR_LENGTH, PAGE_LIMIT, type Page, PageQuery } from './page.query.js';
 export { type FieldError, ModuleError, type ModuleErrorCode, type ModuleErrorData } from './module.error.js';

@@ -17,3 +17,22 @@ export class HealthView {
   @ApiProperty({ type: 'object', additionalProperties: { $ref: getSchemaPath(ModuleHealthView) }, description: 'Every module, by name.' })
   readonly modules: Record<string, ModuleHealthView>;
 }
+
+/** The body of `GET /health/ready`, 200 or 503 alike: each of this process's own needs, up or down. */
+export class ReadinessView {
+  @ApiProperty({ enum: ['ready', 'unready'] })
+  readonly status: 'ready' | 'unready';
+
+  @ApiProperty({
+    type: 'object',
+    additionalProperties: { type: 'string', enum: ['up', 'down'] },
+    description: 'The database of each module this process hosts (`database:<module>`) and, where it needs NATS, `nats`.',
+  })
+  readonly checks: Record<string, 'up' | 'down'>;
+}
+
+/** The body of `GET /health/live`: the process answers, nothing else is checked. */
+export class LivenessView {
+  @ApiProperty({ enum: ['ok'] })
+  readonly status: 'ok';
+}

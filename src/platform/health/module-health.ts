@@ -13,3 +13,15 @@ export interface ModuleProbe {
 }
 
 export const MODULE_PROBES = Symbol('MODULE_PROBES');
+
+/**
+ * One thing this process needs to do its own work (`/health/ready`): the database of a module
+ * it hosts, or its link to NATS. Never another process: a module served elsewhere being down
+ * makes the routes that need it answer 503, not this process unready (store-api.md, Operations).
+ */
+export interface ReadinessCheck {
+  readonly name: string;
+  isUp(): Promise<boolean>;
+}
+
+export const READINESS_CHECKS = Symbol('READINESS_CHECKS');

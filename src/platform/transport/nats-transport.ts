@@ -256,6 +256,10 @@ export class NatsTransport implements Transport {
     }
   }
 
+  isConnected(): boolean {
+    return this.connected && !this.connection.isClosed();
+  }
+
   private authenticated(headers: MsgHdrs | undefined): boolean {
     return this.token === undefined || tokenMatches(headers?.get(TOKEN_HEADER), this.token);
   }

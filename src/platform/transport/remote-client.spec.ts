@@ -47,6 +47,9 @@ class ScriptedTransport implements Transport {
   async ping(): Promise<boolean> {
     return true;
   }
+  isConnected(): boolean {
+    return true;
+  }
   async openEventStream(): Promise<never> {
     throw new Error('not used');
   }

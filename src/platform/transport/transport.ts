@@ -23,6 +23,8 @@ export interface Transport {
   openEventStream(options: EventStreamOptions): Promise<EventStream>;
   /** Whether some process answers for the module now. */
   ping(module: string, timeoutMs: number): Promise<boolean>;
+  /** Whether the link to the broker is up now (readiness: a process that needs NATS cannot work without it). */
+  isConnected(): boolean;
   /** Called each time the link comes back after an outage (circuits opened meanwhile are stale). */
   onReconnect?(listener: () => void): void;
   close(): Promise<void>;

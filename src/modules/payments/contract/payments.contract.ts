@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/index.js';
+import { command, type ContractClient, defineContract, type Page, query } from '../../../platform/contracts/index.js';
 import { ChargePaymentCommand } from './charge-payment.command.js';
 import { FindPaymentsQuery } from './find-payments.query.js';
 import { GetPaymentQuery } from './get-payment.query.js';
@@ -11,7 +11,7 @@ export const PaymentsContract = defineContract('payments', {
   chargePayment: command<ChargePaymentCommand, PaymentView>(ChargePaymentCommand, { idempotent: true }),
   refundPayment: command<RefundPaymentCommand, PaymentView>(RefundPaymentCommand, { idempotent: true }),
   getPayment: query<GetPaymentQuery, PaymentView>(GetPaymentQuery),
-  findPayments: query<FindPaymentsQuery, PaymentView[]>(FindPaymentsQuery),
+  findPayments: query<FindPaymentsQuery, Page<PaymentView>>(FindPaymentsQuery),
 });
 
 /** What other modules and the gateway hold to talk to Payments, wherever it runs. */

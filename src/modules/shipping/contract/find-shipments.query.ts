@@ -1,11 +1,13 @@
 import { IsString } from 'class-validator';
+import { PageQuery } from '../../../platform/contracts/index.js';
 
 /**
  * The shipments of one order (at most one today; a list so that the answer's
- * shape survives split deliveries). Any string is a valid question: an order
- * id that cannot exist finds nothing.
+ * shape survives split deliveries), a page at a time like every list
+ * (`limit`, `after`). Any string is a valid question: an order id that cannot
+ * exist finds nothing.
  */
-export class FindShipmentsQuery {
+export class FindShipmentsQuery extends PageQuery {
   @IsString()
   readonly orderId: string;
 }

@@ -1,5 +1,5 @@
 import { Inject } from '@nestjs/common';
-import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/index.js';
+import { command, type ContractClient, defineContract, type Page, query } from '../../../platform/contracts/index.js';
 import { CancelShipmentCommand } from './cancel-shipment.command.js';
 import { FindShipmentsQuery } from './find-shipments.query.js';
 import { GetShipmentQuery } from './get-shipment.query.js';
@@ -11,7 +11,7 @@ export const ShippingContract = defineContract('shipping', {
   scheduleShipment: command<ScheduleShipmentCommand, ShipmentView>(ScheduleShipmentCommand, { idempotent: true }),
   cancelShipment: command<CancelShipmentCommand, ShipmentView>(CancelShipmentCommand, { idempotent: true }),
   getShipment: query<GetShipmentQuery, ShipmentView>(GetShipmentQuery),
-  findShipments: query<FindShipmentsQuery, ShipmentView[]>(FindShipmentsQuery),
+  findShipments: query<FindShipmentsQuery, Page<ShipmentView>>(FindShipmentsQuery),
 });
 
 /** What other modules and the gateway hold to talk to Shipping, wherever it runs. */

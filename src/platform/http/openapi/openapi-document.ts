@@ -15,7 +15,7 @@ type Operation = { parameters?: Array<{ in: string }>; requestBody?: unknown; re
 const CONSTRAINTS = ['pattern', 'format', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'uniqueItems'];
 
 /** Routes the platform serves on every process, documented by their own controllers. */
-const OPERATIONAL_PATHS = new Set(['/health', '/metrics']);
+const OPERATIONAL_PATHS = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
 
 /**
  * The OpenAPI document of the public API, exact: the swagger plugin's schemas completed with the

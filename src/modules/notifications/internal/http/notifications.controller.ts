@@ -1,6 +1,8 @@
-import { Controller, Get, Query } from '@nestjs/common';
+import { Controller, Get, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { answerPage, ApiPage } from '../../../../platform/index.js';
 import { FindNotificationsQuery } from '../../contract/find-notifications.query.js';
-import type { NotificationView } from '../../contract/notification.view.js';
+import { NotificationView } from '../../contract/notification.view.js';
 import { InjectNotifications, type Notifications } from '../../contract/notifications.contract.js';
 
 /**
@@ -11,9 +13,10 @@ import { InjectNotifications, type Notifications } from '../../contract/notifica
 export class NotificationsController {
   constructor(@InjectNotifications() private readonly notifications: Notifications) {}
 
-  /** A customer's notifications, oldest first; `[]` for a customer who has none (yet: they follow the order's status shortly). */
+  /** A page of a customer's notifications, oldest first; `[]` for a customer who has none (yet: they follow the order's status shortly). */
   @Get()
-  find(@Query() query: FindNotificationsQuery): Promise<NotificationView[]> {
-    return this.notifications.findNotifications({ customerId: query.customerId });
+  @ApiPage(NotificationView)
+  async find(@Query() query: FindNotificationsQuery, @Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<NotificationView[]> {
+    return answerPage(request, response, await this.notifications.findNotifications(query));
   }
 }

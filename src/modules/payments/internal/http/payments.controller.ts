@@ -1,6 +1,8 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { answerPage, ApiPage } from '../../../../platform/index.js';
 import { FindPaymentsQuery } from '../../contract/find-payments.query.js';
-import type { PaymentView } from '../../contract/payment.view.js';
+import { PaymentView } from '../../contract/payment.view.js';
 import { InjectPayments, type Payments } from '../../contract/payments.contract.js';
 
 /**
@@ -12,8 +14,9 @@ export class PaymentsController {
   constructor(@InjectPayments() private readonly payments: Payments) {}
 
   @Get()
-  find(@Query() query: FindPaymentsQuery): Promise<PaymentView[]> {
-    return this.payments.findPayments({ orderId: query.orderId });
+  @ApiPage(PaymentView)
+  async find(@Query() query: FindPaymentsQuery, @Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<PaymentView[]> {
+    return answerPage(request, response, await this.payments.findPayments(query));
   }
 
   @Get(':id')

@@ -1,6 +1,8 @@
-import { Controller, Get, Param, Query } from '@nestjs/common';
+import { Controller, Get, Param, Query, Req, Res } from '@nestjs/common';
+import type { Request, Response } from 'express';
+import { answerPage, ApiPage } from '../../../../platform/index.js';
 import { FindShipmentsQuery } from '../../contract/find-shipments.query.js';
-import type { ShipmentView } from '../../contract/shipment.view.js';
+import { ShipmentView } from '../../contract/shipment.view.js';
 import { InjectShipping, type Shipping } from '../../contract/shipping.contract.js';
 
 /**
@@ -12,8 +14,9 @@ export class ShipmentsController {
   constructor(@InjectShipping() private readonly shipping: Shipping) {}
 
   @Get()
-  find(@Query() query: FindShipmentsQuery): Promise<ShipmentView[]> {
-    return this.shipping.findShipments({ orderId: query.orderId });
+  @ApiPage(ShipmentView)
+  async find(@Query() query: FindShipmentsQuery, @Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<ShipmentView[]> {
+    return answerPage(request, response, await this.shipping.findShipments(query));
   }
 
   @Get(':id')
