@@ -28,6 +28,8 @@ export interface TopologyOptions {
   readonly plans?: readonly ProcessPlan[];
   /** Variables of single processes by name, over `env` (e.g. another NATS_URL through a fault proxy). */
   readonly processEnv?: Readonly<Record<string, Readonly<Record<string, string>>>>;
+  /** How long each process may take to answer /health with 200 (default 60 s; more on a loaded machine). */
+  readonly startTimeoutMs?: number;
 }
 
 export interface RunningProcess {
@@ -108,7 +110,7 @@ export class TopologyProcesses {
   }
 
   /** Starts (or restarts) one process and waits for its /health to answer 200. */
-  async startProcess(name: string, timeoutMs = 60_000): Promise<void> {
+  async startProcess(name: string, timeoutMs = this.options.startTimeoutMs ?? 60_000): Promise<void> {
     const running = this.processes.get(name);
     if (!running) throw new Error(`no process '${name}' in this topology`);
     const env = { ...this.baseEnv, ...running.plan.env, PORT: String(running.port) };

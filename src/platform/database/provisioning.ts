@@ -2,6 +2,7 @@ import { createHmac } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import { ConfigurationError } from '../config/configuration.error.js';
+import { GuardedClient } from './guarded-client.js';
 
 /** The login role a module's code runs as. It owns the module's schema and nothing else. */
 export function moduleRoleName(module: string): string {
@@ -48,7 +49,7 @@ const CONCURRENT_UPDATE = 'XX000'; // "tuple concurrently updated" on pg_authid
  * has no privilege on any other schema: PUBLIC's rights on `public` are revoked.
  */
 export async function provisionModule(adminUrl: string, module: string, secret: () => string): Promise<ProvisionedModule> {
-  const client = new pg.Client({ connectionString: adminUrl, application_name: 'monolith-first:provisioning' });
+  const client = new GuardedClient({ connectionString: adminUrl, application_name: 'monolith-first:provisioning' });
   await client.connect();
   try {
     const me = await client.query<{ rolsuper: boolean; rolcreaterole: boolean; db: string }>(
