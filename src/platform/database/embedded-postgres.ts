@@ -8,6 +8,7 @@ import pg from 'pg';
 import lockfile from 'proper-lockfile';
 import { Logger } from '@nestjs/common';
 import { ConfigurationError } from '../config/configuration.error.js';
+import { GuardedClient } from './guarded-client.js';
 import { ident } from './provisioning.js';
 
 const ADMIN_USER = 'postgres';
@@ -291,7 +292,7 @@ async function accepts(url: string): Promise<boolean> {
 
 /** Creates database `name` (a plain identifier) on the server of `maintenanceUrl` unless it exists. */
 export async function ensureDatabase(maintenanceUrl: string, name: string): Promise<void> {
-  const client = new pg.Client({ connectionString: maintenanceUrl });
+  const client = new GuardedClient({ connectionString: maintenanceUrl });
   await client.connect();
   try {
     const exists = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);

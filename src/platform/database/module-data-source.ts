@@ -3,6 +3,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DataSource, type MigrationInterface } from 'typeorm';
+import { GuardedClient } from './guarded-client.js';
 
 /** Injection token of a module's own DataSource, visible only inside that module. */
 export const MODULE_DATA_SOURCE = Symbol('MODULE_DATA_SOURCE');
@@ -42,6 +43,8 @@ export async function createModuleDataSource(options: ModuleDataSourceOptions): 
       connectionTimeoutMillis: 5000,
       // Keep a dead server from pinning requests forever.
       query_timeout: 30_000,
+      // Every pooled connection listens for its own loss: one checked out when the server restarts must not crash the process.
+      Client: GuardedClient,
     },
   });
 }

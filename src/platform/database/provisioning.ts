@@ -2,6 +2,7 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import { ConfigurationError } from '../config/configuration.error.js';
+import { GuardedClient } from './guarded-client.js';
 
 /** PostgreSQL's identifier limit (NAMEDATALEN - 1), in bytes. */
 const MAX_IDENTIFIER_BYTES = 63;
@@ -115,8 +116,7 @@ export interface ProvisionedModule {
  * itself, are revoked. `configuredSecret` is DB_ROLE_SECRET (optional: see `deploymentSecret`).
  */
 export async function provisionModule(adminUrl: string, module: string, configuredSecret: string | undefined): Promise<ProvisionedModule> {
-  const client = new pg.Client({ connectionString: adminUrl, application_name: 'monolith-first:provisioning' });
-  client.on('error', () => {}); // a connection lost mid-way fails the query in progress, which reports it
+  const client = new GuardedClient({ connectionString: adminUrl, application_name: 'monolith-first:provisioning' });
   await client.connect();
   try {
     const me = await client.query<{ rolsuper: boolean; rolcreaterole: boolean; db: string }>(

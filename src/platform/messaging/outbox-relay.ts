@@ -3,6 +3,7 @@ import { Logger } from '@nestjs/common';
 import pg from 'pg';
 import type { MessageBus } from './message-bus.js';
 import { NoRouteError, PoisonMessageError } from './message-bus.js';
+import { GuardedClient } from '../database/guarded-client.js';
 import { contextFrom, inSpan, SpanKind } from '../observability/tracing.js';
 import { type PassResult, WakeableLoop } from '../scheduling/wakeable-loop.js';
 import { backoffMs, type MessagingOptions } from '../config/messaging-options.js';
@@ -23,6 +24,8 @@ export class OutboxRelay {
   private pruneTimer: NodeJS.Timeout | undefined;
   private listener: pg.Client | undefined;
   private reconnecting = false;
+  /** Attempts to LISTEN that failed since it last listened: the back-off's exponent. */
+  private listenFailures = 0;
   private unsubscribe: (() => void) | undefined;
   /** Claimed deliveries not yet attempted: given back on a graceful stop. */
   private readonly waiting = new Set<ClaimedDelivery>();
@@ -268,33 +271,48 @@ export class OutboxRelay {
     this.logger[log](`${envelope.name} ${envelope.id} for ${subscriber} failed (attempt ${attempts}), retry in ${retryIn} ms: ${message}`);
   }
 
+  /**
+   * LISTENs on a connection of its own. Lost (a restart, a terminated backend), it is opened
+   * again with back-off, and a pass runs once it listens: the NOTIFYs sent meanwhile are lost.
+   */
   private async listen(url: string): Promise<void> {
-    const client = new pg.Client({ connectionString: url, application_name: `monolith-first:${this.store.module}:relay` });
+    // A GuardedClient: its loss is logged once and never crashes the process; here it only means "listen again".
+    const client = new GuardedClient({ connectionString: url, application_name: `monolith-first:${this.store.module}:relay` });
     client.on('notification', () => this.wake());
-    client.on('error', (error) => {
-      this.logger.warn(`LISTEN connection lost (${error.message}); reconnecting`);
-      this.relisten(url, client);
-    });
+    client.on('error', () => this.relisten(url, client));
     client.on('end', () => this.relisten(url, client));
     try {
       await client.connect();
       await client.query(`LISTEN ${this.store.channel}`);
-      this.listener = client;
     } catch (error) {
       await client.end().catch(() => {});
-      this.logger.warn(`cannot LISTEN yet (${(error as Error).message}); relying on the poll until it can`);
+      if (this.listenFailures === 0) {
+        this.logger.warn(`cannot LISTEN yet (${(error as Error).message}); relying on the poll until it can`);
+      }
+      this.listenFailures++;
       this.relisten(url, client);
+      return;
     }
+    if (this.stopping) {
+      await client.end().catch(() => {});
+      return;
+    }
+    this.listener = client;
+    if (this.listenFailures > 0) this.logger.log(`listening again after ${this.listenFailures} failed attempt(s)`);
+    this.listenFailures = 0;
+    this.wake();
   }
 
   private relisten(url: string, lost: pg.Client): void {
     if (this.stopping || this.reconnecting || (this.listener !== lost && this.listener !== undefined)) return;
     this.listener = undefined;
     this.reconnecting = true;
+    // Soon after a blip, at most a poll interval apart while the server stays away (the poll covers meanwhile).
+    const delay = Math.min(this.options.pollIntervalMs, 100 * 2 ** Math.min(this.listenFailures, 10));
     const retry = setTimeout(() => {
       this.reconnecting = false;
       if (!this.stopping && !this.listener) void this.listen(url);
-    }, this.options.pollIntervalMs);
+    }, delay);
     retry.unref();
   }
 
