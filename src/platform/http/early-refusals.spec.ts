@@ -63,13 +63,29 @@ describe('EarlyRefusals', () => {
     expect(await early.text()).toBe(problem);
     expect(reached).toHaveLength(1);
 
-    // Another route, a GET of the same path, and a request with an Idempotency-Key all go through.
+    // Another route and a GET of the same path go through; a new Idempotency-Key is refused like the rest (ADR 24).
     expect((await post('/orders/x/cancel')).status).toBe(202);
     expect((await fetch(`${url}/orders`)).status).toBe(202);
-    expect((await post('/orders', { 'idempotency-key': 'k-1' })).status).toBe(202);
-    expect(reached).toEqual(['POST /orders', 'POST /orders/x/cancel', 'GET /orders', 'POST /orders']);
+    expect((await post('/orders', { 'idempotency-key': 'k-1' })).status).toBe(503);
+    expect(reached).toEqual(['POST /orders', 'POST /orders/x/cancel', 'GET /orders']);
     const text = await metrics.registry.metrics();
-    expect(text).toMatch(/^http_requests_refused_early_total\{method="POST",route="\/orders"\} 1$/m);
+    expect(text).toMatch(/^http_requests_refused_early_total\{method="POST",route="\/orders"\} 2$/m);
+  });
+
+  it('lets the repeat of a key it saw answered 2xx through a closed route, and no other key (ADR 24)', async () => {
+    expect((await post('/orders', { 'idempotency-key': 'accepted' })).status).toBe(202);
+    refuseForMs = 60_000;
+    expect((await post('/orders', { 'idempotency-key': 'refused' })).status).toBe(503);
+    refuseForMs = undefined;
+    expect(reached).toHaveLength(2);
+
+    // The route refuses now: the accepted key's repeat reaches the handler, the refused one and a new one do not.
+    expect((await post('/orders', { 'idempotency-key': 'accepted' })).status).toBe(202);
+    expect((await post('/orders', { 'idempotency-key': 'refused' })).status).toBe(503);
+    expect((await post('/orders', { 'idempotency-key': 'new' })).status).toBe(503);
+    // The same key on another route is another request.
+    expect((await post('/orders/x/cancel', { 'idempotency-key': 'accepted' })).status).toBe(202);
+    expect(reached).toEqual(['POST /orders', 'POST /orders', 'POST /orders', 'POST /orders/x/cancel']);
   });
 
   it('after the window lets one request ask again, refuses the others meanwhile, and opens when it is answered', async () => {

@@ -1,6 +1,7 @@
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Counter } from 'prom-client';
 import type { Metrics } from '../observability/metrics.js';
+import { RecentKeys } from '../sagas/recent-keys.js';
 
 interface Window {
   readonly until: number;
@@ -14,6 +15,11 @@ interface Window {
 
 /** Routes refusing at once, at most; beyond it the oldest windows are forgotten (they only cost a full refusal). */
 const MAX_WINDOWS = 1_000;
+/**
+ * Idempotency keys answered 2xx here that the door remembers (ADR 24): about 3 MB at
+ * most. A repeat of a forgotten key is refused like a new request while its route refuses.
+ */
+const MAX_ANSWERED_KEYS = 10_000;
 
 /**
  * Refusals that cost almost nothing (ADR 16). When a module refuses a request
@@ -21,13 +27,16 @@ const MAX_WINDOWS = 1_000;
  * process), the same route (method and path) is answered the same 503 problem,
  * with Retry-After, for that long, by this middleware: before tracing, body
  * parsing, validation, the contract call or the transport, from a buffer
- * prepared once. Anything with an `Idempotency-Key` goes through: it may be a
- * replay of accepted work, whose answer is owed even under overload (ADR 11).
- * Past the window, one request takes the full path (the others are still
+ * prepared once. A request with an `Idempotency-Key` is refused too (ADR 24: a
+ * flood of keyed requests must not cost a query each), unless this door saw that
+ * key answered 2xx on that route: a repeat of accepted work, whose answer is owed
+ * even under overload (ADR 11), goes through. Past the window, one request takes the full path (the others are still
  * refused until it is answered), and its answer reopens or closes the route.
  */
 export class EarlyRefusals {
   private readonly windows = new Map<string, Window>();
+  /** `method path key` of keyed requests answered 2xx through this door. */
+  private readonly answered = new RecentKeys(MAX_ANSWERED_KEYS);
   private readonly refused: Counter<'method' | 'route'>;
 
   constructor(metrics: Metrics) {
@@ -49,13 +58,16 @@ export class EarlyRefusals {
 
   /** The express middleware; first in the chain. */
   readonly middleware = (request: IncomingMessage, response: ServerResponse, next: () => void): void => {
-    if (this.windows.size === 0 || request.method === 'GET' || request.method === 'HEAD') return next();
+    if (request.method === 'GET' || request.method === 'HEAD') return next();
+    const idempotencyKey = request.headers['idempotency-key'];
+    if (this.windows.size === 0 && idempotencyKey === undefined) return next();
     const url = request.url ?? '/';
     const query = url.indexOf('?');
     const key = `${request.method} ${query < 0 ? url : url.slice(0, query)}`;
+    const keyed = idempotencyKey === undefined ? undefined : `${key} ${idempotencyKey}`;
+    if (keyed !== undefined && this.answered.has(keyed)) return next();
     const window = this.windows.get(key);
-    if (window === undefined) return next();
-    if (request.headers['idempotency-key'] !== undefined) return next();
+    if (window === undefined) return this.pass(keyed, response, next);
     if (!window.probing && performance.now() >= window.until) {
       // One request asks the module again. Refused at capacity, it closes the route anew (`close`
       // replaces this window); answered otherwise, the route is open. Until then the rest wait at the door:
@@ -66,7 +78,7 @@ export class EarlyRefusals {
       };
       response.once('finish', settle);
       response.once('close', settle);
-      return next();
+      return this.pass(keyed, response, next);
     }
     this.refused.inc({ method: request.method!, route: window.route });
     // The body is not read: Node discards it once the answer is sent, and keeps the connection.
@@ -77,4 +89,14 @@ export class EarlyRefusals {
     });
     response.end(window.body);
   };
+
+  /** Lets a request through; keyed, it is remembered if answered 2xx, so that its repeats pass the door (ADR 24). */
+  private pass(keyed: string | undefined, response: ServerResponse, next: () => void): void {
+    if (keyed !== undefined) {
+      response.once('finish', () => {
+        if (response.statusCode >= 200 && response.statusCode < 300) this.answered.add(keyed);
+      });
+    }
+    next();
+  }
 }
