@@ -33,10 +33,11 @@ import { option, printTable } from './support/stats.js';
  *    once with the same Idempotency-Key (a new key after a 202), or without keys with
  *    --flood-unkeyed. The refusals then come as fast as the store can answer them: what
  *    a refusal costs is taken from the work the store could do.
- * 4. capacity again, as in 1: other workloads on a shared machine come and go, so the
- *    capacity is the mean of the two, and both are printed.
+ *    Between 2 and 3, and after 3: capacity again, as in 1. Other workloads on a shared
+ *    machine come and go, so each phase is judged against the mean of the capacities
+ *    measured just before and just after it; all three are printed.
  * Goodput = orders of a phase CONFIRMED / (phase start -> last confirmed); its ratio
- * to the capacity is the verdict (>= 90%, for the open loop and for the flood), with the accepted orders that
+ * to the capacity around it is the verdict (>= 90%, for the open loop and for the flood), with the accepted orders that
  * ended TIMED_OUT (must be 0) and the latency of accepted orders, placed -> terminal
  * (orders.created_at -> updated_at, the database's clock). Beside it, the same ratio
  * per CPU second (CPU of the store's processes, NATS and Postgres per CONFIRMED order,
@@ -71,6 +72,8 @@ const FLOOD_CUSTOMER = 'flood';
 /** One overload phase (the open loop, or the flood), against the run's capacity. */
 interface Phase {
   readonly name: string;
+  /** The capacity it is judged against: the mean of the measurements just before and just after it. */
+  readonly capacity: number;
   readonly sent: number;
   readonly accepted: number;
   readonly refused: number;
@@ -90,8 +93,8 @@ interface Phase {
 interface Row {
   readonly topology: string;
   readonly uptime: string;
-  readonly capacity: number;
   readonly capacityBefore: number;
+  readonly capacityBetween: number;
   readonly capacityAfter: number;
   readonly capacityCpuMsPerCheckout: number;
   readonly capacityP50Ms: number;
@@ -219,6 +222,9 @@ async function measure(
         process.stderr.write('\n');
         return countAnswers(run.samples);
       }, DURATION_S);
+      console.error(`  [${topology}] capacity again, between the open loop and the flood`);
+      const between = await measureCapacity(base, database.url, 'capacity-between', new ProcessSampler(targets, postmaster));
+      await waitForQuiet(database.url, 120_000);
       console.error(`  [${topology}] flood: ${FLOOD_CONNECTIONS} connections retrying at once${FLOOD_KEYED ? ' (same Idempotency-Key until accepted)' : ''} for ${FLOOD_DURATION_S} s`);
       const flood = await overloadPhase(topology, 'flood', FLOOD_CUSTOMER, admin, database.url, new ProcessSampler(targets, postmaster), () => closedLoopFlood(base), FLOOD_DURATION_S);
       const admission = await admissionMetrics(running.map((p) => p.port));
@@ -230,21 +236,23 @@ async function measure(
         `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE customer_id LIKE 'capacity-%'`,
       );
       const capacityMs = capacityEnds.map((r) => Number(r.ms));
-      // Other workloads on the machine come and go: the capacity is the mean of before and after.
-      const verdictCapacity = (before.perSecond + after.perSecond) / 2;
-      const against = (phase: Omit<Phase, 'goodputRatio'>): Phase => ({ ...phase, goodputRatio: phase.completedPerSecond / verdictCapacity });
+      // Other workloads on the machine come and go: a phase is judged against the capacities measured around it.
+      const against = (phase: Omit<Phase, 'goodputRatio' | 'capacity'>, around: readonly Capacity[]): Phase => {
+        const capacity = (around[0].perSecond + around[1].perSecond) / 2;
+        return { ...phase, capacity, goodputRatio: phase.completedPerSecond / capacity };
+      };
       return {
         topology,
         uptime,
-        capacity: verdictCapacity,
         capacityBefore: before.perSecond,
+        capacityBetween: between.perSecond,
         capacityAfter: after.perSecond,
-        capacityCpuMsPerCheckout: (before.cpuMsPerCheckout + after.cpuMsPerCheckout) / 2,
+        capacityCpuMsPerCheckout: (before.cpuMsPerCheckout + between.cpuMsPerCheckout + after.cpuMsPerCheckout) / 3,
         capacityP50Ms: percentile(capacityMs, 50),
         capacityP99Ms: percentile(capacityMs, 99),
         offered,
-        open: against(open),
-        flood: against(flood),
+        open: against(open, [before, between]),
+        flood: against(flood, [between, after]),
         admission,
         violations: await storeInvariantViolations(database.url),
         uptimeAfter: execFileSync('uptime', { encoding: 'utf8' }).trim(),
@@ -277,7 +285,7 @@ async function overloadPhase(
   sampler: ProcessSampler,
   load: () => Promise<Answers>,
   durationS: number,
-): Promise<Omit<Phase, 'goodputRatio'>> {
+): Promise<Omit<Phase, 'goodputRatio' | 'capacity'>> {
   const { rows: [{ t: loadStart }] } = await admin.query<{ t: Date }>('SELECT clock_timestamp() AS t');
   sampler.start();
   const answers = await load();
@@ -500,6 +508,7 @@ function report(rows: readonly Row[]): void {
   for (const row of rows) console.log(`[${row.topology}] uptime before: ${row.uptime}\n[${row.topology}] uptime after:  ${row.uptimeAfter}`);
   console.log('');
   const phases = (pick: (row: Row) => Phase, label: string): Array<Array<string | number>> => [
+    [`${label}: capacity around it (mean of the one before and the one after: the verdict is against it)`, ...rows.map((r) => pick(r).capacity)],
     [`${label}: POSTs sent`, ...rows.map((r) => pick(r).sent)],
     [`${label}: accepted (202)`, ...rows.map((r) => pick(r).accepted)],
     [`${label}: refused (503)`, ...rows.map((r) => pick(r).refused)],
@@ -518,9 +527,9 @@ function report(rows: readonly Row[]): void {
     ['measure', ...rows.map((row) => row.topology)],
     [
       [`capacity before the overload: CONFIRMED/s, ${CAPACITY_SESSIONS} customers each waiting for its order (${CAPACITY_DURATION_S} s)`, ...rows.map((r) => r.capacityBefore)],
-      ['capacity after the overload (the same)', ...rows.map((r) => r.capacityAfter)],
+      ['capacity between the open loop and the flood (the same)', ...rows.map((r) => r.capacityBetween)],
+      ['capacity after the flood (the same)', ...rows.map((r) => r.capacityAfter)],
       ['capacity: placed -> terminal p50 / p99 ms', ...rows.map((r) => `${r.capacityP50Ms.toFixed(0)} / ${r.capacityP99Ms.toFixed(0)}`)],
-      ['capacity (the mean of before and after: the verdict is against it)', ...rows.map((r) => r.capacity)],
       [`open loop: offered rate, ${MULTIPLE}x the capacity before, POST /orders per s`, ...rows.map((r) => r.offered)],
       ...phases((r) => r.open, 'open loop'),
       ...phases((r) => r.flood, `flood (${FLOOD_CONNECTIONS} conn.)`),
