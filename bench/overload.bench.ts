@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { execFileSync } from 'node:child_process';
-import { Agent } from 'node:http';
+import { Agent, request as httpRequest } from 'node:http';
 import { cpus } from 'node:os';
 import pg from 'pg';
 import { discoverModules } from '../src/platform/modules/module-discovery.js';
@@ -27,10 +27,17 @@ import { option, printTable } from './support/stats.js';
  * 2. overload: an open loop (tools/compare/open-loop.ts) POSTing /orders at --multiple
  *    times that capacity for --duration s, whatever the answers (a refusal is not
  *    retried sooner: the offered rate stays what it is), then until no order is PENDING.
- * 3. capacity again, as in 1: other workloads on a shared machine come and go, so the
- *    capacity is the mean of the two, and both are printed.
- * Goodput = orders of the overload CONFIRMED / (overload start -> last confirmed);
- * its ratio to the capacity is the verdict (>= 90%), with the accepted orders that
+ * 3. a closed-loop flood of instant retries (issue 27): --flood-connections keep-alive
+ *    connections, each POSTing /orders again as soon as it has an answer, for
+ *    --flood-duration s, no back-off, Retry-After ignored; a refused order is retried at
+ *    once with the same Idempotency-Key (a new key after a 202), or without keys with
+ *    --flood-unkeyed. The refusals then come as fast as the store can answer them: what
+ *    a refusal costs is taken from the work the store could do.
+ *    Between 2 and 3, and after 3: capacity again, as in 1. Other workloads on a shared
+ *    machine come and go, so each phase is judged against the mean of the capacities
+ *    measured just before and just after it; all three are printed.
+ * Goodput = orders of a phase CONFIRMED / (phase start -> last confirmed); its ratio
+ * to the capacity around it is the verdict (>= 90%, for the open loop and for the flood), with the accepted orders that
  * ended TIMED_OUT (must be 0) and the latency of accepted orders, placed -> terminal
  * (orders.created_at -> updated_at, the database's clock). Beside it, the same ratio
  * per CPU second (CPU of the store's processes, NATS and Postgres per CONFIRMED order,
@@ -44,7 +51,8 @@ import { option, printTable } from './support/stats.js';
  * To stop it early, Ctrl-C: the processes and the database go with it.
  *
  * Usage: npm run bench:overload [-- --topologies monolith,microservices --duration 60
- *        --multiple 4 --capacity-duration 10 --capacity-sessions 64]
+ *        --multiple 4 --capacity-duration 10 --capacity-sessions 64
+ *        --flood-connections 96 --flood-duration 60 --flood-unkeyed]
  */
 
 const TOPOLOGIES = stringOption('topologies', 'monolith,microservices').split(',');
@@ -53,21 +61,19 @@ const MULTIPLE = option('multiple', 4);
 const CAPACITY_DURATION_S = option('capacity-duration', 10);
 const CAPACITY_SESSIONS = option('capacity-sessions', 64);
 const CAPACITY_WARM_UP_S = 3;
+const FLOOD_CONNECTIONS = option('flood-connections', 96);
+const FLOOD_DURATION_S = option('flood-duration', DURATION_S);
+const FLOOD_KEYED = !process.argv.includes('--flood-unkeyed');
 const TARGET_GOODPUT_RATIO = 0.9;
 const SKU = 'BENCH-OVERLOAD';
-const CUSTOMER = 'overload';
+const OPEN_CUSTOMER = 'overload';
+const FLOOD_CUSTOMER = 'flood';
 
-interface Row {
-  readonly topology: string;
-  readonly uptime: string;
+/** One overload phase (the open loop, or the flood), against the run's capacity. */
+interface Phase {
+  readonly name: string;
+  /** The capacity it is judged against: the mean of the measurements just before and just after it. */
   readonly capacity: number;
-  readonly capacityBefore: number;
-  readonly capacityAfter: number;
-  readonly capacityCpuMsPerCheckout: number;
-  readonly cpuMsPerCheckout: number;
-  readonly capacityP50Ms: number;
-  readonly capacityP99Ms: number;
-  readonly offered: number;
   readonly sent: number;
   readonly accepted: number;
   readonly refused: number;
@@ -75,15 +81,39 @@ interface Row {
   readonly acceptedPerSecond: number;
   readonly completedPerSecond: number;
   readonly goodputRatio: number;
+  readonly cpuMsPerCheckout: number;
   readonly timedOut: number;
   readonly cancelled: string;
   readonly acceptedP50Ms: number;
   readonly acceptedP99Ms: number;
   readonly refusalP50Ms: number;
   readonly processes: readonly ProcessStats[];
+}
+
+interface Row {
+  readonly topology: string;
+  readonly uptime: string;
+  readonly capacityBefore: number;
+  readonly capacityBetween: number;
+  readonly capacityAfter: number;
+  readonly capacityCpuMsPerCheckout: number;
+  readonly capacityP50Ms: number;
+  readonly capacityP99Ms: number;
+  readonly offered: number;
+  readonly open: Phase;
+  readonly flood: Phase;
   readonly admission: string;
   readonly violations: readonly string[];
   readonly uptimeAfter: string;
+}
+
+/** What a phase's load answered: counts by kind, and a refusal's latency (sampled). */
+interface Answers {
+  readonly sent: number;
+  readonly accepted: number;
+  readonly refused: number;
+  readonly other: string;
+  readonly refusalMs: readonly number[];
 }
 
 /** What a signal must stop before the bench exits: the topology of the moment and its database. */
@@ -108,20 +138,28 @@ async function main(): Promise<void> {
   const postmaster = await server.postmasterPid().catch(() => undefined);
   console.error(`overload bench: node ${process.version}, ${cpus().length} CPUs, ${server.description}; topologies ${TOPOLOGIES.join(', ')}`);
   const rows: Row[] = [];
+  const failed: string[] = [];
   try {
     for (const topology of TOPOLOGIES) {
       if (topology !== 'monolith' && !(await natsReachable(natsUrl))) {
         console.error(`  ${topology}: SKIPPED, NATS is not reachable at ${natsUrl}`);
         continue;
       }
-      rows.push(await measure(topology, modules, natsUrl, privateNats, server, postmaster));
+      try {
+        rows.push(await measure(topology, modules, natsUrl, privateNats, server, postmaster));
+      } catch (error) {
+        // The other topologies' figures are still worth printing (a loaded machine may be slow to start one).
+        console.error(`  ${topology}: FAILED: ${(error as Error)?.message ?? error}`);
+        failed.push(topology);
+      }
     }
   } finally {
     await server.stop();
     await privateNats?.stop();
   }
   report(rows);
-  if (rows.some((row) => row.goodputRatio < TARGET_GOODPUT_RATIO || row.timedOut > 0 || row.violations.length > 0)) process.exitCode = 1;
+  if (failed.length > 0) console.log(`\nnot measured (failed, see above): ${failed.join(', ')}`);
+  if (failed.length > 0 || rows.some((row) => [row.open, row.flood].some((p) => p.goodputRatio < TARGET_GOODPUT_RATIO || p.timedOut > 0) || row.violations.length > 0)) process.exitCode = 1;
 }
 
 async function measure(
@@ -173,27 +211,29 @@ async function measure(
     const offered = Math.round(capacity * MULTIPLE);
 
     console.error(`  [${topology}] capacity ${capacity}/s; overload: ${offered}/s offered for ${DURATION_S} s`);
-    const body = orderBody(CUSTOMER);
+    const openBody = orderBody(OPEN_CUSTOMER);
     const admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
     try {
-      const sampler = new ProcessSampler(targets, postmaster);
-      const { rows: [{ t: loadStart }] } = await admin.query<{ t: Date }>('SELECT clock_timestamp() AS t');
-      sampler.start();
-      const run = await openLoop({
-        baseUrl: base,
-        rate: offered,
-        durationS: DURATION_S,
-        body: () => body,
-        follow: false,
-        pollMs: 0,
-        terminalTimeoutMs: 0,
-        onTick: (text) => process.stderr.write(`\r  [${topology}] ${text}   `),
-      });
-      process.stderr.write('\n');
-      const quiet = await waitForQuiet(database.url, 120_000);
-      const { processes: cpu } = sampler.stop();
-      if (!quiet.quiet) throw new Error(`orders still unsettled 120 s after the overload: ${JSON.stringify(quiet.counts)}`);
+      const open = await overloadPhase(topology, 'open loop', OPEN_CUSTOMER, admin, database.url, new ProcessSampler(targets, postmaster), async () => {
+        const run = await openLoop({
+          baseUrl: base,
+          rate: offered,
+          durationS: DURATION_S,
+          body: () => openBody,
+          follow: false,
+          pollMs: 0,
+          terminalTimeoutMs: 0,
+          onTick: (text) => process.stderr.write(`\r  [${topology}] ${text}   `),
+        });
+        process.stderr.write('\n');
+        return countAnswers(run.samples);
+      }, DURATION_S);
+      console.error(`  [${topology}] capacity again, between the open loop and the flood`);
+      const between = await measureCapacity(base, database.url, 'capacity-between', new ProcessSampler(targets, postmaster));
+      await waitForQuiet(database.url, 120_000);
+      console.error(`  [${topology}] flood: ${FLOOD_CONNECTIONS} connections retrying at once${FLOOD_KEYED ? ' (same Idempotency-Key until accepted)' : ''} for ${FLOOD_DURATION_S} s`);
+      const flood = await overloadPhase(topology, 'flood', FLOOD_CUSTOMER, admin, database.url, new ProcessSampler(targets, postmaster), () => closedLoopFlood(base), FLOOD_DURATION_S);
       const admission = await admissionMetrics(running.map((p) => p.port));
       // Once more after the overload: other workloads on the machine come and go.
       console.error(`  [${topology}] capacity again, after the overload`);
@@ -203,54 +243,23 @@ async function measure(
         `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE customer_id LIKE 'capacity-%'`,
       );
       const capacityMs = capacityEnds.map((r) => Number(r.ms));
-
-      const { rows: byStatus } = await admin.query<{ status: string; reason: string | null; n: number }>(
-        `SELECT status, failure_reason AS reason, count(*)::int AS n FROM orders.orders WHERE customer_id = $1 GROUP BY 1, 2`,
-        [CUSTOMER],
-      );
-      const { rows: ends } = await admin.query<{ ms: number }>(
-        `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE customer_id = $1`,
-        [CUSTOMER],
-      );
-      const { rows: [last] } = await admin.query<{ seconds: number | null }>(
-        `SELECT extract(epoch FROM max(updated_at) - $2::timestamptz) AS seconds FROM orders.orders WHERE customer_id = $1 AND status = 'CONFIRMED'`,
-        [CUSTOMER, loadStart],
-      );
-      const confirmed = byStatus.find((r) => r.status === 'CONFIRMED')?.n ?? 0;
-      const cancelledRows = byStatus.filter((r) => r.status === 'CANCELLED');
-      const timedOut = cancelledRows.find((r) => r.reason === 'TIMED_OUT')?.n ?? 0;
-      const seconds = Math.max(DURATION_S, Number(last.seconds ?? Number.NaN));
-      const completedPerSecond = confirmed / seconds;
-      // Other workloads on the machine come and go: the capacity is the mean of before and after.
-      const verdictCapacity = (before.perSecond + after.perSecond) / 2;
-      const cpuMsPerCheckout = storeCpuMs(cpu) / confirmed;
-      const capacityCpuMsPerCheckout = (before.cpuMsPerCheckout + after.cpuMsPerCheckout) / 2;
-      const answers = countAnswers(run.samples);
-      const endMs = ends.map((r) => Number(r.ms));
+      // Other workloads on the machine come and go: a phase is judged against the capacities measured around it.
+      const against = (phase: Omit<Phase, 'goodputRatio' | 'capacity'>, around: readonly Capacity[]): Phase => {
+        const capacity = (around[0].perSecond + around[1].perSecond) / 2;
+        return { ...phase, capacity, goodputRatio: phase.completedPerSecond / capacity };
+      };
       return {
         topology,
         uptime,
-        capacity: verdictCapacity,
         capacityBefore: before.perSecond,
+        capacityBetween: between.perSecond,
         capacityAfter: after.perSecond,
-        capacityCpuMsPerCheckout,
-        cpuMsPerCheckout,
+        capacityCpuMsPerCheckout: (before.cpuMsPerCheckout + between.cpuMsPerCheckout + after.cpuMsPerCheckout) / 3,
         capacityP50Ms: percentile(capacityMs, 50),
         capacityP99Ms: percentile(capacityMs, 99),
         offered,
-        sent: run.samples.length,
-        accepted: answers.accepted,
-        refused: answers.refused,
-        otherAnswers: answers.other,
-        acceptedPerSecond: answers.accepted / DURATION_S,
-        completedPerSecond,
-        goodputRatio: completedPerSecond / verdictCapacity,
-        timedOut,
-        cancelled: cancelledRows.length ? cancelledRows.map((r) => `${r.reason}: ${r.n}`).join(', ') : '0',
-        acceptedP50Ms: percentile(endMs, 50),
-        acceptedP99Ms: percentile(endMs, 99),
-        refusalP50Ms: percentile(run.samples.filter((s) => s.status === 503).map((s) => s.answeredAt - s.dueAt), 50),
-        processes: cpu,
+        open: against(open, [before, between]),
+        flood: against(flood, [between, after]),
         admission,
         violations: await storeInvariantViolations(database.url),
         uptimeAfter: execFileSync('uptime', { encoding: 'utf8' }).trim(),
@@ -267,6 +276,123 @@ async function measure(
     if (topology !== 'monolith') await deleteEventStream(natsUrl, prefix).catch(() => {});
     await database.drop();
   }
+}
+
+/**
+ * One overload phase: `load` runs from a start read on the database's clock, then
+ * the store is waited for until no order is PENDING; its orders (`customer`) are counted.
+ * Goodput = CONFIRMED / (start -> last confirmed), at least the load's duration.
+ */
+async function overloadPhase(
+  topology: string,
+  name: string,
+  customer: string,
+  admin: pg.Client,
+  databaseUrl: string,
+  sampler: ProcessSampler,
+  load: () => Promise<Answers>,
+  durationS: number,
+): Promise<Omit<Phase, 'goodputRatio' | 'capacity'>> {
+  const { rows: [{ t: loadStart }] } = await admin.query<{ t: Date }>('SELECT clock_timestamp() AS t');
+  sampler.start();
+  const answers = await load();
+  const quiet = await waitForQuiet(databaseUrl, 120_000);
+  const { processes: cpu } = sampler.stop();
+  if (!quiet.quiet) throw new Error(`[${topology}] ${name}: orders still unsettled 120 s after the overload: ${JSON.stringify(quiet.counts)}`);
+  const { rows: byStatus } = await admin.query<{ status: string; reason: string | null; n: number }>(
+    `SELECT status, failure_reason AS reason, count(*)::int AS n FROM orders.orders WHERE customer_id = $1 GROUP BY 1, 2`,
+    [customer],
+  );
+  const { rows: ends } = await admin.query<{ ms: number }>(
+    `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE customer_id = $1`,
+    [customer],
+  );
+  const { rows: [last] } = await admin.query<{ seconds: number | null }>(
+    `SELECT extract(epoch FROM max(updated_at) - $2::timestamptz) AS seconds FROM orders.orders WHERE customer_id = $1 AND status = 'CONFIRMED'`,
+    [customer, loadStart],
+  );
+  const confirmed = byStatus.find((r) => r.status === 'CONFIRMED')?.n ?? 0;
+  const cancelledRows = byStatus.filter((r) => r.status === 'CANCELLED');
+  const endMs = ends.map((r) => Number(r.ms));
+  return {
+    name,
+    sent: answers.sent,
+    accepted: answers.accepted,
+    refused: answers.refused,
+    otherAnswers: answers.other,
+    acceptedPerSecond: answers.accepted / durationS,
+    completedPerSecond: confirmed / Math.max(durationS, Number(last.seconds ?? Number.NaN)),
+    cpuMsPerCheckout: storeCpuMs(cpu) / confirmed,
+    timedOut: cancelledRows.find((r) => r.reason === 'TIMED_OUT')?.n ?? 0,
+    cancelled: cancelledRows.length ? cancelledRows.map((r) => `${r.reason}: ${r.n}`).join(', ') : '0',
+    acceptedP50Ms: percentile(endMs, 50),
+    acceptedP99Ms: percentile(endMs, 99),
+    refusalP50Ms: percentile(answers.refusalMs, 50),
+    processes: cpu,
+  };
+}
+
+/**
+ * FLOOD_CONNECTIONS clients, each POSTing again the moment it has an answer (no
+ * back-off, Retry-After ignored) for FLOOD_DURATION_S: a refused order is retried
+ * with its Idempotency-Key, a new order after a 202 gets a new one. Lean on purpose
+ * (one keep-alive socket each, the answer's body read and dropped): the load
+ * generator shares the machine with the store.
+ */
+async function closedLoopFlood(base: string): Promise<Answers> {
+  const agent = new Agent({ keepAlive: true, maxSockets: FLOOD_CONNECTIONS });
+  const url = new URL(`${base}/orders`);
+  const body = Buffer.from(orderBody(FLOOD_CUSTOMER));
+  const end = performance.now() + FLOOD_DURATION_S * 1000;
+  const runId = randomBytes(4).toString('hex');
+  let sent = 0;
+  let accepted = 0;
+  let refused = 0;
+  let nextKey = 0;
+  const other: Record<string, number> = {};
+  const refusalMs: number[] = [];
+  const post = (key: string | undefined) =>
+    new Promise<number>((resolve) => {
+      const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': body.length };
+      if (key !== undefined) headers['idempotency-key'] = key;
+      const req = httpRequest({ host: url.hostname, port: url.port, path: url.pathname, method: 'POST', agent, headers, timeout: 30_000 }, (res) => {
+        res.on('data', () => {});
+        res.on('end', () => resolve(res.statusCode ?? 0));
+        res.on('error', () => resolve(0));
+      });
+      req.on('timeout', () => req.destroy(new Error('timeout')));
+      req.on('error', () => resolve(0));
+      req.end(body);
+    });
+  const connection = async () => {
+    let key = FLOOD_KEYED ? `${runId}-${nextKey++}` : undefined;
+    while (performance.now() < end) {
+      const at = performance.now();
+      const status = await post(key);
+      sent++;
+      if (status === 202 || status === 200) {
+        accepted += status === 202 ? 1 : 0;
+        if (status === 200) other['200 (a replay)'] = (other['200 (a replay)'] ?? 0) + 1;
+        key = FLOOD_KEYED ? `${runId}-${nextKey++}` : undefined;
+      } else if (status === 503) {
+        refused++;
+        if (refused % 50 === 0) refusalMs.push(performance.now() - at);
+      } else {
+        const label = status === 0 ? 'no answer' : String(status);
+        other[label] = (other[label] ?? 0) + 1;
+      }
+    }
+  };
+  const ticker = setInterval(() => process.stderr.write(`\r  flood: ${sent} sent, ${accepted} accepted, ${refused} refused   `), 1_000);
+  try {
+    await Promise.all(Array.from({ length: FLOOD_CONNECTIONS }, () => connection()));
+  } finally {
+    clearInterval(ticker);
+    process.stderr.write('\n');
+    agent.destroy();
+  }
+  const entries = Object.entries(other);
+  return { sent, accepted, refused, other: entries.length ? entries.map(([k, n]) => `${k}: ${n}`).join(', ') : '0', refusalMs };
 }
 
 /**
@@ -351,7 +477,7 @@ function orderBody(customerId: string): string {
   });
 }
 
-function countAnswers(samples: readonly OpenLoopSample[]): { accepted: number; refused: number; other: string } {
+function countAnswers(samples: readonly OpenLoopSample[]): Answers {
   let accepted = 0;
   let refused = 0;
   const other: Record<string, number> = {};
@@ -362,7 +488,13 @@ function countAnswers(samples: readonly OpenLoopSample[]): { accepted: number; r
     else other[sample.status] = (other[sample.status] ?? 0) + 1;
   }
   const entries = Object.entries(other);
-  return { accepted, refused, other: entries.length ? entries.map(([status, n]) => `${status}: ${n}`).join(', ') : '0' };
+  return {
+    sent: samples.length,
+    accepted,
+    refused,
+    other: entries.length ? entries.map(([status, n]) => `${status}: ${n}`).join(', ') : '0',
+    refusalMs: samples.filter((s) => s.status === 503).map((s) => s.answeredAt - s.dueAt),
+  };
 }
 
 /** The admission's own account (ADR 16), from every process's /metrics: the lines that mention it. */
@@ -376,45 +508,59 @@ async function admissionMetrics(ports: readonly number[]): Promise<string> {
 }
 
 function report(rows: readonly Row[]): void {
-  console.log(`\nSustained overload: ${DURATION_S} s open loop at ${MULTIPLE}x the capacity measured in the same run (${cpus().length} CPUs)\n`);
+  console.log(
+    `\nSustained overload against the capacity measured in the same run (${cpus().length} CPUs): ${DURATION_S} s open loop at ${MULTIPLE}x it, ` +
+      `then ${FLOOD_DURATION_S} s of ${FLOOD_CONNECTIONS} connections retrying at once${FLOOD_KEYED ? ' (keyed)' : ''}\n`,
+  );
   for (const row of rows) console.log(`[${row.topology}] uptime before: ${row.uptime}\n[${row.topology}] uptime after:  ${row.uptimeAfter}`);
   console.log('');
+  const phases = (pick: (row: Row) => Phase, label: string): Array<Array<string | number>> => [
+    [`${label}: capacity around it (mean of the one before and the one after: the verdict is against it)`, ...rows.map((r) => pick(r).capacity)],
+    [`${label}: POSTs sent`, ...rows.map((r) => pick(r).sent)],
+    [`${label}: accepted (202)`, ...rows.map((r) => pick(r).accepted)],
+    [`${label}: refused (503)`, ...rows.map((r) => pick(r).refused)],
+    [`${label}: other answers`, ...rows.map((r) => pick(r).otherAnswers)],
+    [`${label}: accepted/s`, ...rows.map((r) => pick(r).acceptedPerSecond)],
+    [`${label}: completed/s (goodput: CONFIRMED / start -> last confirmed)`, ...rows.map((r) => pick(r).completedPerSecond)],
+    [`${label}: goodput / capacity`, ...rows.map((r) => `${(100 * pick(r).goodputRatio).toFixed(1)}%`)],
+    [`${label}: CPU ms per CONFIRMED order (store, NATS, Postgres): capacity runs / overload`, ...rows.map((r) => `${r.capacityCpuMsPerCheckout.toFixed(1)} / ${pick(r).cpuMsPerCheckout.toFixed(1)}`)],
+    [`${label}: goodput per CPU / at capacity (the share of the CPU that did useful work)`, ...rows.map((r) => `${((100 * r.capacityCpuMsPerCheckout) / pick(r).cpuMsPerCheckout).toFixed(1)}%`)],
+    [`${label}: accepted orders TIMED_OUT`, ...rows.map((r) => pick(r).timedOut)],
+    [`${label}: accepted orders CANCELLED (by reason)`, ...rows.map((r) => pick(r).cancelled)],
+    [`${label}: accepted, placed -> terminal p50 / p99 ms`, ...rows.map((r) => `${pick(r).acceptedP50Ms.toFixed(0)} / ${pick(r).acceptedP99Ms.toFixed(0)}`)],
+    [`${label}: refusal p50 ms (open loop: due -> 503; flood: sent -> 503)`, ...rows.map((r) => pick(r).refusalP50Ms)],
+  ];
   printTable(
     ['measure', ...rows.map((row) => row.topology)],
     [
       [`capacity before the overload: CONFIRMED/s, ${CAPACITY_SESSIONS} customers each waiting for its order (${CAPACITY_DURATION_S} s)`, ...rows.map((r) => r.capacityBefore)],
-      ['capacity after the overload (the same)', ...rows.map((r) => r.capacityAfter)],
+      ['capacity between the open loop and the flood (the same)', ...rows.map((r) => r.capacityBetween)],
+      ['capacity after the flood (the same)', ...rows.map((r) => r.capacityAfter)],
       ['capacity: placed -> terminal p50 / p99 ms', ...rows.map((r) => `${r.capacityP50Ms.toFixed(0)} / ${r.capacityP99Ms.toFixed(0)}`)],
-      ['capacity (the mean of before and after: the verdict is against it)', ...rows.map((r) => r.capacity)],
-      [`offered rate: ${MULTIPLE}x the capacity before, POST /orders per s`, ...rows.map((r) => r.offered)],
-      ['POSTs sent', ...rows.map((r) => r.sent)],
-      ['accepted (202)', ...rows.map((r) => r.accepted)],
-      ['refused (503)', ...rows.map((r) => r.refused)],
-      ['other answers', ...rows.map((r) => r.otherAnswers)],
-      ['accepted/s', ...rows.map((r) => r.acceptedPerSecond)],
-      ['completed/s (goodput: CONFIRMED / overload start -> last confirmed)', ...rows.map((r) => r.completedPerSecond)],
-      ['goodput / capacity', ...rows.map((r) => `${(100 * r.goodputRatio).toFixed(1)}%`)],
-      ['CPU ms per CONFIRMED order (store, NATS, Postgres): capacity runs / overload', ...rows.map((r) => `${r.capacityCpuMsPerCheckout.toFixed(1)} / ${r.cpuMsPerCheckout.toFixed(1)}`)],
-      ['goodput per CPU under overload / at capacity (the share of the CPU that did useful work)', ...rows.map((r) => `${((100 * r.capacityCpuMsPerCheckout) / r.cpuMsPerCheckout).toFixed(1)}%`)],
-      ['accepted orders TIMED_OUT', ...rows.map((r) => r.timedOut)],
-      ['accepted orders CANCELLED (by reason)', ...rows.map((r) => r.cancelled)],
-      ['accepted: placed -> terminal p50 / p99 ms', ...rows.map((r) => `${r.acceptedP50Ms.toFixed(0)} / ${r.acceptedP99Ms.toFixed(0)}`)],
-      ['refusal: POST due -> 503 p50 ms', ...rows.map((r) => r.refusalP50Ms)],
+      [`open loop: offered rate, ${MULTIPLE}x the capacity before, POST /orders per s`, ...rows.map((r) => r.offered)],
+      ...phases((r) => r.open, 'open loop'),
+      ...phases((r) => r.flood, `flood (${FLOOD_CONNECTIONS} conn.)`),
       ['invariants', ...rows.map((r) => (r.violations.length ? r.violations.join('; ') : 'hold'))],
     ],
   );
   for (const row of rows) {
-    console.log(`\n[${row.topology}] CPU during the overload (start -> quiet), % of one core\n`);
-    printTable(['process', '% of one core', 'CPU s'], row.processes.map((p) => [p.name, p.cpuPercentOfCore, p.cpuMs / 1000]));
+    for (const phase of [row.open, row.flood]) {
+      console.log(`\n[${row.topology}] CPU during the ${phase.name} (start -> quiet), % of one core\n`);
+      printTable(['process', '% of one core', 'CPU s'], phase.processes.map((p) => [p.name, p.cpuPercentOfCore, p.cpuMs / 1000]));
+    }
     if (row.admission) console.log(`\n[${row.topology}] admission metrics at the end:\n${row.admission}`);
   }
   console.log('');
   printTable(
     ['target', ...rows.map((r) => r.topology)],
     [
-      [`goodput >= ${100 * TARGET_GOODPUT_RATIO}% of capacity`, ...rows.map((r) => (r.goodputRatio >= TARGET_GOODPUT_RATIO ? 'yes' : 'NO'))],
-      [`goodput per CPU >= ${100 * TARGET_GOODPUT_RATIO}% of that at capacity`, ...rows.map((r) => (r.capacityCpuMsPerCheckout / r.cpuMsPerCheckout >= TARGET_GOODPUT_RATIO ? 'yes' : 'NO'))],
-      ['0 accepted orders TIMED_OUT', ...rows.map((r) => (r.timedOut === 0 ? 'yes' : 'NO'))],
+      ...([['open loop', (r: Row) => r.open], ['flood', (r: Row) => r.flood]] as const).flatMap(([label, pick]) => {
+        return [
+          [`${label}: goodput >= ${100 * TARGET_GOODPUT_RATIO}% of capacity`, ...rows.map((r) => (pick(r).goodputRatio >= TARGET_GOODPUT_RATIO ? 'yes' : 'NO'))],
+          [`${label}: goodput per CPU >= ${100 * TARGET_GOODPUT_RATIO}% of that at capacity`, ...rows.map((r) => (r.capacityCpuMsPerCheckout / pick(r).cpuMsPerCheckout >= TARGET_GOODPUT_RATIO ? 'yes' : 'NO'))],
+          [`${label}: 0 accepted orders TIMED_OUT`, ...rows.map((r) => (pick(r).timedOut === 0 ? 'yes' : 'NO'))],
+        ];
+      }),
     ],
   );
 }

@@ -39,4 +39,5 @@ export { currentTraceHeaders } from './observability/tracing.js';
 // Sagas: long-running, compensated flows across modules.
 export { defineSaga, type SagaDefinition, SagaPlan, type SagaState, type Transition } from './sagas/saga-definition.js';
 export { SagaAdmission, type SagaAdmissionOptions } from './sagas/saga-admission.js';
+export { RecentKeys } from './sagas/recent-keys.js';
 export { type SagaOutcome, SagaRunner, type SagaRunnerOptions } from './sagas/saga-runner.js';

@@ -214,3 +214,72 @@ describeEachTopology(topologies, 'the in-flight bound on checkouts in the %s top
     await assertStoreInvariants(store().database.url);
   }, 120_000);
 });
+
+/** The statements sent by every pg client of this process (each topology runs in-process) that `picks` picks out. */
+function recordStatements(picks: (text: string) => boolean): { readonly texts: string[]; restore(): void } {
+  const query = pg.Client.prototype.query;
+  const recorded = { texts: [] as string[], restore: () => void (pg.Client.prototype.query = query) };
+  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
+    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
+    if (typeof text === 'string' && picks(text)) recorded.texts.push(text.replace(/\s+/g, ' ').slice(0, 160));
+    return (query as (...a: unknown[]) => unknown).apply(this, args);
+  } as typeof pg.Client.prototype.query;
+  return recorded;
+}
+
+/*
+ * Keyed requests under overload (issue 27, ADR 24): while the route refuses, a POST
+ * /orders with a new Idempotency-Key is refused like any other, with no statement
+ * to the database (the keys were looked up first, a pooled query per refusal); a
+ * repeat of a key that was accepted still gets its order.
+ */
+describeEachTopology(topologies, 'keyed checkouts under overload in the %s topology', (topology) => {
+  const { store, admin, ordersWritten } = storeWithAdmin(topology, {
+    CHECKOUT_ADMISSION_MIN_IN_FLIGHT: String(BOUND),
+    CHECKOUT_ADMISSION_MAX_WAIT_MS: '600000',
+  });
+
+  it('refuses new keys without a query while refusing, and still answers a key it accepted', async () => {
+    const sku = `KEYED-${topology.toUpperCase()}`;
+    expect((await http(store(), 'POST', '/inventory/products', { sku, name: 'Kettle', priceCents: 100, stock: 1000 })).status).toBe(201);
+    const accepted = await http(store(), 'POST', '/orders', order(sku), { 'Idempotency-Key': `keyed-${topology}-accepted` });
+    expect(accepted.status).toBe(202);
+    await eventually(async () => expect((await http(store(), 'GET', `/orders/${accepted.body.orderId}`)).body.status).toBe('CONFIRMED'));
+
+    await admin().query('BEGIN');
+    await admin().query('LOCK TABLE payments.payments IN SHARE ROW EXCLUSIVE MODE');
+    let held = true;
+    try {
+      await Promise.all(Array.from({ length: 3 * BOUND }, () => http(store(), 'POST', '/orders', order(sku))));
+      // Full: as many orders in flight as the bound (the first one has ended), so that nothing new may be admitted.
+      await eventually(async () => {
+        expect((await http(store(), 'POST', '/orders', order(sku))).status).toBe(503);
+        expect(await ordersWritten()).toBe(BOUND + 1);
+      }, 15_000, 50);
+
+      // What a POST /orders could read or write: orders, their lines, prices (the relays' and sagas' polling is not counted).
+      const statements = recordStatements((text) => /"?orders"?\."?(orders|order_lines)\b|"?inventory"?\."?products\b/i.test(text));
+      let answers: number[];
+      try {
+        answers = [];
+        for (let i = 0; i < 40; i++) answers.push((await http(store(), 'POST', '/orders', order(sku), { 'Idempotency-Key': `keyed-${topology}-new-${i}` })).status);
+      } finally {
+        statements.restore();
+      }
+      expect({ statements: statements.texts, answers: [...new Set(answers)] }).toEqual({ statements: [], answers: [503] });
+      expect(await ordersWritten()).toBe(BOUND + 1);
+
+      // The accepted key's repeat is answered: its order, not a 503.
+      const repeat = await http(store(), 'POST', '/orders', order(sku), { 'Idempotency-Key': `keyed-${topology}-accepted` });
+      expect(repeat.status).toBe(200);
+      expect(repeat.body).toEqual({ orderId: accepted.body.orderId, status: 'CONFIRMED' });
+
+      held = false;
+      await admin().query('COMMIT');
+    } finally {
+      if (held) await admin().query('ROLLBACK');
+    }
+    await waitForQuiet(store().database.url);
+    await assertStoreInvariants(store().database.url);
+  }, 120_000);
+});

@@ -35,7 +35,7 @@ describe('payments: intent, provider, outcome (real Postgres)', () => {
     const orderId = randomUUID();
     await expect(payments.refundPayment({ orderId })).rejects.toMatchObject({ code: 'NOT_FOUND' });
     await expect(payments.chargePayment({ orderId, amountCents: 700, paymentToken: 'tok_visa' })).rejects.toMatchObject({ code: 'CONFLICT' });
-    expect(provider.held(orderId)).toBe(0);
+    expect(await provider.held(orderId)).toBe(0);
     expect(await statusOf(orderId)).toBe('VOIDED');
   });
 
@@ -58,7 +58,7 @@ describe('payments: intent, provider, outcome (real Postgres)', () => {
       provider.capture = capture;
     }
     expect(await statusOf(orderId)).toBe('VOIDED');
-    expect(provider.held(orderId)).toBe(0);
+    expect(await provider.held(orderId)).toBe(0);
   });
 
   it('an intent left by a crash is completed by the retried charge, captured once', async () => {
@@ -71,9 +71,9 @@ describe('payments: intent, provider, outcome (real Postgres)', () => {
     const again = await payments.chargePayment({ orderId, amountCents: 400, paymentToken: 'tok_visa' });
     expect(first).toMatchObject({ status: 'CAPTURED', amountCents: 400 });
     expect(again.paymentId).toBe(first.paymentId);
-    expect(provider.held(orderId)).toBe(400);
+    expect(await provider.held(orderId)).toBe(400);
     await payments.refundPayment({ orderId });
-    expect(provider.held(orderId)).toBe(0);
+    expect(await provider.held(orderId)).toBe(0);
     expect(await statusOf(orderId)).toBe('REFUNDED');
   });
 });

@@ -138,8 +138,8 @@ export async function startStoreApplication(
     };
     const app = await NestFactory.create(root, { bodyParser: false, logger, abortOnError: false });
     (app.getHttpAdapter().getInstance() as { disable(setting: string): void }).disable('x-powered-by');
-    // First: a route refusing at capacity answers before any other work, tracing included (ADR 16).
-    app.use(earlyRefusals.middleware);
+    // First: a route refusing at capacity answers before any other work, tracing and express included (ADR 16, 24).
+    earlyRefusals.attach(app.getHttpServer());
     app.use(httpTracing);
     if (config.gateway) {
       // The OpenAPI document, generated from the same DTOs that validate requests (nest build's swagger plugin).

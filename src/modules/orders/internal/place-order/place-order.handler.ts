@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { CommandHandler, currentTraceHeaders, type FieldError, type ICommandHandler, ModuleError, TransactionRunner, SagaAdmission } from '../../../../platform/index.js';
+import { CommandHandler, currentTraceHeaders, type FieldError, type ICommandHandler, ModuleError, TransactionRunner, RecentKeys, SagaAdmission } from '../../../../platform/index.js';
 import { type Inventory, InjectInventory } from '../../../inventory/index.js';
 import { OrderPlaced } from '../../contract/order-events.js';
 import { PlaceOrderCommand } from '../../contract/place-order.command.js';
@@ -15,10 +15,15 @@ export const MAX_ORDER_TOTAL_CENTS = 2_000_000_000;
 
 const UNIQUE_VIOLATION = '23505';
 
+/** Idempotency keys this process placed or replayed, remembered (about 2 MB at most): see `execute`. */
+const RECENT_KEYS = 10_000;
+
 @Injectable()
 @CommandHandler(PlaceOrderCommand)
 export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand, PlaceOrderResult> {
   private readonly placeSql: string;
+  /** Keys known to name an order: their repeats are looked up even while new orders are refused. */
+  private readonly knownKeys = new RecentKeys(RECENT_KEYS);
 
   constructor(
     private readonly transactions: TransactionRunner,
@@ -40,16 +45,30 @@ export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand, Pla
          SELECT id FROM placed`;
   }
 
+  /**
+   * A refusal costs no query (ADR 24): the admission is asked before anything is
+   * read, so a flood of new orders, keyed or not, is refused in microseconds. A key
+   * this process knows names an order (it placed it, or answered it before): its
+   * repeat is looked up and answered even under overload. A key it does not know
+   * is looked up only once admitted: at worst, a repeat that another process
+   * accepted waits for a place as a new order does.
+   */
   async execute(command: PlaceOrderCommand): Promise<PlaceOrderResult> {
     const fingerprint = requestFingerprint(command);
-    if (command.idempotencyKey !== undefined) {
-      const earlier = await this.replay(command.idempotencyKey, fingerprint);
+    const key = command.idempotencyKey;
+    if (key !== undefined && this.knownKeys.has(key)) {
+      const earlier = await this.replay(key, fingerprint);
       if (earlier) return earlier;
     }
-    // After the replay: a client retrying an order it already placed gets its answer even under overload.
     const admitted = this.admission.admit();
     try {
-      return await this.place(command, fingerprint);
+      if (key !== undefined) {
+        const earlier = await this.replay(key, fingerprint);
+        if (earlier) return earlier;
+      }
+      const placed = await this.place(command, fingerprint);
+      if (key !== undefined) this.knownKeys.add(key);
+      return placed;
     } finally {
       admitted.settle();
     }
@@ -117,6 +136,7 @@ export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand, Pla
     if (earlier.requestFingerprint !== fingerprint) {
       throw new ModuleError('CONFLICT', 'this Idempotency-Key was already used with a different request', 'orders');
     }
+    this.knownKeys.add(key);
     return { orderId: earlier.id, status: earlier.status, created: false };
   }
 
