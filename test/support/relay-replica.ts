@@ -9,8 +9,14 @@ import type { PassResult } from '../../src/platform/scheduling/wakeable-loop.js'
 import type { PlannedSubscriber } from './planned-subscribers.js';
 import { SteppedLoop } from './stepped-loop.js';
 
-/** Where a paused relay stops: as it hands a delivery over, or after the handling, before its bookkeeping. */
-export type PausePoint = 'before' | 'after';
+/**
+ * Where a relay's pass stops: as it hands its `at`-th delivery (from 0) over,
+ * or after that delivery's handling, before the pass's bookkeeping.
+ */
+export interface Pause {
+  readonly point: 'before' | 'after';
+  readonly at: number;
+}
 
 /** An outbox store that counts what its relay claims: a pass that claimed nothing did no work. */
 class CountingOutboxStore extends OutboxStore {
@@ -52,7 +58,7 @@ export class RelayReplica {
   readonly relay: OutboxRelay;
   readonly publisher: TransactionRunner;
   private readonly loop: SteppedLoop;
-  private armed: PausePoint | undefined;
+  private armed: { point: Pause['point']; skip: number } | undefined;
   private reached = gate();
   private resumed = gate();
   /** The pass in progress while paused. */
@@ -104,13 +110,12 @@ export class RelayReplica {
   }
 
   /**
-   * Runs one pass; with `pause`, the pass stops at that point of its first
-   * delivery and stays there (answers 'paused') until `resume`. A pass that
-   * has no delivery to make runs to its end.
+   * Runs one pass; with `pause`, the pass stops there and stays (answers
+   * 'paused') until `resume`. A pass with fewer deliveries runs to its end.
    */
-  async pass(pause?: PausePoint): Promise<PassResult | 'paused'> {
+  async pass(pause?: Pause): Promise<PassResult | 'paused'> {
     if (this.paused) throw new Error('a paused relay runs no other pass');
-    this.armed = pause;
+    this.armed = pause && { point: pause.point, skip: pause.at };
     this.reached = gate();
     const running = this.loop.step().then(
       (result) => ({ result }),
@@ -137,8 +142,9 @@ export class RelayReplica {
     return outcome.result;
   }
 
-  private async pauseAt(point: PausePoint): Promise<void> {
-    if (this.armed !== point) return;
+  private async pauseAt(point: Pause['point']): Promise<void> {
+    if (this.armed?.point !== point) return;
+    if (this.armed.skip-- > 0) return;
     this.armed = undefined;
     this.resumed = gate();
     this.reached.open();
