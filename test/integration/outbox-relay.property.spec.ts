@@ -11,7 +11,7 @@ import type { PassResult } from '../../src/platform/scheduling/wakeable-loop.js'
 import { EntryRecorded } from '../fixtures/messaging/src/modules/ledger/ledger.contract.js';
 import { type HandlingPlan, type PlannedSubscriber, plannedSubscriber } from '../support/planned-subscribers.js';
 import { type Pause, RelayReplica } from '../support/relay-replica.js';
-import { seededRandom } from '../support/seeded-random.js';
+import { prng as seededRandom } from '../../tools/support/stats.js';
 import { startTestStore, TEST_MESSAGING, type TestStore } from '../support/test-store.js';
 
 const FIXTURE_MODULES = fileURLToPath(new URL('../fixtures/messaging/src/modules/', import.meta.url));

@@ -4,7 +4,7 @@ import pg from 'pg';
 import type { EventContext, EventSubscriber } from '../../src/platform/index.js';
 import { StreamInbox } from '../../src/platform/messaging/stream-inbox.js';
 import { faults } from '../fixtures/messaging/src/modules/audit/faults.js';
-import { seededRandom } from '../support/seeded-random.js';
+import { prng as seededRandom } from '../../tools/support/stats.js';
 import { SyntheticStream } from '../support/synthetic-stream.js';
 import { startTestStore, TEST_MESSAGING, type TestStore } from '../support/test-store.js';
 

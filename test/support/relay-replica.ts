@@ -58,7 +58,11 @@ export class RelayReplica {
   readonly relay: OutboxRelay;
   readonly publisher: TransactionRunner;
   private readonly loop: SteppedLoop;
-  private armed: { point: Pause['point']; skip: number } | undefined;
+  private armed: Pause | undefined;
+  /** Deliveries handed over in this pass, and those still in the subscriber's hands. */
+  private handedOver = 0;
+  private running = 0;
+  private settled: (() => void) | undefined;
   private reached = gate();
   private resumed = gate();
   /** The pass in progress while paused. */
@@ -82,22 +86,8 @@ export class RelayReplica {
     this.publisher = new TransactionRunner('ledger', ledger, this.store, () => recipients, this.bus);
     for (const { registered, handler } of subscribers) {
       const inbox = new Inbox(registered, audit.db, audit.transactions, () => handler);
-      this.bus.route(registered.id, async (envelope) => {
-        await this.pauseAt('before');
-        try {
-          await inbox.receive(envelope);
-        } finally {
-          await this.pauseAt('after');
-        }
-      });
-      this.bus.routeBatch(registered.id, async (envelopes) => {
-        await this.pauseAt('before');
-        try {
-          await inbox.receiveBatch(envelopes);
-        } finally {
-          await this.pauseAt('after');
-        }
-      });
+      this.bus.route(registered.id, this.pausable((envelope) => inbox.receive(envelope)));
+      this.bus.routeBatch(registered.id, this.pausable((envelopes) => inbox.receiveBatch(envelopes)));
     }
   }
 
@@ -115,7 +105,8 @@ export class RelayReplica {
    */
   async pass(pause?: Pause): Promise<PassResult | 'paused'> {
     if (this.paused) throw new Error('a paused relay runs no other pass');
-    this.armed = pause && { point: pause.point, skip: pause.at };
+    this.armed = pause;
+    this.handedOver = 0;
     this.reached = gate();
     const running = this.loop.step().then(
       (result) => ({ result }),
@@ -125,6 +116,9 @@ export class RelayReplica {
     this.armed = undefined;
     if (first === 'paused') {
       this.paused = running;
+      // The pass's other deliveries go on to their end (the relay then waits for the paused one):
+      // the next step starts once they are done, so that nothing of this pass runs beside it.
+      while (this.running > 1) await new Promise<void>((resolve) => (this.settled = resolve));
       return 'paused';
     }
     if ('error' in first) throw first.error;
@@ -142,9 +136,27 @@ export class RelayReplica {
     return outcome.result;
   }
 
-  private async pauseAt(point: Pause['point']): Promise<void> {
-    if (this.armed?.point !== point) return;
-    if (this.armed.skip-- > 0) return;
+  /** A route that counts its deliveries and pauses where the armed pause says. */
+  private pausable<A>(deliver: (delivery: A) => Promise<unknown>): (delivery: A) => Promise<void> {
+    return async (delivery) => {
+      const index = this.handedOver++;
+      this.running += 1;
+      try {
+        await this.pauseAt('before', index);
+        try {
+          await deliver(delivery);
+        } finally {
+          await this.pauseAt('after', index);
+        }
+      } finally {
+        this.running -= 1;
+        this.settled?.();
+      }
+    };
+  }
+
+  private async pauseAt(point: Pause['point'], index: number): Promise<void> {
+    if (this.armed?.point !== point || this.armed.at !== index) return;
     this.armed = undefined;
     this.resumed = gate();
     this.reached.open();
