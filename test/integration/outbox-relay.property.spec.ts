@@ -15,7 +15,7 @@ import { prng as seededRandom } from '../../tools/support/stats.js';
 import { startTestStore, TEST_MESSAGING, type TestStore } from '../support/test-store.js';
 
 const FIXTURE_MODULES = fileURLToPath(new URL('../fixtures/messaging/src/modules/', import.meta.url));
-const RUNS = Number(process.env.PROPERTY_RUNS ?? 20);
+const RUNS = Number(process.env.PROPERTY_RUNS ?? 10);
 const SEED = Number(process.env.PROPERTY_SEED ?? Math.floor(Math.random() * 2 ** 31));
 
 /**
