@@ -157,12 +157,11 @@ describe('outbox relay under faults (real Postgres)', () => {
     }
   });
 
-  // Known defect (issue 27), found by outbox-relay.property.spec (PROPERTY_SEED=3, its run 6: a pass
-  // whose failed batch is retried one by one only after another subscriber's batch, held past the
-  // lease): nothing fences a delivery by its lease. A relay whose subscriber takes the event after
-  // the lease ran out, when the other relays have dead-lettered it meanwhile, leaves it applied AND
-  // dead (its delivered mark is refused: the claim is no longer its own). `it.failing` until fixed.
-  it.failing('an event a stale relay’s subscriber applied after the others dead-lettered it does not stay a dead letter', async () => {
+  // Found by outbox-relay.property.spec (PROPERTY_SEED=3, its run 6: a pass whose failed batch is
+  // retried one by one only after another subscriber's batch, held past the lease): a relay whose
+  // subscriber takes the event after its lease ran out, when the other relays have dead-lettered it
+  // meanwhile, left it applied AND dead (its delivered mark was refused: the claim was not its own).
+  it('an event a stale relay’s subscriber applied after the others dead-lettered it does not stay a dead letter', async () => {
     const relays = await takenOver({ ...TEST_MESSAGING, maxAttempts: 2, leaseMs: 60_000, pollIntervalMs: 60_000 });
     const delivered = jest.spyOn(OutboxStore.prototype, 'markDelivered');
     try {
