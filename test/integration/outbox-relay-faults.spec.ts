@@ -59,9 +59,13 @@ describe('outbox relay under faults (real Postgres)', () => {
     }
   });
 
-  it('a relay whose lease ran out and was taken over changes nothing of the new holder’s, and says so', async () => {
-    // One attempt: the stale relay's failure would dead-letter the delivery the other one is making.
-    const options = { ...TEST_MESSAGING, maxAttempts: 1, leaseMs: 60_000, pollIntervalMs: 60_000 };
+  /**
+   * Two relays on one outbox and one event: the first (stale) claims it and
+   * is held in its delivery past its lease (a GC pause, SIGSTOP); the second
+   * (holder) takes the delivery over and is held in its own. Each delivery
+   * ends when the test releases it, with the error given or with success.
+   */
+  async function takenOver(options: typeof TEST_MESSAGING) {
     store = await startTestStore({}, { modulesRoot: FIXTURE_MODULES, messaging: options });
     await store.application.messaging.stop();
     const outbox = store.application.messaging.store('ledger');
@@ -77,8 +81,11 @@ describe('outbox relay under faults (real Postgres)', () => {
     });
     const stale = new OutboxRelay(outbox, bus, options, undefined);
     const holder = new OutboxRelay(outbox, bus, options, undefined);
-    const warnings = jest.spyOn(Logger.prototype, 'warn');
-    const marks = jest.spyOn(OutboxStore.prototype, 'markFailed');
+    const stop = async () => {
+      for (const r of release) r.open(undefined);
+      await stale.stop();
+      await holder.stop();
+    };
     try {
       await ledger().transaction((manager) =>
         outbox.write(manager, [
@@ -87,31 +94,88 @@ describe('outbox relay under faults (real Postgres)', () => {
       );
       await stale.start();
       await arrived[0].promise;
-      // The stale relay pauses (a GC pause, SIGSTOP) past its lease; the other one takes the delivery over.
+      // The stale relay pauses past its lease; the other one takes the delivery over.
       await ledger().query(`UPDATE ledger.outbox_deliveries SET locked_until = now() - interval '1 second'`);
       await holder.start();
       await arrived[1].promise;
-      const row = async () =>
-        (await ledger().query(`SELECT status, attempts, locked_until, next_attempt_at, last_error FROM ledger.outbox_deliveries`))[0];
-      const taken = await row();
-      expect(taken).toMatchObject({ status: 'PENDING', attempts: 2 });
+    } catch (error) {
+      await stop();
+      throw error;
+    }
+    const row = async () =>
+      (await ledger().query(`SELECT status, attempts, locked_by, locked_until, next_attempt_at, last_error FROM ledger.outbox_deliveries`))[0];
+    const taken = await row();
+    expect(taken).toMatchObject({ status: 'PENDING', attempts: 2, locked_by: expect.any(String) });
+    return { release, row, taken, stop };
+  }
 
+  it('a relay whose lease ran out and was taken over changes nothing of the new holder’s, and says so', async () => {
+    // One attempt: the stale relay's failure would dead-letter the delivery the other one is making.
+    const relays = await takenOver({ ...TEST_MESSAGING, maxAttempts: 1, leaseMs: 60_000, pollIntervalMs: 60_000 });
+    const warnings = jest.spyOn(Logger.prototype, 'warn');
+    const marks = jest.spyOn(OutboxStore.prototype, 'markFailed');
+    try {
       // The stale relay's delivery fails: its bookkeeping (dead letter, at one attempt) must not touch the other's claim.
-      release[0].open(new Error('the stale relay lost its connection'));
+      relays.release[0].open(new Error('the stale relay lost its connection'));
       await eventually(async () => expect(marks.mock.results).toHaveLength(1));
       await marks.mock.results[0].value;
-      expect(await row()).toEqual(taken);
+      expect(await relays.row()).toEqual(relays.taken);
       await eventually(async () => expect(warnings.mock.calls.map(([line]) => String(line))).toContainEqual(expect.stringMatching(/lost the lease of 1 delivery/)));
 
       // The holder's delivery succeeds and is recorded.
-      release[1].open(undefined);
+      relays.release[1].open(undefined);
       await eventually(async () => expect(await ledger().query(`SELECT * FROM ledger.outbox_deliveries`)).toEqual([]));
     } finally {
       warnings.mockRestore();
       marks.mockRestore();
-      for (const r of release) r.open(undefined);
-      await stale.stop();
-      await holder.stop();
+      await relays.stop();
+    }
+  });
+
+  it('a relay whose lease was taken over records no delivery over the new holder’s claim (its delivered mark changes nothing)', async () => {
+    const relays = await takenOver({ ...TEST_MESSAGING, maxAttempts: 3, baseBackoffMs: 60_000, maxBackoffMs: 60_000, leaseMs: 60_000, pollIntervalMs: 60_000 });
+    const warnings = jest.spyOn(Logger.prototype, 'warn');
+    const marks = jest.spyOn(OutboxStore.prototype, 'markDelivered');
+    try {
+      // The stale relay's delivery succeeds after all: the claim is the holder's now, its mark must leave it be.
+      relays.release[0].open(undefined);
+      await eventually(async () => expect(marks.mock.results).toHaveLength(1));
+      const marked = await marks.mock.results[0].value;
+      expect(await relays.row()).toEqual(relays.taken);
+      expect(marked).toMatchObject({ lost: 1 });
+      await eventually(async () => expect(warnings.mock.calls.map(([line]) => String(line))).toContainEqual(expect.stringMatching(/lost the lease of 1 delivery/)));
+
+      // The holder's delivery fails: its retry is recorded on its claim, as if the stale relay had never been.
+      relays.release[1].open(new Error('the subscriber is down'));
+      await eventually(async () =>
+        expect(await relays.row()).toMatchObject({ status: 'PENDING', attempts: 2, locked_by: null, locked_until: null, last_error: 'Error: the subscriber is down' }),
+      );
+    } finally {
+      warnings.mockRestore();
+      marks.mockRestore();
+      await relays.stop();
+    }
+  });
+
+  // Found by outbox-relay.property.spec (PROPERTY_SEED=3, its run 6: a pass whose failed batch is
+  // retried one by one only after another subscriber's batch, held past the lease): a relay whose
+  // subscriber takes the event after its lease ran out, when the other relays have dead-lettered it
+  // meanwhile, left it applied AND dead (its delivered mark was refused: the claim was not its own).
+  it('an event a stale relay’s subscriber applied after the others dead-lettered it does not stay a dead letter', async () => {
+    const relays = await takenOver({ ...TEST_MESSAGING, maxAttempts: 2, leaseMs: 60_000, pollIntervalMs: 60_000 });
+    const delivered = jest.spyOn(OutboxStore.prototype, 'markDelivered');
+    try {
+      // The holder's attempt (the second, the last) fails: a dead letter.
+      relays.release[1].open(new Error('the subscriber is down'));
+      await eventually(async () => expect(await relays.row()).toMatchObject({ status: 'DEAD', attempts: 2 }));
+      // The stale relay's subscriber takes the event after all.
+      relays.release[0].open(undefined);
+      await eventually(async () => expect(delivered.mock.calls.filter(([made]) => made.length === 1)).toHaveLength(1));
+      await Promise.all(delivered.mock.results.map((result) => result.value));
+      expect(await relays.row()).toBeUndefined();
+    } finally {
+      delivered.mockRestore();
+      await relays.stop();
     }
   });
 });

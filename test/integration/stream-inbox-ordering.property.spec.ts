@@ -4,6 +4,7 @@ import pg from 'pg';
 import type { EventContext, EventSubscriber } from '../../src/platform/index.js';
 import { StreamInbox } from '../../src/platform/messaging/stream-inbox.js';
 import { faults } from '../fixtures/messaging/src/modules/audit/faults.js';
+import { prng as seededRandom } from '../../tools/support/stats.js';
 import { SyntheticStream } from '../support/synthetic-stream.js';
 import { startTestStore, TEST_MESSAGING, type TestStore } from '../support/test-store.js';
 
@@ -168,15 +169,3 @@ describe('stream inbox ordering, property-based (real Postgres, synthetic stream
     );
   }, 600_000);
 });
-
-/** A small seeded generator (mulberry32): the back-offs' jitter, replayed with the schedule. */
-function seededRandom(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 2 ** 32;
-  };
-}

@@ -5,9 +5,20 @@ import type { MessageBus } from './message-bus.js';
 import { NoRouteError, PoisonMessageError } from './message-bus.js';
 import { GuardedClient } from '../database/guarded-client.js';
 import { contextFrom, inSpan, SpanKind } from '../observability/tracing.js';
-import { type PassResult, WakeableLoop } from '../scheduling/wakeable-loop.js';
+import { type PassLoop, type PassResult, WakeableLoop, type WakeableLoopOptions } from '../scheduling/wakeable-loop.js';
 import { backoffMs, type MessagingOptions } from '../config/messaging-options.js';
 import type { ClaimedDelivery, MadeDelivery, OutboxStore } from './outbox.store.js';
+
+/**
+ * What a deterministic test replaces in a relay; production takes the defaults.
+ * - `random`: the jitter of retry back-offs (a seeded one replays a schedule);
+ * - `loop`: what runs the passes (default a WakeableLoop: woken by commits,
+ *   sleeping until the next due time); a test's loop runs them when it says.
+ */
+export interface RelaySchedule {
+  readonly random?: () => number;
+  readonly loop?: (pass: () => Promise<PassResult>, options: WakeableLoopOptions) => PassLoop;
+}
 
 /**
  * Delivers one module's outbox to its subscribers through the bus.
@@ -20,7 +31,8 @@ import type { ClaimedDelivery, MadeDelivery, OutboxStore } from './outbox.store.
  */
 export class OutboxRelay {
   private readonly logger: Logger;
-  private readonly loop: WakeableLoop;
+  private readonly loop: PassLoop;
+  private readonly random: () => number;
   private pruneTimer: NodeJS.Timeout | undefined;
   private listener: pg.Client | undefined;
   private reconnecting = false;
@@ -48,11 +60,12 @@ export class OutboxRelay {
     private readonly bus: MessageBus,
     private readonly options: MessagingOptions,
     private readonly listenUrl: string | undefined,
-    /** The jitter of retry back-offs: a seeded one makes a test's schedule replayable. */
-    private readonly random: () => number = Math.random,
+    schedule: RelaySchedule = {},
   ) {
     this.logger = new Logger(`${store.module}.outbox`);
-    this.loop = new WakeableLoop(() => this.pass(), {
+    this.random = schedule.random ?? Math.random;
+    const loopOf = schedule.loop ?? ((pass, loopOptions) => new WakeableLoop(pass, loopOptions));
+    this.loop = loopOf(() => this.pass(), {
       pollIntervalMs: options.pollIntervalMs,
       shutdownDeadlineMs: options.shutdownDeadlineMs,
       minPassIntervalMs: options.minPassIntervalMs,

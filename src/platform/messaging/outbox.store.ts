@@ -201,7 +201,9 @@ export class OutboxStore {
   /**
    * Records deliveries made by the relay `holder`, those it still holds: a
    * claim another relay took over after this one's lease ran out is the other
-   * relay's to record. Answers how many it no longer held (`lost`) and, with
+   * relay's to record. A dead letter is the exception: another relay gave up
+   * on the event while this one's subscriber took it, so the dead letter is
+   * false and goes (ADR 20). Answers how many it no longer held (`lost`) and, with
    * `next`, in the same statement, when the next pending delivery (these
    * aside) falls due, as `nextDueInMs` answers: a relay's pass then ends
    * without another round trip.
@@ -217,7 +219,7 @@ export class OutboxStore {
     const marked = `WITH delivered AS (
          DELETE FROM ${this.deliveries} d
           USING unnest($1::uuid[], $2::text[]) AS x (event_id, subscriber)
-          WHERE d.event_id = x.event_id AND d.subscriber = x.subscriber AND d.locked_by = $5::uuid
+          WHERE d.event_id = x.event_id AND d.subscriber = x.subscriber AND (d.locked_by = $5::uuid OR d.status = 'DEAD')
          RETURNING d.event_id, d.subscriber
        ), streamed AS (
          UPDATE ${this.outbox} o SET stream_seq = x.seq

@@ -25,13 +25,24 @@ export interface WakeableLoopOptions {
 export type PassResult = number | undefined | { readonly dueInMs: number | undefined; readonly crowded: boolean };
 
 /**
+ * What runs a worker's passes: the WakeableLoop, or a caller that runs them
+ * itself, one at a time, in an order of its choosing (a deterministic test).
+ */
+export interface PassLoop {
+  readonly stopping: boolean;
+  start(): void;
+  wake(): void;
+  stop(): Promise<void>;
+}
+
+/**
  * A background worker that runs `pass` when woken, never twice at once: a
  * wake-up during a pass runs one more pass right after it. Between wake-ups
  * it sleeps until the time `pass` says the next work falls due, or at most
  * the poll interval. Used by the outbox relay and by durable sagas, whose
  * work lives in tables and is announced by commits.
  */
-export class WakeableLoop {
+export class WakeableLoop implements PassLoop {
   private running: Promise<void> | undefined;
   private again = false;
   private stopped = true;
