@@ -44,10 +44,19 @@ export async function runFault(event: FaultEvent, context: FaultContext, loadSta
     return { event, injected, healed: true };
   } catch (error) {
     const message = (error as Error).message;
+    if (!injected && DATABASE_FAULTS.has(event.kind)) {
+      // Injected through the database, which another fault of the schedule may hold down for the
+      // whole window (a PostgreSQL restart): nothing was done, so nothing is left to heal.
+      context.log(`${label}: not injected (the database did not take it within its window): ${message}`);
+      return { event, injected, healed: true, error: message };
+    }
     context.log(`${label}: ${injected ? 'heal' : 'injection'} failed: ${message}`);
     return { event, injected, healed: false, error: message };
   }
 }
+
+/** Faults an administrator's connection injects: tried again while the database does not answer, within the fault's window. */
+const DATABASE_FAULTS: ReadonlySet<FaultEvent['kind']> = new Set(['subscriber-fails', 'table-locked']);
 
 /** Injects the fault; answers how to heal it. */
 async function inject(event: FaultEvent, context: FaultContext): Promise<() => Promise<void>> {
@@ -83,9 +92,9 @@ async function inject(event: FaultEvent, context: FaultContext): Promise<() => P
       return async () => proxy.heal();
     }
     case 'subscriber-fails':
-      return failSubscriber(context.adminUrl, event);
+      return retrying(() => failSubscriber(context.adminUrl, event), event.durationMs);
     case 'table-locked':
-      return lockTable(context.adminUrl, event.target);
+      return retrying(() => lockTable(context.adminUrl, event.target), event.durationMs);
     case 'planted':
       await plantViolation(context.adminUrl);
       return async () => {};
@@ -112,9 +121,14 @@ async function failSubscriber(adminUrl: string, event: FaultEvent): Promise<() =
 async function lockTable(adminUrl: string, table: string): Promise<() => Promise<void>> {
   const client = new pg.Client({ connectionString: adminUrl });
   client.on('error', () => {}); // a PostgreSQL restart meanwhile ends the lock with the session
-  await client.connect();
-  await client.query('BEGIN');
-  await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+  try {
+    await client.connect();
+    await client.query('BEGIN');
+    await client.query(`LOCK TABLE ${table} IN ACCESS EXCLUSIVE MODE`);
+  } catch (error) {
+    await client.end().catch(() => {});
+    throw error;
+  }
   return async () => {
     await client.query('ROLLBACK').catch(() => {});
     await client.end().catch(() => {});
@@ -151,6 +165,15 @@ async function adminStatements(adminUrl: string, statements: readonly string[]):
   } finally {
     await client.end().catch(() => {});
   }
+}
+
+/** `retry` for an injection: answers the heal of the attempt that succeeded. */
+async function retrying(inject: () => Promise<() => Promise<void>>, timeoutMs: number): Promise<() => Promise<void>> {
+  let heal: (() => Promise<void>) | undefined;
+  await retry(async () => {
+    heal = await inject();
+  }, timeoutMs);
+  return heal!;
 }
 
 /** Tries `action` until it succeeds or `timeoutMs` has passed (then throws its last error). */
