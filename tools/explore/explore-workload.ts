@@ -34,12 +34,18 @@ export interface WorkloadOptions {
 /** The products every schedule sells: one that never runs out, one that does after a few orders. */
 export async function createProducts(gatewayUrl: string): Promise<void> {
   for (const [sku, stock] of [[PLENTY_SKU, 1_000_000], [SCARCE_SKU, SCARCE_STOCK]] as const) {
-    const response = await fetch(`${gatewayUrl}/inventory/products`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sku, name: sku, priceCents: 1_250, stock }),
-    });
-    if (response.status !== 201) throw new Error(`creating ${sku}: ${response.status} ${await response.text()}`);
+    // Before any fault, but on a machine that may be slow: a 503 ("did not answer in time: it may
+    // have been done all the same") is asked again, and a 409 then means the first one was done.
+    for (let attempt = 1; ; attempt++) {
+      const response = await fetch(`${gatewayUrl}/inventory/products`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sku, name: sku, priceCents: 1_250, stock }),
+      });
+      if (response.status === 201 || (response.status === 409 && attempt > 1)) break;
+      if (response.status !== 503 || attempt === 10) throw new Error(`creating ${sku}: ${response.status} ${await response.text()}`);
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+    }
   }
 }
 
