@@ -220,5 +220,14 @@ describeWithNats('Prefer: wait with two replicas of Orders', () => {
     expect(answers.map((answer) => `${answer.status} ${answer.body.status}`)).toEqual(
       Array.from({ length: 12 }, (_, n) => (n % 3 === 0 ? '201 CANCELLED' : '201 CONFIRMED')),
     );
+    // Some of the waits (of this suite) were woken by another replica's end: the NOTIFY path ran, not only the in-process one.
+    const woken = async (store: TestStore, how: string) => {
+      const text = await (await fetch(`${store.url}/metrics`)).text();
+      const line = text.split('\n').find((l) => l.startsWith(`saga_end_waits_total{saga="checkout",woken="${how}"}`));
+      return line === undefined ? 0 : Number(line.split(' ').at(-1));
+    };
+    const notified = (await woken(processes[0], 'notify')) + (await woken(processes[1], 'notify'));
+    const local = (await woken(processes[0], 'local')) + (await woken(processes[1], 'local'));
+    expect({ notified: notified > 0, local: local > 0 }).toEqual({ notified: true, local: true });
   }, 60_000);
 });
