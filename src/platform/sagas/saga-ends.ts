@@ -41,7 +41,7 @@ export class SagaEnds implements BeforeApplicationShutdown {
   ) {
     this.logger = new Logger(`${runner.store.module}.${runner.definition.name}-ends`);
     runner.onEnded((key) => this.wake(key, 'local'));
-    this.waits = metrics.counter('saga_end_waits_total', 'Waits for a saga\'s end (Prefer: wait), by saga and how they ended: local, notify (another process ended it), before (already ended), timeout, refused (too many waiting)', ['saga', 'woken']);
+    this.waits = metrics.counter('saga_end_waits_total', 'Waits for a saga\'s end (Prefer: wait), by saga and how they ended: local, notify (another process ended it), before (already ended), timeout, stopping, unknown (no such saga), refused (too many waiting)', ['saga', 'woken']);
     metrics.gauge(`saga_end_waiters_${runner.definition.name.replace(/[^a-zA-Z0-9_]/g, '_')}`, `Callers waiting for a ${runner.definition.name} saga's end now`, () => this.waiting);
   }
 
@@ -61,14 +61,14 @@ export class SagaEnds implements BeforeApplicationShutdown {
       await this.listen();
       const status = await this.runner.store.watch(key);
       if (status === undefined || status === 'DONE') {
-        this.waits.inc({ saga, woken: status === undefined ? 'refused' : 'before' });
+        this.waits.inc({ saga, woken: status === undefined ? 'unknown' : 'before' });
         return this.standing(status);
       }
       let timer: NodeJS.Timeout | undefined;
       const how = await Promise.race([wake, new Promise<string>((resolve) => (timer = setTimeout(() => resolve('timeout'), timeoutMs)))]);
       clearTimeout(timer);
       this.waits.inc({ saga, woken: how });
-      return how === 'timeout' ? 'RUNNING' : 'ENDED';
+      return how === 'local' || how === 'notify' ? 'ENDED' : 'RUNNING';
     } finally {
       this.remove(key, woken);
       this.waiting--;
@@ -79,8 +79,9 @@ export class SagaEnds implements BeforeApplicationShutdown {
   async beforeApplicationShutdown(): Promise<void> {
     this.stopped = true;
     for (const key of [...this.waiters.keys()]) this.wake(key, 'stopping');
-    await this.listener?.end().catch(() => {});
+    const listener = this.listener;
     this.listener = undefined;
+    await listener?.end().catch(() => {});
   }
 
   private standing(status: string | undefined): SagaEndWait {
