@@ -50,7 +50,8 @@ export class OrdersController {
   @ApiResponse({
     status: 200,
     description: 'A replayed Idempotency-Key: the order it placed, nothing new; with Prefer: wait=N applied (Preference-Applied), the whole order.',
-    schema: { oneOf: [{ $ref: getSchemaPath(CheckoutAcceptedView) }, { $ref: getSchemaPath(OrderView) }] },
+    // anyOf: the whole order has the accepted view's fields too.
+    schema: { anyOf: [{ $ref: getSchemaPath(CheckoutAcceptedView) }, { $ref: getSchemaPath(OrderView) }] },
     headers: { ...LOCATION, 'Preference-Applied': { ...APPLIED['Preference-Applied'], required: false } },
   })
   @ApiProblem(409, 'The Idempotency-Key was used with a different body.')
