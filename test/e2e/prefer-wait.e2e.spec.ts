@@ -231,3 +231,43 @@ describeWithNats('Prefer: wait with two replicas of Orders', () => {
     expect({ notified: notified > 0, local: local > 0 }).toEqual({ notified: true, local: true });
   }, 60_000);
 });
+
+/** Waiting changes nothing at the door (ADR 16): a checkout over the in-flight bound is refused at once, not waited for. */
+describe('Prefer: wait under the in-flight bound', () => {
+  let store: TestStore;
+
+  beforeAll(async () => {
+    store = await startTestStore({ ...ENV, CHECKOUT_ADMISSION_MIN_IN_FLIGHT: '1' });
+  }, 60_000);
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  it('refuses the checkout past the bound with 503 and Retry-After, while the admitted one waits and ends 201', async () => {
+    expect((await http(store, 'POST', '/inventory/products', { sku: 'WAIT-BOUND', name: 'Kettle', priceCents: 100, stock: 10 })).status).toBe(201);
+    const blocked = await blockCharges(store.database.url);
+    let refused;
+    let admitted;
+    try {
+      admitted = http(store, 'POST', '/orders', checkout('WAIT-BOUND'), { prefer: 'wait=20' });
+      const admin = new pg.Client({ connectionString: store.database.url });
+      await admin.connect();
+      try {
+        await eventually(async () => expect((await admin.query(`SELECT count(*)::int AS n FROM orders.orders`)).rows[0].n).toBe(1));
+      } finally {
+        await admin.end();
+      }
+      refused = await eventually(async () => {
+        const answer = await http(store, 'POST', '/orders', checkout('WAIT-BOUND'), { prefer: 'wait=20' });
+        expect(answer.status).toBe(503);
+        return answer;
+      });
+    } finally {
+      await blocked.release();
+    }
+    expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
+    expect(refused.headers.get('preference-applied')).toBeNull();
+    const answer = await admitted;
+    expect({ status: answer.status, order: answer.body.status }).toEqual({ status: 201, order: 'CONFIRMED' });
+  }, 60_000);
+});
