@@ -20,7 +20,7 @@ export class JsonClient {
 
   constructor(private readonly baseUrl: string) {}
 
-  send(method: string, path: string, body?: unknown): Promise<JsonResponse> {
+  send(method: string, path: string, body?: unknown, headers: Readonly<Record<string, string>> = {}): Promise<JsonResponse> {
     const payload = body === undefined ? undefined : JSON.stringify(body);
     return new Promise((resolve, reject) => {
       const req = request(
@@ -28,7 +28,7 @@ export class JsonClient {
         {
           method,
           agent: this.agent,
-          headers: payload === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
+          headers: payload === undefined ? { ...headers } : { ...headers, 'content-type': 'application/json', 'content-length': Buffer.byteLength(payload) },
         },
         (res) => {
           const chunks: Buffer[] = [];

@@ -27,6 +27,7 @@ export { ModuleSettings } from './config/module-settings.js';
 export { describeFieldErrors } from './validation/field-errors.js';
 export { ApiProblem } from './http/openapi/api-problem.decorator.js';
 export { ProblemException } from './http/problem.js';
+export { preferences, preferredWait } from './http/prefer-header.js';
 
 // Bounded lists: keyset pages with an opaque cursor, answered with `Link: <…>; rel="next"` (ADR 23).
 export { Keyset, type KeyPart, type PageRequest } from './pagination/keyset.js';
@@ -41,3 +42,4 @@ export { defineSaga, type SagaDefinition, SagaPlan, type SagaState, type Transit
 export { SagaAdmission, type SagaAdmissionOptions } from './sagas/saga-admission.js';
 export { RecentKeys } from './sagas/recent-keys.js';
 export { type SagaOutcome, SagaRunner, type SagaRunnerOptions } from './sagas/saga-runner.js';
+export { SagaEnds, type SagaEndsOptions, type SagaEndWait } from './sagas/saga-ends.js';

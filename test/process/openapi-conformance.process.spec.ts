@@ -139,6 +139,11 @@ describe('OpenAPI document against real answers', () => {
     expect((await call('POST', '/orders', '/orders', json({ ...checkout, items: [{ sku: 'OA-NONE', quantity: 1 }] }))).status).toBe(422);
     expect((await call('POST', '/orders', '/orders', json({ ...checkout, items: [{ sku: 'OA-KETTLE', quantity: '2' }] }))).status).toBe(400);
     expect((await call('POST', '/orders', '/orders', json(checkout, { 'idempotency-key': '' }))).status).toBe(400);
+    // Prefer: wait (ADR 30): the whole order, 201 new and 200 for a replay, with Preference-Applied.
+    const waited = await call('POST', '/orders', '/orders', json(checkout, { 'idempotency-key': 'oa-wait', prefer: 'wait=10' }));
+    expect({ status: waited.status, order: waited.body.status, applied: waited.headers.get('preference-applied') }).toEqual({ status: 201, order: 'CONFIRMED', applied: 'wait=10' });
+    const waitedAgain = await call('POST', '/orders', '/orders', json(checkout, { 'idempotency-key': 'oa-wait', prefer: 'wait=10' }));
+    expect({ status: waitedAgain.status, body: waitedAgain.body }).toEqual({ status: 200, body: waited.body });
 
     const id = placed.body.orderId as string;
     const order = await eventually(async () => {

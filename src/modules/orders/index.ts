@@ -9,6 +9,7 @@ export { PlaceOrderCommand } from './contract/place-order.command.js';
 export type { PlaceOrderResult } from './contract/place-order.result.js';
 export { GetOrderQuery } from './contract/get-order.query.js';
 export { GetCheckoutLogQuery } from './contract/get-checkout-log.query.js';
+export { AwaitOrderQuery, MAX_ORDER_WAIT_MS } from './contract/await-order.query.js';
 export { CancelOrderCommand } from './contract/cancel-order.command.js';
 export type { CancelOrderResult } from './contract/cancel-order.result.js';
 export type { FailureReason, OrderLineView, OrderStatus, OrderView } from './contract/order.view.js';

@@ -20,5 +20,5 @@ export default defineModule({
     uses(PaymentsContract, 'chargePayment', 'refundPayment'),
     uses(ShippingContract, 'scheduleShipment', 'cancelShipment'),
   ],
-  httpCalls: [uses(OrdersContract, 'placeOrder', 'getOrder', 'cancelOrder', 'getCheckoutLog')],
+  httpCalls: [uses(OrdersContract, 'placeOrder', 'awaitOrder', 'getOrder', 'cancelOrder', 'getCheckoutLog')],
 });

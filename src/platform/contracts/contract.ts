@@ -20,6 +20,11 @@ export interface OperationSpec<I extends object = object, O = unknown> {
    * carry one key and can never act twice.
    */
   readonly idempotencyKey?: string;
+  /**
+   * The input field (ms) of a query that waits on purpose before it answers
+   * (a saga's end, ADR 30): a remote call's deadline is that much longer than usual.
+   */
+  readonly waitsUpTo?: string;
   /** Phantom field carrying the output type; never set at run time. */
   readonly __output?: O;
 }
@@ -45,8 +50,8 @@ export function command<I extends object, O>(
   };
 }
 
-export function query<I extends object, O>(input: Type<I>): OperationSpec<I, O> {
-  return { kind: 'query', input, idempotent: true };
+export function query<I extends object, O>(input: Type<I>, options: { waitsUpTo?: keyof I & string } = {}): OperationSpec<I, O> {
+  return { kind: 'query', input, idempotent: true, ...(options.waitsUpTo === undefined ? {} : { waitsUpTo: options.waitsUpTo }) };
 }
 
 /**

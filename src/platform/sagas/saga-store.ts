@@ -70,6 +70,8 @@ interface Row {
 export class SagaStore<S> {
   private readonly sagas: string;
   private readonly log: string;
+  /** The NOTIFY channel of this saga type's watched ends (ADR 30). */
+  readonly endsChannel: string;
   /** By the number of the effect's parameters: where the parameters after them start. */
   private readonly advanceSql = new Map<number, string>();
   /** The forward steps in order, and (1-based, as SQL arrays) how far a holder at each may get unwritten. */
@@ -87,6 +89,7 @@ export class SagaStore<S> {
   ) {
     this.sagas = `${ident(module)}.sagas`;
     this.log = `${ident(module)}.saga_log`;
+    this.endsChannel = `${module}.${definition.name}.ended`;
     this.stepNames = definition.steps.map((step) => step.name);
     this.reachOf = reachIndexes(definition.steps).map((index) => index + 1);
   }
@@ -112,14 +115,17 @@ export class SagaStore<S> {
                 locked_until = CASE WHEN $3 = 'DONE' OR $9 THEN NULL ELSE now() + make_interval(secs => $5 / 1000.0) END,
                 outputs = outputs || $${next}::jsonb
           WHERE saga = $1 AND key = $2 AND version = $6
-         RETURNING version, coalesce(deadline_at <= now(), false) AS overdue, extract(epoch FROM deadline_at - now()) * 1000 AS deadline_in_ms
+         RETURNING version, coalesce(deadline_at <= now(), false) AS overdue, extract(epoch FROM deadline_at - now()) * 1000 AS deadline_in_ms, watched
+       ), ended AS (
+         -- Someone waits for this end (ADR 30): sent at commit, to every process that LISTENs.
+         SELECT pg_notify('${this.endsChannel}', $2) FROM moved WHERE moved.watched AND $3 = 'DONE'
        ), logged AS (
          INSERT INTO ${this.log} (saga, key, step, status, at)
          SELECT $1, $2, l.step, l.status, clock_timestamp() - make_interval(secs => l.age_ms / 1000.0)
            FROM unnest($7::text[], $8::text[], $10::float8[]) WITH ORDINALITY AS l (step, status, age_ms, n)
           WHERE EXISTS (SELECT 1 FROM moved) ORDER BY l.n
        )${effect ? `, effect AS (${effect.sql})` : ''}${events}
-       SELECT m.version, m.overdue, m.deadline_in_ms
+       SELECT m.version, m.overdue, m.deadline_in_ms, (SELECT count(*) FROM ended) AS notified
          FROM (SELECT 1) AS one LEFT JOIN moved m ON true`;
     this.advanceSql.set(effectParams, sql);
     return sql;
@@ -300,6 +306,33 @@ export class SagaStore<S> {
       [this.definition.name, saga.key, saga.version, delayMs, saga.step, this.stepNames],
     )) as [unknown[], number];
     return rows.length > 0;
+  }
+
+  /**
+   * Marks the saga watched, so that its end NOTIFYs (ADR 30), and answers its
+   * status (undefined: no such saga). One statement: either it ended before,
+   * and this answers DONE, or its end comes after and sees the mark (the end's
+   * UPDATE waits for this one's row lock and reads the row as it left it).
+   */
+  async watch(key: string): Promise<string | undefined> {
+    const [row] = await queryPrepared<{ status: string }>(
+      this.db,
+      `${this.definition.name}.saga-watch`,
+      `UPDATE ${this.sagas} SET watched = true WHERE saga = $1 AND key = $2 RETURNING status`,
+      [this.definition.name, key],
+    );
+    return row?.status;
+  }
+
+  /** Which of `keys` have ended (after a LISTEN connection was lost, their NOTIFYs may have been). */
+  async ended(keys: readonly string[]): Promise<string[]> {
+    const rows = await queryPrepared<{ key: string }>(
+      this.db,
+      `${this.definition.name}.saga-ended`,
+      `SELECT key FROM ${this.sagas} WHERE saga = $1 AND key = ANY($2::text[]) AND status = 'DONE'`,
+      [this.definition.name, keys],
+    );
+    return rows.map((row) => row.key);
   }
 
   /**

@@ -29,6 +29,11 @@ export function createRemoteClient<C extends Contract>(
   const client: Record<string, (input: object, options?: CallOptions) => Promise<unknown>> = {};
   for (const [operation, spec] of Object.entries(contract.operations)) {
     const keyField = spec.idempotencyKey;
+    // A query that waits on purpose (ADR 30) answers after up to its own wait: its deadline is the usual one on top.
+    const deadlineOf = (input: object): number => {
+      const waits = spec.waitsUpTo === undefined ? 0 : Number((input as Record<string, unknown>)[spec.waitsUpTo]);
+      return callTimeoutMs + (Number.isFinite(waits) && waits > 0 ? waits : 0);
+    };
     client[operation] = async (input: object, options?: CallOptions) => {
       // A call given up before it began never begins (as with the local adapter).
       options?.signal?.throwIfAborted();
@@ -44,7 +49,7 @@ export function createRemoteClient<C extends Contract>(
         // Given up (the signal), the call stops waiting and makes no further attempt.
         reply = await resilience.execute(
           spec.idempotent || keyField !== undefined,
-          (signal) => untilAborted(transport.call(contract.module, operation, sent, callTimeoutMs), signal),
+          (signal) => untilAborted(transport.call(contract.module, operation, sent, deadlineOf(sent)), signal),
           options?.signal,
         );
       } catch (error) {

@@ -1,5 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/index.js';
+import { AwaitOrderQuery } from './await-order.query.js';
 import { CancelOrderCommand } from './cancel-order.command.js';
 import type { CancelOrderResult } from './cancel-order.result.js';
 import { GetCheckoutLogQuery } from './get-checkout-log.query.js';
@@ -13,6 +14,8 @@ export const OrdersContract = defineContract('orders', {
   placeOrder: command<PlaceOrderCommand, PlaceOrderResult>(PlaceOrderCommand, { idempotencyKey: 'idempotencyKey' }),
   getOrder: query<GetOrderQuery, OrderView>(GetOrderQuery),
   getCheckoutLog: query<GetCheckoutLogQuery, SagaStepView[]>(GetCheckoutLogQuery),
+  // Answers when the checkout ends, or after waitMs: a remote caller's deadline is waitMs longer (ADR 30).
+  awaitOrder: query<AwaitOrderQuery, OrderView>(AwaitOrderQuery, { waitsUpTo: 'waitMs' }),
   // Idempotent: a repeat answers the cancellation under way and starts nothing.
   cancelOrder: command<CancelOrderCommand, CancelOrderResult>(CancelOrderCommand, { idempotent: true }),
 });

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
 import { ModuleSettings } from '../../../platform/index.js';
+import { AwaitOrderHandler } from './await-order/await-order.handler.js';
 import { CancelOrderHandler } from './cancel-order/cancel-order.handler.js';
 import { CHECKOUT_SAGA_OPTIONS, checkoutSagaOptions } from './checkout-saga/checkout-saga.options.js';
 import { ORDER_SAGA_PROVIDERS } from './checkout-saga/order-sagas.providers.js';
@@ -17,6 +18,7 @@ import { PlaceOrderHandler } from './place-order/place-order.handler.js';
     CancelOrderHandler,
     PlaceOrderHandler,
     GetOrderHandler,
+    AwaitOrderHandler,
     GetCheckoutLogHandler,
   ],
 })

@@ -31,6 +31,11 @@ export interface CheckoutSagaOptions {
   readonly admissionMinInFlight: number;
   /** How often the sagas in flight and the wait of queued ones are read. */
   readonly admissionSampleMs: number;
+  /**
+   * Clients waiting at once for a checkout's end (`Prefer: wait`, ADR 30) in
+   * this process (CHECKOUT_MAX_WAITERS); past it, a client gets its answer at once.
+   */
+  readonly maxWaiters: number;
 }
 
 export const CHECKOUT_SAGA_OPTIONS = Symbol('CHECKOUT_SAGA_OPTIONS');
@@ -57,5 +62,7 @@ export function checkoutSagaOptions(settings: ModuleSettings): CheckoutSagaOptio
     // Four runner batches: the runners stay busy, so the rate measured is what they can do.
     admissionMinInFlight: settings.integer('CHECKOUT_ADMISSION_MIN_IN_FLIGHT', 64, 1, 1_000_000),
     admissionSampleMs: 100,
+    // A waiter is a timer and a map entry; its HTTP connection is what costs: bounded well under a process's sockets.
+    maxWaiters: settings.integer('CHECKOUT_MAX_WAITERS', 10_000, 0, 1_000_000),
   };
 }

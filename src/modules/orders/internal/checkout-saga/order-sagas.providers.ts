@@ -1,6 +1,6 @@
 import { Logger, type Provider } from '@nestjs/common';
 import type { DataSource } from 'typeorm';
-import { Metrics, MODULE_DATA_SOURCE, TransactionRunner, SagaAdmission, type SagaOutcome, SagaRunner } from '../../../../platform/index.js';
+import { Metrics, MODULE_DATA_SOURCE, TransactionRunner, SagaAdmission, SagaEnds, type SagaOutcome, SagaRunner } from '../../../../platform/index.js';
 import { InventoryContract, type Inventory } from '../../../inventory/index.js';
 import { PaymentsContract, type Payments } from '../../../payments/index.js';
 import { ShippingContract, type Shipping } from '../../../shipping/index.js';
@@ -12,6 +12,8 @@ import type { OrderCustomer, SagaOrder } from './saga-order.js';
 /** Orders' two sagas on the platform's engine, and the checkout's admission (ADR 11). */
 export const CHECKOUT_SAGA = Symbol('CHECKOUT_SAGA');
 export const CANCELLATION_SAGA = Symbol('CANCELLATION_SAGA');
+/** The checkout's ends by order id, for clients that wait (ADR 30). */
+export const CHECKOUT_SAGA_ENDS = Symbol('CHECKOUT_SAGA_ENDS');
 
 export type CheckoutSagaRunner = SagaRunner<SagaOrder>;
 export type CancellationSagaRunner = SagaRunner<OrderCustomer>;
@@ -46,6 +48,12 @@ export const ORDER_SAGA_PROVIDERS: Provider[] = [
         logger.log({ msg: 'order CANCELLED', orderId, reason: 'CANCELLED_BY_CUSTOMER' }),
       );
     },
+  },
+  {
+    provide: CHECKOUT_SAGA_ENDS,
+    inject: [CHECKOUT_SAGA, CHECKOUT_SAGA_OPTIONS, MODULE_DATA_SOURCE, Metrics],
+    useFactory: (runner: CheckoutSagaRunner, options: CheckoutSagaOptions, db: DataSource, metrics: Metrics) =>
+      new SagaEnds(runner as never, { maxWaiters: options.maxWaiters, listenUrl: (db.options as { url?: string }).url }, metrics),
   },
   {
     provide: SagaAdmission,
