@@ -54,7 +54,7 @@ describeEachTopology(topologies, 'the carrier webhook in the %s topology', (topo
   const streamed = topologyName !== 'monolith';
 
   beforeAll(async () => {
-    topology = await startTopology(topologyName, {}, (plan) => (hostsShipping(plan) ? { CARRIER_WEBHOOK_SECRET: SECRET } : {}));
+    topology = await startTopology(topologyName, {}, (plan): Record<string, string> => (hostsShipping(plan) ? { CARRIER_WEBHOOK_SECRET: SECRET } : {}));
     const host = shippingProcess(topology);
     shipping = host.application.app.get<Shipping>(ShippingContract.client, { strict: false });
     if (!streamed) {
@@ -118,7 +118,7 @@ describeEachTopology(topologies, 'the carrier webhook in the %s topology', (topo
     const body = eventBody(shipment.shipmentId, 'DELIVERED');
     const answer = await post(topology, body, sign(body));
     expect(answer.status).toBe(204);
-    expect(answer.body).toBe('');
+    expect(answer.body ?? '').toBe('');
     expect(await statusOf(shipment.shipmentId)).toBe('DELIVERED');
     const expected = { orderId: shipment.orderId, shipmentId: shipment.shipmentId, at: '2025-12-08T10:15:00.000Z' };
     expect(await outboxOf(shipment.shipmentId)).toEqual([{ name: 'shipping.ShipmentDelivered', aggregate_id: shipment.orderId, payload: expected }]);
