@@ -25,9 +25,12 @@ export { ModuleSettings } from './config/module-settings.js';
 
 // Errors and HTTP routes.
 export { describeFieldErrors } from './validation/field-errors.js';
+// A module that reads a payload itself (a signed body, checked before it is parsed) validates it as a contract call would.
+export { type Validated, validateInput } from './validation/validate-input.js';
 export { ApiProblem } from './http/openapi/api-problem.decorator.js';
 export { ProblemException } from './http/problem.js';
 export { preferences, preferredWait } from './http/prefer-header.js';
+export { rawBodyOf } from './http/json-body.middleware.js';
 
 // Bounded lists: keyset pages with an opaque cursor, answered with `Link: <…>; rel="next"` (ADR 23).
 export { Keyset, type KeyPart, type PageRequest } from './pagination/keyset.js';

@@ -249,6 +249,102 @@ describe('Inventory reservations (store-api.md, the checkout saga)', () => {
     });
   });
 
+  describe('commitStock (the delivery workflow: a reservation becomes a sale)', () => {
+    it('takes the reserved quantities out of onHand and reserved, and answers COMMITTED with what was held', async () => {
+      const [a, b] = [await product(10), await product(5)];
+      await reserve([{ sku: a, quantity: 2 }]); // another order's hold, which must survive
+      const reserved = await reserve([
+        { sku: a, quantity: 3 },
+        { sku: b, quantity: 5 },
+      ]);
+      const committed = await inventory.commitStock({ orderId: reserved.orderId });
+      expect(committed).toEqual({ ...reserved, status: 'COMMITTED' });
+      expect(await stockOf(a)).toEqual({ onHand: 7, reserved: 2, available: 5 });
+      expect(await stockOf(b)).toEqual({ onHand: 0, reserved: 0, available: 0 });
+    });
+
+    it('commits once: again, and under 10 concurrent commits, answers COMMITTED and takes nothing more', async () => {
+      const sku = await product(10);
+      const reserved = await reserve([{ sku, quantity: 4 }]);
+      const first = await inventory.commitStock({ orderId: reserved.orderId });
+      const again = await Promise.all(Array.from({ length: 10 }, () => inventory.commitStock({ orderId: reserved.orderId })));
+      for (const answer of again) expect(answer).toEqual(first);
+      expect(await stockOf(sku)).toEqual({ onHand: 6, reserved: 0, available: 6 });
+    });
+
+    it('takes once under 10 concurrent commits of a reserved order', async () => {
+      const sku = await product(10);
+      const reserved = await reserve([{ sku, quantity: 4 }]);
+      const answers = await Promise.all(Array.from({ length: 10 }, () => inventory.commitStock({ orderId: reserved.orderId })));
+      for (const answer of answers) expect(answer).toEqual({ ...reserved, status: 'COMMITTED' });
+      expect(await stockOf(sku)).toEqual({ onHand: 6, reserved: 0, available: 6 });
+    });
+
+    it('keeps a commit: a release after it, and a reservation after it, answer COMMITTED and change nothing', async () => {
+      const sku = await product(10);
+      const reserved = await reserve([{ sku, quantity: 4 }]);
+      const committed = await inventory.commitStock({ orderId: reserved.orderId });
+      expect(await inventory.releaseStock({ orderId: reserved.orderId })).toEqual(committed);
+      expect(await reserve([{ sku, quantity: 1 }], reserved.orderId)).toEqual(committed);
+      expect(await stockOf(sku)).toEqual({ onHand: 6, reserved: 0, available: 6 });
+    });
+
+    it.each([
+      ['released', async (sku: string) => (await inventory.releaseStock({ orderId: (await reserve([{ sku, quantity: 2 }])).orderId })).orderId],
+      ['rejected', async (sku: string) => (await reserve([{ sku, quantity: 99 }])).orderId],
+      ['released before it was ever reserved (a tombstone)', async () => (await inventory.releaseStock({ orderId: randomUUID() })).orderId],
+    ])('refuses with CONFLICT to commit a %s reservation, changing nothing', async (_case, make) => {
+      const sku = await product(10);
+      const orderId = await make(sku);
+      const before = await inventory.releaseStock({ orderId });
+      await expect(inventory.commitStock({ orderId })).rejects.toMatchObject({
+        name: 'ModuleError',
+        code: 'CONFLICT',
+        module: 'inventory',
+        message: `the reservation of order ${orderId} is ${before.status} and cannot be committed`,
+      });
+      expect(await inventory.releaseStock({ orderId })).toEqual(before);
+      expect(await stockOf(sku)).toEqual({ onHand: 10, reserved: 0, available: 10 });
+    });
+
+    it('answers NOT_FOUND for an order with no reservation, and records nothing', async () => {
+      const orderId = randomUUID();
+      await expect(inventory.commitStock({ orderId })).rejects.toMatchObject({
+        name: 'ModuleError',
+        code: 'NOT_FOUND',
+        module: 'inventory',
+        message: `order ${orderId} has no reservation`,
+      });
+      expect(await recordsFor(orderId)).toBe(0);
+    });
+
+    it('neither deadlocks nor sells twice when orders sharing skus are committed and released at once', async () => {
+      const [a, b] = [await product(100), await product(100)];
+      const orders = await Promise.all(
+        Array.from({ length: 20 }, (_, i) =>
+          reserve(i % 2 === 0 ? [{ sku: a, quantity: 1 }, { sku: b, quantity: 2 }] : [{ sku: b, quantity: 2 }, { sku: a, quantity: 1 }]),
+        ),
+      );
+      // Each order committed twice and released once, all at the same time: per order, one of commit or release wins.
+      const outcomes = await Promise.allSettled(
+        orders.flatMap(({ orderId }) => [inventory.commitStock({ orderId }), inventory.releaseStock({ orderId }), inventory.commitStock({ orderId })]),
+      );
+      expect(outcomes.filter((o) => o.status === 'rejected').every((o) => (o as PromiseRejectedResult).reason.code === 'CONFLICT')).toBe(true);
+      const final = await Promise.all(orders.map(({ orderId }) => inventory.releaseStock({ orderId })));
+      const sold = final.filter((record) => record.status === 'COMMITTED').length;
+      expect(final.every((record) => ['COMMITTED', 'RELEASED'].includes(record.status))).toBe(true);
+      expect(await stockOf(a)).toEqual({ onHand: 100 - sold, reserved: 0, available: 100 - sold });
+      expect(await stockOf(b)).toEqual({ onHand: 100 - 2 * sold, reserved: 0, available: 100 - 2 * sold });
+    });
+
+    it('answers INVALID for an order id that is not a uuid', async () => {
+      await expect(inventory.commitStock({ orderId: 'nope' })).rejects.toMatchObject({
+        code: 'INVALID',
+        errors: expect.arrayContaining([expect.objectContaining({ field: 'orderId' })]),
+      });
+    });
+  });
+
   describe('getPrices', () => {
     it('answers the prices of the skus that exist, in the order asked, each once', async () => {
       const [a, b] = [await product(1, 2599), await product(1, 0)];

@@ -3,6 +3,7 @@ import { Validator } from '@seriousme/openapi-schema-validator';
 import { Ajv, type ValidateFunction } from 'ajv';
 import formats from 'ajv-formats';
 import { execFile } from 'node:child_process';
+import { createHmac, randomUUID } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -32,6 +33,15 @@ interface OpenApi {
 }
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const CARRIER_SECRET = 'whsec_openapi';
+
+/** A carrier event, signed as the carrier signs it (store-api.md, Shipping). */
+function carrierEvent(body: object, secret = CARRIER_SECRET): RequestInit {
+  const text = JSON.stringify(body);
+  const t = Math.floor(Date.now() / 1000);
+  const signature = `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${text}`).digest('hex')}`;
+  return { headers: { 'content-type': 'application/json', 'carrier-signature': signature }, body: text };
+}
 const CHECKOUT = {
   customerId: 'cust-openapi',
   paymentToken: 'tok_visa',
@@ -50,7 +60,7 @@ describe('OpenAPI document against real answers', () => {
 
   beforeAll(async () => {
     database = await createTestDatabase();
-    const store = spawnStore({ DATABASE_URL: database.url });
+    const store = spawnStore({ DATABASE_URL: database.url, CARRIER_WEBHOOK_SECRET: CARRIER_SECRET });
     base = `http://127.0.0.1:${await store.port(30_000)}`;
     document = (await (await fetch(`${base}/docs/openapi.json`)).json()) as OpenApi;
     ajv.addSchema(document as unknown as Schema, 'openapi');
@@ -162,6 +172,15 @@ describe('OpenAPI document against real answers', () => {
     expect((await call('GET', '/shipments/{id}', `/shipments/${order.shipmentId}`)).body).toMatchObject({ status: 'SCHEDULED' });
     expect((await call('GET', '/shipments/{id}', `/shipments/${id}`)).status).toBe(404);
 
+    // The carrier's webhook: a signed DELIVERED (204, the shipment DELIVERED), a bad signature, an unknown shipment, a bad body.
+    const carrier = '/shipping/carrier-events';
+    const delivered = { shipmentId: order.shipmentId, event: 'DELIVERED', at: '2025-12-08T10:15:00Z' };
+    expect((await call('POST', carrier, carrier, carrierEvent(delivered, 'whsec_wrong'))).status).toBe(401);
+    expect((await call('POST', carrier, carrier, carrierEvent(delivered))).status).toBe(204);
+    expect((await call('GET', '/shipments/{id}', `/shipments/${order.shipmentId}`)).body).toMatchObject({ status: 'DELIVERED' });
+    expect((await call('POST', carrier, carrier, carrierEvent({ ...delivered, shipmentId: randomUUID() }))).status).toBe(404);
+    expect((await call('POST', carrier, carrier, carrierEvent({ ...delivered, event: 'LOST' }))).status).toBe(400);
+
     // A compensated checkout: its order carries a failureReason, its payment is REFUNDED.
     const declined = await call('POST', '/orders', '/orders', json({ ...checkout, paymentToken: 'tok_declined' }));
     await eventually(async () => {
@@ -181,7 +200,7 @@ describe('OpenAPI document against real answers', () => {
     expect((await call('GET', '/notifications', '/notifications?customerId=cust-openapi&limit=0')).status).toBe(400);
     expect((await call('GET', '/notifications', '/notifications?customerId=cust-openapi&after=AAAA')).status).toBe(400);
     expect((await call('GET', '/notifications', next.replace('customerId=cust-openapi', 'customerId=someone-else'))).status).toBe(400);
-    expect([...covered].length).toBeGreaterThanOrEqual(25);
+    expect([...covered].length).toBeGreaterThanOrEqual(29);
   });
 
   it('generates a client from the document that compiles and checks out', async () => {

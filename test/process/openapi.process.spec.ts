@@ -37,6 +37,7 @@ describe('OpenAPI at /docs', () => {
         '/payments/{id}',
         '/shipments',
         '/shipments/{id}',
+        '/shipping/carrier-events',
         '/notifications',
         '/health',
       ]),
@@ -72,6 +73,16 @@ describe('OpenAPI at /docs', () => {
     // The orchestrator's probes are documented too.
     expect(Object.keys(document.paths)).toEqual(expect.arrayContaining(['/health/live', '/health/ready']));
     expect(JSON.stringify(document.paths['/notifications'].get.responses)).toContain('#/components/schemas/NotificationView');
+    // The carrier's webhook: its body's schema, its signature header, and what it answers.
+    const webhook = document.paths['/shipping/carrier-events'].post as unknown as {
+      parameters: Array<{ name: string; in: string; required: boolean }>;
+      responses: Record<string, unknown>;
+    };
+    expect(webhook.parameters).toEqual(expect.arrayContaining([expect.objectContaining({ name: 'Carrier-Signature', in: 'header', required: true })]));
+    expect(Object.keys(webhook.responses)).toEqual(expect.arrayContaining(['204', '400', '401', '404', '503']));
+    expect(schemas.CarrierEvent.required).toEqual(expect.arrayContaining(['shipmentId', 'event', 'at']));
+    expect(schemas.CarrierEvent.properties.event).toMatchObject({ enum: ['DELIVERED', 'RETURNED'] });
+    expect((schemas.ShipmentView.properties.status.enum as string[]).sort()).toEqual(['CANCELLED', 'DELIVERED', 'RETURNED', 'SCHEDULED']);
     expect(Object.keys(schemas.NotificationView.properties).sort()).toEqual(['createdAt', 'customerId', 'kind', 'notificationId', 'orderId', 'reason']);
     await store.stop('SIGTERM');
   });

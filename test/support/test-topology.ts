@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { deleteEventStream } from '../../tools/support/event-streams.js';
-import { planTopology, TOPOLOGY_NAMES } from '../../tools/topology/topologies.js';
+import { planTopology, type ProcessPlan, TOPOLOGY_NAMES } from '../../tools/topology/topologies.js';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
 import { eventually } from './eventually.js';
 import { NATS_URL } from './nats.js';
@@ -31,9 +31,15 @@ export async function topologiesUnderTest(): Promise<TopologyName[]> {
 /**
  * Starts every process of a topology in this test process (each a full store
  * application, talking to the others over the real NATS server), on one fresh
- * database, and waits until the gateway reports every module up.
+ * database, and waits until the gateway reports every module up. `env` goes to
+ * every process; `processEnv` adds variables to some (a secret only the process
+ * hosting its module gets), given each process's plan.
  */
-export async function startTopology(name: string, env: Record<string, string> = {}): Promise<TestTopology> {
+export async function startTopology(
+  name: string,
+  env: Record<string, string> = {},
+  processEnv: (plan: ProcessPlan) => Record<string, string> = () => ({}),
+): Promise<TestTopology> {
   const database = await createTestDatabase();
   const modules = (await discoverModules()).map((module) => module.definition.name);
   const shared = {
@@ -51,7 +57,7 @@ export async function startTopology(name: string, env: Record<string, string> = 
   };
   try {
     for (const plan of planTopology(name, modules)) {
-      processes.set(plan.name, await startTestStore({ ...shared, ...plan.env }, { database }));
+      processes.set(plan.name, await startTestStore({ ...shared, ...processEnv(plan), ...plan.env }, { database }));
     }
     const gateway = [...processes.values()].find((store) => store.config.gateway)!;
     await eventually(async () => {

@@ -54,11 +54,12 @@ export async function storeInvariantViolations(adminUrl: string, onCheck: (invar
       `SELECT o.id FROM orders.orders o
         WHERE o.status = 'DELIVERED' AND NOT (
           EXISTS (SELECT 1 FROM payments.payments p WHERE p.order_id = o.id AND p.status = 'CAPTURED' AND p.amount_cents = o.total_cents)
-          AND NOT EXISTS (SELECT 1 FROM inventory.reservations r WHERE r.order_id = o.id AND r.status = 'RESERVED')
+          AND EXISTS (SELECT 1 FROM inventory.reservations r WHERE r.order_id = o.id AND r.status = 'COMMITTED')
           AND EXISTS (SELECT 1 FROM shipping.shipments s WHERE s.order_id = o.id AND s.status = 'DELIVERED'))`,
     );
     await check('onHand or reserved is negative', `SELECT sku FROM inventory.products WHERE on_hand < 0 OR reserved < 0`);
     await check(
+      // A COMMITTED reservation was sold: its lines left on_hand and reserved together, and hold nothing.
       'reserved differs from the sum of RESERVED reservations',
       `SELECT p.sku, p.reserved, coalesce(r.held, 0) AS held
          FROM inventory.products p

@@ -13,4 +13,5 @@ export type { PriceView } from './contract/price.view.js';
 export { StockLine } from './contract/stock-line.js';
 export { ReserveStockCommand } from './contract/reserve-stock.command.js';
 export { ReleaseStockCommand } from './contract/release-stock.command.js';
+export { CommitStockCommand } from './contract/commit-stock.command.js';
 export type { ReservationStatus, ReservationView } from './contract/reservation.view.js';

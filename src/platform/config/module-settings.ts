@@ -11,4 +11,13 @@ export class ModuleSettings {
   integer(variable: string, fallback: number, min: number, max: number): number {
     return parseInteger(this.env[variable], variable, fallback, min, max);
   }
+
+  /**
+   * A secret the module alone holds (e.g. CARRIER_WEBHOOK_SECRET), exactly as set; unset or empty
+   * is undefined, for the module to say what it cannot do without it. Never logged by the platform.
+   */
+  secret(variable: string): string | undefined {
+    const value = this.env[variable];
+    return value === undefined || value === '' ? undefined : value;
+  }
 }

@@ -5,6 +5,7 @@
  */
 export const MODULE_ERROR_CODES = [
   'INVALID', // the input broke the contract (400)
+  'UNAUTHENTICATED', // the caller did not prove who it is: a missing, wrong or stale signature (401)
   'NOT_FOUND', // unknown id (404)
   'CONFLICT', // duplicate, or a key reused with other content (409)
   'UNPROCESSABLE', // valid shape, impossible request (422)

@@ -4,7 +4,24 @@ import { ProblemException } from './problem.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 
-const parseJson = express.json({ limit: MAX_BODY_BYTES, strict: false, type: () => true });
+/** Where the parser leaves the bytes it parsed: what a signed request's signature covers. */
+const RAW_BODY = Symbol('rawBody');
+
+const parseJson = express.json({
+  limit: MAX_BODY_BYTES,
+  strict: false,
+  type: () => true,
+  // The bytes as received: a signature is over them, not over any re-serialisation of the parsed value.
+  // Keeping the buffer costs a reference: the parser allocated it anyway.
+  verify: (request, _response, bytes) => {
+    (request as unknown as Record<symbol, Buffer>)[RAW_BODY] = bytes;
+  },
+});
+
+/** The request's body exactly as it was received (empty when it had none): for routes that verify a signature of it. */
+export function rawBodyOf(request: Request): Buffer {
+  return (request as unknown as Record<symbol, Buffer | undefined>)[RAW_BODY] ?? Buffer.alloc(0);
+}
 
 /**
  * Parses JSON bodies with the API's rules: a body must be declared JSON

@@ -7,6 +7,7 @@ import { problem, type ProblemDetails, ProblemException } from './problem.js';
 
 const STATUS_BY_CODE: Record<ModuleErrorCode, number> = {
   INVALID: 400,
+  UNAUTHENTICATED: 401,
   NOT_FOUND: 404,
   CONFLICT: 409,
   UNPROCESSABLE: 422,

@@ -1,5 +1,6 @@
 import { Inject } from '@nestjs/common';
 import { command, type ContractClient, defineContract, query } from '../../../platform/contracts/index.js';
+import { CommitStockCommand } from './commit-stock.command.js';
 import { CreateProductCommand } from './create-product.command.js';
 import { GetPricesQuery } from './get-prices.query.js';
 import { GetProductQuery } from './get-product.query.js';
@@ -17,6 +18,8 @@ export const InventoryContract = defineContract('inventory', {
   getPrices: query<GetPricesQuery, PriceView[]>(GetPricesQuery),
   reserveStock: command<ReserveStockCommand, ReservationView>(ReserveStockCommand, { idempotent: true }),
   releaseStock: command<ReleaseStockCommand, ReservationView>(ReleaseStockCommand, { idempotent: true }),
+  // Keyed by orderId like the two above: the delivery workflow may retry it after a timeout.
+  commitStock: command<CommitStockCommand, ReservationView>(CommitStockCommand, { idempotent: true }),
 });
 
 /** What other modules and the gateway hold to talk to Inventory, wherever it runs. */

@@ -1,4 +1,5 @@
 import { Module } from '@nestjs/common';
+import { CommitStockHandler } from './commit-stock/commit-stock.handler.js';
 import { CreateProductHandler } from './create-product/create-product.handler.js';
 import { GetPricesHandler } from './get-prices/get-prices.handler.js';
 import { GetProductHandler } from './get-product/get-product.handler.js';
@@ -9,7 +10,7 @@ import { RestockProductHandler } from './restock-product/restock-product.handler
 /**
  * Hosts Inventory's implementation; the platform supplies its DataSource and
  * TransactionRunner and binds its contract. Reservations have no HTTP route:
- * only the checkout saga reserves and releases, through the contract.
+ * only the sagas reserve, release and commit, through the contract.
  */
 @Module({
   providers: [
@@ -19,6 +20,7 @@ import { RestockProductHandler } from './restock-product/restock-product.handler
     GetPricesHandler,
     ReserveStockHandler,
     ReleaseStockHandler,
+    CommitStockHandler,
   ],
 })
 export class InventoryCoreModule {}

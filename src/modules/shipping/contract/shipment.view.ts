@@ -1,6 +1,7 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-export type ShipmentStatus = 'SCHEDULED' | 'CANCELLED';
+/** DELIVERED and RETURNED are what the carrier reported (its webhook) of a SCHEDULED shipment. */
+export type ShipmentStatus = 'SCHEDULED' | 'CANCELLED' | 'DELIVERED' | 'RETURNED';
 
 export class ShippingAddressView {
   readonly name: string;

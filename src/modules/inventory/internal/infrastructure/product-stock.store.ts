@@ -43,3 +43,18 @@ export async function shiftReserved(manager: EntityManager, changes: readonly St
     [changes.map((change) => change.sku), changes.map((change) => change.quantity), sign],
   );
 }
+
+/**
+ * Sells what is reserved: `quantity` comes off both `on_hand` and `reserved` of every
+ * sku, in one statement, so `available` (on_hand - reserved) is unchanged. The caller
+ * holds the rows' locks (lockStock) and the reservation that held these quantities.
+ */
+export async function takeReserved(manager: EntityManager, changes: readonly StockChange[]): Promise<void> {
+  await manager.query(
+    `UPDATE inventory.products AS p
+     SET on_hand = p.on_hand - c.quantity, reserved = p.reserved - c.quantity, updated_at = now()
+     FROM unnest($1::text[], $2::int[]) AS c(sku, quantity)
+     WHERE p.sku = c.sku`,
+    [changes.map((change) => change.sku), changes.map((change) => change.quantity)],
+  );
+}

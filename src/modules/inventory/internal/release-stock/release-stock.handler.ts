@@ -4,6 +4,7 @@ import { CommandHandler, type ICommandHandler, TransactionRunner } from '../../.
 import { ReleaseStockCommand } from '../../contract/release-stock.command.js';
 import type { ReservationView } from '../../contract/reservation.view.js';
 import { lockStock, shiftReserved } from '../infrastructure/product-stock.store.js';
+import { lockReservation } from '../infrastructure/reservation-records.js';
 import { RESERVATION_COLUMNS, type ReservationRow, rowToReservationView } from '../infrastructure/reservation.mapper.js';
 
 @Injectable()
@@ -15,8 +16,9 @@ export class ReleaseStockHandler implements ICommandHandler<ReleaseStockCommand,
     return this.transactions.run(async ({ manager }): Promise<ReservationView> => {
       const tombstone = await insertTombstone(manager, command.orderId);
       if (tombstone) return rowToReservationView(tombstone);
-      const reservation = await lockReservation(manager, command.orderId);
-      // REJECTED held nothing and RELEASED gave it back already: answered as they stand.
+      // ON CONFLICT waited for the insert it conflicted with to commit: the record is there.
+      const reservation = (await lockReservation(manager, command.orderId))!;
+      // REJECTED held nothing, RELEASED gave it back already, COMMITTED sold it: answered as they stand.
       if (reservation.status !== 'RESERVED') return rowToReservationView(reservation);
       // Products in sku order, as reserveStock locks them, so the two never deadlock
       // on products. reserveStock never waits on this row lock: finding the order's
@@ -43,16 +45,6 @@ async function insertTombstone(manager: EntityManager, orderId: string): Promise
      VALUES ($1, 'RELEASED', '[]'::jsonb)
      ON CONFLICT (order_id) DO NOTHING
      RETURNING ${RESERVATION_COLUMNS}`,
-    [orderId],
-  );
-  return row;
-}
-
-/** The order's record, locked: of concurrent releases, one gives the stock back, the others then see RELEASED. */
-async function lockReservation(manager: EntityManager, orderId: string): Promise<ReservationRow> {
-  // ON CONFLICT waited for the insert it conflicted with to commit, and records are never deleted.
-  const [row]: ReservationRow[] = await manager.query(
-    `SELECT ${RESERVATION_COLUMNS} FROM inventory.reservations WHERE order_id = $1 FOR UPDATE`,
     [orderId],
   );
   return row;

@@ -1,5 +1,6 @@
 import { Module } from '@nestjs/common';
+import { CarrierEventsController } from './carrier-events.controller.js';
 import { ShipmentsController } from './shipments.controller.js';
 
-@Module({ controllers: [ShipmentsController] })
+@Module({ controllers: [ShipmentsController, CarrierEventsController] })
 export class ShippingHttpModule {}

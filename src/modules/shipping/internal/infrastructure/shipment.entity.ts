@@ -42,6 +42,10 @@ export class ShipmentEntity {
   @Column({ name: 'address_country', type: 'char', length: 2, nullable: true })
   addressCountry: string | null;
 
+  /** When the carrier says the parcel was delivered or returned; set with, and only with, those statuses. */
+  @Column({ name: 'carrier_event_at', type: 'timestamptz', nullable: true })
+  carrierEventAt: Date | null;
+
   @CreateDateColumn({ name: 'created_at', type: 'timestamptz' })
   createdAt: Date;
 
