@@ -2,10 +2,11 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { databaseUrlFor, loadConfig, redactUrl } from '../platform/config/app-config.js';
+import { type AppConfig, databaseUrlFor, loadConfig, redactUrl } from '../platform/config/app-config.js';
 import { ConfigurationError } from '../platform/config/configuration.error.js';
 import { ModuleDatabases } from '../platform/application/module-databases.js';
 import { moduleRoleName, moduleRoleUrl } from '../platform/database/provisioning.js';
+import type { DiscoveredModule } from '../platform/modules/module-definition.js';
 import { discoverModules } from '../platform/modules/module-discovery.js';
 
 const USAGE = `usage: npm run provision [-- --modules a,b] [--redacted] [--env-dir DIR] [--offline]
@@ -64,8 +65,14 @@ async function main(argv: readonly string[]): Promise<void> {
       throw new ConfigurationError('--offline: DB_ROLE_SECRET is required (the passwords derive from it; a generated secret is known only to the database)');
     }
     for (const { definition } of hosted) emit(definition.name, moduleRoleUrl(databaseUrlFor(config, definition.name)!, definition.name, config.dbRoleSecret));
-    return;
+  } else {
+    await provision(config, hosted, emit);
   }
+  if (envDir !== undefined) console.error(`provision: wrote ${hosted.length} files <module>-database.env to ${envDir}`);
+}
+
+/** Connects with the admin URL: roles, schemas, migrations; `emit` gets each module's role URL. */
+async function provision(config: AppConfig, hosted: readonly DiscoveredModule[], emit: (module: string, url: string) => void): Promise<void> {
   const databases = await ModuleDatabases.open(config, hosted);
   try {
     for (const { definition } of hosted) {
@@ -81,7 +88,6 @@ async function main(argv: readonly string[]): Promise<void> {
   } finally {
     await databases.close();
   }
-  if (envDir !== undefined) console.error(`provision: wrote ${hosted.length} files <module>-database.env to ${envDir}`);
 }
 
 main(process.argv.slice(2)).catch((error: unknown) => {
