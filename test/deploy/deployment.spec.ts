@@ -1,6 +1,8 @@
 import { Ajv } from 'ajv';
 import { type Copy, DockerfileParser, type Instruction } from 'dockerfile-ast';
-import { existsSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 // @ts-expect-error: plain JavaScript shared with the global setup and the reporter
 import { recordSkip } from '../support/skipped-suites.js';
@@ -550,6 +552,23 @@ describeWithKubectl('Kubernetes (deploy/k8s), rendered by kubectl kustomize', ()
     expect(Object.keys(auth)).toEqual(['nats-auth.conf']);
     expect(auth['nats-auth.conf']).toBe(readFileSync(join(k8s, 'secrets/nats-auth.conf'), 'utf8'));
     expect(config).toMatch(/^include \.\.\/auth\/nats-auth\.conf$/m);
+    // nats-server itself reads the configuration, as mounted (ConfigMap in config/, Secret in auth/).
+    const server = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
+    if (server.error) {
+      console.warn('SKIPPED: nats-server is not installed, so the rendered NATS configuration was not parsed by it');
+      return;
+    }
+    const etc = mkdtempSync(join(tmpdir(), 'mf-nats-'));
+    try {
+      mkdirSync(join(etc, 'config'));
+      mkdirSync(join(etc, 'auth'));
+      writeFileSync(join(etc, 'config/nats.conf'), config);
+      writeFileSync(join(etc, 'auth/nats-auth.conf'), auth['nats-auth.conf']);
+      const checked = spawnSync('nats-server', ['-t', '-c', join(etc, 'config/nats.conf')], { encoding: 'utf8', env: { ...process.env, SERVER_NAME: 'nats-0' } });
+      expect({ status: checked.status, output: `${checked.stdout}${checked.stderr}`.trim() }).toEqual({ status: 0, output: expect.stringMatching(/is valid$/) });
+    } finally {
+      rmSync(etc, { recursive: true, force: true });
+    }
     const natsUrls = storeDeployments.map((deployment) => environment(storeContainer(deployment)).NATS_URL);
     for (const url of natsUrls) expect(ofKind('Service').map((service) => `nats://${service.metadata.name}:4222`)).toContain(url);
   });
