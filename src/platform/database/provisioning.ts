@@ -102,6 +102,29 @@ async function deploymentSecret(client: pg.Client, configured: string | undefine
   return configured;
 }
 
+/** `adminUrl` as the module role: same server, the database named explicitly. */
+function roleUrl(adminUrl: string, db: string, role: string, password: string): string {
+  const url = new URL(adminUrl);
+  url.username = role;
+  url.password = password;
+  // Named explicitly: without a path a role's default database is its own name.
+  url.pathname = `/${encodeURIComponent(db)}`;
+  return url.toString();
+}
+
+/**
+ * The URL provisioning gives a module's role, computed without connecting: what an operator
+ * hands a service before the provisioning Job has run (the role secret must then be
+ * DB_ROLE_SECRET, since a generated one is known only to the database). The admin URL must name
+ * its database: that name is part of the role's.
+ */
+export function moduleRoleUrl(adminUrl: string, module: string, secret: string): string {
+  const db = decodeURIComponent(new URL(adminUrl).pathname.slice(1));
+  if (db === '') throw new ConfigurationError(`${module}: the admin URL names no database (postgres://…/<database>): the role's name and password derive from it`);
+  const role = moduleRoleName(db, module);
+  return roleUrl(adminUrl, db, role, moduleRolePassword(secret, role));
+}
+
 export interface ProvisionedModule {
   /** How the module connects: as its own role, to the same server and database. */
   readonly url: string;
@@ -141,12 +164,7 @@ export async function provisionModule(adminUrl: string, module: string, configur
     await client.query('REVOKE ALL ON SCHEMA public FROM PUBLIC');
     await client.query(`ALTER ROLE ${ident(role)} IN DATABASE ${ident(db)} SET search_path = ${ident(module)}`);
     await client.query('COMMIT');
-    const url = new URL(adminUrl);
-    url.username = role;
-    url.password = password;
-    // Named explicitly: without a path a role's default database is its own name.
-    url.pathname = `/${encodeURIComponent(db)}`;
-    return { url: url.toString(), isolatedByRole: true };
+    return { url: roleUrl(adminUrl, db, role, password), isolatedByRole: true };
   } catch (error) {
     await client.query('ROLLBACK').catch(() => {});
     throw error;
