@@ -52,6 +52,18 @@ export interface HeldSaga<S> {
   readonly definitionVersion?: number;
 }
 
+export interface ListedSaga {
+  readonly saga: string;
+  readonly key: string;
+  readonly version: number;
+  readonly status: string;
+  readonly step: string;
+  /** A waiting saga's awaited signals (none: a sleep) and when its wait ends. */
+  readonly awaiting?: readonly string[];
+  readonly until?: Date | null;
+  readonly cancelReason: string | null;
+}
+
 export interface StuckSaga {
   readonly saga: string;
   readonly key: string;
@@ -439,6 +451,41 @@ export class SagaOperations {
     schema: string,
   ) {
     this.sagas = `${ident(schema)}.sagas`;
+  }
+
+  /**
+   * Sagas not ended, by saga, version, state and step, oldest first: a waiting
+   * one with the signals it awaits and until when (at most `limit`).
+   */
+  async list(limit = 100): Promise<ListedSaga[]> {
+    const rows: Array<{ saga: string; key: string; version: number; status: string; step: string; awaiting: string[] | null; wake_at: Date | null; cancel_reason: string | null }> =
+      await this.db.query(
+        `SELECT saga, key, definition_version AS version, status, step, awaiting, wake_at, cancel_reason FROM ${this.sagas}
+          WHERE status <> 'DONE' ORDER BY saga, definition_version, status, step, created_at LIMIT $1`,
+        [limit],
+      );
+    return rows.map((row) => ({
+      saga: row.saga,
+      key: row.key,
+      version: row.version,
+      status: row.status,
+      step: row.step,
+      ...(row.status === 'WAITING' ? { awaiting: row.awaiting ?? [], until: row.wake_at } : {}),
+      cancelReason: row.cancel_reason,
+    }));
+  }
+
+  /** Asks the saga(s) of this key (of one saga, if named) still going forward to give up and compensate; answers which. */
+  async cancel(key: string, saga?: string, reason = 'CANCELLED_BY_OPERATOR'): Promise<Array<{ saga: string; step: string }>> {
+    const [rows] = (await this.db.query(
+      `UPDATE ${this.sagas}
+          SET cancel_reason = $3, next_run_at = now(), status = CASE WHEN status = 'STUCK' THEN 'RUNNING' ELSE status END,
+              attempts = 0, version = version + 1, updated_at = now()
+        WHERE key = $1 AND ($2::text IS NULL OR saga = $2) AND status <> 'DONE'
+       RETURNING saga, step`,
+      [key, saga ?? null, reason],
+    )) as [Array<{ saga: string; step: string }>, number];
+    return rows;
   }
 
   async stuck(): Promise<StuckSaga[]> {
