@@ -41,6 +41,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
   function saga(steps: Array<SagaStepDefinition<Subject>>, extra: Partial<SagaDefinition<Subject>> = {}): SagaDefinition<Subject> {
     return defineSaga<Subject>({
       name: `test-${++sagaNo}`,
+      version: 1,
       steps,
       stepTimeoutMs: 2_000,
       retry: { initialDelayMs: 10, maxDelayMs: 50 },

@@ -133,6 +133,7 @@ class World {
       return {};
     };
     const common = {
+      version: 1,
       stepTimeoutMs: STEP_TIMEOUT_MS,
       retry: { initialDelayMs: 100, maxDelayMs: 1_000 },
       stuckAfterAttempts: 4,

@@ -3,6 +3,8 @@ import type { SagaClock } from '../../src/platform/sagas/saga-clock.js';
 import { CreateSagaTables1700000000002 } from '../../src/platform/sagas/saga.migration.js';
 import { AddSagaOutputs1700000000003 } from '../../src/platform/sagas/saga-outputs.migration.js';
 import { AddSagaReach1700000000006 } from '../../src/platform/sagas/saga-reach.migration.js';
+import { AddSagaWaits1700000000009 } from '../../src/platform/sagas/saga-waits.migration.js';
+import { AddSagaWatched1700000000030 } from '../../src/platform/sagas/saga-watched.migration.js';
 
 /**
  * What a property test of the saga runner needs around it: a database whose
@@ -24,7 +26,7 @@ export async function openSimulatedDatabase(url: string): Promise<DataSource> {
   await admin.query(`INSERT INTO simclock.clock SELECT '2030-01-01T00:00:00Z' WHERE NOT EXISTS (SELECT 1 FROM simclock.clock)`);
   await admin.query(`CREATE OR REPLACE FUNCTION simclock.now() RETURNS timestamptz LANGUAGE sql STABLE AS 'SELECT t FROM simclock.clock'`);
   const runner = admin.createQueryRunner();
-  for (const migration of [new CreateSagaTables1700000000002(), new AddSagaOutputs1700000000003(), new AddSagaReach1700000000006()]) await migration.up(runner);
+  for (const migration of [new CreateSagaTables1700000000002(), new AddSagaOutputs1700000000003(), new AddSagaReach1700000000006(), new AddSagaWaits1700000000009(), new AddSagaWatched1700000000030()]) await migration.up(runner);
   await runner.release();
   await admin.destroy();
   const db = new DataSource({

@@ -39,8 +39,17 @@ export interface EventContract {
   readonly payload: Shape;
 }
 
+/** A workflow (saga) definition's version and steps in order, as `<name> v<version>` (ADR 29). */
+export interface WorkflowContract {
+  readonly version: number;
+  /** `NAME`, `NAME (waits)`, `NAME (sleeps)`, `NAME / undo UNDO`. */
+  readonly steps: readonly string[];
+}
+
 export interface ModuleContract {
   readonly operations: Readonly<Record<string, OperationContract>>;
+  /** Its workflows by `<name> v<version>`: their steps may not change under a version. */
+  readonly workflows?: Readonly<Record<string, WorkflowContract>>;
   /** Published events (the @IntegrationEvent classes the module's index.ts exports), by name. */
   readonly events: Readonly<Record<string, EventContract>>;
 }

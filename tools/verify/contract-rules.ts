@@ -5,6 +5,7 @@ import type { Contracts } from './contract-model.js';
 import { readSnapshot, SNAPSHOT_FILE, type Snapshot, snapshotLine, writeSnapshot } from './contract-snapshot.js';
 import { UsageError } from './usage-error.js';
 import type { Violation } from './violation.js';
+import { compareWorkflows, extractWorkflows } from './workflow-extract.js';
 import type { Workspace } from './workspace.js';
 
 export const UPDATE_CONTRACTS = 'npm run verify -- --update-contracts';
@@ -50,7 +51,15 @@ export async function checkContracts(workspace: Workspace, update = false): Prom
   } catch (error) {
     if (!update || !(error instanceof UsageError)) throw error;
   }
-  const extracted = await extractContracts(workspace);
+  const contracts = await extractContracts(workspace);
+  const flows = extractWorkflows(workspace);
+  // Workflows ride along with their module's contract (recorded and compared alike).
+  const extracted: Extracted = {
+    ...contracts,
+    contracts: Object.fromEntries(
+      Object.entries(contracts.contracts).map(([module, contract]) => [module, flows.workflows[module] ? { ...contract, workflows: flows.workflows[module] } : contract]),
+    ),
+  };
   const violations: Violation[] = extracted.unreadable.map(({ module, file, reason }) => ({
     rule: 'contract-unreadable',
     file,
@@ -59,10 +68,20 @@ export async function checkContracts(workspace: Workspace, update = false): Prom
     what: `the contract of '${module}' could not be loaded (${reason})`,
     fix: 'fix the error (the build fails on it too); until then its contract is not compared',
   }));
+  for (const { module, file, line, reason } of flows.unreadable) {
+    violations.push({
+      rule: 'workflow-unreadable',
+      file,
+      line,
+      touches: module,
+      what: `a workflow of '${module}' could not be read (${reason})`,
+      fix: 'give defineSaga a literal name, version and steps (each step an object literal with a literal name)',
+    });
+  }
   // An unreadable module is left out of the comparison: it would read as removed.
   const unreadable = new Set(extracted.unreadable.map((u) => u.module));
   const recorded = Object.fromEntries(Object.entries(snapshot?.contracts ?? {}).filter(([module]) => !unreadable.has(module)));
-  const changes = snapshot ? compareContracts(recorded, extracted.contracts) : [];
+  const changes = snapshot ? [...compareContracts(recorded, extracted.contracts), ...compareWorkflows(recorded, extracted.contracts)] : [];
   if (update) {
     if (unreadable.size > 0) {
       throw new UsageError(`cannot record the contracts: ${violations.map((v) => v.what).join('; ')}`);
@@ -81,14 +100,22 @@ export async function checkContracts(workspace: Workspace, update = false): Prom
       fix: `record them with ${UPDATE_CONTRACTS}, and commit ${SNAPSHOT_FILE}`,
     });
   }
+  workflowLocations = flows.locations;
   for (const change of changes.filter((c) => c.breaking)) violations.push(breakingViolation(change, extracted, snapshot));
   return { violations, compatible: changes.filter((c) => !c.breaking) };
 }
 
+/** Where each workflow version is declared (`<module>/<name> v<version>`), for a breaking change's location. */
+let workflowLocations = new Map<string, { file: string; line: number }>();
+
 function breakingViolation(change: ContractChange, extracted: Extracted, snapshot: Snapshot | undefined): Violation {
   const [kind, name] = change.subject.split(' ') as ['operation' | 'event' | 'module', string];
   // At the declaration in the tree when there is one; else at the entry of the snapshot it no longer matches.
-  const declared = kind === 'operation' ? extracted.locations.get(`${change.module}.${name}`) : kind === 'event' ? extracted.locations.get(`${change.module}/${name}`) : undefined;
+  const declared =
+    kind === 'operation' ? extracted.locations.get(`${change.module}.${name}`)
+    : kind === 'event' ? extracted.locations.get(`${change.module}/${name}`)
+    : (kind as string) === 'workflow' ? workflowLocations.get(`${change.module}/${change.subject.slice('workflow '.length)}`)
+    : undefined;
   const at = declared ?? { file: SNAPSHOT_FILE, line: snapshotLine(snapshot, change.module, kind === 'module' ? undefined : `${kind}s`, kind === 'module' ? undefined : name) };
   return {
     rule: 'contract-breaking',

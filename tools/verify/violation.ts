@@ -18,6 +18,7 @@ export type RuleName =
   | 'stale-baseline'
   | 'contract-breaking'
   | 'contract-unreadable'
+  | 'workflow-unreadable'
   | 'contract-snapshot'
   | 'contract-unrecorded';
 

@@ -9,6 +9,7 @@ import { AddSagaOutputs1700000000003 } from '../sagas/saga-outputs.migration.js'
 import { LighterEventWrites1700000000004 } from '../messaging/lighter-event-writes.migration.js';
 import { UndeliveredQueue1700000000005 } from '../messaging/undelivered-queue.migration.js';
 import { AddSagaReach1700000000006 } from '../sagas/saga-reach.migration.js';
+import { AddSagaWaits1700000000009 } from '../sagas/saga-waits.migration.js';
 import { LeasesAndGaps1700000000007 } from '../messaging/leases-and-gaps.migration.js';
 import { AddSagaWatched1700000000030 } from '../sagas/saga-watched.migration.js';
 import type { DiscoveredModule } from '../modules/module-definition.js';
@@ -26,6 +27,7 @@ const PLATFORM_MIGRATIONS: readonly Function[] = [
   UndeliveredQueue1700000000005,
   AddSagaReach1700000000006,
   LeasesAndGaps1700000000007,
+  AddSagaWaits1700000000009,
   AddSagaWatched1700000000030,
 ];
 

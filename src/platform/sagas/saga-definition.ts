@@ -17,10 +17,38 @@ export type StepResult =
   | { readonly failed?: undefined; readonly output?: Readonly<Record<string, string | number | null>> }
   | { readonly failed: string; readonly output?: Readonly<Record<string, string | number | null>> };
 
+/**
+ * Where the end of a wait leads: a later forward step, by name (the steps
+ * between are skipped), or giving up with a reason: every earlier step is
+ * undone, in reverse (an undo of a skipped step leaves a tombstone, ADR 6).
+ */
+export type WaitOutcome = string | { readonly fail: string };
+
+/** A wait for signals (by name) with a deadline: whichever comes first decides where the saga goes (ADR 29). */
+export interface SagaSignalWait {
+  /** Each awaited signal's name (an event's, see `eventSignals`), and where it leads. */
+  readonly signals: Readonly<Record<string, WaitOutcome>>;
+  /** From when the wait begins, by the database's clock. */
+  readonly deadlineMs: number;
+  /** Where the saga goes when no signal came in time; the next step if not given. */
+  readonly timeout?: WaitOutcome;
+}
+
 export interface SagaStepDefinition<S> {
   /** Logged name of the step (STARTED, SUCCEEDED, FAILED). Unique in the saga, like its undo's. */
   readonly name: string;
-  readonly run: (subject: S, call: StepCall) => Promise<StepResult | void>;
+  /** What the step does; a step that waits (`waitFor`, `sleepMs`) has none. */
+  readonly run?: (subject: S, call: StepCall) => Promise<StepResult | void>;
+  /**
+   * The step waits for a signal (or the first of several), at most
+   * `deadlineMs`. While it waits the saga is a row (WAITING): no process,
+   * connection or lease holds it; any runner takes it up when a signal lands
+   * or the deadline passes. A signal recorded before the wait began counts.
+   * The signal's name is the step's output (`TIMEOUT` if none came).
+   */
+  readonly waitFor?: SagaSignalWait;
+  /** The step sleeps this long (by the database's clock), durably as a wait, then the saga goes on with the next step. */
+  readonly sleepMs?: number;
   /** Which thrown errors are a business refusal, and for what reason (the rest are technical). */
   readonly refusal?: (error: unknown) => string | undefined;
   /** One attempt's deadline; the attempt is aborted past it. Defaults to the saga's. */
@@ -72,6 +100,13 @@ export interface SagaEffect<S> {
 export interface SagaDefinition<S> {
   /** Unique in the module; stored with every saga and log entry. */
   readonly name: string;
+  /**
+   * The definition's version, stored with every instance: an instance ends on
+   * the version it started on, so a build that changes the steps bumps it and
+   * keeps the old definition while instances of it are in flight (ADR 29;
+   * `npm run verify` fails on changed steps under the same version).
+   */
+  readonly version: number;
   readonly steps: readonly SagaStepDefinition<S>[];
   /**
    * Forward steps must finish within this of the start, else the saga gives up
@@ -98,6 +133,21 @@ export function defineSaga<S>(definition: SagaDefinition<S>): SagaDefinition<S> 
   if (definition.deadlineMs !== undefined && definition.abortReason === undefined) {
     throw new Error(`saga '${definition.name}' has a deadline but no abortReason`);
   }
+  if (!Number.isInteger(definition.version) || definition.version < 1) throw new Error(`saga '${definition.name}' needs an integer version of 1 or more`);
+  definition.steps.forEach((step, index) => {
+    const kinds = [step.run !== undefined, step.waitFor !== undefined, step.sleepMs !== undefined].filter(Boolean).length;
+    if (kinds !== 1) throw new Error(`saga '${definition.name}': step '${step.name}' needs exactly one of run, waitFor, sleepMs`);
+    if (step.run) return;
+    if (step.undo || step.idempotent) throw new Error(`saga '${definition.name}': waiting step '${step.name}' has nothing to undo or repeat`);
+    const later = definition.steps.slice(index + 1).map((next) => next.name);
+    const outcomes = [...Object.values(step.waitFor?.signals ?? {}), ...(step.waitFor?.timeout ? [step.waitFor.timeout] : [])];
+    if (step.waitFor && Object.keys(step.waitFor.signals).length === 0) throw new Error(`saga '${definition.name}': step '${step.name}' waits for no signal (a sleep is sleepMs)`);
+    const wait = step.waitFor?.deadlineMs ?? step.sleepMs!;
+    if (!(wait >= 0)) throw new Error(`saga '${definition.name}': step '${step.name}' waits a negative or unknown time`);
+    for (const outcome of outcomes) {
+      if (typeof outcome === 'string' && !later.includes(outcome)) throw new Error(`saga '${definition.name}': step '${step.name}' leads to '${outcome}', not a later step`);
+    }
+  });
   return definition;
 }
 
@@ -168,6 +218,45 @@ export class SagaPlan<S> {
     return !undoing && this.definition.steps[index].idempotent === true;
   }
 
+  /** A forward step that waits (for signals with a deadline, or a sleep): the saga is a WAITING row meanwhile. */
+  isWait(step: string): boolean {
+    if (step === DONE) return false;
+    const { index, undoing } = this.position(step);
+    const definition = this.definition.steps[index];
+    return !undoing && definition.run === undefined;
+  }
+
+  /** How long a waiting step waits (ms, from when it begins) and for which signals. */
+  waitOf(step: string): { readonly ms: number; readonly signals: readonly string[] } {
+    const definition = this.definition.steps[this.position(step).index];
+    if (definition.waitFor) return { ms: definition.waitFor.deadlineMs, signals: Object.keys(definition.waitFor.signals) };
+    return { ms: definition.sleepMs ?? 0, signals: [] };
+  }
+
+  /** A waiting step got signal `signal`: where it leads (its name is the step's output). */
+  signalled(state: SagaState, signal: string): Transition {
+    const { index } = this.position(state.step);
+    const outcome = this.definition.steps[index].waitFor?.signals[signal];
+    if (outcome === undefined) throw new Error(`saga '${this.definition.name}': ${state.step} does not wait for '${signal}'`);
+    return this.waitEnded(index, outcome, signal);
+  }
+
+  /** A waiting step's time is up with no signal: a sleep goes on, a wait for signals where its `timeout` says. */
+  timedOut(state: SagaState): Transition {
+    const { index } = this.position(state.step);
+    const step = this.definition.steps[index];
+    return this.waitEnded(index, step.waitFor?.timeout ?? this.definition.steps[index + 1]?.name ?? DONE, step.waitFor ? 'TIMEOUT' : 'SLEPT');
+  }
+
+  private waitEnded(index: number, outcome: WaitOutcome, ended: string): Transition {
+    const steps = this.definition.steps;
+    const output = { [steps[index].name]: ended };
+    if (typeof outcome !== 'string') return { ...this.compensateBelow(index, outcome.fail, [{ step: steps[index].name, status: 'FAILED' }]), output };
+    const succeeded: LogEntry = { step: steps[index].name, status: 'SUCCEEDED' };
+    if (outcome === DONE) return { next: DONE, failureReason: null, log: [succeeded], outcome: { status: 'COMPLETED' }, output };
+    return { next: outcome, failureReason: null, log: [succeeded, { step: outcome, status: 'STARTED' }], output };
+  }
+
   /** A forward step (it may give up); false for an undo. */
   isForward(step: string): boolean {
     return !this.position(step).undoing;
@@ -191,6 +280,7 @@ export class SagaPlan<S> {
       await step.undo!.run(subject, call);
       return {};
     }
+    if (!step.run) throw new Error(`saga '${this.definition.name}': ${state.step} waits, it runs nothing`);
     try {
       return (await step.run(subject, call)) ?? {};
     } catch (error) {
@@ -227,9 +317,9 @@ export class SagaPlan<S> {
    * error): whatever that step may still do is treated as done, and undone; so
    * is every step a lost runner may have started past it (`reach`, ADR 19).
    */
-  giveUp(state: SagaState): Transition {
+  giveUp(state: SagaState, why?: string): Transition {
     const { index, undoing } = this.position(state.step);
-    const reason = this.definition.abortReason;
+    const reason = why ?? this.definition.abortReason;
     if (undoing || reason === undefined) throw new Error(`saga '${this.definition.name}' cannot give up ${state.step}`);
     return { ...this.compensateFrom(index, this.reachIndex(state, index), reason), output: {} };
   }

@@ -8,6 +8,7 @@ import { WakeableLoop } from '../scheduling/wakeable-loop.js';
 import { SagaPlan, type SagaDefinition, type SagaState, type Transition } from './saga-definition.js';
 import { type HeldSaga, SagaStore } from './saga-store.js';
 import { type SagaClock, systemClock } from './saga-clock.js';
+import { sagaWakeups } from './saga-signals.js';
 
 /** Engine settings shared by every saga of a runner. */
 export interface SagaRunnerOptions {
@@ -55,8 +56,13 @@ const LEASE_MARGIN_MS = 1_000;
  * stopped one gives its leases back.
  */
 export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationShutdown {
+  /** The newest version's: new sagas start on it. */
+  readonly definition: SagaDefinition<S>;
   readonly plan: SagaPlan<S>;
   readonly store: SagaStore<S>;
+  /** Every version this build carries, by number: a saga ends on the one it started on (ADR 29). */
+  private readonly versions = new Map<number, { readonly plan: SagaPlan<S>; readonly store: SagaStore<S> }>();
+  private stopListening: () => void = () => {};
   private readonly logger: Logger;
   private readonly loop: WakeableLoop;
   private readonly handedOver = new Set<Promise<void>>();
@@ -70,17 +76,29 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
   private readonly takenAt = new Map<string, number>();
   private readonly clock: SagaClock;
 
+  /**
+   * `definitions`: one saga's definition, or several versions of it (the
+   * newest starts new sagas; older ones finish the sagas started on them).
+   */
   constructor(
-    readonly definition: SagaDefinition<S>,
+    definitions: SagaDefinition<S> | readonly SagaDefinition<S>[],
     private readonly options: SagaRunnerOptions,
     db: DataSource,
     transactions: TransactionRunner,
     metrics: Metrics,
     private readonly onEnd: (key: string, outcome: SagaOutcome) => void = () => {},
   ) {
-    this.plan = new SagaPlan(definition);
+    const all = (Array.isArray(definitions) ? definitions : [definitions]) as readonly SagaDefinition<S>[];
+    const definition = [...all].sort((a, b) => b.version - a.version)[0];
+    if (!definition) throw new Error('a saga runner needs a definition');
+    this.definition = definition;
     this.clock = options.clock ?? systemClock;
-    this.store = new SagaStore(definition, db, transactions, transactions.module, this.clock);
+    for (const version of all) {
+      if (version.name !== definition.name) throw new Error(`saga '${definition.name}': a runner runs the versions of one saga, not '${version.name}'`);
+      if (this.versions.has(version.version)) throw new Error(`saga '${definition.name}' has version ${version.version} twice`);
+      this.versions.set(version.version, { plan: new SagaPlan(version), store: new SagaStore(version, db, transactions, transactions.module, this.clock) });
+    }
+    ({ plan: this.plan, store: this.store } = this.versions.get(definition.version)!);
     this.logger = new Logger(`${transactions.module}.${definition.name}-saga`);
     this.outcomes = metrics.counter('saga_outcomes_total', 'Sagas ended, by saga, outcome and reason', ['saga', 'outcome', 'reason']);
     this.stuck = metrics.counter('saga_stuck_total', 'Sagas parked as STUCK for an operator (npm run sagas -- stuck)', ['saga']);
@@ -102,7 +120,21 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
 
   private readonly sampleStuck: (now?: boolean) => Promise<void>;
 
-  onApplicationBootstrap(): void {
+  /**
+   * Starts the loop, unless sagas are in flight on a version this build no
+   * longer carries: it would not know their steps, so it refuses, naming the
+   * version and how many (ADR 29: deploy a build that still carries it).
+   */
+  async onApplicationBootstrap(): Promise<void> {
+    const orphans = await this.store.versionsInFlight([...this.versions.keys()]);
+    if (orphans.length > 0) {
+      const which = orphans.map((orphan) => `${orphan.count} on version ${orphan.version}`).join(', ');
+      throw new Error(
+        `saga '${this.definition.name}': ${which} in flight, and this build carries only version(s) ${[...this.versions.keys()].join(', ')}; ` +
+          `deploy a build that keeps the definition of each until they end (npm run sagas -- list)`,
+      );
+    }
+    this.stopListening = sagaWakeups.on(this.store.module, this.definition.name, () => this.wake());
     this.loop.start();
   }
 
@@ -112,6 +144,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
    * replica (or this one restarted) takes the sagas at once.
    */
   async beforeApplicationShutdown(): Promise<void> {
+    this.stopListening();
     await this.loop.stop();
     let deadline: NodeJS.Timeout | undefined;
     await Promise.race([
@@ -122,7 +155,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     ]);
     clearTimeout(deadline);
     this.stopping.abort(new StepTimeoutError('the runner is stopping'));
-    await Promise.all([...this.held.values()].map((saga) => this.store.release(saga, 0).catch(() => false)));
+    await Promise.all([...this.held.values()].map((saga) => this.of(saga).store.release(saga, 0).catch(() => false)));
     this.held.clear();
   }
 
@@ -157,8 +190,14 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
       // Started with the definition's deadline by the same statement.
       deadlineEndsAt: this.clock.now() + (this.definition.deadlineMs ?? Number.POSITIVE_INFINITY),
       reach: null,
+      definitionVersion: this.definition.version,
     };
-    const running: Promise<void> = this.advance(saga).finally(() => this.handedOver.delete(running));
+    // Outside a pass: a wait it enters falls due after the loop last asked when the next saga does.
+    const running: Promise<void> = this.advance(saga)
+      .then((waits) => {
+        if (waits) this.wake();
+      })
+      .finally(() => this.handedOver.delete(running));
     this.handedOver.add(running);
   }
 
@@ -169,16 +208,26 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
 
   private async pass(): Promise<number | undefined> {
     void this.sampleStuck();
-    while (!this.loop.stopping) {
-      const due = await this.store.claim(this.options.batchSize, this.options.leaseMs);
-      if (due.length === 0) break;
-      await Promise.all(due.map((saga) => this.advance(saga)));
+    // The newest version last: older ones are few, and drain.
+    for (const { store } of [...this.versions.values()].reverse()) {
+      while (!this.loop.stopping) {
+        const due = await store.claim(this.options.batchSize, this.options.leaseMs);
+        if (due.length === 0) break;
+        await Promise.all(due.map((saga) => this.advance(saga)));
+      }
     }
     return this.loop.stopping ? undefined : this.store.nextDueInMs();
   }
 
-  /** Runs a saga step after step while this runner holds it; never throws. */
-  private async advance(claimed: HeldSaga<S>): Promise<void> {
+  /** The plan and store of the version a saga started on. */
+  private of(saga: Pick<HeldSaga<S>, 'definitionVersion'>): { readonly plan: SagaPlan<S>; readonly store: SagaStore<S> } {
+    const version = this.versions.get(saga.definitionVersion ?? this.definition.version);
+    if (!version) throw new Error(`saga '${this.definition.name}' has no version ${saga.definitionVersion} in this build`);
+    return version;
+  }
+
+  /** Runs a saga step after step while this runner holds it; never throws. Answers whether it entered a wait. */
+  private async advance(claimed: HeldSaga<S>): Promise<boolean> {
     const placedIn = contextFrom(claimed.traceContext);
     let saga: HeldSaga<S> | undefined = claimed;
     this.takenAt.set(claimed.key, this.clock.now());
@@ -196,37 +245,70 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
         );
       }
       this.held.delete(claimed.key);
+      return this.enteredWait.delete(claimed.key);
     } catch (error) {
       // Recording failed (the database is away, say): give the saga back for another try soon,
       // unless another runner took it meanwhile (the release checks the version).
       const lost = saga ?? claimed;
       this.held.delete(claimed.key);
       this.logger.warn({ msg: `advancing the saga failed, giving it back: ${(error as Error)?.message ?? error}`, key: lost.key });
-      await this.store.release(lost, this.definition.retry.initialDelayMs).catch(() => false);
+      await this.of(lost).store.release(lost, this.definition.retry.initialDelayMs).catch(() => false);
+      return false;
     } finally {
       this.takenAt.delete(claimed.key);
+      this.enteredWait.delete(claimed.key);
     }
   }
 
+  /** Sagas whose last write here began a wait. */
+  private readonly enteredWait = new Set<string>();
+
+  /**
+   * A saga at a waiting step: it begins the wait (the row becomes WAITING),
+   * or, taken up while waiting, goes where its signal or its time up leads;
+   * neither (a signal it does not await): back to waiting, no transition.
+   */
+  private waitTransition(saga: HeldSaga<S>, plan: SagaPlan<S>): Transition | undefined {
+    if (!saga.waiting) return { next: saga.step, failureReason: saga.failureReason, log: [], output: {} };
+    if (saga.signal) return plan.signalled(saga, saga.signal.name);
+    if (saga.waitOver) return plan.timedOut(saga);
+    return undefined;
+  }
+
   /** Runs one step and records where it leads; answers the saga to go on with, if any. */
-  private async step(saga: HeldSaga<S>): Promise<HeldSaga<S> | undefined> {
+  private async step(held: HeldSaga<S>): Promise<HeldSaga<S> | undefined> {
     let transition: Transition;
+    let saga = held;
     const state: SagaState = saga;
-    if (saga.overdue && this.plan.canGiveUp(saga.step)) {
-      transition = this.plan.giveUp(state);
+    const { plan, store } = this.of(saga);
+    if (saga.cancelReason && plan.isForward(saga.step)) {
+      transition = plan.giveUp(state, saga.cancelReason);
+      saga = { ...saga, signal: null };
+    } else if (saga.overdue && plan.canGiveUp(saga.step)) {
+      transition = plan.giveUp(state);
+      saga = { ...saga, signal: null };
+    } else if (plan.isWait(saga.step)) {
+      const waited = this.waitTransition(saga, plan);
+      if (!waited) {
+        await store.rewait(saga);
+        this.held.delete(saga.key);
+        return undefined;
+      }
+      transition = waited;
+      if (!saga.signal || transition.output[saga.step] !== saga.signal.name) saga = { ...saga, signal: null };
     } else {
       try {
-        transition = this.plan.decide(state, await this.attempt(saga));
+        transition = plan.decide(state, await this.attempt(saga, plan));
       } catch (error) {
         const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
-        if (isPermanent(error) && this.plan.canGiveUp(saga.step)) {
+        if (isPermanent(error) && plan.canGiveUp(saga.step)) {
           this.logger.warn({ msg: `${saga.step} failed for good, giving up: ${message}`, key: saga.key });
-          transition = this.plan.giveUp(state);
+          transition = plan.giveUp(state);
         } else {
           // The row must show this step, not one before it, to the operator and to the retry.
           const recorded = await this.recorded(saga);
           if (!recorded) return undefined;
-          if (isPermanent(error) || (!this.plan.canGiveUp(saga.step) && saga.attempts + 1 >= this.definition.stuckAfterAttempts)) {
+          if (isPermanent(error) || (!plan.canGiveUp(saga.step) && saga.attempts + 1 >= this.definition.stuckAfterAttempts)) {
             await this.park(recorded, message);
           } else {
             await this.retryLater(recorded, message);
@@ -235,7 +317,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
         }
       }
     }
-    if (this.mayLeaveUnrecorded(saga, transition)) {
+    if (this.mayLeaveUnrecorded(saga, transition, plan)) {
       const at = this.clock.now();
       return {
         ...saga,
@@ -247,7 +329,8 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
         },
       };
     }
-    const { applied, next } = await this.store.advance(saga, transition, this.options.leaseMs, this.loop.stopping);
+    const { applied, next } = await store.advance(saga, transition, this.options.leaseMs, this.loop.stopping);
+    if (applied && plan.isWait(transition.next)) this.enteredWait.add(saga.key);
     if (applied && transition.outcome) {
       const reason = transition.outcome.status === 'COMPENSATED' ? transition.outcome.reason : 'none';
       this.outcomes.inc({ saga: this.definition.name, outcome: transition.outcome.status, reason });
@@ -265,14 +348,16 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
    * needs writing before the next step, as long as this runner's lease surely
    * outlasts it and the saga's deadline is surely not passing. The next write records both (a crash meanwhile repeats the step).
    */
-  private mayLeaveUnrecorded(saga: HeldSaga<S>, transition: Transition): boolean {
+  private mayLeaveUnrecorded(saga: HeldSaga<S>, transition: Transition, plan: SagaPlan<S>): boolean {
     return (
       !this.loop.stopping &&
       transition.outcome === undefined &&
       transition.failureReason === null &&
-      this.plan.isIdempotent(saga.step) &&
-      this.plan.isForward(transition.next) &&
-      this.clock.now() + this.plan.timeoutMs(transition.next) + LEASE_MARGIN_MS < saga.leaseEndsAt &&
+      plan.isIdempotent(saga.step) &&
+      plan.isForward(transition.next) &&
+      // A wait begins with a write: the row is what waits.
+      !plan.isWait(transition.next) &&
+      this.clock.now() + plan.timeoutMs(transition.next) + LEASE_MARGIN_MS < saga.leaseEndsAt &&
       // Close to the deadline, the write asks the database whether it has passed (then the next step gives up).
       this.clock.now() + LEASE_MARGIN_MS < saga.deadlineEndsAt
     );
@@ -282,19 +367,19 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
   private async recorded(saga: HeldSaga<S>): Promise<HeldSaga<S> | undefined> {
     if (!saga.unrecorded) return saga;
     const stay: Transition = { next: saga.step, failureReason: saga.failureReason, log: [], output: {} };
-    const { applied, next } = await this.store.advance(saga, stay, this.options.leaseMs);
+    const { applied, next } = await this.of(saga).store.advance(saga, stay, this.options.leaseMs);
     if (!applied) this.held.delete(saga.key);
     return next;
   }
 
   /** One attempt of the current action, aborted past its deadline or when the runner stops for good. */
-  private async attempt(saga: HeldSaga<S>) {
-    const timeoutMs = this.plan.timeoutMs(saga.step);
+  private async attempt(saga: HeldSaga<S>, plan: SagaPlan<S>) {
+    const timeoutMs = plan.timeoutMs(saga.step);
     const controller = new AbortController();
     const signal = AbortSignal.any([controller.signal, this.stopping.signal]);
     const timer = this.clock.setTimeout(() => controller.abort(new StepTimeoutError(`${saga.step} did not answer within ${timeoutMs} ms`)), timeoutMs);
     try {
-      return await abortable(this.plan.run(saga, saga.subject, { signal }), signal);
+      return await abortable(plan.run(saga, saga.subject, { signal }), signal);
     } finally {
       this.clock.clearTimeout(timer);
     }
@@ -305,12 +390,13 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     const delay = Math.min(maxDelayMs, initialDelayMs * 2 ** Math.min(saga.attempts, 30));
     this.logger.warn({ msg: `${saga.step} attempt ${saga.attempts + 1} failed, retry in ${delay} ms: ${message}`, key: saga.key });
     // A forward step is not retried past the deadline (the database's): it gives up then.
-    await this.store.retryLater(saga, delay, message, this.plan.canGiveUp(saga.step));
+    const { plan, store } = this.of(saga);
+    await store.retryLater(saga, delay, message, plan.canGiveUp(saga.step));
     this.held.delete(saga.key);
   }
 
   private async park(saga: HeldSaga<S>, message: string): Promise<void> {
-    if (await this.store.markStuck(saga, message)) {
+    if (await this.of(saga).store.markStuck(saga, message)) {
       this.stuck.inc({ saga: this.definition.name });
       this.logger.error({
         msg: `${this.definition.name} saga STUCK at ${saga.step} after ${saga.attempts + 1} attempt(s); ` +

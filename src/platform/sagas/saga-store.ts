@@ -2,7 +2,7 @@ import type { DataSource } from 'typeorm';
 import { ident } from '../database/provisioning.js';
 import { queryPrepared } from '../database/prepared-query.js';
 import type { TransactionRunner } from '../messaging/transaction-runner.js';
-import { type LogEntry, reachIndexes, type SagaDefinition, type SagaOutputs, type Transition } from './saga-definition.js';
+import { type LogEntry, reachIndexes, SagaPlan, type SagaDefinition, type SagaOutputs, type Transition } from './saga-definition.js';
 import { type SagaClock, systemClock } from './saga-clock.js';
 
 /** Log entries and output of idempotent steps run since the saga was last written (see `idempotent`). */
@@ -38,6 +38,30 @@ export interface HeldSaga<S> {
   readonly unrecorded?: Unrecorded;
   /** The furthest step a runner lost before this one may have started (see `SagaState.reach`). */
   readonly reach: string | null;
+  /** It is WAITING at its step (claimed because a signal landed or its time came). */
+  readonly waiting?: boolean;
+  /** Its wait's time is up, by the database's clock. */
+  readonly waitOver?: boolean;
+  /** The earliest recorded signal its wait awaits and has not consumed, as the claim found it. */
+  readonly signal?: { readonly name: string; readonly id: string } | null;
+  /** How many signals were recorded for it when it was read: a wait it enters compares (see `advance`). */
+  readonly signals?: number;
+  /** An operator asked it to give up (npm run sagas -- cancel), with this reason. */
+  readonly cancelReason?: string | null;
+  /** The definition's version it started on (the newest's when not said). */
+  readonly definitionVersion?: number;
+}
+
+export interface ListedSaga {
+  readonly saga: string;
+  readonly key: string;
+  readonly version: number;
+  readonly status: string;
+  readonly step: string;
+  /** A waiting saga's awaited signals (none: a sleep) and when its wait ends. */
+  readonly awaiting?: readonly string[];
+  readonly until?: Date | null;
+  readonly cancelReason: string | null;
 }
 
 export interface StuckSaga {
@@ -60,6 +84,11 @@ interface Row {
   trace_context: Record<string, string>;
   outputs: SagaOutputs;
   reach: string | null;
+  waiting: boolean;
+  wait_over: boolean;
+  signal: { name: string; id: string } | null;
+  signals: number;
+  cancel_reason: string | null;
 }
 
 /**
@@ -77,6 +106,8 @@ export class SagaStore<S> {
   /** The forward steps in order, and (1-based, as SQL arrays) how far a holder at each may get unwritten. */
   private readonly stepNames: string[];
   private readonly reachOf: number[];
+  private readonly signals: string;
+  private readonly plan: SagaPlan<S>;
 
   constructor(
     private readonly definition: SagaDefinition<S>,
@@ -90,6 +121,8 @@ export class SagaStore<S> {
     this.sagas = `${ident(module)}.sagas`;
     this.log = `${ident(module)}.saga_log`;
     this.endsChannel = `${module}.${definition.name}.ended`;
+    this.signals = `${ident(module)}.saga_signals`;
+    this.plan = new SagaPlan(definition);
     this.stepNames = definition.steps.map((step) => step.name);
     this.reachOf = reachIndexes(definition.steps).map((index) => index + 1);
   }
@@ -100,22 +133,41 @@ export class SagaStore<S> {
    * steps did since the last write, each at its own time), its outputs, the
    * module's own effect and the events it publishes move with it. `$1`-`$10`
    * are the engine's, the effect's follow from `$11`, then (from `$next`) the
-   * outputs and the events.
+   * outputs, the wait it enters, if any (`$next+1`-`$next+4`), and the events.
+   *
+   * A wait begins in the same statement (status WAITING, lease released): due
+   * at its end, or at once if a signal it awaits is recorded already, or if a
+   * signal landed since the runner read the saga (the `signals` count moved:
+   * a signal committed during this statement is not in its snapshot, but its
+   * row update, which this one waits for, is). A consumed signal is marked in it.
    */
   private advanceSqlFor(effectParams: number): string {
     let sql = this.advanceSql.get(effectParams);
     if (sql !== undefined) return sql;
     const effect = this.definition.effect;
     const next = 11 + effectParams;
-    const events = effect?.events ? `, ${this.transactions.outboxCtes(next + 1, 'EXISTS (SELECT 1 FROM moved)')}` : '';
+    const [waitMs, awaiting, seen, consumed] = [next + 1, next + 2, next + 3, next + 4].map((n) => `$${n}`);
+    const events = effect?.events ? `, ${this.transactions.outboxCtes(next + 5, 'EXISTS (SELECT 1 FROM moved)')}` : '';
     sql = `WITH moved AS (
-         UPDATE ${this.sagas}
-            SET step = $3, status = CASE WHEN $3 = 'DONE' THEN 'DONE' ELSE 'RUNNING' END, failure_reason = $4,
-                attempts = 0, next_run_at = now(), last_error = NULL, version = version + 1, updated_at = now(),
-                locked_until = CASE WHEN $3 = 'DONE' OR $9 THEN NULL ELSE now() + make_interval(secs => $5 / 1000.0) END,
-                outputs = outputs || $${next}::jsonb
-          WHERE saga = $1 AND key = $2 AND version = $6
-         RETURNING version, coalesce(deadline_at <= now(), false) AS overdue, extract(epoch FROM deadline_at - now()) * 1000 AS deadline_in_ms, watched
+         UPDATE ${this.sagas} s
+            SET step = $3, status = CASE WHEN $3 = 'DONE' THEN 'DONE' WHEN ${waitMs}::float8 IS NOT NULL THEN 'WAITING' ELSE 'RUNNING' END,
+                failure_reason = $4, attempts = 0, last_error = NULL, version = s.version + 1, updated_at = now(),
+                next_run_at = CASE
+                  WHEN ${waitMs}::float8 IS NULL THEN now()
+                  WHEN s.signals <> ${seen}::int OR EXISTS (
+                    SELECT 1 FROM ${this.signals} g
+                     WHERE g.saga = $1 AND g.key = $2 AND g.consumed_at IS NULL AND g.name = ANY(${awaiting}::text[])
+                       AND g.signal_id IS DISTINCT FROM ${consumed}::text) THEN now()
+                  ELSE now() + make_interval(secs => ${waitMs}::float8 / 1000.0) END,
+                wake_at = now() + make_interval(secs => ${waitMs}::float8 / 1000.0),
+                awaiting = ${awaiting}::text[],
+                locked_until = CASE WHEN $3 = 'DONE' OR $9 OR ${waitMs}::float8 IS NOT NULL THEN NULL ELSE now() + make_interval(secs => $5 / 1000.0) END,
+                outputs = s.outputs || $${next}::jsonb
+          WHERE saga = $1 AND key = $2 AND s.version = $6
+         RETURNING s.version, coalesce(s.deadline_at <= now(), false) AS overdue, extract(epoch FROM s.deadline_at - now()) * 1000 AS deadline_in_ms, s.watched
+       ), consumed AS (
+         UPDATE ${this.signals} SET consumed_at = now(), consumed_by = $3
+          WHERE saga = $1 AND key = $2 AND signal_id = ${consumed}::text AND consumed_at IS NULL AND EXISTS (SELECT 1 FROM moved)
        ), ended AS (
          -- Someone waits for this end (ADR 30): sent at commit, to every process that LISTENs.
          SELECT pg_notify('${this.endsChannel}', $2) FROM moved WHERE moved.watched AND $3 = 'DONE'
@@ -141,9 +193,9 @@ export class SagaStore<S> {
     const first = this.definition.steps[0].name;
     const name = this.definition.name;
     return `saga_started AS (
-         INSERT INTO ${this.sagas} (saga, key, step, deadline_at, trace_context, locked_until, version)
+         INSERT INTO ${this.sagas} (saga, key, step, deadline_at, trace_context, locked_until, version, definition_version)
          SELECT '${name}', ${p.key}, '${first}', now() + make_interval(secs => ${p.deadlineMs} / 1000.0), ${p.traceContext},
-                now() + make_interval(secs => ${p.leaseMs} / 1000.0), 1 ${from}
+                now() + make_interval(secs => ${p.leaseMs} / 1000.0), 1, ${Number(this.definition.version)} ${from}
          ON CONFLICT (saga, key) DO NOTHING
          RETURNING key
        ), saga_logged AS (
@@ -164,7 +216,8 @@ export class SagaStore<S> {
     const [rows] = (await this.db.query(
       `WITH due AS (
          SELECT saga, key FROM ${this.sagas}
-          WHERE saga = $3 AND status = 'RUNNING' AND next_run_at <= now() AND (locked_until IS NULL OR locked_until < now())
+          WHERE saga = $3 AND status IN ('RUNNING', 'WAITING') AND next_run_at <= now() AND (locked_until IS NULL OR locked_until < now())
+            AND definition_version = $6
           ORDER BY next_run_at
           LIMIT $1
           FOR UPDATE SKIP LOCKED)
@@ -174,8 +227,13 @@ export class SagaStore<S> {
                            ELSE ($4::text[])[greatest(array_position($4::text[], s.reach), ($5::int[])[array_position($4::text[], s.step)])] END
          FROM due WHERE s.saga = due.saga AND s.key = due.key
        RETURNING s.key, s.step, s.failure_reason, s.attempts, s.version, coalesce(s.deadline_at <= now(), false) AS overdue,
-              extract(epoch FROM s.deadline_at - now()) * 1000 AS deadline_in_ms, s.trace_context, s.outputs, s.reach`,
-      [limit, leaseMs, this.definition.name, this.stepNames, this.reachOf],
+              extract(epoch FROM s.deadline_at - now()) * 1000 AS deadline_in_ms, s.trace_context, s.outputs, s.reach,
+              s.status = 'WAITING' AS waiting, coalesce(s.wake_at <= now(), false) AS wait_over, s.signals, s.cancel_reason,
+              CASE WHEN s.status = 'WAITING' THEN (
+                SELECT json_build_object('name', g.name, 'id', g.signal_id) FROM ${this.signals} g
+                 WHERE g.saga = s.saga AND g.key = s.key AND g.consumed_at IS NULL AND g.name = ANY(s.awaiting)
+                 ORDER BY g.seq LIMIT 1) END AS signal`,
+      [limit, leaseMs, this.definition.name, this.stepNames, this.reachOf, this.definition.version],
     )) as [Row[], number];
     if (rows.length === 0) return [];
     const subjects = await this.definition.load(rows.map((row) => row.key));
@@ -199,6 +257,12 @@ export class SagaStore<S> {
       leaseEndsAt,
       deadlineEndsAt: deadlineEndsAt(askedAt, row.deadline_in_ms),
       reach: row.reach,
+      waiting: row.waiting,
+      waitOver: row.wait_over,
+      signal: row.signal,
+      signals: row.signals,
+      cancelReason: row.cancel_reason,
+      definitionVersion: this.definition.version,
     };
   }
 
@@ -216,6 +280,8 @@ export class SagaStore<S> {
     const written: Transition = saga.unrecorded ? { ...transition, output: { ...saga.unrecorded.output, ...transition.output } } : transition;
     const outputs = { ...saga.outputs, ...written.output };
     const effectParams = effect ? effect.params(written) : [];
+    // Entering a wait: the step it waits at (not one the saga is already waiting at: see `rewait`).
+    const wait = this.plan.isWait(transition.next) ? this.plan.waitOf(transition.next) : undefined;
     const events = effect?.events ? await this.transactions.outboxParams(effect.events(written, { key: saga.key, subject: saga.subject, outputs })) : undefined;
     const leaseEndsAt = now + leaseMs;
     const [row] = await this.transactions.statement<{ version: number | null; overdue: boolean | null; deadline_in_ms: number | null }>(
@@ -234,13 +300,18 @@ export class SagaStore<S> {
         log.map((entry) => Math.max(0, now - entry.at)),
         ...effectParams,
         JSON.stringify(written.output),
+        wait?.ms ?? null,
+        wait ? [...wait.signals] : null,
+        saga.signals ?? 0,
+        saga.signal?.id ?? null,
         ...(events?.params ?? []),
       ],
     );
     // Announced only if this runner's transition applied (else the statement wrote none).
     if (row.version !== null && events) this.transactions.afterCommit(events.ids);
     if (row.version === null) return { applied: false };
-    if (transition.next === 'DONE') return { applied: true };
+    // Done, or waiting: no runner holds it now.
+    if (transition.next === 'DONE' || wait) return { applied: true };
     return {
       applied: true,
       next: {
@@ -256,6 +327,25 @@ export class SagaStore<S> {
         unrecorded: undefined,
       },
     };
+  }
+
+  /**
+   * A waiting saga taken up with neither a signal nor its time up (a signal it
+   * does not await, one consumed already): back to waiting until its own
+   * `wake_at`, or at once if a signal landed since it was read. Version-checked.
+   */
+  async rewait(saga: HeldSaga<S>): Promise<boolean> {
+    const [rows] = (await this.db.query(
+      `UPDATE ${this.sagas} s
+          SET locked_until = NULL, version = s.version + 1,
+              next_run_at = CASE WHEN s.signals <> $4 OR EXISTS (
+                SELECT 1 FROM ${this.signals} g WHERE g.saga = s.saga AND g.key = s.key AND g.consumed_at IS NULL AND g.name = ANY(s.awaiting))
+                THEN now() ELSE s.wake_at END
+        WHERE saga = $1 AND key = $2 AND version = $3 AND status = 'WAITING'
+       RETURNING key`,
+      [this.definition.name, saga.key, saga.version, saga.signals ?? 0],
+    )) as [unknown[], number];
+    return rows.length > 0;
   }
 
   /**
@@ -301,7 +391,7 @@ export class SagaStore<S> {
       `UPDATE ${this.sagas}
           SET locked_until = NULL, next_run_at = now() + make_interval(secs => $4 / 1000.0), version = version + 1,
               reach = ($6::text[])[greatest(array_position($6::text[], reach), array_position($6::text[], $5::text))]
-        WHERE saga = $1 AND key = $2 AND version = $3 AND status = 'RUNNING'
+        WHERE saga = $1 AND key = $2 AND version = $3 AND status IN ('RUNNING', 'WAITING')
        RETURNING key`,
       [this.definition.name, saga.key, saga.version, delayMs, saga.step, this.stepNames],
     )) as [unknown[], number];
@@ -358,10 +448,21 @@ export class SagaStore<S> {
   async nextDueInMs(): Promise<number | undefined> {
     const [row] = await this.db.query(
       `SELECT extract(epoch FROM min(greatest(next_run_at, coalesce(locked_until, next_run_at))) - now()) * 1000 AS due_in_ms
-         FROM ${this.sagas} WHERE saga = $1 AND status = 'RUNNING'`,
+         FROM ${this.sagas} WHERE saga = $1 AND status IN ('RUNNING', 'WAITING')`,
       [this.definition.name],
     );
     return row.due_in_ms === null ? undefined : Math.max(0, Number(row.due_in_ms));
+  }
+
+  /** Sagas not ended on versions other than `carried`: a build without their definition cannot run them. */
+  async versionsInFlight(carried: readonly number[]): Promise<Array<{ version: number; count: number }>> {
+    const rows: Array<{ version: number; count: number }> = await this.db.query(
+      `SELECT definition_version AS version, count(*)::int AS count FROM ${this.sagas}
+        WHERE saga = $1 AND status <> 'DONE' AND NOT (definition_version = ANY($2::int[]))
+        GROUP BY definition_version ORDER BY definition_version`,
+      [this.definition.name, carried],
+    );
+    return rows;
   }
 
   async stuckCount(): Promise<number> {
@@ -383,6 +484,41 @@ export class SagaOperations {
     schema: string,
   ) {
     this.sagas = `${ident(schema)}.sagas`;
+  }
+
+  /**
+   * Sagas not ended, by saga, version, state and step, oldest first: a waiting
+   * one with the signals it awaits and until when (at most `limit`).
+   */
+  async list(limit = 100): Promise<ListedSaga[]> {
+    const rows: Array<{ saga: string; key: string; version: number; status: string; step: string; awaiting: string[] | null; wake_at: Date | null; cancel_reason: string | null }> =
+      await this.db.query(
+        `SELECT saga, key, definition_version AS version, status, step, awaiting, wake_at, cancel_reason FROM ${this.sagas}
+          WHERE status <> 'DONE' ORDER BY saga, definition_version, status, step, created_at LIMIT $1`,
+        [limit],
+      );
+    return rows.map((row) => ({
+      saga: row.saga,
+      key: row.key,
+      version: row.version,
+      status: row.status,
+      step: row.step,
+      ...(row.status === 'WAITING' ? { awaiting: row.awaiting ?? [], until: row.wake_at } : {}),
+      cancelReason: row.cancel_reason,
+    }));
+  }
+
+  /** Asks the saga(s) of this key (of one saga, if named) still going forward to give up and compensate; answers which. */
+  async cancel(key: string, saga?: string, reason = 'CANCELLED_BY_OPERATOR'): Promise<Array<{ saga: string; step: string }>> {
+    const [rows] = (await this.db.query(
+      `UPDATE ${this.sagas}
+          SET cancel_reason = $3, next_run_at = now(), status = CASE WHEN status = 'STUCK' THEN 'RUNNING' ELSE status END,
+              attempts = 0, version = version + 1, updated_at = now()
+        WHERE key = $1 AND ($2::text IS NULL OR saga = $2) AND status <> 'DONE'
+       RETURNING saga, step`,
+      [key, saga ?? null, reason],
+    )) as [Array<{ saga: string; step: string }>, number];
+    return rows;
   }
 
   async stuck(): Promise<StuckSaga[]> {

@@ -24,6 +24,7 @@ export interface CancellationCollaborators {
 export function cancellationSaga({ payments, inventory, shipping, db }: CancellationCollaborators, options: CheckoutSagaOptions): SagaDefinition<OrderCustomer> {
   return defineSaga<OrderCustomer>({
     name: 'cancellation',
+    version: 1,
     stepTimeoutMs: options.stepTimeoutMs,
     retry: { initialDelayMs: options.retryDelayMs, maxDelayMs: options.maxRetryDelayMs },
     stuckAfterAttempts: options.stuckAfterAttempts,

@@ -35,6 +35,7 @@ export async function undone(undo: () => Promise<unknown>): Promise<void> {
 export function checkoutSaga({ payments, inventory, shipping, db }: CheckoutCollaborators, options: CheckoutSagaOptions): SagaDefinition<SagaOrder> {
   return defineSaga<SagaOrder>({
     name: 'checkout',
+    version: 1,
     deadlineMs: options.deadlineMs,
     abortReason: 'TIMED_OUT' satisfies FailureReason,
     stepTimeoutMs: options.stepTimeoutMs,
