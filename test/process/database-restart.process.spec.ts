@@ -1,4 +1,5 @@
 import { randomBytes, randomInt } from 'node:crypto';
+import { appendFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -29,16 +30,27 @@ import { createTestDatabase } from '../support/test-database.js';
 const SEED = Number(process.env.PG_FAULT_SEED ?? randomInt(2 ** 31));
 const MODULES = ['inventory', 'notifications', 'orders', 'payments', 'shipping'];
 
-/** Output of every process, the last lines of each kept for a failure's message. */
-function processOutput(): { onLine: (name: string, line: string) => void; tail: () => string } {
+/** Output of every process, the last lines of each kept for a failure's message, and every error line (a 500's stack). */
+function processOutput(): { onLine: (name: string, line: string) => void; tail: () => string; errors: () => string } {
   const lines: string[] = [];
+  const errors: string[] = [];
   return {
     onLine: (name, line) => {
+      // PG_FAULT_LOG=<file>: every line of every process, for a look at a slow recovery.
+      if (process.env.PG_FAULT_LOG) appendFileSync(process.env.PG_FAULT_LOG, `${new Date().toISOString()} ${name}| ${line}\n`);
       lines.push(`${name}| ${line}`);
       if (lines.length > 400) lines.splice(0, lines.length - 400);
+      if (/"level":"error"|\bERROR\b/.test(line) && errors.length < 40) errors.push(`${name}| ${line}`);
     },
     tail: () => lines.slice(-80).join('\n'),
+    errors: () => errors.join('\n'),
   };
+}
+
+/** A lost connection is a 503 with Retry-After (docs/api.md), never another 5xx: the statuses other than 503 from 500 up. */
+function expectNoServerErrorButUnavailable(statuses: ReadonlyMap<number, number>, errors: () => string): void {
+  const others = [...statuses].filter(([status]) => status >= 500 && status !== 503);
+  if (others.length > 0) throw new Error(`answers other than 503 from 500 up: ${JSON.stringify(Object.fromEntries(others))}\n${errors()}`);
 }
 
 async function startStore(topology: string, databaseUrl: string, prefix: string, onLine: (name: string, line: string) => void) {
@@ -155,6 +167,7 @@ describeEachTopology(['monolith', 'inventory-extracted', 'microservices'] as con
     );
     expect(terminated).toBeGreaterThan(0);
     expect(load!.accepted.length).toBeGreaterThan(0);
+    expectNoServerErrorButUnavailable(load!.statuses, output.errors);
     await expectRecovered(topology!, databaseUrl, load!.accepted, output.tail);
   }, 240_000);
 });
@@ -210,6 +223,7 @@ describeEachTopology(['monolith', 'microservices'] as const, 'a private PostgreS
         `a checkout confirmed ${recoveries.join(' ms and ')} ms after PostgreSQL was back`,
     );
     expect(load!.accepted.length).toBeGreaterThan(0);
+    expectNoServerErrorButUnavailable(load!.statuses, output.errors);
     await expectRecovered(topology!, adminUrl, load!.accepted, output.tail);
   }, 300_000);
 });
