@@ -40,7 +40,11 @@ export class OrdersController {
       ]);
     }
     const result = await this.orders.placeOrder({ ...body, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
-    response.status(result.created ? 202 : 200).location(`/orders/${result.orderId}`);
+    // 200 is for a repeat of the client's own key. Without one, a result that was not created here is
+    // a retry of this very request with the key the remote client made up for it (its first attempt
+    // missed the deadline): the client's one request placed the order, so it is answered as placed.
+    const repeat = !result.created && idempotencyKey !== undefined;
+    response.status(repeat ? 200 : 202).location(`/orders/${result.orderId}`);
     return { orderId: result.orderId, status: result.status };
   }
 
