@@ -5,7 +5,7 @@ const ADDRESS = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '01
 
 /** A closed-loop checkout load against a gateway: what it sent, and what was accepted. */
 export interface CheckoutLoad {
-  /** Order ids answered 202, or 200 (a remote call the gateway retried, answered as the replay of its own key). */
+  /** Order ids answered 202 (or 200, which a request without an Idempotency-Key must never get: the tests refuse it). */
   readonly accepted: string[];
   /** Answers by HTTP status (0: no answer, the connection failed). */
   readonly statuses: Map<number, number>;
