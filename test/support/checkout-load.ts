@@ -5,7 +5,7 @@ const ADDRESS = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '01
 
 /** A closed-loop checkout load against a gateway: what it sent, and what was accepted. */
 export interface CheckoutLoad {
-  /** Order ids answered 202, or 200 (a remote call the gateway retried, answered as the replay of its own key). */
+  /** Order ids answered 202 (or 200, which a request without an Idempotency-Key must never get: the tests refuse it). */
   readonly accepted: string[];
   /** Answers by HTTP status (0: no answer, the connection failed). */
   readonly statuses: Map<number, number>;
@@ -17,11 +17,22 @@ async function post(url: string, path: string, body: unknown): Promise<Response>
   return fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
 }
 
-/** Stocks the two products the load buys: one plentiful, one that runs out (so some checkouts compensate). */
+/**
+ * Stocks the two products the load buys: one plentiful, one that runs out (so some checkouts compensate).
+ * A 503 (a remote module slow to answer its first call on a busy machine) is retried; a 409 after it
+ * means the attempt that timed out created the product all the same.
+ */
 export async function stockProducts(url: string): Promise<void> {
   for (const [sku, stock] of [['PLENTY', 100_000], ['SCARCE', 20]] as const) {
-    const response = await post(url, '/inventory/products', { sku, name: sku, priceCents: 1000, stock });
-    if (response.status !== 201) throw new Error(`stocking ${sku} answered ${response.status}: ${await response.text()}`);
+    const deadline = Date.now() + 60_000;
+    for (let unavailable = false; ; ) {
+      const response = await post(url, '/inventory/products', { sku, name: sku, priceCents: 1000, stock });
+      const text = await response.text();
+      if (response.status === 201 || (response.status === 409 && unavailable)) break;
+      if (response.status !== 503 || Date.now() > deadline) throw new Error(`stocking ${sku} answered ${response.status}: ${text}`);
+      unavailable = true;
+      await new Promise((resolve) => setTimeout(resolve, 500));
+    }
   }
 }
 

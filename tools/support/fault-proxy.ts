@@ -9,12 +9,18 @@ import { freePortRange } from './network.js';
  *   accepted but never reach the server, until `heal()`; a connection that
  *   lost bytes is then reset (its byte stream is broken, as a TCP connection
  *   would be after a partition outlasting its retransmissions), so the client
- *   reconnects, through the proxy again.
+ *   reconnects, through the proxy again;
+ * - `hold(direction)`: what goes that way ('out': from the process, 'in': to it) waits, in
+ *   order, until `release()`: e.g. a process's answers held past its callers' deadlines,
+ *   while what is sent to it still arrives (`seen(text)` counts what did);
  * With no fault it forwards as is (or with the base delay of a planted slow module).
  */
 export class FaultProxy {
   private delayMs: number;
   private partitioned = false;
+  /** Per direction, the gate its chunks wait at while held (resolved by `release`). */
+  private readonly gates: Partial<Record<ProxyDirection, { open: Promise<void>; release: () => void }>> = {};
+  private readonly watches: Array<{ text: Buffer; count: number; carry: Buffer }> = [];
   private readonly sessions = new Set<{ client: Socket; upstream: Socket | undefined; lost: boolean }>();
 
   private constructor(
@@ -64,6 +70,29 @@ export class FaultProxy {
     }
   }
 
+  /** Holds every chunk going `direction` ('out': from the process to the server) until `release()`. */
+  hold(direction: ProxyDirection): void {
+    if (this.gates[direction]) return;
+    let release!: () => void;
+    const open = new Promise<void>((resolve) => (release = resolve));
+    this.gates[direction] = { open, release };
+  }
+
+  /** Lets every held chunk go, in order. */
+  release(): void {
+    for (const direction of ['in', 'out'] as const) {
+      this.gates[direction]?.release();
+      delete this.gates[direction];
+    }
+  }
+
+  /** Counts, from now on, the times `text` (e.g. a NATS subject) reaches the process ('in'), split across chunks or not. */
+  seen(text: string): { readonly count: number } {
+    const watch = { text: Buffer.from(text), count: 0, carry: Buffer.alloc(0) };
+    this.watches.push(watch);
+    return watch;
+  }
+
   /** Connections currently open through the proxy. */
   get connections(): number {
     return this.sessions.size;
@@ -96,18 +125,31 @@ export class FaultProxy {
     const upstream = connect(this.target);
     session.upstream = upstream;
     upstream.on('error', end).on('close', end);
-    this.pipe(client, upstream, session);
-    this.pipe(upstream, client, session);
+    this.pipe(client, upstream, session, 'out');
+    this.pipe(upstream, client, session, 'in');
   }
 
-  private pipe(from: Socket, to: Socket, session: { lost: boolean }): void {
-    // One queue per direction, so a delay keeps the order of the chunks.
+  /** Counts each watched text in a chunk, with the end of the one before (a text split across two). */
+  private watch(chunk: Buffer): void {
+    for (const watch of this.watches) {
+      const data = Buffer.concat([watch.carry, chunk]);
+      for (let at = data.indexOf(watch.text); at !== -1; at = data.indexOf(watch.text, at + watch.text.length)) watch.count++;
+      // Kept: less than one text's length, so nothing counted is counted again.
+      watch.carry = data.subarray(Math.max(0, data.length - (watch.text.length - 1)));
+    }
+  }
+
+  private pipe(from: Socket, to: Socket, session: { lost: boolean }, direction: ProxyDirection): void {
+    // One queue per direction, so a delay or a hold keeps the order of the chunks.
     let tail = Promise.resolve();
     from.on('data', (chunk: Buffer) => {
       if (this.partitioned) {
         session.lost = true;
         return;
       }
+      if (direction === 'in') this.watch(chunk);
+      const gate = this.gates[direction];
+      if (gate) tail = tail.then(() => gate.open);
       const wait = this.delayMs;
       if (wait === 0) {
         tail = tail.then(() => {
@@ -128,3 +170,6 @@ export class FaultProxy {
     });
   }
 }
+
+/** Which way through the proxy: 'out' from the proxied process to the server, 'in' to the process. */
+export type ProxyDirection = 'in' | 'out';

@@ -14,9 +14,13 @@ export function isDatabaseUnavailable(error: unknown): boolean {
       if (code.startsWith('08') || /^57P0[123]$/.test(code)) return true;
       if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
     }
+    // TypeORM gives a query runner back to the pool by itself only when its connection emits 'error'
+    // (lost): a transaction whose connection died between two of its queries then fails on the next
+    // one (often its COMMIT) with this, which names no cause. The server rolled it back: nothing was done.
+    if ((current as { name?: unknown }).name === 'QueryRunnerAlreadyReleasedError') return true;
     if (
       typeof message === 'string' &&
-      /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Connection terminated unexpectedly/i.test(
+      /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error|Client was closed and is not queryable/i.test(
         message,
       )
     ) {

@@ -62,6 +62,12 @@ export class SagaAdmission implements OnApplicationBootstrap, OnApplicationShutd
   private ended = 0;
   private endedAtSample = 0;
   private waitedMs = 0;
+  /**
+   * Since when the samples succeed (undefined while they fail): sagas cannot have waited for a
+   * runner longer than the runners could reach the database to take them. Until a sample fails,
+   * since ever: a process started beside others (replicas) sees their queue as it is.
+   */
+  private reachableSince: number | undefined = Number.NEGATIVE_INFINITY;
   private timer: NodeJS.Timeout | undefined;
   private sampling = false;
   private refusedSinceLog = 0;
@@ -154,9 +160,15 @@ export class SagaAdmission implements OnApplicationBootstrap, OnApplicationShutd
       this.settledAtSample = settledAtStart;
       // Ends before this answer came are in its count already, or may be: only later ones come off.
       this.endedAtSample = this.ended;
-      this.waitedMs = waitedMs;
+      // Sagas that fell due during an outage were not queued behind busy runners, nobody could take
+      // them: counted from the outage's end, so the first checkouts after a restart are not refused
+      // for it. Waiting on, with the database there, is queueing again.
+      const now = performance.now();
+      this.reachableSince ??= now;
+      this.waitedMs = Math.min(waitedMs, now - this.reachableSince);
     } catch {
       // The database is away: starting a saga fails on its own, with its own 503.
+      this.reachableSince = undefined;
     } finally {
       this.sampling = false;
     }

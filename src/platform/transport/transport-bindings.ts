@@ -1,6 +1,7 @@
 import { Logger } from '@nestjs/common';
 import type { ContractClient } from '../contracts/contract.js';
 import { ModuleError } from '../contracts/module.error.js';
+import { isDatabaseUnavailable } from '../database/database-errors.js';
 import type { ModuleDefinition } from '../modules/module-definition.js';
 import type { Transport } from './transport.js';
 
@@ -28,6 +29,11 @@ export function bindTransport(options: {
         return { ok: true, result: await client[operation](input as object) };
       } catch (error) {
         if (error instanceof ModuleError) return { ok: false, error: error.toData() };
+        // The module's store is away (a restart): the caller's 503, as in-process, never its 500.
+        if (isDatabaseUnavailable(error)) {
+          logger.warn(`${definition.name}.${operation}: database unavailable: ${(error as Error).message}`);
+          return { ok: false, error: new ModuleError('UNAVAILABLE', `module '${definition.name}' is temporarily unavailable`, definition.name).toData() };
+        }
         throw error;
       }
     });

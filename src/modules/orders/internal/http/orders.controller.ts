@@ -69,13 +69,17 @@ export class OrdersController {
     }
     const wait = preferredWait(prefer, MAX_ORDER_WAIT_MS / 1000);
     const result = await this.orders.placeOrder({ ...body, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
+    // 200 is for a repeat of the client's own key. Without one, a result that was not created here is
+    // a retry of this very request with the key the remote client made up for it (its first attempt
+    // missed the deadline): the client's one request placed the order, so it is answered as placed.
+    const repeat = !result.created && idempotencyKey !== undefined;
     response.location(`/orders/${result.orderId}`);
     const order = wait === undefined ? undefined : await this.ended(result.orderId, wait * 1000);
     if (order) {
-      response.status(result.created ? 201 : 200).setHeader('Preference-Applied', `wait=${wait}`);
+      response.status(repeat ? 200 : 201).setHeader('Preference-Applied', `wait=${wait}`);
       return order;
     }
-    response.status(result.created ? 202 : 200);
+    response.status(repeat ? 200 : 202);
     return { orderId: result.orderId, status: result.status };
   }
 
