@@ -13,10 +13,11 @@ import { type HandlingPlan, type PlannedSubscriber, plannedSubscriber } from '..
 import { type Pause, RelayReplica } from '../support/relay-replica.js';
 import { prng as seededRandom } from '../../tools/support/stats.js';
 import { startTestStore, TEST_MESSAGING, type TestStore } from '../support/test-store.js';
+import { propertySeed } from '../support/property-seed.js';
 
 const FIXTURE_MODULES = fileURLToPath(new URL('../fixtures/messaging/src/modules/', import.meta.url));
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 10);
-const SEED = Number(process.env.PROPERTY_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const SEED = propertySeed();
 
 /**
  * The unit of simulated time. The relay's times live in PostgreSQL (`now()`),

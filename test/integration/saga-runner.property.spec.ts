@@ -11,6 +11,7 @@ import { SagaOperations } from '../../src/platform/sagas/saga-store.js';
 import { TransportError } from '../../src/platform/transport/transport.js';
 import { Books, openSimulatedDatabase, type PendingCall, type Resource, SIM_SCHEMA, SimulatedClock } from '../support/saga-simulation.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { propertySeed } from '../support/property-seed.js';
 
 /**
  * The saga runner under random interleavings, on the real database with a
@@ -32,7 +33,7 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
  */
 
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 40);
-const SEED = Number(process.env.PROPERTY_SEED ?? Date.now() % 2 ** 31);
+const SEED = propertySeed();
 const PATH = process.env.PROPERTY_PATH;
 const KEYS = ['s0', 's1', 's2'];
 const REPLICAS = 3;

@@ -7,10 +7,11 @@ import { faults } from '../fixtures/messaging/src/modules/audit/faults.js';
 import { prng as seededRandom } from '../../tools/support/stats.js';
 import { SyntheticStream } from '../support/synthetic-stream.js';
 import { startTestStore, TEST_MESSAGING, type TestStore } from '../support/test-store.js';
+import { propertySeed } from '../support/property-seed.js';
 
 const FIXTURE_MODULES = fileURLToPath(new URL('../fixtures/messaging/src/modules/', import.meta.url));
 const RUNS = Number(process.env.PROPERTY_RUNS ?? 25);
-const SEED = Number(process.env.PROPERTY_SEED ?? Math.floor(Math.random() * 2 ** 31));
+const SEED = propertySeed();
 /** Deliveries after the schedule before the stream must be quiet: beyond it, something is stuck. */
 const DRAIN_LIMIT = 2_000;
 
