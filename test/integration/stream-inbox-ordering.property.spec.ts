@@ -1,12 +1,13 @@
+import { createHash } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import fc from 'fast-check';
 import pg from 'pg';
 import type { EventContext, EventSubscriber } from '../../src/platform/index.js';
-import { StreamInbox } from '../../src/platform/messaging/stream-inbox.js';
 import { faults } from '../fixtures/messaging/src/modules/audit/faults.js';
 import { prng as seededRandom } from '../../tools/support/stats.js';
 import { SyntheticStream } from '../support/synthetic-stream.js';
-import { startTestStore, TEST_MESSAGING, type TestStore } from '../support/test-store.js';
+import { auditOutcome, auditReplicas, SHORT_LIMITS as OPTIONS } from '../support/stream-inbox-replicas.js';
+import { startTestStore, type TestStore } from '../support/test-store.js';
 import { propertySeed } from '../support/property-seed.js';
 
 const FIXTURE_MODULES = fileURLToPath(new URL('../fixtures/messaging/src/modules/', import.meta.url));
@@ -14,9 +15,6 @@ const RUNS = Number(process.env.PROPERTY_RUNS ?? 25);
 const SEED = propertySeed();
 /** Deliveries after the schedule before the stream must be quiet: beyond it, something is stuck. */
 const DRAIN_LIMIT = 2_000;
-
-/** Short limits, so that waits and dead letters happen within a few dozen deliveries. */
-const OPTIONS = { ...TEST_MESSAGING, maxAttempts: 3, baseBackoffMs: 200, maxBackoffMs: 5_000, orderingWaitsPerAttempt: 4 };
 
 /** How an event's handler misbehaves: its first `times` attempts fail, or every attempt until `until` (simulated ms). */
 type Fault = { readonly times: number } | { readonly until: number };
@@ -75,98 +73,87 @@ describe('stream inbox ordering, property-based (real Postgres, synthetic stream
   it('applies every event exactly once or dead-letters it (with a reason), each aggregate in order, and leaves nothing stuck', async () => {
     // eslint-disable-next-line no-console
     console.log(`stream inbox property: seed ${SEED}, ${RUNS} runs (replay: PROPERTY_SEED=${SEED} PROPERTY_RUNS=${RUNS})`);
-    await fc.assert(
-      fc.asyncProperty(scheduleArb, async ({ events, steps, seed }) => {
-        run += 1;
-        const stream = new SyntheticStream();
-        const tag = `r${run}-${seed}`;
-        const planned = new Map<string, { fault: Fault; aggregate: string; index: number }>();
-        const handledIds: string[] = [];
-        const perAggregate = new Map<string, number>();
-        for (const event of events) {
-          const aggregate = `${tag}-a${event.aggregate}`;
-          const index = (perAggregate.get(aggregate) ?? 0) + 1;
-          perAggregate.set(aggregate, index);
-          const name = event.handled ? 'ledger.EntryRecorded' : 'ledger.EntryCorrected';
-          const { eventId } = stream.publish(name, aggregate, { accountId: aggregate, sequence: index, amount: index });
-          if (event.handled) {
-            planned.set(eventId, { fault: event.fault, aggregate, index });
-            handledIds.push(eventId);
+    // Every verdict the stream got and every outcome, hashed: a replay of the seed prints the same digest.
+    const outcome = createHash('sha256');
+    try {
+      await fc.assert(
+        fc.asyncProperty(scheduleArb, async ({ events, steps, seed }) => {
+          run += 1;
+          const tag = `r${run}-${seed}`;
+          const stream = new SyntheticStream(tag);
+          const planned = new Map<string, { fault: Fault; aggregate: string; index: number }>();
+          const handledIds: string[] = [];
+          const perAggregate = new Map<string, number>();
+          for (const event of events) {
+            const aggregate = `${tag}-a${event.aggregate}`;
+            const index = (perAggregate.get(aggregate) ?? 0) + 1;
+            perAggregate.set(aggregate, index);
+            const name = event.handled ? 'ledger.EntryRecorded' : 'ledger.EntryCorrected';
+            const { eventId } = stream.publish(name, aggregate, { accountId: aggregate, sequence: index, amount: index });
+            if (event.handled) {
+              planned.set(eventId, { fault: event.fault, aggregate, index });
+              handledIds.push(eventId);
+            }
           }
-        }
-        const attempts = new Map<string, number>();
-        const handler: EventSubscriber<object> = {
-          async handle(event: object, context: EventContext): Promise<void> {
-            const plan = planned.get(context.eventId)!;
-            const attempt = (attempts.get(context.eventId) ?? 0) + 1;
-            attempts.set(context.eventId, attempt);
-            const fault = plan.fault;
-            if ('times' in fault ? attempt <= fault.times : stream.now < fault.until) throw new Error(`planted failure ${attempt} of ${context.eventId}`);
-            const { accountId, sequence, amount } = event as { accountId: string; sequence: number; amount: number };
-            await context.tx.manager.query('INSERT INTO audit.seen (event_id, account_id, sequence, amount) VALUES ($1, $2, $3, $4)', [context.eventId, accountId, sequence, amount]);
-          },
-        };
-        const messaging = store.application.messaging;
-        const [subscriber] = messaging.registry.subscribersIn('audit');
-        const random = seededRandom(seed);
-        const replicas = [0, 1, 2].map(
-          () =>
-            new StreamInbox(subscriber, 'ledger', store.application.databases.get('audit'), messaging.transactionsFor('audit'), messaging.store('audit'), () => handler, OPTIONS, 1, random),
-        );
-        const receive = (replica: number) => (batch: Parameters<StreamInbox['receive']>[0]) => replicas[replica].receive(batch);
+          const attempts = new Map<string, number>();
+          const handler: EventSubscriber<object> = {
+            async handle(event: object, context: EventContext): Promise<void> {
+              const plan = planned.get(context.eventId)!;
+              const attempt = (attempts.get(context.eventId) ?? 0) + 1;
+              attempts.set(context.eventId, attempt);
+              const fault = plan.fault;
+              if ('times' in fault ? attempt <= fault.times : stream.now < fault.until) throw new Error(`planted failure ${attempt} of ${context.eventId}`);
+              const { accountId, sequence, amount } = event as { accountId: string; sequence: number; amount: number };
+              await context.tx.manager.query('INSERT INTO audit.seen (event_id, account_id, sequence, amount) VALUES ($1, $2, $3, $4)', [context.eventId, accountId, sequence, amount]);
+            },
+          };
+          const replicas = auditReplicas(store, handler, 3, seededRandom(seed));
 
-        const deliver = async (replica: number, max: number, loseAcks: boolean, hold: boolean) => {
-          const ready = stream.ready(max);
-          if (ready.length === 0) return;
-          let afterReceive: (() => Promise<void>) | undefined;
-          if (hold) {
-            // Another replica is in the middle of these aggregates: their positions are locked.
-            await admin.query('BEGIN');
-            await admin.query(`SELECT 1 FROM audit.event_positions WHERE aggregate_id LIKE $1 FOR UPDATE`, [`${tag}-%`]);
-            afterReceive = async () => void (await admin.query('COMMIT'));
+          const deliver = async (replica: number, max: number, loseAcks: boolean, hold: boolean) => {
+            const ready = stream.ready(max);
+            if (ready.length === 0) return;
+            let afterReceive: (() => Promise<void>) | undefined;
+            if (hold) {
+              // Another replica is in the middle of these aggregates: their positions are locked.
+              await admin.query('BEGIN');
+              await admin.query(`SELECT 1 FROM audit.event_positions WHERE aggregate_id LIKE $1 FOR UPDATE`, [`${tag}-%`]);
+              afterReceive = async () => void (await admin.query('COMMIT'));
+            }
+            await stream.deliver(ready, replicas[replica], { loseAcks, afterReceive });
+          };
+
+          for (const step of steps) {
+            if (step.kind === 'advance') stream.now += step.ms;
+            else await deliver(step.replica, step.max, step.loseAcks, step.hold);
           }
-          await stream.deliver(ready, receive(replica), { loseAcks, afterReceive });
-        };
+          // Then the stream runs undisturbed until every message is acknowledged.
+          let drained = 0;
+          for (; drained < DRAIN_LIMIT && stream.unacked > 0; drained++) {
+            if (stream.ready(1).length === 0) stream.now = Math.max(stream.now, stream.nextReadyAt()!);
+            await deliver(drained % 3, 8, false, false);
+          }
+          expect({ stuck: stream.unacked }).toEqual({ stuck: 0 });
 
-        for (const step of steps) {
-          if (step.kind === 'advance') stream.now += step.ms;
-          else await deliver(step.replica, step.max, step.loseAcks, step.hold);
-        }
-        // Then the stream runs undisturbed until every message is acknowledged.
-        let drained = 0;
-        for (; drained < DRAIN_LIMIT && stream.unacked > 0; drained++) {
-          if (stream.ready(1).length === 0) stream.now = Math.max(stream.now, stream.nextReadyAt()!);
-          await deliver(drained % 3, 8, false, false);
-        }
-        expect({ stuck: stream.unacked }).toEqual({ stuck: 0 });
-
-        const applied = (
-          await admin.query<{ event_id: string; account_id: string; sequence: number }>(
-            'SELECT event_id, account_id, sequence FROM audit.seen WHERE account_id LIKE $1 ORDER BY id',
-            [`${tag}-%`],
-          )
-        ).rows;
-        const dead = new Map(
-          (
-            await admin.query<{ event_id: string; last_error: string | null }>(
-              `SELECT event_id, last_error FROM audit.outbox_deliveries WHERE status = 'DEAD' AND event_id = ANY($1::uuid[])`,
-              [handledIds],
-            )
-          ).rows.map((row) => [row.event_id, row.last_error]),
-        );
-        for (const eventId of handledIds) {
-          const times = applied.filter((row) => row.event_id === eventId).length;
-          const verdict = { eventId, ...planned.get(eventId), applied: times, deadLettered: dead.has(eventId) };
-          // Exactly one of: applied once, or dead-lettered with a reason.
-          expect(verdict).toEqual(expect.objectContaining(times === 1 ? { applied: 1, deadLettered: false } : { applied: 0, deadLettered: true }));
-          if (dead.has(eventId)) expect(dead.get(eventId)).toEqual(expect.any(String));
-        }
-        for (const aggregate of perAggregate.keys()) {
-          const order = applied.filter((row) => row.account_id === aggregate).map((row) => row.sequence);
-          expect({ aggregate, order }).toEqual({ aggregate, order: [...order].sort((a, b) => a - b) });
-        }
-      }),
-      { seed: SEED, numRuns: RUNS, endOnFailure: true },
-    );
+          const { applied, dead } = await auditOutcome(admin, `${tag}-%`, handledIds);
+          // What the run did and how it ended, for the replay's digest.
+          outcome.update(JSON.stringify({ tag, history: stream.history, applied, dead: [...dead].sort() }));
+          for (const eventId of handledIds) {
+            const times = applied.filter((row) => row.event_id === eventId).length;
+            const verdict = { eventId, ...planned.get(eventId), applied: times, deadLettered: dead.has(eventId) };
+            // Exactly one of: applied once, or dead-lettered with a reason.
+            expect(verdict).toEqual(expect.objectContaining(times === 1 ? { applied: 1, deadLettered: false } : { applied: 0, deadLettered: true }));
+            if (dead.has(eventId)) expect(dead.get(eventId)).toEqual(expect.any(String));
+          }
+          for (const aggregate of perAggregate.keys()) {
+            const order = applied.filter((row) => row.account_id === aggregate).map((row) => row.sequence);
+            expect({ aggregate, order }).toEqual({ aggregate, order: [...order].sort((a, b) => a - b) });
+          }
+        }),
+        { seed: SEED, numRuns: RUNS, endOnFailure: true },
+      );
+    } finally {
+      // eslint-disable-next-line no-console
+      console.log(`stream inbox property: seed ${SEED}, ${run} run(s), outcome digest ${outcome.digest('hex').slice(0, 16)}`);
+    }
   }, 600_000);
 });

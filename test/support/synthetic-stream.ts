@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { EventEnvelope } from '../../src/platform/contracts/integration-event.js';
 import type { BatchReceiver, StreamedEvent } from '../../src/platform/messaging/event-stream.js';
 
@@ -31,14 +31,19 @@ export interface BatchLog {
  */
 export class SyntheticStream {
   now = 0;
+  /** Every verdict in the order it came (`<now> <sequence> ack|retry <delay>`): two replays of a seed compare equal. */
+  readonly history: string[] = [];
   private readonly messages: Message[] = [];
   private readonly lastOfAggregate = new Map<string, number>();
+
+  /** `name` makes the event ids (derived from it and the sequence, not random, so a replay has the same ids): unique per database. */
+  constructor(private readonly name: string) {}
 
   /** Appends an event of `aggregateId`; answers its sequence. */
   publish(name: string, aggregateId: string, payload: Record<string, unknown>): { sequence: number; eventId: string } {
     const sequence = this.messages.length + 1;
     const envelope: EventEnvelope = {
-      id: randomUUID(),
+      id: eventId(this.name, sequence),
       name,
       version: 1,
       publisher: 'ledger',
@@ -95,11 +100,13 @@ export class SyntheticStream {
         deliveries: message.deliveries,
         ack: () => {
           log.acked.push(sequence);
+          this.history.push(`${this.now} ${sequence} ack${options.loseAcks ? ' (lost)' : ''}`);
           if (!options.loseAcks) message.acked = true;
           settle();
         },
         retry: (delayMs) => {
           log.retried.push({ sequence, delayMs });
+          this.history.push(`${this.now} ${sequence} retry ${delayMs}`);
           message.readyAt = this.now + delayMs;
           settle();
         },
@@ -116,4 +123,10 @@ export class SyntheticStream {
     await Promise.all(settled);
     return log;
   }
+}
+
+/** A UUID-shaped id derived from the stream's name and the sequence. */
+function eventId(name: string, sequence: number): string {
+  const hex = createHash('sha256').update(`${name}/${sequence}`).digest('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-4${hex.slice(13, 16)}-8${hex.slice(17, 20)}-${hex.slice(20, 32)}`;
 }

@@ -57,6 +57,8 @@ export class StreamInbox {
   private readonly gaps: string;
   private readonly eventNames: ReadonlySet<string>;
   private handler: EventSubscriber<object> | undefined;
+  /** The forced dead letters under way (see `giveUpWaiting`): each waits for the one before. */
+  private givingUp: Promise<void> = Promise.resolve();
 
   constructor(
     private readonly subscriber: RegisteredSubscriber,
@@ -132,16 +134,22 @@ export class StreamInbox {
       return turns;
     });
     this.transactions.afterCommit(published);
+    const waitedTooLong: Array<{ streamed: StreamedEvent; decoded: Decoded }> = [];
     for (const [index, { streamed, decoded }] of items.entries()) {
       const turn = turns[index];
       if (turn === 'early') {
-        this.early(streamed, decoded);
+        if (streamed.deliveries >= this.options.maxAttempts * this.options.orderingWaitsPerAttempt) waitedTooLong.push({ streamed, decoded });
+        else this.waitForTurn(streamed);
         continue;
       }
       streamed.ack();
       if (decoded.kind === 'pass') continue;
       const outcome = turn === 'next' ? (decoded.kind === 'handle' ? 'handled' : 'dead-lettered') : lateKept.has(index) ? 'dead-lettered' : 'duplicate';
       this.logTaken(streamed, outcome);
+    }
+    if (waitedTooLong.length > 0) {
+      // Off the batch's path (it may wait for another replica's lock), one after another.
+      this.givingUp = this.givingUp.then(() => this.giveUpWaiting(waitedTooLong));
     }
   }
 
@@ -231,8 +239,34 @@ export class StreamInbox {
       return turns[index] === 'taken' && first ? [index] : [];
     });
     if (candidates.length === 0) return;
-    const aggregates = [...new Set(candidates.map((index) => items[index].streamed.envelope.aggregateId))];
-    const gaps = await queryPrepared<{ aggregate_id: string; after_seq: string; through_seq: string }>(
+    const gaps = await this.gapsOf([...new Set(candidates.map((index) => items[index].streamed.envelope.aggregateId))], runner);
+    const inGaps = candidates.filter((index) => inGap(gaps, items[index].streamed));
+    if (inGaps.length === 0) return;
+    const applied = await this.appliedOf(inGaps.map((index) => items[index].streamed.envelope.id), runner);
+    for (const index of inGaps) {
+      if (!applied.has(items[index].streamed.envelope.id)) turns[index] = 'late';
+    }
+  }
+
+  /**
+   * Which of these events were handled: one can lie in a gap and still have
+   * been taken, when its position row did not exist yet (nothing to lock) as
+   * another replica's successor gave up waiting for it. Its redelivery is a duplicate.
+   */
+  private async appliedOf(eventIds: readonly string[], runner: EntityManager['queryRunner']): Promise<Set<string>> {
+    const rows = await queryPrepared<{ event_id: string }>(
+      this.db,
+      `${this.subscriber.module}.stream-applied`,
+      `SELECT event_id FROM ${this.inbox} WHERE handler = $1 AND event_id = ANY($2::uuid[])`,
+      [this.subscriber.id, eventIds],
+      runner,
+    );
+    return new Set(rows.map((row) => row.event_id));
+  }
+
+  /** The gaps these aggregates went past (see `forceDeadLetter`). */
+  private gapsOf(aggregates: readonly string[], runner: EntityManager['queryRunner']): Promise<Gap[]> {
+    return queryPrepared<Gap>(
       this.db,
       `${this.subscriber.module}.stream-gaps`,
       `SELECT aggregate_id, after_seq, through_seq FROM ${this.gaps}
@@ -240,11 +274,6 @@ export class StreamInbox {
       [this.subscriber.id, this.publisher, aggregates],
       runner,
     );
-    for (const index of candidates) {
-      const { envelope, sequence } = items[index].streamed;
-      const inGap = gaps.some((gap) => gap.aggregate_id === envelope.aggregateId && Number(gap.after_seq) < sequence && sequence <= Number(gap.through_seq));
-      if (inGap) turns[index] = 'late';
-    }
   }
 
   /** The handler's batch form: one call for every event of the batch it takes. */
@@ -359,13 +388,31 @@ export class StreamInbox {
     }
   }
 
-  /** Not its turn: soon again, and dead-lettered only if its predecessor never comes (it left the stream unread). */
-  private early(streamed: StreamedEvent, decoded: Decoded): void {
-    if (streamed.deliveries >= this.options.maxAttempts * this.options.orderingWaitsPerAttempt) {
-      void this.forceDeadLetter(streamed, decoded);
-      return;
-    }
+  /** Not its turn: soon again. */
+  private waitForTurn(streamed: StreamedEvent): void {
     streamed.retry(Math.min(100, 5 * 2 ** Math.min(streamed.deliveries - 1, 5)));
+  }
+
+  /**
+   * Events that waited too long for their turn: their predecessor may never
+   * come (it left the stream unread). Taken in stream order, one at a time,
+   * and only the first of each aggregate: the later ones wait for its verdict
+   * (once it is taken or dead-lettered, theirs may be the next turn). Racing
+   * each other for the position, a later event could win and leave the
+   * earlier one behind the position: a dead letter for each where one, or
+   * none, would do, and a schedule that depends on timing.
+   */
+  private async giveUpWaiting(items: ReadonlyArray<{ streamed: StreamedEvent; decoded: Decoded }>): Promise<void> {
+    const first = new Set<string>();
+    for (const { streamed, decoded } of [...items].sort((a, b) => a.streamed.sequence - b.streamed.sequence)) {
+      const { aggregateId } = streamed.envelope;
+      if (first.has(aggregateId)) {
+        this.waitForTurn(streamed);
+        continue;
+      }
+      first.add(aggregateId);
+      await this.forceDeadLetter(streamed, decoded);
+    }
   }
 
   /**
@@ -379,7 +426,7 @@ export class StreamInbox {
   private async forceDeadLetter(streamed: StreamedEvent, decoded: Decoded): Promise<void> {
     const { envelope, sequence, previousSequence } = streamed;
     try {
-      const verdict = await this.db.transaction(async (manager): Promise<'taken' | 'next' | 'skipped'> => {
+      const verdict = await this.db.transaction(async (manager): Promise<'taken' | 'next' | 'skipped' | 'late' | 'kept'> => {
         // A row at the start's edge says what no row says (a predecessor before the start counts as taken), and can be locked.
         await manager.query(
           `INSERT INTO ${this.positions} (subscriber, publisher, aggregate_id, stream_seq) VALUES ($1, $2, $3, $4)
@@ -391,7 +438,15 @@ export class StreamInbox {
           [this.subscriber.id, this.publisher, envelope.aggregateId],
         );
         const position = Number(at);
-        if (position >= sequence) return 'taken';
+        if (position >= sequence) {
+          // Past it since it was found early: taken by another replica, or gone past in a gap (another
+          // replica's successor gave up waiting first), which makes it late (see `take`), not a duplicate.
+          if (!inGap(await this.gapsOf([envelope.aggregateId], manager.queryRunner), streamed)) return 'taken';
+          if ((await this.appliedOf([envelope.id], manager.queryRunner)).size > 0) return 'taken';
+          if (decoded.kind === 'pass') return 'late';
+          const reason = decoded.kind === 'poison' ? `${decoded.error}; ${LATE}` : LATE;
+          return (await this.deadLetter(manager, streamed, reason, { once: true })) ? 'kept' : 'late';
+        }
         if (previousSequence === null || position >= previousSequence) return 'next';
         await manager.query(
           `INSERT INTO ${this.gaps} (subscriber, publisher, aggregate_id, after_seq, through_seq) VALUES ($1, $2, $3, $4, $5)
@@ -414,7 +469,8 @@ export class StreamInbox {
         return;
       }
       streamed.ack();
-      if (decoded.kind !== 'pass') this.logTaken(streamed, verdict === 'taken' ? 'duplicate' : 'dead-lettered');
+      // `late`: kept before (a redelivery of a late one), so a duplicate now.
+      if (decoded.kind !== 'pass') this.logTaken(streamed, verdict === 'skipped' || verdict === 'kept' ? 'dead-lettered' : 'duplicate');
     } catch (error) {
       streamed.retry(1_000);
       this.logger.warn(`could not dead-letter ${envelope.id} yet: ${(error as Error).message}`);
@@ -436,6 +492,18 @@ export class StreamInbox {
       ...(typeof orderId === 'string' ? { orderId } : {}),
     }));
   }
+}
+
+/** Stream positions an aggregate went past without taking them: `(after_seq, through_seq]`. */
+interface Gap {
+  readonly aggregate_id: string;
+  readonly after_seq: string;
+  readonly through_seq: string;
+}
+
+/** Whether the event lies in one of the gaps its aggregate went past. */
+function inGap(gaps: readonly Gap[], { envelope, sequence }: StreamedEvent): boolean {
+  return gaps.some((gap) => gap.aggregate_id === envelope.aggregateId && Number(gap.after_seq) < sequence && sequence <= Number(gap.through_seq));
 }
 
 const TAKEN_LINES = { handled: 'handled event', duplicate: 'skipped duplicate event', 'dead-lettered': 'dead-lettered event' } as const;
