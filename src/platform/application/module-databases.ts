@@ -10,6 +10,7 @@ import { LighterEventWrites1700000000004 } from '../messaging/lighter-event-writ
 import { UndeliveredQueue1700000000005 } from '../messaging/undelivered-queue.migration.js';
 import { AddSagaReach1700000000006 } from '../sagas/saga-reach.migration.js';
 import { LeasesAndGaps1700000000007 } from '../messaging/leases-and-gaps.migration.js';
+import { ClaimFences1700000000008 } from '../messaging/claim-fences.migration.js';
 import type { DiscoveredModule } from '../modules/module-definition.js';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../database/embedded-postgres.js';
 import { createModuleDataSource } from '../database/module-data-source.js';
@@ -25,6 +26,7 @@ const PLATFORM_MIGRATIONS: readonly Function[] = [
   UndeliveredQueue1700000000005,
   AddSagaReach1700000000006,
   LeasesAndGaps1700000000007,
+  ClaimFences1700000000008,
 ];
 
 /**
