@@ -21,9 +21,9 @@ export type InboxOutcome = 'handled' | 'duplicate';
  * event finds the record and changes nothing.
  *
  * And in each aggregate's order, whoever hands the events over: the same
- * statement keeps, per outbox and aggregate, the fencing token of the last
- * relay claim the subscriber took (`inbox_claims`), and takes an event only
- * with a later one. A relay held past its lease, whose claim others took over
+ * statement keeps, per outbox and aggregate, how far the subscriber took it
+ * and by which relay claim (`inbox_claims`), and refuses an event behind that
+ * by an older claim. A relay held past its lease, whose claim others took over
  * and went past (dead-lettered, then the aggregate's next events), is refused
  * here, in the subscriber's own transaction, whatever it checked before
  * (ADR 20). The refusal is a PoisonMessageError: its relay no longer holds
@@ -160,15 +160,17 @@ export class Inbox {
     return this.recorded(rows);
   }
 
-  /** `RECORD_CTES`' parameters, $1..$6. */
+  /** `RECORD_CTES`' parameters, $1..$7. */
   private recordParams(envelopes: readonly EventEnvelope[], claims: readonly DeliveryClaim[] | undefined): unknown[] {
+    const claim = (index: number) => claims?.[index];
     return [
       envelopes.map((envelope) => envelope.id),
       this.subscriber.id,
       envelopes.map((envelope) => envelope.publisher),
-      envelopes.map((_, index) => claims?.[index]?.outbox ?? null),
+      envelopes.map((_, index) => claim(index)?.outbox ?? null),
       envelopes.map((envelope) => envelope.aggregateId),
-      envelopes.map((_, index) => claims?.[index]?.token ?? null),
+      envelopes.map((_, index) => claim(index)?.position ?? null),
+      envelopes.map((_, index) => claim(index)?.token ?? null),
     ];
   }
 
@@ -177,8 +179,8 @@ export class Inbox {
     const late = rows.filter((row) => row.late);
     if (late.length > 0) {
       throw new PoisonMessageError(
-        `${this.subscriber.id} refused ${late.map((row) => row.event_id).join(', ')}: handed over by a stale claim, ` +
-          'after a later claim of its aggregate was taken (a relay held past its lease; ADR 20)',
+        `${this.subscriber.id} refused ${late.map((row) => row.event_id).join(', ')}: handed over by a claim older than ` +
+          'a later event of its aggregate already taken (a relay held past its lease; ADR 20)',
       );
     }
     return new Set(rows.map((row) => row.event_id));
@@ -216,23 +218,32 @@ interface RecordedRow {
 
 /**
  * The inbox record of events `$1` (publishers `$3`, aggregates `$5`) for the
- * handler `$2`, fenced by the claims that hand them over (outboxes `$4`,
- * tokens `$6`; null: unfenced), as CTEs: `inbox_recorded` holds the ids
- * recorded. Per outbox and aggregate, `inbox_claims` keeps the token of the
- * last claim taken, and moves only forward: a claim older than that one is
- * not taken (its event is not recorded), and the row stays locked until the
- * transaction ends, so two hand-overs of one aggregate are taken one after the
- * other. A redelivery by a newer claim moves the token on and is then a
- * duplicate, which changes nothing: nothing can be handed over with a token
- * between its first claim's and this one's (those claims followed it).
+ * handler `$2`, fenced by the claims that hand them over (outboxes `$4`, the
+ * events' positions there `$6`, claim tokens `$7`; null: unfenced), as CTEs:
+ * `inbox_recorded` holds the ids recorded.
+ *
+ * Per outbox and aggregate, `inbox_claims` keeps the furthest position taken
+ * and the token of the claim that took it. A hand-over behind that position
+ * by an older claim is refused (its event is not recorded): its claim was
+ * made before the aggregate went past it, so another relay took it over and
+ * gave up on it or delivered it since. Behind it by a newer claim, it is an
+ * operator's replay (or an event whose transaction committed after a later
+ * one's): taken, where it comes. The row stays locked until the transaction
+ * ends, so two hand-overs of one aggregate are decided one after the other.
  */
 const RECORD_CTES = (inbox: string, claims: string) => `inbox_handed AS (
-         SELECT * FROM unnest($1::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS e (event_id, publisher, outbox, aggregate_id, claim)
+         SELECT * FROM unnest($1::uuid[], $3::text[], $4::text[], $5::text[], $6::bigint[], $7::bigint[])
+                AS e (event_id, publisher, outbox, aggregate_id, position, claim)
        ), inbox_fenced AS (
-         INSERT INTO ${claims} AS f (handler, outbox, aggregate_id, claim)
-         SELECT $2, h.outbox, h.aggregate_id, h.claim FROM inbox_handed h WHERE h.claim IS NOT NULL
-         ON CONFLICT (handler, outbox, aggregate_id) DO UPDATE SET claim = excluded.claim, updated_at = now()
-          WHERE f.claim < excluded.claim
+         INSERT INTO ${claims} AS f (handler, outbox, aggregate_id, position, claim)
+         SELECT $2, h.outbox, h.aggregate_id, h.position, h.claim FROM inbox_handed h WHERE h.claim IS NOT NULL
+         ON CONFLICT (handler, outbox, aggregate_id) DO UPDATE
+            SET position = greatest(f.position, excluded.position),
+                claim = CASE WHEN excluded.position > f.position THEN excluded.claim
+                             WHEN excluded.position = f.position THEN greatest(f.claim, excluded.claim)
+                             ELSE f.claim END,
+                updated_at = now()
+          WHERE NOT (excluded.position < f.position AND excluded.claim < f.claim)
          RETURNING f.outbox, f.aggregate_id
        ), inbox_recorded AS (
          INSERT INTO ${inbox} (event_id, handler, publisher)

@@ -15,13 +15,16 @@ export class NoRouteError extends Error {
 }
 
 /**
- * Which relay claim hands an event over: the outbox it comes from and the
- * claim's fencing token. A subscriber's inbox takes an aggregate's events only
- * with growing tokens, so a relay held past its lease cannot hand an event
- * over after the aggregate went past it (ADR 20).
+ * Which relay claim hands an event over: the outbox it comes from, the event's
+ * position there, and the claim's fencing token, which grows along the claims
+ * of an aggregate's deliveries. A subscriber's inbox refuses a hand-over when
+ * it already took a later event of the aggregate by a later claim: a relay
+ * held past its lease cannot hand an event over after the aggregate went past
+ * it (ADR 20).
  */
 export interface DeliveryClaim {
   readonly outbox: string;
+  readonly position: number;
   readonly token: number;
 }
 

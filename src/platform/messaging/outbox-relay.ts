@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Logger } from '@nestjs/common';
 import pg from 'pg';
-import type { DeliveryClaim, MessageBus } from './message-bus.js';
+import type { MessageBus } from './message-bus.js';
 import { NoRouteError, PoisonMessageError } from './message-bus.js';
 import { GuardedClient } from '../database/guarded-client.js';
 import { contextFrom, inSpan, SpanKind } from '../observability/tracing.js';
@@ -186,7 +186,7 @@ export class OutboxRelay {
               parent: contextFrom(deliveries[0].envelope.headers),
               attributes: { module: this.store.module, 'messaging.consumer': subscriber, 'messaging.batch.message_count': deliveries.length },
             },
-            () => this.bus.deliverBatch(subscriber, deliveries.map((d) => d.envelope), deliveries.map((d) => this.claimOf(d))),
+            () => this.bus.deliverBatch(subscriber, deliveries.map((d) => d.envelope), deliveries.map((d) => d.claim)),
           );
           for (const { envelope } of deliveries) delivered.push({ eventId: envelope.id, subscriber });
         } catch {
@@ -208,7 +208,7 @@ export class OutboxRelay {
               parent: contextFrom(envelope.headers),
               attributes: { module: envelope.publisher, 'messaging.destination.name': envelope.name, 'messaging.consumer': delivery.subscriber, 'event.id': envelope.id },
             },
-            () => this.bus.deliver(delivery.subscriber, envelope, delivery.previousSequence, this.claimOf(delivery)),
+            () => this.bus.deliver(delivery.subscriber, envelope, delivery.previousSequence, delivery.claim),
           );
           delivered.push({
             eventId: delivery.envelope.id,
@@ -225,11 +225,6 @@ export class OutboxRelay {
     const marked = await this.store.markDelivered(delivered, this.holder, thenDueInMs ? { announced: [...this.committed] } : undefined);
     this.lost += marked.lost;
     return thenDueInMs ? marked.dueInMs : null;
-  }
-
-  /** What the subscriber's inbox fences the hand-over with: a stale claim is refused there, in its own transaction (ADR 20). */
-  private claimOf(delivery: ClaimedDelivery): DeliveryClaim {
-    return { outbox: this.store.module, token: delivery.claim };
   }
 
   /**

@@ -4,6 +4,7 @@ import { queryPrepared } from '../database/prepared-query.js';
 import { ident } from '../database/provisioning.js';
 import { STREAM_SUBSCRIBER } from './event-stream.js';
 import type { EventEnvelope } from '../contracts/integration-event.js';
+import type { DeliveryClaim } from './message-bus.js';
 
 /** An event ready to be written: everything but the id and time, which the outbox assigns. */
 export interface OutgoingEvent {
@@ -27,11 +28,12 @@ export interface ClaimedDelivery {
    */
   readonly previousSequence: number | null;
   /**
-   * The claim's fencing token (`outbox_claims`): it grows along an aggregate's
-   * hand-overs, so a subscriber's inbox can refuse a hand-over older than one
-   * it already took (a relay held past its lease: ADR 20).
+   * The claim, as the subscriber's inbox fences the hand-over with: the event's
+   * position in this outbox and the claim's token (`outbox_claims`), which
+   * grows along an aggregate's claims, so the inbox can refuse a hand-over the
+   * aggregate went past since it was claimed (a relay held past its lease: ADR 20).
    */
-  readonly claim: number;
+  readonly claim: DeliveryClaim;
 }
 
 /** A delivery made; `streamSequence` when it went to the stream. */
@@ -148,7 +150,7 @@ export class OutboxStore {
    */
   async claim(limit: number, leaseMs: number, holder: string): Promise<ClaimedDelivery[]> {
     const rows = await this.db.query<ClaimedRow[]>(this.claimSql('TRUE', 'ORDER BY d.position LIMIT $1'), [limit, leaseMs, this.module, STREAM_SUBSCRIBER, holder]);
-    return rows.map(toClaimed);
+    return rows.map((row) => toClaimed(this.module, row));
   }
 
   /**
@@ -164,7 +166,7 @@ export class OutboxStore {
       this.claimSql('d.event_id = ANY($1::uuid[])', ''),
       [eventIds, leaseMs, this.module, STREAM_SUBSCRIBER, holder],
     );
-    return rows.map(toClaimed);
+    return rows.map((row) => toClaimed(this.module, row));
   }
 
   /**
@@ -200,7 +202,7 @@ export class OutboxStore {
           WHERE d.event_id = due.event_id AND d.subscriber = due.subscriber
          RETURNING d.event_id, d.subscriber, d.attempts, d.position, nextval('${this.claims}') AS claim
        )
-       SELECT c.event_id, c.subscriber, c.attempts, c.claim, o.name, o.version, o.aggregate_id, o.payload, o.headers, o.occurred_at,
+       SELECT c.event_id, c.subscriber, c.attempts, c.position, c.claim, o.name, o.version, o.aggregate_id, o.payload, o.headers, o.occurred_at,
               coalesce(o.publisher, $3) AS publisher, ${RELAXED_COMMIT} AS relaxed,
               CASE WHEN c.subscriber = $4 THEN (
                 SELECT p.stream_seq FROM ${this.outbox} p
@@ -496,6 +498,7 @@ interface ClaimedRow {
   readonly event_id: string;
   readonly subscriber: string;
   readonly attempts: number;
+  readonly position: string;
   readonly claim: string;
   readonly name: string;
   readonly version: number;
@@ -507,12 +510,12 @@ interface ClaimedRow {
   readonly previous_seq: string | null;
 }
 
-function toClaimed(row: ClaimedRow): ClaimedDelivery {
+function toClaimed(outbox: string, row: ClaimedRow): ClaimedDelivery {
   return {
     subscriber: row.subscriber,
     attempts: row.attempts,
     previousSequence: row.previous_seq === null ? null : Number(row.previous_seq),
-    claim: Number(row.claim),
+    claim: { outbox, position: Number(row.position), token: Number(row.claim) },
     envelope: {
       id: row.event_id,
       name: row.name,
