@@ -253,4 +253,50 @@ describe('outbox relay under faults (real Postgres)', () => {
       }
     },
   );
+
+  // Found by outbox-relay.property.spec (PROPERTY_SEED=3, its run 2) on a fence by claim tokens alone:
+  // an operator's replay is claimed after the aggregate's next event was, and taken first; that next
+  // event, under a claim still held, was then refused as stale and dead-lettered.
+  it('an operator’s replay taken while the aggregate’s next event is in flight does not make that event stale', async () => {
+    const options = { ...TEST_MESSAGING, maxAttempts: 1, leaseMs: 60_000, pollIntervalMs: 60_000 };
+    store = await startTestStore({}, { modulesRoot: FIXTURE_MODULES, messaging: options });
+    await store.application.messaging.stop();
+    const audit = { db: store.application.databases.get('audit'), transactions: store.application.messaging.transactionsFor('audit') };
+    const failing = new Set<string>(['acc-r#1']);
+    const subscriber = plannedSubscriber('replayed', 'handle', {
+      fails: (_subscriber, _eventId, event) => failing.has(`${event.accountId}#${event.sequence}`),
+      handedOver: () => {},
+    });
+    const [first, second] = [0, 1].map(() => new RelayReplica(ledger(), audit, [subscriber], options, () => 0));
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => {});
+    try {
+      await first.start();
+      await second.start();
+      await ledger().transaction((manager) =>
+        first.publisher.within(manager, async (tx) => {
+          tx.publish(new EntryRecorded('acc-r', 1, 1));
+          tx.publish(new EntryRecorded('acc-r', 2, 2));
+        }),
+      );
+      // r1 fails at its only attempt: a dead letter; r2 is claimed next and held just before its hand-over.
+      await first.pass();
+      expect(await first.pass({ point: 'before', at: 0 })).toBe('paused');
+      // Meanwhile the operator replays r1 (its bug fixed), and the other relay applies it.
+      failing.clear();
+      const [dead] = await ledger().query<Array<{ event_id: string }>>(`SELECT event_id FROM ledger.outbox_deliveries WHERE status = 'DEAD'`);
+      expect(await second.store.replay(dead.event_id)).toBe(1);
+      await second.pass();
+      // r2's claim is still held: it is applied, after r1.
+      await first.resume();
+      const applied = await audit.db.query<Array<{ sequence: number }>>(`SELECT sequence FROM audit.seen WHERE account_id = $1 ORDER BY id`, [
+        `${subscriber.registered.id}|acc-r`,
+      ]);
+      expect(applied.map((row) => row.sequence)).toEqual([1, 2]);
+      expect(await ledger().query(`SELECT status, last_error FROM ledger.outbox_deliveries`)).toEqual([]);
+    } finally {
+      errors.mockRestore();
+      await first.relay.stop();
+      await second.relay.stop();
+    }
+  });
 });
