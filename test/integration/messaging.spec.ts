@@ -3,6 +3,7 @@ import { jest } from '@jest/globals';
 import { OutboxStore } from '../../src/platform/messaging/outbox.store.js';
 import type { ContractClient } from '../../src/platform/contracts/contract.js';
 import type { EventEnvelope } from '../../src/platform/contracts/integration-event.js';
+import type { DeliveryClaim } from '../../src/platform/messaging/message-bus.js';
 import { faults } from '../fixtures/messaging/src/modules/audit/faults.js';
 import { LedgerContract } from '../fixtures/messaging/src/modules/ledger/ledger.contract.js';
 import { eventually } from '../support/eventually.js';
@@ -281,15 +282,15 @@ describe('reliable in-process events: outbox, relay, inbox (real Postgres)', () 
       for (const instance of [store, second]) {
         const bus = instance.application.messaging.bus;
         const original = bus.deliver.bind(bus);
-        bus.deliver = async (subscriber: string, envelope: EventEnvelope) => {
+        bus.deliver = async (subscriber: string, envelope: EventEnvelope, ...claim: [number | null, DeliveryClaim | null]) => {
           delivered.push(`${envelope.id}/${subscriber}`);
-          return original(subscriber, envelope);
+          return original(subscriber, envelope, ...claim);
         };
         // Several at once for one subscriber go as one batch (an inbox in this process takes batches).
         const originalBatch = bus.deliverBatch.bind(bus);
-        bus.deliverBatch = async (subscriber: string, envelopes: readonly EventEnvelope[]) => {
+        bus.deliverBatch = async (subscriber: string, envelopes: readonly EventEnvelope[], claims?: readonly DeliveryClaim[]) => {
           for (const envelope of envelopes) delivered.push(`${envelope.id}/${subscriber}`);
-          return originalBatch(subscriber, envelopes);
+          return originalBatch(subscriber, envelopes, claims);
         };
       }
       await Promise.all(

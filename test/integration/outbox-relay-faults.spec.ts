@@ -6,8 +6,11 @@ import { OutboxRelay } from '../../src/platform/messaging/outbox-relay.js';
 import { OutboxStore } from '../../src/platform/messaging/outbox.store.js';
 import type { ContractClient } from '../../src/platform/contracts/contract.js';
 import { faults } from '../fixtures/messaging/src/modules/audit/faults.js';
-import { LedgerContract } from '../fixtures/messaging/src/modules/ledger/ledger.contract.js';
+import { EntryRecorded, LedgerContract } from '../fixtures/messaging/src/modules/ledger/ledger.contract.js';
+import type { PassResult } from '../../src/platform/scheduling/wakeable-loop.js';
 import { eventually } from '../support/eventually.js';
+import { plannedSubscriber, type SubscriberStyle } from '../support/planned-subscribers.js';
+import { RelayReplica } from '../support/relay-replica.js';
 import { startTestStore, TEST_MESSAGING, type TestStore } from '../support/test-store.js';
 
 const FIXTURE_MODULES = fileURLToPath(new URL('../fixtures/messaging/src/modules/', import.meta.url));
@@ -176,6 +179,124 @@ describe('outbox relay under faults (real Postgres)', () => {
     } finally {
       delivered.mockRestore();
       await relays.stop();
+    }
+  });
+
+  // Found by outbox-relay.property.spec (PROPERTY_SEED=3, its run 6: order [2, 1] for audit.by-statement).
+  // A relay held past its lease between its claim and its hand-over, while the others dead-letter the
+  // event and go on with its successor, hands the old event over after the successor was applied:
+  // per-aggregate order broken. No check of the lease before the hand-over closes it (the relay can
+  // pause between the check and the subscriber's commit): the subscriber's own transaction must refuse.
+  it.each<SubscriberStyle>(['handle', 'batch', 'statement'])(
+    'a stale relay’s hand-over of an event the others dead-lettered and went past is refused: never applied after its successor (%s)',
+    async (style) => {
+      const options = { ...TEST_MESSAGING, maxAttempts: 2, leaseMs: 60_000, pollIntervalMs: 60_000 };
+      store = await startTestStore({}, { modulesRoot: FIXTURE_MODULES, messaging: options });
+      await store.application.messaging.stop();
+      const audit = { db: store.application.databases.get('audit'), transactions: store.application.messaging.transactionsFor('audit') };
+      const failing = new Set<string>();
+      const subscriber = plannedSubscriber(`fenced-${style}`, style, {
+        fails: (_subscriber, _eventId, event) => failing.has(`${event.accountId}#${event.sequence}`),
+        handedOver: () => {},
+      });
+      const [stale, other] = [0, 1].map(() => new RelayReplica(ledger(), audit, [subscriber], options, () => 0));
+      const dueNow = (result: PassResult | 'paused') => result !== 'paused' && (typeof result === 'object' ? result.dueInMs : result) === 0;
+      const passUntilQuiet = async (replica: RelayReplica) => {
+        for (let pass = 0; pass < 10 && dueNow(await replica.pass()); pass++);
+      };
+      const warnings = jest.spyOn(Logger.prototype, 'warn').mockImplementation(() => {});
+      const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => {});
+      try {
+        await stale.start();
+        await other.start();
+        // a1 and b1 go out together (a batch to subscribers that take batches); a2 waits behind a1.
+        await ledger().transaction((manager) =>
+          stale.publisher.within(manager, async (tx) => {
+            tx.publish(new EntryRecorded('acc-a', 1, 1));
+            tx.publish(new EntryRecorded('acc-b', 1, 1));
+            tx.publish(new EntryRecorded('acc-a', 2, 2));
+          }),
+        );
+        // The stale relay claims a1 and b1 and stops as it hands them over (a GC pause, SIGSTOP)...
+        expect(await stale.pass({ point: 'before', at: 0 })).toBe('paused');
+        // ...past its lease: the other relay takes both over; a1 fails at its last attempt (a dead
+        // letter), b1 is applied, and a2, due now, is applied next.
+        await ledger().query(`UPDATE ledger.outbox_deliveries SET locked_until = now() - interval '1 second' WHERE locked_until IS NOT NULL`);
+        failing.add('acc-a#1');
+        await passUntilQuiet(other);
+        const deliveries = () =>
+          ledger().query<Array<{ aggregate_id: string; status: string; last_error: string | null; locked_by: string | null }>>(
+            `SELECT aggregate_id, status, last_error, locked_by FROM ledger.outbox_deliveries ORDER BY position`,
+          );
+        const applied = async (account: string) =>
+          (
+            await audit.db.query<Array<{ sequence: number }>>(`SELECT sequence FROM audit.seen WHERE account_id = $1 ORDER BY id`, [
+              `${subscriber.registered.id}|${account}`,
+            ])
+          ).map((row) => row.sequence);
+        expect(await deliveries()).toEqual([{ aggregate_id: 'acc-a', status: 'DEAD', last_error: expect.stringMatching(/\S/), locked_by: null }]);
+        expect({ a: await applied('acc-a'), b: await applied('acc-b') }).toEqual({ a: [2], b: [1] });
+
+        // The stale relay wakes and hands a1 and b1 over (a1's handler would succeed now).
+        failing.clear();
+        await stale.resume();
+        await passUntilQuiet(stale);
+        await passUntilQuiet(other);
+        // a1 is not applied after a2: it stays a dead letter, with the reason the other relay gave.
+        expect({ a: await applied('acc-a'), b: await applied('acc-b') }).toEqual({ a: [2], b: [1] });
+        expect(await deliveries()).toEqual([{ aggregate_id: 'acc-a', status: 'DEAD', last_error: expect.stringMatching(/\S/), locked_by: null }]);
+      } finally {
+        warnings.mockRestore();
+        errors.mockRestore();
+        await stale.relay.stop();
+        await other.relay.stop();
+      }
+    },
+  );
+
+  // Found by outbox-relay.property.spec (PROPERTY_SEED=3, its run 2) on a fence by claim tokens alone:
+  // an operator's replay is claimed after the aggregate's next event was, and taken first; that next
+  // event, under a claim still held, was then refused as stale and dead-lettered.
+  it('an operator’s replay taken while the aggregate’s next event is in flight does not make that event stale', async () => {
+    const options = { ...TEST_MESSAGING, maxAttempts: 1, leaseMs: 60_000, pollIntervalMs: 60_000 };
+    store = await startTestStore({}, { modulesRoot: FIXTURE_MODULES, messaging: options });
+    await store.application.messaging.stop();
+    const audit = { db: store.application.databases.get('audit'), transactions: store.application.messaging.transactionsFor('audit') };
+    const failing = new Set<string>(['acc-r#1']);
+    const subscriber = plannedSubscriber('replayed', 'handle', {
+      fails: (_subscriber, _eventId, event) => failing.has(`${event.accountId}#${event.sequence}`),
+      handedOver: () => {},
+    });
+    const [first, second] = [0, 1].map(() => new RelayReplica(ledger(), audit, [subscriber], options, () => 0));
+    const errors = jest.spyOn(Logger.prototype, 'error').mockImplementation(() => {});
+    try {
+      await first.start();
+      await second.start();
+      await ledger().transaction((manager) =>
+        first.publisher.within(manager, async (tx) => {
+          tx.publish(new EntryRecorded('acc-r', 1, 1));
+          tx.publish(new EntryRecorded('acc-r', 2, 2));
+        }),
+      );
+      // r1 fails at its only attempt: a dead letter; r2 is claimed next and held just before its hand-over.
+      await first.pass();
+      expect(await first.pass({ point: 'before', at: 0 })).toBe('paused');
+      // Meanwhile the operator replays r1 (its bug fixed), and the other relay applies it.
+      failing.clear();
+      const [dead] = await ledger().query<Array<{ event_id: string }>>(`SELECT event_id FROM ledger.outbox_deliveries WHERE status = 'DEAD'`);
+      expect(await second.store.replay(dead.event_id)).toBe(1);
+      await second.pass();
+      // r2's claim is still held: it is applied, after r1.
+      await first.resume();
+      const applied = await audit.db.query<Array<{ sequence: number }>>(`SELECT sequence FROM audit.seen WHERE account_id = $1 ORDER BY id`, [
+        `${subscriber.registered.id}|acc-r`,
+      ]);
+      expect(applied.map((row) => row.sequence)).toEqual([1, 2]);
+      expect(await ledger().query(`SELECT status, last_error FROM ledger.outbox_deliveries`)).toEqual([]);
+    } finally {
+      errors.mockRestore();
+      await first.relay.stop();
+      await second.relay.stop();
     }
   });
 });

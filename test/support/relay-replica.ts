@@ -1,7 +1,7 @@
 import type { DataSource } from 'typeorm';
 import type { MessagingOptions } from '../../src/platform/config/messaging-options.js';
 import { Inbox } from '../../src/platform/messaging/inbox.js';
-import { MessageBus } from '../../src/platform/messaging/message-bus.js';
+import { type BatchRoute, type DeliveryRoute, MessageBus } from '../../src/platform/messaging/message-bus.js';
 import { OutboxRelay } from '../../src/platform/messaging/outbox-relay.js';
 import { type ClaimedDelivery, OutboxStore } from '../../src/platform/messaging/outbox.store.js';
 import { TransactionRunner } from '../../src/platform/messaging/transaction-runner.js';
@@ -86,8 +86,11 @@ export class RelayReplica {
     this.publisher = new TransactionRunner('ledger', ledger, this.store, () => recipients, this.bus);
     for (const { registered, handler } of subscribers) {
       const inbox = new Inbox(registered, audit.db, audit.transactions, () => handler);
-      this.bus.route(registered.id, this.pausable((envelope) => inbox.receive(envelope)));
-      this.bus.routeBatch(registered.id, this.pausable((envelopes) => inbox.receiveBatch(envelopes)));
+      this.bus.route(
+        registered.id,
+        this.pausable<Parameters<DeliveryRoute>>((envelope, _previousSequence, claim) => inbox.receive(envelope, claim)),
+      );
+      this.bus.routeBatch(registered.id, this.pausable<Parameters<BatchRoute>>((envelopes, claims) => inbox.receiveBatch(envelopes, claims)));
     }
   }
 
@@ -137,14 +140,14 @@ export class RelayReplica {
   }
 
   /** A route that counts its deliveries and pauses where the armed pause says. */
-  private pausable<A>(deliver: (delivery: A) => Promise<unknown>): (delivery: A) => Promise<void> {
-    return async (delivery) => {
+  private pausable<A extends unknown[]>(deliver: (...delivery: A) => Promise<unknown>): (...delivery: A) => Promise<void> {
+    return async (...delivery) => {
       const index = this.handedOver++;
       this.running += 1;
       try {
         await this.pauseAt('before', index);
         try {
-          await deliver(delivery);
+          await deliver(...delivery);
         } finally {
           await this.pauseAt('after', index);
         }

@@ -15,10 +15,28 @@ export class NoRouteError extends Error {
 }
 
 /**
- * Takes one event for one subscriber; answers the event's stream position when
- * the route is the stream (the relay records it), nothing otherwise.
+ * Which relay claim hands an event over: the outbox it comes from, the event's
+ * position there, and the claim's fencing token, which grows along the claims
+ * of an aggregate's deliveries. A subscriber's inbox refuses a hand-over when
+ * it already took a later event of the aggregate by a later claim: a relay
+ * held past its lease cannot hand an event over after the aggregate went past
+ * it (ADR 20).
  */
-export type DeliveryRoute = (envelope: EventEnvelope, previousSequence: number | null) => Promise<number | void>;
+export interface DeliveryClaim {
+  readonly outbox: string;
+  readonly position: number;
+  readonly token: number;
+}
+
+/**
+ * Takes one event for one subscriber; answers the event's stream position when
+ * the route is the stream (the relay records it), nothing otherwise. `claim`
+ * is null for a hand-over no relay claimed (then nothing fences it).
+ */
+export type DeliveryRoute = (envelope: EventEnvelope, previousSequence: number | null, claim: DeliveryClaim | null) => Promise<number | void>;
+
+/** Several events of one subscriber at once, with their claims (`claims[i]` is `envelopes[i]`'s; none: unfenced). */
+export type BatchRoute = (envelopes: readonly EventEnvelope[], claims?: readonly DeliveryClaim[]) => Promise<void>;
 
 /**
  * The in-process bus, on eventemitter2. It carries two kinds of signal:
@@ -35,17 +53,22 @@ export class MessageBus {
     this.emitter.on(event, deliver);
   }
 
-  async deliver(subscriberId: string, envelope: EventEnvelope, previousSequence: number | null = null): Promise<number | void> {
+  async deliver(
+    subscriberId: string,
+    envelope: EventEnvelope,
+    previousSequence: number | null = null,
+    claim: DeliveryClaim | null = null,
+  ): Promise<number | void> {
     const event = `deliver.${subscriberId}`;
     if (this.emitter.listenerCount(event) === 0) {
       throw new NoRouteError(`no route to subscriber '${subscriberId}' from this process`);
     }
-    const [answer] = (await this.emitter.emitAsync(event, envelope, previousSequence)) as Array<number | void>;
+    const [answer] = (await this.emitter.emitAsync(event, envelope, previousSequence, claim)) as Array<number | void>;
     return answer;
   }
 
   /** A route that also takes several events of one subscriber at once (all or none: it throws if any fails). */
-  routeBatch(subscriberId: string, deliver: (envelopes: readonly EventEnvelope[]) => Promise<void>): void {
+  routeBatch(subscriberId: string, deliver: BatchRoute): void {
     const event = `deliver-batch.${subscriberId}`;
     if (this.emitter.listenerCount(event) > 0) throw new Error(`subscriber '${subscriberId}' already has a batch route`);
     this.emitter.on(event, deliver);
@@ -55,9 +78,9 @@ export class MessageBus {
     return this.emitter.listenerCount(`deliver-batch.${subscriberId}`) > 0;
   }
 
-  async deliverBatch(subscriberId: string, envelopes: readonly EventEnvelope[]): Promise<void> {
+  async deliverBatch(subscriberId: string, envelopes: readonly EventEnvelope[], claims?: readonly DeliveryClaim[]): Promise<void> {
     if (!this.takesBatches(subscriberId)) throw new NoRouteError(`no batch route to subscriber '${subscriberId}' from this process`);
-    await this.emitter.emitAsync(`deliver-batch.${subscriberId}`, envelopes);
+    await this.emitter.emitAsync(`deliver-batch.${subscriberId}`, envelopes, claims);
   }
 
   /** A commit of `module` wrote these events to its outbox. */

@@ -84,10 +84,10 @@ export class Messaging {
         const inbox = new Inbox(subscriber, this.databases.get(name), this.transactionsFor(name), () =>
           (handler ??= resolve(subscriber.subscription.subscriber)),
         );
-        this.bus.route(subscriber.id, async (envelope) => {
-          await inbox.receive(envelope);
+        this.bus.route(subscriber.id, async (envelope, _previousSequence, claim) => {
+          await inbox.receive(envelope, claim);
         });
-        this.bus.routeBatch(subscriber.id, (envelopes) => inbox.receiveBatch(envelopes));
+        this.bus.routeBatch(subscriber.id, (envelopes, claims) => inbox.receiveBatch(envelopes, claims));
       }
     }
   }

@@ -186,7 +186,7 @@ export class OutboxRelay {
               parent: contextFrom(deliveries[0].envelope.headers),
               attributes: { module: this.store.module, 'messaging.consumer': subscriber, 'messaging.batch.message_count': deliveries.length },
             },
-            () => this.bus.deliverBatch(subscriber, deliveries.map((d) => d.envelope)),
+            () => this.bus.deliverBatch(subscriber, deliveries.map((d) => d.envelope), deliveries.map((d) => d.claim)),
           );
           for (const { envelope } of deliveries) delivered.push({ eventId: envelope.id, subscriber });
         } catch {
@@ -208,7 +208,7 @@ export class OutboxRelay {
               parent: contextFrom(envelope.headers),
               attributes: { module: envelope.publisher, 'messaging.destination.name': envelope.name, 'messaging.consumer': delivery.subscriber, 'event.id': envelope.id },
             },
-            () => this.bus.deliver(delivery.subscriber, envelope, delivery.previousSequence),
+            () => this.bus.deliver(delivery.subscriber, envelope, delivery.previousSequence, delivery.claim),
           );
           delivered.push({
             eventId: delivery.envelope.id,

@@ -4,6 +4,7 @@ import { queryPrepared } from '../database/prepared-query.js';
 import { ident } from '../database/provisioning.js';
 import { STREAM_SUBSCRIBER } from './event-stream.js';
 import type { EventEnvelope } from '../contracts/integration-event.js';
+import type { DeliveryClaim } from './message-bus.js';
 
 /** An event ready to be written: everything but the id and time, which the outbox assigns. */
 export interface OutgoingEvent {
@@ -26,6 +27,13 @@ export interface ClaimedDelivery {
    * previous event (null when none is known), which travels with the event.
    */
   readonly previousSequence: number | null;
+  /**
+   * The claim, as the subscriber's inbox fences the hand-over with: the event's
+   * position in this outbox and the claim's token (`outbox_claims`), which
+   * grows along an aggregate's claims, so the inbox can refuse a hand-over the
+   * aggregate went past since it was claimed (a relay held past its lease: ADR 20).
+   */
+  readonly claim: DeliveryClaim;
 }
 
 /** A delivery made; `streamSequence` when it went to the stream. */
@@ -58,6 +66,7 @@ export class OutboxStore {
   readonly channel: string;
   private readonly outbox: string;
   private readonly deliveries: string;
+  private readonly claims: string;
 
   constructor(
     readonly module: string,
@@ -65,6 +74,7 @@ export class OutboxStore {
   ) {
     this.outbox = `${ident(module)}.outbox`;
     this.deliveries = `${ident(module)}.outbox_deliveries`;
+    this.claims = `${ident(module)}.outbox_claims`;
     this.channel = `outbox_${module}`;
   }
 
@@ -140,7 +150,7 @@ export class OutboxStore {
    */
   async claim(limit: number, leaseMs: number, holder: string): Promise<ClaimedDelivery[]> {
     const rows = await this.db.query<ClaimedRow[]>(this.claimSql('TRUE', 'ORDER BY d.position LIMIT $1'), [limit, leaseMs, this.module, STREAM_SUBSCRIBER, holder]);
-    return rows.map(toClaimed);
+    return rows.map((row) => toClaimed(this.module, row));
   }
 
   /**
@@ -156,7 +166,7 @@ export class OutboxStore {
       this.claimSql('d.event_id = ANY($1::uuid[])', ''),
       [eventIds, leaseMs, this.module, STREAM_SUBSCRIBER, holder],
     );
-    return rows.map(toClaimed);
+    return rows.map((row) => toClaimed(this.module, row));
   }
 
   /**
@@ -166,6 +176,10 @@ export class OutboxStore {
    * ORDER BY would only tempt the planner to read the whole queue in order.
    * Claims keep an aggregate's deliveries to the stream in order, so its
    * previous event's stream position is already recorded when it is claimed.
+   * Each claimed row draws its fencing token (`ClaimedDelivery.claim`): this
+   * claim starts after every claim it must follow has committed (the one it
+   * takes over, those of the aggregate's earlier deliveries), so its token is
+   * greater than theirs.
    */
   private claimSql(which: string, limit: string): string {
     return `WITH due AS (
@@ -186,9 +200,9 @@ export class OutboxStore {
             SET locked_until = now() + make_interval(secs => $2 / 1000.0), locked_by = $5::uuid, attempts = d.attempts + 1
            FROM due
           WHERE d.event_id = due.event_id AND d.subscriber = due.subscriber
-         RETURNING d.event_id, d.subscriber, d.attempts, d.position
+         RETURNING d.event_id, d.subscriber, d.attempts, d.position, nextval('${this.claims}') AS claim
        )
-       SELECT c.event_id, c.subscriber, c.attempts, o.name, o.version, o.aggregate_id, o.payload, o.headers, o.occurred_at,
+       SELECT c.event_id, c.subscriber, c.attempts, c.position, c.claim, o.name, o.version, o.aggregate_id, o.payload, o.headers, o.occurred_at,
               coalesce(o.publisher, $3) AS publisher, ${RELAXED_COMMIT} AS relaxed,
               CASE WHEN c.subscriber = $4 THEN (
                 SELECT p.stream_seq FROM ${this.outbox} p
@@ -202,8 +216,9 @@ export class OutboxStore {
    * Records deliveries made by the relay `holder`, those it still holds: a
    * claim another relay took over after this one's lease ran out is the other
    * relay's to record. A dead letter is the exception: another relay gave up
-   * on the event while this one's subscriber took it, so the dead letter is
-   * false and goes (ADR 20). Answers how many it no longer held (`lost`) and, with
+   * on the event while this one's subscriber took it (an inbox refuses a stale
+   * hand-over only once a later one of the aggregate was taken), so the dead
+   * letter is false and goes (ADR 20). Answers how many it no longer held (`lost`) and, with
    * `next`, in the same statement, when the next pending delivery (these
    * aside) falls due, as `nextDueInMs` answers: a relay's pass then ends
    * without another round trip.
@@ -457,6 +472,11 @@ export class OutboxStore {
       `DELETE FROM ${ident(this.module)}.event_gaps WHERE created_at < now() - make_interval(secs => $1 / 500.0)`,
       [retentionMs],
     );
+    // Twice the retention too: a relay held that long behind an aggregate's later hand-overs is not a pause.
+    await this.db.query(
+      `DELETE FROM ${ident(this.module)}.inbox_claims WHERE updated_at < now() - make_interval(secs => $1 / 500.0)`,
+      [retentionMs],
+    );
     await this.db.query(
       `DELETE FROM ${ident(this.module)}.event_failures WHERE updated_at < now() - make_interval(secs => $1 / 1000.0)`,
       [retentionMs],
@@ -478,6 +498,8 @@ interface ClaimedRow {
   readonly event_id: string;
   readonly subscriber: string;
   readonly attempts: number;
+  readonly position: string;
+  readonly claim: string;
   readonly name: string;
   readonly version: number;
   readonly aggregate_id: string;
@@ -488,11 +510,12 @@ interface ClaimedRow {
   readonly previous_seq: string | null;
 }
 
-function toClaimed(row: ClaimedRow): ClaimedDelivery {
+function toClaimed(outbox: string, row: ClaimedRow): ClaimedDelivery {
   return {
     subscriber: row.subscriber,
     attempts: row.attempts,
     previousSequence: row.previous_seq === null ? null : Number(row.previous_seq),
+    claim: { outbox, position: Number(row.position), token: Number(row.claim) },
     envelope: {
       id: row.event_id,
       name: row.name,
