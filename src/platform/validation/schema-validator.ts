@@ -3,7 +3,7 @@ import { Ajv, type AnySchema, type ValidateFunction } from 'ajv';
 // says to; class-transformer does not re-export it.
 import { defaultMetadataStorage as transformerStorage } from 'class-transformer/cjs/storage.js';
 import { TransformationType } from 'class-transformer';
-import { getMetadataStorage, IS_OPTIONAL, type ValidationArguments, ValidationTypes } from 'class-validator';
+import { getMetadataStorage, IS_ISO8601, IS_OPTIONAL, MATCHES, type ValidationArguments, ValidationTypes } from 'class-validator';
 import { targetConstructorToSchema } from 'class-validator-jsonschema';
 import type { ISchemaConverters } from 'class-validator-jsonschema/build/defaultConverters.js';
 
@@ -66,6 +66,21 @@ export const SCHEMA_CONVERTERS: ISchemaConverters = {
   // Its generic converter makes a `$ref` to the property's design type (#/definitions/Array):
   // a decorator it does not know says nothing in the schema; its keyword (below) does the check.
   [ValidationTypes.CUSTOM_VALIDATION]: {},
+};
+
+/**
+ * What the validation schema says for decorators whose class-validator-jsonschema keywords
+ * would refuse values their constraint accepts (the OpenAPI document keeps those keywords):
+ * - IsISO8601 (IsDate, MinDate, MaxDate) emit `oneOf: [date, date-time]` formats; ajv does not
+ *   validate formats here, so both branches match every string and `oneOf` refuses them all;
+ * - Matches emits the RegExp's `source` without its flags (`i`, `s`, `m`, `u`...), and nothing
+ *   usable for Matches(string, modifiers).
+ * Each still requires the string its constraint requires (`typeof value === 'string'`), and its
+ * constraint, called by its own keyword, decides the rest.
+ */
+const CHECKED_BY_CONSTRAINT: ISchemaConverters = {
+  [IS_ISO8601]: { type: 'string' },
+  [MATCHES]: { type: 'string' },
 };
 
 /** The JSON type each type decorator gives; the bounds that need one of them beside them. */
@@ -196,6 +211,7 @@ function schemaOf(compiled: CompiledClass): Schema | undefined {
   for (const key of Object.keys(probe)) if (!Object.hasOwn(grouped, key) || probe[key] !== undefined) return undefined;
 
   const generated = decoratorSchemaOf(type, {
+    ...CHECKED_BY_CONSTRAINT,
     // Nested classes by their own schema's id (class-validator-jsonschema's refs are by class name, which two classes may share).
     [ValidationTypes.NESTED_VALIDATION]: (meta) => {
       const child = nestedClass(meta.target as Function, meta.propertyName);
@@ -211,6 +227,9 @@ function schemaOf(compiled: CompiledClass): Schema | undefined {
     if (transformerStorage.findTransformMetadatas(type, name, TransformationType.PLAIN_TO_CLASS).length > 0) return undefined;
     const property = properties[name];
     if (!addConstraints(compiled, property, group)) return undefined;
+    // IsOptional: class-validator skips every other decorator of the property when its value is
+    // null (or undefined, which ajv already skips): so must the schema.
+    if (group.some((m) => m.type === ValidationTypes.CONDITIONAL_VALIDATION && m.name === IS_OPTIONAL)) properties[name] = { anyOf: [{ type: 'null' }, property] };
     const child = nestedClassOf(compiled, group, name);
     if (child === null) return undefined;
     if (child !== undefined) compiled.nested.set(name, child);

@@ -123,7 +123,7 @@ const SAMPLES: Readonly<Record<string, Json[]>> = {
   StockLine: [{ sku: 'SKU-1', quantity: 3 }],
   ReserveStockCommand: [{ orderId: UUID, lines: [{ sku: 'SKU-1', quantity: 2 }, { sku: 'B', quantity: 1000 }] }],
   ReleaseStockCommand: [{ orderId: UUID }],
-  CommitStockCommand: [{ orderId: UUID }, { orderId: 'not-a-uuid' }],
+  CommitStockCommand: [{ orderId: UUID }],
   AwaitOrderQuery: [{ orderId: UUID, waitMs: 10_000 }, { orderId: 'x', waitMs: 1 }],
   ReceiveCarrierEventCommand: [{ signature: 't=1765000000,v1=' + 'ab'.repeat(32), body: Buffer.from('{"a":1}').toString('base64') }],
   CarrierEvent: [{ shipmentId: UUID, event: 'DELIVERED', at: '2026-12-07T10:00:00Z' }, { shipmentId: UUID2, event: 'RETURNED', at: '2026-12-07T10:00:00.123+01:00' }],
