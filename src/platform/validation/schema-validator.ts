@@ -28,7 +28,7 @@ import type { ISchemaConverters } from 'class-validator-jsonschema/build/default
  *   decorator...) is evaluated by its own class-validator constraint instance,
  *   called by ajv through one keyword per decorator (`x-class-validator-N`):
  *   its rule is never re-implemented, only the keywords the generator emits
- *   for it (minLength, pattern, format...) are evaluated too, which can only
+ *   for it (minLength, enum, format...; see CHECKED_BY_CONSTRAINT) are evaluated too, which can only
  *   make the schema stricter (a stricter answer costs a trip through
  *   class-validator, never a wrong one);
  * - a built-in name is trusted for a SCHEMA_CONVERTERS keyword only after its

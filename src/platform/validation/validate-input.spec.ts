@@ -624,6 +624,16 @@ class TwoPatterns {
   readonly s: string;
 }
 
+/** Matches with flags: a RegExp's own, or a string pattern with its modifiers. */
+class FlaggedPatterns {
+  @IsString()
+  @Matches(/^abc$/i)
+  readonly word: string;
+
+  @Matches('^x.y$', 's')
+  readonly span: string;
+}
+
 class WithDefaults {
   @IsInt()
   readonly size: number = 3;
@@ -793,6 +803,21 @@ describe('validateInput on decorators beyond the application', () => {
       }
     },
   );
+
+  it('decides valid payloads of Matches with flags by the schema, as class-validator does', async () => {
+    expect(impl.isCompiled(FlaggedPatterns)).toBe(true);
+    for (const payload of [{ word: 'ABC', span: 'x\ny' }, { word: 'aBc', span: 'x-y' }]) {
+      const { fast, slow } = await both(FlaggedPatterns, () => clone(payload));
+      expect(slow).toMatchObject({ ok: true });
+      expectSame(fast, slow, FlaggedPatterns, JSON.stringify(payload));
+      expect(impl.fastValidInstance(FlaggedPatterns, clone(payload) as object)).toBeDefined();
+    }
+    for (const payload of [{ word: 'abcd', span: 'x\ny' }, { word: 'abc', span: 'x\n\ny' }, { word: 'abc', span: 1 }]) {
+      const { fast, slow } = await both(FlaggedPatterns, () => clone(payload));
+      expect(slow).toMatchObject({ ok: false });
+      expectSame(fast, slow, FlaggedPatterns, JSON.stringify(payload));
+    }
+  });
 
   it('follows metadata registered after a class was compiled', async () => {
     class Later {
