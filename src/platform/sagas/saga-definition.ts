@@ -302,7 +302,9 @@ export class SagaPlan<S> {
     }
     if (result.failed !== undefined) {
       // The refused step did nothing; steps past it may have run only for a runner lost since (its `reach`).
-      const top = this.reachIndex(state, index);
+      // An idempotent step answers a re-run as it answered the first run: refused now, it was refused
+      // then, so a lost runner never got past it.
+      const top = steps[index].idempotent === true ? index : this.reachIndex(state, index);
       if (top === index) return { ...this.compensateBelow(index, result.failed, [{ step: steps[index].name, status: 'FAILED' }]), output };
       return { ...this.compensateFrom(index, top, result.failed), output };
     }
