@@ -114,7 +114,8 @@ describe('checkout saga state machine', () => {
 
   it('a refusal of an idempotent step after a lost runner undoes only what came before it: the lost runner was refused there too', () => {
     const refused = plan.decide({ step: 'RESERVE_STOCK', failureReason: null, reach: 'SCHEDULE_SHIPMENT' }, { failed: 'OUT_OF_STOCK' });
-    expect(refused).toMatchObject({ next: 'REFUND_PAYMENT', failureReason: 'OUT_OF_STOCK', log: [{ step: 'RESERVE_STOCK', status: 'FAILED' }] });
+    expect(refused).toMatchObject({ next: 'REFUND_PAYMENT', failureReason: 'OUT_OF_STOCK' });
+    expect(refused).toEqual(plan.decide(at('RESERVE_STOCK'), { failed: 'OUT_OF_STOCK' }));
     // Without a lost runner, exactly as before: refund the charge.
     expect(plan.decide(at('RESERVE_STOCK'), { failed: 'OUT_OF_STOCK' })).toMatchObject({ next: 'REFUND_PAYMENT' });
   });
