@@ -69,7 +69,9 @@ describe('services with their role URL only', () => {
     const admin = new pg.Client({ connectionString: legacy.url });
     await admin.connect();
     try {
-      await admin.query(`CREATE ROLE ${oldRole} LOGIN`);
+      // With a password: a server that asks for one (the embedded PostgreSQL) must get past
+      // authentication to the refusal this test is about.
+      await admin.query(`CREATE ROLE ${oldRole} LOGIN PASSWORD 'legacy-password'`);
       await admin.query(`GRANT CONNECT ON DATABASE ${legacy.name} TO ${oldRole}`);
       await admin.query(`CREATE SCHEMA inventory AUTHORIZATION ${oldRole}`);
       await admin.query(`SET ROLE ${oldRole}`);
@@ -82,6 +84,7 @@ describe('services with their role URL only', () => {
         expect(owners.rows).toEqual([{ owner: `${legacy.name}.inventory` }]);
         const old = new URL(legacy.url);
         old.username = oldRole;
+        old.password = 'legacy-password';
         const client = new pg.Client({ connectionString: old.toString() });
         client.on('error', () => {});
         await expect(client.connect()).rejects.toThrow(/permission denied for database|CONNECT privilege/);
