@@ -53,6 +53,8 @@ export interface SpawnOptions {
   readonly detached?: boolean;
   /** Another build's entry point (a copy of the build, say) instead of `dist/src/main.js`. */
   readonly main?: string;
+  /** Another checkout (a copy of the repository, say) to run in, instead of this one. */
+  readonly cwd?: string;
 }
 
 /** Starts `node dist/src/main.js` with the process variables in `env` (`undefined` unsets one). */
@@ -67,7 +69,7 @@ export function spawnStore(env: Record<string, string | undefined>, options: Spa
   }
   // Not detached unless asked: a Ctrl-C on jest reaches the stores too, as it would reach `npm start`.
   const [command, args] = options.npm ? ['npm', ['start']] : [process.execPath, [options.main ?? builtMain()]];
-  const child = spawn(command, args, { cwd: ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
+  const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   running.add(child);
   let out = '';
   let err = '';
