@@ -21,7 +21,7 @@ export async function benchServer(): Promise<BenchServer> {
   let embedded: EmbeddedServer | undefined;
   let serverUrl = process.env.DATABASE_URL;
   if (!serverUrl) {
-    embedded = await startEmbeddedPostgres({ dataDir: '.data/bench-postgres', port: Number(process.env.BENCH_PG_PORT ?? 54331) });
+    embedded = await startEmbeddedPostgres({ dataDir: '.data/bench-postgres', port: Number(process.env.BENCH_PG_PORT ?? 54331), relocatable: true });
     serverUrl = embedded.url;
   }
   const server = serverUrl;

@@ -66,8 +66,9 @@ export class TopologyProcesses {
     let databaseUrl = options.databaseUrl ?? process.env.DATABASE_URL;
     if (!databaseUrl) {
       embedded = await startEmbeddedPostgres({
-        dataDir: process.env.EMBEDDED_PG_DIR ?? '.data/postgres',
-        port: Number(process.env.EMBEDDED_PG_PORT ?? 54329),
+        dataDir: process.env.EMBEDDED_PG_DIR || '.data/postgres',
+        port: Number(process.env.EMBEDDED_PG_PORT || 54329),
+        relocatable: !process.env.EMBEDDED_PG_DIR,
       });
       databaseUrl = embedded.url;
     }

