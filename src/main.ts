@@ -1,6 +1,7 @@
 import 'reflect-metadata';
 import { loadConfig } from './platform/config/app-config.js';
 import { ConfigurationError } from './platform/config/configuration.error.js';
+import { loadEnvFile } from './platform/config/env-file.js';
 import { type StoreApplication, startStoreApplication } from './platform/application/store-application.js';
 import { discoverModules } from './platform/modules/module-discovery.js';
 
@@ -43,6 +44,7 @@ async function main(): Promise<void> {
     process.removeAllListeners(signal);
     process.on(signal, () => stop(signal));
   }
+  loadEnvFile(); // .env in the working directory, under the real environment
   const modules = await discoverModules();
   const config = loadConfig(process.env, modules.map((module) => module.definition.name));
   starting = startStoreApplication(config, modules);

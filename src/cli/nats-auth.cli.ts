@@ -9,6 +9,7 @@ import {
   generatePassword,
   type NatsServiceUser,
 } from '../platform/transport/nats-authorization.js';
+import { loadEnvFile } from '../platform/config/env-file.js';
 
 const USAGE = `usage: npm run nats-auth -- [--prefix mf] [--user NAME=MODULE,...[:gateway]]... [--env-dir DIR]
 
@@ -26,6 +27,7 @@ consumers on their own filters (ADR 21).
 Passwords are random, or NATS_PASSWORD_<USER> from the environment when set.`;
 
 async function main(argv: readonly string[]): Promise<void> {
+  loadEnvFile(); // .env in the working directory, under the real environment
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(USAGE);
     return;

@@ -5,6 +5,7 @@ import { ConfigurationError } from '../platform/config/configuration.error.js';
 import { ModuleDatabases } from '../platform/application/module-databases.js';
 import { OutboxStore } from '../platform/messaging/outbox.store.js';
 import { discoverModules } from '../platform/modules/module-discovery.js';
+import { loadEnvFile } from '../platform/config/env-file.js';
 
 const USAGE = `usage: npm run outbox -- <command> <module> [event-id]
 
@@ -16,6 +17,7 @@ The database is found as \`npm start\` finds it (DATABASE_URL, <MODULE>_DATABASE
 
 /** Operators' view of a module's outbox: what is stuck, and putting it back in line. */
 async function main(argv: readonly string[]): Promise<void> {
+  loadEnvFile(); // .env in the working directory, under the real environment
   const [command, module, eventId] = argv;
   if (!command || command === '--help' || command === '-h') {
     console.log(USAGE);

@@ -8,6 +8,7 @@ import { discoverModules } from '../platform/modules/module-discovery.js';
 import { ident } from '../platform/database/provisioning.js';
 import { recordSignal } from '../platform/sagas/saga-signals.js';
 import { SagaOperations } from '../platform/sagas/saga-store.js';
+import { loadEnvFile } from '../platform/config/env-file.js';
 
 const USAGE = `usage: npm run sagas -- <command> [arguments] [--module <module>]
 
@@ -28,6 +29,7 @@ const ARITY: Record<string, [number, number]> = { list: [0, 0], stuck: [0, 0], r
 
 /** Operators' view of the sagas: where each stands, and putting one back in line, signalling or cancelling it. */
 async function main(argv: readonly string[]): Promise<void> {
+  loadEnvFile(); // .env in the working directory, under the real environment
   const args = [...argv];
   const flag = args.indexOf('--module');
   const only = flag >= 0 ? args.splice(flag, 2)[1] : undefined;

@@ -15,6 +15,9 @@ import { startSkipRecording } from './skipped-suites.js';
  */
 export default async function globalSetup() {
   startSkipRecording();
+  // A developer's .env (local settings for `npm start`) is not the tests' business: every store,
+  // CLI and topology a test starts inherits this and reads no .env unless the test asks for one.
+  process.env.ENV_FILE ??= 'none';
   // No DB_ROLE_SECRET: every test store's deployment (its fresh database) generates and keeps its
   // own role secret, as a user's `DATABASE_URL` alone does (topology.md).
   if (process.env.DATABASE_URL) {

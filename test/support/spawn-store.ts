@@ -13,7 +13,8 @@ const MAIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 
 /** Process variables the store reads: a test names every one it wants, nothing leaks in from the shell or jest. */
 // DB_ROLE_SECRET is inherited when the shell sets one (the tests do not); pass `undefined` to unset it.
-const STORE_VARIABLE = /^(MODULES|GATEWAY|PORT|TRANSPORT|NATS_URL|NATS_USER|NATS_PASSWORD|NATS_CREDS|NATS_TLS_.*|NATS_INBOX_PREFIX|DATABASE_URL|[A-Z]+_DATABASE_URL|EMBEDDED_PG_.*|DB_POOL_SIZE|SERVICE_TOKEN|LOG_LEVEL)$/;
+// A developer's .env is not read either (ENV_FILE=none) unless a test asks for it.
+const STORE_VARIABLE = /^(ENV_FILE|MODULES|GATEWAY|PORT|TRANSPORT|NATS_URL|NATS_USER|NATS_PASSWORD|NATS_CREDS|NATS_TLS_.*|NATS_INBOX_PREFIX|DATABASE_URL|[A-Z]+_DATABASE_URL|EMBEDDED_PG_.*|DB_POOL_SIZE|SERVICE_TOKEN|LOG_LEVEL)$/;
 
 export interface Exit {
   readonly code: number | null;
@@ -63,7 +64,7 @@ export function spawnStore(env: Record<string, string | undefined>, options: Spa
   for (const [name, value] of Object.entries(process.env)) {
     if (value !== undefined && !STORE_VARIABLE.test(name)) childEnv[name] = value;
   }
-  for (const [name, value] of Object.entries({ PORT: '0', ...env })) {
+  for (const [name, value] of Object.entries({ PORT: '0', ENV_FILE: 'none', ...env })) {
     if (value === undefined) delete childEnv[name];
     else childEnv[name] = value;
   }
@@ -147,8 +148,9 @@ export function groupAlive(store: SpawnedStore): boolean {
 export async function runStoreToExit(
   env: Record<string, string | undefined>,
   timeoutMs = 20_000,
+  options: SpawnOptions = {},
 ): Promise<Exit & { stdout: string; stderr: string }> {
-  const store = spawnStore(env);
+  const store = spawnStore(env, options);
   let timer: NodeJS.Timeout | undefined;
   const timedOut = new Promise<never>((_, reject) => {
     timer = setTimeout(() => {

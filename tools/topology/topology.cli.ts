@@ -2,6 +2,7 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
 import { TopologyProcesses } from './topology-processes.js';
+import { loadEnvFile } from '../../src/platform/config/env-file.js';
 
 const USAGE = `usage: npm run topology -- <topology> [--port 3000] [--own-databases]
 
@@ -19,6 +20,7 @@ const COLOURS = [36, 33, 35, 32, 34, 31];
 let stopping: Promise<void> | undefined;
 
 async function main(argv: readonly string[]): Promise<void> {
+  loadEnvFile(); // .env in the working directory, under the real environment
   const [topology] = argv;
   if (!topology || topology.startsWith('-')) {
     console.log(USAGE);
