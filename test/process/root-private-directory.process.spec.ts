@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -81,6 +81,8 @@ describeAsRoot('root, a fresh checkout in a mode-700 directory: npm start just w
     // Where the data went: the log names it, and the postgres user can reach it.
     dataDir = /\(data ([^,]+), log /.exec(npm.stdout())?.[1];
     expect(dataDir).toBeDefined();
+    expect(dataDir!.startsWith(privateDir)).toBe(false);
+    expect(readFileSync(join(dirname(dataDir!), 'CHECKOUT'), 'utf8')).toContain(checkout); // whose data this is
     expect(postmasterPid(dataDir!)).toBeDefined();
 
     process.kill(npm.pid, 'SIGTERM');

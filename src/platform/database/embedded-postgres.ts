@@ -46,7 +46,7 @@ export async function startEmbeddedPostgres(options: {
   port: number;
   /**
    * Run as root, where the 'postgres' user cannot reach `dataDir` (a checkout under /root or a
-   * `mktemp -d` directory): keep the data under /var/tmp instead, keyed by `dataDir`, rather than
+   * `mktemp -d` directory): keep the data under /var/lib/monolith-first instead, keyed by `dataDir`, rather than
    * refuse. For a default location only: a directory the operator chose is used or refused.
    */
   relocatable?: boolean;
@@ -188,16 +188,24 @@ async function initialise(dataDir: string, port: number, logger: Logger): Promis
   }
 }
 
-/** Where a root-run store keeps what the 'postgres' user must reach when its checkout shuts that user out. */
+/**
+ * Where a root-run store keeps what the 'postgres' user must reach when its checkout shuts that
+ * user out (ADR 42): /var/lib/monolith-first, state that lasts (a temp directory's cleaning would
+ * take an idle cluster's files); the system temp directory where there is no /var/lib.
+ */
 function reachableBase(): string {
-  for (const base of ['/var/tmp', tmpdir()]) if (existsSync(base) && !closedToOthers(base)) return base;
+  if (existsSync('/var/lib') && !closedToOthers('/var/lib')) {
+    ownDirectory('/var/lib/monolith-first');
+    return '/var/lib/monolith-first';
+  }
+  if (!closedToOthers(tmpdir())) return tmpdir();
   throw new ConfigurationError(
-    `embedded PostgreSQL: PostgreSQL runs as user 'postgres', and neither /var/tmp nor ${tmpdir()} is searchable by that user (set DATABASE_URL)`,
+    `embedded PostgreSQL: PostgreSQL runs as user 'postgres', and neither /var/lib nor ${tmpdir()} is searchable by that user (set DATABASE_URL)`,
   );
 }
 
 /**
- * `dataDir`, or, run as root where 'postgres' cannot reach it, a directory of its own under /var/tmp
+ * `dataDir`, or, run as root where 'postgres' cannot reach it, a directory of its own under /var/lib/monolith-first
  * named by a hash of `dataDir`: every process of one checkout (and every start) finds the same one.
  */
 function reachableDataDir(dataDir: string, logger: Logger): string {
@@ -205,9 +213,9 @@ function reachableDataDir(dataDir: string, logger: Logger): string {
   const closed = closedToOthers(dirname(dataDir));
   if (!closed) return dataDir;
   const key = createHash('sha256').update(dataDir).digest('hex').slice(0, 12);
-  const parent = join(reachableBase(), `monolith-first-data-${key}`);
+  const parent = join(reachableBase(), `data-${key}`);
   ownDirectory(parent);
-  // For whoever looks in /var/tmp: which checkout this is.
+  // For whoever looks in there: which checkout this is.
   const note = join(parent, 'CHECKOUT');
   if (!existsSync(note)) writeFileSync(note, `${dataDir}\n`, { mode: 0o644 });
   const relocated = join(parent, basename(dataDir));
@@ -218,14 +226,16 @@ function reachableDataDir(dataDir: string, logger: Logger): string {
 /**
  * The directory of the PostgreSQL binaries to run. Run as root where 'postgres' cannot reach the
  * installed ones (node_modules under /root, or under a mode-700 directory), a copy of them under
- * /var/tmp, one per version (made once, read-only to others, shared by every checkout).
+ * /var/lib/monolith-first, one per version (made once, read-only to others, shared by every checkout).
  */
 async function pgBin(): Promise<string> {
   const bin = dirname(await pgCtl());
   if (!isRoot() || !closedToOthers(bin)) return bin;
   const native = dirname(bin);
   const version = (JSON.parse(readFileSync(join(native, '..', 'package.json'), 'utf8')) as { version: string }).version;
-  const target = join(reachableBase(), `monolith-first-postgres-${version}-${platform()}-${arch()}`);
+  const target = join(reachableBase(), `postgres-${version}-${platform()}-${arch()}`);
+  const complete = () => ['pg_ctl', 'initdb', 'postgres'].every((program) => existsSync(join(target, 'bin', program))) && existsSync(join(target, 'lib'));
+  if (existsSync(target) && !complete()) rmSync(target, { recursive: true, force: true }); // damaged by hand: copied again
   if (!existsSync(target)) {
     // Copied beside, then renamed into place in one step: a concurrent start sees all of it or none.
     const staging = `${target}.copy-${process.pid}-${randomBytes(4).toString('hex')}`;
