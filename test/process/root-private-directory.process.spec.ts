@@ -1,8 +1,8 @@
-import { execFileSync } from 'node:child_process';
-import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { copyCheckout } from '../support/checkout-copy.js';
 import { freePort } from '../support/free-port.js';
 // @ts-expect-error: plain JavaScript shared with the global setup and the reporter
 import { recordSkip } from '../support/skipped-suites.js';
@@ -105,15 +105,3 @@ describeAsRoot('root, a fresh checkout in a mode-700 directory: npm start just w
     expect((await npm.exited).code).toBe(0);
   }, START_TIMEOUT);
 });
-
-/** What a clone holds: every file git tracks or would add, and node_modules hard-linked (same inodes, new directories). */
-function copyCheckout(from: string, to: string): void {
-  const files = execFileSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: from, encoding: 'utf8' })
-    .split('\0')
-    .filter((file) => file !== '' && existsSync(join(from, file)));
-  for (const file of files) {
-    mkdirSync(dirname(join(to, file)), { recursive: true });
-    copyFileSync(join(from, file), join(to, file));
-  }
-  execFileSync('cp', ['-al', join(from, 'node_modules'), join(to, 'node_modules')]);
-}

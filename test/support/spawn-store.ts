@@ -56,6 +56,8 @@ export interface SpawnOptions {
   readonly main?: string;
   /** Another checkout (a copy of the repository, say) to run in, instead of this one. */
   readonly cwd?: string;
+  /** With `npm`: its arguments, instead of `start` (e.g. `['run', 'start:dev']`). */
+  readonly args?: readonly string[];
 }
 
 /** Starts `node dist/src/main.js` with the process variables in `env` (`undefined` unsets one). */
@@ -69,7 +71,7 @@ export function spawnStore(env: Record<string, string | undefined>, options: Spa
     else childEnv[name] = value;
   }
   // Not detached unless asked: a Ctrl-C on jest reaches the stores too, as it would reach `npm start`.
-  const [command, args] = options.npm ? ['npm', ['start']] : [process.execPath, [options.main ?? builtMain()]];
+  const [command, args] = options.npm ? ['npm', [...(options.args ?? ['start'])]] : [process.execPath, [options.main ?? builtMain()]];
   const child = spawn(command, args, { cwd: options.cwd ?? ROOT, env: childEnv, stdio: ['ignore', 'pipe', 'pipe'], detached: options.detached ?? false });
   running.add(child);
   let out = '';
