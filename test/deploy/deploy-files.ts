@@ -62,8 +62,8 @@ export interface DocumentedVariables {
  *   that module by citing its section of store-api.md (`CARRIER_WEBHOOK_SECRET`: "(store-api.md,
  *   Shipping)"): unset, that module's feature is off;
  * - the rest has a default or is optional, and may be given when documented.
- * Trust (NATS users) is checked apart. topology.md's table and SERVICE_TOKEN, plus the table of
- * README's Configuration section, are what may be given.
+ * Trust (NATS users) is checked apart. topology.md's table and SERVICE_TOKEN, plus the variables
+ * .env.example lists, are what may be given.
  */
 export function documentedVariables(modules: readonly string[]): DocumentedVariables {
   const topology = readFileSync(join(ROOT, 'docs/topology.md'), 'utf8');
@@ -81,12 +81,9 @@ export function documentedVariables(modules: readonly string[]): DocumentedVaria
     const section = /store-api\.md, ([A-Z][a-z]+)/.exec(row.meaning)?.[1]?.toLowerCase();
     return section === undefined ? [] : row.names.map((name) => ({ name, module: section }));
   });
-  const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
-  const configuration = /^## Configuration\n([\s\S]*?)^## /m.exec(readme)?.[1];
-  if (!configuration) throw new Error('README.md: no Configuration section');
-  const extras = [...configuration.matchAll(/^\| ([^|]+) \|/gm)].flatMap((match) =>
-    [...match[1].matchAll(/`([A-Z][A-Z0-9_]*)`/g)].map((name) => name[1]),
-  );
+  // The rest the code reads is listed in .env.example (test/docs/env-example.spec.ts keeps it complete).
+  const example = readFileSync(join(ROOT, '.env.example'), 'utf8');
+  const extras = [...example.matchAll(/^#?\s?([A-Z][A-Z0-9_]*)=/gm)].map((match) => match[1]);
   const allowed = new Set([
     ...plain,
     'SERVICE_TOKEN',
