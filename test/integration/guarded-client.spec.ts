@@ -39,7 +39,7 @@ describe('GuardedClient', () => {
     const ended = new Promise((resolve) => client.once('end', resolve));
     await admin.query('SELECT pg_terminate_backend($1)', [pid]);
     await ended;
-    expect(warn.mock.calls.map((call) => call[0])).toEqual([expect.stringMatching(/^guarded-lost connection lost \(57P01\)/)]);
+    expect(warn.mock.calls.map((call: unknown[]) => call[0])).toEqual([expect.stringMatching(/^guarded-lost connection lost \(57P01\)/)]);
   });
 
   it('says nothing when the server ends a connection the client is ending itself', async () => {
