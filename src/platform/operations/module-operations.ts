@@ -1,0 +1,132 @@
+import type { DataSource } from 'typeorm';
+import { ident } from '../database/provisioning.js';
+import { type DeadLetter, OutboxStore, type OutboxStats } from '../messaging/outbox.store.js';
+import { recordSignal, sagaWakeups } from '../sagas/saga-signals.js';
+import { type ListedSaga, SagaOperations, type StuckSaga } from '../sagas/saga-store.js';
+
+/** How many sagas of one definition, version and state (DONE included: what ended). */
+export interface SagaCount {
+  readonly saga: string;
+  readonly version: number;
+  readonly status: string;
+  readonly count: number;
+}
+
+/** A saga that ended lately, so that an operator sees the one they retried finish. */
+export interface EndedSaga {
+  readonly saga: string;
+  readonly key: string;
+  readonly version: number;
+  readonly failureReason: string | null;
+  readonly endedAt: Date;
+}
+
+/** A subscriber's deliveries not yet made from this module's outbox: its lag, in events. */
+export interface SubscriberBacklog {
+  readonly subscriber: string;
+  readonly pending: number;
+  readonly dead: number;
+}
+
+/**
+ * The one implementation of what an operator reads and does about one module:
+ * its sagas (where each stands, retry, signal, cancel) and its outbox (backlog,
+ * dead letters, replay). `npm run sagas`, `npm run outbox` and the console all
+ * go through it, in whatever process holds the module's database; so they can
+ * never disagree about what is stuck.
+ */
+export class ModuleOperations {
+  private readonly sagaOperations: SagaOperations;
+  private readonly outbox: OutboxStore;
+
+  constructor(
+    private readonly db: DataSource,
+    readonly module: string,
+  ) {
+    this.sagaOperations = new SagaOperations(db, module);
+    this.outbox = new OutboxStore(module, db);
+  }
+
+  /** Sagas not ended (at most `limit`), a waiting one with what it awaits and until when. */
+  listSagas(limit = 100): Promise<ListedSaga[]> {
+    return this.sagaOperations.list(limit);
+  }
+
+  /** STUCK sagas, oldest first, with their last error. */
+  stuckSagas(): Promise<StuckSaga[]> {
+    return this.sagaOperations.stuck();
+  }
+
+  /** Every definition, version and state with its number of sagas. */
+  async sagaCounts(): Promise<SagaCount[]> {
+    const rows: Array<{ saga: string; version: number; status: string; count: number }> = await this.db.query(
+      `SELECT saga, definition_version AS version, status, count(*)::int AS count FROM ${ident(this.module)}.sagas
+        GROUP BY saga, definition_version, status ORDER BY saga, definition_version, status`,
+    );
+    return rows;
+  }
+
+  /** The sagas that ended last, newest first. */
+  async endedSagas(limit = 20): Promise<EndedSaga[]> {
+    const rows: Array<{ saga: string; key: string; version: number; failure_reason: string | null; updated_at: Date }> = await this.db.query(
+      `SELECT saga, key, definition_version AS version, failure_reason, updated_at FROM ${ident(this.module)}.sagas
+        WHERE status = 'DONE' ORDER BY updated_at DESC LIMIT $1`,
+      [limit],
+    );
+    return rows.map((row) => ({ saga: row.saga, key: row.key, version: row.version, failureReason: row.failure_reason, endedAt: row.updated_at }));
+  }
+
+  /** Puts the STUCK saga(s) of this key back in line, attempts reset; a runner in this process starts at once. */
+  async retry(key: string): Promise<Array<{ saga: string; step: string }>> {
+    const retried = await this.sagaOperations.retry(key);
+    this.wake(retried);
+    return retried;
+  }
+
+  /** The saga(s) of this key (of one saga, if named) give up and compensate. */
+  async cancel(key: string, saga?: string): Promise<Array<{ saga: string; step: string }>> {
+    const cancelled = await this.sagaOperations.cancel(key, saga);
+    this.wake(cancelled);
+    return cancelled;
+  }
+
+  /** Whether this module has ever had a saga of this name (a signal for an unknown one is likely a typo). */
+  async hasSaga(saga: string): Promise<boolean> {
+    const [known] = await this.db.query(`SELECT count(*)::int AS n FROM ${ident(this.module)}.sagas WHERE saga = $1`, [saga]);
+    return known.n > 0;
+  }
+
+  /** Records a signal as an event would; answers whether it was new (the same id twice counts once). */
+  signal(saga: string, key: string, name: string, id: string): Promise<boolean> {
+    return recordSignal(this.db, this.module, { saga, key, name, id });
+  }
+
+  outboxStats(): Promise<OutboxStats> {
+    return this.outbox.stats();
+  }
+
+  deadLetters(limit = 100): Promise<DeadLetter[]> {
+    return this.outbox.deadLetters(limit);
+  }
+
+  /** Deliveries pending and dead per subscriber of this module's events. */
+  async backlogBySubscriber(): Promise<SubscriberBacklog[]> {
+    const rows: Array<{ subscriber: string; pending: number; dead: number }> = await this.db.query(
+      `SELECT subscriber, count(*) FILTER (WHERE status = 'PENDING')::int AS pending, count(*) FILTER (WHERE status = 'DEAD')::int AS dead
+         FROM ${ident(this.module)}.outbox_deliveries GROUP BY subscriber ORDER BY subscriber`,
+    );
+    return rows;
+  }
+
+  /** Puts dead letters (all, or one event's) back in line; every relay of the module is woken by NOTIFY. */
+  async replay(eventId?: string): Promise<number> {
+    const replayed = await this.outbox.replay(eventId);
+    await this.db.query('SELECT pg_notify($1, $2)', [this.outbox.channel, '']);
+    return replayed;
+  }
+
+  /** A runner of the saga in this process takes it now; one elsewhere finds it due at its next poll. */
+  private wake(sagas: ReadonlyArray<{ saga: string }>): void {
+    for (const saga of new Set(sagas.map((s) => s.saga))) sagaWakeups.wake(this.module, saga);
+  }
+}
