@@ -1,0 +1,127 @@
+import { eventually } from '../support/eventually.js';
+import { stuckSagas, type StuckSagas } from '../support/stuck-saga.js';
+import { http, startTestStore, type TestStore } from '../support/test-store.js';
+
+const TOKEN = 'console-test-token-0123456789abcdef';
+const bearer = { authorization: `Bearer ${TOKEN}` };
+
+/** The operator console's HTTP (ADR 40): off without a token, the token on every request, its data and actions on a real store. */
+describe('the operator console (/console)', () => {
+  describe('without CONSOLE_TOKEN', () => {
+    let store: TestStore;
+    beforeAll(async () => {
+      store = await startTestStore({});
+    }, 60_000);
+    afterAll(async () => {
+      await store?.close();
+    });
+
+    it('is not there at all: 404 for the page, its data and its actions', async () => {
+      for (const [method, path] of [['GET', '/console'], ['GET', '/console/api/overview'], ['POST', '/console/login'], ['POST', '/console/api/modules/orders/actions']]) {
+        const answer = await http(store, method, path, method === 'POST' ? { token: TOKEN } : undefined, bearer);
+        expect({ path, status: answer.status }).toEqual({ path, status: 404 });
+      }
+    });
+  });
+
+  describe('with CONSOLE_TOKEN', () => {
+    let store: TestStore;
+    let sagas: StuckSagas;
+    beforeAll(async () => {
+      store = await startTestStore({ CONSOLE_TOKEN: TOKEN });
+      sagas = await stuckSagas(store, 'orders');
+    }, 60_000);
+    afterAll(async () => {
+      await sagas?.stop();
+      await store?.close();
+    });
+
+    it('asks for the token on every request: 401 problem+json for the API, a login form for the page', async () => {
+      for (const headers of [{}, { authorization: 'Bearer wrong-token-of-enough-length' }, { cookie: 'mf_console=forged' }]) {
+        const overview = await http(store, 'GET', '/console/api/overview', undefined, headers);
+        expect(overview.status).toBe(401);
+        expect(overview.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+        expect(overview.body).toMatchObject({ status: 401, title: 'Unauthorized' });
+        const action = await http(store, 'POST', '/console/api/modules/orders/actions', { op: 'retry', key: 'x' }, headers);
+        expect(action.status).toBe(401);
+      }
+      const page = await fetch(`${store.url}/console`);
+      expect(page.status).toBe(401);
+      expect(page.headers.get('content-type')).toMatch(/^text\/html/);
+      expect(await page.text()).toContain('type="password"');
+      // The token in a query string is not a way in (URLs are logged).
+      expect((await http(store, 'GET', `/console/api/overview?token=${TOKEN}`)).status).toBe(401);
+    });
+
+    it('logs in by a POST that sets an HttpOnly, SameSite=Strict session cookie (not the token), which then opens the page and its data', async () => {
+      expect((await http(store, 'POST', '/console/login', { token: 'not-the-token-at-all' })).status).toBe(401);
+      const login = await fetch(`${store.url}/console/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: TOKEN }) });
+      expect(login.status).toBe(204);
+      const cookie = login.headers.get('set-cookie')!;
+      expect(cookie).toMatch(/^mf_console=[^;]+; Path=\/console; Max-Age=\d+; HttpOnly; SameSite=Strict/);
+      expect(cookie).not.toContain(TOKEN);
+      const session = cookie.split(';')[0];
+      const page = await fetch(`${store.url}/console`, { headers: { cookie: session } });
+      expect(page.status).toBe(200);
+      expect(page.headers.get('content-security-policy')).toMatch(/script-src 'nonce-/);
+      expect(await page.text()).toContain('operator console');
+      expect((await http(store, 'GET', '/console/api/overview', undefined, { cookie: session })).status).toBe(200);
+    });
+
+    it('shows every module, where it runs and its calls and event flows, as the modules declare them', async () => {
+      const { status, body } = await http(store, 'GET', '/console/api/overview', undefined, bearer);
+      expect(status).toBe(200);
+      const modules = new Map((body.modules as Array<{ name: string }>).map((module) => [module.name, module]));
+      expect([...modules.keys()].sort()).toEqual(['inventory', 'notifications', 'orders', 'payments', 'shipping']);
+      expect(modules.get('orders')).toMatchObject({ location: 'local', status: 'up', instances: null, calls: expect.arrayContaining(['inventory', 'payments']) });
+      const notifications = modules.get('notifications') as { events: Array<{ publisher: string; events: string[] }> };
+      expect(notifications.events.some((flow) => flow.publisher === 'orders')).toBe(true);
+      for (const name of modules.keys()) expect(body.operations[name]).toMatchObject({ module: name, outbox: { dead: 0 } });
+      expect(body.metrics.routes).toEqual(expect.any(Array));
+    });
+
+    it('lists a stuck saga with its error, and retrying it from the console completes it', async () => {
+      await sagas.park('order-stuck-1');
+      const before = await http(store, 'GET', '/console/api/overview', undefined, bearer);
+      expect(before.body.operations.orders.sagas.stuck).toEqual([
+        expect.objectContaining({ saga: sagas.saga, key: 'order-stuck-1', step: 'CHARGE_CARD', attempts: 2, lastError: expect.stringContaining('payment provider did not answer') }),
+      ]);
+      expect(before.body.operations.orders.sagas.counts).toContainEqual({ saga: sagas.saga, version: 1, status: 'STUCK', count: 1 });
+
+      sagas.heal();
+      const retried = await http(store, 'POST', '/console/api/modules/orders/actions', { op: 'retry', key: 'order-stuck-1' }, bearer);
+      expect(retried.status).toBe(200);
+      expect(retried.body).toEqual({ module: 'orders', affected: 1, message: `orders: ${sagas.saga} saga order-stuck-1 runs again from CHARGE_CARD` });
+      await eventually(async () => expect((await sagas.row('order-stuck-1')).status).toBe('DONE'));
+      const after = await http(store, 'GET', '/console/api/overview', undefined, bearer);
+      expect(after.body.operations.orders.sagas.stuck).toEqual([]);
+      expect(after.body.operations.orders.sagas.ended).toContainEqual(expect.objectContaining({ saga: sagas.saga, key: 'order-stuck-1', failureReason: null }));
+    });
+
+    it('signals and cancels through the same validated actions; bad input is 400/404 problem+json', async () => {
+      const signal = await http(store, 'POST', '/console/api/modules/orders/actions', { op: 'signal', saga: sagas.saga, key: 'order-stuck-1', name: 'x.Happened', id: 's-1' }, bearer);
+      expect(signal).toMatchObject({ status: 200, body: { affected: 1 } });
+      const again = await http(store, 'POST', '/console/api/modules/orders/actions', { op: 'signal', saga: sagas.saga, key: 'order-stuck-1', name: 'x.Happened', id: 's-1' }, bearer);
+      expect(again.body.message).toContain('counted once');
+      const bad: Array<[unknown, number, string]> = [
+        [{ op: 'frobnicate' }, 400, 'op: one of'],
+        [{ op: 'retry' }, 400, 'key: required'],
+        [{ op: 'retry', key: 'k', extra: 1 }, 400, 'extra: not a field'],
+        [{ op: 'retry', key: 'x'.repeat(201) }, 400, 'printable characters'],
+        [{ op: 'replay', eventId: 'not-a-uuid' }, 400, 'eventId'],
+        [[1, 2], 400, 'JSON object'],
+        [{ op: 'retry', key: 'no-such-key' }, 404, "no STUCK saga has key 'no-such-key'"],
+        [{ op: 'cancel', key: 'no-such-key' }, 404, 'no saga in flight'],
+        [{ op: 'signal', saga: 'no-such-saga', key: 'k', name: 'n' }, 404, "no 'no-such-saga' saga"],
+      ];
+      for (const [body, status, detail] of bad) {
+        const answer = await http(store, 'POST', '/console/api/modules/orders/actions', body, bearer);
+        expect({ body, status: answer.status, type: answer.headers.get('content-type') }).toEqual({ body, status, type: expect.stringMatching(/^application\/problem\+json/) });
+        expect(answer.body.detail).toContain(detail);
+      }
+      expect((await http(store, 'POST', '/console/api/modules/nowhere/actions', { op: 'replay' }, bearer)).status).toBe(404);
+      expect((await http(store, 'POST', '/console/api/modules/orders/actions', 'op=retry', { ...bearer, 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+      expect((await http(store, 'POST', '/console/api/modules/orders/actions', { op: 'replay' }, bearer)).body).toMatchObject({ affected: 0 });
+    });
+  });
+});
