@@ -1,4 +1,6 @@
 import { eventually } from '../support/eventually.js';
+import { describeWithNats } from '../support/needs-nats.js';
+import { startTopology, type TestTopology } from '../support/test-topology.js';
 import { stuckSagas, type StuckSagas } from '../support/stuck-saga.js';
 import { http, startTestStore, type TestStore } from '../support/test-store.js';
 
@@ -124,4 +126,43 @@ describe('the operator console (/console)', () => {
       expect((await http(store, 'POST', '/console/api/modules/orders/actions', { op: 'replay' }, bearer)).body).toMatchObject({ affected: 0 });
     });
   });
+});
+
+/**
+ * Every module in a process of its own: the gateway holds no database, so the console asks each
+ * module's process over NATS (ADR 40) and that process answers from its own database.
+ */
+describeWithNats('the operator console of a gateway in the microservices topology', () => {
+  let topology: TestTopology;
+  let sagas: StuckSagas;
+  beforeAll(async () => {
+    topology = await startTopology('microservices', { CONSOLE_TOKEN: TOKEN });
+    sagas = await stuckSagas(topology.processes.get('orders')!, 'orders');
+  }, 120_000);
+  afterAll(async () => {
+    await sagas?.stop();
+    await topology?.close();
+  });
+
+  it('shows each module remote with the process that hosts it, reads their sagas over NATS, and a retry there completes a stuck saga', async () => {
+    await sagas.park('order-stuck-remote');
+    const { status, body } = await http(topology, 'GET', '/console/api/overview', undefined, bearer);
+    expect(status).toBe(200);
+    expect(body.process).toMatchObject({ hosts: [], gateway: true });
+    for (const module of body.modules as Array<{ name: string; location: string; status: string; instances: Array<{ hosts: string[] }> }>) {
+      expect(module).toMatchObject({ location: 'remote', status: 'up' });
+      expect(module.instances.map((instance) => instance.hosts)).toEqual([[module.name]]);
+      expect(body.operations[module.name]).toMatchObject({ module: module.name, outbox: { dead: 0 } });
+    }
+    expect(body.operations.orders.sagas.stuck).toEqual([expect.objectContaining({ saga: sagas.saga, key: 'order-stuck-remote', step: 'CHARGE_CARD' })]);
+    // Headless processes serve no console, whatever their token.
+    expect((await http(topology.processes.get('orders')!, 'GET', '/console/api/overview', undefined, bearer)).status).toBe(404);
+
+    sagas.heal();
+    const retried = await http(topology, 'POST', '/console/api/modules/orders/actions', { op: 'retry', key: 'order-stuck-remote' }, bearer);
+    expect(retried).toMatchObject({ status: 200, body: { affected: 1 } });
+    await eventually(async () => expect((await sagas.row('order-stuck-remote')).status).toBe('DONE'));
+    const missing = await http(topology, 'POST', '/console/api/modules/orders/actions', { op: 'retry', key: 'order-stuck-remote' }, bearer);
+    expect(missing).toMatchObject({ status: 404, body: { detail: "orders: no STUCK saga has key 'order-stuck-remote'" } });
+  }, 60_000);
 });
