@@ -47,7 +47,7 @@ form.login input { width:100%; padding:8px; margin:10px 0; font:inherit; }
 export function loginPage(nonce: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>monolith-first console: log in</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><style nonce="${nonce}">${STYLE}</style></head>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><style nonce="${nonce}">${STYLE}</style></head>
 <body><form class="login" id="login">
 <h2>Operator console</h2>
 <p>The admin token (CONSOLE_TOKEN) of this deployment:</p>
@@ -70,7 +70,7 @@ document.getElementById('login').addEventListener('submit', async (event) => {
 export function consolePage(nonce: string): string {
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>monolith-first console</title>
-<meta name="viewport" content="width=device-width, initial-scale=1"><style nonce="${nonce}">${STYLE}</style></head>
+<meta name="viewport" content="width=device-width, initial-scale=1"><link rel="icon" href="data:,"><style nonce="${nonce}">${STYLE}</style></head>
 <body>
 <header><h1>monolith-first · operator console</h1><div class="meta" id="meta">loading…</div><button id="logout">Log out</button></header>
 <main>
@@ -144,8 +144,8 @@ function cancelButton(module, saga, key) {
 
 // The module map: a circle of modules; calls solid, event flows dashed (publisher to subscriber).
 function drawMap(modules) {
-  const W = Math.max(640, $('map').clientWidth || 900), H = 330, cx = W / 2, cy = H / 2, r = Math.min(W / 2 - 120, H / 2 - 60);
-  const at = new Map(modules.map((m, i) => { const a = -Math.PI / 2 + (2 * Math.PI * i) / modules.length; return [m.name, { x: cx + r * Math.cos(a), y: cy + r * Math.sin(a) }]; }));
+  const W = Math.max(640, $('map').clientWidth || 900), H = 380, cx = W / 2, cy = H / 2, rx = Math.min(W / 2 - 90, 420), ry = H / 2 - 50;
+  const at = new Map(modules.map((m, i) => { const a = -Math.PI / 2 + (2 * Math.PI * i) / modules.length; return [m.name, { x: cx + rx * Math.cos(a), y: cy + ry * Math.sin(a) }]; }));
   const root = svg('svg', { viewBox: '0 0 ' + W + ' ' + H, width: '100%', height: H, role: 'img', 'aria-label': 'module map' });
   const defs = svg('defs');
   for (const [id, color] of [['call', '#3056d3'], ['event', '#b54708']]) {
@@ -167,7 +167,8 @@ function drawMap(modules) {
   }
   for (const m of modules) {
     const p = at.get(m.name), up = m.status === 'up';
-    const replicas = m.instances === null ? 'replicas: ?' : m.instances.length + (m.instances.length === 1 ? ' replica' : ' replicas');
+    // Without NATS there is no roll call to take: the module runs in this process, replicas unknown.
+    const replicas = m.instances === null ? (m.location === 'local' ? 'in this process' : 'replicas: ?') : m.instances.length + (m.instances.length === 1 ? ' replica' : ' replicas');
     const g = svg('g', { 'data-module': m.name });
     g.append(svg('rect', { x: p.x - 62, y: p.y - 30, width: 124, height: 60, rx: 8, fill: up ? '#ecfdf3' : '#fef3f2', stroke: up ? '#12805c' : '#c4320a', 'stroke-width': '1.5' }));
     g.append(svg('text', { x: p.x, y: p.y - 11, 'text-anchor': 'middle', 'font-weight': '700' }, m.name));
@@ -231,7 +232,7 @@ function sample(metrics, at) {
   }
   previous = { at, metrics };
   $('rate-title').textContent = (select.value || 'requests') + ' per second';
-  chart('c-rate', [['rate', '#3056d3'], ['sagas', '#12805c']]);
+  chart('c-rate', [['sagas', '#12805c'], ['rate', '#3056d3']]);
   chart('c-latency', [['p50', '#3056d3'], ['p95', '#b54708'], ['p99', '#c4320a']]);
   chart('c-refused', [['refused', '#c4320a'], ['sagaRefused', '#b54708']]);
 }

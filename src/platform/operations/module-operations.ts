@@ -67,7 +67,7 @@ export class ModuleOperations {
   }
 
   /** The sagas that ended last, newest first. */
-  async endedSagas(limit = 20): Promise<EndedSaga[]> {
+  async endedSagas(limit = 12): Promise<EndedSaga[]> {
     const rows: Array<{ saga: string; key: string; version: number; failure_reason: string | null; updated_at: Date }> = await this.db.query(
       `SELECT saga, key, definition_version AS version, failure_reason, updated_at FROM ${ident(this.module)}.sagas
         WHERE status = 'DONE' ORDER BY updated_at DESC LIMIT $1`,
