@@ -81,7 +81,7 @@ if ('missing' in chromiumFound && process.env.CI !== 'true') {
     expect(await stuck.textContent()).toContain('payment provider did not answer');
     expect(await stuck.textContent()).toContain('CHARGE_CARD');
     // Let the charts draw a few readings of the checkouts going on.
-    await page.waitForFunction(() => (document.getElementById('c-rate') as HTMLCanvasElement | null) !== null && document.querySelectorAll('#route option').length > 0, undefined, { timeout: 20_000 });
+    await page.locator('#route option').first().waitFor({ state: 'attached', timeout: 20_000 });
     // (Longer for the README's screenshot: a fuller chart.)
     await page.waitForTimeout(process.env.UPDATE_CONSOLE_SCREENSHOT === '1' ? 40_000 : 5_000);
     expect(await page.locator('#route').inputValue()).toBe('POST /orders');
