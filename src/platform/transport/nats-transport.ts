@@ -207,6 +207,10 @@ export class NatsTransport implements Transport {
     });
   }
 
+  private isOperatorSubject(subject: string): boolean {
+    return subject.startsWith(`${this.prefix}.operate.`) || subject.startsWith(`${this.prefix}.instances.`);
+  }
+
   private receive(message: Msg, module: string, answer: (subject: string, input: unknown) => Promise<unknown>): void {
     // Checked first, before anything is answered: a request chooses its reply subject, so one
     // that is not an inbox of this deployment would aim our answer at whatever it names (ADR 21).
@@ -235,8 +239,9 @@ export class NatsTransport implements Transport {
       async () => {
         const started = performance.now();
         const result = await answer(message.subject, input.value);
-        // One line per handled message, inside its span: it carries the trace id.
-        this.logger.log({
+        // One line per handled message, inside its span: it carries the trace id. Not for an open
+        // console's polling (overviews, roll calls every 2 s): its actions are logged where they are done.
+        if (!this.isOperatorSubject(message.subject)) this.logger.log({
           msg: 'handled message',
           subject: message.subject,
           ok: (result as { ok?: boolean }).ok !== false,
