@@ -87,7 +87,7 @@ export function consolePage(nonce: string): string {
   <section><h2>Workflows by definition, version and state</h2><div id="counts"></div></section>
   <section><h2>Workflows waiting</h2><div id="waiting"></div></section>
   <section><h2>Workflows in flight</h2><div id="inflight"></div></section>
-  <section><h2>Workflows ended lately</h2><div id="ended"></div></section>
+  <section><h2>Workflows ended lately (the last 5 of each)</h2><div id="ended"></div></section>
   <section><h2>Outboxes</h2><div id="outboxes"></div></section>
   <section><h2>Event consumers: lag</h2><div id="consumers"></div></section>
   <section class="wide"><h2>Dead letters</h2><div id="dead"></div></section>
@@ -122,7 +122,7 @@ function table(headers, rows, empty) {
 const when = (iso) => iso ? new Date(iso).toLocaleString() : '–';
 function toast(text, bad) {
   const t = $('toast'); t.textContent = text; t.className = 'show' + (bad ? ' bad' : '');
-  clearTimeout(toast.timer); toast.timer = setTimeout(() => { t.className = ''; }, 6000);
+  clearTimeout(toast.timer); toast.timer = setTimeout(() => { t.className = ''; }, 12000);
 }
 async function act(module, body) {
   const response = await fetch('/console/api/modules/' + encodeURIComponent(module) + '/actions', {
@@ -186,7 +186,7 @@ function drawMap(modules) {
 
 // Live charts from two readings of cumulative counters: rates and histogram percentiles.
 const history = [];
-let previous;
+let previous, chosenRoute;
 function quantile(buckets, q) {
   const total = buckets.length ? buckets[buckets.length - 1][1] : 0;
   if (total <= 0) return null;
@@ -207,12 +207,12 @@ function sample(metrics, at) {
   const routes = metrics.routes.slice().sort((a, b) => b.count - a.count);
   const ids = routes.map((r) => r.method + ' ' + r.route);
   if (select.options.length !== ids.length || ids.some((id, i) => select.options[i].value !== id)) {
-    const chosen = select.value;
     select.replaceChildren(...ids.map((id) => el('option', { value: id }, id)));
-    // By default the busiest write: in the store, checkouts.
-    const busiestWrite = routes.find((r) => r.method === 'POST');
-    select.value = ids.includes(chosen) ? chosen : busiestWrite ? busiestWrite.method + ' ' + busiestWrite.route : (ids[0] || '');
   }
+  // Until the operator picks one, the busiest write (in the store: checkouts), whichever it is now.
+  const busiestWrite = routes.find((r) => r.method === 'POST');
+  const wanted = chosenRoute && ids.includes(chosenRoute) ? chosenRoute : busiestWrite ? busiestWrite.method + ' ' + busiestWrite.route : (ids[0] || '');
+  if (select.value !== wanted) { select.value = wanted; history.length = 0; previous = undefined; }
   const pick = (m) => m.routes.find((r) => r.method + ' ' + r.route === select.value);
   const now = pick(metrics), before = previous && pick(previous.metrics);
   const point = { at, rate: 0, sagas: 0, refused: 0, sagaRefused: 0, p50: null, p95: null, p99: null };
@@ -315,7 +315,7 @@ async function poll() {
   finally { polling = false; }
 }
 $('logout').addEventListener('click', async () => { await fetch('/console/logout', { method: 'POST', credentials: 'same-origin' }); location.reload(); });
-$('route').addEventListener('change', () => { history.length = 0; previous = undefined; });
+$('route').addEventListener('change', () => { chosenRoute = $('route').value; history.length = 0; previous = undefined; });
 poll();
 setInterval(poll, POLL_MS);
 `;

@@ -66,12 +66,18 @@ export class ModuleOperations {
     return rows;
   }
 
-  /** The sagas that ended last, newest first. */
-  async endedSagas(limit = 12): Promise<EndedSaga[]> {
+  /**
+   * The sagas of each definition that ended last, newest first: the last `perSaga` of each, so that
+   * one an operator retried stays in view while another saga ends by the hundred a second.
+   */
+  async endedSagas(perSaga = 5): Promise<EndedSaga[]> {
     const rows: Array<{ saga: string; key: string; version: number; failure_reason: string | null; updated_at: Date }> = await this.db.query(
-      `SELECT saga, key, definition_version AS version, failure_reason, updated_at FROM ${ident(this.module)}.sagas
-        WHERE status = 'DONE' ORDER BY updated_at DESC LIMIT $1`,
-      [limit],
+      `SELECT saga, key, version, failure_reason, updated_at FROM (
+         SELECT saga, key, definition_version AS version, failure_reason, updated_at,
+                row_number() OVER (PARTITION BY saga ORDER BY updated_at DESC) AS n
+           FROM ${ident(this.module)}.sagas WHERE status = 'DONE') ended
+        WHERE n <= $1 ORDER BY updated_at DESC`,
+      [perSaga],
     );
     return rows.map((row) => ({ saga: row.saga, key: row.key, version: row.version, failureReason: row.failure_reason, endedAt: row.updated_at }));
   }
