@@ -95,9 +95,17 @@ describe('the operator console (/console)', () => {
       expect(retried.status).toBe(200);
       expect(retried.body).toEqual({ module: 'orders', affected: 1, message: `orders: ${sagas.saga} saga order-stuck-1 runs again from CHARGE_CARD` });
       await eventually(async () => expect((await sagas.row('order-stuck-1')).status).toBe('DONE'));
-      const after = await http(store, 'GET', '/console/api/overview', undefined, bearer);
+      // The page follows the sagas its operator acted on, by key.
+      const after = await http(store, 'GET', `/console/api/overview?watch=orders/${sagas.saga}/order-stuck-1&watch=orders/${sagas.saga}/no-such-key`, undefined, bearer);
       expect(after.body.operations.orders.sagas.stuck).toEqual([]);
-      expect(after.body.operations.orders.sagas.ended).toContainEqual(expect.objectContaining({ saga: sagas.saga, key: 'order-stuck-1', failureReason: null }));
+      expect(after.body.operations.orders.sagas.watched).toEqual([
+        { saga: sagas.saga, key: 'order-stuck-1', version: 1, status: 'DONE', step: 'DONE', failureReason: null, updatedAt: expect.any(String) },
+      ]);
+      expect(after.body.operations.inventory.sagas.watched).toEqual([]);
+      for (const watch of ['orders', 'orders/x', 'Orders/x/y', 'x'.repeat(70) + '/a/b', Array.from({ length: 21 }, (_, i) => `watch=orders/s/${i}`).join('&').slice(6)]) {
+        const refused = await http(store, 'GET', `/console/api/overview?watch=${watch}`, undefined, bearer);
+        expect({ watch, status: refused.status }).toEqual({ watch, status: 400 });
+      }
     });
 
     it('shows a waiting saga with what it waits for and until when, and cancels it', async () => {

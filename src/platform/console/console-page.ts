@@ -87,7 +87,7 @@ export function consolePage(nonce: string): string {
   <section><h2>Workflows by definition, version and state</h2><div id="counts"></div></section>
   <section><h2>Workflows waiting</h2><div id="waiting"></div></section>
   <section><h2>Workflows in flight</h2><div id="inflight"></div></section>
-  <section><h2>Workflows ended lately (the last 5 of each)</h2><div id="ended"></div></section>
+  <section><h2>Workflows you acted on: where they stand now</h2><div id="watched"></div></section>
   <section><h2>Outboxes</h2><div id="outboxes"></div></section>
   <section><h2>Event consumers: lag</h2><div id="consumers"></div></section>
   <section class="wide"><h2>Dead letters</h2><div id="dead"></div></section>
@@ -124,7 +124,14 @@ function toast(text, bad) {
   const t = $('toast'); t.textContent = text; t.className = 'show' + (bad ? ' bad' : '');
   clearTimeout(toast.timer); toast.timer = setTimeout(() => { t.className = ''; }, 12000);
 }
-async function act(module, body) {
+// The sagas this operator acted on (this tab), followed by key: a retried one is seen to finish.
+const watched = JSON.parse(sessionStorage.getItem('mf-console-watched') || '[]');
+function follow(module, saga, key) {
+  const id = module + '/' + saga + '/' + key;
+  if (!watched.includes(id)) { watched.push(id); while (watched.length > 20) watched.shift(); sessionStorage.setItem('mf-console-watched', JSON.stringify(watched)); }
+}
+async function act(module, body, saga) {
+  if (saga && body.key) follow(module, saga, body.key);
   const response = await fetch('/console/api/modules/' + encodeURIComponent(module) + '/actions', {
     method: 'POST', credentials: 'same-origin', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   if (response.status === 401) { location.reload(); return; }
@@ -135,11 +142,11 @@ async function act(module, body) {
 function signalButton(module, saga, key, name) {
   return el('button', { onclick: () => {
     const signal = name || prompt('Signal name for ' + saga + ' ' + key + ' (e.g. shipping.ShipmentDelivered)');
-    if (signal) act(module, { op: 'signal', saga, key, name: signal });
+    if (signal) act(module, { op: 'signal', saga, key, name: signal }, saga);
   } }, name ? 'signal ' + name : 'signal…');
 }
 function cancelButton(module, saga, key) {
-  return el('button', { class: 'danger', onclick: () => { if (confirm('Cancel ' + saga + ' ' + key + '? It gives up and undoes what it did.')) act(module, { op: 'cancel', key, saga }); } }, 'cancel');
+  return el('button', { class: 'danger', onclick: () => { if (confirm('Cancel ' + saga + ' ' + key + '? It gives up and undoes what it did.')) act(module, { op: 'cancel', key, saga }, saga); } }, 'cancel');
 }
 
 // The module map: a circle of modules; calls solid, event flows dashed (publisher to subscriber).
@@ -274,10 +281,10 @@ function render(data) {
   const stuck = readable.flatMap(([m, o]) => o.sagas.stuck.map((s) => el('tr', { 'data-saga': s.saga, 'data-key': s.key },
     el('td', {}, m), el('td', {}, s.saga), el('td', {}, s.key), el('td', {}, s.step), el('td', { class: 'num' }, s.attempts), el('td', {}, when(s.since)),
     el('td', { class: 'err' }, s.lastError || ''),
-    el('td', {}, el('button', { class: 'primary', onclick: () => act(m, { op: 'retry', key: s.key }) }, 'retry'), signalButton(m, s.saga, s.key), cancelButton(m, s.saga, s.key)))));
+    el('td', {}, el('button', { class: 'primary', onclick: () => act(m, { op: 'retry', key: s.key }, s.saga) }, 'retry'), signalButton(m, s.saga, s.key), cancelButton(m, s.saga, s.key)))));
   $('stuck').replaceChildren(...unreadable, table(['module', 'saga', 'key', 'step', 'attempts', 'since', 'error', ''], stuck, 'nothing is stuck'));
   $('counts').replaceChildren(table(['module', 'saga', 'version', 'state', 'sagas'], readable.flatMap(([m, o]) => o.sagas.counts.map((c) =>
-    el('tr', {}, el('td', {}, m), el('td', {}, c.saga), el('td', {}, 'v' + c.version), el('td', { class: 's-' + c.status }, c.status), el('td', { class: 'num' }, c.count)))), 'no sagas yet'));
+    el('tr', {}, el('td', {}, m), el('td', {}, c.saga), el('td', {}, c.version === null ? '–' : 'v' + c.version), el('td', { class: 's-' + c.status }, c.status), el('td', { class: 'num' }, (c.approximate ? '≈ ' : '') + c.count)))), 'no sagas yet'));
   const waiting = readable.flatMap(([m, o]) => o.sagas.inFlight.filter((s) => s.status === 'WAITING').map((s) => el('tr', {},
     el('td', {}, m), el('td', {}, s.saga + ' v' + s.version), el('td', {}, s.key), el('td', {}, s.step),
     el('td', {}, s.awaiting.length ? s.awaiting.join(' | ') : 'time (sleep)'), el('td', {}, when(s.until)),
@@ -286,9 +293,9 @@ function render(data) {
   const inflight = readable.flatMap(([m, o]) => o.sagas.inFlight.filter((s) => s.status !== 'WAITING').map((s) => el('tr', {},
     el('td', {}, m), el('td', {}, s.saga + ' v' + s.version), el('td', {}, s.key), el('td', { class: 's-' + s.status }, s.status), el('td', {}, s.step), el('td', {}, s.cancelReason ? 'cancel asked (' + s.cancelReason + ')' : ''))));
   $('inflight').replaceChildren(table(['module', 'saga', 'key', 'state', 'step', ''], inflight, 'none in flight'));
-  const ended = readable.flatMap(([m, o]) => o.sagas.ended.map((s) => el('tr', { 'data-saga': s.saga, 'data-key': s.key },
-    el('td', {}, m), el('td', {}, s.saga + ' v' + s.version), el('td', {}, s.key), el('td', { class: 's-DONE' }, s.failureReason ? 'DONE (' + s.failureReason + ')' : 'DONE'), el('td', {}, when(s.endedAt)))));
-  $('ended').replaceChildren(table(['module', 'saga', 'key', 'ended', 'at'], ended, 'none yet'));
+  const followed = readable.flatMap(([m, o]) => o.sagas.watched.map((s) => el('tr', { 'data-saga': s.saga, 'data-key': s.key },
+    el('td', {}, m), el('td', {}, s.saga + ' v' + s.version), el('td', {}, s.key), el('td', { class: 's-' + s.status }, s.status + (s.failureReason ? ' (' + s.failureReason + ')' : '')), el('td', {}, s.step), el('td', {}, when(s.updatedAt)))));
+  $('watched').replaceChildren(table(['module', 'saga', 'key', 'state', 'step', 'since'], followed, 'retry, signal or cancel a saga to follow it here'));
   $('outboxes').replaceChildren(table(['module', 'pending', 'oldest pending', 'dead', ''], readable.map(([m, o]) => el('tr', {},
     el('td', {}, m), el('td', { class: 'num' }, o.outbox.pending), el('td', { class: 'num' }, (o.outbox.oldestPendingAgeMs / 1000).toFixed(1) + ' s'), el('td', { class: 'num' }, o.outbox.dead),
     el('td', {}, o.outbox.dead > 0 ? el('button', { onclick: () => act(m, { op: 'replay' }) }, 'replay all') : ''))), 'no module readable'));
@@ -307,7 +314,8 @@ let polling = false;
 async function poll() {
   if (polling) return; polling = true;
   try {
-    const response = await fetch('/console/api/overview', { credentials: 'same-origin' });
+    const query = watched.map((id) => 'watch=' + encodeURIComponent(id)).join('&');
+    const response = await fetch('/console/api/overview' + (query ? '?' + query : ''), { credentials: 'same-origin' });
     if (response.status === 401) { location.reload(); return; }
     if (!response.ok) throw new Error('overview answered ' + response.status);
     render(await response.json());

@@ -3,7 +3,7 @@ import { Controller, Get, HttpCode, Inject, Param, Post, Req, Res } from '@nestj
 import { ApiExcludeController } from '@nestjs/swagger';
 import type { Request, Response } from 'express';
 import { ProblemException } from '../http/problem.js';
-import { OperatorRequestError, readOperatorRequest } from '../operations/operator-requests.js';
+import { MAX_WATCHED, OperatorRequestError, readOperatorRequest } from '../operations/operator-requests.js';
 import { ConsoleAuth } from './console-auth.js';
 import { consolePage, loginPage } from './console-page.js';
 import { ConsoleError, OperatorConsole } from './operator-console.js';
@@ -63,7 +63,7 @@ export class ConsoleController {
   async overview(@Req() request: Request, @Res({ passthrough: true }) response: Response): Promise<unknown> {
     this.admit(request);
     response.setHeader('Cache-Control', 'no-store');
-    return this.console.overview();
+    return this.console.overview(watchOf(request.query.watch));
   }
 
   /** An action on one module: `{ "op": "retry" | "cancel" | "signal" | "replay", ... }` (operator-requests.ts). */
@@ -91,6 +91,24 @@ export class ConsoleController {
   private admit(request: Request): void {
     if (!this.auth.admits(request)) throw unauthorized();
   }
+}
+
+/**
+ * `?watch=<module>/<saga>/<key>` (repeated, at most MAX_WATCHED): sagas the page follows by key (the
+ * ones its operator acted on). Keys are not secrets; they may contain '/', saga and module names may not.
+ */
+function watchOf(raw: unknown): Map<string, Array<{ saga: string; key: string }>> {
+  const values = raw === undefined ? [] : Array.isArray(raw) ? raw : [raw];
+  if (values.length > MAX_WATCHED) throw new ProblemException(400, `watch: at most ${MAX_WATCHED}`);
+  const watch = new Map<string, Array<{ saga: string; key: string }>>();
+  for (const value of values) {
+    const match = typeof value === 'string' ? /^([a-z][a-z0-9-]{0,62})\/([^/]{1,200})\/(.{1,200})$/su.exec(value) : null;
+    if (!match || /[\p{Cc}]/u.test(value as string)) throw new ProblemException(400, 'watch: expected <module>/<saga>/<key>');
+    const list = watch.get(match[1]) ?? [];
+    list.push({ saga: match[2], key: match[3] });
+    watch.set(match[1], list);
+  }
+  return watch;
 }
 
 function unauthorized(): ProblemException {

@@ -88,14 +88,16 @@ export class OperatorConsole {
     this.byName = new Map(sources.modules.map((module) => [module.definition.name, module]));
   }
 
-  async overview(): Promise<ConsoleOverview> {
+  /** `watch`: sagas an operator follows, by module (those they acted on), read by key. */
+  async overview(watch: ReadonlyMap<string, ReadonlyArray<{ saga: string; key: string }>> = new Map()): Promise<ConsoleOverview> {
     const names = [...this.byName.keys()];
     const [modules, operations] = await Promise.all([
       Promise.all(names.map((name) => this.node(name))),
       Promise.all(
         names.map(async (name) => {
           try {
-            return [name, (await this.ask(name, { op: 'overview' })) as ModuleOverview] as const;
+            const watched = watch.get(name);
+            return [name, (await this.ask(name, watched?.length ? { op: 'overview', watch: watched } : { op: 'overview' })) as ModuleOverview] as const;
           } catch (error) {
             return [name, { error: (error as Error).message }] as const;
           }

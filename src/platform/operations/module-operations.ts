@@ -4,22 +4,28 @@ import { type DeadLetter, OutboxStore, type OutboxStats } from '../messaging/out
 import { recordSignal, sagaWakeups } from '../sagas/saga-signals.js';
 import { type ListedSaga, SagaOperations, type StuckSaga } from '../sagas/saga-store.js';
 
-/** How many sagas of one definition, version and state (DONE included: what ended). */
+/** How many sagas of one definition, version and state; `approximate` for ended ones of a large table (all definitions). */
 export interface SagaCount {
   readonly saga: string;
-  readonly version: number;
+  readonly version: number | null;
   readonly status: string;
   readonly count: number;
+  readonly approximate?: true;
 }
 
-/** A saga that ended lately, so that an operator sees the one they retried finish. */
-export interface EndedSaga {
+/** A saga by its key, as it stands now (an operator follows the ones they acted on). */
+export interface KeyedSaga {
   readonly saga: string;
   readonly key: string;
   readonly version: number;
+  readonly status: string;
+  readonly step: string;
   readonly failureReason: string | null;
-  readonly endedAt: Date;
+  readonly updatedAt: Date;
 }
+
+/** Up to this many rows, ended sagas are counted exactly by definition; beyond, the planner's estimate of them all. */
+const EXACT_COUNT_ROWS = 20_000;
 
 /** A subscriber's deliveries not yet made from this module's outbox: its lag, in events. */
 export interface SubscriberBacklog {
@@ -57,29 +63,38 @@ export class ModuleOperations {
     return this.sagaOperations.stuck();
   }
 
-  /** Every definition, version and state with its number of sagas. */
+  /**
+   * Every definition, version and state with its number of sagas. Sagas not ended are counted
+   * exactly through their partial indexes; ended ones too while the table is small, and past
+   * EXACT_COUNT_ROWS as the planner's estimate of all of them: a count of millions of rows every
+   * two seconds per open console would cost a core (bench:console).
+   */
   async sagaCounts(): Promise<SagaCount[]> {
-    const rows: Array<{ saga: string; version: number; status: string; count: number }> = await this.db.query(
-      `SELECT saga, definition_version AS version, status, count(*)::int AS count FROM ${ident(this.module)}.sagas
-        GROUP BY saga, definition_version, status ORDER BY saga, definition_version, status`,
+    const sagas = `${ident(this.module)}.sagas`;
+    const [{ estimate }]: Array<{ estimate: number }> = await this.db.query(`SELECT coalesce(reltuples, -1)::float8 AS estimate FROM pg_class WHERE oid = to_regclass($1)`, [sagas]);
+    const exact = estimate >= 0 && estimate <= EXACT_COUNT_ROWS;
+    const live: SagaCount[] = await this.db.query(
+      `SELECT saga, version, status, count(*)::int AS count FROM (
+         SELECT saga, definition_version AS version, status FROM ${sagas} WHERE status IN ('RUNNING', 'WAITING')
+         UNION ALL
+         SELECT saga, definition_version AS version, status FROM ${sagas} WHERE status = 'STUCK'
+         ${exact ? `UNION ALL SELECT saga, definition_version AS version, status FROM ${sagas} WHERE status = 'DONE'` : ''}
+       ) counted GROUP BY saga, version, status ORDER BY saga, version, status`,
     );
-    return rows;
+    if (exact) return live;
+    const notEnded = live.reduce((sum, row) => sum + row.count, 0);
+    return [...live, { saga: '(all)', version: null, status: 'DONE', count: Math.max(0, Math.round(estimate) - notEnded), approximate: true }];
   }
 
-  /**
-   * The sagas of each definition that ended last, newest first: the last `perSaga` of each, so that
-   * one an operator retried stays in view while another saga ends by the hundred a second.
-   */
-  async endedSagas(perSaga = 5): Promise<EndedSaga[]> {
-    const rows: Array<{ saga: string; key: string; version: number; failure_reason: string | null; updated_at: Date }> = await this.db.query(
-      `SELECT saga, key, version, failure_reason, updated_at FROM (
-         SELECT saga, key, definition_version AS version, failure_reason, updated_at,
-                row_number() OVER (PARTITION BY saga ORDER BY updated_at DESC) AS n
-           FROM ${ident(this.module)}.sagas WHERE status = 'DONE') ended
-        WHERE n <= $1 ORDER BY updated_at DESC`,
-      [perSaga],
+  /** These sagas (by saga and key) as they stand now, found by their primary key. */
+  async sagasByKey(keys: ReadonlyArray<{ readonly saga: string; readonly key: string }>): Promise<KeyedSaga[]> {
+    if (keys.length === 0) return [];
+    const rows: Array<{ saga: string; key: string; version: number; status: string; step: string; failure_reason: string | null; updated_at: Date }> = await this.db.query(
+      `SELECT s.saga, s.key, s.definition_version AS version, s.status, s.step, s.failure_reason, s.updated_at
+         FROM unnest($1::text[], $2::text[]) AS wanted (saga, key) JOIN ${ident(this.module)}.sagas s USING (saga, key)`,
+      [keys.map((k) => k.saga), keys.map((k) => k.key)],
     );
-    return rows.map((row) => ({ saga: row.saga, key: row.key, version: row.version, failureReason: row.failure_reason, endedAt: row.updated_at }));
+    return rows.map((row) => ({ saga: row.saga, key: row.key, version: row.version, status: row.status, step: row.step, failureReason: row.failure_reason, updatedAt: row.updated_at }));
   }
 
   /** Puts the STUCK saga(s) of this key back in line, attempts reset; a runner in this process starts at once. */

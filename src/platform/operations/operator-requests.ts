@@ -8,7 +8,7 @@ import type { ModuleOperations } from './module-operations.js';
  * answers it the same way (ADR 40). One vocabulary, one validation.
  */
 export type OperatorRequest =
-  | { readonly op: 'overview' }
+  | { readonly op: 'overview'; readonly watch?: ReadonlyArray<{ readonly saga: string; readonly key: string }> }
   | { readonly op: 'retry'; readonly key: string }
   | { readonly op: 'cancel'; readonly key: string; readonly saga?: string }
   | { readonly op: 'signal'; readonly saga: string; readonly key: string; readonly name: string; readonly id: string }
@@ -27,12 +27,15 @@ export class OperatorRequestError extends Error {
 }
 
 const FIELDS: Record<OperatorRequest['op'], { required: readonly string[]; optional: readonly string[] }> = {
-  overview: { required: [], optional: [] },
+  overview: { required: [], optional: ['watch'] },
   retry: { required: ['key'], optional: [] },
   cancel: { required: ['key'], optional: ['saga'] },
   signal: { required: ['saga', 'key', 'name'], optional: ['id'] },
   replay: { required: [], optional: ['eventId'] },
 };
+
+/** At most this many sagas followed by key in one overview. */
+export const MAX_WATCHED = 20;
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
@@ -52,6 +55,7 @@ export function readOperatorRequest(input: unknown, newId: () => string): Operat
   const values: Record<string, string> = {};
   for (const [field, value] of Object.entries(body)) {
     if (field === 'op') continue;
+    if (op === 'overview' && field === 'watch') continue;
     if (!required.includes(field) && !optional.includes(field)) throw new OperatorRequestError('INVALID', `${field}: not a field of '${op}'`);
     if (value === undefined || value === null || value === '') continue;
     if (typeof value !== 'string') throw new OperatorRequestError('INVALID', `${field}: expected a string`);
@@ -61,18 +65,31 @@ export function readOperatorRequest(input: unknown, newId: () => string): Operat
   }
   for (const field of required) if (values[field] === undefined) throw new OperatorRequestError('INVALID', `${field}: required`);
   if (values.eventId !== undefined && !UUID.test(values.eventId)) throw new OperatorRequestError('INVALID', 'eventId: expected an event id (a UUID)');
+  if (op === 'overview') return body.watch === undefined ? { op } : { op, watch: readWatch(body.watch) };
   if (op === 'signal') return { op, saga: values.saga, key: values.key, name: values.name, id: values.id ?? newId() };
   return { op, ...values } as OperatorRequest;
+}
+
+/** `watch`: sagas by saga and key, each a string of 1 to 200 printable characters. */
+function readWatch(value: unknown): Array<{ saga: string; key: string }> {
+  if (!Array.isArray(value) || value.length > MAX_WATCHED) throw new OperatorRequestError('INVALID', `watch: a list of at most ${MAX_WATCHED} { saga, key }`);
+  return value.map((item: unknown) => {
+    const { saga, key, ...rest } = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
+    const ok = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 200 && !/[\p{Cc}]/u.test(v);
+    if (!ok(saga) || !ok(key) || Object.keys(rest).length > 0) throw new OperatorRequestError('INVALID', 'watch: each { saga, key }, 1 to 200 printable characters');
+    return { saga: saga as string, key: key as string };
+  });
 }
 
 /** One module as the console shows it; dates as ISO strings, so that it reads the same whether it crossed the transport or not. */
 export interface ModuleOverview {
   readonly module: string;
   readonly sagas: {
-    readonly counts: ReadonlyArray<{ saga: string; version: number; status: string; count: number }>;
+    readonly counts: ReadonlyArray<{ saga: string; version: number | null; status: string; count: number; approximate?: true }>;
     readonly inFlight: ReadonlyArray<{ saga: string; key: string; version: number; status: string; step: string; awaiting?: readonly string[]; until?: string | null; cancelReason: string | null }>;
     readonly stuck: ReadonlyArray<{ saga: string; key: string; step: string; attempts: number; lastError: string | null; since: string }>;
-    readonly ended: ReadonlyArray<{ saga: string; key: string; version: number; failureReason: string | null; endedAt: string }>;
+    /** The sagas the request asked to follow (`watch`), as they stand now. */
+    readonly watched: ReadonlyArray<{ saga: string; key: string; version: number; status: string; step: string; failureReason: string | null; updatedAt: string }>;
   };
   readonly outbox: {
     readonly pending: number;
@@ -106,11 +123,11 @@ export async function performOperatorRequest(
   const module = operations.module;
   switch (request.op) {
     case 'overview': {
-      const [counts, inFlight, stuck, ended, stats, subscribers, deadLetters, streamConsumers] = await Promise.all([
+      const [counts, inFlight, stuck, watched, stats, subscribers, deadLetters, streamConsumers] = await Promise.all([
         operations.sagaCounts(),
         operations.listSagas(),
         operations.stuckSagas(),
-        operations.endedSagas(),
+        operations.sagasByKey(request.watch ?? []),
         operations.outboxStats(),
         operations.backlogBySubscriber(),
         operations.deadLetters(),
@@ -122,7 +139,7 @@ export async function performOperatorRequest(
           counts,
           inFlight: inFlight.map(({ until, ...saga }) => ({ ...saga, ...(saga.awaiting ? { until: iso(until) } : {}) })),
           stuck: stuck.map((saga) => ({ ...saga, since: iso(saga.since)! })),
-          ended: ended.map((saga) => ({ ...saga, endedAt: iso(saga.endedAt)! })),
+          watched: watched.map((saga) => ({ ...saga, updatedAt: iso(saga.updatedAt)! })),
         },
         outbox: { ...stats, subscribers, deadLetters },
         consumers: streamConsumers.filter((consumer) => consumer.consumer.startsWith(`${module}_`)),
