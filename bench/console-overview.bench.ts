@@ -58,6 +58,9 @@ async function main(): Promise<void> {
       inTable = size;
       await db.query(`ANALYZE ${MODULE}.sagas`);
       const overview = await time(SAMPLES, () => performOperatorRequest(operations, { op: 'overview' }, async () => []));
+      const counts = await operations.sagaCounts();
+      const done = counts.find((row) => row.status === 'DONE');
+      console.log(`${size} ended sagas: DONE counted as ${done?.approximate ? '≈ ' : ''}${done?.count ?? 0}`);
       const baseline = await time(SAMPLES, () => operations.outboxStats());
       const p = (ms: number[], q: number) => percentile(ms, q);
       rows.push([size, p(overview, 50), p(overview, 99), 1000 / (overview.reduce((a, b) => a + b, 0) / overview.length), p(baseline, 50), p(baseline, 99), p(overview, 50) / p(baseline, 50)]);

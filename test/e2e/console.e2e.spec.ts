@@ -126,6 +126,21 @@ describe('the operator console (/console)', () => {
       await db.query(`DELETE FROM orders.sagas WHERE saga = 'parcel-watch'`);
     });
 
+    it('counts ended sagas exactly while few, and as an estimate once many (no scan of millions every poll)', async () => {
+      const db = store.application.databases.get('inventory');
+      await db.query(`INSERT INTO inventory.sagas (saga, key, step, status) SELECT 'bulk', 'k-' || i, 'DONE', 'DONE' FROM generate_series(1, 3) AS i`);
+      await db.query('ANALYZE inventory.sagas');
+      const few = await http(store, 'GET', '/console/api/overview', undefined, bearer);
+      expect(few.body.operations.inventory.sagas.counts).toEqual([{ saga: 'bulk', version: 1, status: 'DONE', count: 3 }]);
+      await db.query(`INSERT INTO inventory.sagas (saga, key, step, status) SELECT 'bulk', 'm-' || i, 'DONE', 'DONE' FROM generate_series(1, 30000) AS i`);
+      await db.query('ANALYZE inventory.sagas');
+      const many = await http(store, 'GET', '/console/api/overview', undefined, bearer);
+      const [estimate] = many.body.operations.inventory.sagas.counts;
+      expect(estimate).toMatchObject({ saga: '(all)', version: null, status: 'DONE', approximate: true });
+      expect(Math.abs(estimate.count - 30_003)).toBeLessThan(3_000);
+      await db.query(`DELETE FROM inventory.sagas WHERE saga = 'bulk'`);
+    });
+
     it("shows a module's dead letters and replays one", async () => {
       const db = store.application.databases.get('orders');
       const [{ id }] = await db.query(

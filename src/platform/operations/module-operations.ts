@@ -72,7 +72,8 @@ export class ModuleOperations {
   async sagaCounts(): Promise<SagaCount[]> {
     const sagas = `${ident(this.module)}.sagas`;
     const [{ estimate }]: Array<{ estimate: number }> = await this.db.query(`SELECT coalesce(reltuples, -1)::float8 AS estimate FROM pg_class WHERE oid = to_regclass($1)`, [sagas]);
-    const exact = estimate >= 0 && estimate <= EXACT_COUNT_ROWS;
+    // -1: never analysed yet (autovacuum analyses a table long before it grows large): counted exactly.
+    const exact = estimate <= EXACT_COUNT_ROWS;
     const live: SagaCount[] = await this.db.query(
       `SELECT saga, version, status, count(*)::int AS count FROM (
          SELECT saga, definition_version AS version, status FROM ${sagas} WHERE status IN ('RUNNING', 'WAITING')
