@@ -69,6 +69,9 @@ describe('the operator console (/console)', () => {
       expect(page.headers.get('content-security-policy')).toMatch(/script-src 'nonce-/);
       expect(await page.text()).toContain('operator console');
       expect((await http(store, 'GET', '/console/api/overview', undefined, { cookie: session })).status).toBe(200);
+      // Not part of the public API: the OpenAPI document (store-api.md's) does not list it.
+      const openapi = await http(store, 'GET', '/docs/openapi.json');
+      expect(Object.keys(openapi.body.paths).filter((path) => path.startsWith('/console'))).toEqual([]);
     });
 
     it('shows every module, where it runs and its calls and event flows, as the modules declare them', async () => {
