@@ -218,6 +218,10 @@ describeWithNats('the operator console of a gateway in the microservices topolog
       expect(body.operations[module.name]).toMatchObject({ module: module.name, outbox: { dead: 0 } });
     }
     expect(body.operations.orders.sagas.stuck).toEqual([expect.objectContaining({ saga: sagas.saga, key: 'order-stuck-remote', step: 'CHARGE_CARD' })]);
+    // Each subscriber's JetStream consumer, as the process that reads it sees it (its lag).
+    expect(body.operations.notifications.consumers).toContainEqual(
+      expect.objectContaining({ consumer: expect.stringMatching(/^notifications_.+_from_orders$/), publisher: 'orders', pending: expect.any(Number) }),
+    );
     // Headless processes serve no console, whatever their token.
     expect((await http(topology.processes.get('orders')!, 'GET', '/console/api/overview', undefined, bearer)).status).toBe(404);
 
