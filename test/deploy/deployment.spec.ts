@@ -245,7 +245,8 @@ describe('compose (deploy/compose.yaml)', () => {
   it('provisions in a one-shot service that alone holds the admin URL and the role secret, before every module service', () => {
     expect(oneShots).toEqual(['provision']);
     const provision = compose.services.provision;
-    expect(provision.command).toEqual(['node', 'dist/src/cli/provision.cli.js', '--redacted']);
+    // It waits for the server: podman-compose 1.0 honours no depends_on condition (containers.process.spec.ts).
+    expect(provision.command).toEqual(['node', 'dist/src/cli/provision.cli.js', '--redacted', '--wait', expect.stringMatching(/^[1-9]\d*$/)]);
     const env = environmentOf(provision, deploy);
     expect(Object.keys(env).sort()).toEqual(['DATABASE_URL', 'DB_ROLE_SECRET', 'LOG_LEVEL']);
     // The role URLs the services hold name the server and database the one-shot provisions.

