@@ -39,6 +39,7 @@ export interface ContainerState {
   readonly name: string;
   readonly state: string;
   readonly exitCode: number;
+  readonly restarts: number;
 }
 
 export interface ComposeStack {
@@ -47,8 +48,8 @@ export interface ComposeStack {
   readonly url: string;
   /** podman-compose's own commands and their output, in order. */
   readonly transcript: string[];
-  /** `podman-compose build`: every `podman build` it ran exited 0, or what failed. */
-  build(): Promise<{ ok: boolean; output: string }>;
+  /** `podman-compose build [service]`: every `podman build` it ran exited 0, or what failed. */
+  build(service?: string): Promise<{ ok: boolean; output: string }>;
   /** `podman-compose up -d` (the image is built). */
   up(): Promise<void>;
   containers(): Promise<ContainerState[]>;
@@ -72,7 +73,10 @@ export function composeStack(context: string, env: { POSTGRES_PASSWORD: string; 
   const containers = async (): Promise<ContainerState[]> => {
     const listed = await podman('ps', '-a', '--filter', `label=io.podman.compose.project=${project}`, '--format', 'json');
     const rows = JSON.parse(listed.output || '[]') as Array<{ Names: string[]; State: string; ExitCode: number; Labels: Record<string, string> }>;
-    return rows.map((row) => ({ service: row.Labels['com.docker.compose.service'], name: row.Names[0], state: row.State, exitCode: row.ExitCode }));
+    // podman 4.3's ps has no restart count: inspect has it.
+    const counted = rows.length === 0 ? { output: '' } : await podman('inspect', '--format', '{{.Name}} {{.RestartCount}}', ...rows.map((row) => row.Names[0]));
+    const restarts = new Map(counted.output.split('\n').map((line) => line.trim().split(' ')).filter((pair) => pair.length === 2).map(([name, count]) => [name, Number(count)]));
+    return rows.map((row) => ({ service: row.Labels['com.docker.compose.service'], name: row.Names[0], state: row.State, exitCode: row.ExitCode, restarts: restarts.get(row.Names[0]) ?? 0 }));
   };
   const nameOf = async (service: string) => {
     const found = (await containers()).find((each) => each.service === service);
@@ -83,8 +87,8 @@ export function composeStack(context: string, env: { POSTGRES_PASSWORD: string; 
     project,
     url: `http://127.0.0.1:${env.STORE_PORT}`,
     transcript,
-    async build() {
-      const result = await compose('build');
+    async build(service?: string) {
+      const result = await compose('build', ...(service === undefined ? [] : [service]));
       // podman-compose 1.0 prints each podman command and "exit code: N" after it, but exits 0
       // whatever they answered: a failed build is read from its transcript.
       const codes = [...result.output.matchAll(/^exit code: (\d+)$/gm)].map((match) => Number(match[1]));
