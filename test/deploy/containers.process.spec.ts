@@ -1,15 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync, writeFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { eventually } from '../support/eventually.js';
 import { freePort } from '../support/free-port.js';
 // @ts-expect-error: plain JavaScript shared with the global setup and the reporter
 import { recordSkip } from '../support/skipped-suites.js';
 import { assertStoreInvariants, waitForQuiet } from '../support/store-invariants.js';
-import { type ComposeStack, composeStack, copyCheckout } from './containers/compose-stack.js';
+import { type ComposeStack, composeHeaderCommands, composeStack, copyCheckout } from './containers/compose-stack.js';
 import { podmanUnavailable, run, tail } from './containers/podman.js';
 import { ensureStandIns, standInsNamed } from './containers/stand-in-images.js';
-import { ROOT, writeCredentials } from './deploy-files.js';
+import { ROOT } from './deploy-files.js';
 
 /**
  * The image and the compose file, run for real (issue 26, item 7): the image built from the
@@ -84,12 +84,22 @@ async function untilReady(stack: ComposeStack, timeoutMs: number): Promise<void>
   }
 }
 
-/** A checkout context with credentials, as the compose file's header makes them. */
-function prepared(): { context: string; secrets: { POSTGRES_PASSWORD: string; DB_ROLE_SECRET: string } } {
+/**
+ * A checkout context with credentials, made by running the compose file's header's commands as
+ * written (npm run nats-auth, npm run provision -- --offline, …) with bash in the copy.
+ */
+async function prepared(): Promise<{ context: string; secrets: { POSTGRES_PASSWORD: string; DB_ROLE_SECRET: string } }> {
   const context = copyCheckout(ROOT);
-  const secrets = { POSTGRES_PASSWORD: randomBytes(16).toString('hex'), DB_ROLE_SECRET: randomBytes(32).toString('hex') };
-  writeCredentials(join(context, 'deploy/secrets'), `postgres://postgres:${secrets.POSTGRES_PASSWORD}@postgres:5432/store`, secrets.DB_ROLE_SECRET);
-  return { context, secrets };
+  const script = composeHeaderCommands(readFileSync(join(context, 'deploy/compose.yaml'), 'utf8'));
+  const out = join(context, '.secrets-for-the-test');
+  const ran = await run('bash', ['-euo', 'pipefail', '-c', `${script}\nprintf '%s\\n%s\\n' "$POSTGRES_PASSWORD" "$DB_ROLE_SECRET" > ${out}`], {
+    cwd: context,
+    env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` },
+  });
+  if (ran.status !== 0) throw new Error(`the compose file's credential commands failed (exit ${ran.status}):\n${script}\n---\n${tail(ran.output)}`);
+  const [POSTGRES_PASSWORD, DB_ROLE_SECRET] = readFileSync(out, 'utf8').split('\n');
+  rmSync(out);
+  return { context, secrets: { POSTGRES_PASSWORD, DB_ROLE_SECRET } };
 }
 
 describeWithPodman('the image and deploy/compose.yaml, run by podman', () => {
@@ -100,7 +110,7 @@ describeWithPodman('the image and deploy/compose.yaml, run by podman', () => {
     const standIns = standInsNamed(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), readFileSync(join(ROOT, 'deploy/compose.yaml'), 'utf8'));
     const made = await ensureStandIns(standIns, ROOT, (line) => console.log(`containers: ${line}`));
     console.log(`containers: base images (stand-ins: Debian's PostgreSQL 15 and nats-server 2.9 under the files' tags)\n  ${made.join('\n  ')}`);
-    const { context, secrets } = prepared();
+    const { context, secrets } = await prepared();
     stack = composeStack(context, { ...secrets, STORE_PORT: await freePort() });
     built = await stack.build();
   }, COLD_BUILD_MS);
@@ -157,7 +167,7 @@ describeWithPodman('the image and deploy/compose.yaml, run by podman', () => {
 
 describeWithPodman('the image test itself, given a Dockerfile with an error', () => {
   it('fails: the build of a planted error is reported, and nothing is brought up', async () => {
-    const { context, secrets } = prepared();
+    const { context, secrets } = await prepared();
     const stack = composeStack(context, { ...secrets, STORE_PORT: await freePort() });
     try {
       const dockerfile = join(context, 'Dockerfile');

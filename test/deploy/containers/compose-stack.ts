@@ -1,8 +1,8 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmodSync, cpSync, mkdirSync, mkdtempSync, rmSync, statSync } from 'node:fs';
+import { existsSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { containersEnv, run, tail } from './podman.js';
 
 /**
@@ -13,25 +13,39 @@ import { containersEnv, run, tail } from './podman.js';
  * file byte for byte (or with an error planted in the copy).
  */
 
-/** A copy of the checkout's files as a clone has them (tracked and new, never what git ignores). */
+/**
+ * A copy of the checkout's files as a clone has them (tracked and new, never what git ignores),
+ * with the installed dependencies (a link) and the current build (copied, with the files' times,
+ * so that `npm run <command>`'s building pre-script finds it up to date), as an operator's
+ * checkout has them after `npm ci` and a build. .dockerignore keeps both out of the image.
+ */
 export function copyCheckout(root: string): string {
   const context = mkdtempSync(join(tmpdir(), 'mf-compose-'));
   const listed = spawnSync('git', ['ls-files', '-z', '--cached', '--others', '--exclude-standard'], { cwd: root, encoding: 'utf8' });
   if (listed.status !== 0) throw new Error(`git ls-files in ${root}: ${listed.stderr}`);
-  for (const file of listed.stdout.split('\0').filter(Boolean)) {
-    const from = join(root, file);
-    let stat;
-    try {
-      stat = statSync(from);
-    } catch {
-      continue; // deleted in the working tree, not yet in the index
-    }
-    if (!stat.isFile()) continue;
-    mkdirSync(dirname(join(context, file)), { recursive: true });
-    cpSync(from, join(context, file));
-    chmodSync(join(context, file), stat.mode & 0o777);
+  // Deleted in the working tree but still in the index: not in a clone of what is committed next.
+  const files = listed.stdout.split('\0').filter((file) => file !== '' && existsSync(join(root, file)));
+  // GNU cp keeps the times to the nanosecond (the build's fingerprint compares them).
+  const copied = spawnSync('xargs', ['-0', 'cp', '-a', '--parents', '-t', context], { cwd: root, input: files.join('\0'), encoding: 'utf8' });
+  if (copied.status !== 0) throw new Error(`copying the checkout: ${copied.stderr}`);
+  symlinkSync(join(root, 'node_modules'), join(context, 'node_modules'));
+  if (existsSync(join(root, 'dist'))) {
+    const build = spawnSync('cp', ['-a', realpathSync(join(root, 'dist')), join(context, 'dist')], { encoding: 'utf8' });
+    if (build.status !== 0) throw new Error(`copying the build: ${build.stderr}`);
   }
   return context;
+}
+
+/**
+ * The commands deploy/compose.yaml's header gives for the credentials (up to the `compose up`
+ * line, which the harness runs with podman-compose), as one shell script.
+ */
+export function composeHeaderCommands(compose: string): string {
+  const header = compose.split('\n').filter((line) => line.startsWith('#')).map((line) => line.slice(1));
+  const start = header.findIndex((line) => /^\s+umask\b/.test(line));
+  const end = header.findIndex((line) => /\bcompose -f deploy\/compose\.yaml up\b/.test(line));
+  if (start < 0 || end < start) throw new Error('deploy/compose.yaml: no credential commands in its header (umask … up to `compose -f deploy/compose.yaml up`)');
+  return header.slice(start, end).map((line) => line.trim()).join('\n');
 }
 
 export interface ContainerState {
