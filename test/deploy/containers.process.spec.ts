@@ -75,8 +75,13 @@ async function diagnosis(stack: ComposeStack): Promise<string> {
 async function untilReady(stack: ComposeStack, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const provision = (await stack.containers()).find((container) => container.service === 'provision');
+    const containers = await stack.containers();
+    const provision = containers.find((container) => container.service === 'provision');
     if (provision?.state === 'exited' && provision.exitCode !== 0) throw new Error(`provision failed (exit ${provision.exitCode}):\n${tail(await stack.logs('provision'))}`);
+    // NATS and PostgreSQL have nothing to wait for: a restart loop there is a broken configuration.
+    for (const looping of containers.filter((container) => ['nats', 'postgres'].includes(container.service) && container.restarts > 2)) {
+      throw new Error(`${looping.service} keeps restarting (${looping.restarts} restarts):\n${tail(await stack.logs(looping.service), 10)}`);
+    }
     const ready = await fetch(`${stack.url}/health/ready`).then((response) => response.status, () => 0);
     if (ready === 200) return;
     if (Date.now() > deadline) throw new Error(`the gateway's /health/ready answered ${ready} after ${timeoutMs / 1000} s:\n${await diagnosis(stack)}`);
