@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
+import lockfile from 'proper-lockfile';
 import { eventually } from '../support/eventually.js';
 import { freePort } from '../support/free-port.js';
 // @ts-expect-error: plain JavaScript shared with the global setup and the reporter
@@ -107,17 +109,37 @@ async function prepared(): Promise<{ context: string; secrets: { POSTGRES_PASSWO
   return { context, secrets: { POSTGRES_PASSWORD, DB_ROLE_SECRET } };
 }
 
+/**
+ * One run at a time on a machine builds and starts `monolith-first:0.1.0` (the tag the compose
+ * file names): another run's build would otherwise retag it between this run's build and its
+ * `up`. Once up, the containers hold the image by its id, so the lock ends there.
+ */
+async function oneImageRunAtATime<T>(work: () => Promise<T>): Promise<T> {
+  const file = join(tmpdir(), 'monolith-first-image-test.lock');
+  writeFileSync(file, '', { flag: 'a' });
+  const release = await lockfile.lock(file, { stale: 60_000, retries: { retries: 1_800, minTimeout: 1_000, maxTimeout: 1_000 } });
+  try {
+    return await work();
+  } finally {
+    await release();
+  }
+}
+
 describeWithPodman('the image and deploy/compose.yaml, run by podman', () => {
   let stack: ComposeStack | undefined;
   let built: { ok: boolean; output: string } | undefined;
+  let upFailed: Error | undefined;
 
   beforeAll(async () => {
-    const standIns = standInsNamed(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), readFileSync(join(ROOT, 'deploy/compose.yaml'), 'utf8'));
-    const made = await ensureStandIns(standIns, ROOT, (line) => console.log(`containers: ${line}`));
-    console.log(`containers: base images (stand-ins: Debian's PostgreSQL 15 and nats-server 2.9 under the files' tags)\n  ${made.join('\n  ')}`);
-    const { context, secrets } = await prepared();
-    stack = composeStack(context, { ...secrets, STORE_PORT: await freePort() });
-    built = await stack.build();
+    await oneImageRunAtATime(async () => {
+      const standIns = standInsNamed(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), readFileSync(join(ROOT, 'deploy/compose.yaml'), 'utf8'));
+      const made = await ensureStandIns(standIns, ROOT, (line) => console.log(`containers: ${line}`));
+      console.log(`containers: base images (stand-ins: Debian's PostgreSQL 15 and nats-server 2.9 under the files' tags)\n  ${made.join('\n  ')}`);
+      const { context, secrets } = await prepared();
+      stack = composeStack(context, { ...secrets, STORE_PORT: await freePort() });
+      built = await stack.build();
+      if (built.ok) await stack.up().catch((error: Error) => (upFailed = error));
+    });
   }, COLD_BUILD_MS);
 
   afterAll(async () => {
@@ -137,7 +159,7 @@ describeWithPodman('the image and deploy/compose.yaml, run by podman', () => {
 
   it('brings the compose file up and serves a checkout to CONFIRMED through the gateway, the invariants holding', async () => {
     expect(built?.ok).toBe(true);
-    await stack!.up();
+    if (upFailed) throw upFailed;
     const url = stack!.url;
     await untilReady(stack!, 240_000);
     // How the services came up without the conditions podman-compose 1.0 ignores (ADR 39): restarts.
@@ -174,7 +196,9 @@ describeWithPodman('the image test itself, given a Dockerfile with an error', ()
   it('fails: the build of a planted error is reported, and nothing is brought up', async () => {
     const { context, secrets } = await prepared();
     const stack = composeStack(context, { ...secrets, STORE_PORT: await freePort() });
-    try {
+    await oneImageRunAtATime(async () => {
+      // The base images, so that the build fails at the planted line and nowhere before it.
+      await ensureStandIns(standInsNamed(readFileSync(join(ROOT, 'Dockerfile'), 'utf8'), readFileSync(join(ROOT, 'deploy/compose.yaml'), 'utf8')), ROOT);
       const dockerfile = join(context, 'Dockerfile');
       const text = readFileSync(dockerfile, 'utf8');
       const planted = text.replace('RUN node node_modules/@nestjs/cli/bin/nest.js build', 'RUN node node_modules/@nestjs/cli/bin/nest.js biuld');
@@ -184,8 +208,6 @@ describeWithPodman('the image test itself, given a Dockerfile with an error', ()
       const built = await stack.build('gateway');
       expect({ ok: built.ok, said: /nest\.js biuld/.test(built.output) }).toEqual({ ok: false, said: true });
       expect(await stack.containers()).toEqual([]);
-    } finally {
-      await stack.down();
-    }
+    }).finally(() => stack.down());
   }, COLD_BUILD_MS);
 });
