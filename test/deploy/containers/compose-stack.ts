@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { containersEnv, run, tail } from './podman.js';
@@ -48,6 +48,13 @@ export function composeHeaderCommands(compose: string): string {
   return header.slice(start, end).map((line) => line.trim()).join('\n');
 }
 
+/** The store's image as the compose file names it (monolith-first:<release>). */
+export function storeImageOf(compose: string): string {
+  const image = /^\s+image: (monolith-first:\S+)$/m.exec(compose)?.[1];
+  if (!image) throw new Error('deploy/compose.yaml names no monolith-first:<release> image');
+  return image;
+}
+
 export interface ContainerState {
   readonly service: string;
   readonly name: string;
@@ -77,6 +84,7 @@ export interface ComposeStack {
 export function composeStack(context: string, env: { POSTGRES_PASSWORD: string; DB_ROLE_SECRET: string; STORE_PORT: number }): ComposeStack {
   const project = `mfc${randomBytes(3).toString('hex')}`;
   const transcript: string[] = [];
+  const replaced: string[] = [];
   const processEnv = containersEnv({ POSTGRES_PASSWORD: env.POSTGRES_PASSWORD, DB_ROLE_SECRET: env.DB_ROLE_SECRET, STORE_PORT: String(env.STORE_PORT) });
   const compose = async (...args: string[]) => {
     const result = await run('podman-compose', ['-p', project, '-f', 'deploy/compose.yaml', ...args], { cwd: context, env: processEnv });
@@ -102,7 +110,12 @@ export function composeStack(context: string, env: { POSTGRES_PASSWORD: string; 
     url: `http://127.0.0.1:${env.STORE_PORT}`,
     transcript,
     async build(service?: string) {
+      const image = storeImageOf(readFileSync(join(context, 'deploy/compose.yaml'), 'utf8'));
+      const before = (await podman('image', 'inspect', '--format', '{{.Id}}', image)).output.trim();
       const result = await compose('build', ...(service === undefined ? [] : [service]));
+      const after = (await podman('image', 'inspect', '--format', '{{.Id}}', image)).output.trim();
+      // The image this build replaced: no tag left, so only disk space (refused while a container uses it).
+      if (/^[0-9a-f]{64}$/.test(before) && before !== after) replaced.push(before);
       // podman-compose 1.0 prints each podman command and "exit code: N" after it, but exits 0
       // whatever they answered: a failed build is read from its transcript.
       const codes = [...result.output.matchAll(/^exit code: (\d+)$/gm)].map((match) => Number(match[1]));
@@ -131,6 +144,7 @@ export function composeStack(context: string, env: { POSTGRES_PASSWORD: string; 
         const listed = await podman(kind, 'ls', '--filter', `label=io.podman.compose.project=${project}`, '--format', '{{.Name}}');
         for (const name of listed.output.split('\n').map((line) => line.trim()).filter(Boolean)) await podman(kind, 'rm', '-f', name);
       }
+      for (const id of replaced) await podman('rmi', id);
       rmSync(context, { recursive: true, force: true });
     },
   };
