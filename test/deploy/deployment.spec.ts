@@ -351,7 +351,7 @@ describeWithKubectl('Kubernetes (deploy/k8s), rendered by kubectl kustomize', ()
     startupProbe?: { httpGet?: { path?: string; port: string | number } };
     resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   };
-  type PodTemplate = { metadata: { labels: Record<string, string> }; spec: { containers: Container[]; volumes?: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }> } };
+  type PodTemplate = { metadata: { labels: Record<string, string> }; spec: { automountServiceAccountToken?: boolean; containers: Container[]; volumes?: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }> } };
   type Workload = Manifest & { spec: { replicas?: number; selector: { matchLabels: Record<string, string> }; template: PodTemplate } };
   const workloads = objects.filter((object) => ['Deployment', 'StatefulSet', 'Job'].includes(object.kind)) as Workload[];
   const deployments = ofKind('Deployment') as Workload[];
@@ -455,6 +455,14 @@ describeWithKubectl('Kubernetes (deploy/k8s), rendered by kubectl kustomize', ()
           pull: 'IfNotPresent',
         });
       }
+    }
+  });
+
+  it('mounts no Kubernetes API token in any pod: no process of the store talks to the API server', () => {
+    expect(workloads.length).toBeGreaterThan(0);
+    for (const workload of workloads) {
+      const where = `${workload.kind} ${workload.metadata.name}`;
+      expect({ where, automount: workload.spec.template.spec.automountServiceAccountToken }).toEqual({ where, automount: false });
     }
   });
 
