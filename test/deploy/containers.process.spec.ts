@@ -16,16 +16,17 @@ import { ROOT } from './deploy-files.js';
 /**
  * The image and the compose file, run for real (issue 26, item 7): the image built from the
  * Dockerfile and deploy/compose.yaml brought up by podman-compose, exactly as an operator runs
- * them (README, Deploying), in a copy of the checkout with the credentials the project's
- * commands write; then the store-api checkout against the published gateway: a product, a
+ * them (docs/deploy.md), in a copy of the checkout where the compose file's header's credential
+ * commands run as written; then the store-api checkout against the published gateway: a product, a
  * checkout to CONFIRMED, the invariants. No registry is reachable here, so the base images are
  * stand-ins made on this machine (containers/stand-in-images.ts: Debian's PostgreSQL 15 and
  * nats-server 2.9 under the tags the files name). A planted error in the Dockerfile fails the
  * build, and the harness says so (a test of the test).
  *
  * Needs podman, podman-compose, runc and debootstrap as root: installed from Debian under
- * CI=true, skipped loudly elsewhere. Slow: a cold run builds the base images (~3 min) and the
- * store's image (npm ci twice, nest build); podman's layer cache keeps a warm run short.
+ * CI=true, skipped loudly elsewhere. Slow: a cold run makes the base images (~7 min here, on a
+ * loaded machine) and the store's image (npm ci twice, nest build: ~3 min); podman's layer cache
+ * keeps a warm run at ~3-4 min (a rebuild from `COPY . .`, the stack, the checkout).
  */
 const unavailable = podmanUnavailable();
 const COLD_BUILD_MS = 25 * 60_000;
@@ -103,6 +104,7 @@ async function prepared(): Promise<{ context: string; secrets: { POSTGRES_PASSWO
     cwd: context,
     env: { ...process.env, PATH: `${dirname(process.execPath)}:${process.env.PATH ?? ''}` },
   });
+  if (ran.status !== 0) rmSync(context, { recursive: true, force: true });
   if (ran.status !== 0) throw new Error(`the compose file's credential commands failed (exit ${ran.status}):\n${script}\n---\n${tail(ran.output)}`);
   const [POSTGRES_PASSWORD, DB_ROLE_SECRET] = readFileSync(out, 'utf8').split('\n');
   rmSync(out);
