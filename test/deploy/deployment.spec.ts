@@ -245,7 +245,8 @@ describe('compose (deploy/compose.yaml)', () => {
   it('provisions in a one-shot service that alone holds the admin URL and the role secret, before every module service', () => {
     expect(oneShots).toEqual(['provision']);
     const provision = compose.services.provision;
-    expect(provision.command).toEqual(['node', 'dist/src/cli/provision.cli.js', '--redacted']);
+    // It waits for the server: podman-compose 1.0 honours no depends_on condition (containers.process.spec.ts).
+    expect(provision.command).toEqual(['node', 'dist/src/cli/provision.cli.js', '--redacted', '--wait', expect.stringMatching(/^[1-9]\d*$/)]);
     const env = environmentOf(provision, deploy);
     expect(Object.keys(env).sort()).toEqual(['DATABASE_URL', 'DB_ROLE_SECRET', 'LOG_LEVEL']);
     // The role URLs the services hold name the server and database the one-shot provisions.
@@ -350,7 +351,7 @@ describeWithKubectl('Kubernetes (deploy/k8s), rendered by kubectl kustomize', ()
     startupProbe?: { httpGet?: { path?: string; port: string | number } };
     resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   };
-  type PodTemplate = { metadata: { labels: Record<string, string> }; spec: { containers: Container[]; volumes?: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }> } };
+  type PodTemplate = { metadata: { labels: Record<string, string> }; spec: { automountServiceAccountToken?: boolean; containers: Container[]; volumes?: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }> } };
   type Workload = Manifest & { spec: { replicas?: number; selector: { matchLabels: Record<string, string> }; template: PodTemplate } };
   const workloads = objects.filter((object) => ['Deployment', 'StatefulSet', 'Job'].includes(object.kind)) as Workload[];
   const deployments = ofKind('Deployment') as Workload[];
@@ -454,6 +455,14 @@ describeWithKubectl('Kubernetes (deploy/k8s), rendered by kubectl kustomize', ()
           pull: 'IfNotPresent',
         });
       }
+    }
+  });
+
+  it('mounts no Kubernetes API token in any pod: no process of the store talks to the API server', () => {
+    expect(workloads.length).toBeGreaterThan(0);
+    for (const workload of workloads) {
+      const where = `${workload.kind} ${workload.metadata.name}`;
+      expect({ where, automount: workload.spec.template.spec.automountServiceAccountToken }).toEqual({ where, automount: false });
     }
   });
 
