@@ -27,7 +27,8 @@ export class LinkProxy {
   ) {}
 
   static async start(options: LinkProxyOptions): Promise<LinkProxy> {
-    const server = createServer({ noDelay: true });
+    // Half-open allowed: a FIN is forwarded (after the delay, behind the data before it) rather than acted on at once.
+    const server = createServer({ noDelay: true, allowHalfOpen: true });
     const proxy = new LinkProxy(server, options);
     server.on('connection', (client) => proxy.accept(client));
     await new Promise<void>((resolve, reject) => {
@@ -49,32 +50,27 @@ export class LinkProxy {
   }
 
   private accept(client: Socket): void {
-    const upstream = connect({ ...this.options.target, noDelay: true });
+    const upstream = connect({ ...this.options.target, noDelay: true, allowHalfOpen: true });
     this.sockets.add(client).add(upstream);
-    const end = () => {
-      client.destroy();
-      upstream.destroy();
-      this.sockets.delete(client);
-      this.sockets.delete(upstream);
-    };
-    client.on('error', end).on('close', end);
-    upstream.on('error', end).on('close', end);
     this.pipe(client, upstream);
     this.pipe(upstream, client);
   }
 
+  /**
+   * One direction: data, then the FIN (a server answering and closing, e.g. a 400 with
+   * `Connection: close`) or a reset, each after the delay, in order. Never a destroy ahead of
+   * data still on its way: the peer would see a reset instead of the answer.
+   */
   private pipe(from: Socket, to: Socket): void {
-    const delay = this.options.delayMs;
-    from.on('data', (chunk: Buffer) => {
-      if (delay <= 0) {
-        to.write(chunk);
-        return;
-      }
-      this.clock.at(PreciseClock.now() + delay, () => {
-        if (!to.destroyed) to.write(chunk);
-      });
+    const later = (run: () => void) => (this.options.delayMs <= 0 ? run() : this.clock.at(PreciseClock.now() + this.options.delayMs, run));
+    from.on('data', (chunk: Buffer) => later(() => !to.destroyed && to.write(chunk)));
+    from.on('end', () => later(() => !to.destroyed && to.end()));
+    from.on('error', () => later(() => to.destroy()));
+    from.on('close', () => {
+      this.sockets.delete(from);
+      // Both ends closed normally: nothing left to forward.
+      if (to.writableEnded && from.writableEnded) return;
+      later(() => (to.writableEnded ? undefined : to.end()));
     });
-    // A half-close travels too (a client's FIN reaches the server after the data before it).
-    from.on('end', () => (delay <= 0 ? to.end() : this.clock.at(PreciseClock.now() + delay, () => to.end())));
   }
 }

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import pg from 'pg';
 import { planTopology, type ProcessPlan } from '../topology/topologies.js';
-import { HostNetwork } from './host-network.js';
+import { HostNetwork, hostNetworkUnavailable, partitionUnavailable } from './host-network.js';
 import { type ExtraNatsUser, REPO_ROOT, built, renderKubernetes, type RenderedKubernetes } from './kubernetes-env.js';
 import { LinkProxy } from './link-proxy.js';
 
@@ -118,6 +118,8 @@ export class MultiHost {
 
   private async bringUp(plans: readonly ProcessPlan[], modules: readonly string[], extraUsers: readonly ExtraNatsUser[]): Promise<void> {
     const { network, rendered } = this;
+    const started = performance.now();
+    const phase = (what: string) => this.log('harness', `${what} after ${Math.round(performance.now() - started)} ms`);
     const natsNodes = Array.from({ length: rendered.nats.replicas }, (_, i) => `nats-${i}`);
     for (const name of ['postgres', ...natsNodes, 'provision']) network.addHost(name);
     for (const plan of plans) {
@@ -137,13 +139,19 @@ export class MultiHost {
         if (!network.boundCpu(target, cores)) this.log('harness', `cannot bound ${target}'s CPU here: it runs unbounded`);
       }
     }
+    phase('hosts made');
     await Promise.all([this.startPostgres(), ...natsNodes.map((node) => this.startNats(node, natsNodes.length))]);
+    phase('PostgreSQL and NATS servers up');
     await this.waitForNatsCluster(natsNodes);
+    phase('NATS cluster ready');
     await this.runProvisioning();
+    phase('provisioned');
     // Module services first (a process hosting a caller is ready once it can do its own work), then gateways.
     const isGateway = (store: StoreHost) => store.env.GATEWAY !== 'off';
     await Promise.all(this.stores.filter((store) => !isGateway(store)).map((store) => this.startStore(store.host)));
+    phase('module services ready');
     for (const store of this.stores.filter(isGateway)) await this.startStore(store.host);
+    phase('gateway ready');
     const gateway = this.stores.find(isGateway)!;
     this.clientProxy = await LinkProxy.start({ listen: { host: '127.0.0.1', port: 0 }, target: { host: gateway.address, port: 3000 }, delayMs: this.options.delayMs });
   }
@@ -387,4 +395,18 @@ async function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<v
   const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
   await exited;
   clearTimeout(timer);
+}
+
+/** Why the harness cannot run here (each thing it needs, named), or undefined when it can. */
+export function multiHostUnavailable(): string | undefined {
+  const network = hostNetworkUnavailable();
+  if (network) return network;
+  const missing = [
+    partitionUnavailable(),
+    spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).error ? 'kubectl is not installed (the manifests are rendered by `kubectl kustomize`)' : undefined,
+    [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].some((file) => file && existsSync(file)) ? undefined : 'nats-server is not installed',
+    PG_BIN_DIRS.some((dir) => dir && existsSync(join(dir, 'initdb'))) ? undefined : 'PostgreSQL server programs (initdb, postgres) are not installed',
+    spawnSync('setpriv', ['--version']).error ? 'setpriv (util-linux) is not installed' : undefined,
+  ].filter(Boolean);
+  return missing.length > 0 ? missing.join('; ') : undefined;
 }
