@@ -58,7 +58,7 @@ interface Session {
   /** The store's public URL: the gateway, or the round-robin front of the replicas. */
   readonly url: string;
   readonly targets: ProcessTarget[];
-  readonly metricsPorts: number[];
+  readonly metricsPorts: (number | string)[];
   readonly proxies: FaultProxy[];
   readonly front: RoundRobinFront | undefined;
   /** SIGSTOP / SIGCONT every process: parked, they use no CPU and keep their state and connections. */
