@@ -60,6 +60,7 @@ export class MultiHost {
   private readonly proxies: LinkProxy[] = [];
   private clientProxy: LinkProxy | undefined;
   private stopped = false;
+  private removed = false;
   private readonly onSignal = (signal: NodeJS.Signals) => {
     this.removeNow();
     process.exit(signal === 'SIGINT' ? 130 : 143);
@@ -83,6 +84,16 @@ export class MultiHost {
   /** The admin URL from the harness (the client's side of the bridge): for invariants and final states. */
   get adminUrl(): string {
     return `postgres://postgres:${this.adminPassword}@${this.network.host('postgres').address}:5432/store`;
+  }
+
+  /** The PostgreSQL server's postmaster (its backends are its children): for CPU sampling. */
+  get postgresPid(): number | undefined {
+    return this.running.find((running) => running.what === 'postgres')?.child.pid;
+  }
+
+  /** The NATS servers' pids, by host. */
+  get natsPids(): Array<{ host: string; pid: number | undefined }> {
+    return this.running.filter((running) => running.what === 'nats-server').map((running) => ({ host: running.host, pid: running.child.pid }));
   }
 
   /** A store host's own URL (probes, /metrics): direct, as a kubelet on its node reaches it. */
@@ -189,19 +200,26 @@ export class MultiHost {
     if (this.stopped) return;
     this.stopped = true;
     process.off('SIGINT', this.onSignal).off('SIGTERM', this.onSignal).off('exit', this.onExit);
-    for (const store of [...this.stores].reverse()) if (store.child) await stopChild(store.child, 'SIGTERM').catch(() => {});
-    await this.clientProxy?.stop().catch(() => {});
-    for (const running of [...this.running].reverse()) await stopChild(running.child, 'SIGTERM').catch(() => {});
-    this.network.remove();
-    if (!process.env.MF_HOSTS_KEEP_DIR) rmSync(this.dir, { recursive: true, force: true });
+    try {
+      // Gateways first (no new work), then the module services together, then the servers together.
+      const gateways = this.stores.filter((store) => store.env.GATEWAY !== 'off');
+      for (const store of gateways) if (store.child) await stopChild(store.child, 'SIGTERM').catch(() => {});
+      await Promise.all(this.stores.filter((store) => store.child && !gateways.includes(store)).map((store) => stopChild(store.child!, 'SIGTERM').catch(() => {})));
+      await this.clientProxy?.stop().catch(() => {});
+      // PostgreSQL: SIGINT is its fast shutdown (SIGTERM waits for every session to end).
+      await Promise.all(this.running.map((running) => stopChild(running.child, running.what === 'postgres' ? 'SIGINT' : 'SIGTERM').catch(() => {})));
+    } finally {
+      this.removeNow();
+    }
   }
 
-  /** On a signal or exit: what can be done synchronously (every process in the namespaces is killed with them). */
+  /** Removes the hosts (every process still in them is killed with them) and the run's folder; on a signal or exit too. */
   private removeNow(): void {
-    if (this.stopped) return;
+    if (this.removed) return;
+    this.removed = true;
     this.stopped = true;
     this.network.remove();
-    rmSync(this.dir, { recursive: true, force: true });
+    if (!process.env.MF_HOSTS_KEEP_DIR) rmSync(this.dir, { recursive: true, force: true });
   }
 
   private log(host: string, line: string): void {
