@@ -175,13 +175,21 @@ export class HostNetwork {
   }
 
   /**
-   * The argv that runs `command` on the host: in its namespace (and its resolver file), in its
-   * cgroup when its CPU is bounded. `ip netns exec` execs the command, so the pid is the command's.
+   * The argv that runs `command` on the host: in its namespace (and its resolver file). `ip netns
+   * exec` execs the command, so the pid is the command's: `enterCgroup` it then.
    */
   commandOn(name: string, command: string, args: readonly string[]): { command: string; args: string[] } {
-    const host = this.host(name);
-    const inCgroup = host.cgroup ? ['sh', '-c', `echo $$ > ${join(host.cgroup, 'cgroup.procs')} && exec "$@"`, 'sh'] : [];
-    return { command: 'ip', args: ['netns', 'exec', host.namespace, ...inCgroup, command, ...args] };
+    return { command: 'ip', args: ['netns', 'exec', this.host(name).namespace, command, ...args] };
+  }
+
+  /**
+   * Moves a process (just spawned with commandOn) into the host's cgroup, when its CPU is bounded.
+   * From here, not from inside: `ip netns exec` mounts a sysfs of the namespace's own over /sys,
+   * where the cgroup hierarchy is not mounted. The process runs unbounded for the moment between.
+   */
+  enterCgroup(name: string, pid: number | undefined): void {
+    const group = this.host(name).cgroup;
+    if (group && pid !== undefined) writeFileSync(join(group, 'cgroup.procs'), String(pid));
   }
 
   /** Cuts the host off from every other (and from the harness): nftables drop rules in its namespace, both ways. */

@@ -231,6 +231,11 @@ export class MultiHost {
     const userArgs = uid ? ['setpriv', `--reuid=${uid.uid}`, `--regid=${uid.gid}`, '--init-groups'] : [];
     const argv = this.network.commandOn(host, userArgs[0] ?? command, [...userArgs.slice(1), ...(uid ? [command] : []), ...args]);
     const child = spawn(argv.command, argv.args, { env, cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    try {
+      this.network.enterCgroup(host, child.pid);
+    } catch (error) {
+      this.log(host, `[harness] could not bound its CPU: ${(error as Error).message}`);
+    }
     for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => this.log(host, line));
     child.on('exit', (code, signal) => this.log(host, `[harness] ${what} exited (${signal ?? code})`));
     if (what !== 'store') this.running.push({ host, what, child });
