@@ -495,6 +495,8 @@ async function bringUpOnHosts(slot: Slot, tag: string, context: Context, output:
     topology: slot.name.replace(ON_HOSTS, ''),
     delayMs: options.hostsDelayMs,
     envOverrides: { LOG_LEVEL: 'error', ...slot.extraEnv },
+    // compare's own Ctrl-C handler stops every session (cleanups), this one with it.
+    handleSignals: false,
     onLine: (host, line) => {
       output.push(`${host}| ${line}`);
       if (output.length > 60) output.shift();

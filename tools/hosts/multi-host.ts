@@ -26,6 +26,8 @@ export interface MultiHostOptions {
   readonly cpu?: Readonly<Record<string, number>>;
   /** Every output line of every process (prefixed by its host); a log file per run otherwise only. */
   readonly onLine?: (host: string, line: string) => void;
+  /** Whether Ctrl-C / SIGTERM remove the hosts and exit (default); false when the caller cleans up on signals itself. */
+  readonly handleSignals?: boolean;
   /** Variables over the manifests' (a test's shorter deadlines): said in the report, never silent. */
   readonly envOverrides?: Readonly<Record<string, string>>;
 }
@@ -117,7 +119,8 @@ export class MultiHost {
     const dir = mkdtempSync(join('/var/tmp', `mf-hosts-${network.prefix}-`));
     chmodSync(dir, 0o755);
     const harness = new MultiHost(options, network, dir, rendered, adminPassword);
-    process.once('SIGINT', harness.onSignal).once('SIGTERM', harness.onSignal).once('exit', harness.onExit);
+    if (options.handleSignals !== false) process.once('SIGINT', harness.onSignal).once('SIGTERM', harness.onSignal);
+    process.once('exit', harness.onExit);
     try {
       await harness.bringUp(plans, modules, extraUsers);
     } catch (error) {
