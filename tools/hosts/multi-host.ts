@@ -139,7 +139,7 @@ export class MultiHost {
     for (const plan of plans) {
       const host = hostNameOf(plan);
       network.addHost(host);
-      const env = processEnvironment(plan, rendered, modules, extraUsers, host, this.options.envOverrides ?? {});
+      const env = processEnvironment(plan, rendered, modules, extraUsers, this.options.envOverrides ?? {});
       this.stores.push({ host, plan, env, address: network.host(host).address });
     }
     network.writeResolver({
@@ -154,7 +154,7 @@ export class MultiHost {
       }
     }
     phase('hosts made');
-    await Promise.all([this.startPostgres(), ...natsNodes.map((node) => this.startNats(node, natsNodes.length))]);
+    await Promise.all([this.startPostgres(), ...natsNodes.map((node) => this.startNats(node))]);
     phase('PostgreSQL and NATS servers up');
     await this.waitForNatsCluster(natsNodes);
     phase('NATS cluster ready');
@@ -273,7 +273,7 @@ export class MultiHost {
   }
 
   /** One node of the NATS cluster: the manifests' nats.conf and users file, paths mapped to the run's folder. */
-  private async startNats(node: string, nodes: number): Promise<void> {
+  private async startNats(node: string): Promise<void> {
     const binary = [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].find((file) => file && existsSync(file));
     if (!binary) throw new Error('nats-server not found (apt-get install nats-server, or set NATS_SERVER_BIN)');
     const root = join(this.dir, node);
@@ -287,7 +287,6 @@ export class MultiHost {
     // The monitor listens where the clients do (the host's loopback): probed from the host, as a kubelet's exec probe would.
     await waitUntil(node, 30_000, child, () => this.okOn(node, 'http://127.0.0.1:8222/healthz?js-server-only=true'));
     await this.startLinkEnd(node, 4222);
-    void nodes;
   }
 
   /** The cluster is ready once every node answers the startup probe (JetStream enabled, meta leader known). */
@@ -339,7 +338,6 @@ export function processEnvironment(
   rendered: RenderedKubernetes,
   modules: readonly string[],
   extraUsers: readonly ExtraNatsUser[],
-  host: string,
   overrides: Readonly<Record<string, string>>,
 ): Record<string, string> {
   const hosted = plan.env.MODULES === undefined ? [...modules] : plan.env.MODULES.split(',').filter(Boolean);
@@ -356,7 +354,6 @@ export function processEnvironment(
     PORT: '3000',
     ...overrides,
   };
-  void host;
 }
 
 function discoveredModuleNames(): string[] {
