@@ -19,8 +19,9 @@ export type StepResult =
 
 /**
  * Where the end of a wait leads: a later forward step, by name (the steps
- * between are skipped), or giving up with a reason: every earlier step is
- * undone, in reverse (an undo of a skipped step leaves a tombstone, ADR 6).
+ * between are skipped), `DONE` (the saga completes: the steps after it are
+ * another branch), or giving up with a reason: every earlier step is undone,
+ * in reverse (an undo of a skipped step leaves a tombstone, ADR 6).
  */
 export type WaitOutcome = string | { readonly fail: string };
 
@@ -49,6 +50,12 @@ export interface SagaStepDefinition<S> {
   readonly waitFor?: SagaSignalWait;
   /** The step sleeps this long (by the database's clock), durably as a wait, then the saga goes on with the next step. */
   readonly sleepMs?: number;
+  /**
+   * Where a sleep leads when it ends, if not to the next step: a later step,
+   * or `DONE` when it ends a branch of the saga (the steps after it are another
+   * branch, which a wait before it leads to by name).
+   */
+  readonly then?: WaitOutcome;
   /** Which thrown errors are a business refusal, and for what reason (the rest are technical). */
   readonly refusal?: (error: unknown) => string | undefined;
   /** One attempt's deadline; the attempt is aborted past it. Defaults to the saga's. */
@@ -137,10 +144,15 @@ export function defineSaga<S>(definition: SagaDefinition<S>): SagaDefinition<S> 
   definition.steps.forEach((step, index) => {
     const kinds = [step.run !== undefined, step.waitFor !== undefined, step.sleepMs !== undefined].filter(Boolean).length;
     if (kinds !== 1) throw new Error(`saga '${definition.name}': step '${step.name}' needs exactly one of run, waitFor, sleepMs`);
+    if (step.then !== undefined && step.sleepMs === undefined) throw new Error(`saga '${definition.name}': step '${step.name}' says where it leads (then), but only a sleep does`);
     if (step.run) return;
     if (step.undo || step.idempotent) throw new Error(`saga '${definition.name}': waiting step '${step.name}' has nothing to undo or repeat`);
-    const later = definition.steps.slice(index + 1).map((next) => next.name);
-    const outcomes = [...Object.values(step.waitFor?.signals ?? {}), ...(step.waitFor?.timeout ? [step.waitFor.timeout] : [])];
+    const later = [...definition.steps.slice(index + 1).map((next) => next.name), DONE];
+    const outcomes = [
+      ...Object.values(step.waitFor?.signals ?? {}),
+      ...(step.waitFor?.timeout ? [step.waitFor.timeout] : []),
+      ...(step.then !== undefined ? [step.then] : []),
+    ];
     if (step.waitFor && Object.keys(step.waitFor.signals).length === 0) throw new Error(`saga '${definition.name}': step '${step.name}' waits for no signal (a sleep is sleepMs)`);
     const wait = step.waitFor?.deadlineMs ?? step.sleepMs!;
     if (!(wait >= 0)) throw new Error(`saga '${definition.name}': step '${step.name}' waits a negative or unknown time`);
@@ -245,7 +257,7 @@ export class SagaPlan<S> {
   timedOut(state: SagaState): Transition {
     const { index } = this.position(state.step);
     const step = this.definition.steps[index];
-    return this.waitEnded(index, step.waitFor?.timeout ?? this.definition.steps[index + 1]?.name ?? DONE, step.waitFor ? 'TIMEOUT' : 'SLEPT');
+    return this.waitEnded(index, step.waitFor?.timeout ?? step.then ?? this.definition.steps[index + 1]?.name ?? DONE, step.waitFor ? 'TIMEOUT' : 'SLEPT');
   }
 
   private waitEnded(index: number, outcome: WaitOutcome, ended: string): Transition {
