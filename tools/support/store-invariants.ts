@@ -137,6 +137,8 @@ export async function waitForQuiet(
   adminUrl: string,
   timeoutMs: number,
   onWait: (pending: number) => void = () => {},
+  /** `deliveriesEnded`: also wait until no delivery waits (for the carrier, or a review): with short delivery times, they all end. */
+  options: { readonly deliveriesEnded?: boolean } = {},
 ): Promise<{ quiet: boolean; counts: Record<string, number> }> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
@@ -146,7 +148,7 @@ export async function waitForQuiet(
     for (;;) {
       const { rows } = await client.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM orders.orders GROUP BY status');
       const counts: Record<string, number> = Object.fromEntries(rows.map((row) => [row.status, row.n]));
-      const unsettled = (counts.PENDING ?? 0) + (counts.CANCELLING ?? 0) + (await deliveriesMoving(client));
+      const unsettled = (counts.PENDING ?? 0) + (counts.CANCELLING ?? 0) + (await deliveriesMoving(client, options.deliveriesEnded === true));
       const missing = unsettled === 0 && notifications ? await missingNotifications(client) : 0;
       if (unsettled === 0 && missing === 0) return { quiet: true, counts };
       if (performance.now() > deadline) return { quiet: false, counts: missing > 0 ? { ...counts, NOTIFICATIONS_MISSING: missing } : counts };
@@ -184,12 +186,13 @@ async function hasNotifications(client: pg.Client): Promise<boolean> {
  * whose CONFIRMED order its delivery has yet to take up (the event is on its way), or a delivery
  * running its steps (not waiting). Not quiet: the order is about to change. 0 on a build without them.
  */
-async function deliveriesMoving(client: pg.Client): Promise<number> {
+async function deliveriesMoving(client: pg.Client, waitingToo: boolean): Promise<number> {
   if (!(await hasSagas(client))) return 0;
   const moving = await client.query<{ n: number }>(
     `SELECT (SELECT count(*) FROM orders.orders o JOIN shipping.shipments s ON s.order_id = o.id
               WHERE o.status = 'CONFIRMED' AND s.status IN ('DELIVERED', 'RETURNED'))::int
-          + (SELECT count(*) FROM orders.sagas WHERE saga = 'delivery' AND status = 'RUNNING')::int AS n`,
+          + (SELECT count(*) FROM orders.sagas WHERE saga = 'delivery' AND status = ANY($1::text[]))::int AS n`,
+    [waitingToo ? ['RUNNING', 'WAITING'] : ['RUNNING']],
   );
   return moving.rows[0].n;
 }
