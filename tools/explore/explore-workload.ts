@@ -107,7 +107,9 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRes
       try {
         const response = await fetch(`${options.gatewayUrls[next++ % options.gatewayUrls.length]}/orders/${orderId}`, { signal: AbortSignal.timeout(10_000) });
         const order = (await response.json()) as { status?: string; shipmentId?: string | null };
-        if (order.status === 'PENDING' || !order.shipmentId) continue;
+        if (order.status === 'PENDING') continue;
+        // Cancelled by its checkout: no parcel to speak of.
+        if (!order.shipmentId) return;
         const text = JSON.stringify({ shipmentId: order.shipmentId, event, at: new Date().toISOString() });
         const t = Math.floor(Date.now() / 1000);
         const signature = `t=${t},v1=${createHmac('sha256', options.carrierSecret!).update(`${t}.${text}`).digest('hex')}`;
