@@ -187,14 +187,26 @@ async function hasNotifications(client: pg.Client): Promise<boolean> {
  * running its steps (not waiting). Not quiet: the order is about to change. 0 on a build without them.
  */
 async function deliveriesMoving(client: pg.Client, waitingToo: boolean): Promise<number> {
-  if (!(await hasSagas(client))) return 0;
+  if (!(await hasSagas(client)) || !(await runsDeliveries(client))) return 0;
   const moving = await client.query<{ n: number }>(
     `SELECT (SELECT count(*) FROM orders.orders o JOIN shipping.shipments s ON s.order_id = o.id
               WHERE o.status = 'CONFIRMED' AND s.status IN ('DELIVERED', 'RETURNED'))::int
-          + (SELECT count(*) FROM orders.sagas WHERE saga = 'delivery' AND status = ANY($1::text[]))::int AS n`,
-    [waitingToo ? ['RUNNING', 'WAITING'] : ['RUNNING']],
+          + (SELECT count(*) FROM orders.sagas WHERE saga = 'delivery' AND status = ANY($1::text[]))::int
+          -- A CONFIRMED order whose delivery has not begun: its confirmation is on its way to Orders' own subscriber.
+          -- When every delivery must have ended, any CONFIRMED order is one still to end.
+          + (SELECT count(*) FROM orders.orders o
+              WHERE o.status = 'CONFIRMED' AND ($2 OR NOT EXISTS (SELECT 1 FROM orders.sagas d WHERE d.saga = 'delivery' AND d.key = o.id::text)))::int AS n`,
+    [waitingToo ? ['RUNNING', 'WAITING'] : ['RUNNING'], waitingToo],
   );
   return moving.rows[0].n;
+}
+
+/** Whether the store's schema is of a build with the delivery workflow (its orders migration ran). */
+async function runsDeliveries(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ found: boolean }>(
+    `SELECT to_regclass('orders.migrations') IS NOT NULL AND EXISTS (SELECT 1 FROM orders.migrations WHERE name = 'DeliveredOrders1765300000000') AS found`,
+  );
+  return rows[0].found;
 }
 
 /** How many terminal orders still lack a notification their status calls for (none is a quiet moment). */
