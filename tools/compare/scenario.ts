@@ -114,7 +114,12 @@ export class ScenarioRunner {
         const seen = await exchange(this.baseUrl, { method: 'GET', path: `/orders/${orderId}` });
         const status = (seen.body as { status?: string } | null)?.status;
         last = seen.status === 200 ? `order ${status}` : `GET answered ${seen.status}`;
-        // `moved`: the carrier has spoken; the order is settled once its delivery has moved it there.
+        // `moved`: the carrier has spoken; the order is settled once its delivery has moved it there (and never
+        // will be if it ended otherwise: a checkout that was cancelled).
+        if (seen.status === 200 && moved !== undefined && status !== moved && (status === 'CANCELLED' || status === 'DELIVERED')) {
+          outcome = { settled: false, why: `order ${status}, not ${moved}` };
+          break;
+        }
         if (seen.status === 200 && status !== 'PENDING' && (moved === undefined || status === moved)) {
           // Every saga of the order (its checkout, a cancellation, its delivery) must have ended: DONE, or no saga at
           // all; a CONFIRMED order's delivery must be waiting for the carrier (it starts from the confirmation's event).
