@@ -204,6 +204,34 @@ describeEachTopology(topologies, 'the delivery workflow in the %s topology', (to
     ]);
   }, 90_000);
 
+  it("a customer's cancellation racing the carrier's RETURNED: one of them undoes each order, once", async () => {
+    const orders = await Promise.all(Array.from({ length: 4 }, () => confirmedOrder()));
+    for (const { orderId } of orders) await waiting(orderId);
+    const answers = await Promise.all(
+      orders.flatMap(({ orderId, shipmentId }) => [
+        http(topology, 'POST', `/orders/${orderId}/cancel`).then((answer) => answer.status),
+        carrier(topology, shipmentId, 'RETURNED'),
+      ]),
+    );
+    // Each cancellation was accepted (the order was still CONFIRMED) or refused (its delivery was undoing it).
+    for (let i = 0; i < answers.length; i += 2) expect([202, 409]).toContain(answers[i]);
+    for (let i = 1; i < answers.length; i += 2) expect(answers[i]).toBe(204);
+    for (const { orderId, paymentId } of orders) {
+      await eventually(async () => expect((await order(orderId)).status).toBe('CANCELLED'), 30_000, 100);
+      const { failureReason } = await order(orderId);
+      expect(['CANCELLED_BY_CUSTOMER', 'RETURNED']).toContain(failureReason);
+      expect(await payment(paymentId)).toBe('REFUNDED');
+    }
+    await eventually(async () => {
+      const kinds = await notifications();
+      expect(kinds.filter(({ kind }) => kind === 'ORDER_CANCELLED')).toHaveLength(orders.length);
+      expect(kinds.filter(({ kind }) => kind === 'ORDER_CONFIRMED')).toHaveLength(orders.length);
+    }, 20_000, 100);
+    expect(await product()).toMatchObject({ onHand: 10, reserved: 0, available: 10 });
+    await waitForQuiet(topology.database.url);
+    await assertStoreInvariants(topology.database.url);
+  }, 90_000);
+
   it('holds the store invariants once everything has settled', async () => {
     await waitForQuiet(topology.database.url);
     await assertStoreInvariants(topology.database.url);
