@@ -1,4 +1,5 @@
 import { createHmac, randomUUID } from 'node:crypto';
+import pg from 'pg';
 import type { ProcessPlan } from '../../tools/topology/topologies.js';
 import { eventually } from '../support/eventually.js';
 import { describeEachTopology } from '../support/needs-nats.js';
@@ -230,6 +231,50 @@ describeEachTopology(topologies, 'the delivery workflow in the %s topology', (to
     expect(await product()).toMatchObject({ onHand: 10, reserved: 0, available: 10 });
     await waitForQuiet(topology.database.url);
     await assertStoreInvariants(topology.database.url);
+  }, 90_000);
+
+  it("the carrier's RETURNED taken after the customer's cancellation took the order: the delivery does nothing more", async () => {
+    const { orderId } = await confirmedOrder();
+    await waiting(orderId);
+    // Hold the delivery's row: no runner takes it up, and signals wait to count (their rows are written, in order).
+    const admin = new pg.Client({ connectionString: topology.database.url });
+    await admin.connect();
+    try {
+      await admin.query('BEGIN');
+      await admin.query(`SELECT 1 FROM orders.sagas WHERE saga = 'delivery' AND key = $1 FOR UPDATE`, [orderId]);
+      const [{ pid }] = (await admin.query('SELECT pg_backend_pid() AS pid')).rows;
+      const blocked = async () => Number((await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid])).rows[0].n);
+      const { shipmentId } = await order(orderId);
+      expect(await carrier(topology, shipmentId, 'RETURNED')).toBe(204);
+      await eventually(async () => expect(await blocked()).toBe(1), 20_000, 50);
+      // The customer cancels meanwhile: the order is still CONFIRMED, so the cancellation takes it.
+      const cancelled = http(topology, 'POST', `/orders/${orderId}/cancel`);
+      await eventually(async () => expect((await order(orderId)).status).not.toBe('CONFIRMED'), 20_000, 50);
+      await admin.query('COMMIT');
+      expect((await cancelled).status).toBe(202);
+    } finally {
+      await admin.end();
+    }
+    await eventually(async () => expect((await order(orderId)).status).toBe('CANCELLED'), 30_000, 100);
+    expect((await order(orderId)).failureReason).toBe('CANCELLED_BY_CUSTOMER');
+    // The delivery woke to the carrier's RETURNED (the earlier signal), found the order was not its own, and stopped.
+    await eventually(async () => {
+      const steps = deliverySteps(await log(orderId));
+      expect(steps.filter((entry) => entry.startsWith('AWAIT_DELIVERY') || entry.endsWith('FAILED'))).toEqual([
+        'AWAIT_DELIVERY STARTED', 'AWAIT_DELIVERY SUCCEEDED', 'CANCEL_SHIPMENT FAILED',
+      ]);
+      expect(steps.filter((entry) => entry === 'REFUND_PAYMENT SUCCEEDED')).toHaveLength(1);
+    }, 20_000, 100);
+    const published = await new Promise<number>((resolve, reject) => {
+      const client = new pg.Client({ connectionString: topology.database.url });
+      client
+        .connect()
+        .then(() => client.query(`SELECT count(*)::int AS n FROM orders.outbox WHERE name = 'orders.OrderCancelled' AND aggregate_id = $1`, [orderId]))
+        .then((result) => resolve(result.rows[0].n))
+        .catch(reject)
+        .finally(() => void client.end());
+    });
+    expect(published).toBe(1);
   }, 90_000);
 
   it('holds the store invariants once everything has settled', async () => {
