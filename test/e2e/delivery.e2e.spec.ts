@@ -277,6 +277,34 @@ describeEachTopology(topologies, 'the delivery workflow in the %s topology', (to
     expect(published).toBe(1);
   }, 90_000);
 
+  it("the carrier's DELIVERED taken after the customer's cancellation released the stock: the sale is refused, the delivery stops", async () => {
+    const { orderId, shipmentId, paymentId } = await confirmedOrder();
+    await waiting(orderId);
+    const admin = new pg.Client({ connectionString: topology.database.url });
+    await admin.connect();
+    try {
+      await admin.query('BEGIN');
+      await admin.query(`SELECT 1 FROM orders.sagas WHERE saga = 'delivery' AND key = $1 FOR UPDATE`, [orderId]);
+      const [{ pid }] = (await admin.query('SELECT pg_backend_pid() AS pid')).rows;
+      const blocked = async () => Number((await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid])).rows[0].n);
+      expect(await carrier(topology, shipmentId, 'DELIVERED')).toBe(204);
+      await eventually(async () => expect(await blocked()).toBe(1), 20_000, 50);
+      // The customer's cancellation runs to its end meanwhile (only its signal to the delivery waits for the row).
+      const cancelled = http(topology, 'POST', `/orders/${orderId}/cancel`);
+      await eventually(async () => expect((await order(orderId)).status).toBe('CANCELLED'), 30_000, 100);
+      await admin.query('COMMIT');
+      expect((await cancelled).status).toBe(202);
+    } finally {
+      await admin.end();
+    }
+    await eventually(async () => expect(deliverySteps(await log(orderId)).filter((entry) => entry.startsWith('COMMIT_STOCK'))).toEqual(['COMMIT_STOCK STARTED', 'COMMIT_STOCK FAILED']), 20_000, 100);
+    expect(await order(orderId)).toMatchObject({ status: 'CANCELLED', failureReason: 'CANCELLED_BY_CUSTOMER' });
+    expect(await product()).toMatchObject({ onHand: 10, reserved: 0, available: 10 });
+    expect(await payment(paymentId)).toBe('REFUNDED');
+    expect(await shipment(shipmentId)).toBe('DELIVERED');
+    expect(deliverySteps(await log(orderId))).not.toContain('REQUEST_REVIEW STARTED');
+  }, 90_000);
+
   it('holds the store invariants once everything has settled', async () => {
     await waitForQuiet(topology.database.url);
     await assertStoreInvariants(topology.database.url);
