@@ -443,8 +443,11 @@ describe('npm run docs:architecture', () => {
     const readme = files.get('README.md')!;
     expect(readme).toContain('```mermaid\nflowchart LR');
     for (const callee of ['inventory', 'payments', 'shipping']) expect(readme).toContain(`  orders -->|calls| ${callee}\n`);
-    // The store's one event flow: notifications listens to orders, and calls nothing.
-    expect(readme).toContain('  orders -.->|OrderCancelled, OrderConfirmed| notifications\n');
+    // Notifications listens to orders, and calls nothing.
+    expect(readme).toContain('  orders -.->|OrderCancelled, OrderConfirmed, ReviewRequested| notifications\n');
+    // Orders' delivery workflow: started by its own confirmations, its wait ended by Shipping's carrier events.
+    expect(readme).toContain('  orders -.->|OrderConfirmed| orders\n');
+    expect(readme).toContain('  shipping -.->|ShipmentDelivered, ShipmentReturned| orders\n');
     expect(readme).not.toMatch(/notifications -->/);
     const orders = files.get('orders.md')!;
     expect(orders).toMatch(/## Commands\n\n\| operation .*\n.*\n\| `cancelOrder` \| `CancelOrderCommand` \| yes \|\n\| `placeOrder` \| `PlaceOrderCommand` \| no \|/);
