@@ -58,7 +58,6 @@ async function main(): Promise<void> {
       ...process.env,
       DATABASE_URL: database.url,
       PORT: '0',
-      LOG_LEVEL: 'error',
       WAITER_DEADLINE_MS: String(HOUR_MS),
     });
     const port = await servingPort(store);
