@@ -13,9 +13,10 @@ import { awaitEntry } from '../test/fixtures/waits/src/modules/waiter/waiter.mod
  * (ledger publishes EntryRecorded; waiter's saga `await-entry` waits for one
  * by account, with a deadline) run as a process of its own, as `npm start` runs the store:
  *
- * 1. idle, nothing waiting: for --idle s, the store's CPU, the CPU of the
- *    Postgres backends serving its database, its connections (sampled), and
- *    the transactions its database commits per second;
+ * 1. idle, nothing waiting: for --idle s (after a VACUUM ANALYZE of the saga
+ *    tables, so that autovacuum's one-off work on new rows is not counted), the
+ *    store's CPU, the CPU of the Postgres backends serving its connections, its
+ *    connections (sampled), and the transactions its database commits per second;
  * 2. the same with --waiting instances (10 000) waiting (started through the
  *    saga's own start statement and moved into their wait by the runner), each
  *    for an hour: a wait is a row, so this should cost what 1 costs;
@@ -53,7 +54,7 @@ async function main(): Promise<void> {
   let store: RunningProcess | undefined;
   try {
     await admin.connect();
-    const [{ version }] = (await admin.query<{ version: string }>('SHOW server_version')).rows;
+    const [{ server_version: version }] = (await admin.query<{ server_version: string }>('SHOW server_version')).rows;
     store = start(process.execPath, [MAIN], {
       ...process.env,
       DATABASE_URL: database.url,
@@ -81,29 +82,47 @@ async function main(): Promise<void> {
 
     const idle = async (label: string): Promise<Idle> => {
       console.error(`  ${label}: ${IDLE_S} s idle`);
-      const backends = async () => (await admin.query<{ pid: number }>('SELECT pid FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()', [dbName])).rows.map((row) => row.pid);
+      // The one-off vacuum and analyze of rows just written is not what waiting costs: done first, by hand.
+      await admin.query('VACUUM ANALYZE waiter.sagas, waiter.saga_log, waiter.saga_signals');
+      // The store's connections only (not autovacuum workers, not this one).
+      const backends = async () =>
+        (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, [dbName])).rows.map((row) => row.pid);
       const commits = async () => Number((await admin.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [dbName])).rows[0].n);
-      const cpuOf = (pids: readonly number[]) => pids.reduce((sum, p) => sum + (cpuMs(p) ?? 0), 0);
-      const pids = await backends();
-      const before = { at: performance.now(), store: cpuMs(pid) ?? 0, backends: cpuOf(pids), commits: await commits() };
+      // Per backend: one that a pool opened during the phase counts whole, one that closed is read at its last sample.
+      const backendCpu = new Map<number, { first: number; last: number }>();
+      const sampleBackends = async () => {
+        for (const backend of await backends()) {
+          const used = cpuMs(backend);
+          if (used === undefined) continue;
+          const known = backendCpu.get(backend);
+          backendCpu.set(backend, { first: known?.first ?? (sampled ? 0 : used), last: used });
+        }
+      };
+      let sampled = false;
+      await sampleBackends();
+      sampled = true;
+      const before = { at: performance.now(), store: cpuMs(pid) ?? 0, commits: await commits() };
       let connections = 0;
       let maxActive = 0;
       const until = performance.now() + IDLE_S * 1000;
       while (performance.now() < until) {
         const { rows } = await admin.query<{ total: number; active: number }>(
-          `SELECT count(*)::int AS total, count(*) FILTER (WHERE state <> 'idle')::int AS active FROM pg_stat_activity WHERE datname = $1 AND pid <> pg_backend_pid()`,
+          `SELECT count(*)::int AS total, count(*) FILTER (WHERE state <> 'idle')::int AS active FROM pg_stat_activity
+            WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
           [dbName],
         );
         connections = Math.max(connections, rows[0].total);
         maxActive = Math.max(maxActive, rows[0].active);
+        await sampleBackends();
         await new Promise((resolve) => setTimeout(resolve, 500));
       }
+      await sampleBackends();
       const seconds = (performance.now() - before.at) / 1000;
-      // The sampling queries above are this connection's, not counted in CPU; their commits are (2 per second), and subtracted.
-      const samples = Math.ceil((IDLE_S * 1000) / 500);
+      // The sampling queries above are this connection's, not counted in CPU; their commits are (4 per second), and subtracted.
+      const samples = 2 * Math.ceil((IDLE_S * 1000) / 500) + 2;
       return {
         storeCpuMsPerS: ((cpuMs(pid) ?? 0) - before.store) / seconds,
-        backendsCpuMsPerS: (cpuOf(pids) - before.backends) / seconds,
+        backendsCpuMsPerS: [...backendCpu.values()].reduce((sum, cpu) => sum + cpu.last - cpu.first, 0) / seconds,
         connections,
         maxActive,
         commitsPerS: Math.max(0, (await commits()) - before.commits - samples - 1) / seconds,
@@ -123,11 +142,11 @@ async function main(): Promise<void> {
     console.error(`  ${TIMERS} timers due over ${WINDOW_S} s, under load`);
     await startWaiting('timer', TIMERS);
     const { rows: dueRows } = await admin.query<{ key: string; due: Date }>(
-      `UPDATE waiter.sagas s SET wake_at = now() + make_interval(secs => 2 + $2::float8 * t.n / $3::float8), next_run_at = now() + make_interval(secs => 2 + $2::float8 * t.n / $3::float8)
+      `UPDATE waiter.sagas s SET wake_at = now() + make_interval(secs => 2 + $1::float8 * t.n / $2::float8), next_run_at = now() + make_interval(secs => 2 + $1::float8 * t.n / $2::float8)
          FROM (SELECT key, row_number() OVER (ORDER BY key) AS n FROM waiter.sagas WHERE key LIKE 'timer-%') t
         WHERE s.saga = 'await-entry' AND s.key = t.key
        RETURNING s.key, s.wake_at AS due`,
-      [WINDOW_S, WINDOW_S, TIMERS],
+      [WINDOW_S, TIMERS],
     );
     const due = new Map(dueRows.map((row) => [row.key, row.due.getTime()]));
     let n = 0;

@@ -450,11 +450,23 @@ export class SagaStore<S> {
     return { inFlight: Number(row.in_flight), waitedMs: Math.max(0, Number(row.waited_ms ?? 0)) };
   }
 
-  /** When the next saga falls due, so the runner can sleep exactly until then. */
+  /**
+   * When the next saga falls due, so the runner can sleep exactly until then.
+   * Asked after every pass, also when thousands of sagas wait for days: so it
+   * reads only what the due index (saga, next_run_at) gives cheaply, never every
+   * waiting row. Due or leased sagas have `next_run_at` in the past (a claim
+   * takes only due ones, and a write that leases sets it to now()): among them,
+   * the earliest a lease ends, or now. Past them, the first `next_run_at`
+   * (no one leases a saga that is not due; were one leased, this would only
+   * answer earlier than needed: a claim that finds nothing).
+   */
   async nextDueInMs(): Promise<number | undefined> {
     const [row] = await this.db.query(
-      `SELECT extract(epoch FROM min(greatest(next_run_at, coalesce(locked_until, next_run_at))) - now()) * 1000 AS due_in_ms
-         FROM ${this.sagas} WHERE saga = $1 AND status IN ('RUNNING', 'WAITING')`,
+      `SELECT extract(epoch FROM least(
+                (SELECT min(greatest(next_run_at, coalesce(locked_until, next_run_at))) FROM ${this.sagas}
+                  WHERE saga = $1 AND status IN ('RUNNING', 'WAITING') AND next_run_at <= now()),
+                (SELECT min(next_run_at) FROM ${this.sagas}
+                  WHERE saga = $1 AND status IN ('RUNNING', 'WAITING') AND next_run_at > now())) - now()) * 1000 AS due_in_ms`,
       [this.definition.name],
     );
     return row.due_in_ms === null ? undefined : Math.max(0, Number(row.due_in_ms));
