@@ -84,6 +84,8 @@ async function main(): Promise<void> {
       console.error(`  ${label}: ${IDLE_S} s idle`);
       // The one-off vacuum and analyze of rows just written is not what waiting costs: done first, by hand.
       await admin.query('VACUUM ANALYZE waiter.sagas, waiter.saga_log, waiter.saga_signals');
+      // Idle backends report their statistics at most every 10 s (PostgreSQL 15): what came before must be in before the phase starts.
+      await new Promise((resolve) => setTimeout(resolve, 12_000));
       // The store's connections only (not autovacuum workers, not this one).
       const backends = async () =>
         (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, [dbName])).rows.map((row) => row.pid);
@@ -129,13 +131,11 @@ async function main(): Promise<void> {
       };
     };
 
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
     const empty = await idle('nothing waiting');
     console.error(`  starting ${WAITING} waiting instances`);
     const startedAt = performance.now();
     await startWaiting('idle', WAITING);
     const startSeconds = (performance.now() - startedAt) / 1000;
-    await new Promise((resolve) => setTimeout(resolve, 3_000));
     const full = await idle(`${WAITING} waiting`);
 
     // Timers under load.
