@@ -50,6 +50,8 @@ describe('a saga effect in the module\'s own terms (ADR 35)', () => {
     expect(define({ update: { table: 't', set: 'x = 1', where: 'id = :key' }, insert: { into: 't', columns: 'x', values: '1' } })).toThrow(/not both/);
     expect(define({ update: { table: 't', set: 'x = :x', where: 'id = :key' } })).toThrow("takes :x but has no params");
     expect(define({ update: { table: 't', set: 'x = 1', where: '' } })).toThrow(/no set or no where/);
+    // The form before ADR 35: refused, not run as an effect that changes nothing.
+    expect(define({ sql: 'UPDATE t SET x = $11 WHERE id = $2 AND EXISTS (SELECT 1 FROM moved)', params: () => [1] } as never)).toThrow(/raw `sql` in the engine's terms/);
   });
 
   it('refuses params that miss a name, give one the statement does not take, or give :key', () => {

@@ -84,6 +84,8 @@ export function composeEffect(saga: string, effect: SagaEffect<unknown> | undefi
     throw new Error(`saga '${saga}': its effect ${why}`);
   };
   if (!effect) return { sql: undefined, count: 0, values: () => [], applies: () => false };
+  // A definition written before ADR 35 (a type error too): said at once, never run as an effect that does nothing.
+  if ('sql' in effect) refuse("is raw `sql` in the engine's terms ($11…, moved), which ADR 35 replaced: say `update: { table, set, where }` or `insert` on the module's own table, with :names and :key");
   const statements = [effect.update && 'update', effect.insert && 'insert'].filter(Boolean);
   if (statements.length > 1) refuse('is one statement: an update or an insert, not both');
   const table = (name: string): string => {
