@@ -321,6 +321,21 @@ describe('npm run verify', () => {
         expect.stringMatching(/^\[foreign-schema-sql\] src\/modules\/shipping\/internal\/planted\.ts:7 — SQL names payments\.payments/),
       ]);
     });
+
+    it("fails on a saga effect's statement naming another module's schema, though its parts read like no statement (ADR 35)", () => {
+      const root = copyTree();
+      // Lower case, and a fragment: no statement keyword up front, no upper-case SQL in it.
+      edit(root, 'src/modules/orders/internal/checkout-saga/cancellation-saga.ts', (text) =>
+        text.replace("where: 'id = :key::uuid' },", "where: 'id = :key::uuid and exists (select 1 from payments.payments p where p.order_id = id)' },"),
+      );
+      edit(root, 'src/modules/orders/internal/checkout-saga/checkout-saga.ts', (text) => text.replace("table: 'orders',", "table: 'shipping.shipments',"));
+      const run = verify(root);
+      expect(run.status).toBe(1);
+      expect(run.failing).toEqual([
+        expect.stringMatching(/^\[foreign-schema-sql\] src\/modules\/orders\/internal\/checkout-saga\/cancellation-saga\.ts:\d+ — SQL names payments\.payments/),
+        expect.stringMatching(/^\[foreign-schema-sql\] src\/modules\/orders\/internal\/checkout-saga\/checkout-saga\.ts:\d+ — SQL names shipping\.shipments/),
+      ]);
+    });
   });
 
   describe('Nest modules', () => {
