@@ -72,12 +72,16 @@ export function deliverySaga({ payments, inventory, shipping, db }: DeliveryColl
     ],
     // The order moves with the workflow, in its statements, and only from the status the workflow expects.
     effect: {
-      sql: `UPDATE orders.orders SET status = $11::text, failure_reason = coalesce($12::text, failure_reason), updated_at = now()
-             WHERE id = $2::uuid AND status = $13::text AND EXISTS (SELECT 1 FROM moved)
-               AND ($11::text <> 'CANCELLED' OR failure_reason IN ('RETURNED', 'NOT_DELIVERED'))`,
+      when: (transition) => orderMoveOf(transition) !== undefined,
+      update: {
+        table: 'orders',
+        set: 'status = :to::text, failure_reason = coalesce(:reason::text, failure_reason), updated_at = now()',
+        // Undone only by the delivery that took it (its reason on the row): never an order its customer cancelled.
+        where: `id = :key::uuid AND status = :from::text AND (:to::text <> 'CANCELLED' OR failure_reason IN ('RETURNED', 'NOT_DELIVERED'))`,
+      },
       params: (transition) => {
-        const move = orderMoveOf(transition);
-        return [move?.to ?? null, move?.reason ?? null, move?.from ?? null];
+        const move = orderMoveOf(transition)!;
+        return { to: move.to, reason: move.reason ?? null, from: move.from };
       },
       events: (transition, { key, subject, outputs }) => {
         if (transition.outcome?.status !== 'COMPLETED') return [];
