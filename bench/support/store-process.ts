@@ -49,7 +49,8 @@ export function servingPort(store: RunningProcess, timeoutMs = 120_000): Promise
       else resolve(port!);
     };
     store.child.stdout!.on('data', check);
-    store.exited.then((code) => done(new Error(`the store exited (code ${code}) before serving\n${store.output()}`)));
+    // `exited` never rejects (it resolves with the exit code); the catch passes on what it does not foresee.
+    store.exited.then((code) => done(new Error(`the store exited (code ${code}) before serving\n${store.output()}`))).catch(done);
     check();
   });
 }

@@ -108,7 +108,7 @@ export function spawnStore(env: Record<string, string | undefined>, options: Spa
           child.stdout!.off('data', check);
         };
         child.stdout!.on('data', check);
-        exited.then(onExit);
+        exited.then(onExit, reject);
         check();
       }),
     stop: async (signal = 'SIGTERM', timeoutMs = 15_000) => {
