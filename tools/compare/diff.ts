@@ -23,7 +23,7 @@ export function diffRuns(reference: EquivalenceRun, got: EquivalenceRun): Differ
   for (let i = 0; i < length; i++) {
     const a = reference.transcript[i];
     const b = got.transcript[i];
-    const where = `#${a?.n ?? b?.n} ${(a ?? b)!.request} (${(a ?? b)!.label})`;
+    const where = `#${a?.n ?? b?.n} ${(a ?? b).request} (${(a ?? b).label})`;
     if (!a || !b) {
       differences.push({ where, path: '', expected: a ? 'this step' : 'no step', got: b ? 'this step' : 'no step' });
       continue;

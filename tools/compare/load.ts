@@ -90,7 +90,7 @@ const CUSTOMER = 'compare-load';
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const table = options.ordersTable ?? 'orders.orders';
   const settle = (timeoutMs: number, onWait: (n: number) => void) =>
-    table === 'orders.orders' ? waitForQuiet(options.adminUrl, timeoutMs, onWait) : Promise.resolve({ quiet: true, counts: {} as Record<string, number> });
+    table === 'orders.orders' ? waitForQuiet(options.adminUrl, timeoutMs, onWait) : Promise.resolve({ quiet: true, counts: {} });
   const body = JSON.stringify({
     customerId: CUSTOMER,
     items: [{ sku: options.sku, quantity: 1 }],

@@ -272,7 +272,7 @@ function chooseRates(slots: readonly Slot[], options: CompareOptions): NonNullab
     .map((s) => ({ topology: s.name, completedPerSecond: s.result.performance!.completedPerSecond }))
     .sort((a, b) => a.completedPerSecond - b.completedPerSecond);
   const slowest = measured[0] ?? null;
-  const at = (percent: number) => Math.max(1, Math.round((slowest!.completedPerSecond * percent) / 100));
+  const at = (percent: number) => Math.max(1, Math.round((slowest.completedPerSecond * percent) / 100));
   const fixedRate = options.rate ?? (slowest ? at(options.fixedPercent) : FALLBACK_RATE);
   const fixedRateFrom =
     options.rate !== undefined ? '--rate'
@@ -411,7 +411,7 @@ async function bringUp(slot: Slot, tag: string, context: Context, output: string
     for (const proxy of proxies) await proxy.stop();
     throw error;
   }
-  const started = topology!;
+  const started = topology;
   const gateways = started.gatewayUrls;
   const front = gateways.length > 1 ? await RoundRobinFront.start(gateways) : undefined;
   const running = [...started.processes.values()];

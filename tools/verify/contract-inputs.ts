@@ -85,7 +85,7 @@ export class InputShapes {
     sortEnums(shape);
     if (shape.type === undefined) shape.type = 'unknown';
     if (custom && custom.length > 0) shape.validators = custom;
-    return shape as Shape;
+    return shape;
   }
 
   /** Custom constraints (registerDecorator, @Validate) per property: the library maps them to nothing. */

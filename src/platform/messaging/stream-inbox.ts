@@ -113,7 +113,7 @@ export class StreamInbox {
   }
 
   private async take(items: ReadonlyArray<{ streamed: StreamedEvent; decoded: Decoded }>): Promise<void> {
-    let published: string[] = [];
+    const published: string[] = [];
     /** Late events dead-lettered now (the others were dead-lettered before: redeliveries). */
     const lateKept = new Set<number>();
     const turns = await this.db.transaction(async (manager) => {

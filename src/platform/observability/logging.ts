@@ -164,11 +164,11 @@ export class PinoNestLogger implements LoggerService {
     const text = structured ? '' : message instanceof Error ? message.stack ?? message.message : String(message);
     const emit = (repeated?: number) => {
       const extra = repeated === undefined ? {} : { repeated, repeatedWithinMs: REPEAT_INTERVAL_MS };
-      if (structured) this.pino[level]({ ...fields, ...(message as object), ...extra });
+      if (structured) this.pino[level]({ ...fields, ...(message), ...extra });
       else this.pino[level]({ ...fields, ...extra }, text);
     };
     if (level !== 'warn' && level !== 'error') return emit();
-    const key = repeatKey(level, context, structured ? String((message as { msg?: unknown }).msg ?? JSON.stringify(Object.keys(message as object))) : text);
+    const key = repeatKey(level, context, structured ? String((message as { msg?: unknown }).msg ?? JSON.stringify(Object.keys(message))) : text);
     this.repeated.offer(key, emit);
   }
 }

@@ -156,7 +156,7 @@ export function isCompiled(type: Function): boolean {
 /** The JSON Schema validating `type` (nested classes referenced by `$ref`), or undefined when the class is left to class-validator. */
 export function validationSchemaOf(type: Function): AnySchema | undefined {
   const compiled = compiledFor(type);
-  return compiled === null ? undefined : (state.ajv.getSchema(compiled.id)?.schema as AnySchema | undefined);
+  return compiled === null ? undefined : (state.ajv.getSchema(compiled.id)?.schema);
 }
 
 /**
