@@ -140,6 +140,6 @@ async function warmStore(dataDir: string, runs: number): Promise<number[]> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`start-up bench failed: ${(error as Error)?.stack ?? error}`);
+  console.error(`start-up bench failed: ${(error as Error)?.stack ?? String(error)}`);
   process.exitCode = 1;
 });

@@ -78,7 +78,7 @@ async function main(argv: readonly string[]): Promise<void> {
         }
       } else {
         const [saga, key, name, id = randomUUID()] = rest;
-        const [known] = await db.query(`SELECT count(*)::int AS n FROM ${ident(definition.name)}.sagas WHERE saga = $1`, [saga]);
+        const [known] = await db.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${ident(definition.name)}.sagas WHERE saga = $1`, [saga]);
         if (known.n === 0 && only === undefined) continue;
         found++;
         const fresh = await recordSignal(db, definition.name, { saga, key, name, id });

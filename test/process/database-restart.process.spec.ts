@@ -97,7 +97,7 @@ async function startOrExplain(topology: string, databaseUrl: string, prefix: str
   try {
     return await startStore(topology, databaseUrl, prefix, output.onLine);
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n${output.tail()}`);
+    throw new Error(`${(error as Error).message}\n${output.tail()}`, { cause: error });
   }
 }
 

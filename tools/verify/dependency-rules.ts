@@ -89,7 +89,7 @@ function exportedNames(source: ts.SourceFile): string[] {
     if (ts.isVariableStatement(statement)) {
       statement.declarationList.declarations.forEach((d) => ts.isIdentifier(d.name) && names.push(d.name.text));
     } else if ('name' in statement && statement.name && ts.isIdentifier(statement.name)) {
-      names.push((statement.name).text);
+      names.push(statement.name.text);
     }
   }
   return names;
