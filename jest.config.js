@@ -32,6 +32,8 @@ const projects = [
     roots: ['<rootDir>/test', '<rootDir>/migrations'],
     testMatch: ['**/*.spec.ts'],
     testPathIgnorePatterns: ['/node_modules/', '\\.unit\\.spec\\.ts$'],
+    // Names a test file that leaves a handle open (which would keep its worker from exiting).
+    testEnvironment: '<rootDir>/test/support/leak-check.environment.js',
     // A project's global setup runs only when one of its tests runs: the unit tier starts no PostgreSQL.
     globalSetup: '<rootDir>/test/support/global-setup.js',
     globalTeardown: '<rootDir>/test/support/global-teardown.js',
