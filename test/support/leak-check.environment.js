@@ -7,12 +7,18 @@ import { TestEnvironment } from 'jest-environment-node';
  * not unref'd) keeps its jest worker alive after the run, and jest then ends with "A worker process
  * has failed to exit gracefully": this names the file instead, with what it left.
  * Node's own count of the handles keeping the loop alive (getActiveResourcesInfo), before and after.
+ * It also counts the file's failed tests for its hooks (test/support/failed-tests.ts): a suite
+ * prints its processes' logs only when something failed.
  */
 export default class LeakCheckEnvironment extends TestEnvironment {
   constructor(config, context) {
     super(config, context);
     this.rootDir = config.projectConfig.rootDir;
     this.testPath = context.testPath;
+  }
+
+  handleTestEvent(event) {
+    if (event.name === 'test_done' && event.test.errors.length > 0) this.global.__failedTests = (this.global.__failedTests ?? 0) + 1;
   }
 
   async setup() {
