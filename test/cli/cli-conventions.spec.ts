@@ -61,7 +61,10 @@ describe.each(CLIS)('npm run $name', ({ name, file }) => {
 
   it('exits 2 on an unknown option, with one line on stderr and no stack trace', async () => {
     const exit = await run(file, ['--no-such-option']);
-    expect({ code: exit.code, lines: exit.stderr.trim().split('\n') }).toEqual({ code: 2, lines: [expect.stringMatching(new RegExp(`^${name}: .*no-such-option`))] });
+    expect({ code: exit.code, lines: exit.stderr.trim().split('\n') }).toEqual({
+      code: 2,
+      lines: [expect.stringMatching(new RegExp(`^${name}: .*no-such-option`))],
+    });
   }, 120_000);
 });
 
@@ -74,12 +77,16 @@ describe('CLIs that take a command', () => {
     ['outbox', ['stats', 'no_such_module'], 'dist/src/cli/outbox.cli.js'],
     ['topology', ['no-such-topology'], 'dist/tools/topology/topology.cli.js'],
     ['new:module', [], 'dist/tools/new-module/new-module.cli.js'],
-  ] as const)('%s %j: bad usage, exit 2 and one line', async (name, args, file) => {
-    const exit = await run(file, args);
-    expect({ code: exit.code, lines: exit.stderr.trim().split('\n').length, named: exit.stderr.startsWith(`${name}: `) }).toEqual({
-      code: 2,
-      lines: 1,
-      named: true,
-    });
-  }, 120_000);
+  ] as const)(
+    '%s %j: bad usage, exit 2 and one line',
+    async (name, args, file) => {
+      const exit = await run(file, args);
+      expect({ code: exit.code, lines: exit.stderr.trim().split('\n').length, named: exit.stderr.startsWith(`${name}: `) }).toEqual({
+        code: 2,
+        lines: 1,
+        named: true,
+      });
+    },
+    120_000,
+  );
 });
