@@ -95,7 +95,7 @@ afterAll(async () => {
 
 describe('npm run verify', () => {
   it('passes on the tree as it is', async () => {
-    const run = (await verify(copyTree()));
+    const run = await verify(copyTree());
     expect(run.failing).toEqual([]);
     expect(run.status).toBe(0);
     expect(run.stdout).toMatch(/^verify: ok: 0 violations/m);
