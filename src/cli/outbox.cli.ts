@@ -2,8 +2,8 @@ import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { loadConfig } from '../platform/config/app-config.js';
 import { ModuleDatabases } from '../platform/application/module-databases.js';
-import { OutboxStore } from '../platform/messaging/outbox.store.js';
 import { discoverModules } from '../platform/modules/module-discovery.js';
+import { ModuleOperations } from '../platform/operations/module-operations.js';
 import { runCli, UsageError, wantsHelp } from './run-cli.js';
 
 const USAGE = `usage: npm run outbox -- <command> <module> [event-id]
@@ -36,12 +36,13 @@ async function main(argv: readonly string[]): Promise<void> {
   const config = loadConfig({ ...process.env, MODULES: module }, names);
   const databases = await ModuleDatabases.open(config, modules.filter((m) => m.definition.name === module));
   try {
-    const store = new OutboxStore(module, databases.get(module));
+    // The same reads and actions as the console's (one implementation, src/platform/operations).
+    const operations = new ModuleOperations(databases.get(module), module);
     if (command === 'stats') {
-      const stats = await store.stats();
+      const stats = await operations.outboxStats();
       console.log(`${module}: ${stats.pending} pending (oldest ${stats.oldestPendingAgeMs} ms), ${stats.dead} dead`);
     } else if (command === 'dead-letters') {
-      const letters = await store.deadLetters();
+      const letters = await operations.deadLetters();
       if (letters.length === 0) console.log(`${module}: no dead letters`);
       for (const letter of letters) {
         console.log(
@@ -49,9 +50,8 @@ async function main(argv: readonly string[]): Promise<void> {
         );
       }
     } else {
-      const replayed = await store.replay(eventId);
-      // Relays pick these up on their next pass (NOTIFY wakes them at once).
-      await databases.get(module).query('SELECT pg_notify($1, $2)', [store.channel, '']);
+      // Relays pick these up at once: the replay NOTIFYs them.
+      const replayed = await operations.replay(eventId);
       console.log(`${module}: ${replayed} dead letter(s) put back in line`);
     }
   } finally {

@@ -5,9 +5,7 @@ import { loadConfig } from '../platform/config/app-config.js';
 import { ConfigurationError } from '../platform/config/configuration.error.js';
 import { ModuleDatabases } from '../platform/application/module-databases.js';
 import { discoverModules } from '../platform/modules/module-discovery.js';
-import { ident } from '../platform/database/provisioning.js';
-import { recordSignal } from '../platform/sagas/saga-signals.js';
-import { SagaOperations } from '../platform/sagas/saga-store.js';
+import { ModuleOperations } from '../platform/operations/module-operations.js';
 import { runCli, UsageError, wantsHelp } from './run-cli.js';
 
 const USAGE = `usage: npm run sagas -- <command> [arguments] [--module <module>]
@@ -56,17 +54,17 @@ async function main(argv: readonly string[]): Promise<void> {
   try {
     let found = 0;
     for (const { definition } of chosen) {
-      const db = databases.get(definition.name);
-      const operations = new SagaOperations(db, definition.name);
+      // The same reads and actions as the console's (one implementation, src/platform/operations).
+      const operations = new ModuleOperations(databases.get(definition.name), definition.name);
       if (command === 'list') {
-        for (const saga of await operations.list()) {
+        for (const saga of await operations.listSagas()) {
           found++;
           const waits = saga.awaiting ? `  waits for ${saga.awaiting.length ? saga.awaiting.join(' | ') : 'time (sleep)'} until ${saga.until?.toISOString() ?? '?'}` : '';
           const cancel = saga.cancelReason ? `  cancel asked (${saga.cancelReason})` : '';
           console.log(`${definition.name}  ${saga.saga} v${saga.version}  ${saga.status}  at ${saga.step}  ${saga.key}${waits}${cancel}`);
         }
       } else if (command === 'stuck') {
-        for (const saga of await operations.stuck()) {
+        for (const saga of await operations.stuckSagas()) {
           found++;
           console.log(`${definition.name}  ${saga.saga}  ${saga.key}  at ${saga.step}  attempts=${saga.attempts}  since ${saga.since.toISOString()}\n    ${saga.lastError ?? ''}`);
         }
@@ -82,10 +80,9 @@ async function main(argv: readonly string[]): Promise<void> {
         }
       } else {
         const [saga, key, name, id = randomUUID()] = rest;
-        const [known] = await db.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${ident(definition.name)}.sagas WHERE saga = $1`, [saga]);
-        if (known.n === 0 && only === undefined) continue;
+        if (only === undefined && !(await operations.hasSaga(saga))) continue;
         found++;
-        const fresh = await recordSignal(db, definition.name, { saga, key, name, id });
+        const fresh = await operations.signal(saga, key, name, id);
         console.log(`${definition.name}: signal ${name} (${id}) for ${saga} saga ${key} ${fresh ? 'recorded' : 'was recorded before: counted once'}`);
       }
     }

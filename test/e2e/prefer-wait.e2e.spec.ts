@@ -146,6 +146,18 @@ describeEachTopology(topologies, 'Prefer: wait on POST /orders in the %s topolog
     try {
       // Every order is placed (its checkout blocked at the charge): 50 clients now wait.
       await eventually(async () => expect((await admin.query(`SELECT count(*)::int AS n FROM orders.orders WHERE customer_id LIKE 'cust-many-%'`)).rows[0].n).toBe(50), 30_000);
+      // ...and has begun its wait (its saga marked watched): before that its statements may still be in flight, on a loaded machine.
+      await eventually(
+        async () =>
+          expect(
+            (
+              await admin.query(
+                `SELECT count(*)::int AS n FROM orders.sagas s JOIN orders.orders o ON s.key = o.id::text WHERE o.customer_id LIKE 'cust-many-%' AND s.saga = 'checkout' AND s.watched`,
+              )
+            ).rows[0].n,
+          ).toBe(50),
+        30_000,
+      );
       for (let sample = 0; sample < 5; sample++) {
         const { rows } = await admin.query(
           `SELECT count(*) FILTER (WHERE state IN ('active', 'idle in transaction'))::int AS busy, count(*)::int AS total

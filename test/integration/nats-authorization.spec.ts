@@ -134,6 +134,26 @@ const OBSERVER_PASSWORD = generatePassword();
     }
   });
 
+  it("lets the gateway (its operator console) ask each module's process about its sagas and outbox, and no other service (ADR 40)", async () => {
+    const gatewayUser = await connectAs('gateway');
+    const payments = await connectAs('payments');
+    try {
+      // Answered by the process that hosts orders (the main user), from its own database.
+      const overview = JSON.parse((await gatewayUser.request(`${PREFIX}.operate.orders`, JSON.stringify({ op: 'overview' }), { timeout: 5_000 })).string());
+      expect(overview).toMatchObject({ ok: true, result: { module: 'orders', outbox: { dead: 0 } } });
+      const roll = [];
+      for await (const reply of await gatewayUser.requestMany(`${PREFIX}.instances.inventory`, 'null', { maxWait: 1_000 })) roll.push(JSON.parse(reply.string()));
+      expect(roll).toEqual([{ ok: true, result: expect.objectContaining({ hosts: ['inventory'], gateway: false }) }]);
+      // A module's user may neither act on another module's sagas nor answer in its place.
+      await expect(payments.request(`${PREFIX}.operate.inventory`, JSON.stringify({ op: 'replay' }), { timeout: 1_000 })).rejects.toThrow();
+      const subscription = payments.subscribe(`${PREFIX}.operate.inventory`);
+      expect(String(await subscription.closed)).toMatch(/permission/i);
+    } finally {
+      await gatewayUser.close();
+      await payments.close();
+    }
+  });
+
   it('answers only into inboxes: a request naming a foreign reply subject gets no answer there', async () => {
     const observer = await connect({ servers: url, user: 'observer', pass: OBSERVER_PASSWORD });
     const gatewayUser = await connectAs('gateway');

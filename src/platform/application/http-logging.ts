@@ -8,8 +8,8 @@ export function httpLogging(pinoRoot: Pino): DynamicModule {
   return LoggerModule.forRoot({
     pinoHttp: {
       logger: pinoRoot,
-      // One line per request, with its trace; probes would drown the rest.
-      autoLogging: { ignore: (request) => /^\/(health|metrics)\b/.test(request.url ?? '') },
+      // One line per request, with its trace; probes (and the console's polling) would drown the rest.
+      autoLogging: { ignore: (request) => /^\/(health|metrics|console\/api\/overview)\b/.test(request.url ?? '') },
       customProps: (request) => (request as TracedRequest).traceIds ?? {},
       serializers: {
         req: (request: { method: string; url: string }) => ({ method: request.method, url: request.url }),

@@ -8,8 +8,10 @@ import {
 } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE, NestFactory } from '@nestjs/core';
 import { SwaggerModule } from '@nestjs/swagger';
+import { randomBytes } from 'node:crypto';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import type { AppConfig } from '../config/app-config.js';
 import { ConfigurationError } from '../config/configuration.error.js';
 import { ModuleSettings } from '../config/module-settings.js';
@@ -20,6 +22,10 @@ import { instrumentClient } from '../observability/instrumented-client.js';
 import { MODULE_DATA_SOURCE } from '../database/module-data-source.js';
 import { httpLogging } from './http-logging.js';
 import { ModuleDatabases } from './module-databases.js';
+import { serveOperatorRequests } from './operator-binding.js';
+import { ConsoleAuth } from '../console/console-auth.js';
+import { ConsoleController } from '../console/console.controller.js';
+import { OperatorConsole } from '../console/operator-console.js';
 import { moduleProbes, readinessChecks } from './module-probes.js';
 import { openTransport } from './process-transport.js';
 import { EventsHealthController } from '../health/events-health.controller.js';
@@ -43,6 +49,7 @@ import { MetricsController } from '../observability/metrics.controller.js';
 import { ObservabilityModule } from '../observability/observability.module.js';
 import { DEFAULT_RESILIENCE, type ResilienceOptions } from '../transport/resilience.js';
 import { bindTransport } from '../transport/transport-bindings.js';
+import type { ProcessInstance } from '../transport/transport.js';
 
 export interface StoreApplication {
   readonly app: INestApplication;
@@ -108,6 +115,28 @@ export async function startStoreApplication(
     consumerStats: () => messaging.consumerStats(),
   });
   const earlyRefusals = new EarlyRefusals(metrics);
+  const probes = moduleProbes(config, modules, databases, transport);
+  // Which process this is, as a roll call of the console answers it (several stores share a test's pid).
+  const instance: ProcessInstance = {
+    instance: `${hostname()}:${process.pid}:${randomBytes(3).toString('hex')}`,
+    hosts: config.hostedModules,
+    gateway: config.gateway,
+    startedAt: new Date().toISOString(),
+  };
+  // The operator console: gateways only, and only with an admin token (ADR 40); otherwise /console is not routed.
+  const operatorConsole =
+    config.gateway && config.consoleToken
+      ? new OperatorConsole({
+          modules,
+          hosted: config.hostedModules,
+          database: (name) => databases.get(name),
+          consumerStats: () => messaging.consumerStats(),
+          probes,
+          transport,
+          metrics,
+          instance,
+        })
+      : undefined;
   try {
     const root: DynamicModule = {
       module: StoreRootModule,
@@ -127,9 +156,15 @@ export async function startStoreApplication(
         ),
         ...(config.gateway ? definitions.flatMap((definition) => (definition.http ? [definition.http] : [])) : []),
       ],
-      controllers: [HealthController, EventsHealthController, MetricsController],
+      controllers: [HealthController, EventsHealthController, MetricsController, ...(operatorConsole ? [ConsoleController] : [])],
       providers: [
-        { provide: MODULE_PROBES, useValue: moduleProbes(config, modules, databases, transport) },
+        { provide: MODULE_PROBES, useValue: probes },
+        ...(operatorConsole
+          ? [
+              { provide: OperatorConsole, useValue: operatorConsole },
+              { provide: ConsoleAuth, useValue: new ConsoleAuth(config.consoleToken!) },
+            ]
+          : []),
         { provide: READINESS_CHECKS, useValue: readinessChecks(config, databases, transport) },
         { provide: Messaging, useValue: messaging },
         { provide: EarlyRefusals, useValue: earlyRefusals },
@@ -162,6 +197,13 @@ export async function startStoreApplication(
             'local',
             metrics,
           ),
+      });
+      serveOperatorRequests({
+        transport,
+        hosted: config.hostedModules,
+        database: (name) => databases.get(name),
+        consumerStats: () => messaging.consumerStats(),
+        instance,
       });
     }
     await messaging.start();

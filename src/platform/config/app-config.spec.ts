@@ -41,8 +41,17 @@ describe('loadConfig', () => {
     [{ DATABASE_URL: 'postgres://x' }, 'DATABASE_URL: the URL names no database (expected postgres://user:password@host:port/database)'],
     [{ ORDERS_DATABASE_URL: 'not a url' }, 'ORDERS_DATABASE_URL: not a valid URL (expected postgres://user:password@host:port/database)'],
     [{ LOG_LEVEL: 'loud' }, "LOG_LEVEL: expected one of fatal, error, warn, info, debug, trace, got 'loud'"],
+    [{ CONSOLE_TOKEN: 'short' }, 'CONSOLE_TOKEN: expected 16 to 512 characters without white space (e.g. `openssl rand -hex 24`)'],
+    [{ CONSOLE_TOKEN: 'sixteen chars but spaced' }, 'CONSOLE_TOKEN: expected 16 to 512 characters without white space (e.g. `openssl rand -hex 24`)'],
   ])('refuses %j with one clear line', (env, message) => {
     expect(() => loadConfig(env, KNOWN)).toThrow(new ConfigurationError(message));
+  });
+
+  it('turns the operator console on with CONSOLE_TOKEN only (ADR 40), never echoing it', () => {
+    expect(loadConfig({}, KNOWN).consoleToken).toBeUndefined();
+    expect(loadConfig({ CONSOLE_TOKEN: ' ' }, KNOWN).consoleToken).toBeUndefined();
+    expect(loadConfig({ CONSOLE_TOKEN: '0123456789abcdef' }, KNOWN).consoleToken).toBe('0123456789abcdef');
+    expect(() => loadConfig({ CONSOLE_TOKEN: 'tooShort' }, KNOWN)).toThrow(/^(?!.*tooShort)/);
   });
 
   it('never echoes a database password in an error', () => {

@@ -23,6 +23,8 @@ export interface AppConfig {
   readonly embeddedPostgres: { readonly port: number; readonly dataDir: string };
   readonly dbPoolSize: number;
   readonly serviceToken: string | undefined;
+  /** CONSOLE_TOKEN: the operator console's admin token; the console is off without one (ADR 40). */
+  readonly consoleToken: string | undefined;
   /** NATS's own authentication of this process (NATS_USER/NATS_PASSWORD, NATS_CREDS, NATS_TLS_*; ADR 15). */
   readonly natsCredentials: NatsCredentialsConfig | undefined;
   /** Secret from which module role passwords are derived (DB_ROLE_SECRET). */
@@ -76,6 +78,7 @@ export function loadConfig(env: Env, knownModules: readonly string[]): AppConfig
     },
     dbPoolSize: parseInteger(env.DB_POOL_SIZE, 'DB_POOL_SIZE', 5, 1, 100),
     serviceToken: nonEmpty(env.SERVICE_TOKEN),
+    consoleToken: parseConsoleToken(env.CONSOLE_TOKEN),
     natsCredentials: parseNatsCredentials(env),
     dbRoleSecret: nonEmpty(env.DB_ROLE_SECRET),
     logLevel: parseLogLevel(env.LOG_LEVEL),
@@ -111,6 +114,16 @@ function parseNatsCredentials(env: Env): NatsCredentialsConfig | undefined {
   if (user === undefined && credsFile === undefined && !hasTls && inboxPrefix === undefined) return undefined;
   const strip = <T extends object>(value: T): T => Object.fromEntries(Object.entries(value).filter(([, v]) => v !== undefined)) as T;
   return strip({ user, password, credsFile, tls: hasTls ? strip(tls) : undefined, inboxPrefix });
+}
+
+/** An admin token guessable in a lifetime is no token: at least 16 characters, no white space. */
+function parseConsoleToken(raw: string | undefined): string | undefined {
+  const token = nonEmpty(raw);
+  if (token === undefined) return undefined;
+  if (token.length < 16 || token.length > 512 || /\s/.test(token)) {
+    throw new ConfigurationError('CONSOLE_TOKEN: expected 16 to 512 characters without white space (e.g. `openssl rand -hex 24`)');
+  }
+  return token;
 }
 
 /** Whether NATS itself authenticates this process (then SERVICE_TOKEN is optional). */

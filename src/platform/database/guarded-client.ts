@@ -17,15 +17,26 @@ const logger = new Logger('Database');
  * holder's next query fails (a 503, a retried pass), and the pool replaces it.
  */
 export class GuardedClient extends pg.Client {
+  /** Set by our own end(): the server may still end the session first (a fast shutdown right after a pool's end), which is no loss. */
+  private endingByOwner = false;
+
   constructor(config?: string | pg.ClientConfig) {
     super(config);
     let warned = false;
     this.on('error', (error: Error & { code?: string }) => {
+      if (this.endingByOwner) return;
       // Once per connection: the server's message, then the socket's end, say the same loss.
       if (warned) return;
       warned = true;
       const name = (this as unknown as { connectionParameters?: { application_name?: string } }).connectionParameters?.application_name;
       logger.warn(`${name ?? 'a'} connection lost${error.code ? ` (${error.code})` : ''}: ${error.message}`);
     });
+  }
+
+  override end(): Promise<void>;
+  override end(callback: (error: Error) => void): void;
+  override end(callback?: (error: Error) => void): Promise<void> | void {
+    this.endingByOwner = true;
+    return callback ? super.end(callback) : super.end();
   }
 }

@@ -493,8 +493,14 @@ export class SagaOperations {
   async list(limit = 100): Promise<ListedSaga[]> {
     const rows: Array<{ saga: string; key: string; version: number; status: string; step: string; awaiting: string[] | null; wake_at: Date | null; cancel_reason: string | null }> =
       await this.db.query(
-        `SELECT saga, key, definition_version AS version, status, step, awaiting, wake_at, cancel_reason FROM ${this.sagas}
-          WHERE status <> 'DONE' ORDER BY saga, definition_version, status, step, created_at LIMIT $1`,
+        // Each arm matches a partial index (sagas_due, sagas_stuck): ended sagas, however many, are never read.
+        `SELECT saga, key, version, status, step, awaiting, wake_at, cancel_reason FROM (
+           SELECT saga, key, definition_version AS version, status, step, awaiting, wake_at, cancel_reason, created_at FROM ${this.sagas}
+            WHERE status IN ('RUNNING', 'WAITING')
+           UNION ALL
+           SELECT saga, key, definition_version AS version, status, step, awaiting, wake_at, cancel_reason, created_at FROM ${this.sagas}
+            WHERE status = 'STUCK'
+         ) live ORDER BY saga, version, status, step, created_at LIMIT $1`,
         [limit],
       );
     return rows.map((row) => ({

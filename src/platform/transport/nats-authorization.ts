@@ -23,7 +23,8 @@ export interface NatsPermissions {
  *   a request cannot aim an answer anywhere else, whatever reply subject it names);
  * - send the operations its code declares it calls, and no others: its modules'
  *   `calls`, and for a gateway every module's `httpCalls` (what the HTTP API exposes);
- *   ping any module (health);
+ *   ping any module (health); a gateway, which serves the operator console, also sends operators'
+ *   requests and roll calls to any module, which each process answers for its own (ADR 40);
  * - receive replies on its own inbox prefix only, so no one else reads them;
  * - publish its own modules' events to the stream, create and read the stream's
  *   info, and create (with its own filter only), read, pull from and acknowledge
@@ -37,8 +38,11 @@ export function permissionsOf(user: NatsServiceUser, modules: readonly Discovere
   );
   const stream = `${prefix}-events`;
   const publish = [...[...operations].sort(), `${prefix}.ping.*`];
+  // The operator console is served by gateways only: they may ask every module's process about its
+  // sagas and outbox and act on them (ADR 40); a headless process may not, and answers only of its own.
+  if (user.gateway) publish.push(`${prefix}.operate.*`, `${prefix}.instances.*`);
   const subscribe = [
-    ...hosted.flatMap(({ definition: { name } }) => [`${prefix}.call.${name}.*`, `${prefix}.ping.${name}`]),
+    ...hosted.flatMap(({ definition: { name } }) => [`${prefix}.call.${name}.*`, `${prefix}.ping.${name}`, `${prefix}.operate.${name}`, `${prefix}.instances.${name}`]),
     `${inboxPrefixOf(prefix, user.user)}.>`,
   ];
   if (hosted.length > 0) {

@@ -16,7 +16,7 @@ import { describeFieldErrors } from '../validation/field-errors.js';
 import { inputShapeErrors, parseJson } from '../validation/input-shape.js';
 import { type EventStreamOptions, JetStreamEventStream, TOKEN_HEADER, tokenMatches } from './jetstream-event-stream.js';
 import { inboxNamespaceOf, inboxPrefixOf, isAnswerableReply } from './reply-subjects.js';
-import { type ModuleResponder, type CallReply, type Transport, TransportError } from './transport.js';
+import { type ModuleResponder, type CallReply, type ProcessInstance, type Transport, TransportError } from './transport.js';
 
 const REFUSED = 'refused: missing or wrong service token';
 
@@ -93,6 +93,36 @@ export class NatsTransport implements Transport {
     this.subscribe(`${this.prefix}.ping.${module}`, `${this.prefix}.${module}`, module, async () => ({ ok: true, result: null }));
   }
 
+  serveOperations(module: string, respond: (request: unknown) => Promise<CallReply>, instance: ProcessInstance): void {
+    // The module's queue group: one replica answers (they share the database).
+    this.subscribe(`${this.prefix}.operate.${module}`, `${this.prefix}.${module}`, module, (_subject, input) => respond(input));
+    // No queue group: every replica answers a roll call.
+    this.subscribe(`${this.prefix}.instances.${module}`, undefined, module, async () => ({ ok: true, result: instance }));
+  }
+
+  async operate(module: string, request: unknown, timeoutMs: number): Promise<CallReply> {
+    return (await this.request(`${this.prefix}.operate.${module}`, request, timeoutMs)) as CallReply;
+  }
+
+  async instances(module: string, waitMs: number): Promise<ProcessInstance[]> {
+    if (!this.connected) return [];
+    const headers = natsHeaders();
+    if (this.token !== undefined) headers.set(TOKEN_HEADER, this.token.toString());
+    const found: ProcessInstance[] = [];
+    try {
+      // Every answer that comes within waitMs counts: a replica slower than that is not listed this time.
+      const replies = await this.connection.requestMany(`${this.prefix}.instances.${module}`, 'null', { maxWait: waitMs, headers });
+      for await (const reply of replies) {
+        const parsed = parseJson(reply.string());
+        const body = parsed?.value as { ok?: boolean; result?: ProcessInstance } | undefined;
+        if (body?.ok === true && body.result) found.push(body.result);
+      }
+    } catch {
+      // No responders, or the link went: whatever answered is what there is.
+    }
+    return found;
+  }
+
   async call(module: string, operation: string, input: unknown, timeoutMs: number): Promise<CallReply> {
     return (await this.request(`${this.prefix}.call.${module}.${operation}`, input, timeoutMs)) as CallReply;
   }
@@ -156,12 +186,12 @@ export class NatsTransport implements Transport {
 
   private subscribe(
     subject: string,
-    queue: string,
+    queue: string | undefined,
     module: string,
     answer: (subject: string, input: unknown) => Promise<unknown>,
   ): void {
     this.connection.subscribe(subject, {
-      queue,
+      ...(queue === undefined ? {} : { queue }),
       callback: (error, message) => {
         if (error) {
           this.logger.warn(`subscription ${subject} failed: ${error.message}`);
@@ -175,6 +205,10 @@ export class NatsTransport implements Transport {
         }
       },
     });
+  }
+
+  private isOperatorSubject(subject: string): boolean {
+    return subject.startsWith(`${this.prefix}.operate.`) || subject.startsWith(`${this.prefix}.instances.`);
   }
 
   private receive(message: Msg, module: string, answer: (subject: string, input: unknown) => Promise<unknown>): void {
@@ -205,8 +239,9 @@ export class NatsTransport implements Transport {
       async () => {
         const started = performance.now();
         const result = await answer(message.subject, input.value);
-        // One line per handled message, inside its span: it carries the trace id.
-        this.logger.log({
+        // One line per handled message, inside its span: it carries the trace id. Not for an open
+        // console's polling (overviews, roll calls every 2 s): its actions are logged where they are done.
+        if (!this.isOperatorSubject(message.subject)) this.logger.log({
           msg: 'handled message',
           subject: message.subject,
           ok: (result as { ok?: boolean }).ok !== false,

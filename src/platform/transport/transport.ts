@@ -9,6 +9,15 @@ export type CallReply =
 
 export type ModuleResponder = (operation: string, input: unknown) => Promise<CallReply>;
 
+/** One process that hosts a module, as it answers a roll call (the operator console's replicas). */
+export interface ProcessInstance {
+  /** Host name and process id: which replica. */
+  readonly instance: string;
+  readonly hosts: readonly string[];
+  readonly gateway: boolean;
+  readonly startedAt: string;
+}
+
 /**
  * How modules in different processes reach each other: calls, and the event
  * stream. Every message carries the deployment's service token; every call
@@ -23,6 +32,15 @@ export interface Transport {
   openEventStream(options: EventStreamOptions): Promise<EventStream>;
   /** Whether some process answers for the module now. */
   ping(module: string, timeoutMs: number): Promise<boolean>;
+  /**
+   * Answers operators' requests about a hosted module (`<prefix>.operate.<module>`, one replica
+   * answers) and roll calls (`<prefix>.instances.<module>`, every replica answers): ADR 40.
+   */
+  serveOperations?(module: string, respond: (request: unknown) => Promise<CallReply>, instance: ProcessInstance): void;
+  /** Sends an operator's request to the process that hosts the module; rejects with TransportError when it cannot. */
+  operate?(module: string, request: unknown, timeoutMs: number): Promise<CallReply>;
+  /** Every process hosting the module that answers within `waitMs`. */
+  instances?(module: string, waitMs: number): Promise<ProcessInstance[]>;
   /** Whether the link to the broker is up now (readiness: a process that needs NATS cannot work without it). */
   isConnected(): boolean;
   /** Called each time the link comes back after an outage (circuits opened meanwhile are stale). */
