@@ -21,6 +21,7 @@ const CLIS: ReadonlyArray<{ name: string; file: string }> = [
   { name: 'docs:architecture', file: 'dist/tools/verify/architecture-docs.cli.js' },
   { name: 'compare', file: 'dist/tools/compare/compare.cli.js' },
   { name: 'explore', file: 'dist/tools/explore/explore.cli.js' },
+  { name: 'hosts', file: 'dist/tools/hosts/hosts.cli.js' },
 ];
 
 interface Exit {

@@ -245,7 +245,8 @@ describe('compose (deploy/compose.yaml)', () => {
   it('provisions in a one-shot service that alone holds the admin URL and the role secret, before every module service', () => {
     expect(oneShots).toEqual(['provision']);
     const provision = compose.services.provision;
-    expect(provision.command).toEqual(['node', 'dist/src/cli/provision.cli.js', '--redacted']);
+    // It waits for the server: podman-compose 1.0 honours no depends_on condition (containers.process.spec.ts).
+    expect(provision.command).toEqual(['node', 'dist/src/cli/provision.cli.js', '--redacted', '--wait', expect.stringMatching(/^[1-9]\d*$/)]);
     const env = environmentOf(provision, deploy);
     expect(Object.keys(env).sort()).toEqual(['DATABASE_URL', 'DB_ROLE_SECRET', 'LOG_LEVEL']);
     // The role URLs the services hold name the server and database the one-shot provisions.
@@ -350,7 +351,7 @@ describeWithKubectl('Kubernetes (deploy/k8s), rendered by kubectl kustomize', ()
     startupProbe?: { httpGet?: { path?: string; port: string | number } };
     resources?: { requests?: Record<string, string>; limits?: Record<string, string> };
   };
-  type PodTemplate = { metadata: { labels: Record<string, string> }; spec: { containers: Container[]; volumes?: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }> } };
+  type PodTemplate = { metadata: { labels: Record<string, string> }; spec: { automountServiceAccountToken?: boolean; containers: Container[]; volumes?: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }> } };
   type Workload = Manifest & { spec: { replicas?: number; selector: { matchLabels: Record<string, string> }; template: PodTemplate } };
   const workloads = objects.filter((object) => ['Deployment', 'StatefulSet', 'Job'].includes(object.kind)) as Workload[];
   const deployments = ofKind('Deployment') as Workload[];
@@ -385,10 +386,12 @@ describeWithKubectl('Kubernetes (deploy/k8s), rendered by kubectl kustomize', ()
   });
 
   it.each([
-    ['a wrong field type', 'orders.yaml', (text: string) => text.replace('replicas: 2', 'replicas: "two"'), /Deployment orders: .*replicas must be integer/],
+    ['a wrong field type', 'orders.yaml', (text: string) => text.replace('terminationGracePeriodSeconds: 15', 'terminationGracePeriodSeconds: "fifteen"'), /Deployment orders: .*terminationGracePeriodSeconds must be integer/],
+    ['a wrong field type in an autoscaler', 'autoscaling.yaml', (text: string) => text.replace('maxReplicas: 4', 'maxReplicas: "four"'), /HorizontalPodAutoscaler inventory: .*maxReplicas must be integer/],
+    ['an unknown field in an autoscaler', 'autoscaling.yaml', (text: string) => text.replace('minReplicas: 2', 'minReplica: 2'), /HorizontalPodAutoscaler .*(minReplica|must have required property)/],
     ['an unknown field', 'gateway.yaml', (text: string) => text.replace('      terminationGracePeriodSeconds: 15', '      terminationGracePeriodSecond: 15'), /Deployment gateway .*'"terminationGracePeriodSecond"' does not exist in type 'IPodSpec'/],
     ['malformed YAML (a `?` in a flow mapping, which kubectl refuses)', 'nats.yaml', (text: string) => text.replace('path: "/healthz?js-server-only=true"', 'path: /healthz?js-server-only=true'), /^kubectl kustomize .*: exit 1: .*nats\.yaml/],
-    ['malformed YAML (a key given twice)', 'inventory.yaml', (text: string) => text.replace('  replicas: 2\n', '  replicas: 2\n  replicas: 3\n'), /^inventory\.yaml: Map keys must be unique/],
+    ['malformed YAML (a key given twice)', 'inventory.yaml', (text: string) => text.replace('      terminationGracePeriodSeconds: 15\n', '      terminationGracePeriodSeconds: 15\n      terminationGracePeriodSeconds: 30\n'), /^inventory\.yaml: Map keys must be unique/],
     ['a Secret with placeholders applied as is', 'config.yaml', (text: string) => `${text}---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: store-secrets\nstringData:\n  DATABASE_URL: postgres://admin:replace-me@db/store\n`, /no Secret/],
   ])('fails on a planted error: %s', async (_what, file, plant, expected) => {
     const copy = copyDeploy(deploy);
@@ -454,6 +457,14 @@ describeWithKubectl('Kubernetes (deploy/k8s), rendered by kubectl kustomize', ()
           pull: 'IfNotPresent',
         });
       }
+    }
+  });
+
+  it('mounts no Kubernetes API token in any pod: no process of the store talks to the API server', () => {
+    expect(workloads.length).toBeGreaterThan(0);
+    for (const workload of workloads) {
+      const where = `${workload.kind} ${workload.metadata.name}`;
+      expect({ where, automount: workload.spec.template.spec.automountServiceAccountToken }).toEqual({ where, automount: false });
     }
   });
 
@@ -530,11 +541,50 @@ describeWithKubectl('Kubernetes (deploy/k8s), rendered by kubectl kustomize', ()
         requests: { cpu: expect.any(String), memory: expect.any(String) },
         limits: expect.objectContaining({ memory: expect.any(String) }),
       });
-      expect(deployment.spec.replicas).toBeGreaterThanOrEqual(2);
+      // Two pods at least: by its autoscaler's minimum (then no replicas of its own, which each apply would reset to), or its own count.
+      const autoscaler = autoscalerOf(name);
+      expect({ name, replicas: deployment.spec.replicas }).toEqual({ name, replicas: autoscaler ? undefined : expect.any(Number) });
+      expect((autoscaler?.spec.minReplicas ?? deployment.spec.replicas)!).toBeGreaterThanOrEqual(2);
       const labels = deployment.spec.template.metadata.labels;
       expect({ name, budgets: budgets.filter((budget) => selects(budget.spec.selector.matchLabels, labels)).length }).toEqual({ name, budgets: 1 });
       expect({ name, services: services.filter((service) => selects(service.spec.selector, labels)).length }).toEqual({ name, services: 1 });
     }
+  });
+
+  type Autoscaler = Manifest & {
+    spec: {
+      scaleTargetRef: { apiVersion: string; kind: string; name: string };
+      minReplicas?: number;
+      maxReplicas: number;
+      metrics?: Array<{ type: string; resource?: { name: string; target: { type: string; averageUtilization?: number; averageValue?: string } } }>;
+    };
+  };
+  const autoscalers = ofKind('HorizontalPodAutoscaler') as Autoscaler[];
+  const autoscalerOf = (deployment: string) => autoscalers.find((each) => each.spec.scaleTargetRef.kind === 'Deployment' && each.spec.scaleTargetRef.name === deployment);
+
+  it('scales each service on its own: one CPU autoscaler per Deployment of the store, with bounds PostgreSQL can hold', () => {
+    const cores = (quantity: string) => (quantity.endsWith('m') ? Number(quantity.slice(0, -1)) / 1000 : Number(quantity));
+    for (const deployment of storeDeployments) {
+      const name = deployment.metadata.name;
+      const mine = autoscalers.filter((each) => each.spec.scaleTargetRef.name === name);
+      expect({ name, autoscalers: mine.length, target: mine[0]?.spec.scaleTargetRef }).toEqual({ name, autoscalers: 1, target: { apiVersion: 'apps/v1', kind: 'Deployment', name } });
+      const { minReplicas = 1, maxReplicas, metrics = [] } = mine[0].spec;
+      expect({ name, sane: minReplicas >= 2 && maxReplicas >= minReplicas && maxReplicas <= 10 }).toEqual({ name, sane: true });
+      // On CPU, at a target a pod reaches before its limit (else it would never scale).
+      const cpu = metrics.find((metric) => metric.type === 'Resource' && metric.resource?.name === 'cpu')?.resource?.target;
+      const limit = cores(storeContainer(deployment).resources?.limits?.cpu ?? '1');
+      const request = cores(storeContainer(deployment).resources?.requests?.cpu ?? '0');
+      const target = cpu?.type === 'AverageValue' ? cores(cpu.averageValue ?? '0') : ((cpu?.averageUtilization ?? 0) / 100) * request;
+      expect({ name, cpu: cpu !== undefined, reachable: target > 0 && target < limit }).toEqual({ name, cpu: true, reachable: true });
+    }
+    // Every autoscaler aims at a Deployment that exists (a typo scales nothing).
+    for (const autoscaler of autoscalers) expect(deployments.map((deployment) => deployment.metadata.name)).toContain(autoscaler.spec.scaleTargetRef.name);
+    // At their maxima, the modules' pools fit PostgreSQL's default max_connections (100) with room to spare.
+    const pool = Number(configMaps.get([...configMaps.keys()].find((key) => key.startsWith('store-config'))!)?.DB_POOL_SIZE ?? 5);
+    const connections = storeDeployments
+      .filter((deployment) => processOf('', environment(storeContainer(deployment))).modules.length > 0)
+      .reduce((sum, deployment) => sum + (autoscalerOf(deployment.metadata.name)?.spec.maxReplicas ?? deployment.spec.replicas ?? 1) * pool, 0);
+    expect(connections).toBeLessThanOrEqual(90);
   });
 
   it('runs NATS as a 3-node JetStream cluster with a route to every peer, behind a headless Service, with the users of npm run nats-auth', () => {

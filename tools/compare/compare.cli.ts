@@ -4,7 +4,7 @@ import { fileURLToPath } from 'node:url';
 import { Logger } from '@nestjs/common';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
 import { planTopology } from '../topology/topologies.js';
-import { BASELINE, parseOptions, USAGE, UsageError } from './options.js';
+import { BASELINE, ON_HOSTS, parseOptions, USAGE, UsageError } from './options.js';
 import { Progress } from './progress.js';
 import { writeReport } from './report-files.js';
 import { cleanups, runCompare } from './run-compare.js';
@@ -28,7 +28,7 @@ async function main(argv: readonly string[]): Promise<number> {
   for (const topology of options.topologies) {
     if (topology === BASELINE) continue;
     try {
-      planTopology(topology, modules);
+      planTopology(topology.replace(ON_HOSTS, ''), modules);
     } catch (error) {
       throw new UsageError(`--topologies: ${(error as Error).message}`);
     }

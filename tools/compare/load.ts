@@ -24,11 +24,17 @@ export interface LoadOptions {
   readonly durationS: number;
   readonly concurrency: number;
   readonly sku: string;
+  /**
+   * Spread the orders over these products, one after the other, instead of `sku` alone: with one
+   * product every checkout queues on that product's row lock (the plain monolith's one
+   * transaction most of all), which measures the lock more than the placement.
+   */
+  readonly skus?: readonly string[];
   readonly processes: readonly ProcessTarget[];
   /** The database server's postmaster, for its CPU (undefined: every postgres process on the machine). */
   readonly postmaster: number | undefined;
-  /** Every process's HTTP port (each serves /metrics). */
-  readonly metricsPorts: readonly number[];
+  /** Every process's HTTP port, or base URL (each serves /metrics). */
+  readonly metricsPorts: readonly (number | string)[];
   readonly warmUpS: number;
   readonly drainTimeoutMs: number;
   readonly onTick: (text: string) => void;
@@ -91,16 +97,19 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const table = options.ordersTable ?? 'orders.orders';
   const settle = (timeoutMs: number, onWait: (n: number) => void) =>
     table === 'orders.orders' ? waitForQuiet(options.adminUrl, timeoutMs, onWait) : Promise.resolve<{ quiet: boolean; counts: Record<string, number> }>({ quiet: true, counts: {} });
-  const body = JSON.stringify({
-    customerId: CUSTOMER,
-    items: [{ sku: options.sku, quantity: 1 }],
-    paymentToken: 'tok_visa',
-    shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' },
-  });
+  const bodyOf = (sku: string) =>
+    JSON.stringify({
+      customerId: CUSTOMER,
+      items: [{ sku, quantity: 1 }],
+      paymentToken: 'tok_visa',
+      shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' },
+    });
+  const body = options.skus && options.skus.length > 0 ? options.skus.map(bodyOf) : bodyOf(options.sku);
   // Warm-up: JIT, pools, query plans, connections, on the very path measured; then quiet again.
   if (options.warmUpS > 0) {
     options.onTick(`warm-up ${options.warmUpS} s`);
-    await cannon(options, 'warm-up', body.replace(CUSTOMER, 'compare-warm-up'), options.warmUpS, () => {});
+    const warmUp = Array.isArray(body) ? body.map((each) => each.replace(CUSTOMER, 'compare-warm-up')) : body.replace(CUSTOMER, 'compare-warm-up');
+    await cannon(options, 'warm-up', warmUp, options.warmUpS, () => {});
     await settle(options.drainTimeoutMs, (n) => options.onTick(`warm-up: ${n} orders still pending`));
   }
 
@@ -190,10 +199,17 @@ async function now(admin: pg.Client): Promise<Date> {
 function cannon(
   options: LoadOptions,
   label: string,
-  body: string,
+  body: string | readonly string[],
   durationS: number,
   onResponse: (status: number, ms: number) => void,
 ): Promise<autocannon.Result> {
+  // Several bodies (a load spread over products): each request takes the next one, over all connections.
+  let next = 0;
+  const bodies: readonly string[] = typeof body === 'string' ? [body] : body;
+  const spread =
+    typeof body !== 'string'
+      ? { requests: [{ method: 'POST' as const, path: '/orders', setupRequest: (request: object) => ({ ...request, body: bodies[next++ % bodies.length] }) }] }
+      : {};
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const instance = autocannon(
@@ -201,7 +217,8 @@ function cannon(
         url: `${options.baseUrl}/orders`,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body,
+        body: bodies[0],
+        ...spread,
         connections: options.concurrency,
         duration: durationS,
         timeout: 30,

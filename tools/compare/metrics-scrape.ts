@@ -16,13 +16,15 @@ export interface MetricsSnapshot {
 
 const LINE = /^(module_call_duration_seconds_count|module_call_duration_seconds_sum|http_request_duration_seconds_count)\{([^}]*)\}\s+([0-9.eE+-]+)/;
 
-export async function scrape(port: number): Promise<MetricsSnapshot> {
+/** `port`: a process on this machine's loopback; or a base URL (a process on a host of its own, tools/hosts). */
+export async function scrape(port: number | string): Promise<MetricsSnapshot> {
   const remoteCalls = new Map<string, number>();
   const httpRequests = new Map<string, number>();
   const remoteSecondsByModule = new Map<string, number>();
   let text = '';
   try {
-    const response = await fetch(`http://127.0.0.1:${port}/metrics`, { signal: AbortSignal.timeout(5_000) });
+    const url = typeof port === 'number' ? `http://127.0.0.1:${port}/metrics` : `${port}/metrics`;
+    const response = await fetch(url, { signal: AbortSignal.timeout(5_000) });
     if (response.ok) text = await response.text();
   } catch {
     // a process that is down has nothing to say: its counters count as none

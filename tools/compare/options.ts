@@ -53,8 +53,15 @@ export interface CompareOptions {
   /** Report directory; default reports/compare-<timestamp>/. */
   readonly out: string | undefined;
   readonly keepDatabases: boolean;
+  /** Products the saturation load is spread over, in a second run (0: one product only). */
+  readonly spread: number;
+  /** The one-way delay of every link for `<topology>@hosts` topologies (tools/hosts), ms. */
+  readonly hostsDelayMs: number;
   readonly help: boolean;
 }
+
+/** `microservices@hosts`: the topology on hosts of its own (tools/hosts), next to the same on this machine's loopback. */
+export const ON_HOSTS = '@hosts';
 
 export class UsageError extends Error {}
 
@@ -99,6 +106,12 @@ and writes an HTML + Markdown + JSON report.
   --env TOPOLOGY:KEY=VALUE
                        a variable for one topology's processes only (repeatable),
                        e.g. --env microservices:CHECKOUT_DEADLINE_MS=10
+  --spread N           also measure saturation with the load spread over N products
+                       (default 64; 0: one product only, where every checkout queues
+                       on that product's row lock)
+  --hosts-delay-ms MS  for TOPOLOGY@hosts (e.g. microservices@hosts): each process on a
+                       host of its own (a network namespace; root), the environment of
+                       deploy/k8s, links delayed MS each way (default 0.5); no faults part
   --out DIR            report directory (default reports/compare-<timestamp>/)
   --keep-databases     do not drop the per-topology databases afterwards
   -h, --help           this text
@@ -111,7 +124,7 @@ Exit: 0 done and identical, 1 done with differences or failed checks or an error
 
 const VALUED = new Set([
   '--topologies', '--only', '--duration', '--concurrency', '--seed', '--fault-ms', '--fault-module', '--env', '--out',
-  '--rate', '--fixed-percent', '--curve', '--rate-duration', '--step-duration', '--poll-ms', '--target-rate', '--faults', '--slow-ms', '--slow', '--nats',
+  '--rate', '--fixed-percent', '--spread', '--hosts-delay-ms', '--curve', '--rate-duration', '--step-duration', '--poll-ms', '--target-rate', '--faults', '--slow-ms', '--slow', '--nats',
 ]);
 
 export function parseOptions(argv: readonly string[]): CompareOptions {
@@ -135,6 +148,8 @@ export function parseOptions(argv: readonly string[]): CompareOptions {
   let faultModule = 'inventory';
   let out: string | undefined;
   let keepDatabases = false;
+  let spread = 64;
+  let hostsDelayMs = 0.5;
   let help = false;
   const env: Record<string, string> = {};
   const perTopology: Array<[string, string, string]> = [];
@@ -251,6 +266,12 @@ export function parseOptions(argv: readonly string[]): CompareOptions {
       case '--keep-databases':
         keepDatabases = true;
         break;
+      case '--spread':
+        spread = integer(flag, value(), 0, 10_000);
+        break;
+      case '--hosts-delay-ms':
+        hostsDelayMs = number(flag, value(), 0, 1_000);
+        break;
       default:
         throw new UsageError(`unknown option '${raw}' (see --help)`);
     }
@@ -269,7 +290,7 @@ export function parseOptions(argv: readonly string[]): CompareOptions {
   }
   return {
     topologies, durationS, concurrency, rate, fixedPercent, curvePercents, rateDurationS, stepDurationS, pollMs, targetRate, faults, slowMs, slow, nats,
-    seed, parts, faultMs, faultModule, env, topologyEnv, out, keepDatabases, help,
+    seed, parts, faultMs, faultModule, env, topologyEnv, out, keepDatabases, spread, hostsDelayMs, help,
   };
 }
 

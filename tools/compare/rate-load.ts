@@ -24,7 +24,7 @@ export interface RatePointOptions {
   readonly customer: string;
   readonly processes: readonly ProcessTarget[];
   readonly postmaster: number | undefined;
-  readonly metricsPorts: readonly number[];
+  readonly metricsPorts: readonly (number | string)[];
   readonly pollMs: number;
   readonly onTick: (text: string) => void;
 }

@@ -136,8 +136,31 @@ function verdictSection(results: CompareResults): Section {
   if (sat.length > 0) {
     items.push(`Saturation throughput (closed loop, measured separately): ${sat.map((t) => `${t.name} ${fmt(t.performance!.completedPerSecond)}/s`).join(', ')}.`);
   }
+  const spread = results.topologies.filter((t) => t.performanceSpread);
+  if (spread.length > 0) {
+    items.push(
+      `Saturation throughput with the load spread over ${results.options.spread} products (no single row lock to queue on): ${spread.map((t) => `${t.name} ${fmt(t.performanceSpread!.completedPerSecond)}/s`).join(', ')}.`,
+    );
+  }
+  const onHosts = results.topologies.filter((t) => t.name.endsWith('@hosts') && t.performance);
+  for (const hosted of onHosts) {
+    const local = results.topologies.find((t) => t.name === hosted.name.replace('@hosts', '') && t.performance);
+    if (!local) continue;
+    const spreadRatio = hosted.performanceSpread && local.performanceSpread ? `; spread over ${results.options.spread} products ${ratio(hosted.performanceSpread.completedPerSecond, local.performanceSpread.completedPerSecond)}` : '';
+    items.push(
+      `The cost of a real network (${hosted.name}: every process on a host of its own, links +${results.options.hostsDelayMs} ms each way, the Kubernetes files' environment; against ${local.name} on this machine's loopback): ` +
+        `${ratio(hosted.performance!.completedPerSecond, local.performance!.completedPerSecond)} the saturation throughput${spreadRatio}` +
+        `, ${ratio(hosted.performance!.endToEndMs.p50, local.performance!.endToEndMs.p50)} the saturation run's end-to-end p50.`,
+    );
+  }
   const base = results.topologies.find((t) => t.baseline && t.performance);
   const mono = results.topologies.find((t) => t.name === 'monolith' && t.performance);
+  if (base && mono && base.performanceSpread && mono.performanceSpread) {
+    items.push(
+      `Modularity tax with the load spread over ${results.options.spread} products: ${ratio(mono.performanceSpread.completedPerSecond, base.performanceSpread.completedPerSecond)} the throughput ` +
+        `(one product: ${ratio(mono.performance!.completedPerSecond, base.performance!.completedPerSecond)}; one product makes every checkout of the baseline's single transaction wait on one row lock).`,
+    );
+  }
   if (base && mono) {
     items.push(
       `Modularity tax (monolith against the plain-monolith baseline): ${ratio(mono.performance!.completedPerSecond, base.performance!.completedPerSecond)} the throughput, ` +
@@ -279,6 +302,7 @@ function taxSection(results: CompareResults, monolith: TopologyResult, baseline:
         headers: ['measure', BASELINE, 'monolith', 'monolith / baseline'],
         rows: [
           row('saturation throughput, completed checkouts/s', (t) => t.performance?.completedPerSecond),
+          row(`saturation throughput, load spread over ${results.options.spread} products`, (t) => t.performanceSpread?.completedPerSecond),
           row('at the fixed rate: POST -> terminal p50, ms', (t) => fixedPoint(t)?.terminalMs.p50),
           row('at the fixed rate: POST -> terminal p99, ms', (t) => fixedPoint(t)?.terminalMs.p99),
           row('at the fixed rate: POST p50, ms', (t) => fixedPoint(t)?.postMs.p50),
@@ -354,6 +378,7 @@ function saturationSection(results: CompareResults, perf: readonly TopologyResul
         headers: ['measure', ...perf.map((t) => t.name)],
         rows: [
           row('**completed checkouts/s** (CONFIRMED / load start -> last confirmed)', (t) => `**${fmt(p(t).completedPerSecond)}**`),
+          row(`completed checkouts/s, the load spread over ${results.options.spread} products`, (t) => (t.performanceSpread ? fmt(t.performanceSpread.completedPerSecond) : '-')),
           row('POSTs answered / per s', (t) => `${p(t).posts} / ${fmt(p(t).postsPerSecond)}`),
           row('POSTs refused (by status) / network errors / timeouts', (t) => `${counts(p(t).rejected)} / ${p(t).errors} / ${p(t).timeouts}`),
           row('orders CONFIRMED / CANCELLED (by reason)', (t) => `${p(t).confirmed} / ${counts(p(t).cancelled)}`),

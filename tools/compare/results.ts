@@ -50,6 +50,9 @@ export interface CompareResults {
     readonly faultModule: string;
     readonly env: Readonly<Record<string, string>>;
     readonly topologyEnv: Readonly<Record<string, Readonly<Record<string, string>>>>;
+    /** Products of the spread saturation run (0: none), and the links' delay of the @hosts topologies. */
+    readonly spread?: number;
+    readonly hostsDelayMs?: number;
   };
   readonly topologies: readonly TopologyResult[];
   readonly equivalence: EquivalenceResult | null;
@@ -72,6 +75,8 @@ export interface TopologyResult {
   readonly scenario?: { readonly steps: number; readonly invariantViolations: readonly string[] };
   /** The saturation run: closed loop, as many orders as the store accepts. */
   readonly performance?: LoadResult;
+  /** The same saturation load spread over `options.spread` products (no single row lock to queue on). */
+  readonly performanceSpread?: LoadResult;
   /** Open loop at fixed offered rates: the fixed rate's point, and the curve (by rate, the fixed one among them). */
   readonly latency?: { readonly fixedRate: number; readonly points: readonly RatePoint[] };
   readonly faults?: readonly FaultResult[];

@@ -17,7 +17,8 @@ import { readFinalState } from './final-state.js';
 import { runLoad } from './load.js';
 import { delta, remoteCallsByModule, scrape } from './metrics-scrape.js';
 import { Normaliser, normaliseTranscript, renumber } from './normalise.js';
-import { BASELINE, type CompareOptions } from './options.js';
+import { BASELINE, type CompareOptions, ON_HOSTS } from './options.js';
+import { MultiHost, multiHostUnavailable } from '../hosts/multi-host.js';
 import { NATS_SERVER, type ProcessTarget } from './process-stats.js';
 import type { Progress } from './progress.js';
 import { runRatePoint, type RatePoint } from './rate-load.js';
@@ -58,9 +59,11 @@ interface Session {
   /** The store's public URL: the gateway, or the round-robin front of the replicas. */
   readonly url: string;
   readonly targets: ProcessTarget[];
-  readonly metricsPorts: number[];
+  readonly metricsPorts: (number | string)[];
   readonly proxies: FaultProxy[];
   readonly front: RoundRobinFront | undefined;
+  /** The topology's own database server, when it has one (on hosts): its postmaster, for its CPU. */
+  readonly postmaster?: number;
   /** SIGSTOP / SIGCONT every process: parked, they use no CPU and keep their state and connections. */
   signal(signal: 'SIGSTOP' | 'SIGCONT'): void;
   stop(): Promise<void>;
@@ -94,7 +97,7 @@ export async function runCompare(
 ): Promise<CompareRun> {
   const startedAt = new Date();
   const slots: Slot[] = options.topologies.map((name, index) => {
-    const plan = name === BASELINE ? [{ name: BASELINE, env: { GATEWAY: 'on' as const }, entry: BASELINE_MAIN }] : planTopology(name, modules);
+    const plan = name === BASELINE ? [{ name: BASELINE, env: { GATEWAY: 'on' as const }, entry: BASELINE_MAIN }] : planTopology(name.replace(ON_HOSTS, ''), modules);
     const processes = plan.map((p) => ({ name: p.name, modules: name === BASELINE ? '(baseline)' : (p.env.MODULES ?? '(all)'), gateway: p.env.GATEWAY === 'on', port: 0 }));
     const extraEnv = { ...options.env, ...(options.topologyEnv[name] ?? {}) };
     return { name, index, plan, extraEnv, result: { name, status: 'ran', processes, extraEnv, phaseMs: {}, ...(name === BASELINE ? { baseline: true } : {}) }, remote: new Map() };
@@ -245,6 +248,8 @@ export async function runCompare(
         faultModule: options.faultModule,
         env: options.env,
         topologyEnv: options.topologyEnv,
+        spread: options.spread,
+        hostsDelayMs: options.hostsDelayMs,
       },
       rates,
       slowModules: slow,
@@ -304,7 +309,7 @@ async function inTopology(slot: Slot, tag: string, context: Context, park: boole
       await waitForHealthy(session.url, 60_000);
       progress.log(`${tag} resumed`);
     } else {
-      if (!slot.database) {
+      if (!slot.database && !slot.name.endsWith(ON_HOSTS)) {
         progress.status(`${tag} creating a fresh database`);
         slot.database = await context.server.freshDatabase(`compare_${slot.name.replace(/[^a-z0-9_]/g, '_')}`);
       }
@@ -359,6 +364,7 @@ async function waitForHealthy(url: string, timeoutMs: number): Promise<void> {
 }
 
 async function bringUp(slot: Slot, tag: string, context: Context, output: string[]): Promise<Session> {
+  if (slot.name.endsWith(ON_HOSTS)) return bringUpOnHosts(slot, tag, context, output);
   const { progress, options } = context;
   // Set per attempt (below), then by the log lines of that attempt.
   let portTaken: boolean;
@@ -475,6 +481,63 @@ async function runEquivalence(slot: Slot, tag: string, session: Session, context
   progress.log(`${tag} scenario: ${transcript.length} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s${violations.length ? `, INVARIANTS VIOLATED: ${violations.join('; ')}` : ''}`);
 }
 
+/**
+ * `<topology>@hosts`: the topology on hosts of its own (tools/hosts/multi-host.ts): a network
+ * namespace per process, PostgreSQL and a NATS cluster on hosts of their own, each process with
+ * its Kubernetes container's environment, every link delayed `--hosts-delay-ms` each way. Its
+ * database is the harness's (fresh for each bring-up). Needs root; faults do not run there.
+ */
+async function bringUpOnHosts(slot: Slot, tag: string, context: Context, output: string[]): Promise<Session> {
+  const { progress, options } = context;
+  const unavailable = multiHostUnavailable();
+  if (unavailable) throw new Error(`cannot run on hosts here: ${unavailable}`);
+  progress.status(`${tag} bringing ${slot.plan.length} processes up on hosts of their own (links +${options.hostsDelayMs} ms each way)`);
+  const harness = await MultiHost.start({
+    topology: slot.name.replace(ON_HOSTS, ''),
+    delayMs: options.hostsDelayMs,
+    envOverrides: { LOG_LEVEL: 'error', ...slot.extraEnv },
+    // compare's own Ctrl-C handler stops every session (cleanups), this one with it.
+    handleSignals: false,
+    onLine: (host, line) => {
+      output.push(`${host}| ${line}`);
+      if (output.length > 60) output.shift();
+    },
+  });
+  const adminUrl = harness.adminUrl;
+  slot.database = { name: `store (on ${harness.network.host('postgres').address})`, url: adminUrl, drop: async () => {} };
+  // What the report and the CPU sampling read of a topology's processes (faults, which need more, never run on hosts).
+  const processes = new Map(
+    harness.stores.map((store) => [store.host, { plan: store.plan, port: 3000, get child() { return store.child; } }]),
+  );
+  const signal = (sig: 'SIGSTOP' | 'SIGCONT') => {
+    for (const store of harness.stores) {
+      try {
+        if (store.child?.pid !== undefined && store.child.exitCode === null) process.kill(store.child.pid, sig);
+      } catch {
+        // gone already
+      }
+    }
+  };
+  return {
+    topology: { processes } as unknown as TopologyProcesses,
+    url: harness.gatewayUrl,
+    targets: [
+      ...harness.stores.map((store) => ({ name: store.host, pid: () => store.child?.pid })),
+      // The three nodes under one name: the sampler sums the pids of a name (the report has one NATS column).
+      ...harness.natsPids.map(({ pid }) => ({ name: NATS_SERVER, pid: () => pid })),
+    ],
+    metricsPorts: harness.stores.map((store) => harness.urlOf(store.host)),
+    proxies: [],
+    front: undefined,
+    postmaster: harness.postgresPid,
+    signal,
+    async stop() {
+      signal('SIGCONT');
+      await harness.stop();
+    },
+  };
+}
+
 async function saturation(slot: Slot, tag: string, session: Session, context: Context): Promise<void> {
   const { progress, options } = context;
   const t0 = performance.now();
@@ -488,7 +551,7 @@ async function saturation(slot: Slot, tag: string, session: Session, context: Co
     concurrency: options.concurrency,
     sku,
     processes: session.targets,
-    postmaster: context.postmaster,
+    postmaster: session.postmaster ?? context.postmaster,
     metricsPorts: session.metricsPorts,
     warmUpS: 2,
     drainTimeoutMs: 180_000,
@@ -496,6 +559,29 @@ async function saturation(slot: Slot, tag: string, session: Session, context: Co
     ordersTable: slot.name === BASELINE ? 'baseline.orders' : undefined,
   });
   slot.result.performance = p;
+  if (options.spread > 1) {
+    // The same load over many products: no single row lock for every checkout to queue on.
+    const skus = Array.from({ length: options.spread }, (_, i) => `SPREAD-${slot.index}-${i}`);
+    for (const each of skus) await createProduct(session.url, each);
+    progress.status(`${tag} saturation over ${options.spread} products: ${options.concurrency} connections for ${options.durationS} s`);
+    const spread = await runLoad({
+      baseUrl: session.url,
+      adminUrl: slot.database!.url,
+      durationS: options.durationS,
+      concurrency: options.concurrency,
+      sku: skus[0],
+      skus,
+      processes: session.targets,
+      postmaster: session.postmaster ?? context.postmaster,
+      metricsPorts: session.metricsPorts,
+      warmUpS: 1,
+      drainTimeoutMs: 180_000,
+      onTick: (text) => progress.tick(`${tag} saturation (spread) ${text}`),
+      ordersTable: slot.name === BASELINE ? 'baseline.orders' : undefined,
+    });
+    slot.result.performanceSpread = spread;
+    progress.log(`${tag} saturation over ${options.spread} products: ${spread.completedPerSecond} completed checkouts/s (one product: ${p.completedPerSecond})`);
+  }
   (slot.result.phaseMs as Record<string, number>).saturation = Math.round(performance.now() - t0);
   progress.log(
     `${tag} saturation: ${p.completedPerSecond} completed checkouts/s (${p.confirmed} confirmed, ${p.pendingAtLoadEnd} still pending when the load stopped), ` +
@@ -519,7 +605,7 @@ async function latencyAndFaults(slot: Slot, tag: string, session: Session, conte
         sku,
         customer,
         processes: session.targets,
-        postmaster: context.postmaster,
+        postmaster: session.postmaster ?? context.postmaster,
         metricsPorts: session.metricsPorts,
         pollMs: options.pollMs,
         onTick: (text) => progress.tick(`${tag} latency ${text}`),
@@ -546,7 +632,10 @@ async function latencyAndFaults(slot: Slot, tag: string, session: Session, conte
     slot.result.latency = { fixedRate: rates.fixedRate, points };
     (slot.result.phaseMs as Record<string, number>).latency = Math.round(performance.now() - t0);
   }
-  if (options.parts.has('faults') && slot.name !== BASELINE) {
+  if (options.parts.has('faults') && slot.name !== BASELINE && slot.name.endsWith(ON_HOSTS)) {
+    context.progress.log(`${tag} faults: not run on hosts (the faults part stops and slows processes of this machine's topologies)`);
+  }
+  if (options.parts.has('faults') && slot.name !== BASELINE && !slot.name.endsWith(ON_HOSTS)) {
     const t0 = performance.now();
     const results = [];
     for (const fault of await faultsOf(slot, session, context)) {
