@@ -365,9 +365,8 @@ describe('the saga engine (platform/sagas) on a real database', () => {
         { name: 'B', run: async () => ({ output: { note: 'b' } }) },
       ],
       {
+        // An effect that only publishes: its events ride in the transition's statement.
         effect: {
-          sql: 'SELECT 1 WHERE EXISTS (SELECT 1 FROM moved)',
-          params: () => [],
           events: (transition, { key, outputs }) => (transition.outcome ? [new EntryRecorded(`saga-${key}`, 1, Number(outputs.amount))] : []),
         },
       },

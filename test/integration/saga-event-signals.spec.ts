@@ -58,6 +58,16 @@ describe('a saga waits for another module\'s integration event', () => {
     }
   }
 
+  async function outcome(account: string): Promise<{ outcome: string; signalled_by: string | null } | undefined> {
+    const client = new pg.Client({ connectionString: database.url });
+    await client.connect();
+    try {
+      return (await client.query('SELECT outcome, signalled_by FROM waiter.outcomes WHERE account_id = $1', [account])).rows[0];
+    } finally {
+      await client.end();
+    }
+  }
+
   const record = async (ledger: TestStore, accountId: string) => {
     const response = await http(ledger, 'POST', '/ledger/entries', { accountId, amount: 1 });
     expect(response.status).toBe(201);
@@ -70,6 +80,8 @@ describe('a saga waits for another module\'s integration event', () => {
     await record(store, 'acct-1');
     await eventually(async () => expect(await saga('acct-1')).toMatchObject({ status: 'DONE', outputs: { AWAIT_ENTRY: 'ledger.EntryRecorded' } }));
     expect(await saga('acct-other')).toBeUndefined();
+    // Its effect (an upsert of the waiter's own table, ADR 35) ran with the wait's end and with the saga's.
+    expect(await outcome('acct-1')).toEqual({ outcome: 'NOTED', signalled_by: 'ledger.EntryRecorded' });
   }, 60_000);
 
   it('across processes through JetStream: an independently running publisher\'s event ends the wait', async () => {
@@ -80,5 +92,6 @@ describe('a saga waits for another module\'s integration event', () => {
     await waitFor(waiter, 'acct-2');
     await record(ledger, 'acct-2');
     await eventually(async () => expect(await saga('acct-2')).toMatchObject({ status: 'DONE', outputs: { AWAIT_ENTRY: 'ledger.EntryRecorded' } }));
+    expect(await outcome('acct-2')).toEqual({ outcome: 'NOTED', signalled_by: 'ledger.EntryRecorded' });
   }, 90_000);
 });

@@ -7,6 +7,7 @@ import { TransactionRunner as Transactions } from '../../src/platform/messaging/
 import { Metrics } from '../../src/platform/observability/metrics.js';
 import { defineSaga, type SagaDefinition } from '../../src/platform/sagas/saga-definition.js';
 import { SagaRunner } from '../../src/platform/sagas/saga-runner.js';
+import { recordSignal } from '../../src/platform/sagas/saga-signals.js';
 import { SagaOperations } from '../../src/platform/sagas/saga-store.js';
 import { TransportError } from '../../src/platform/transport/transport.js';
 import { Books, openSimulatedDatabase, type PendingCall, type Resource, SIM_SCHEMA, SimulatedClock } from '../support/saga-simulation.js';
@@ -28,6 +29,16 @@ import { propertySeed } from '../support/property-seed.js';
  * holding all three, a compensated or cancelled one none, each log entry
  * written once.
  *
+ * Beside them, a delivery-like saga that waits (ADR 29): it holds a charge,
+ * waits for DELIVERED (then commits) or RETURNED (gives up) with a deadline
+ * (NOT_DELIVERED), while signals land before the wait begins, during it,
+ * after its deadline and after its end, twice under one id, or not awaited
+ * at all, among the crashes, outages, lease expiries and clock jumps above.
+ * Each wait must end exactly once, by a signal or by its deadline, never
+ * both; a signal recorded before the wait began or before its deadline is
+ * never lost (the deadline cannot win over it); a signal recorded twice is
+ * counted once; giving up undoes the charge, committing holds it.
+ *
  * Seeded and replayable: PROPERTY_SEED=<seed> (and PROPERTY_PATH=<path>, as
  * fast-check prints on failure); PROPERTY_RUNS raises the number of schedules.
  */
@@ -40,6 +51,10 @@ const REPLICAS = 3;
 const LEASE_MS = 10_000;
 const DEADLINE_MS = 30_000;
 const STEP_TIMEOUT_MS = 2_000;
+/** The waiting saga's keys, and its wait's deadline. */
+const WAIT_KEYS = ['w0', 'w1', 'w2'];
+const WAIT_MS = 20_000;
+type SignalName = 'DELIVERED' | 'RETURNED' | 'OTHER';
 
 type Answer = 'ok' | 'refuse' | 'error-after' | 'error-before' | 'applied-unanswered' | 'permanent';
 type Action =
@@ -48,10 +63,15 @@ type Action =
   | { readonly kind: 'crash'; readonly replica: number }
   | { readonly kind: 'advance'; readonly ms: number }
   | { readonly kind: 'outage'; readonly down: boolean }
-  | { readonly kind: 'cancel'; readonly key: number };
+  | { readonly kind: 'cancel'; readonly key: number }
+  | { readonly kind: 'signal'; readonly key: number; readonly name: SignalName; readonly id: number };
 
 /** What the schedules made happen, printed at the end: a property that never cancels or never gives up proves little. */
-const seen = { schedules: 0, completed: 0, compensated: 0, cancelled: 0, operatorRetries: 0, afterLostRunner: 0 };
+const seen = {
+  schedules: 0, completed: 0, compensated: 0, cancelled: 0, operatorRetries: 0, afterLostRunner: 0,
+  // The waits: how they ended, and the signals that made it interesting.
+  waitsBySignal: 0, waitsByDeadline: 0, signalsBeforeWait: 0, signalsWhileWaiting: 0, signalsAfterDeadline: 0, duplicateSignals: 0, waitsWithLateSignal: 0,
+};
 
 const action: fc.Arbitrary<Action> = fc.oneof(
   {
@@ -68,7 +88,24 @@ const action: fc.Arbitrary<Action> = fc.oneof(
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.constantFrom(100, 2_500, 11_000, 31_000) }) },
   { weight: 1, arbitrary: fc.record({ kind: fc.constant('outage' as const), down: fc.boolean() }) },
   { weight: 2, arbitrary: fc.record({ kind: fc.constant('cancel' as const), key: fc.nat(KEYS.length - 1) }) },
+  // Ids from a small range: the same signal comes twice (an event redelivered, a webhook retried).
+  {
+    weight: 6,
+    arbitrary: fc.record({
+      kind: fc.constant('signal' as const),
+      key: fc.nat(WAIT_KEYS.length - 1),
+      name: fc.constantFrom<SignalName>('DELIVERED', 'DELIVERED', 'RETURNED', 'OTHER'),
+      id: fc.nat(1),
+    }),
+  },
 );
+
+const lateSignal = fc.record({
+  round: fc.nat(3),
+  key: fc.nat(WAIT_KEYS.length - 1),
+  name: fc.constantFrom<SignalName>('DELIVERED', 'RETURNED', 'OTHER'),
+  id: fc.nat(1),
+});
 
 describe('the saga runner under random interleavings (property, real database, simulated clock)', () => {
   let database: TestDatabase;
@@ -88,15 +125,16 @@ describe('the saga runner under random interleavings (property, real database, s
     await database?.drop();
   });
 
-  it('every saga ends; a completed one holds charge, reservation and shipment, a compensated one none; each log entry once', async () => {
+  it('every saga ends; a completed one holds charge, reservation and shipment, a compensated one none; each log entry once; each wait ends once, no signal lost or counted twice', async () => {
     console.log(`saga property: seed ${SEED}, ${RUNS} runs (PROPERTY_SEED=${SEED} replays; PROPERTY_RUNS raises)`);
     await fc.assert(
       // How long every replica stays away before the quiet spell: not at all, past the leases, past the deadline too.
-      fc.asyncProperty(fc.array(action, { minLength: 3, maxLength: 30 }), fc.constantFrom(0, LEASE_MS + 1_000, DEADLINE_MS + 1_000), async (actions, away) => {
+      // And signals that land during the quiet spell, by round (each round moves time past a lease): while waits wait, and after their deadline.
+      fc.asyncProperty(fc.array(action, { minLength: 3, maxLength: 30 }), fc.constantFrom(0, LEASE_MS + 1_000, DEADLINE_MS + 1_000), fc.array(lateSignal, { maxLength: 8 }), async (actions, away, late) => {
         const world = new World(db, clock, `prop-${++run}`);
         await world.start();
         for (const next of actions) await world.act(next);
-        await world.quiet(away);
+        await world.quiet(away, late);
         await world.check();
       }),
       { seed: SEED, numRuns: RUNS, ...(PATH ? { path: PATH } : {}), endOnFailure: false, verbose: 1 },
@@ -113,6 +151,9 @@ class World {
   private down = false;
   /** Keys whose customer wants to cancel (once the checkout completes). */
   private readonly cancelling = new Set<string>();
+  /** By waiting saga's key: the distinct signals recorded (name/id), and whether an awaited one came while its wait could still take it. */
+  private readonly signals = new Map<string, Set<string>>();
+  private readonly mustWin = new Set<string>();
   private nextReplica = 0;
   private readonly transactions: TransactionRunner;
   private readonly metrics = new Metrics({ defaultMetrics: false });
@@ -125,6 +166,10 @@ class World {
     // No effect and no events: the store's statements go straight to the pool (no outbox involved).
     this.transactions = new Transactions(SIM_SCHEMA, db, undefined as never, () => [], undefined as never);
     for (let slot = 0; slot < REPLICAS; slot++) this.replicas.push(this.replica());
+  }
+
+  private get waitName(): string {
+    return `${this.name}-wait`;
   }
 
   private definitions(replica: number): Array<SagaDefinition<{ key: string }>> {
@@ -160,7 +205,16 @@ class World {
         { name: 'RESERVE_STOCK', idempotent: true, run: step('reserve', false), undo: { name: 'RELEASE_STOCK', run: async (s) => void (await step('reserve', true)(s)) } },
         { name: 'SCHEDULE_SHIPMENT', run: step('schedule', false), undo: { name: 'VOID_SHIPMENT', logged: false, run: async (s) => void (await step('schedule', true)(s)) } },
       ],
-    }), cancellation];
+    }), cancellation, defineSaga<{ key: string }>({
+      // Delivery-like (ADR 29): hold, wait for the carrier's word or the deadline, then commit or give up.
+      name: this.waitName,
+      ...common,
+      steps: [
+        { name: 'HOLD', idempotent: true, run: step('charge', false), undo: { name: 'RELEASE', run: async (s) => void (await step('charge', true)(s)) } },
+        { name: 'AWAIT', waitFor: { signals: { DELIVERED: 'COMMIT', RETURNED: { fail: 'RETURNED' } }, deadlineMs: WAIT_MS, timeout: { fail: 'NOT_DELIVERED' } } },
+        { name: 'COMMIT', run: step('reserve', false) },
+      ],
+    })];
   }
 
   private replica(): Replica {
@@ -175,7 +229,7 @@ class World {
       );
       // Every database call of the store is counted (the test waits for none in flight), and fails while the database is away.
       const store = runner.store as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
-      for (const method of ['claim', 'advance', 'retryLater', 'markStuck', 'release', 'nextDueInMs', 'stuckCount']) {
+      for (const method of ['claim', 'advance', 'rewait', 'retryLater', 'markStuck', 'release', 'nextDueInMs', 'stuckCount']) {
         const original = store[method].bind(store);
         store[method] = async (...args: unknown[]) => {
           this.inflight++;
@@ -191,7 +245,7 @@ class World {
       (runner as unknown as { loop: { stopped: boolean } }).loop.stopped = false;
       return new Loop(runner);
     });
-    return new Replica(id, runners[0], runners[1]);
+    return new Replica(id, runners[0], runners[1], runners[2]);
   }
 
   /** Waits until every replica is blocked on a step's call (or idle): nothing in flight to the database. */
@@ -213,6 +267,13 @@ class World {
       );
     }
     this.replicas[0].checkout.runner.runNow('s0', { key: 's0' }, {});
+    const waiting = this.replicas[0].waiting.runner.store;
+    for (const key of WAIT_KEYS) {
+      await this.db.query(
+        `WITH ${waiting.startSql({ key: '$1::text', deadlineMs: 'NULL::int', traceContext: `'{}'::jsonb`, leaseMs: 'NULL::int' })} SELECT 1`,
+        [key],
+      );
+    }
     await this.settle();
   }
 
@@ -243,9 +304,41 @@ class World {
       case 'cancel':
         this.cancelling.add(KEYS[next.key]);
         break;
+      case 'signal':
+        await this.signal(WAIT_KEYS[next.key], next.name, next.id);
+        break;
     }
     await this.settle();
     await this.cancelCompleted();
+  }
+
+  /**
+   * A signal lands for a waiting saga (while the database is away, it lands
+   * later: an inbox retries). Noted: whether it is new, and whether the wait
+   * could still take it when it landed (the wait not begun, or begun and its
+   * deadline not passed, by the database's clock): such a signal must win.
+   */
+  private async signal(key: string, name: SignalName, id: number): Promise<void> {
+    if (this.down) return;
+    const recorded = this.signals.get(key) ?? new Set<string>();
+    this.signals.set(key, recorded);
+    if (recorded.has(`${name}/${id}`)) seen.duplicateSignals++;
+    recorded.add(`${name}/${id}`);
+    await recordSignal(this.db, SIM_SCHEMA, { saga: this.waitName, key, name, id: `${name}-${id}` });
+    if (name === 'OTHER') return;
+    const [row]: Array<{ ended: boolean; begun: boolean; open: boolean }> = await this.db.query(
+      `SELECT outputs ? 'AWAIT' AS ended, step = 'AWAIT' OR outputs ? 'AWAIT' AS begun, step = 'AWAIT' AND wake_at > now() AS open
+         FROM ${SIM_SCHEMA}.sagas WHERE saga = $1 AND key = $2`,
+      [this.waitName, key],
+    );
+    if (row.ended) return;
+    if (!row.begun) {
+      seen.signalsBeforeWait++;
+      this.mustWin.add(key);
+    } else if (row.open) {
+      seen.signalsWhileWaiting++;
+      this.mustWin.add(key);
+    } else seen.signalsAfterDeadline++;
   }
 
   /**
@@ -295,11 +388,12 @@ class World {
   }
 
   /** The quiet spell: the database back, every call answered, time moving, an operator retrying what is STUCK, until every saga is DONE. */
-  async quiet(away: number): Promise<void> {
+  async quiet(away: number, late: ReadonlyArray<{ round: number; key: number; name: SignalName; id: number }> = []): Promise<void> {
     this.down = false;
     await this.clock.advance(away, () => this.settle());
     const operations = new SagaOperations(this.db, SIM_SCHEMA);
     for (let round = 0; round < 40; round++) {
+      for (const signal of late.filter((each) => each.round === round)) await this.signal(WAIT_KEYS[signal.key], signal.name, signal.id);
       await this.cancelCompleted();
       const rows = await this.rows();
       if (rows.every((row) => row.status === 'DONE')) return;
@@ -330,7 +424,8 @@ class World {
     }
     const [lost] = await this.db.query(`SELECT count(*)::int AS n FROM ${SIM_SCHEMA}.sagas WHERE saga = $1 AND reach IS NOT NULL`, [this.name]);
     seen.afterLostRunner += lost.n;
-    for (const row of rows) {
+    for (const row of rows.filter((row) => row.saga === this.waitName)) await this.checkWait(row);
+    for (const row of rows.filter((row) => row.saga !== this.waitName)) {
       const holdings = Object.fromEntries((['charge', 'reserve', 'schedule'] as const).map((resource) => [resource, this.books.holding(row.key, resource)]));
       const where = { saga: row.saga, key: row.key, status: row.status, failureReason: row.failure_reason, holdings };
       expect(where).toMatchObject({ status: 'DONE' });
@@ -346,8 +441,54 @@ class World {
     }
   }
 
+  /** A waiting saga ended, and its wait once: by a signal it consumed, or by its deadline with no signal it could have taken. */
+  private async checkWait(row: { saga: string; key: string; status: string; failure_reason: string | null }): Promise<void> {
+    const [saga]: Array<{ outputs: Record<string, string>; signals: number }> = await this.db.query(
+      `SELECT outputs, signals FROM ${SIM_SCHEMA}.sagas WHERE saga = $1 AND key = $2`,
+      [row.saga, row.key],
+    );
+    const log: Array<{ step: string; status: string }> = await this.db.query(
+      `SELECT step, status FROM ${SIM_SCHEMA}.saga_log WHERE saga = $1 AND key = $2 ORDER BY id`,
+      [row.saga, row.key],
+    );
+    const consumed: Array<{ name: string }> = await this.db.query(
+      `SELECT name FROM ${SIM_SCHEMA}.saga_signals WHERE saga = $1 AND key = $2 AND consumed_at IS NOT NULL`,
+      [row.saga, row.key],
+    );
+    const entries = log.map((entry) => `${entry.step} ${entry.status}`);
+    const began = entries.includes('AWAIT STARTED');
+    const endedBy = saga.outputs.AWAIT;
+    const holdings = { charge: this.books.holding(row.key, 'charge'), reserve: this.books.holding(row.key, 'reserve') };
+    const where = {
+      saga: row.saga, key: row.key, status: row.status, failureReason: row.failure_reason, endedBy, holdings,
+      waitEnds: entries.filter((entry) => entry === 'AWAIT SUCCEEDED' || entry === 'AWAIT FAILED').length,
+      consumed: consumed.map((signal) => signal.name),
+      repeated: entries.filter((entry, index) => entries.indexOf(entry) !== index),
+      counted: saga.signals,
+    };
+    expect(where).toMatchObject({ status: 'DONE', repeated: [], waitEnds: began ? 1 : 0 });
+    // Each recorded signal counted once, however often it came.
+    expect(where).toMatchObject({ counted: this.signals.get(row.key)?.size ?? 0 });
+    if (!began) {
+      expect(where).toMatchObject({ endedBy: undefined, consumed: [] });
+    } else if (endedBy === 'TIMEOUT') {
+      seen.waitsByDeadline++;
+      // The deadline won: nothing consumed, and no signal it could have taken was there.
+      expect({ ...where, mustWin: this.mustWin.has(row.key) }).toMatchObject({ consumed: [], mustWin: false, failureReason: 'NOT_DELIVERED' });
+    } else {
+      seen.waitsBySignal++;
+      if ((this.signals.get(row.key)?.size ?? 0) > 1) seen.waitsWithLateSignal++;
+      // A signal won: exactly that one consumed.
+      expect(where).toMatchObject({ endedBy: expect.stringMatching(/^(DELIVERED|RETURNED)$/), consumed: [endedBy] });
+      if (endedBy === 'RETURNED') expect(where).toMatchObject({ failureReason: 'RETURNED' });
+    }
+    // Committing holds the charge and the stock; giving up, for whatever reason, holds neither.
+    if (row.failure_reason === null) expect(where).toMatchObject({ endedBy: 'DELIVERED', holdings: { charge: 'held', reserve: 'held' } });
+    else expect({ ...where, held: Object.values(holdings).filter((holding) => holding === 'held') }).toMatchObject({ held: [] });
+  }
+
   private async rows(): Promise<Array<{ saga: string; key: string; status: string; failure_reason: string | null }>> {
-    return this.db.query(`SELECT saga, key, status, failure_reason FROM ${SIM_SCHEMA}.sagas WHERE saga IN ($1, $1 || '-cancel') ORDER BY saga, key`, [this.name]);
+    return this.db.query(`SELECT saga, key, status, failure_reason FROM ${SIM_SCHEMA}.sagas WHERE saga IN ($1, $1 || '-cancel', $1 || '-wait') ORDER BY saga, key`, [this.name]);
   }
 }
 
@@ -359,12 +500,14 @@ class Replica {
     readonly id: number,
     readonly checkout: Loop,
     readonly cancellation: Loop,
+    readonly waiting: Loop,
   ) {}
 
   wake(): void {
     if (!this.alive) return;
     this.checkout.wake(() => this.alive);
     this.cancellation.wake(() => this.alive);
+    this.waiting.wake(() => this.alive);
   }
 }
 

@@ -225,4 +225,34 @@ describe('saga waits: sleeps, signals with a deadline, versions (real database, 
     await later.runner.onApplicationBootstrap();
     await later.runner.beforeApplicationShutdown();
   });
+  it('says when the next saga falls due: a due one now, a lease at its end, a retry or a wait at its time; ended and stuck ones never', async () => {
+    const definition = saga([{ name: 'A', run: async () => {} }]);
+    const { runner } = replica(definition, 7);
+    const store = runner.store;
+    /** A saga in a given state, `next_run_at` and lease from the database's (simulated) now, in seconds. */
+    const put = async (key: string, status: string, dueInS: number, leasedForS: number | null) => {
+      await start(runner, key);
+      await db.query(
+        `UPDATE ${SIM_SCHEMA}.sagas SET status = $3, step = CASE WHEN $3 = 'DONE' THEN 'DONE' ELSE step END, next_run_at = now() + make_interval(secs => $4),
+                locked_until = CASE WHEN $5::float8 IS NULL THEN NULL ELSE now() + make_interval(secs => $5::float8) END
+          WHERE saga = $1 AND key = $2`,
+        [definition.name, key, status, dueInS, leasedForS],
+      );
+    };
+    expect(await store.nextDueInMs()).toBeUndefined();
+    await put('waits-an-hour', 'WAITING', 3_600, null);
+    expect(await store.nextDueInMs()).toBe(3_600_000);
+    await put('waits-a-minute', 'WAITING', 60, null);
+    await put('ended', 'DONE', -10, null);
+    await put('stuck', 'STUCK', -10, null);
+    expect(await store.nextDueInMs()).toBe(60_000);
+    // Run by a runner now: due again when its lease ends.
+    await put('leased', 'RUNNING', -1, 10);
+    expect(await store.nextDueInMs()).toBe(10_000);
+    await put('retries-soon', 'RUNNING', 5, null);
+    expect(await store.nextDueInMs()).toBe(5_000);
+    // A lease that ran out (its runner died): due now.
+    await put('lease-ran-out', 'RUNNING', -2, -1);
+    expect(await store.nextDueInMs()).toBe(0);
+  });
 });

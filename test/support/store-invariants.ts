@@ -11,9 +11,10 @@ export async function assertStoreInvariants(adminUrl: string): Promise<void> {
 }
 
 /**
- * Waits until no order is PENDING (every saga has ended) and every terminal
- * order has its notifications (bounded polling: they follow by events), and
- * answers the orders by status.
+ * Waits until no order is PENDING or CANCELLING, no delivery is between the
+ * carrier's word and the order's move (every saga has ended or waits), and every
+ * terminal order has its notifications (bounded polling: they follow by events),
+ * and answers the orders by status.
  */
 export async function waitForQuiet(adminUrl: string, timeoutMs = 30_000): Promise<Record<string, number>> {
   const { quiet, counts } = await waitUntilQuiet(adminUrl, timeoutMs);

@@ -328,6 +328,21 @@ describe('npm run verify', () => {
         expect.stringMatching(/^\[foreign-schema-sql\] src\/modules\/shipping\/internal\/planted\.ts:7 — SQL names payments\.payments/),
       ]);
     });
+
+    it("fails on a saga effect's statement naming another module's schema, though its parts read like no statement (ADR 35)", async () => {
+      const root = copyTree();
+      // Lower case, and a fragment: no statement keyword up front, no upper-case SQL in it.
+      edit(root, 'src/modules/orders/internal/checkout-saga/cancellation-saga.ts', (text) =>
+        text.replace("where: 'id = :key::uuid' },", "where: 'id = :key::uuid and exists (select 1 from payments.payments p where p.order_id = id)' },"),
+      );
+      edit(root, 'src/modules/orders/internal/checkout-saga/checkout-saga.ts', (text) => text.replace("table: 'orders',", "table: 'shipping.shipments',"));
+      const run = await verify(root);
+      expect(run.status).toBe(1);
+      expect(run.failing).toEqual([
+        expect.stringMatching(/^\[foreign-schema-sql\] src\/modules\/orders\/internal\/checkout-saga\/cancellation-saga\.ts:\d+ — SQL names payments\.payments/),
+        expect.stringMatching(/^\[foreign-schema-sql\] src\/modules\/orders\/internal\/checkout-saga\/checkout-saga\.ts:\d+ — SQL names shipping\.shipments/),
+      ]);
+    });
   });
 
   describe('Nest modules', () => {
@@ -450,8 +465,11 @@ describe('npm run docs:architecture', () => {
     const readme = files.get('README.md')!;
     expect(readme).toContain('```mermaid\nflowchart LR');
     for (const callee of ['inventory', 'payments', 'shipping']) expect(readme).toContain(`  orders -->|calls| ${callee}\n`);
-    // The store's one event flow: notifications listens to orders, and calls nothing.
-    expect(readme).toContain('  orders -.->|OrderCancelled, OrderConfirmed| notifications\n');
+    // Notifications listens to orders, and calls nothing.
+    expect(readme).toContain('  orders -.->|OrderCancelled, OrderConfirmed, ReviewRequested| notifications\n');
+    // Orders' delivery workflow: started by its own confirmations, its wait ended by Shipping's carrier events.
+    expect(readme).toContain('  orders -.->|OrderConfirmed| orders\n');
+    expect(readme).toContain('  shipping -.->|ShipmentDelivered, ShipmentReturned| orders\n');
     expect(readme).not.toMatch(/notifications -->/);
     const orders = files.get('orders.md')!;
     expect(orders).toMatch(/## Commands\n\n\| operation .*\n.*\n\| `cancelOrder` \| `CancelOrderCommand` \| yes \|\n\| `placeOrder` \| `PlaceOrderCommand` \| no \|/);

@@ -24,7 +24,7 @@ import type { Progress } from './progress.js';
 import { runRatePoint, type RatePoint } from './rate-load.js';
 import { ratiosOf } from './ratios.js';
 import type { CompareResults, EquivalenceResult, TopologyResult } from './results.js';
-import { runScenario } from './scenario.js';
+import { COMPARE_CARRIER_SECRET, COMPARE_DELIVERY_ENV, runScenario } from './scenario.js';
 import { slowModules } from './slow-modules.js';
 
 export interface CompareRun {
@@ -383,10 +383,17 @@ async function bringUp(slot: Slot, tag: string, context: Context, output: string
     proxies.push(proxy);
     for (const p of hosts) processEnv[p.name] = { NATS_URL: proxy.url };
   }
+  // The scenario's carrier signs its webhooks: only the processes that host Shipping hold the secret (ADR 28).
+  for (const p of slot.plan) {
+    if (p.env.MODULES === undefined || p.env.MODULES.split(',').includes('shipping')) {
+      processEnv[p.name] = { CARRIER_WEBHOOK_SECRET: COMPARE_CARRIER_SECRET, ...processEnv[p.name] };
+    }
+  }
   const env = {
     LOG_LEVEL: 'error',
     NATS_URL: context.natsUrl,
     NATS_SUBJECT_PREFIX: `cmp${randomBytes(4).toString('hex')}${slot.index}`,
+    ...COMPARE_DELIVERY_ENV,
     ...slot.extraEnv,
   };
   progress.status(`${tag} starting ${slot.plan.length} process${slot.plan.length > 1 ? 'es' : ''}`);

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import pg from 'pg';
 import { exchange, type RequestSpec, type Seen } from './http-exchange.js';
 import { prng } from './stats.js';
@@ -6,6 +7,8 @@ import { prng } from './stats.js';
  * The deterministic checkout scenario replayed against every topology: every
  * path of the checkout saga (happy, declined, out of stock with refund,
  * multi-line all-or-nothing, shipping unavailable), idempotency, the
+ * delivery workflow (the carrier's signed webhook: delivered and reviewed,
+ * returned, a cancellation while waiting, late carrier events), the
  * customer's notifications, and bad input.
  * One request at a time, and every order waited for until it has settled
  * (terminal status, the saga DONE, and its notification made) before the next
@@ -22,6 +25,15 @@ export interface TranscriptEntry {
 }
 
 const MISSING = 'missing-id';
+
+/**
+ * The carrier's webhook secret of a compared store (run-compare gives it to the processes that host
+ * Shipping only) and the review delay: the scenario's deliveries settle within a second or two. The
+ * delivery deadline keeps its default (days): no order of the script waits for it, so nothing happens
+ * at a moment that depends on timing.
+ */
+export const COMPARE_CARRIER_SECRET = 'whsec_compare_scenario';
+export const COMPARE_DELIVERY_ENV = { REVIEW_DELAY_MS: '1000' } as const;
 /** Fixed ids for the 404 cases, so that the transcript holds no random value. */
 const UNKNOWN_UUID = '00000000-0000-4000-8000-000000000000';
 
@@ -73,13 +85,23 @@ export class ScenarioRunner {
     return seen.status >= 200 && seen.status < 300 && typeof id === 'string' ? id : undefined;
   }
 
+  /** The carrier's webhook for a shipment, signed as the carrier signs it (store-api.md, Shipping). */
+  async carrier(label: string, shipmentId: string, event: 'DELIVERED' | 'RETURNED'): Promise<Seen> {
+    const text = JSON.stringify({ shipmentId, event, at: '2026-12-07T10:00:00.000Z' });
+    const t = Math.floor(Date.now() / 1000);
+    const signature = `t=${t},v1=${createHmac('sha256', COMPARE_CARRIER_SECRET).update(`${t}.${text}`).digest('hex')}`;
+    return this.send(label, { method: 'POST', path: '/shipping/carrier-events', raw: { contentType: 'application/json', text }, headers: { 'carrier-signature': signature } });
+  }
+
   /**
    * Waits until the order is no longer PENDING (as a client sees it), its
-   * saga is DONE (read with SQL: compensations finished) and the notification
-   * its status calls for is made (they follow by an event, eventually);
-   * recorded as a step whose outcome is whether it settled, not how long it took.
+   * sagas are DONE (read with SQL: compensations finished) or, CONFIRMED, its
+   * delivery waits for the carrier, and the notification its status calls for
+   * is made (they follow by an event, eventually; a DELIVERED order's review
+   * request after its delay); recorded as a step whose outcome is whether it
+   * settled, not how long it took.
    */
-  async settle(label: string, orderId: string | undefined): Promise<void> {
+  async settle(label: string, orderId: string | undefined, moved?: 'DELIVERED' | 'CANCELLED'): Promise<void> {
     const n = this.entries.length + 1;
     this.onStep(n, label);
     let outcome: Record<string, unknown>;
@@ -91,13 +113,26 @@ export class ScenarioRunner {
         const seen = await exchange(this.baseUrl, { method: 'GET', path: `/orders/${orderId}` });
         const status = (seen.body as { status?: string } | null)?.status;
         last = seen.status === 200 ? `order ${status}` : `GET answered ${seen.status}`;
-        if (seen.status === 200 && status !== 'PENDING') {
-          // Every saga of the order (its checkout, a cancellation) must have ended: DONE, or no saga at all.
+        // `moved`: the carrier has spoken; the order is settled once its delivery has moved it there (and never
+        // will be if it ended otherwise: a checkout that was cancelled).
+        if (seen.status === 200 && moved !== undefined && status !== moved && (status === 'CANCELLED' || status === 'DELIVERED')) {
+          outcome = { settled: false, why: `order ${status}, not ${moved}` };
+          break;
+        }
+        if (seen.status === 200 && status !== 'PENDING' && (moved === undefined || status === moved)) {
+          // Every saga of the order (its checkout, a cancellation, its delivery) must have ended: DONE, or no saga at
+          // all; a CONFIRMED order's delivery must be waiting for the carrier (it starts from the confirmation's event).
           const { rows } = await this.admin
-            .query<{ step: string }>("SELECT step FROM orders.sagas WHERE key = $1 ORDER BY (step = 'DONE'), created_at DESC LIMIT 1", [orderId])
+            .query<{ step: string }>(
+              `SELECT step FROM (
+                 SELECT step FROM orders.sagas WHERE key = $1 AND NOT (saga = 'delivery' AND status = 'WAITING' AND step = 'AWAIT_DELIVERY')
+                 UNION ALL SELECT 'NO_DELIVERY_YET' WHERE $2 AND NOT EXISTS (SELECT 1 FROM orders.sagas WHERE key = $1 AND saga = 'delivery')
+               ) s ORDER BY step = 'DONE' LIMIT 1`,
+              [orderId, status === 'CONFIRMED'],
+            )
             // A build from before the saga engine.
             .catch(() => this.admin.query<{ step: string }>('SELECT step FROM orders.checkout_sagas WHERE order_id = $1', [orderId]));
-          const kind = status === 'CONFIRMED' ? 'ORDER_CONFIRMED' : 'ORDER_CANCELLED';
+          const kind = status === 'CONFIRMED' ? 'ORDER_CONFIRMED' : status === 'DELIVERED' ? 'REVIEW_REQUESTED' : 'ORDER_CANCELLED';
           if (rows.length === 0 || rows[0].step === 'DONE') {
             const notified = await this.admin.query('SELECT 1 FROM notifications.notifications WHERE order_id = $1 AND kind = $2', [orderId, kind]);
             if (notified.rowCount) {
@@ -148,9 +183,9 @@ export async function runScenario(
     };
     const notifications = `/notifications?customerId=${v.customer}`;
     /** The reads every settled order gets: the order, its saga log, its payments and shipments, the customer's notifications. */
-    const inspect = async (what: string, orderId: string | undefined) => {
+    const inspect = async (what: string, orderId: string | undefined, moved?: 'DELIVERED' | 'CANCELLED') => {
       const id = orderId ?? MISSING;
-      await s.settle(`${what}: wait until settled`, orderId);
+      await s.settle(`${what}: wait until settled`, orderId, moved);
       const seen = await get(`${what}: the order`, `/orders/${id}`);
       await get(`${what}: the saga log`, `/orders/${id}/saga`);
       await get(`${what}: payments of the order`, `/payments?orderId=${id}`);
@@ -248,6 +283,41 @@ export async function runScenario(
     await get('bad input: notifications of an empty customer id (400)', '/notifications?customerId=');
     await get('bad input: notifications of a customer id over 100 characters (400)', `/notifications?customerId=${'c'.repeat(101)}`);
     await get('bad input: notifications of an unknown customer ([])', '/notifications?customerId=nobody');
+
+    // 10. Delivery (store-api.md, "Delivery: a workflow that waits"): the carrier's signed webhook.
+    const toDeliver = await s.place('delivery: place an order', order([{ sku: skus.extra, quantity: 1 }]));
+    const waitingOrder = await inspect('delivery: confirmed, waiting for the carrier', toDeliver);
+    await s.carrier('delivery: the carrier says DELIVERED (204)', idOf(waitingOrder, 'shipmentId'), 'DELIVERED');
+    await inspect('delivery: delivered, and a review requested after the delay', toDeliver, 'DELIVERED');
+    await product('delivery: the stock sold', skus.extra);
+    await s.send('delivery: cancel a DELIVERED order (409)', { method: 'POST', path: `/orders/${toDeliver ?? MISSING}/cancel`, json: {} });
+    await s.carrier('delivery: a late RETURNED (204, changes nothing)', idOf(waitingOrder, 'shipmentId'), 'RETURNED');
+    await get('delivery: the order after the late event', `/orders/${toDeliver ?? MISSING}`);
+    await get('delivery: its shipment after the late event', `/shipments?orderId=${toDeliver ?? MISSING}`);
+
+    const toReturn = await s.place('returned: place an order', order([{ sku: skus.extra, quantity: 1 }]));
+    const returnedOrder = await inspect('returned: confirmed, waiting for the carrier', toReturn);
+    await s.carrier('returned: the carrier says RETURNED (204)', idOf(returnedOrder, 'shipmentId'), 'RETURNED');
+    await inspect('returned: undone', toReturn, 'CANCELLED');
+    await product('returned: stock released', skus.extra);
+
+    const toCancel = await s.place('cancel while waiting: place an order', order([{ sku: skus.extra, quantity: 1 }]));
+    const cancelledOrder = await inspect('cancel while waiting: confirmed, waiting for the carrier', toCancel);
+    await s.send('cancel while waiting: the customer cancels (202)', { method: 'POST', path: `/orders/${toCancel ?? MISSING}/cancel`, json: {} });
+    // Not its saga log: the delivery's end and the cancellation's steps are logged side by side, in either order.
+    await s.settle('cancel while waiting: wait until settled', toCancel, 'CANCELLED');
+    await get('cancel while waiting: the order', `/orders/${toCancel ?? MISSING}`);
+    await get('cancel while waiting: payments of the order', `/payments?orderId=${toCancel ?? MISSING}`);
+    await s.carrier('cancel while waiting: a late DELIVERED (204, changes nothing)', idOf(cancelledOrder, 'shipmentId'), 'DELIVERED');
+    await get('cancel while waiting: the order after the late event', `/orders/${toCancel ?? MISSING}`);
+    await get('cancel while waiting: shipments of the order', `/shipments?orderId=${toCancel ?? MISSING}`);
+    await s.send('delivery: a carrier event wrongly signed (401)', {
+      method: 'POST',
+      path: '/shipping/carrier-events',
+      raw: { contentType: 'application/json', text: JSON.stringify({ shipmentId: idOf(cancelledOrder, 'shipmentId'), event: 'RETURNED', at: '2026-12-07T10:00:00Z' }) },
+      headers: { 'carrier-signature': 't=1,v1=00' },
+    });
+    await get('delivery: notifications of the customer', notifications);
 
     // Final stock and notifications as a client sees them.
     for (const sku of [skus.plenty, skus.scarce, skus.extra]) await product('final', sku);

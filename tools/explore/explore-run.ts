@@ -59,6 +59,10 @@ export function usesNats(topology: string, modules: readonly string[]): boolean 
   return planTopology(topology, modules).some((plan) => plan.env.MODULES !== undefined);
 }
 
+/** The carrier's webhook secret of an explored store, and its delivery workflow's times: a parcel's fate within seconds. */
+const CARRIER_SECRET = 'whsec_explore';
+const DELIVERY_ENV = { DELIVERY_DEADLINE_MS: '5000', REVIEW_DELAY_MS: '1000' };
+
 /**
  * Runs one schedule: a fresh database and subject prefix, the topology's
  * processes (each process's NATS link through a fault proxy of its own), the
@@ -90,8 +94,18 @@ export async function runSchedule(schedule: Schedule, environment: ExploreEnviro
           SERVICE_TOKEN: randomBytes(16).toString('hex'),
           LOG_LEVEL: 'warn',
           ...(schedule.checkoutDeadlineMs ? { CHECKOUT_DEADLINE_MS: String(schedule.checkoutDeadlineMs), CHECKOUT_STEP_TIMEOUT_MS: '1000' } : {}),
+          ...DELIVERY_ENV,
         },
-        processEnv: Object.fromEntries([...proxies].map(([name, proxy]) => [name, { NATS_URL: proxy.url }])),
+        processEnv: Object.fromEntries(
+          planTopology(schedule.topology, settings.modules).map((plan) => [
+            plan.name,
+            {
+              ...(proxies.has(plan.name) ? { NATS_URL: proxies.get(plan.name)!.url } : {}),
+              // Only the processes that host Shipping hold the carrier's secret (ADR 28).
+              ...(plan.env.MODULES === undefined || plan.env.MODULES.split(',').includes('shipping') ? { CARRIER_WEBHOOK_SECRET: CARRIER_SECRET } : {}),
+            },
+          ]),
+        ),
       },
       settings.onProcessLine ?? (() => {}),
     );
@@ -107,11 +121,13 @@ export async function runSchedule(schedule: Schedule, environment: ExploreEnviro
       durationMs: schedule.loadMs,
       mix: schedule.mix,
       customer: `explore-${schedule.seed}`,
+      carrierSecret: CARRIER_SECRET,
     });
     faults = await Promise.all(faultRuns);
-    log(`  ${stamp(loadStart)} load done: ${workload.acknowledged.length} orders acknowledged, ${workload.cancellations.length} cancellations accepted; waiting for the store to settle`);
+    log(`  ${stamp(loadStart)} load done: ${workload.acknowledged.length} orders acknowledged, ${workload.cancellations.length} cancellations accepted, carrier events ${JSON.stringify(workload.carrierEvents)}; waiting for the store to settle`);
     log(`  answers: ${Object.entries(workload.answers).sort().map(([k, n]) => `${k}: ${n}`).join(', ')}`);
-    const quiet = await waitForQuiet(database.url, settings.quietTimeoutMs);
+    // Every delivery ended too (its deadline is short here): none waits to undo an order while the invariants are read.
+    const quiet = await waitForQuiet(database.url, settings.quietTimeoutMs, undefined, { deliveriesEnded: true });
     const stream = nats ? { url: environment.nats.url, stream: `${prefix}-events` } : undefined;
     await waitForDrain(database.url, stream, settings.quietTimeoutMs / 2);
     log(`  ${stamp(loadStart)} ${quiet.quiet ? 'settled' : 'did not settle'}: ${JSON.stringify(quiet.counts)}; checking invariants`);

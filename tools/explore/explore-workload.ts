@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import { prng } from '../support/stats.js';
 import type { WorkloadMix } from './explore-schedule.js';
 
@@ -17,6 +18,8 @@ export interface WorkloadResult {
   readonly acknowledged: readonly string[];
   /** Cancellations the store accepted (202). */
   readonly cancellations: readonly string[];
+  /** Carrier webhooks the store accepted (204), by event: DELIVERED and RETURNED. */
+  readonly carrierEvents: Readonly<Record<string, number>>;
 }
 
 export interface WorkloadOptions {
@@ -29,6 +32,11 @@ export interface WorkloadOptions {
   readonly customer: string;
   /** Requests in flight at most; a tick over it sends nothing (a stopped gateway must not pile up sockets). */
   readonly maxInFlight?: number;
+  /**
+   * The carrier's webhook secret (the processes hosting Shipping hold it): a confirmed order then gets
+   * DELIVERED, RETURNED or no carrier event at all (its delivery deadline passes), as the seed draws.
+   */
+  readonly carrierSecret?: string;
 }
 
 /** The products every schedule sells: one that never runs out, one that does after a few orders. */
@@ -55,7 +63,11 @@ export async function createProducts(gatewayUrl: string): Promise<void> {
  * Checkouts carry an Idempotency-Key and one that got no answer (or a 503) is
  * sent once more with it, as a careful client does; a cancellation names an
  * order the store acknowledged at least a second before (most are CONFIRMED
- * by then; a 409 for one that is not is part of the contract).
+ * by then; a 409 for one that is not is part of the contract). With a carrier
+ * secret, a third of the confirmable orders are then DELIVERED by the carrier's
+ * signed webhook, a third RETURNED, and a third hear nothing (their delivery
+ * deadline passes): the delivery workflow runs under the same faults, and
+ * races the customers' cancellations.
  */
 export async function runWorkload(options: WorkloadOptions): Promise<WorkloadResult> {
   const random = prng((options.seed ^ 0x5eed) >>> 0);
@@ -64,6 +76,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRes
   const acknowledged: Array<{ id: string; at: number }> = [];
   const cancellations: string[] = [];
   const cancelTried = new Set<string>();
+  const carrierEvents: Record<string, number> = {};
   const inFlight = new Set<Promise<void>>();
   const maxInFlight = options.maxInFlight ?? 64;
   const count = (key: string) => (answers[key] = (answers[key] ?? 0) + 1);
@@ -87,7 +100,38 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRes
     }
   };
 
-  const checkout = async (kind: RequestKind, i: number) => {
+  /** The carrier's word about an order's parcel, once the order is CONFIRMED (its shipment known), signed as the carrier signs it. */
+  const carrier = async (orderId: string, event: 'DELIVERED' | 'RETURNED') => {
+    for (let attempt = 0; attempt < 10; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 1_000));
+      try {
+        const response = await fetch(`${options.gatewayUrls[next++ % options.gatewayUrls.length]}/orders/${orderId}`, { signal: AbortSignal.timeout(10_000) });
+        const order = (await response.json()) as { status?: string; shipmentId?: string | null };
+        if (order.status === 'PENDING') continue;
+        // Cancelled by its checkout: no parcel to speak of.
+        if (!order.shipmentId) return;
+        const text = JSON.stringify({ shipmentId: order.shipmentId, event, at: new Date().toISOString() });
+        const t = Math.floor(Date.now() / 1000);
+        const signature = `t=${t},v1=${createHmac('sha256', options.carrierSecret!).update(`${t}.${text}`).digest('hex')}`;
+        const answer = await fetch(`${options.gatewayUrls[next++ % options.gatewayUrls.length]}/shipping/carrier-events`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'carrier-signature': signature },
+          body: text,
+          signal: AbortSignal.timeout(10_000),
+        });
+        count(`carrier ${event} ${answer.status}`);
+        if (answer.status === 204) {
+          carrierEvents[event] = (carrierEvents[event] ?? 0) + 1;
+          return;
+        }
+        if (answer.status !== 503) return;
+      } catch {
+        count(`carrier ${event} network error`);
+      }
+    }
+  };
+
+  const checkout = async (kind: RequestKind, i: number, draw: number) => {
     const body = JSON.stringify({
       customerId: options.customer,
       items: [{ sku: kind === 'outOfStock' ? SCARCE_SKU : PLENTY_SKU, quantity: 1 }],
@@ -100,6 +144,7 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRes
       const orderId = (answer.body as { orderId?: string } | undefined)?.orderId;
       if (answer.status >= 200 && answer.status < 300 && orderId) {
         acknowledged.push({ id: orderId, at: performance.now() });
+        if (kind === 'confirmable' && options.carrierSecret && draw < 2 / 3) await carrier(orderId, draw < 1 / 3 ? 'DELIVERED' : 'RETURNED');
         return;
       }
       if (answer.status !== 0 && answer.status !== 503) return;
@@ -131,11 +176,11 @@ export async function runWorkload(options: WorkloadOptions): Promise<WorkloadRes
       continue;
     }
     sent[kind]++;
-    const request = (kind === 'cancel' ? cancel(draw) : checkout(kind, i)).finally(() => inFlight.delete(request));
+    const request = (kind === 'cancel' ? cancel(draw) : checkout(kind, i, draw)).finally(() => inFlight.delete(request));
     inFlight.add(request);
   }
   await Promise.allSettled([...inFlight]);
-  return { sent, answers, acknowledged: acknowledged.map((o) => o.id), cancellations };
+  return { sent, answers, acknowledged: acknowledged.map((o) => o.id), cancellations, carrierEvents };
 }
 
 function kindOf(roll: number, mix: WorkloadMix): RequestKind {

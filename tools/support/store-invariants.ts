@@ -31,7 +31,7 @@ export async function storeInvariantViolations(adminUrl: string, onCheck: (invar
       // A charge's intent is replaced by the provider's answer, or voided by a refund, before its saga moves on.
       'a settled order has a charge still AUTHORIZING',
       `SELECT o.id FROM orders.orders o JOIN payments.payments p ON p.order_id = o.id
-        WHERE o.status IN ('CONFIRMED', 'CANCELLED') AND p.status = 'AUTHORIZING'`,
+        WHERE o.status IN ('CONFIRMED', 'CANCELLED', 'DELIVERED') AND p.status = 'AUTHORIZING'`,
     );
     await check(
       'a CANCELLED order has stock reserved',
@@ -57,6 +57,23 @@ export async function storeInvariantViolations(adminUrl: string, onCheck: (invar
           AND EXISTS (SELECT 1 FROM inventory.reservations r WHERE r.order_id = o.id AND r.status = 'COMMITTED')
           AND EXISTS (SELECT 1 FROM shipping.shipments s WHERE s.order_id = o.id AND s.status = 'DELIVERED'))`,
     );
+    await check(
+      // Sold only by a delivery: the order is DELIVERED, or its customer's cancellation overtook the delivery
+      // after the parcel arrived (the sale stands, the charge is refunded: ADR 33).
+      'a COMMITTED reservation belongs to an order that was not delivered',
+      `SELECT r.order_id, o.status, o.failure_reason FROM inventory.reservations r LEFT JOIN orders.orders o ON o.id = r.order_id
+        WHERE r.status = 'COMMITTED' AND NOT (
+          o.status = 'DELIVERED'
+          OR (o.status = 'CANCELLED' AND o.failure_reason = 'CANCELLED_BY_CUSTOMER'
+              AND EXISTS (SELECT 1 FROM shipping.shipments s WHERE s.order_id = o.id AND s.status = 'DELIVERED')))`,
+    );
+    await check(
+      // The delivery undoes an order only when the carrier returned it or never said: never one it delivered.
+      'an order undone by its delivery has its shipment DELIVERED, or was RETURNED with a shipment not RETURNED',
+      `SELECT o.id, o.failure_reason, s.status FROM orders.orders o JOIN shipping.shipments s ON s.order_id = o.id
+        WHERE (o.failure_reason = 'RETURNED' AND s.status <> 'RETURNED')
+           OR (o.failure_reason = 'NOT_DELIVERED' AND s.status NOT IN ('CANCELLED', 'DELIVERED'))`,
+    );
     await check('onHand or reserved is negative', `SELECT sku FROM inventory.products WHERE on_hand < 0 OR reserved < 0`);
     await check(
       // A COMMITTED reservation was sold: its lines left on_hand and reserved together, and hold nothing.
@@ -81,13 +98,14 @@ export async function storeInvariantViolations(adminUrl: string, onCheck: (invar
       return violations;
     }
     await check(
-      'a settled order does not have exactly its notifications (CONFIRMED: one ORDER_CONFIRMED; DELIVERED: that, then at most one REVIEW_REQUESTED; CANCELLED: one ORDER_CANCELLED, after one ORDER_CONFIRMED if it had been confirmed)',
+      'a settled order does not have exactly its notifications (CONFIRMED: one ORDER_CONFIRMED; DELIVERED: that, then one REVIEW_REQUESTED once its review delay has passed; CANCELLED: one ORDER_CANCELLED, after one ORDER_CONFIRMED if it had been confirmed)',
       `SELECT o.id, o.status, o.failure_reason, n.kinds
          FROM orders.orders o
          LEFT JOIN LATERAL (SELECT array_agg(kind ORDER BY position) AS kinds FROM notifications.notifications WHERE order_id = o.id) n ON true
         WHERE o.status IN ('CONFIRMED', 'CANCELLED', 'DELIVERED')
           AND n.kinds IS DISTINCT FROM CASE
                 WHEN o.status = 'CONFIRMED' THEN ARRAY['ORDER_CONFIRMED']
+                WHEN o.status = 'DELIVERED' AND ${reviewDue(await hasSagas(client))} THEN ARRAY['ORDER_CONFIRMED', 'REVIEW_REQUESTED']
                 WHEN o.status = 'DELIVERED' AND n.kinds = ARRAY['ORDER_CONFIRMED', 'REVIEW_REQUESTED'] THEN n.kinds
                 WHEN o.status = 'DELIVERED' THEN ARRAY['ORDER_CONFIRMED']
                 WHEN o.failure_reason IN ${CONFIRMED_FIRST} THEN ARRAY['ORDER_CONFIRMED', 'ORDER_CANCELLED']
@@ -119,6 +137,8 @@ export async function waitForQuiet(
   adminUrl: string,
   timeoutMs: number,
   onWait: (pending: number) => void = () => {},
+  /** `deliveriesEnded`: also wait until no delivery waits (for the carrier, or a review): with short delivery times, they all end. */
+  options: { readonly deliveriesEnded?: boolean } = {},
 ): Promise<{ quiet: boolean; counts: Record<string, number> }> {
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
@@ -128,7 +148,7 @@ export async function waitForQuiet(
     for (;;) {
       const { rows } = await client.query<{ status: string; n: number }>('SELECT status, count(*)::int AS n FROM orders.orders GROUP BY status');
       const counts: Record<string, number> = Object.fromEntries(rows.map((row) => [row.status, row.n]));
-      const unsettled = (counts.PENDING ?? 0) + (counts.CANCELLING ?? 0);
+      const unsettled = (counts.PENDING ?? 0) + (counts.CANCELLING ?? 0) + (await deliveriesMoving(client, options.deliveriesEnded === true));
       const missing = unsettled === 0 && notifications ? await missingNotifications(client) : 0;
       if (unsettled === 0 && missing === 0) return { quiet: true, counts };
       if (performance.now() > deadline) return { quiet: false, counts: missing > 0 ? { ...counts, NOTIFICATIONS_MISSING: missing } : counts };
@@ -140,11 +160,52 @@ export async function waitForQuiet(
   }
 }
 
+/**
+ * A DELIVERED order whose review delay has passed: its delivery workflow ended (the review's sleep is its
+ * last wait), so a REVIEW_REQUESTED is due. False on a build without the workflow's table.
+ */
+function reviewDue(sagas: boolean): string {
+  return sagas ? `EXISTS (SELECT 1 FROM orders.sagas d WHERE d.saga = 'delivery' AND d.key = o.id::text AND d.status = 'DONE' AND d.failure_reason IS NULL)` : 'false';
+}
+
+async function hasSagas(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ found: boolean }>(`SELECT to_regclass('orders.sagas') IS NOT NULL AS found`);
+  return rows[0].found;
+}
+
 /** The reasons of orders cancelled after they were confirmed (by their customer, or their delivery): they have both notifications. */
 const CONFIRMED_FIRST = `('CANCELLED_BY_CUSTOMER', 'RETURNED', 'NOT_DELIVERED')`;
 
 async function hasNotifications(client: pg.Client): Promise<boolean> {
   const { rows } = await client.query<{ found: boolean }>(`SELECT to_regclass('notifications.notifications') IS NOT NULL AS found`);
+  return rows[0].found;
+}
+
+/**
+ * Deliveries between the carrier's word and the order's move (ADR 33): a shipment the carrier settled
+ * whose CONFIRMED order its delivery has yet to take up (the event is on its way), or a delivery
+ * running its steps (not waiting). Not quiet: the order is about to change. 0 on a build without them.
+ */
+async function deliveriesMoving(client: pg.Client, waitingToo: boolean): Promise<number> {
+  if (!(await hasSagas(client)) || !(await runsDeliveries(client))) return 0;
+  const moving = await client.query<{ n: number }>(
+    `SELECT (SELECT count(*) FROM orders.orders o JOIN shipping.shipments s ON s.order_id = o.id
+              WHERE o.status = 'CONFIRMED' AND s.status IN ('DELIVERED', 'RETURNED'))::int
+          + (SELECT count(*) FROM orders.sagas WHERE saga = 'delivery' AND status = ANY($1::text[]))::int
+          -- A CONFIRMED order whose delivery has not begun: its confirmation is on its way to Orders' own subscriber.
+          -- When every delivery must have ended, any CONFIRMED order is one still to end.
+          + (SELECT count(*) FROM orders.orders o
+              WHERE o.status = 'CONFIRMED' AND ($2 OR NOT EXISTS (SELECT 1 FROM orders.sagas d WHERE d.saga = 'delivery' AND d.key = o.id::text)))::int AS n`,
+    [waitingToo ? ['RUNNING', 'WAITING'] : ['RUNNING'], waitingToo],
+  );
+  return moving.rows[0].n;
+}
+
+/** Whether the store's schema is of a build with the delivery workflow (its orders migration ran). */
+async function runsDeliveries(client: pg.Client): Promise<boolean> {
+  const { rows } = await client.query<{ found: boolean }>(
+    `SELECT to_regclass('orders.migrations') IS NOT NULL AND EXISTS (SELECT 1 FROM orders.migrations WHERE name = 'DeliveredOrders1765300000000') AS found`,
+  );
   return rows[0].found;
 }
 
@@ -154,6 +215,8 @@ async function missingNotifications(client: pg.Client): Promise<number> {
     `SELECT count(*)::int AS n FROM orders.orders o
       WHERE ((o.status IN ('CONFIRMED', 'DELIVERED') OR o.failure_reason IN ${CONFIRMED_FIRST})
              AND NOT EXISTS (SELECT 1 FROM notifications.notifications n WHERE n.order_id = o.id AND n.kind = 'ORDER_CONFIRMED'))
+         OR (o.status = 'DELIVERED' AND ${reviewDue(await hasSagas(client))}
+             AND NOT EXISTS (SELECT 1 FROM notifications.notifications n WHERE n.order_id = o.id AND n.kind = 'REVIEW_REQUESTED'))
          OR (o.status = 'CANCELLED'
              AND NOT EXISTS (SELECT 1 FROM notifications.notifications n WHERE n.order_id = o.id AND n.kind = 'ORDER_CANCELLED'))`,
   );

@@ -13,7 +13,12 @@ export interface CodeString {
   /** The literal text with `$x` for each interpolated expression. */
   readonly text: string;
   readonly parts: readonly StringPart[];
-  /** Whether it is the argument of a query-builder method such as `.from('x.y')`. */
+  /**
+   * Whether it is SQL by where it stands, whatever it reads like: the argument
+   * of a query-builder method such as `.from('x.y')`, or a part of a saga
+   * effect's statement (`effect: { update: { table, set, where } }`, ADR 35:
+   * fragments such as `status = (select … from x.y)` read like no statement).
+   */
   readonly builderArgument: boolean;
 }
 
@@ -31,6 +36,26 @@ const BUILDER_METHODS = new Set([
   'from', 'addFrom', 'into', 'update', 'delete', 'insert', 'join', 'innerJoin', 'leftJoin',
   'innerJoinAndSelect', 'leftJoinAndSelect', 'getRepository', 'createQueryBuilder', 'query',
 ]);
+
+/** The parts of a saga effect's statement (saga-definition.ts, `SagaEffect`), and the statements they belong to. */
+const EFFECT_PARTS = new Set(['table', 'set', 'where', 'into', 'columns', 'values', 'onConflict']);
+const EFFECT_STATEMENTS = new Set(['update', 'insert']);
+
+/** The name of the property whose value `node` is (`name: node`), if it is one. */
+function propertyOf(node: ts.Node): string | undefined {
+  const assignment = node.parent;
+  if (!assignment || !ts.isPropertyAssignment(assignment) || assignment.initializer !== node) return undefined;
+  return ts.isIdentifier(assignment.name) || ts.isStringLiteral(assignment.name) ? assignment.name.text : undefined;
+}
+
+/** `effect: { update: { set: node } }` (or insert, or any part): the string is a piece of a saga's statement. */
+function isEffectPart(node: ts.Node): boolean {
+  if (!EFFECT_PARTS.has(propertyOf(node) ?? '')) return false;
+  const statement = node.parent.parent;
+  if (!statement || !ts.isObjectLiteralExpression(statement) || !EFFECT_STATEMENTS.has(propertyOf(statement) ?? '')) return false;
+  const effect = statement.parent.parent;
+  return !!effect && ts.isObjectLiteralExpression(effect) && propertyOf(effect) === 'effect';
+}
 
 /**
  * Whether a string reads as SQL rather than prose or a name: a statement
@@ -50,6 +75,7 @@ export function codeStrings(source: ts.SourceFile): CodeString[] {
   const strings: CodeString[] = [];
   const part = (node: ts.Node): StringPart => ({ start: node.getStart(source), raw: node.getText(source) });
   const builderArgument = (node: ts.Node): boolean => {
+    if (isEffectPart(node)) return true;
     const call = node.parent;
     if (!call || !ts.isCallExpression(call) || !call.arguments.includes(node as ts.Expression)) return false;
     const callee = call.expression;

@@ -1,5 +1,5 @@
 import { defineModule, subscribe, uses } from '../../platform/index.js';
-import { OrderCancelled, OrderConfirmed } from '../orders/index.js';
+import { OrderCancelled, OrderConfirmed, ReviewRequested } from '../orders/index.js';
 import { NotificationsContract } from './contract/notifications.contract.js';
 import { NotificationsHttpModule } from './internal/http/notifications-http.module.js';
 import { NotificationEntity } from './internal/infrastructure/notification.entity.js';
@@ -20,5 +20,5 @@ export default defineModule({
   httpCalls: [uses(NotificationsContract, 'findNotifications')],
   // One subscription, so an order's events arrive in the order they happened. Its name keys
   // deliveries, inbox records and the stream consumer (`notifications.order-outcomes`): keep it stable.
-  subscriptions: [subscribe([OrderConfirmed, OrderCancelled], NotifyCustomerSubscriber, 'order-outcomes')],
+  subscriptions: [subscribe([OrderConfirmed, OrderCancelled, ReviewRequested], NotifyCustomerSubscriber, 'order-outcomes')],
 });

@@ -14,4 +14,4 @@ export { CancelOrderCommand } from './contract/cancel-order.command.js';
 export type { CancelOrderResult } from './contract/cancel-order.result.js';
 export type { FailureReason, OrderLineView, OrderStatus, OrderView } from './contract/order.view.js';
 export type { CheckoutStep, CheckoutStepStatus, SagaStepView } from './contract/saga-step.view.js';
-export { OrderPlaced, OrderConfirmed, OrderCancelled } from './contract/order-events.js';
+export { OrderPlaced, OrderConfirmed, OrderCancelled, ReviewRequested } from './contract/order-events.js';

@@ -6,6 +6,8 @@
  * where a saga is and what its step answered, what to log and where to go.
  */
 
+import { composeEffect } from './saga-effect.js';
+
 /** What a step is given: its subject (loaded once per claim) and the attempt's cancellation signal. */
 export interface StepCall {
   /** Aborted when the attempt times out or the runner stops: pass it to every contract call. */
@@ -19,8 +21,9 @@ export type StepResult =
 
 /**
  * Where the end of a wait leads: a later forward step, by name (the steps
- * between are skipped), or giving up with a reason: every earlier step is
- * undone, in reverse (an undo of a skipped step leaves a tombstone, ADR 6).
+ * between are skipped), `DONE` (the saga completes: the steps after it are
+ * another branch), or giving up with a reason: every earlier step is undone,
+ * in reverse (an undo of a skipped step leaves a tombstone, ADR 6).
  */
 export type WaitOutcome = string | { readonly fail: string };
 
@@ -49,6 +52,12 @@ export interface SagaStepDefinition<S> {
   readonly waitFor?: SagaSignalWait;
   /** The step sleeps this long (by the database's clock), durably as a wait, then the saga goes on with the next step. */
   readonly sleepMs?: number;
+  /**
+   * Where a sleep leads when it ends, if not to the next step: a later step,
+   * or `DONE` when it ends a branch of the saga (the steps after it are another
+   * branch, which a wait before it leads to by name).
+   */
+  readonly then?: WaitOutcome;
   /** Which thrown errors are a business refusal, and for what reason (the rest are technical). */
   readonly refusal?: (error: unknown) => string | undefined;
   /** One attempt's deadline; the attempt is aborted past it. Defaults to the saga's. */
@@ -77,22 +86,41 @@ export interface SagaStepDefinition<S> {
 /** What a saga's steps have answered, all of them so far: kept with the saga, so a runner that takes it over has it too. */
 export type SagaOutputs = Readonly<Record<string, string | number | null>>;
 
-/** How a saga's end lands on the owning module's own data, in the statement that records it. */
+/**
+ * What a transition does to the owning module's own data, in the module's own
+ * terms (ADR 35): one statement on one of its tables, whose values are
+ * `:named` parameters the module chooses (`params` gives them, per
+ * transition), and `:key` the saga's key (text: `id = :key::uuid`). The
+ * platform composes it into the one statement that records the transition
+ * (ADR 10): it puts the table in the module's schema and runs the statement
+ * only if the transition is written (a runner that lost the saga changes
+ * nothing of the module's). The events a transition publishes go in that
+ * statement too.
+ */
 export interface SagaEffect<S> {
   /**
-   * A data-modifying statement run with every transition the engine writes, as
-   * the CTE `effect`; `$2` is the saga's key, its own parameters start at `$11`,
-   * and it must do nothing unless `EXISTS (SELECT 1 FROM moved)` (this runner
-   * still held the saga). A written transition's `output` includes that of the
-   * idempotent steps recorded with it.
+   * `UPDATE <table> SET <set> WHERE <where>`, `table` unqualified (one of the
+   * module's own). E.g. `{ table: 'orders', set: 'status = coalesce(:status, status)', where: 'id = :key::uuid' }`.
    */
-  readonly sql: string;
-  readonly params: (transition: Transition) => readonly unknown[];
+  readonly update?: { readonly table: string; readonly set: string; readonly where: string };
+  /**
+   * `INSERT INTO <into> (<columns>) VALUES (<values>) [ON CONFLICT <onConflict>]`,
+   * `into` unqualified. E.g. `{ into: 'deliveries', columns: 'order_id, outcome', values: ':key::uuid, :outcome', onConflict: '(order_id) DO NOTHING' }`.
+   */
+  readonly insert?: { readonly into: string; readonly columns: string; readonly values: string; readonly onConflict?: string };
+  /** The values of the statement's `:names` (each one: null for SQL's NULL), for this transition. `:key` is the platform's. */
+  readonly params?: (transition: Transition) => Readonly<Record<string, unknown>>;
+  /**
+   * Whether this transition changes the module's data at all; when not, the
+   * statement recording it leaves the update or insert out. Every transition if not given.
+   */
+  readonly when?: (transition: Transition) => boolean;
   /**
    * Events a transition publishes, written by the same statement, atomically
    * with it and only if it applies: built before it runs from the saga's
    * subject and its outputs so far (this transition's included), so the
    * statement stays one round trip even when they have subscribers (ADR 10).
+   * A written transition's `output` includes that of the idempotent steps recorded with it.
    */
   readonly events?: (transition: Transition, saga: { readonly key: string; readonly subject: S; readonly outputs: SagaOutputs }) => readonly object[];
 }
@@ -134,13 +162,20 @@ export function defineSaga<S>(definition: SagaDefinition<S>): SagaDefinition<S> 
     throw new Error(`saga '${definition.name}' has a deadline but no abortReason`);
   }
   if (!Number.isInteger(definition.version) || definition.version < 1) throw new Error(`saga '${definition.name}' needs an integer version of 1 or more`);
+  // Its effect composes (a table of its own, parameters it gives): said now, not at the first transition.
+  composeEffect(definition.name, definition.effect as SagaEffect<unknown> | undefined, 'module', 11, 'moved');
   definition.steps.forEach((step, index) => {
     const kinds = [step.run !== undefined, step.waitFor !== undefined, step.sleepMs !== undefined].filter(Boolean).length;
     if (kinds !== 1) throw new Error(`saga '${definition.name}': step '${step.name}' needs exactly one of run, waitFor, sleepMs`);
+    if (step.then !== undefined && step.sleepMs === undefined) throw new Error(`saga '${definition.name}': step '${step.name}' says where it leads (then), but only a sleep does`);
     if (step.run) return;
     if (step.undo || step.idempotent) throw new Error(`saga '${definition.name}': waiting step '${step.name}' has nothing to undo or repeat`);
-    const later = definition.steps.slice(index + 1).map((next) => next.name);
-    const outcomes = [...Object.values(step.waitFor?.signals ?? {}), ...(step.waitFor?.timeout ? [step.waitFor.timeout] : [])];
+    const later = [...definition.steps.slice(index + 1).map((next) => next.name), DONE];
+    const outcomes = [
+      ...Object.values(step.waitFor?.signals ?? {}),
+      ...(step.waitFor?.timeout ? [step.waitFor.timeout] : []),
+      ...(step.then !== undefined ? [step.then] : []),
+    ];
     if (step.waitFor && Object.keys(step.waitFor.signals).length === 0) throw new Error(`saga '${definition.name}': step '${step.name}' waits for no signal (a sleep is sleepMs)`);
     const wait = step.waitFor?.deadlineMs ?? step.sleepMs!;
     if (!(wait >= 0)) throw new Error(`saga '${definition.name}': step '${step.name}' waits a negative or unknown time`);
@@ -245,7 +280,7 @@ export class SagaPlan<S> {
   timedOut(state: SagaState): Transition {
     const { index } = this.position(state.step);
     const step = this.definition.steps[index];
-    return this.waitEnded(index, step.waitFor?.timeout ?? this.definition.steps[index + 1]?.name ?? DONE, step.waitFor ? 'TIMEOUT' : 'SLEPT');
+    return this.waitEnded(index, step.waitFor?.timeout ?? step.then ?? this.definition.steps[index + 1]?.name ?? DONE, step.waitFor ? 'TIMEOUT' : 'SLEPT');
   }
 
   private waitEnded(index: number, outcome: WaitOutcome, ended: string): Transition {

@@ -2,8 +2,9 @@ import type { DataSource } from 'typeorm';
 import { ident } from '../database/provisioning.js';
 import { queryPrepared } from '../database/prepared-query.js';
 import type { TransactionRunner } from '../messaging/transaction-runner.js';
-import { type LogEntry, reachIndexes, SagaPlan, type SagaDefinition, type SagaOutputs, type Transition } from './saga-definition.js';
+import { type LogEntry, reachIndexes, SagaPlan, type SagaDefinition, type SagaEffect, type SagaOutputs, type Transition } from './saga-definition.js';
 import { type SagaClock, systemClock } from './saga-clock.js';
+import { type ComposedEffect, composeEffect } from './saga-effect.js';
 
 /** Log entries and output of idempotent steps run since the saga was last written (see `idempotent`). */
 export interface Unrecorded {
@@ -101,8 +102,10 @@ export class SagaStore<S> {
   private readonly log: string;
   /** The NOTIFY channel of this saga type's watched ends (ADR 30). */
   readonly endsChannel: string;
-  /** By the number of the effect's parameters: where the parameters after them start. */
-  private readonly advanceSql = new Map<number, string>();
+  /** With the module's effect, and without it (a transition it does not apply to). */
+  private readonly advanceSql = new Map<boolean, string>();
+  /** The module's effect, composed: its statement and its numbered parameters (from `$11`). */
+  private readonly effect: ComposedEffect;
   /** The forward steps in order, and (1-based, as SQL arrays) how far a holder at each may get unwritten. */
   private readonly stepNames: string[];
   private readonly reachOf: number[];
@@ -125,15 +128,17 @@ export class SagaStore<S> {
     this.plan = new SagaPlan(definition);
     this.stepNames = definition.steps.map((step) => step.name);
     this.reachOf = reachIndexes(definition.steps).map((index) => index + 1);
+    this.effect = composeEffect(definition.name, definition.effect as SagaEffect<unknown> | undefined, module, 11, 'moved');
   }
 
   /**
    * One statement per written transition (ADR 10): the saga moves only if this
    * runner still holds it (version), and then its log (with what idempotent
    * steps did since the last write, each at its own time), its outputs, the
-   * module's own effect and the events it publishes move with it. `$1`-`$10`
-   * are the engine's, the effect's follow from `$11`, then (from `$next`) the
-   * outputs, the wait it enters, if any (`$next+1`-`$next+4`), and the events.
+   * module's own effect (composed from its terms, ADR 35) and the events it
+   * publishes move with it. `$1`-`$10` are the engine's, the effect's follow
+   * from `$11` (none when the transition leaves it out), then (from `$next`)
+   * the outputs, the wait it enters, if any (`$next+1`-`$next+4`), and the events.
    *
    * A wait begins in the same statement (status WAITING, lease released): due
    * at its end, or at once if a signal it awaits is recorded already, or if a
@@ -141,11 +146,11 @@ export class SagaStore<S> {
    * a signal committed during this statement is not in its snapshot, but its
    * row update, which this one waits for, is). A consumed signal is marked in it.
    */
-  private advanceSqlFor(effectParams: number): string {
-    let sql = this.advanceSql.get(effectParams);
+  private advanceSqlFor(withEffect: boolean): string {
+    let sql = this.advanceSql.get(withEffect);
     if (sql !== undefined) return sql;
     const effect = this.definition.effect;
-    const next = 11 + effectParams;
+    const next = 11 + (withEffect ? this.effect.count : 0);
     const [waitMs, awaiting, seen, consumed] = [next + 1, next + 2, next + 3, next + 4].map((n) => `$${n}`);
     const events = effect?.events ? `, ${this.transactions.outboxCtes(next + 5, 'EXISTS (SELECT 1 FROM moved)')}` : '';
     sql = `WITH moved AS (
@@ -176,10 +181,10 @@ export class SagaStore<S> {
          SELECT $1, $2, l.step, l.status, clock_timestamp() - make_interval(secs => l.age_ms / 1000.0)
            FROM unnest($7::text[], $8::text[], $10::float8[]) WITH ORDINALITY AS l (step, status, age_ms, n)
           WHERE EXISTS (SELECT 1 FROM moved) ORDER BY l.n
-       )${effect ? `, effect AS (${effect.sql})` : ''}${events}
+       )${withEffect ? `, effect AS (${this.effect.sql})` : ''}${events}
        SELECT m.version, m.overdue, m.deadline_in_ms, (SELECT count(*) FROM ended) AS notified
          FROM (SELECT 1) AS one LEFT JOIN moved m ON true`;
-    this.advanceSql.set(effectParams, sql);
+    this.advanceSql.set(withEffect, sql);
     return sql;
   }
 
@@ -279,14 +284,15 @@ export class SagaStore<S> {
     const log = [...(saga.unrecorded?.log ?? []), ...transition.log.map((entry) => ({ ...entry, at: now }))];
     const written: Transition = saga.unrecorded ? { ...transition, output: { ...saga.unrecorded.output, ...transition.output } } : transition;
     const outputs = { ...saga.outputs, ...written.output };
-    const effectParams = effect ? effect.params(written) : [];
+    const withEffect = this.effect.applies(written);
+    const effectParams = withEffect ? this.effect.values(written) : [];
     // Entering a wait: the step it waits at (not one the saga is already waiting at: see `rewait`).
     const wait = this.plan.isWait(transition.next) ? this.plan.waitOf(transition.next) : undefined;
     const events = effect?.events ? await this.transactions.outboxParams(effect.events(written, { key: saga.key, subject: saga.subject, outputs })) : undefined;
     const leaseEndsAt = now + leaseMs;
     const [row] = await this.transactions.statement<{ version: number | null; overdue: boolean | null; deadline_in_ms: number | null }>(
       `advance-${this.definition.name}-saga`,
-      this.advanceSqlFor(effectParams.length),
+      this.advanceSqlFor(withEffect),
       [
         this.definition.name,
         saga.key,
@@ -444,11 +450,23 @@ export class SagaStore<S> {
     return { inFlight: Number(row.in_flight), waitedMs: Math.max(0, Number(row.waited_ms ?? 0)) };
   }
 
-  /** When the next saga falls due, so the runner can sleep exactly until then. */
+  /**
+   * When the next saga falls due, so the runner can sleep exactly until then.
+   * Asked after every pass, also when thousands of sagas wait for days: so it
+   * reads only what the due index (saga, next_run_at) gives cheaply, never every
+   * waiting row. Due or leased sagas have `next_run_at` in the past (a claim
+   * takes only due ones, and a write that leases sets it to now()): among them,
+   * the earliest a lease ends, or now. Past them, the first `next_run_at`
+   * (no one leases a saga that is not due; were one leased, this would only
+   * answer earlier than needed: a claim that finds nothing).
+   */
   async nextDueInMs(): Promise<number | undefined> {
     const [row] = await this.db.query<Array<{ due_in_ms: number | string | null }>>(
-      `SELECT extract(epoch FROM min(greatest(next_run_at, coalesce(locked_until, next_run_at))) - now()) * 1000 AS due_in_ms
-         FROM ${this.sagas} WHERE saga = $1 AND status IN ('RUNNING', 'WAITING')`,
+      `SELECT extract(epoch FROM least(
+                (SELECT min(greatest(next_run_at, coalesce(locked_until, next_run_at))) FROM ${this.sagas}
+                  WHERE saga = $1 AND status IN ('RUNNING', 'WAITING') AND next_run_at <= now()),
+                (SELECT min(next_run_at) FROM ${this.sagas}
+                  WHERE saga = $1 AND status IN ('RUNNING', 'WAITING') AND next_run_at > now())) - now()) * 1000 AS due_in_ms`,
       [this.definition.name],
     );
     return row.due_in_ms === null ? undefined : Math.max(0, Number(row.due_in_ms));

@@ -1,9 +1,9 @@
-export type NotificationKind = 'ORDER_CONFIRMED' | 'ORDER_CANCELLED';
+export type NotificationKind = 'ORDER_CONFIRMED' | 'ORDER_CANCELLED' | 'REVIEW_REQUESTED';
 
 /**
  * A notification as Notifications shows it (store-api.md): what happened to
  * one of a customer's orders. `reason` is null for a confirmation and the
- * order's failureReason for a cancellation. `createdAt` is an ISO-8601 string,
+ * order's failureReason for a cancellation (null for a review request). `createdAt` is an ISO-8601 string,
  * the same on the wire and in process.
  */
 export class NotificationView {

@@ -3,6 +3,7 @@ import { FindNotificationsHandler } from './find-notifications/find-notification
 import { NotifyCustomerSubscriber } from './notify-customer/notify-customer.subscriber.js';
 import { OrderCancelledNotice } from './notify-order-cancelled/order-cancelled.notice.js';
 import { OrderConfirmedNotice } from './notify-order-confirmed/order-confirmed.notice.js';
+import { ReviewRequestedNotice } from './notify-review-requested/review-requested.notice.js';
 
 /** Hosts Notifications' implementation: its event subscriber (and the notices it records) and its one query. */
 @Module({
@@ -10,6 +11,7 @@ import { OrderConfirmedNotice } from './notify-order-confirmed/order-confirmed.n
     NotifyCustomerSubscriber,
     OrderConfirmedNotice,
     OrderCancelledNotice,
+    ReviewRequestedNotice,
     FindNotificationsHandler,
   ],
 })

@@ -54,12 +54,13 @@ export class OrderConfirmed {
   }
 }
 
-const FAILURE_REASONS: FailureReason[] = ['PAYMENT_DECLINED', 'OUT_OF_STOCK', 'SHIPPING_UNAVAILABLE', 'TIMED_OUT', 'CANCELLED_BY_CUSTOMER'];
+const FAILURE_REASONS: FailureReason[] = ['PAYMENT_DECLINED', 'OUT_OF_STOCK', 'SHIPPING_UNAVAILABLE', 'TIMED_OUT', 'CANCELLED_BY_CUSTOMER', 'RETURNED', 'NOT_DELIVERED'];
 
 /**
  * The order was cancelled: its checkout saga failed and everything it had
  * done was compensated, or (reason CANCELLED_BY_CUSTOMER) its customer
- * cancelled it once CONFIRMED and the cancellation saga undid it all.
+ * cancelled it once CONFIRMED and the cancellation saga undid it all, or
+ * (RETURNED, NOT_DELIVERED) its delivery failed and the delivery workflow did.
  * Version 2 adds `customerId` (v1's fields unchanged).
  */
 @IntegrationEvent({ name: 'orders.OrderCancelled', version: 2, aggregateKey: 'orderId' })
@@ -77,5 +78,23 @@ export class OrderCancelled {
     this.orderId = orderId;
     this.customerId = customerId;
     this.reason = reason;
+  }
+}
+
+/**
+ * The order was delivered and its review delay has passed: its customer may be
+ * asked for a review (store-api.md, "Delivery: a workflow that waits").
+ */
+@IntegrationEvent({ name: 'orders.ReviewRequested', version: 1, aggregateKey: 'orderId' })
+export class ReviewRequested {
+  @IsUUID()
+  readonly orderId: string;
+
+  @IsString()
+  readonly customerId: string;
+
+  constructor(orderId: string, customerId: string) {
+    this.orderId = orderId;
+    this.customerId = customerId;
   }
 }

@@ -1,8 +1,8 @@
 import { ApiProperty } from '@nestjs/swagger';
 
-export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLING' | 'CANCELLED';
+export type OrderStatus = 'PENDING' | 'CONFIRMED' | 'CANCELLING' | 'CANCELLED' | 'DELIVERED';
 
-export type FailureReason = 'PAYMENT_DECLINED' | 'OUT_OF_STOCK' | 'SHIPPING_UNAVAILABLE' | 'TIMED_OUT' | 'CANCELLED_BY_CUSTOMER';
+export type FailureReason = 'PAYMENT_DECLINED' | 'OUT_OF_STOCK' | 'SHIPPING_UNAVAILABLE' | 'TIMED_OUT' | 'CANCELLED_BY_CUSTOMER' | 'RETURNED' | 'NOT_DELIVERED';
 
 export class OrderLineView {
   readonly sku: string;

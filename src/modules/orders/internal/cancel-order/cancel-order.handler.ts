@@ -1,9 +1,12 @@
-import { Inject, Injectable } from '@nestjs/common';
-import { CommandHandler, currentTraceHeaders, type ICommandHandler, ModuleError, TransactionRunner } from '../../../../platform/index.js';
+import { Inject, Injectable, Logger } from '@nestjs/common';
+import { CommandHandler, currentTraceHeaders, type ICommandHandler, ModuleError, MODULE_DATA_SOURCE, recordSignal, TransactionRunner } from '../../../../platform/index.js';
+import type { DataSource } from 'typeorm';
 import { CancelOrderCommand } from '../../contract/cancel-order.command.js';
 import type { CancelOrderResult } from '../../contract/cancel-order.result.js';
 import type { FailureReason, OrderStatus } from '../../contract/order.view.js';
 import { CANCELLATION_SAGA, type CancellationSagaRunner } from '../checkout-saga/order-sagas.providers.js';
+import { DELIVERY_FAILURES } from '../delivery-saga/delivery-order.js';
+import { CANCELLED_BY_CUSTOMER } from '../delivery-saga/delivery-signals.js';
 import { orderNotFound } from '../get-order/get-order.handler.js';
 import { OrderRepository } from '../infrastructure/order.repository.js';
 
@@ -26,6 +29,7 @@ export class CancelOrderHandler implements ICommandHandler<CancelOrderCommand, C
     private readonly transactions: TransactionRunner,
     private readonly orders: OrderRepository,
     @Inject(CANCELLATION_SAGA) private readonly saga: CancellationSagaRunner,
+    @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
   ) {
     this.cancelSql = `WITH current AS (
            SELECT status, failure_reason FROM orders.orders WHERE id = $1::uuid
@@ -48,16 +52,41 @@ export class CancelOrderHandler implements ICommandHandler<CancelOrderCommand, C
     );
     if (row.started > 0) {
       this.saga.wake();
+      await this.endDelivery(orderId);
       return { orderId, status: 'CANCELLING', started: true };
     }
     if (row.status === null) throw orderNotFound(orderId);
+    if (row.status === 'DELIVERED') throw new ModuleError('CONFLICT', `order ${orderId} is DELIVERED and cannot be cancelled`, 'orders');
+    if (row.status === 'CANCELLING' && isDeliveryFailure(row.failure_reason)) {
+      throw new ModuleError('CONFLICT', `order ${orderId} is being cancelled by its delivery (${row.failure_reason})`, 'orders');
+    }
     // CONFIRMED as this statement saw it, yet not moved: a concurrent request started the cancellation.
     const now = row.status === 'CONFIRMED' ? await this.orders.findView(orderId) : { status: row.status, failureReason: row.failure_reason };
     const status = now?.status ?? 'CANCELLING';
     if (status === 'PENDING') throw new ModuleError('CONFLICT', `order ${orderId} is PENDING: its checkout is still running`, 'orders');
+    if (status === 'DELIVERED') throw new ModuleError('CONFLICT', `order ${orderId} is DELIVERED and cannot be cancelled`, 'orders');
     if (status === 'CANCELLED' && now?.failureReason !== 'CANCELLED_BY_CUSTOMER') {
       throw new ModuleError('CONFLICT', `order ${orderId} was cancelled by its checkout (${now?.failureReason}) and cannot be cancelled`, 'orders');
     }
     return { orderId, status, started: false };
   }
+
+  /**
+   * Ends the wait of the order's delivery (a signal it awaits; recorded even if
+   * the delivery has not begun yet, which then ends as it begins). Not in the
+   * cancellation's statement: if this is lost, the delivery still does
+   * nothing, only later (at its deadline it finds the order is not its own to
+   * undo, ADR 33).
+   */
+  private async endDelivery(orderId: string): Promise<void> {
+    try {
+      await recordSignal(this.db, 'orders', { saga: 'delivery', key: orderId, name: CANCELLED_BY_CUSTOMER, id: `${orderId}:cancelled-by-customer` });
+    } catch (error) {
+      new Logger('orders.cancel-order').warn({ msg: `the delivery's wait ends at its deadline instead: ${(error as Error).message}`, orderId });
+    }
+  }
+}
+
+function isDeliveryFailure(reason: FailureReason | null): boolean {
+  return (DELIVERY_FAILURES as readonly string[]).includes(reason ?? '');
 }

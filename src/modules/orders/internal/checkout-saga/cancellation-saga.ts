@@ -36,9 +36,9 @@ export function cancellationSaga({ payments, inventory, shipping, db }: Cancella
       { name: 'REFUND_PAYMENT', run: ({ orderId }, { signal }) => undone(() => payments.refundPayment({ orderId }, { signal })) },
     ],
     effect: {
-      sql: `UPDATE orders.orders SET status = 'CANCELLED', failure_reason = 'CANCELLED_BY_CUSTOMER', updated_at = now()
-             WHERE id = $2::uuid AND $11::boolean AND EXISTS (SELECT 1 FROM moved)`,
-      params: (transition) => [transition.outcome?.status === 'COMPLETED'],
+      // Only its end changes the order.
+      when: (transition) => transition.outcome?.status === 'COMPLETED',
+      update: { table: 'orders', set: `status = 'CANCELLED', failure_reason = 'CANCELLED_BY_CUSTOMER', updated_at = now()`, where: 'id = :key::uuid' },
       events: (transition, { key, subject }) => (transition.outcome ? [new OrderCancelled(key, subject.customerId, 'CANCELLED_BY_CUSTOMER')] : []),
     },
   });

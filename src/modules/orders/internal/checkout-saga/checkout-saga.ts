@@ -75,18 +75,20 @@ export function checkoutSaga({ payments, inventory, shipping, db }: CheckoutColl
         undo: { name: 'VOID_SHIPMENT', logged: false, run: (order, { signal }) => undone(() => shipping.cancelShipment({ orderId: order.orderId }, { signal })) },
       },
     ],
-    // The order moves with the saga, in its statement; only its end publishes.
+    // The order moves with the saga, in the statement that records each transition; only its end publishes.
     effect: {
-      sql: `UPDATE orders.orders
-               SET payment_id = coalesce($11::uuid, payment_id), shipment_id = coalesce($12::uuid, shipment_id),
-                   status = coalesce($13, status), failure_reason = coalesce($14, failure_reason), updated_at = now()
-             WHERE id = $2::uuid AND EXISTS (SELECT 1 FROM moved)`,
-      params: (transition) => [
-        transition.output.paymentId ?? null,
-        transition.output.shipmentId ?? null,
-        orderStatusOf(transition),
-        transition.outcome?.status === 'COMPENSATED' ? transition.outcome.reason : null,
-      ],
+      update: {
+        table: 'orders',
+        set: `payment_id = coalesce(:paymentId::uuid, payment_id), shipment_id = coalesce(:shipmentId::uuid, shipment_id),
+              status = coalesce(:status, status), failure_reason = coalesce(:failureReason, failure_reason), updated_at = now()`,
+        where: 'id = :key::uuid',
+      },
+      params: (transition) => ({
+        paymentId: transition.output.paymentId,
+        shipmentId: transition.output.shipmentId,
+        status: orderStatusOf(transition),
+        failureReason: transition.outcome?.status === 'COMPENSATED' ? transition.outcome.reason : null,
+      }),
       events: (transition, { key, subject, outputs }) =>
         transition.outcome?.status === 'COMPLETED'
           ? [

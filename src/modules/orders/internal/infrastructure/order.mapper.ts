@@ -25,7 +25,8 @@ export function rowToOrderView(row: OrderViewRow): OrderView {
     totalCents: Number(row.total_cents),
     paymentId: row.payment_id,
     shipmentId: row.shipment_id,
-    failureReason: row.failure_reason,
+    // While its delivery undoes it (CANCELLING), the row already says why; the order says so once CANCELLED.
+    failureReason: row.status === 'CANCELLED' ? row.failure_reason : null,
     createdAt: row.created_at.toISOString(),
     updatedAt: row.updated_at.toISOString(),
   };
