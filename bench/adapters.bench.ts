@@ -327,7 +327,7 @@ function us(ns: number): number {
 main().then(
   () => process.exit(0),
   (error: unknown) => {
-    console.error(`bench: ${(error as Error)?.stack ?? error}`);
+    console.error(`bench: ${(error as Error)?.stack ?? String(error)}`);
     process.exit(1);
   },
 );

@@ -239,7 +239,7 @@ async function phasesOf(client: JsonClient, runs: readonly CheckoutRun[]): Promi
   ];
   const phases: number[][] = names.map(() => []);
   for (const run of runs) {
-    const log: Array<{ step: string; status: string; at: string }> = await client.expect(200, 'GET', `/orders/${run.orderId}/saga`);
+    const log = await client.expect<Array<{ step: string; status: string; at: string }>>(200, 'GET', `/orders/${run.orderId}/saga`);
     const at = (step: string, status: string) => Date.parse(log.find((e) => e.step === step && e.status === status)!.at);
     const marks = [
       run.sentAt,

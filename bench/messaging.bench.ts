@@ -63,7 +63,7 @@ async function main(): Promise<void> {
     faults.onHandle = undefined;
 
     const audit = store.databases.get('audit');
-    const [{ n: before }] = await audit.query('SELECT count(*)::int AS n FROM audit.seen');
+    const [{ n: before }] = await audit.query<Array<{ n: number }>>('SELECT count(*)::int AS n FROM audit.seen');
     const started = performance.now();
     let next = 0;
     await Promise.all(
@@ -76,7 +76,7 @@ async function main(): Promise<void> {
     );
     const published = performance.now();
     for (;;) {
-      const [{ n }] = await audit.query('SELECT count(*)::int AS n FROM audit.seen');
+      const [{ n }] = await audit.query<Array<{ n: number }>>('SELECT count(*)::int AS n FROM audit.seen');
       if (n - before >= THROUGHPUT_EVENTS) break;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }
@@ -85,7 +85,7 @@ async function main(): Promise<void> {
     // Delivery capacity alone: a backlog committed while the relays are stopped (100 events per
     // transaction, 1000 aggregates), then drained by the relay and handled through the inbox.
     await store.messaging.stop();
-    const [{ n: beforeDrain }] = await audit.query('SELECT count(*)::int AS n FROM audit.seen');
+    const [{ n: beforeDrain }] = await audit.query<Array<{ n: number }>>('SELECT count(*)::int AS n FROM audit.seen');
     const transactions = store.messaging.transactionsFor('ledger');
     for (let batch = 0; batch < DRAIN_EVENTS / 100; batch++) {
       await transactions.run(async (tx) => {
@@ -95,7 +95,7 @@ async function main(): Promise<void> {
     const drainStarted = performance.now();
     await store.messaging.start();
     for (;;) {
-      const [{ n }] = await audit.query('SELECT count(*)::int AS n FROM audit.seen');
+      const [{ n }] = await audit.query<Array<{ n: number }>>('SELECT count(*)::int AS n FROM audit.seen');
       if (n - beforeDrain >= DRAIN_EVENTS) break;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }

@@ -121,8 +121,9 @@ let cleanup: (() => Promise<void>) | undefined;
 let stopNats: (() => Promise<void>) | undefined;
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
-    void (cleanup ?? (async () => {}))()
+    (cleanup ?? (async () => {}))()
       .then(() => stopNats?.())
+      .catch((error: unknown) => console.error(`overload: cleaning up: ${(error as Error)?.message ?? String(error)}`))
       .finally(() => process.exit(130));
   });
 }

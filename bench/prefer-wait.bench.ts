@@ -54,7 +54,8 @@ async function waited(client: JsonClient, customerId: string) {
   const answer = await client.send('POST', '/orders', order(customerId), { prefer: `wait=${WAIT_S}` });
   if (answer.status !== 201) throw new Error(`Prefer: wait answered ${answer.status} ${JSON.stringify(answer.body)}, not 201`);
   const end = performance.now();
-  return { orderId: answer.body.orderId as string, status: answer.body.status as string, endToEndMs: end - sentAt, seenAt: performance.timeOrigin + end };
+  const { orderId, status } = answer.body as { orderId: string; status: string };
+  return { orderId, status, endToEndMs: end - sentAt, seenAt: performance.timeOrigin + end };
 }
 
 async function run(topology: string, processes: Array<Record<string, string>>): Promise<Sample[]> {
@@ -76,7 +77,7 @@ async function run(topology: string, processes: Array<Record<string, string>>): 
     await admin.connect();
     await seedProducts(client, 1);
     const endOf = async (orderId: string): Promise<number> =>
-      Number((await admin.query(`SELECT extract(epoch FROM max(at)) * 1000 AS at FROM orders.saga_log WHERE key = $1`, [orderId])).rows[0].at);
+      Number((await admin.query<{ at: string }>(`SELECT extract(epoch FROM max(at)) * 1000 AS at FROM orders.saga_log WHERE key = $1`, [orderId])).rows[0].at);
 
     console.error(`  ${topology}: warm-up, ${WARM_UP} checkouts each way`);
     for (let i = 0; i < WARM_UP; i++) {

@@ -101,7 +101,7 @@ function throttling(harness: MultiHost, host: string): { periods: number; thrott
   const group = harness.network.host(host).cgroup;
   if (!group) return undefined;
   try {
-    const stat = Object.fromEntries(readFileSync(join(group, 'cpu.stat'), 'utf8').trim().split('\n').map((line) => line.split(' ')));
+    const stat = Object.fromEntries(readFileSync(join(group, 'cpu.stat'), 'utf8').trim().split('\n').map((line) => line.split(' ') as [string, string]));
     return { periods: Number(stat.nr_periods), throttled: Number(stat.nr_throttled) };
   } catch {
     return undefined;

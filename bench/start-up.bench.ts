@@ -43,7 +43,7 @@ async function repeat(label: string, runs: number, run: () => Promise<number>): 
   const samples: number[] = [];
   for (let i = 0; i < runs; i++) {
     samples.push(await run());
-    console.error(`  ${label} #${i + 1}: ${samples[i]!.toFixed(0)} ms`);
+    console.error(`  ${label} #${i + 1}: ${samples[i].toFixed(0)} ms`);
   }
   return samples;
 }
@@ -140,6 +140,6 @@ async function warmStore(dataDir: string, runs: number): Promise<number[]> {
 }
 
 main().catch((error: unknown) => {
-  console.error(`start-up bench failed: ${(error as Error)?.stack ?? error}`);
+  console.error(`start-up bench failed: ${(error as Error)?.stack ?? String(error)}`);
   process.exitCode = 1;
 });

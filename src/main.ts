@@ -12,6 +12,7 @@ const SHUTDOWN_DEADLINE_MS = 10_000;
 let stopping = false;
 
 async function main(): Promise<void> {
+  // eslint-disable-next-line prefer-const -- assigned once, after the signal handlers that read it are in place (they must be first)
   let starting: Promise<StoreApplication> | undefined;
   const stop = (signal: string) => {
     // Ctrl-C under `npm start` arrives twice (from the terminal, and forwarded by npm): once is enough.

@@ -43,7 +43,7 @@ export async function componentBreakdown(subject: {
   add('    of which metadata lookup, redone on every validate()', nsPerSyncCall(() => storage.groupByPropertyName(storage.getTargetValidationMetadatas(type, '', false, false, undefined)), COUNT));
   add('  NUL scan (a copy of validate-input.ts fieldsWithNul)', nsPerSyncCall(() => fieldsWithNul(copied), COUNT));
   add('  (info) validateSync(instance, VALIDATOR_OPTIONS): no promises', nsPerSyncCall(() => validateSync(instance, VALIDATOR_OPTIONS), COUNT));
-  add('  (info) Object.assign(Object.create(prototype), copy) instead of plainToInstance', nsPerSyncCall(() => Object.assign(Object.create(type.prototype), copied), COUNT));
+  add('  (info) Object.assign(Object.create(prototype), copy) instead of plainToInstance', nsPerSyncCall(() => Object.assign(Object.create(type.prototype as object) as object, copied), COUNT));
   add('  (info) hand-written checks of the same rules', nsPerSyncCall(() => handWritten(copied as Record<string, unknown>), COUNT));
   const compiled = compileChecks(type);
   if (!compiled(wireCopy(input)) || compiled({ ...input, unknown: 1 })) throw new Error('compiled checks disagree with class-validator');
@@ -123,7 +123,7 @@ function compileChecks(type: Type<object>): (value: object) => boolean {
   });
   return (value) => {
     for (const key of Object.keys(value)) if (!allowed.has(key)) return false;
-    const target = Object.assign(Object.create(type.prototype), value) as Record<string, unknown>;
+    const target = Object.assign(Object.create(type.prototype as object) as object, value) as Record<string, unknown>;
     for (const { metadata, instance } of checks) {
       const property = target[metadata.propertyName];
       const args = { targetName: type.name, property: metadata.propertyName, object: target, value: property, constraints: metadata.constraints };

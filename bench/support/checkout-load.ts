@@ -48,12 +48,12 @@ export interface CheckoutRun {
 export async function checkoutToEnd(client: JsonClient, customerId: string, pollMs: number): Promise<CheckoutRun> {
   const sentAt = performance.timeOrigin + performance.now();
   const start = performance.now();
-  const { orderId } = await client.expect(202, 'POST', '/orders', order(customerId));
+  const { orderId } = await client.expect<{ orderId: string }>(202, 'POST', '/orders', order(customerId));
   const posted = performance.now();
   let polls = 0;
   for (;;) {
     polls++;
-    const { status } = await client.expect(200, 'GET', `/orders/${orderId}`);
+    const { status } = await client.expect<{ status: string }>(200, 'GET', `/orders/${orderId}`);
     if (status !== 'PENDING') {
       const end = performance.now();
       return { orderId, status, sentAt, seenAt: performance.timeOrigin + end, postMs: posted - start, endToEndMs: end - start, polls };

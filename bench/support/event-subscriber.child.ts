@@ -77,7 +77,15 @@ async function main(): Promise<void> {
   }
   process.on('message', (message: { stop?: boolean; flush?: boolean }) => {
     if (message.flush) send({ handled, at: lastAt });
-    if (message.stop) void stop().then(() => process.exit(0));
+    if (message.stop) {
+      stop().then(
+        () => process.exit(0),
+        (error: unknown) => {
+          console.error(`subscriber: stopping: ${(error as Error)?.message ?? String(error)}`);
+          process.exit(1);
+        },
+      );
+    }
   });
   send({ ready: true });
 }

@@ -12,7 +12,8 @@ const IDLE_MS = 2_000;
 
 export interface JsonResponse {
   readonly status: number;
-  readonly body: any;
+  /** Parsed JSON (the text when it is not JSON); the caller says what it expects (see expect()). */
+  readonly body: unknown;
 }
 
 export class JsonClient {
@@ -52,12 +53,12 @@ export class JsonClient {
   }
 
   /** Sends, and fails unless the status is `expected`. */
-  async expect(expected: number, method: string, path: string, body?: unknown): Promise<any> {
+  async expect<T = unknown>(expected: number, method: string, path: string, body?: unknown): Promise<T> {
     const response = await this.send(method, path, body);
     if (response.status !== expected) {
       throw new Error(`${method} ${path}: expected ${expected}, got ${response.status} ${JSON.stringify(response.body)}`);
     }
-    return response.body;
+    return response.body as T;
   }
 
   close(): void {

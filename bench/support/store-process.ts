@@ -23,8 +23,8 @@ export function start(command: string, args: readonly string[], env: NodeJS.Proc
   const child = spawn(command, args, { env, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(child);
   let output = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (output += chunk));
   const exited = new Promise<number | null>((resolve) =>
     child.once('close', (code) => {
       children.delete(child);
@@ -49,7 +49,8 @@ export function servingPort(store: RunningProcess, timeoutMs = 120_000): Promise
       else resolve(port!);
     };
     store.child.stdout!.on('data', check);
-    store.exited.then((code) => done(new Error(`the store exited (code ${code}) before serving\n${store.output()}`)));
+    // `exited` never rejects (it resolves with the exit code); the catch passes on what it does not foresee.
+    store.exited.then((code) => done(new Error(`the store exited (code ${code}) before serving\n${store.output()}`))).catch(done);
     check();
   });
 }

@@ -25,7 +25,7 @@ export class SagasOnTheEngine1764900000000 implements MigrationInterface {
         ADD CONSTRAINT orders_failure_reason_check CHECK (failure_reason IN ('PAYMENT_DECLINED', 'OUT_OF_STOCK', 'SHIPPING_UNAVAILABLE', 'TIMED_OUT', 'CANCELLED_BY_CUSTOMER'))`);
   }
 
-  async down(runner: QueryRunner): Promise<void> {
+  async down(_runner: QueryRunner): Promise<void> {
     throw new Error('the sagas cannot be moved back off the engine (restore a backup instead)');
   }
 }

@@ -24,9 +24,9 @@ export class DeliveredOrders1765300000000 implements MigrationInterface {
   }
 
   async down(runner: QueryRunner): Promise<void> {
-    const [{ n }] = await runner.query(
+    const [{ n }] = (await runner.query(
       `SELECT count(*)::int AS n FROM orders.orders WHERE status = 'DELIVERED' OR failure_reason IN ('RETURNED', 'NOT_DELIVERED')`,
-    );
+    )) as Array<{ n: number }>;
     if (n > 0) throw new Error(`${n} orders were delivered, or undone by their delivery: the previous schema cannot hold them`);
     await runner.query(`
       ALTER TABLE orders.orders

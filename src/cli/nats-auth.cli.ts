@@ -1,8 +1,8 @@
 import 'reflect-metadata';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ConfigurationError } from '../platform/config/configuration.error.js';
 import { discoverModules } from '../platform/modules/module-discovery.js';
+import { runCli, UsageError, wantsHelp } from './run-cli.js';
 import {
   authorizationConfig,
   defaultUsers,
@@ -28,7 +28,7 @@ Passwords are random, or NATS_PASSWORD_<USER> from the environment when set.`;
 
 async function main(argv: readonly string[]): Promise<void> {
   loadEnvFile(); // .env in the working directory, under the real environment
-  if (argv.includes('--help') || argv.includes('-h')) {
+  if (wantsHelp(argv)) {
     console.log(USAGE);
     return;
   }
@@ -42,16 +42,16 @@ async function main(argv: readonly string[]): Promise<void> {
     if (argv[i] === '--prefix' && value !== undefined) prefix = argv[++i];
     else if (argv[i] === '--env-dir' && value !== undefined) envDir = argv[++i];
     else if (argv[i] === '--user' && value !== undefined) specs.push(parseUser(argv[++i], names));
-    else throw new ConfigurationError(`unknown or incomplete argument '${argv[i]}' (see --help)`);
+    else throw new UsageError(`unknown or incomplete argument '${argv[i]}' (see --help)`);
   }
-  if (!/^[A-Za-z0-9_-]{1,64}$/.test(prefix)) throw new ConfigurationError(`--prefix: expected 1-64 characters of A-Z, a-z, 0-9, _ and -, got '${prefix}'`);
+  if (!/^[A-Za-z0-9_-]{1,64}$/.test(prefix)) throw new UsageError(`--prefix: expected 1-64 characters of A-Z, a-z, 0-9, _ and -, got '${prefix}'`);
   const users = (specs.length > 0 ? specs : defaultUsers(modules)).map((spec) => ({
     ...spec,
     password: process.env[`NATS_PASSWORD_${spec.user.toUpperCase().replaceAll('-', '_')}`] || generatePassword(),
   }));
   const seen = new Set<string>();
   for (const { user } of users) {
-    if (seen.has(user)) throw new ConfigurationError(`--user: '${user}' is given twice`);
+    if (seen.has(user)) throw new UsageError(`--user: '${user}' is given twice`);
     seen.add(user);
   }
   process.stdout.write(authorizationConfig(users, modules, prefix));
@@ -66,15 +66,12 @@ async function main(argv: readonly string[]): Promise<void> {
 
 function parseUser(raw: string, known: readonly string[]): Omit<NatsServiceUser, 'password'> {
   const match = /^([A-Za-z0-9_-]{1,64})=([a-z0-9_,]*)(:gateway)?$/.exec(raw);
-  if (!match) throw new ConfigurationError(`--user: expected NAME=module,module[:gateway], got '${raw}'`);
+  if (!match) throw new UsageError(`--user: expected NAME=module,module[:gateway], got '${raw}'`);
   const modules = match[2].split(',').filter((name) => name.length > 0);
   for (const name of modules) {
-    if (!known.includes(name)) throw new ConfigurationError(`--user ${match[1]}: unknown module '${name}' (known modules: ${known.join(', ')})`);
+    if (!known.includes(name)) throw new UsageError(`--user ${match[1]}: unknown module '${name}' (known modules: ${known.join(', ')})`);
   }
   return { user: match[1], modules, gateway: match[3] !== undefined };
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  console.error(`nats-auth: ${((error as Error)?.message ?? String(error)).split('\n')[0]}`);
-  process.exit(1);
-});
+runCli('nats-auth', main);

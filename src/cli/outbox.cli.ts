@@ -1,10 +1,10 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
 import { loadConfig } from '../platform/config/app-config.js';
-import { ConfigurationError } from '../platform/config/configuration.error.js';
 import { ModuleDatabases } from '../platform/application/module-databases.js';
 import { discoverModules } from '../platform/modules/module-discovery.js';
 import { ModuleOperations } from '../platform/operations/module-operations.js';
+import { runCli, UsageError, wantsHelp } from './run-cli.js';
 import { loadEnvFile } from '../platform/config/env-file.js';
 
 const USAGE = `usage: npm run outbox -- <command> <module> [event-id]
@@ -18,18 +18,22 @@ The database is found as \`npm start\` finds it (DATABASE_URL, <MODULE>_DATABASE
 /** Operators' view of a module's outbox: what is stuck, and putting it back in line. */
 async function main(argv: readonly string[]): Promise<void> {
   loadEnvFile(); // .env in the working directory, under the real environment
-  const [command, module, eventId] = argv;
-  if (!command || command === '--help' || command === '-h') {
+  if (wantsHelp(argv)) {
     console.log(USAGE);
     return;
   }
-  if (!['stats', 'dead-letters', 'replay'].includes(command)) throw new ConfigurationError(`unknown command '${command}' (see --help)`);
+  const option = argv.find((arg) => arg.startsWith('-'));
+  if (option !== undefined) throw new UsageError(`unknown option '${option}' (see --help)`);
+  const [command, module, eventId, extra] = argv;
+  if (!command) throw new UsageError('a command is needed: stats, dead-letters or replay (see --help)');
+  if (!['stats', 'dead-letters', 'replay'].includes(command)) throw new UsageError(`unknown command '${command}' (see --help)`);
   const modules = await discoverModules();
   const names = modules.map((m) => m.definition.name);
   if (!module || !names.includes(module)) {
-    throw new ConfigurationError(`name a module: one of ${names.join(', ')}`);
+    throw new UsageError(`name a module: one of ${names.join(', ')}`);
   }
-  if (eventId !== undefined && !/^[0-9a-f-]{36}$/i.test(eventId)) throw new ConfigurationError(`'${eventId}' is not an event id`);
+  if (extra !== undefined || (eventId !== undefined && command !== 'replay')) throw new UsageError(`unexpected argument '${extra ?? eventId}' (see --help)`);
+  if (eventId !== undefined && !/^[0-9a-f-]{36}$/i.test(eventId)) throw new UsageError(`'${eventId}' is not an event id`);
   Logger.overrideLogger(['error']);
   const config = loadConfig({ ...process.env, MODULES: module }, names);
   const databases = await ModuleDatabases.open(config, modules.filter((m) => m.definition.name === module));
@@ -57,7 +61,4 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  console.error(`outbox: ${((error as Error)?.message ?? String(error)).split('\n')[0]}`);
-  process.exit(1);
-});
+runCli('outbox', main);

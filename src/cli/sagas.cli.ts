@@ -6,6 +6,7 @@ import { ConfigurationError } from '../platform/config/configuration.error.js';
 import { ModuleDatabases } from '../platform/application/module-databases.js';
 import { discoverModules } from '../platform/modules/module-discovery.js';
 import { ModuleOperations } from '../platform/operations/module-operations.js';
+import { runCli, UsageError, wantsHelp } from './run-cli.js';
 import { loadEnvFile } from '../platform/config/env-file.js';
 
 const USAGE = `usage: npm run sagas -- <command> [arguments] [--module <module>]
@@ -28,23 +29,26 @@ const ARITY: Record<string, [number, number]> = { list: [0, 0], stuck: [0, 0], r
 /** Operators' view of the sagas: where each stands, and putting one back in line, signalling or cancelling it. */
 async function main(argv: readonly string[]): Promise<void> {
   loadEnvFile(); // .env in the working directory, under the real environment
-  const args = [...argv];
-  const flag = args.indexOf('--module');
-  const only = flag >= 0 ? args.splice(flag, 2)[1] : undefined;
-  if (flag >= 0 && !only) throw new ConfigurationError('--module needs a module name (see --help)');
-  const [command, ...rest] = args;
-  if (!command || command === '--help' || command === '-h') {
+  if (wantsHelp(argv)) {
     console.log(USAGE);
     return;
   }
+  const args = [...argv];
+  const flag = args.indexOf('--module');
+  const only = flag >= 0 ? args.splice(flag, 2)[1] : undefined;
+  if (flag >= 0 && !only) throw new UsageError('--module needs a module name (see --help)');
+  const [command, ...rest] = args;
+  if (!command) throw new UsageError(`a command is needed: ${Object.keys(ARITY).join(', ')} (see --help)`);
   const arity = ARITY[command];
-  if (!arity) throw new ConfigurationError(`unknown command '${command}' (see --help)`);
-  if (rest.length < arity[0]) throw new ConfigurationError(`${command} needs ${arity[0]} argument(s) (see --help)`);
-  if (rest.length > arity[1]) throw new ConfigurationError(`unexpected argument '${rest[arity[1]]}' (see --help)`);
-  if (rest.some((arg) => arg.length === 0 || arg.length > 200)) throw new ConfigurationError('arguments are 1 to 200 characters');
+  if (!arity) throw new UsageError(`unknown command '${command}' (see --help)`);
+  const option = rest.find((arg) => arg.startsWith('-'));
+  if (option !== undefined) throw new UsageError(`unknown option '${option}' (see --help)`);
+  if (rest.length < arity[0]) throw new UsageError(`${command} needs ${arity[0]} argument(s) (see --help)`);
+  if (rest.length > arity[1]) throw new UsageError(`unexpected argument '${rest[arity[1]]}' (see --help)`);
+  if (rest.some((arg) => arg.length === 0 || arg.length > 200)) throw new UsageError('arguments are 1 to 200 characters');
   const modules = await discoverModules();
   const names = modules.map((m) => m.definition.name);
-  if (only !== undefined && !names.includes(only)) throw new ConfigurationError(`--module: one of ${names.join(', ')}`);
+  if (only !== undefined && !names.includes(only)) throw new UsageError(`--module: one of ${names.join(', ')}`);
   const chosen = modules.filter((m) => only === undefined || m.definition.name === only);
   Logger.overrideLogger(['error']);
   const config = loadConfig({ ...process.env, MODULES: chosen.map((m) => m.definition.name).join(',') }, names);
@@ -95,7 +99,4 @@ async function main(argv: readonly string[]): Promise<void> {
   }
 }
 
-main(process.argv.slice(2)).catch((error: unknown) => {
-  console.error(`sagas: ${((error as Error)?.message ?? String(error)).split('\n')[0]}`);
-  process.exit(1);
-});
+runCli('sagas', main);

@@ -77,7 +77,7 @@ describeEachTopology(topologies, 'the carrier webhook in the %s topology', (topo
     await topology?.close();
   });
 
-  const schedule = (): Promise<ShipmentView> => shipping.scheduleShipment({ orderId: randomUUID(), address } as never);
+  const schedule = (): Promise<ShipmentView> => shipping.scheduleShipment({ orderId: randomUUID(), address });
 
   async function statusOf(shipmentId: string): Promise<string> {
     const response = await http(topology, 'GET', `/shipments/${shipmentId}`);
@@ -239,7 +239,7 @@ describeEachTopology(topologies, 'the carrier webhook without CARRIER_WEBHOOK_SE
 
   it('answers 503 problem+json saying the webhook is not configured, and changes nothing', async () => {
     const shipping = shippingProcess(topology).application.app.get<Shipping>(ShippingContract.client, { strict: false });
-    const shipment = await shipping.scheduleShipment({ orderId: randomUUID(), address } as never);
+    const shipment = await shipping.scheduleShipment({ orderId: randomUUID(), address });
     const body = eventBody(shipment.shipmentId, 'DELIVERED');
     const answer = await post(topology, body, sign(body));
     expect(answer.status).toBe(503);

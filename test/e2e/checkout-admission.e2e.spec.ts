@@ -217,6 +217,7 @@ describeEachTopology(topologies, 'the in-flight bound on checkouts in the %s top
 
 /** The statements sent by every pg client of this process (each topology runs in-process) that `picks` picks out. */
 function recordStatements(picks: (text: string) => boolean): { readonly texts: string[]; restore(): void } {
+  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back on the prototype, never called detached
   const query = pg.Client.prototype.query;
   const recorded = { texts: [] as string[], restore: () => void (pg.Client.prototype.query = query) };
   pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {

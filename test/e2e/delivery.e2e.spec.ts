@@ -265,15 +265,12 @@ describeEachTopology(topologies, 'the delivery workflow in the %s topology', (to
       ]);
       expect(steps.filter((entry) => entry === 'REFUND_PAYMENT SUCCEEDED')).toHaveLength(1);
     }, 20_000, 100);
-    const published = await new Promise<number>((resolve, reject) => {
-      const client = new pg.Client({ connectionString: topology.database.url });
-      client
-        .connect()
-        .then(() => client.query(`SELECT count(*)::int AS n FROM orders.outbox WHERE name = 'orders.OrderCancelled' AND aggregate_id = $1`, [orderId]))
-        .then((result) => resolve(result.rows[0].n))
-        .catch(reject)
-        .finally(() => void client.end());
-    });
+    const client = new pg.Client({ connectionString: topology.database.url });
+    await client.connect();
+    const published = await client
+      .query(`SELECT count(*)::int AS n FROM orders.outbox WHERE name = 'orders.OrderCancelled' AND aggregate_id = $1`, [orderId])
+      .then((result) => result.rows[0].n as number)
+      .finally(() => client.end());
     expect(published).toBe(1);
   }, 90_000);
 

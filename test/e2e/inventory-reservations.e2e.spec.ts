@@ -329,7 +329,7 @@ describe('Inventory reservations (store-api.md, the checkout saga)', () => {
       const outcomes = await Promise.allSettled(
         orders.flatMap(({ orderId }) => [inventory.commitStock({ orderId }), inventory.releaseStock({ orderId }), inventory.commitStock({ orderId })]),
       );
-      expect(outcomes.filter((o) => o.status === 'rejected').every((o) => (o as PromiseRejectedResult).reason.code === 'CONFLICT')).toBe(true);
+      expect(outcomes.filter((o) => o.status === 'rejected').every((o) => o.reason.code === 'CONFLICT')).toBe(true);
       const final = await Promise.all(orders.map(({ orderId }) => inventory.releaseStock({ orderId })));
       const sold = final.filter((record) => record.status === 'COMMITTED').length;
       expect(final.every((record) => ['COMMITTED', 'RELEASED'].includes(record.status))).toBe(true);

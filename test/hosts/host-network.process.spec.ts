@@ -48,7 +48,7 @@ describeOnHosts('hosts of their own (network namespaces)', () => {
       setInterval(() => {}, 1000);`;
     const crashed = spawn(process.execPath, ['--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
     const run = await new Promise<{ prefix: string; bridge: string; sleeper: number }>((resolve) =>
-      createInterface({ input: crashed.stdout! }).once('line', (line) => resolve(JSON.parse(line))),
+      createInterface({ input: crashed.stdout }).once('line', (line) => resolve(JSON.parse(line))),
     );
     expect(namespaces()).toContain(`${run.prefix}-a`);
     expect(links()).toContain(run.bridge);

@@ -35,7 +35,7 @@ function describeOnHosts(title: string, fn: () => void): void {
 
 const runs = new Map<string, EquivalenceRun>();
 
-async function json(url: string, init?: RequestInit): Promise<{ status: number; headers: Headers; body: any }> { // eslint-disable-line @typescript-eslint/no-explicit-any
+async function json(url: string, init?: RequestInit): Promise<{ status: number; headers: Headers; body: any }> {
   const response = await fetch(url, { ...init, headers: { 'content-type': 'application/json', ...(init?.headers ?? {}) } });
   const text = await response.text();
   return { status: response.status, headers: response.headers, body: text ? JSON.parse(text) : undefined };

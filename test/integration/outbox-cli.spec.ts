@@ -47,12 +47,13 @@ describe('npm run outbox', () => {
     const [row] = await sql('SELECT status, attempts FROM orders.outbox_deliveries WHERE event_id = $1', [eventId]);
     expect(row).toEqual({ status: 'PENDING', attempts: 0 });
 
+    // Bad usage, each: exit 2 and one line (docs/development.md, "The CLIs").
     for (const bad of [['frobnicate', 'orders'], ['stats'], ['stats', 'nowhere'], ['replay', 'orders', 'not-an-id']]) {
       const failed = await outbox(...bad).then(
         () => undefined,
         (error: { code: number; stderr: string }) => error,
       );
-      expect(failed?.code).toBe(1);
+      expect({ bad, code: failed?.code }).toEqual({ bad, code: 2 });
       expect(failed?.stderr.trim().split('\n')).toHaveLength(1);
     }
   }, 120_000);

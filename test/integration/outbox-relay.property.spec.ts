@@ -247,7 +247,6 @@ describe('outbox relay to inbox, property-based (real Postgres, stepped relays)'
   });
 
   it('applies every event once per subscriber or dead-letters it with a reason, in each aggregate’s order, delivers no rolled-back one, and leaves nothing stuck', async () => {
-    // eslint-disable-next-line no-console
     console.log(`outbox relay property: seed ${SEED}, ${RUNS} runs (replay: PROPERTY_SEED=${SEED} PROPERTY_RUNS=${RUNS})`);
     await fc.assert(
       fc.asyncProperty(scheduleArb, async ({ steps, resumeLate, replayAtQuiet, seed }) => {
@@ -467,7 +466,6 @@ describe('outbox relay to inbox, property-based (real Postgres, stepped relays)'
     );
     tally.leasesLost = warn.mock.calls.filter(([line]) => /lost the lease/.test(String(line))).length;
     tally.deadLetters = error.mock.calls.filter(([line]) => /^dead letter/.test(String(line))).length;
-    // eslint-disable-next-line no-console
     console.log(`outbox relay property: ${JSON.stringify(tally)}`);
   }, 600_000);
 });

@@ -68,11 +68,11 @@ describe('a saga effect in the module\'s own terms, in the statement of its tran
     events: (transition, { key }) => (transition.outcome ? [new EntryRecorded(key, 1, 1)] : []),
   };
 
-  function runner(definition: SagaDefinition<Subject>, leaseMs = 10_000): SagaRunner<Subject> {
+  async function runner(definition: SagaDefinition<Subject>, leaseMs = 10_000): Promise<SagaRunner<Subject>> {
     const metrics = store.application.app.get(Metrics, { strict: false });
     const created = new SagaRunner(definition, { leaseMs, batchSize: 16, pollIntervalMs: 50 }, db, store.application.messaging.transactionsFor(MODULE), metrics);
     runners.push(created);
-    void created.onApplicationBootstrap();
+    await created.onApplicationBootstrap();
     return created;
   }
 
@@ -107,7 +107,7 @@ describe('a saga effect in the module\'s own terms, in the statement of its tran
 
   it('each written transition is one round trip carrying the module\'s update and the end\'s events: no statement of its own, no BEGIN', async () => {
     const definition = saga([{ name: 'A', run: async () => {} }, { name: 'B', run: async () => {} }, { name: 'C', run: async () => {} }], counting);
-    const engine = runner(definition);
+    const engine = await runner(definition);
     const counter = sent();
     try {
       await start(engine, 'effect-rt');
@@ -127,7 +127,7 @@ describe('a saga effect in the module\'s own terms, in the statement of its tran
 
   it('a transition `when` leaves out changes nothing of the module\'s, in a statement without the update', async () => {
     const definition = saga([{ name: 'A', run: async () => {} }, { name: 'B', run: async () => {} }], { ...counting, when: (transition) => transition.outcome !== undefined });
-    const engine = runner(definition);
+    const engine = await runner(definition);
     await start(engine, 'effect-when');
     await eventually(async () => expect(await status(definition.name, 'effect-when')).toBe('DONE'));
     // Two transitions written (A→B, B→DONE), only the end's changed the account.
@@ -155,12 +155,12 @@ describe('a saga effect in the module\'s own terms, in the statement of its tran
       counting,
       60_000,
     );
-    const lost = runner(definition);
+    const lost = await runner(definition);
     await start(lost, 'effect-lost');
     await eventually(async () => expect(firstA).toBe(false));
     // Its lease runs out (as when a runner is cut off) and another runner ends the saga: A→B and B→DONE.
     await db.query(`UPDATE ledger.sagas SET locked_until = now() - interval '1 second' WHERE saga = $1`, [definition.name]);
-    runner(definition).wake();
+    (await runner(definition)).wake();
     await eventually(async () => expect(await status(definition.name, 'effect-lost')).toBe('DONE'));
     expect(await sequence('effect-lost')).toBe(2);
     // Now the lost runner's A answers, and it writes its transition: the statement is sent, and applies nothing.

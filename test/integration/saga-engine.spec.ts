@@ -51,11 +51,11 @@ describe('the saga engine (platform/sagas) on a real database', () => {
     });
   }
 
-  function runner(definition: SagaDefinition<Subject>, leaseMs = 10_000, start = true): SagaRunner<Subject> {
+  async function runner(definition: SagaDefinition<Subject>, leaseMs = 10_000, start = true): Promise<SagaRunner<Subject>> {
     const metrics = store.application.app.get(Metrics, { strict: false });
     const created = new SagaRunner(definition, { leaseMs, batchSize: 16, pollIntervalMs: 50 }, db, store.application.messaging.transactionsFor(MODULE), metrics);
     runners.push(created);
-    if (start) created.onApplicationBootstrap();
+    if (start) await created.onApplicationBootstrap();
     return created;
   }
 
@@ -82,7 +82,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
 
   it('runs a declared saga to its end, logging each step', async () => {
     const definition = saga([{ name: 'A', run: async () => {} }, { name: 'B', run: async () => {} }]);
-    const engine = runner(definition);
+    const engine = await runner(definition);
     await start(engine, ['k1']);
     await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
     expect(await log(definition.name, 'k1')).toEqual(['A STARTED', 'A SUCCEEDED', 'B STARTED', 'B SUCCEEDED']);
@@ -95,7 +95,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
       { name: 'B', idempotent: true, run: pause },
       { name: 'C', run: pause },
     ]);
-    const engine = runner(definition);
+    const engine = await runner(definition);
     await start(engine, ['k1']);
     await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
     // Started (version 1), claimed (2), and one write for A, B and C's end: not one per step.
@@ -129,7 +129,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
         },
       },
     ]);
-    const lost = runner(definition);
+    const lost = await runner(definition);
     await start(lost, ['k1']);
     await eventually(async () => expect(runs).toEqual(['A', 'B']));
     // Nothing of A was written: the row still shows A, and the log only its start.
@@ -137,7 +137,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
     expect(await log(definition.name, 'k1')).toEqual(['A STARTED']);
     // Its lease runs out (as after a crash) and another runner takes over.
     await db.query(`UPDATE ledger.sagas SET locked_until = now() - interval '1 second' WHERE saga = $1`, [definition.name]);
-    runner(definition);
+    await runner(definition);
     await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
     expect(runs).toEqual(['A', 'B', 'A', 'B']);
     expect(await log(definition.name, 'k1')).toEqual(['A STARTED', 'A SUCCEEDED', 'B STARTED', 'B SUCCEEDED']);
@@ -156,7 +156,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
       ],
       { deadlineMs: 3_000, abortReason: 'TIMED_OUT' },
     );
-    const engine = runner(definition, 30_000);
+    const engine = await runner(definition, 30_000);
     await start(engine, ['k1'], 3_000);
     await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'), 15_000);
     expect(ranC).toBe(false);
@@ -172,7 +172,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
       ],
       { stuckAfterAttempts: 2 },
     );
-    const engine = runner(definition);
+    const engine = await runner(definition);
     await start(engine, ['k1']);
     await eventually(async () => expect(await row(definition.name, 'k1')).toMatchObject({ step: 'B', status: 'STUCK', attempts: 2 }));
     expect(await log(definition.name, 'k1')).toEqual(['A STARTED', 'A SUCCEEDED', 'B STARTED']);
@@ -182,7 +182,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
 
   it('a runner whose lease expired cannot give back the lease of the runner that holds the saga now', async () => {
     const definition = saga([{ name: 'A', run: async () => {} }]);
-    const engine = runner(definition, 200, false);
+    const engine = await runner(definition, 200, false);
     await start(engine, ['k1']);
     const [late] = await engine.store.claim(1, 200);
     expect(late.key).toBe('k1');
@@ -212,7 +212,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
       ],
       { deadlineMs: 60_000, abortReason: 'TIMED_OUT' },
     );
-    const engine = runner(definition);
+    const engine = await runner(definition);
     await start(engine, ['k1'], 60_000);
     await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
     expect(signals).toHaveLength(2);
@@ -255,7 +255,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
       ],
       { deadlineMs: 600_000, abortReason: 'GAVE_UP' },
     );
-    const engine = runner(definition);
+    const engine = await runner(definition);
     await start(engine, ['k1'], 600_000);
     await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'), 10_000);
     expect(attempts).toBe(1);
@@ -282,7 +282,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
       ],
       { stuckAfterAttempts: 3 },
     );
-    const engine = runner(definition);
+    const engine = await runner(definition);
     await start(engine, ['k1']);
     await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('STUCK'));
     expect((await row(definition.name, 'k1')).attempts).toBe(3);
@@ -311,8 +311,8 @@ describe('the saga engine (platform/sagas) on a real database', () => {
     });
     const definition = saga([slow('A'), slow('B')]);
     const keys = Array.from({ length: 12 }, (_, n) => `k${n}`);
-    const first = runner(definition, 100);
-    const second = runner(definition, 100);
+    const first = await runner(definition, 100);
+    const second = await runner(definition, 100);
     await start(first, keys);
     second.wake();
     await eventually(async () => {
@@ -336,7 +336,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
       },
       { name: 'B', run: async () => {} },
     ]);
-    const stopping = runner(definition, 600_000);
+    const stopping = await runner(definition, 600_000);
     await start(stopping, ['k1']);
     await eventually(async () => expect(started).toBe(1));
     const stopped = stopping.beforeApplicationShutdown();
@@ -344,7 +344,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
     await stopped;
     // A was recorded, B was not begun, and nothing is left leased for ten minutes.
     expect(await row(definition.name, 'k1')).toMatchObject({ step: 'B', status: 'RUNNING', locked_until: null });
-    runner(definition, 600_000);
+    await runner(definition, 600_000);
     await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'), 10_000);
   });
 
@@ -371,14 +371,14 @@ describe('the saga engine (platform/sagas) on a real database', () => {
         },
       },
     );
-    const first = runner(definition, 600_000);
+    const first = await runner(definition, 600_000);
     await start(first, ['k1']);
     await eventually(async () => expect(started).toBe(1));
     const stopped = first.beforeApplicationShutdown();
     open();
     await stopped;
     // A's answer is with the saga; the runner that ends it never ran A.
-    runner(definition, 600_000);
+    await runner(definition, 600_000);
     await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'), 10_000);
     const [saved] = await db.query('SELECT outputs FROM ledger.sagas WHERE saga = $1 AND key = $2', [definition.name, 'k1']);
     expect(saved.outputs).toEqual({ amount: 7, note: 'b' });
@@ -433,7 +433,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
 
     it('a runner dies during SCHEDULE_SHIPMENT (charge and reservation unrecorded), the deadline passes, another claims: all three undone', async () => {
       const { definition, held } = checkoutLike({ schedule: true });
-      const dying = runner(definition);
+      const dying = await runner(definition);
       await start(dying, ['k1'], 60_000);
       await eventually(async () => expect(held('k1')).toEqual(['charged', 'reserved', 'scheduled']));
       // Only the start is written: the charge and the reservation wait for the schedule's end.
@@ -443,7 +443,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
         `UPDATE ledger.sagas SET locked_until = now() - interval '1 second', deadline_at = now() - interval '1 second' WHERE saga = $1`,
         [definition.name],
       );
-      runner(definition);
+      await runner(definition);
       await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
       expect((await row(definition.name, 'k1')).failure_reason).toBe('TIMED_OUT');
       // Refunded, released and the shipment voided: nothing of the checkout is left.
@@ -457,13 +457,13 @@ describe('the saga engine (platform/sagas) on a real database', () => {
 
     it('a runner stopping during SCHEDULE_SHIPMENT gives its lease back; past the deadline the next one still undoes all three', async () => {
       const { definition, held } = checkoutLike({ schedule: true });
-      const stopping = runner(definition);
+      const stopping = await runner(definition);
       await start(stopping, ['k1'], 60_000);
       await eventually(async () => expect(held('k1')).toEqual(['charged', 'reserved', 'scheduled']));
       // A graceful stop waits for the step, aborts it and gives the lease back; the schedule stands.
       await stopping.beforeApplicationShutdown();
       await db.query(`UPDATE ledger.sagas SET deadline_at = now() - interval '1 second' WHERE saga = $1`, [definition.name]);
-      runner(definition);
+      await runner(definition);
       await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
       expect((await row(definition.name, 'k1')).failure_reason).toBe('TIMED_OUT');
       expect(held('k1')).toEqual([]);
@@ -471,10 +471,10 @@ describe('the saga engine (platform/sagas) on a real database', () => {
 
     it('a give-up by the runner that ran every step itself undoes only what it started, logged as before', async () => {
       const { definition, held } = checkoutLike({ schedule: false });
-      const engine = runner(definition, 10_000, false);
+      const engine = await runner(definition, 10_000, false);
       await start(engine, ['k1'], 60_000);
       await db.query(`UPDATE ledger.sagas SET deadline_at = now() - interval '1 second' WHERE saga = $1`, [definition.name]);
-      engine.onApplicationBootstrap();
+      await engine.onApplicationBootstrap();
       await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
       expect(held('k1')).toEqual([]);
       expect(await log(definition.name, 'k1')).toEqual(['CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT FAILED', 'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED']);
@@ -484,10 +484,10 @@ describe('the saga engine (platform/sagas) on a real database', () => {
   it('takes the deadline from the database: a saga past it gives up without running its step', async () => {
     let ran = false;
     const definition = saga([{ name: 'A', run: async () => void (ran = true) }], { deadlineMs: 1_000, abortReason: 'TIMED_OUT' });
-    const engine = runner(definition, 10_000, false);
+    const engine = await runner(definition, 10_000, false);
     await start(engine, ['k1'], 1_000);
     await db.query(`UPDATE ledger.sagas SET deadline_at = now() - interval '1 second' WHERE saga = $1`, [definition.name]);
-    engine.onApplicationBootstrap();
+    await engine.onApplicationBootstrap();
     await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
     expect(ran).toBe(false);
     expect(await log(definition.name, 'k1')).toEqual(['A STARTED', 'A FAILED']);

@@ -71,7 +71,6 @@ describe('stream inbox ordering, property-based (real Postgres, synthetic stream
   });
 
   it('applies every event exactly once or dead-letters it (with a reason), each aggregate in order, and leaves nothing stuck', async () => {
-    // eslint-disable-next-line no-console
     console.log(`stream inbox property: seed ${SEED}, ${RUNS} runs (replay: PROPERTY_SEED=${SEED} PROPERTY_RUNS=${RUNS})`);
     // Every verdict the stream got and every outcome, hashed: a replay of the seed prints the same digest.
     const outcome = createHash('sha256');
@@ -152,7 +151,6 @@ describe('stream inbox ordering, property-based (real Postgres, synthetic stream
         { seed: SEED, numRuns: RUNS, endOnFailure: true },
       );
     } finally {
-      // eslint-disable-next-line no-console
       console.log(`stream inbox property: seed ${SEED}, ${run} run(s), outcome digest ${outcome.digest('hex').slice(0, 16)}`);
     }
   }, 600_000);

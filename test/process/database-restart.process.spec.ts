@@ -97,7 +97,7 @@ async function startOrExplain(topology: string, databaseUrl: string, prefix: str
   try {
     return await startStore(topology, databaseUrl, prefix, output.onLine);
   } catch (error) {
-    throw new Error(`${(error as Error).message}\n${output.tail()}`);
+    throw new Error(`${(error as Error).message}\n${output.tail()}`, { cause: error });
   }
 }
 
@@ -185,15 +185,15 @@ describeEachTopology(['monolith', 'inventory-extracted', 'microservices'] as con
     const confirmedAt = await checkoutConfirms(url, 60_000).catch((error: Error) => {
       throw new Error(`no checkout confirmed after the faults: ${error.message}; exited: ${deadProcesses(topology!).join(', ') || 'none'}\n${output.tail()}`);
     });
-    await load!.stop();
+    await load.stop();
     console.log(
-      `${name}: ${terminated} connections terminated in 5 rounds; answers ${JSON.stringify(Object.fromEntries(load!.statuses))}; ` +
+      `${name}: ${terminated} connections terminated in 5 rounds; answers ${JSON.stringify(Object.fromEntries(load.statuses))}; ` +
         `a checkout confirmed ${Math.round(confirmedAt - lastFault)} ms after the last termination`,
     );
     expect(terminated).toBeGreaterThan(0);
-    expect(load!.accepted.length).toBeGreaterThan(0);
-    expectNoServerErrorButUnavailable(load!.statuses, output.errors);
-    await expectRecovered(topology!, databaseUrl, load!.accepted, output.tail);
+    expect(load.accepted.length).toBeGreaterThan(0);
+    expectNoServerErrorButUnavailable(load.statuses, output.errors);
+    await expectRecovered(topology!, databaseUrl, load.accepted, output.tail);
   }, 240_000);
 });
 
@@ -246,13 +246,13 @@ describeEachTopology(['monolith', 'microservices'] as const, 'a private PostgreS
     }
     await sleep(500);
     sampling.stop();
-    await load!.stop();
+    await load.stop();
     console.log(
-      `${name}: 2 restarts; answers ${JSON.stringify(Object.fromEntries(load!.statuses))}; ` +
+      `${name}: 2 restarts; answers ${JSON.stringify(Object.fromEntries(load.statuses))}; ` +
         `a checkout confirmed ${recoveries.join(' ms and ')} ms after PostgreSQL was back`,
     );
-    expect(load!.accepted.length).toBeGreaterThan(0);
-    expectNoServerErrorButUnavailable(load!.statuses, output.errors);
-    await expectRecovered(topology!, adminUrl, load!.accepted, output.tail);
+    expect(load.accepted.length).toBeGreaterThan(0);
+    expectNoServerErrorButUnavailable(load.statuses, output.errors);
+    await expectRecovered(topology!, adminUrl, load.accepted, output.tail);
   }, 300_000);
 });

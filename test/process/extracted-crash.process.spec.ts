@@ -6,6 +6,7 @@ import { NATS_URL } from '../support/nats.js';
 import { describeWithNats } from '../support/needs-nats.js';
 import { assertStoreInvariants, waitForQuiet } from '../support/store-invariants.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { failedTests } from '../support/failed-tests.js';
 
 
 const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
@@ -44,7 +45,7 @@ describeWithNats('killing an extracted service during a burst of checkouts', () 
   }, 90_000);
 
   afterAll(async () => {
-    if (expect.getState().numPassingAsserts === 0) console.log(output.slice(-40).join('\n'));
+    if (failedTests() > 0) console.log(output.slice(-40).join('\n'));
     await topology?.stop();
     await deleteEventStream(NATS_URL, prefix).catch(() => {});
     await database?.drop();

@@ -8,6 +8,7 @@ import { NATS_URL } from '../support/nats.js';
 import { describeWithNats } from '../support/needs-nats.js';
 import { spawnStore, stopAllStores } from '../support/spawn-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { failedTests } from '../support/failed-tests.js';
 
 const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
 
@@ -45,7 +46,7 @@ describeWithNats('/health/live and /health/ready in the microservices topology',
   }, 400_000);
 
   afterAll(async () => {
-    if (expect.getState().numPassingAsserts === 0) console.log(output.slice(-40).join('\n'));
+    if (failedTests() > 0) console.log(output.slice(-40).join('\n'));
     await topology?.stop();
     await deleteEventStream(NATS_URL, prefix).catch(() => {});
     await database?.drop();

@@ -97,7 +97,7 @@ describeWithNats('a subscriber deployed independently of its publishers', () => 
     const before = await settled(await checkouts(6));
 
     // 2. First deployment of notifications, next to publishers that know nothing of it.
-    let notifications = [await startProcess('notifications')];
+    const notifications = [await startProcess('notifications')];
     const afterFirstStart = await settled(await checkouts(9));
 
     // 3. Down: the publishers go on; the events wait in the stream.
@@ -110,7 +110,9 @@ describeWithNats('a subscriber deployed independently of its publishers', () => 
     cpSync(realpathSync(join(ROOT, 'dist')), secondBuild, { recursive: true });
     const secondMain = join(secondBuild, 'src', 'main.js');
     expect(secondMain).not.toBe(builtMain());
-    notifications = [await startProcess('notifications', secondMain), await startProcess('notifications', secondMain)];
+    // Two replicas of the second build (stopAllStores stops them with the rest).
+    await startProcess('notifications', secondMain);
+    await startProcess('notifications', secondMain);
     const early = await checkouts(5);
     await services.get('orders')!.store.stop();
     services.set('orders', await startProcess('orders'));

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
-import { existsSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Logger } from '@nestjs/common';
 import { startSkipRecording } from './skipped-suites.js';
+import { DATA_DIR_PREFIX, removeDataDirsOfGoneCheckouts } from './test-data-dirs.js';
 
 /**
  * Tests always run against a real PostgreSQL: the one named by DATABASE_URL
@@ -34,7 +35,12 @@ export default async function globalSetup() {
   Logger.overrideLogger(['error', 'warn']);
   // Under the system temp dir, not the checkout: when tests run as root, Postgres runs as the
   // `postgres` user and cannot enter a checkout under a private directory such as /root.
-  const dataDir = process.env.TEST_EMBEDDED_PG_DIR ?? join(tmpdir(), `monolith-first-test-postgres-${checkout}`);
+  const dataDir = process.env.TEST_EMBEDDED_PG_DIR ?? join(tmpdir(), `${DATA_DIR_PREFIX}${checkout}`);
+  if (!process.env.TEST_EMBEDDED_PG_DIR) {
+    removeDataDirsOfGoneCheckouts(tmpdir());
+    // Which checkout the directory serves: once that checkout is gone, the next run of any removes it.
+    writeFileSync(`${dataDir}.checkout`, fileURLToPath(new URL('../../', import.meta.url)));
+  }
   const server = await startEmbeddedPostgres({ dataDir, port });
   process.env.DATABASE_URL = server.url;
   globalThis.__embeddedPostgres = server;

@@ -76,8 +76,8 @@ export function spawnStore(env: Record<string, string | undefined>, options: Spa
   running.add(child);
   let out = '';
   let err = '';
-  child.stdout!.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
-  child.stderr!.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
+  child.stdout.setEncoding('utf8').on('data', (chunk: string) => (out += chunk));
+  child.stderr.setEncoding('utf8').on('data', (chunk: string) => (err += chunk));
   // 'close' rather than 'exit': by then every byte of output has been read.
   const exited = new Promise<Exit>((resolve) =>
     child.once('close', (code, signal) => {
@@ -110,10 +110,10 @@ export function spawnStore(env: Record<string, string | undefined>, options: Spa
         };
         const cleanup = () => {
           clearTimeout(timer);
-          child.stdout!.off('data', check);
+          child.stdout.off('data', check);
         };
-        child.stdout!.on('data', check);
-        exited.then(onExit);
+        child.stdout.on('data', check);
+        exited.then(onExit, reject);
         check();
       }),
     stop: async (signal = 'SIGTERM', timeoutMs = 15_000) => {

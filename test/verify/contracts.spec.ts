@@ -1,19 +1,19 @@
-import { spawnSync } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { VerifyRunner } from '../support/verify-runner.js';
 
 /**
  * The contract compatibility gate of `npm run verify`, as verify.spec.ts meets
- * the boundary rules: the built CLI on a temporary copy of this tree (with its
+ * the boundary rules: the built verify command (the CLI's own, run by VerifyRunner) on a temporary copy of this tree (with its
  * committed contracts.snapshot.json, the previous release), in which each test
  * plants changes to contracts and asserts what fails, naming module,
  * operation or event, and field.
  */
 
 const REPO = fileURLToPath(new URL('../../', import.meta.url));
-const CLI = join(REPO, 'dist/tools/verify/verify.cli.js');
+const COMMAND = join(REPO, 'dist/tools/verify/verify-command.js');
 const COPIED = ['src', 'migrations', 'package.json', 'tsconfig.json', 'verify-baseline.json', 'contracts.snapshot.json'];
 const SNAPSHOT = 'contracts.snapshot.json';
 
@@ -45,8 +45,11 @@ interface Run {
   readonly notices: string[];
 }
 
-function verify(root: string, ...args: string[]): Run {
-  const result = spawnSync(process.execPath, [CLI, '--root', root, ...args], { encoding: 'utf8', timeout: 60_000 });
+let runner: VerifyRunner;
+
+/** `npm run verify -- --root <root> ...args`, in the suite's one verify process (see VerifyRunner). */
+async function verify(root: string, ...args: string[]): Promise<Run> {
+  const result = await runner.run(['--root', root, ...args]);
   const lines = result.stdout.split('\n');
   const failing = lines.filter((line) => line.startsWith('['));
   return {
@@ -61,24 +64,26 @@ function verify(root: string, ...args: string[]): Run {
   };
 }
 
-beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`no build at ${CLI}: run \`npm run build\` first (\`npm test\` builds before testing)`);
+beforeAll(async () => {
+  if (!existsSync(COMMAND)) throw new Error(`no build at ${COMMAND}: run \`npm run build\` first (\`npm test\` builds before testing)`);
+  runner = await VerifyRunner.start(COMMAND);
 });
 
-afterAll(() => {
+afterAll(async () => {
+  await runner?.stop();
   for (const root of copies) rmSync(root, { recursive: true, force: true });
 });
 
 describe('the contract compatibility gate', () => {
-  it('passes on the tree with the committed snapshot, and the snapshot records every module', () => {
-    const run = verify(copyTree());
+  it('passes on the tree with the committed snapshot, and the snapshot records every module', async () => {
+    const run = await verify(copyTree());
     expect({ status: run.status, failing: run.failing, notices: run.notices }).toEqual({ status: 0, failing: [], notices: [] });
     const snapshot = JSON.parse(readFileSync(join(REPO, SNAPSHOT), 'utf8'));
     expect(Object.keys(snapshot.modules)).toEqual(['inventory', 'notifications', 'orders', 'payments', 'shipping']);
     expect(Object.keys(snapshot.modules.orders.events)).toEqual(['orders.OrderCancelled', 'orders.OrderConfirmed', 'orders.OrderPlaced']);
   });
 
-  it('fails on breaking input changes: a removed operation, a removed or renamed field, a new required field, a type, tighter constraints', () => {
+  it('fails on breaking input changes: a removed operation, a removed or renamed field, a new required field, a type, tighter constraints', async () => {
     const root = copyTree();
     edit(root, 'src/modules/inventory/contract/inventory.contract.ts', (t) => t.replace(/ {2}getProduct: query.*\n/, ''));
     edit(root, 'src/modules/orders/contract/place-order.command.ts', (t) =>
@@ -96,7 +101,7 @@ describe('the contract compatibility gate', () => {
     edit(root, 'src/modules/payments/contract/find-payments.query.ts', (t) =>
       t.replace("import { IsString } from 'class-validator';", "import { IsString, Matches } from 'class-validator';").replace('@IsString()', '@IsString()\n  @Matches(/^[0-9a-f-]+$/)'),
     );
-    const run = verify(root);
+    const run = await verify(root);
     expect(run.status).toBe(1);
     expect(run.breaks.sort()).toEqual([
       'inventory operation getProduct: removed',
@@ -121,13 +126,13 @@ describe('the contract compatibility gate', () => {
     expect(required).toContain('make it @IsOptional()');
   });
 
-  it('fails on breaking output changes: a result field removed, retyped, made nullable or optional', () => {
+  it('fails on breaking output changes: a result field removed, retyped, made nullable or optional', async () => {
     const root = copyTree();
     edit(root, 'src/modules/inventory/contract/price.view.ts', (t) => t.replace('  readonly priceCents: number;\n', ''));
     edit(root, 'src/modules/payments/contract/payment.view.ts', (t) => t.replace('readonly amountCents: number;', 'readonly amountCents: string;'));
     edit(root, 'src/modules/shipping/contract/shipment.view.ts', (t) => t.replace('readonly createdAt: string;', 'readonly createdAt: string | null;'));
     edit(root, 'src/modules/orders/contract/place-order.result.ts', (t) => t.replace('readonly created: boolean;', 'readonly created?: boolean;'));
-    const run = verify(root);
+    const run = await verify(root);
     expect(run.status).toBe(1);
     expect(run.breaks.sort()).toEqual([
       'inventory operation getPrices, output field [].priceCents: removed',
@@ -141,7 +146,7 @@ describe('the contract compatibility gate', () => {
     ]);
   });
 
-  it('fails on breaking event changes: removed, version lowered, a new version dropping a field, a payload changed without a bump', () => {
+  it('fails on breaking event changes: removed, version lowered, a new version dropping a field, a payload changed without a bump', async () => {
     const root = copyTree();
     edit(root, 'src/modules/orders/index.ts', (t) => t.replace('export { OrderPlaced, OrderConfirmed, OrderCancelled }', 'export { OrderConfirmed, OrderCancelled }'));
     // Version 3 without `reason`: a v2 subscriber cannot read it.
@@ -152,7 +157,7 @@ describe('the contract compatibility gate', () => {
         // A field added to OrderConfirmed, still version 2.
         .replace('readonly shipmentId: string;\n', 'readonly shipmentId: string;\n\n  @IsUUID()\n  readonly carrierId: string;\n'),
     );
-    const run = verify(root);
+    const run = await verify(root);
     expect(run.status).toBe(1);
     expect(run.breaks.sort()).toEqual([
       'orders event orders.OrderCancelled, payload field reason: removed in version 3',
@@ -164,10 +169,10 @@ describe('the contract compatibility gate', () => {
     // The previous release had OrderConfirmed at version 4: this tree's 2 is lower.
     const lowered = copyTree();
     edit(lowered, SNAPSHOT, (t) => t.replace(/("orders\.OrderConfirmed": \{[\s\S]*?"version": )2/, '$14'));
-    expect(verify(lowered).breaks).toEqual(['orders event orders.OrderConfirmed: version lowered from 4 to 2']);
+    expect((await verify(lowered)).breaks).toEqual(['orders event orders.OrderConfirmed: version lowered from 4 to 2']);
   });
 
-  it('passes a compatible change with a notice; --update-contracts records it and says what changed; the next run is clean', () => {
+  it('passes a compatible change with a notice; --update-contracts records it and says what changed; the next run is clean', async () => {
     const root = copyTree();
     edit(root, 'src/modules/inventory/contract/restock-product.command.ts', (t) =>
       t.replace("import { IsInt, IsString", "import { IsInt, IsOptional, IsString").replace('readonly quantity: number;', 'readonly quantity: number;\n\n  @IsOptional()\n  @IsString()\n  readonly reason?: string;'),
@@ -193,59 +198,59 @@ describe('the contract compatibility gate', () => {
       'orders event orders.OrderConfirmed: version 2 -> 3',
       'payments operation listPayments: added (query)',
     ];
-    const run = verify(root);
+    const run = await verify(root);
     expect({ status: run.status, failing: run.failing }).toEqual({ status: 0, failing: [] });
     expect(run.notices.map((line) => line.replace(/^contract changed compatibly: (.*) — run npm run verify -- --update-contracts to record it$/, '$1')).sort()).toEqual(expected);
 
     // Not recorded: a release branch can insist.
-    const strict = verify(root, '--strict-contracts');
+    const strict = await verify(root, '--strict-contracts');
     expect(strict.status).toBe(1);
     expect(strict.failing.filter((line) => line.startsWith('[contract-unrecorded] contracts.snapshot.json:1 — '))).toHaveLength(expected.length);
 
-    const update = verify(root, '--update-contracts');
+    const update = await verify(root, '--update-contracts');
     expect(update.status).toBe(0);
     expect(update.stdout).toContain(`verify: wrote ${SNAPSHOT} (5 modules), recording 6 changes (0 breaking):`);
     for (const change of expected) expect(update.stdout).toContain(`  compatible: ${change}\n`);
     const recorded = JSON.parse(readFileSync(join(root, SNAPSHOT), 'utf8'));
     expect(recorded.modules.orders.events['orders.OrderConfirmed'].version).toBe(3);
 
-    const next = verify(root);
+    const next = await verify(root);
     expect({ status: next.status, failing: next.failing, notices: next.notices }).toEqual({ status: 0, failing: [], notices: [] });
   });
 
-  it('accepts an intended breaking change with --update-contracts, naming it', () => {
+  it('accepts an intended breaking change with --update-contracts, naming it', async () => {
     const root = copyTree();
     edit(root, 'src/modules/inventory/contract/price.view.ts', (t) => t.replace('  readonly priceCents: number;\n', ''));
-    const update = verify(root, '--update-contracts');
+    const update = await verify(root, '--update-contracts');
     expect(update.status).toBe(0);
     expect(update.stdout).toContain('  breaking: inventory operation getPrices, output field [].priceCents: removed\n');
-    expect(verify(root).status).toBe(0);
+    expect((await verify(root)).status).toBe(0);
   });
 
-  it('gives one clear line and a non-zero exit on a corrupt snapshot, fails without one, and --update-contracts rewrites it', () => {
+  it('gives one clear line and a non-zero exit on a corrupt snapshot, fails without one, and --update-contracts rewrites it', async () => {
     const root = copyTree();
     writeFileSync(join(root, SNAPSHOT), '{ "modules": { "orders": ');
-    const corrupt = verify(root);
+    const corrupt = await verify(root);
     expect(corrupt.status).toBe(2);
     expect(corrupt.stderr.trim().split('\n')).toEqual([
       expect.stringMatching(/^verify: contracts\.snapshot\.json is not valid JSON \(.+\); rewrite it with npm run verify -- --update-contracts$/),
     ]);
     writeFileSync(join(root, SNAPSHOT), '{ "modules": { "orders": { "operations": [] } } }\n');
-    const shape = verify(root);
+    const shape = await verify(root);
     expect(shape.status).toBe(2);
     expect(shape.stderr.trim()).toBe(
       'verify: contracts.snapshot.json: module "orders" needs "operations" and "events" objects; rewrite it with npm run verify -- --update-contracts',
     );
 
     rmSync(join(root, SNAPSHOT));
-    const missing = verify(root);
+    const missing = await verify(root);
     expect(missing.status).toBe(1);
     expect(missing.failing).toEqual([
       '[contract-snapshot] contracts.snapshot.json:1 — no snapshot of the contracts to compare with — record them with npm run verify -- --update-contracts, and commit contracts.snapshot.json',
     ]);
 
     writeFileSync(join(root, SNAPSHOT), 'garbage');
-    expect(verify(root, '--update-contracts').status).toBe(0);
+    expect((await verify(root, '--update-contracts')).status).toBe(0);
     expect(readFileSync(join(root, SNAPSHOT), 'utf8')).toBe(readFileSync(join(REPO, SNAPSHOT), 'utf8'));
   });
 });

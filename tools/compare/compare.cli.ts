@@ -43,7 +43,11 @@ async function main(argv: readonly string[]): Promise<number> {
     if (interrupted) return;
     interrupted = true;
     console.error(`\ncompare: ${signal}: stopping every process ...`);
-    Promise.allSettled([...cleanups].reverse().map((cleanup) => cleanup())).finally(() => process.exit(130));
+    // allSettled never rejects: each cleanup's failure is in its own result, and the exit comes either way.
+    Promise.allSettled([...cleanups].reverse().map((cleanup) => cleanup())).then(
+      () => process.exit(130),
+      () => process.exit(130),
+    );
   };
   process.on('SIGINT', () => interrupt('SIGINT'));
   process.on('SIGTERM', () => interrupt('SIGTERM'));

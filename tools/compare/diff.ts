@@ -23,7 +23,7 @@ export function diffRuns(reference: EquivalenceRun, got: EquivalenceRun): Differ
   for (let i = 0; i < length; i++) {
     const a = reference.transcript[i];
     const b = got.transcript[i];
-    const where = `#${a?.n ?? b?.n} ${(a ?? b)!.request} (${(a ?? b)!.label})`;
+    const where = `#${a?.n ?? b?.n} ${(a ?? b).request} (${(a ?? b).label})`;
     if (!a || !b) {
       differences.push({ where, path: '', expected: a ? 'this step' : 'no step', got: b ? 'this step' : 'no step' });
       continue;
@@ -59,7 +59,7 @@ export function diffRuns(reference: EquivalenceRun, got: EquivalenceRun): Differ
 export function deepDiff(a: unknown, b: unknown, path: string, report: (path: string, expected: unknown, got: unknown) => void): void {
   if (Object.is(a, b)) return;
   if (Array.isArray(a) && Array.isArray(b)) {
-    const plain = [...a, ...b].every((x) => x === null || typeof x !== 'object');
+    const plain = [...(a as unknown[]), ...(b as unknown[])].every((x) => x === null || typeof x !== 'object');
     if (plain) {
       if (JSON.stringify(a) !== JSON.stringify(b)) report(path, a, b);
       return;

@@ -122,8 +122,8 @@ export async function runFault(options: FaultOptions): Promise<FaultResult> {
   });
   const start = performance.now();
   let healAt = 0;
-  let healthyAt = 0;
-  let faultAtDb = new Date();
+  let healthyAt: number;
+  let faultAtDb: Date;
   try {
     await sleep(options.preMs);
     faultAt = performance.now();

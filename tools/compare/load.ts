@@ -96,7 +96,7 @@ const CUSTOMER = 'compare-load';
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const table = options.ordersTable ?? 'orders.orders';
   const settle = (timeoutMs: number, onWait: (n: number) => void) =>
-    table === 'orders.orders' ? waitForQuiet(options.adminUrl, timeoutMs, onWait) : Promise.resolve({ quiet: true, counts: {} as Record<string, number> });
+    table === 'orders.orders' ? waitForQuiet(options.adminUrl, timeoutMs, onWait) : Promise.resolve<{ quiet: boolean; counts: Record<string, number> }>({ quiet: true, counts: {} });
   const bodyOf = (sku: string) =>
     JSON.stringify({
       customerId: CUSTOMER,
@@ -205,9 +205,11 @@ function cannon(
 ): Promise<autocannon.Result> {
   // Several bodies (a load spread over products): each request takes the next one, over all connections.
   let next = 0;
-  const spread = Array.isArray(body)
-    ? { requests: [{ method: 'POST' as const, path: '/orders', setupRequest: (request: object) => ({ ...request, body: body[next++ % body.length] }) }] }
-    : {};
+  const bodies: readonly string[] = typeof body === 'string' ? [body] : body;
+  const spread =
+    typeof body !== 'string'
+      ? { requests: [{ method: 'POST' as const, path: '/orders', setupRequest: (request: object) => ({ ...request, body: bodies[next++ % bodies.length] }) }] }
+      : {};
   return new Promise((resolve, reject) => {
     const started = performance.now();
     const instance = autocannon(
@@ -215,7 +217,7 @@ function cannon(
         url: `${options.baseUrl}/orders`,
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: Array.isArray(body) ? body[0] : (body as string),
+        body: bodies[0],
         ...spread,
         connections: options.concurrency,
         duration: durationS,
@@ -223,7 +225,7 @@ function cannon(
       },
       (error, result) => {
         clearInterval(ticker);
-        if (error) reject(error);
+        if (error) reject(error instanceof Error ? error : new Error(String(error)));
         else resolve(result);
       },
     );

@@ -277,7 +277,7 @@ function chooseRates(slots: readonly Slot[], options: CompareOptions): NonNullab
     .map((s) => ({ topology: s.name, completedPerSecond: s.result.performance!.completedPerSecond }))
     .sort((a, b) => a.completedPerSecond - b.completedPerSecond);
   const slowest = measured[0] ?? null;
-  const at = (percent: number) => Math.max(1, Math.round((slowest!.completedPerSecond * percent) / 100));
+  const at = (percent: number) => Math.max(1, Math.round((slowest.completedPerSecond * percent) / 100));
   const fixedRate = options.rate ?? (slowest ? at(options.fixedPercent) : FALLBACK_RATE);
   const fixedRateFrom =
     options.rate !== undefined ? '--rate'
@@ -366,7 +366,8 @@ async function waitForHealthy(url: string, timeoutMs: number): Promise<void> {
 async function bringUp(slot: Slot, tag: string, context: Context, output: string[]): Promise<Session> {
   if (slot.name.endsWith(ON_HOSTS)) return bringUpOnHosts(slot, tag, context, output);
   const { progress, options } = context;
-  let portTaken = false;
+  // Set per attempt (below), then by the log lines of that attempt.
+  let portTaken: boolean;
   const onLine = (process: string, line: string) => {
     if (line.includes('EADDRINUSE')) portTaken = true;
     output.push(`${process}| ${line}`);
@@ -424,7 +425,7 @@ async function bringUp(slot: Slot, tag: string, context: Context, output: string
     for (const proxy of proxies) await proxy.stop();
     throw error;
   }
-  const started = topology!;
+  const started = topology;
   const gateways = started.gatewayUrls;
   const front = gateways.length > 1 ? await RoundRobinFront.start(gateways) : undefined;
   const running = [...started.processes.values()];
@@ -510,7 +511,7 @@ async function bringUpOnHosts(slot: Slot, tag: string, context: Context, output:
     },
   });
   const adminUrl = harness.adminUrl;
-  slot.database = { name: `store (on ${harness.network.host('postgres').address})`, url: adminUrl, drop: async () => {} } as unknown as Slot['database'];
+  slot.database = { name: `store (on ${harness.network.host('postgres').address})`, url: adminUrl, drop: async () => {} };
   // What the report and the CPU sampling read of a topology's processes (faults, which need more, never run on hosts).
   const processes = new Map(
     harness.stores.map((store) => [store.host, { plan: store.plan, port: 3000, get child() { return store.child; } }]),

@@ -108,8 +108,7 @@ export class ScenarioRunner {
     if (!orderId) outcome = { settled: false, why: 'no order id to wait for' };
     else {
       const deadline = performance.now() + this.settleTimeoutMs;
-      let last = 'no answer';
-      outcome = { settled: false, why: `still not settled after ${this.settleTimeoutMs} ms` };
+      let last: string;
       for (;;) {
         const seen = await exchange(this.baseUrl, { method: 'GET', path: `/orders/${orderId}` });
         const status = (seen.body as { status?: string } | null)?.status;

@@ -62,7 +62,15 @@ async function main(argv: readonly string[]): Promise<number> {
 // Ctrl-C: stop the private servers (the topology's processes are this process's children and get the signal too).
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.removeAllListeners(signal);
-  process.once(signal, () => void (environment?.stop() ?? Promise.resolve()).finally(() => process.exit(130)));
+  process.once(signal, () => {
+    (environment?.stop() ?? Promise.resolve()).then(
+      () => process.exit(130),
+      (error: unknown) => {
+        console.error(`explore: stopping the private servers: ${(error as Error)?.message ?? String(error)}`);
+        process.exit(130);
+      },
+    );
+  });
 }
 
 main(process.argv.slice(2)).then(

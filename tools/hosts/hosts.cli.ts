@@ -70,7 +70,15 @@ for (const host of harness.network.allHosts) {
 console.log(`gateway (through its delayed link): ${harness.gatewayUrl}`);
 console.log(`admin URL (for inspection): ${harness.adminUrl}`);
 console.log(`logs: ${harness.dir}/<host>.log — Ctrl-C stops everything`);
-const stop = () => void harness.stop().finally(() => process.exit(0));
+const stop = () => {
+  harness.stop().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(`hosts: stopping: ${(error as Error)?.message ?? String(error)}`);
+      process.exit(1);
+    },
+  );
+};
 process.removeAllListeners('SIGINT');
 process.removeAllListeners('SIGTERM');
 process.once('SIGINT', stop).once('SIGTERM', stop);

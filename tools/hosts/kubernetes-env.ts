@@ -64,11 +64,36 @@ export interface RenderedKubernetes {
   readonly imageEnv: Readonly<Record<string, string>>;
 }
 
+interface KeyRef {
+  name: string;
+  key: string;
+}
+
+interface EnvVar {
+  name: string;
+  value?: string | number;
+  valueFrom?: { secretKeyRef?: KeyRef; configMapKeyRef?: KeyRef; fieldRef?: { fieldPath: string } };
+}
+
+interface Container {
+  name: string;
+  image: string;
+  command?: string[];
+  env?: EnvVar[];
+  envFrom?: Array<{ configMapRef?: { name: string }; secretRef?: { name: string } }>;
+}
+
+/** What is read of a workload (Deployment, StatefulSet, Job); ConfigMaps and Secrets have no spec and their spec is never read. */
+interface WorkloadSpec {
+  replicas?: number;
+  template: { spec: { containers: Container[]; volumes?: Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }> } };
+}
+
 interface K8sObject {
   kind: string;
   metadata: { name: string };
   data?: Record<string, string>;
-  spec?: any; // eslint-disable-line @typescript-eslint/no-explicit-any
+  spec: WorkloadSpec;
 }
 
 /**
@@ -105,10 +130,10 @@ export function renderKubernetes(options: KubernetesEnvOptions): RenderedKuberne
         Object.fromEntries(Object.entries(object.data ?? {}).map(([key, value]) => [key, Buffer.from(value.replace(/\s/g, ''), 'base64').toString('utf8')])),
       ]),
     );
-    const containerEnv = (container: any): Record<string, string> => { // eslint-disable-line @typescript-eslint/no-explicit-any
+    const containerEnv = (container: Container): Record<string, string> => {
       const env: Record<string, string> = { ...imageEnv };
       for (const source of container.envFrom ?? []) {
-        const ref = source.configMapRef ?? source.secretRef;
+        const ref = (source.configMapRef ?? source.secretRef)!;
         const data = source.configMapRef ? configMaps.get(ref.name) : secretsByName.get(ref.name);
         if (!data) throw new Error(`container ${container.name}: envFrom names '${ref.name}', which the kustomization does not render`);
         Object.assign(env, data);
@@ -123,7 +148,7 @@ export function renderKubernetes(options: KubernetesEnvOptions): RenderedKuberne
     };
     const stores = new Map<string, StoreContainer>();
     for (const deployment of byKind('Deployment')) {
-      const container = deployment.spec.template.spec.containers.find((c: { image: string }) => /^monolith-first[:@]/.test(c.image) || c.image === 'monolith-first');
+      const container = deployment.spec.template.spec.containers.find((c) => /^monolith-first[:@]/.test(c.image) || c.image === 'monolith-first');
       if (!container) continue;
       stores.set(deployment.metadata.name, { deployment: deployment.metadata.name, replicas: deployment.spec.replicas ?? 1, env: containerEnv(container) });
     }
@@ -132,7 +157,7 @@ export function renderKubernetes(options: KubernetesEnvOptions): RenderedKuberne
     const jobContainer = job.spec.template.spec.containers[0];
     const statefulSet = byKind('StatefulSet').find((object) => object.metadata.name === 'nats');
     if (!statefulSet) throw new Error('deploy/k8s renders no StatefulSet nats');
-    const volumes = statefulSet.spec.template.spec.volumes as Array<{ name: string; configMap?: { name: string }; secret?: { secretName: string } }>;
+    const volumes = statefulSet.spec.template.spec.volumes ?? [];
     const configMapName = volumes.find((volume) => volume.configMap)!.configMap!.name;
     const authName = volumes.find((volume) => volume.secret)!.secret!.secretName;
     const storeConfigName = [...configMaps.keys()].find((name) => name.startsWith('store-config'))!;
@@ -168,8 +193,8 @@ export function renderKubernetes(options: KubernetesEnvOptions): RenderedKuberne
 /** The Secret a module's Deployment takes its credentials from (the generator's hashed name). */
 function containerSecretName(objects: readonly K8sObject[], deployment: string): string {
   const object = objects.find((each) => each.kind === 'Deployment' && each.metadata.name === deployment)!;
-  const refs = (object.spec.template.spec.containers[0].envFrom ?? []).filter((source: { secretRef?: unknown }) => source.secretRef);
-  return refs[0].secretRef.name as string;
+  const refs = (object.spec.template.spec.containers[0].envFrom ?? []).filter((source) => source.secretRef);
+  return refs[0].secretRef!.name;
 }
 
 function kustomize(dir: string): K8sObject[] {

@@ -25,6 +25,14 @@ const proxy = await LinkProxy.start({ listen: endpoint(listen, 'LISTEN'), target
   process.exit(1);
 });
 console.log('ready');
-const stop = () => void proxy.stop().finally(() => process.exit(0));
+const stop = () => {
+  proxy.stop().then(
+    () => process.exit(0),
+    (error: unknown) => {
+      console.error(`link-proxy: stopping: ${(error as Error)?.message ?? String(error)}`);
+      process.exit(1);
+    },
+  );
+};
 process.on('SIGTERM', stop).on('SIGINT', stop);
 process.stdin.on('end', stop).on('close', stop).resume();

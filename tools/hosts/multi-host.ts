@@ -239,7 +239,7 @@ export class MultiHost {
     } catch (error) {
       this.log(host, `[harness] could not bound its CPU: ${(error as Error).message}`);
     }
-    for (const stream of [child.stdout!, child.stderr!]) createInterface({ input: stream }).on('line', (line) => this.log(host, line));
+    for (const stream of [child.stdout, child.stderr]) createInterface({ input: stream }).on('line', (line) => this.log(host, line));
     child.on('exit', (code, signal) => this.log(host, `[harness] ${what} exited (${signal ?? code})`));
     if (what !== 'store') this.running.push({ host, what, child });
     return child;
@@ -347,7 +347,7 @@ export function processEnvironment(
   return {
     ...rendered.imageEnv,
     ...rendered.storeConfig,
-    ...Object.assign({}, ...hosted.map((module) => rendered.moduleSecrets.get(module) ?? {})),
+    ...(Object.assign({}, ...hosted.map((module) => rendered.moduleSecrets.get(module) ?? {})) as Record<string, string>),
     ...rendered.extraUsers.get(user.user),
     MODULES: hosted.join(','),
     GATEWAY: plan.env.GATEWAY,

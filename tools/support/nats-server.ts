@@ -67,7 +67,7 @@ export class PrivateNatsServer {
     const child = spawn(this.binary, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     this.child = child;
     let output = '';
-    child.stderr!.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2000)));
+    child.stderr.on('data', (chunk: Buffer) => (output = (output + chunk.toString()).slice(-2000)));
     const deadline = Date.now() + 10_000;
     while (!(await natsReachable(this.url))) {
       if (child.exitCode !== null || Date.now() > deadline) {

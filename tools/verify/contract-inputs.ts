@@ -64,7 +64,7 @@ export class InputShapes {
   private property(owner: Function, name: string, schema: Record<string, unknown>, custom: string[] | undefined, seen: readonly Function[]): Shape {
     const nested = (): Shape => {
       const typeMeta = this.transformer.findTypeMetadata(owner, name);
-      const child = typeMeta ? typeMeta.typeFunction() : (Reflect.getMetadata('design:type', owner.prototype, name) as unknown);
+      const child = typeMeta ? typeMeta.typeFunction() : (Reflect.getMetadata('design:type', owner.prototype as object, name) as unknown);
       return typeof child === 'function' && child !== Object && child !== Array ? this.shape(child, seen) : { type: 'object' };
     };
     const clean = (node: Record<string, unknown>): Record<string, unknown> => {
@@ -85,7 +85,7 @@ export class InputShapes {
     sortEnums(shape);
     if (shape.type === undefined) shape.type = 'unknown';
     if (custom && custom.length > 0) shape.validators = custom;
-    return shape as Shape;
+    return shape;
   }
 
   /** Custom constraints (registerDecorator, @Validate) per property: the library maps them to nothing. */

@@ -96,9 +96,9 @@ class OutputWalker {
       let shape: Shape;
       if (members.length > 0 && members.every((t) => t.flags & ts.TypeFlags.BooleanLiteral)) shape = { type: 'boolean' };
       else if (members.length > 0 && members.every((t) => t.isStringLiteral())) {
-        shape = { type: 'string', enum: members.map((t) => (t as ts.StringLiteralType).value).sort() };
+        shape = { type: 'string', enum: members.map((t) => t.value).sort() };
       } else if (members.length > 0 && members.every((t) => t.isNumberLiteral())) {
-        shape = { type: 'number', enum: members.map((t) => (t as ts.NumberLiteralType).value).sort((a, b) => a - b) };
+        shape = { type: 'number', enum: members.map((t) => t.value).sort((a, b) => a - b) };
       } else if (members.length === 1) shape = this.shape(members[0]);
       else {
         const shapes = members.map((t) => this.shape(t));

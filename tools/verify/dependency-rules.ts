@@ -88,8 +88,8 @@ function exportedNames(source: ts.SourceFile): string[] {
     if (!exported) continue;
     if (ts.isVariableStatement(statement)) {
       statement.declarationList.declarations.forEach((d) => ts.isIdentifier(d.name) && names.push(d.name.text));
-    } else if ('name' in statement && statement.name && ts.isIdentifier(statement.name as ts.Node)) {
-      names.push((statement.name as ts.Identifier).text);
+    } else if ('name' in statement && statement.name && ts.isIdentifier(statement.name)) {
+      names.push(statement.name.text);
     }
   }
   return names;

@@ -29,7 +29,7 @@ export function importSites(source: ts.SourceFile): ImportSite[] {
       add(node, node.moduleReference.expression, '*');
     } else if (ts.isImportTypeNode(node) && ts.isLiteralTypeNode(node.argument)) {
       const qualifier = node.qualifier ? leftmost(node.qualifier) : undefined;
-      add(node, node.argument.literal as ts.Expression, qualifier ? [qualifier] : '*');
+      add(node, node.argument.literal, qualifier ? [qualifier] : '*');
     } else if (
       ts.isCallExpression(node) &&
       (node.expression.kind === ts.SyntaxKind.ImportKeyword || (ts.isIdentifier(node.expression) && node.expression.text === 'require'))

@@ -9,6 +9,7 @@ import {
 import { APP_FILTER, APP_PIPE, NestFactory } from '@nestjs/core';
 import { SwaggerModule } from '@nestjs/swagger';
 import { randomBytes } from 'node:crypto';
+import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hostname } from 'node:os';
 import type { AppConfig } from '../config/app-config.js';
@@ -174,7 +175,7 @@ export async function startStoreApplication(
     const app = await NestFactory.create(root, { bodyParser: false, logger, abortOnError: false });
     (app.getHttpAdapter().getInstance() as { disable(setting: string): void }).disable('x-powered-by');
     // First: a route refusing at capacity answers before any other work, tracing and express included (ADR 16, 24).
-    earlyRefusals.attach(app.getHttpServer());
+    earlyRefusals.attach(app.getHttpServer() as Server);
     app.use(httpTracing);
     if (config.gateway) {
       // The OpenAPI document, generated from the same DTOs that validate requests (nest build's swagger plugin).
@@ -212,7 +213,7 @@ export async function startStoreApplication(
         `PORT: ${config.port} is already in use (by another process of the store?): every process on one machine needs a PORT of its own, e.g. PORT=${config.port + 1}`,
       );
     });
-    const { port } = app.getHttpServer().address() as AddressInfo;
+    const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
     logger.log(
       `serving on port ${port}: hosts [${config.hostedModules.join(', ')}], gateway ${config.gateway ? 'on' : 'off'}`,
       'Store',

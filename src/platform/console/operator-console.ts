@@ -104,7 +104,7 @@ export class OperatorConsole {
         }),
       ),
     ]);
-    return { at: new Date().toISOString(), process: this.sources.instance, modules, operations: Object.fromEntries(operations), metrics: await this.readMetrics() };
+    return { at: new Date().toISOString(), process: this.sources.instance, modules, operations: Object.fromEntries<ModuleOverview | { readonly error: string }>(operations), metrics: await this.readMetrics() };
   }
 
   /** Carries out a validated request on a module; throws ConsoleError with the status to answer. */
@@ -172,7 +172,7 @@ export class OperatorConsole {
       return entry;
     };
     for (const value of byName.get('http_request_duration_seconds') ?? []) {
-      const { method, route, status, le } = value.labels as Record<string, string | number>;
+      const { method, route, status, le } = value.labels;
       // The console's own polling is not traffic of the store.
       if (String(route).startsWith('/console') || route === 'unmatched') continue;
       const entry = routeOf(String(method), String(route));

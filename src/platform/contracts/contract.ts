@@ -29,6 +29,7 @@ export interface OperationSpec<I extends object = object, O = unknown> {
   readonly __output?: O;
 }
 
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- the bound every spec meets whatever its types (an input class is invariant: unknown would refuse them)
 export type OperationMap = Readonly<Record<string, OperationSpec<any, any>>>;
 
 export interface Contract<Ops extends OperationMap = OperationMap> {
@@ -85,8 +86,10 @@ export function uses<C extends Contract>(contract: C, ...operations: ReadonlyArr
   return { module: contract.module, operations: [...operations] };
 }
 
+/* eslint-disable @typescript-eslint/no-explicit-any -- a wildcard in a pattern, never a value's type */
 type InputOf<S> = S extends OperationSpec<infer I, any> ? I : never;
 type OutputOf<S> = S extends OperationSpec<any, infer O> ? O : never;
+/* eslint-enable @typescript-eslint/no-explicit-any */
 
 /** How one call is made. */
 export interface CallOptions {

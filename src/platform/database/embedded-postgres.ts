@@ -86,8 +86,8 @@ export async function startEmbeddedPostgres(options: {
       (stopping ??= (async () => {
         const release = await lockDataDir(dataDir);
         try {
-          const last = await isLastUser(holder!, port);
-          await holder!.end().catch(() => {});
+          const last = await isLastUser(holder, port);
+          await holder.end().catch(() => {});
           const running = postmaster(dataDir);
           if (!running) return;
           if (last) {

@@ -27,7 +27,7 @@ const prepared = new Map<string, Map<string, Prepared>>();
  */
 function preparedOf(label: string, sql: string): Prepared {
   let texts = prepared.get(label);
-  if (texts === undefined) prepared.set(label, (texts = new Map()));
+  if (texts === undefined) prepared.set(label, (texts = new Map<string, Prepared>()));
   let statement = texts.get(sql);
   if (statement === undefined) {
     const text = sql.replace(/[ \t]*\n\s*/g, '\n').trim();

@@ -41,7 +41,7 @@ export function createLocalClient<C extends Contract>(
       options?.signal?.throwIfAborted();
       const handlers = resolveHandlers();
       try {
-        return copied(await handlers[operation](decoded.value));
+        return copied(await handlers[operation](decoded.value as object));
       } catch (error) {
         if (error instanceof ModuleError) throw ModuleError.fromData(wireCopy(error.toData()));
         if (isDatabaseUnavailable(error)) {

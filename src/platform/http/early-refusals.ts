@@ -105,7 +105,7 @@ export class EarlyRefusals {
     const url = request.url ?? '/';
     const query = url.indexOf('?');
     const key = `${request.method} ${query < 0 ? url : url.slice(0, query)}`;
-    const keyed = idempotencyKey === undefined ? undefined : `${key} ${idempotencyKey}`;
+    const keyed = idempotencyKey === undefined ? undefined : `${key} ${String(idempotencyKey)}`;
     if (keyed !== undefined && this.answered.has(keyed)) return next();
     const window = this.windows.get(key);
     if (window === undefined) return this.pass(keyed, response, next);

@@ -37,7 +37,7 @@ export class JsonBodyMiddleware implements NestMiddleware {
     }
     try {
       await new Promise<void>((resolve, reject) =>
-        parseJson(request, response, (error?: unknown) => (error ? reject(error) : resolve())),
+        parseJson(request, response, (error?: Error) => (error ? reject(error) : resolve())),
       );
     } catch (error) {
       throw toBodyProblem(error) ?? error;

@@ -50,6 +50,7 @@ export class MessageBus {
   route(subscriberId: string, deliver: DeliveryRoute): void {
     const event = `deliver.${subscriberId}`;
     if (this.emitter.listenerCount(event) > 0) throw new Error(`subscriber '${subscriberId}' already has a route`);
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- only emitAsync calls it (deliver()), which awaits the promise it returns
     this.emitter.on(event, deliver);
   }
 
@@ -71,6 +72,7 @@ export class MessageBus {
   routeBatch(subscriberId: string, deliver: BatchRoute): void {
     const event = `deliver-batch.${subscriberId}`;
     if (this.emitter.listenerCount(event) > 0) throw new Error(`subscriber '${subscriberId}' already has a batch route`);
+    // eslint-disable-next-line @typescript-eslint/no-misused-promises -- only emitAsync calls it (deliverBatch()), which awaits the promise it returns
     this.emitter.on(event, deliver);
   }
 

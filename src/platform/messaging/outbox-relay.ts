@@ -89,7 +89,10 @@ export class OutboxRelay {
       this.wake();
     });
     if (this.listenUrl) await this.listen(this.listenUrl);
-    this.pruneTimer = setInterval(() => void this.prune(), this.options.pruneIntervalMs);
+    // prune() logs its own failures; the catch is for what it does not foresee (never an unhandled rejection).
+    this.pruneTimer = setInterval(() => {
+      this.prune().catch((error: unknown) => this.logger.error(`pruning failed: ${(error as Error)?.message ?? String(error)}`));
+    }, this.options.pruneIntervalMs);
     this.pruneTimer.unref();
   }
 
@@ -324,7 +327,9 @@ export class OutboxRelay {
     const delay = Math.min(this.options.pollIntervalMs, 100 * 2 ** Math.min(this.listenFailures, 10));
     const retry = setTimeout(() => {
       this.reconnecting = false;
-      if (!this.stopping && !this.listener) void this.listen(url);
+      if (!this.stopping && !this.listener) {
+        this.listen(url).catch((error: unknown) => this.logger.warn(`LISTEN again failed: ${(error as Error)?.message ?? String(error)}; relying on the poll`));
+      }
     }, delay);
     retry.unref();
   }

@@ -423,7 +423,7 @@ export class OutboxStore {
 
   /** Puts dead letters back in line with fresh attempts; all of them, or those of one event. */
   async replay(eventId?: string): Promise<number> {
-    const rows = await this.db.query(
+    const rows = await this.db.query<unknown>(
       `UPDATE ${this.deliveries}
           SET status = 'PENDING', attempts = 0, next_attempt_at = now(), locked_until = NULL
         WHERE status = 'DEAD' AND ($1::uuid IS NULL OR event_id = $1::uuid)
@@ -458,7 +458,7 @@ export class OutboxStore {
        SELECT count(*)::int AS events FROM pruned`,
       [retentionMs],
     );
-    const inbox = await this.db.query(
+    const inbox = await this.db.query<unknown>(
       `DELETE FROM ${ident(this.module)}.inbox WHERE handled_at < now() - make_interval(secs => $1 / 1000.0) RETURNING event_id`,
       [retentionMs],
     );

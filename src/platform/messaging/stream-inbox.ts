@@ -113,7 +113,7 @@ export class StreamInbox {
   }
 
   private async take(items: ReadonlyArray<{ streamed: StreamedEvent; decoded: Decoded }>): Promise<void> {
-    let published: string[] = [];
+    const published: string[] = [];
     /** Late events dead-lettered now (the others were dead-lettered before: redeliveries). */
     const lateKept = new Set<number>();
     const turns = await this.db.transaction(async (manager) => {
@@ -433,7 +433,7 @@ export class StreamInbox {
            ON CONFLICT (subscriber, publisher, aggregate_id) DO NOTHING`,
           [this.subscriber.id, this.publisher, envelope.aggregateId, this.startSequence - 1],
         );
-        const [{ stream_seq: at }] = await manager.query(
+        const [{ stream_seq: at }] = await manager.query<Array<{ stream_seq: string | number }>>(
           `SELECT stream_seq FROM ${this.positions} WHERE subscriber = $1 AND publisher = $2 AND aggregate_id = $3 FOR UPDATE`,
           [this.subscriber.id, this.publisher, envelope.aggregateId],
         );

@@ -77,7 +77,7 @@ export function readManifest(dir: string, name: string): ModuleManifest {
   try {
     raw = JSON.parse(readFileSync(file, 'utf8'));
   } catch (error) {
-    throw new Error(`${name}/module.json: not valid JSON (${(error as Error).message})`);
+    throw new Error(`${name}/module.json: not valid JSON (${(error as Error).message})`, { cause: error });
   }
   return parseManifest(raw, name);
 }

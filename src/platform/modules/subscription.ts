@@ -77,7 +77,7 @@ export function subscribe<E extends object>(
   subscriber: Type<EventSubscriber<E>>,
   name: string = kebab(subscriber.name),
 ): Subscription<E> {
-  const types = Array.isArray(events) ? events : [events as Type<E>];
+  const types: readonly Type<E>[] = Array.isArray(events) ? events : [events as Type<E>];
   if (types.length === 0) throw new Error(`subscription '${name}' lists no event`);
   // Fail at definition time, not at first delivery.
   const names = types.map((type) => eventOptions(type).name);

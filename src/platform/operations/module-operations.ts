@@ -114,7 +114,7 @@ export class ModuleOperations {
 
   /** Whether this module has ever had a saga of this name (a signal for an unknown one is likely a typo). */
   async hasSaga(saga: string): Promise<boolean> {
-    const [known] = await this.db.query(`SELECT count(*)::int AS n FROM ${ident(this.module)}.sagas WHERE saga = $1`, [saga]);
+    const [known] = await this.db.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${ident(this.module)}.sagas WHERE saga = $1`, [saga]);
     return known.n > 0;
   }
 

@@ -31,7 +31,7 @@ describe('Keyset', () => {
   });
 
   it('refuses a cursor it did not make, or of another list, as INVALID naming after', () => {
-    const next = byCreation.page(byCreation.request({ limit: 1 }, { orderId: 'o' }), { orderId: 'o' }, rows(2), keyOf, (row) => row)!.next!;
+    const next = byCreation.page(byCreation.request({ limit: 1 }, { orderId: 'o' }), { orderId: 'o' }, rows(2), keyOf, (row) => row).next!;
     const forge = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
     const decoded = JSON.parse(Buffer.from(next, 'base64url').toString()) as { q: string; k: string[] };
     for (const after of [

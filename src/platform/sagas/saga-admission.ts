@@ -98,8 +98,8 @@ export class SagaAdmission implements OnApplicationBootstrap, OnApplicationShutd
   }
 
   onApplicationBootstrap(): void {
-    void this.sample();
-    this.timer = setInterval(() => void this.sample(), this.options.sampleMs);
+    this.sampleNow();
+    this.timer = setInterval(() => this.sampleNow(), this.options.sampleMs);
     this.timer.unref();
   }
 
@@ -147,6 +147,11 @@ export class SagaAdmission implements OnApplicationBootstrap, OnApplicationShutd
     this.refusedByReason.inc({ saga: this.runner.definition.name, reason });
     this.refusedSinceLog++;
     throw new ModuleError('UNAVAILABLE', `${this.options.what} is at capacity: ${why}; retry later`, this.runner.store.module, undefined, retryAfterMs);
+  }
+
+  /** A sample in the background: sample() answers an unreachable database itself; anything else is logged, never unhandled. */
+  private sampleNow(): void {
+    this.sample().catch((error: unknown) => this.logger.error(`admission sample failed: ${(error as Error)?.message ?? String(error)}`));
   }
 
   private async sample(): Promise<void> {

@@ -145,7 +145,8 @@ export class SagaEnds implements BeforeApplicationShutdown {
     const timer = setTimeout(() => {
       this.listening = undefined;
       // Waiters now would hear nothing from other processes: listen again for them (else at the next wait).
-      if (this.waiters.size > 0) void this.listen();
+      // listen() logs its own failure and retries; the catch is for what it does not foresee.
+      if (this.waiters.size > 0) this.listen().catch((error: unknown) => this.logger.warn(`listening for saga ends failed: ${(error as Error)?.message ?? String(error)}`));
     }, this.options.relistenMs ?? 1_000);
     timer.unref();
   }

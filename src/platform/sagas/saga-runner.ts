@@ -120,6 +120,11 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
 
   private readonly sampleStuck: (now?: boolean) => Promise<void>;
 
+  /** The stuck gauge's count, not awaited by a pass or a park: a failure is logged, never an unhandled rejection. */
+  private sampleStuckInBackground(now = false): void {
+    this.sampleStuck(now).catch((error: unknown) => this.logger.warn(`counting stuck sagas failed: ${(error as Error)?.message ?? String(error)}`));
+  }
+
   /**
    * Starts the loop, unless sagas are in flight on a version this build no
    * longer carries: it would not know their steps, so it refuses, naming the
@@ -207,7 +212,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   private async pass(): Promise<number | undefined> {
-    void this.sampleStuck();
+    this.sampleStuckInBackground();
     // The newest version last: older ones are few, and drain.
     for (const { store } of [...this.versions.values()].reverse()) {
       while (!this.loop.stopping) {
@@ -403,7 +408,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
           `see \`npm run sagas -- stuck\`, then \`npm run sagas -- retry ${saga.key}\`: ${message}`,
         key: saga.key,
       });
-      void this.sampleStuck(true);
+      this.sampleStuckInBackground(true);
     }
     this.held.delete(saga.key);
   }

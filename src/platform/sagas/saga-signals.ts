@@ -117,7 +117,7 @@ export function eventSignals<E extends object>(options: {
       await recordSignal(context.tx.manager, options.module, {
         saga: options.saga,
         key: options.key(event),
-        name: eventOptions(event.constructor as Type<object>).name,
+        name: eventOptions(event.constructor).name,
         id: context.eventId,
         payload: JSON.parse(JSON.stringify(event)) as Record<string, unknown>,
       });

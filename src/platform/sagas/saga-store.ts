@@ -218,7 +218,7 @@ export class SagaStore<S> {
     const askedAt = this.clock.now();
     const leaseEndsAt = askedAt + leaseMs;
     // Not prepared (see queryPrepared): the generic plan of this queue scan joins the whole table.
-    const [rows] = (await this.db.query(
+    const [rows] = await this.db.query<[Row[], number]>(
       `WITH due AS (
          SELECT saga, key FROM ${this.sagas}
           WHERE saga = $3 AND status IN ('RUNNING', 'WAITING') AND next_run_at <= now() AND (locked_until IS NULL OR locked_until < now())
@@ -239,7 +239,7 @@ export class SagaStore<S> {
                  WHERE g.saga = s.saga AND g.key = s.key AND g.consumed_at IS NULL AND g.name = ANY(s.awaiting)
                  ORDER BY g.seq LIMIT 1) END AS signal`,
       [limit, leaseMs, this.definition.name, this.stepNames, this.reachOf, this.definition.version],
-    )) as [Row[], number];
+    );
     if (rows.length === 0) return [];
     const subjects = await this.definition.load(rows.map((row) => row.key));
     return rows.flatMap((row) => {
@@ -341,7 +341,7 @@ export class SagaStore<S> {
    * `wake_at`, or at once if a signal landed since it was read. Version-checked.
    */
   async rewait(saga: HeldSaga<S>): Promise<boolean> {
-    const [rows] = (await this.db.query(
+    const [rows] = await this.db.query<[unknown[], number]>(
       `UPDATE ${this.sagas} s
           SET locked_until = NULL, version = s.version + 1,
               next_run_at = CASE WHEN s.signals <> $4 OR EXISTS (
@@ -350,7 +350,7 @@ export class SagaStore<S> {
         WHERE saga = $1 AND key = $2 AND version = $3 AND status = 'WAITING'
        RETURNING key`,
       [this.definition.name, saga.key, saga.version, saga.signals ?? 0],
-    )) as [unknown[], number];
+    );
     return rows.length > 0;
   }
 
@@ -374,14 +374,14 @@ export class SagaStore<S> {
 
   /** Parks a saga for an operator (`npm run sagas -- retry`): it is not run again until then. */
   async markStuck(saga: HeldSaga<S>, error: string): Promise<boolean> {
-    const [rows] = (await this.db.query(
+    const [rows] = await this.db.query<[unknown[], number]>(
       `UPDATE ${this.sagas}
           SET status = 'STUCK', attempts = attempts + 1, last_error = left($4, 2000), locked_until = NULL,
               version = version + 1, updated_at = now()
         WHERE saga = $1 AND key = $2 AND version = $3
        RETURNING key`,
       [this.definition.name, saga.key, saga.version, error],
-    )) as [unknown[], number];
+    );
     return rows.length > 0;
   }
 
@@ -393,14 +393,14 @@ export class SagaStore<S> {
    * the saga's reach, for a give-up (ADR 19).
    */
   async release(saga: Pick<HeldSaga<S>, 'key' | 'version' | 'step'>, delayMs: number): Promise<boolean> {
-    const [rows] = (await this.db.query(
+    const [rows] = await this.db.query<[unknown[], number]>(
       `UPDATE ${this.sagas}
           SET locked_until = NULL, next_run_at = now() + make_interval(secs => $4 / 1000.0), version = version + 1,
               reach = ($6::text[])[greatest(array_position($6::text[], reach), array_position($6::text[], $5::text))]
         WHERE saga = $1 AND key = $2 AND version = $3 AND status IN ('RUNNING', 'WAITING')
        RETURNING key`,
       [this.definition.name, saga.key, saga.version, delayMs, saga.step, this.stepNames],
-    )) as [unknown[], number];
+    );
     return rows.length > 0;
   }
 
@@ -461,7 +461,7 @@ export class SagaStore<S> {
    * answer earlier than needed: a claim that finds nothing).
    */
   async nextDueInMs(): Promise<number | undefined> {
-    const [row] = await this.db.query(
+    const [row] = await this.db.query<Array<{ due_in_ms: number | string | null }>>(
       `SELECT extract(epoch FROM least(
                 (SELECT min(greatest(next_run_at, coalesce(locked_until, next_run_at))) FROM ${this.sagas}
                   WHERE saga = $1 AND status IN ('RUNNING', 'WAITING') AND next_run_at <= now()),
@@ -474,7 +474,7 @@ export class SagaStore<S> {
 
   /** Sagas not ended on versions other than `carried`: a build without their definition cannot run them. */
   async versionsInFlight(carried: readonly number[]): Promise<Array<{ version: number; count: number }>> {
-    const rows: Array<{ version: number; count: number }> = await this.db.query(
+    const rows = await this.db.query<Array<{ version: number; count: number }>>(
       `SELECT definition_version AS version, count(*)::int AS count FROM ${this.sagas}
         WHERE saga = $1 AND status <> 'DONE' AND NOT (definition_version = ANY($2::int[]))
         GROUP BY definition_version ORDER BY definition_version`,
@@ -484,8 +484,8 @@ export class SagaStore<S> {
   }
 
   async stuckCount(): Promise<number> {
-    const [row] = await this.db.query(`SELECT count(*)::int AS n FROM ${this.sagas} WHERE saga = $1 AND status = 'STUCK'`, [this.definition.name]);
-    return row.n as number;
+    const [row] = await this.db.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${this.sagas} WHERE saga = $1 AND status = 'STUCK'`, [this.definition.name]);
+    return row.n;
   }
 }
 
@@ -534,14 +534,14 @@ export class SagaOperations {
 
   /** Asks the saga(s) of this key (of one saga, if named) still going forward to give up and compensate; answers which. */
   async cancel(key: string, saga?: string, reason = 'CANCELLED_BY_OPERATOR'): Promise<Array<{ saga: string; step: string }>> {
-    const [rows] = (await this.db.query(
+    const [rows] = await this.db.query<[Array<{ saga: string; step: string }>, number]>(
       `UPDATE ${this.sagas}
           SET cancel_reason = $3, next_run_at = now(), status = CASE WHEN status = 'STUCK' THEN 'RUNNING' ELSE status END,
               attempts = 0, version = version + 1, updated_at = now()
         WHERE key = $1 AND ($2::text IS NULL OR saga = $2) AND status <> 'DONE'
        RETURNING saga, step`,
       [key, saga ?? null, reason],
-    )) as [Array<{ saga: string; step: string }>, number];
+    );
     return rows;
   }
 
@@ -554,13 +554,13 @@ export class SagaOperations {
 
   /** Runs a stuck saga (of this key) again at once, attempts reset; answers which sagas it put back. */
   async retry(key: string): Promise<Array<{ saga: string; step: string }>> {
-    const [rows] = (await this.db.query(
+    const [rows] = await this.db.query<[Array<{ saga: string; step: string }>, number]>(
       `UPDATE ${this.sagas}
           SET status = 'RUNNING', attempts = 0, next_run_at = now(), locked_until = NULL, version = version + 1, updated_at = now()
         WHERE key = $1 AND status = 'STUCK'
        RETURNING saga, step`,
       [key],
-    )) as [Array<{ saga: string; step: string }>, number];
+    );
     return rows;
   }
 }

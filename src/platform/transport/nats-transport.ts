@@ -201,7 +201,7 @@ export class NatsTransport implements Transport {
         try {
           this.receive(message, module, answer);
         } catch (failure) {
-          this.logger.error(`handling ${message.subject} failed: ${(failure as Error)?.stack ?? failure}`);
+          this.logger.error(`handling ${message.subject} failed: ${(failure as Error)?.stack ?? String(failure)}`);
         }
       },
     });
@@ -254,7 +254,7 @@ export class NatsTransport implements Transport {
       .then(
         (result) => this.answer(message, module, JSON.stringify(result)),
         (failure: unknown) => {
-          this.logger.error(`handling ${message.subject} failed: ${(failure as Error)?.stack ?? failure}`);
+          this.logger.error(`handling ${message.subject} failed: ${(failure as Error)?.stack ?? String(failure)}`);
           this.answer(message, module, JSON.stringify({ ok: false, error: { code: 'INTERNAL', message: 'internal error', module } }));
         },
       )
@@ -318,7 +318,7 @@ function inboxPrefixFor(prefix: string, credentials: NatsCredentials | undefined
   const chosen = credentials?.inboxPrefix;
   if (chosen === undefined) return inboxPrefixOf(prefix, credentials?.user);
   if (chosen !== inboxNamespaceOf(prefix) && !isAnswerableReply(chosen, prefix)) {
-    throw new ConfigurationError(`NATS_INBOX_PREFIX: '${chosen}' is not under ${inboxNamespaceOf(prefix)}, the only replies services answer (e.g. ${inboxPrefixOf(prefix, 'orders')})`);
+    throw new ConfigurationError(`NATS_INBOX_PREFIX: '${String(chosen)}' is not under ${inboxNamespaceOf(prefix)}, the only replies services answer (e.g. ${inboxPrefixOf(prefix, 'orders')})`);
   }
   return chosen;
 }

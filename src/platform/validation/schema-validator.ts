@@ -156,7 +156,7 @@ export function isCompiled(type: Function): boolean {
 /** The JSON Schema validating `type` (nested classes referenced by `$ref`), or undefined when the class is left to class-validator. */
 export function validationSchemaOf(type: Function): AnySchema | undefined {
   const compiled = compiledFor(type);
-  return compiled === null ? undefined : (state.ajv.getSchema(compiled.id)?.schema as AnySchema | undefined);
+  return compiled === null ? undefined : state.ajv.getSchema(compiled.id)?.schema;
 }
 
 /**
@@ -247,7 +247,8 @@ function nestedClassOf(compiled: CompiledClass, group: readonly ValidationMetada
 function nestedClass(target: Function, name: string): CompiledClass | undefined {
   const typeMetadata = transformerStorage.findTypeMetadata(target, name);
   if (!typeMetadata) return undefined;
-  const { typeFunction, options, reflectedType } = typeMetadata;
+  const { typeFunction, options } = typeMetadata;
+  const reflectedType = typeMetadata.reflectedType as unknown;
   // A discriminator, a type chosen from the object, a Map or a Set: not modelled.
   if (options?.discriminator || typeof typeFunction !== 'function' || typeFunction.length > 0 || reflectedType === Map || reflectedType === Set) return undefined;
   const child = (typeFunction as () => unknown)();
@@ -258,7 +259,7 @@ function nestedClass(target: Function, name: string): CompiledClass | undefined 
 }
 
 function shadowedByPrototype(type: Function, name: string): boolean {
-  for (let proto = type.prototype as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto)) {
+  for (let proto = type.prototype as object | null; proto !== null && proto !== Object.prototype; proto = Object.getPrototypeOf(proto) as object | null) {
     if (Object.hasOwn(proto, name)) return true;
   }
   return false;
@@ -388,7 +389,7 @@ export function fastValidInstance<T extends object>(type: Function, payload: obj
 }
 
 function isPlainObject(value: object): boolean {
-  const proto = Object.getPrototypeOf(value);
+  const proto = Object.getPrototypeOf(value) as object | null;
   return proto === Object.prototype || proto === null;
 }
 

@@ -212,7 +212,7 @@ function expectSame(fast: Outcome, slow: Outcome, type: ClassType<object>, what:
     expect(shape(fast)).toEqual(shape(slow));
     if ('ok' in fast && fast.ok) expect(fast.value).toBeInstanceOf(type);
   } catch (error) {
-    throw new Error(`${type.name}: ${what}\n${(error as Error).message}`);
+    throw new Error(`${type.name}: ${what}\n${(error as Error).message}`, { cause: error });
   }
 }
 
@@ -281,6 +281,7 @@ function mutateLeaf(random: () => number, value: unknown): unknown {
         return Object.fromEntries(Object.keys(value).map((i) => [i, value[Number(i)]]));
       case 6: {
         const sparse = [...value, 'x'];
+        // eslint-disable-next-line @typescript-eslint/no-array-delete -- the hole is the point: a sparse array as a payload
         delete sparse[0];
         return sparse;
       }
@@ -434,7 +435,7 @@ describe('validateInput (schema path) answers exactly as class-transformer + cla
   it('gives the same answer on non-objects', async () => {
     for (const payload of [null, undefined, 1, 'x', true, [], [checkout]]) {
       const { fast, slow } = await both(appType('CheckoutRequest'), () => payload);
-      expectSame(fast, slow, appType('CheckoutRequest'), String(payload));
+      expectSame(fast, slow, appType('CheckoutRequest'), JSON.stringify(payload) ?? 'undefined');
     }
   });
 

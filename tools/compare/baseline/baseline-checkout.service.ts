@@ -18,6 +18,20 @@ export interface OrderView {
   updatedAt: string;
 }
 
+/** A row of baseline.orders with its lines, as getOrder reads it. */
+interface OrderRow {
+  id: string;
+  status: OrderView['status'];
+  customer_id: string;
+  items: OrderView['items'];
+  total_cents: string | number;
+  payment_id: string | null;
+  shipment_id: string | null;
+  failure_reason: string | null;
+  created_at: Date;
+  updated_at: Date;
+}
+
 /**
  * The checkout written the ordinary way: one transaction over every table
  * (lock the products, check the stock, charge, reserve, ship, record the
@@ -39,7 +53,10 @@ export class BaselineCheckoutService {
   }
 
   async getProduct(sku: string) {
-    const { rows } = await this.pool.query(`SELECT sku, name, price_cents, on_hand, reserved FROM baseline.products WHERE sku = $1`, [sku]);
+    const { rows } = await this.pool.query<{ sku: string; name: string; price_cents: number; on_hand: number; reserved: number }>(
+      `SELECT sku, name, price_cents, on_hand, reserved FROM baseline.products WHERE sku = $1`,
+      [sku],
+    );
     if (rows.length === 0) throw new NotFoundException(`no product ${sku}`);
     const p = rows[0];
     return { sku: p.sku, name: p.name, priceCents: p.price_cents, onHand: p.on_hand, reserved: p.reserved, available: p.on_hand - p.reserved };
@@ -54,7 +71,10 @@ export class BaselineCheckoutService {
     try {
       await client.query('BEGIN');
       if (idempotencyKey !== undefined) {
-        const { rows } = await client.query(`SELECT id, status, request_hash FROM baseline.orders WHERE idempotency_key = $1`, [idempotencyKey]);
+        const { rows } = await client.query<{ id: string; status: string; request_hash: string }>(
+          `SELECT id, status, request_hash FROM baseline.orders WHERE idempotency_key = $1`,
+          [idempotencyKey],
+        );
         if (rows.length > 0) {
           await client.query('ROLLBACK');
           if (rows[0].request_hash !== hash) throw new ConflictException('Idempotency-Key reused with another body');
@@ -108,7 +128,7 @@ export class BaselineCheckoutService {
 
   async getOrder(id: string): Promise<OrderView> {
     if (!/^[0-9a-f-]{36}$/i.test(id)) throw new NotFoundException(`no order ${id}`);
-    const { rows } = await this.pool.query(
+    const { rows } = await this.pool.query<OrderRow>(
       `SELECT o.*, coalesce(json_agg(json_build_object('sku', l.sku, 'quantity', l.quantity, 'unitPriceCents', l.unit_price_cents) ORDER BY l.sku)
               FILTER (WHERE l.sku IS NOT NULL), '[]') AS items
          FROM baseline.orders o LEFT JOIN baseline.order_lines l ON l.order_id = o.id WHERE o.id = $1 GROUP BY o.id`,

@@ -24,7 +24,13 @@ async function main(): Promise<void> {
   app.useGlobalPipes(new ValidationPipe({ whitelist: true, forbidNonWhitelisted: true }));
   app.enableShutdownHooks();
   await app.listen(Number(process.env.PORT ?? 3000), '127.0.0.1');
-  const stop = () => void app.close().then(() => pool.end()).finally(() => process.exit(0));
+  const stop = () => {
+    app
+      .close()
+      .then(() => pool.end())
+      .catch((error: unknown) => console.error(`baseline: stopping: ${(error as Error)?.message ?? String(error)}`))
+      .finally(() => process.exit(0));
+  };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
 }

@@ -54,10 +54,10 @@ function requestTypes(app: INestApplication): Function[] {
   };
   for (const module of app.get(ModulesContainer).values()) {
     for (const wrapper of module.controllers.values()) {
-      const controller = wrapper.metatype as Function | null;
+      const controller = wrapper.metatype;
       if (!controller || Reflect.getMetadata(PATH_METADATA, controller) === undefined) continue;
-      for (const method of Object.getOwnPropertyNames(controller.prototype)) {
-        for (const type of (Reflect.getMetadata('design:paramtypes', controller.prototype, method) as unknown[] | undefined) ?? []) visit(type);
+      for (const method of Object.getOwnPropertyNames(controller.prototype as object)) {
+        for (const type of (Reflect.getMetadata('design:paramtypes', controller.prototype as object, method) as unknown[] | undefined) ?? []) visit(type);
       }
     }
   }

@@ -1,0 +1,66 @@
+import { relative } from 'node:path';
+import { TestEnvironment } from 'jest-environment-node';
+
+/**
+ * The e2e tier's test environment: jest's own node environment, plus a check after each test file
+ * that it closed what it opened. A handle left open (a socket, a server, a child process, a timer
+ * not unref'd) keeps its jest worker alive after the run, and jest then ends with "A worker process
+ * has failed to exit gracefully": this names the file instead, with what it left.
+ * Node's own count of the handles keeping the loop alive (getActiveResourcesInfo), before and after.
+ * It also counts the file's failed tests for its hooks (test/support/failed-tests.ts): a suite
+ * prints its processes' logs only when something failed.
+ */
+export default class LeakCheckEnvironment extends TestEnvironment {
+  constructor(config, context) {
+    super(config, context);
+    this.rootDir = config.projectConfig.rootDir;
+    this.testPath = context.testPath;
+  }
+
+  handleTestEvent(event) {
+    if (event.name === 'test_done' && event.test.errors.length > 0) this.global.__failedTests = (this.global.__failedTests ?? 0) + 1;
+  }
+
+  async setup() {
+    await super.setup();
+    this.before = tally(process.getActiveResourcesInfo());
+  }
+
+  async teardown() {
+    // Closing may take a moment to be final (a socket's close event): up to 2 s of grace.
+    let left = [];
+    for (let attempt = 0; attempt < 20; attempt++) {
+      left = leftOpen(this.before, tally(process.getActiveResourcesInfo()));
+      if (left.length === 0) break;
+      await new Promise((resolve) => setTimeout(resolve, 100));
+    }
+    if (left.length > 0) {
+      process.stderr.write(`\n!!! ${relative(this.rootDir, this.testPath)} left open after its tests: ${left.join(', ')}\n`);
+    }
+    await super.teardown();
+  }
+}
+
+/** The handles keeping the loop alive, by type, less the process's own stdin, stdout and stderr. */
+function tally(resources) {
+  const counts = new Map();
+  for (const resource of resources) counts.set(resource, (counts.get(resource) ?? 0) + 1);
+  // Node makes those on first use: in a jest worker they are pipes to jest, and jest's ESM loader
+  // makes stdin whenever a module imports 'process' (@opentelemetry/resources does). Not a leak.
+  for (const handle of process._getActiveHandles?.() ?? []) {
+    const fd = handle?._handle?.fd;
+    if (fd !== 0 && fd !== 1 && fd !== 2) continue;
+    const type = handle._handle.constructor?.name === 'TTY' ? 'TTYWrap' : 'PipeWrap';
+    if ((counts.get(type) ?? 0) > 0) counts.set(type, counts.get(type) - 1);
+  }
+  return counts;
+}
+
+function leftOpen(before, after) {
+  const left = [];
+  for (const [resource, count] of after) {
+    const more = count - (before.get(resource) ?? 0);
+    if (more > 0) left.push(`${resource} x${more}`);
+  }
+  return left;
+}
