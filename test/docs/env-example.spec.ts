@@ -30,7 +30,7 @@ const FAMILIES: readonly [RegExp, (match: RegExpExecArray) => string][] = [
 export function readsIn(text: string, where: string): Read[] {
   const found: Read[] = [];
   for (const pattern of READS) for (const match of text.matchAll(pattern)) found.push({ name: match[1], where });
-  for (const [pattern, name] of FAMILIES) for (const match of text.matchAll(pattern)) found.push({ name: name(match as RegExpExecArray), where });
+  for (const [pattern, name] of FAMILIES) for (const match of text.matchAll(pattern)) found.push({ name: name(match), where });
   return found;
 }
 

@@ -88,7 +88,7 @@ describeWithTools("README's curl walkthrough", () => {
     return { output, customer: orders[0]?.customerId, skus: [...new Set(products.map((product) => product.sku as string))] };
   };
 
-  it.each([1, 2])('run %i: every step answers as the README says', (n) => {
+  it.each([1, 2])('run %i: every step answers as the README says', (_run) => {
     const { output, customer, skus } = run();
     const values = jsonLines(output);
     const orders = values.filter((value) => typeof value?.orderId === 'string' && Array.isArray(value.items));
