@@ -246,6 +246,16 @@ describeEachTopology(topologies, 'keyed checkouts under overload in the %s topol
     const accepted = await http(store(), 'POST', '/orders', order(sku), { 'Idempotency-Key': `keyed-${topology}-accepted` });
     expect(accepted.status).toBe(202);
     await eventually(async () => expect((await http(store(), 'GET', `/orders/${accepted.body.orderId}`)).body.status).toBe('CONFIRMED'));
+    // Its delivery workflow begins in the background (reading the order); let it settle into its wait before counting statements.
+    await eventually(async () =>
+      expect(
+        (
+          await admin().query(`SELECT count(*)::int AS n FROM orders.sagas WHERE saga = 'delivery' AND key = $1 AND status = 'WAITING' AND (locked_until IS NULL OR locked_until < now())`, [
+            accepted.body.orderId,
+          ])
+        ).rows[0].n,
+      ).toBe(1),
+    );
 
     await admin().query('BEGIN');
     await admin().query('LOCK TABLE payments.payments IN SHARE ROW EXCLUSIVE MODE');

@@ -80,7 +80,7 @@ describe('the contract compatibility gate', () => {
     expect({ status: run.status, failing: run.failing, notices: run.notices }).toEqual({ status: 0, failing: [], notices: [] });
     const snapshot = JSON.parse(readFileSync(join(REPO, SNAPSHOT), 'utf8'));
     expect(Object.keys(snapshot.modules)).toEqual(['inventory', 'notifications', 'orders', 'payments', 'shipping']);
-    expect(Object.keys(snapshot.modules.orders.events)).toEqual(['orders.OrderCancelled', 'orders.OrderConfirmed', 'orders.OrderPlaced']);
+    expect(Object.keys(snapshot.modules.orders.events)).toEqual(['orders.OrderCancelled', 'orders.OrderConfirmed', 'orders.OrderPlaced', 'orders.ReviewRequested']);
   });
 
   it('fails on breaking input changes: a removed operation, a removed or renamed field, a new required field, a type, tighter constraints', async () => {
@@ -148,7 +148,7 @@ describe('the contract compatibility gate', () => {
 
   it('fails on breaking event changes: removed, version lowered, a new version dropping a field, a payload changed without a bump', async () => {
     const root = copyTree();
-    edit(root, 'src/modules/orders/index.ts', (t) => t.replace('export { OrderPlaced, OrderConfirmed, OrderCancelled }', 'export { OrderConfirmed, OrderCancelled }'));
+    edit(root, 'src/modules/orders/index.ts', (t) => t.replace('export { OrderPlaced, OrderConfirmed, OrderCancelled, ReviewRequested }', 'export { OrderConfirmed, OrderCancelled, ReviewRequested }'));
     // Version 3 without `reason`: a v2 subscriber cannot read it.
     edit(root, 'src/modules/orders/contract/order-events.ts', (t) =>
       t
