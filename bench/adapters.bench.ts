@@ -43,7 +43,6 @@ const NATS_URL = process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
 const LOCAL_TARGET = 1.5;
 const NATS_TARGET = 1.25;
 
-
 interface ThingView {
   readonly id: string;
   readonly name: string;
@@ -107,7 +106,9 @@ async function main(): Promise<void> {
     if (got !== expected) throw new Error(`${name} answered ${got}, expected ${expected}`);
   }
 
-  console.log(`\nContract adapters on this machine (Node ${process.version}; ${ITERATIONS} in-process calls per row, ${NATS_ITERATIONS} NATS calls per row, in ${ROUNDS} interleaved rounds after a warm-up)`);
+  console.log(
+    `\nContract adapters on this machine (Node ${process.version}; ${ITERATIONS} in-process calls per row, ${NATS_ITERATIONS} NATS calls per row, in ${ROUNDS} interleaved rounds after a warm-up)`,
+  );
   const overhead = timerOverheadNs();
 
   const inProcess = await sample(
@@ -148,7 +149,9 @@ async function report(
   console.log(
     `\np50/p99 from one process.hrtime.bigint() pair per call (includes ~${overhead.toFixed(0)} ns of timer); mean, calls/s and CPU (of this process: both ends of the NATS rows, not the NATS server) from separate untimed loops of the same calls.`,
   );
-  console.log('The local adapter (and the NATS adapter, whose callee answers through it) validates every input with class-validator, as every contract call does on receipt.');
+  console.log(
+    'The local adapter (and the NATS adapter, whose callee answers through it) validates every input with class-validator, as every contract call does on receipt.',
+  );
 
   const ratios: Array<[string, number, number, string, string]> = [];
   const localVsFloor = ratio(localRow, floorRow);
@@ -241,7 +244,8 @@ async function natsHalf(): Promise<NatsBench | undefined> {
       },
     });
     await responder.flush();
-    const bare = async () => (JSON.parse((await requester.request(subject, JSON.stringify(INPUT), { timeout: 5_000 })).string()) as { result: ThingView }).result;
+    const bare = async () =>
+      (JSON.parse((await requester.request(subject, JSON.stringify(INPUT), { timeout: 5_000 })).string()) as { result: ThingView }).result;
 
     // Adapter: served like bindTransport does (the callee answers through its local adapter).
     // As transport-bindings serves it: the transport parses and serialises, the local adapter does not copy again.
@@ -296,7 +300,10 @@ async function natsHalf(): Promise<NatsBench | undefined> {
     const decomposition: Variant[] = [
       { name: 'bare NATS request/reply', call: bare },
       { name: 'bare + the token header', call: withHeader },
-      { name: 'NatsTransport.call -> serveModule answering directly (token check, queue group)', call: () => caller.call('benchraw', 'getThing', INPUT, 5_000) },
+      {
+        name: 'NatsTransport.call -> serveModule answering directly (token check, queue group)',
+        call: () => caller.call('benchraw', 'getThing', INPUT, 5_000),
+      },
       { name: 'NatsTransport.call -> serveModule -> local adapter (validation on receipt)', call: () => caller.call('benchlocal', 'getThing', INPUT, 5_000) },
       { name: 'NATS adapter (+ remote client: copy, cockatiel)', call: viaNats },
       { name: '(info) bare, then an in-process local adapter call: its cost between I/O', call: async () => (await bare(), inProcess.getThing(INPUT)) },

@@ -114,7 +114,9 @@ async function main(): Promise<void> {
 
     // The baseline and the checkouts alternate in blocks, so that a disturbance (another
     // workload, a checkpoint) weighs on both sides of the ratio rather than on one.
-    console.error(`  ${BASELINE} bare outbox transactions and ${CHECKOUTS} sequential checkouts (polling every ${POLL_MS} ms), in ${BLOCKS} alternating blocks`);
+    console.error(
+      `  ${BASELINE} bare outbox transactions and ${CHECKOUTS} sequential checkouts (polling every ${POLL_MS} ms), in ${BLOCKS} alternating blocks`,
+    );
     const bareOutbox = await BareOutbox.open(database.url);
     const bare: number[] = [];
     const post: number[] = [];
@@ -177,7 +179,10 @@ async function main(): Promise<void> {
     );
     console.log(`(GET polls per checkout: p50 ${percentile(polls, 50)}, max ${Math.max(...polls)})\n`);
     console.log('Where the end-to-end time goes (from the saga log; client and Postgres share one clock)\n');
-    printTable(['phase', 'p50 ms', 'p99 ms', 'mean ms'], phases.map(([name, ms]) => [name, percentile(ms, 50), percentile(ms, 99), mean(ms)]));
+    printTable(
+      ['phase', 'p50 ms', 'p99 ms', 'mean ms'],
+      phases.map(([name, ms]) => [name, percentile(ms, 50), percentile(ms, 99), mean(ms)]),
+    );
     console.log('');
     printCpu(`CPU during the sequential checkouts (${CHECKOUTS} checkouts)`, e2eCpu, CHECKOUTS);
     console.log(`\nPostgres per checkout: ${describeWrites(e2eWrites, CHECKOUTS)}`);
@@ -209,7 +214,12 @@ async function main(): Promise<void> {
       ['target (2 cores, Postgres on the same machine)', 'target', 'measured', 'met'],
       [
         ['p50 end to end / p50 outbox transaction', `<= ${TARGET_RATIO}x`, `${ratio.toFixed(1)}x`, ratio <= TARGET_RATIO ? 'yes' : 'NO'],
-        ['completed checkouts/s', `>= ${TARGET_COMPLETED_PER_S}`, load.completedPerSecond.toFixed(1), load.completedPerSecond >= TARGET_COMPLETED_PER_S ? 'yes' : 'NO'],
+        [
+          'completed checkouts/s',
+          `>= ${TARGET_COMPLETED_PER_S}`,
+          load.completedPerSecond.toFixed(1),
+          load.completedPerSecond >= TARGET_COMPLETED_PER_S ? 'yes' : 'NO',
+        ],
       ],
     );
   } finally {

@@ -39,7 +39,10 @@ async function main(): Promise<void> {
   Logger.overrideLogger(['error']);
   const database = await benchDatabase('console_bench');
   const modules = (await discoverModules()).filter((module) => module.definition.name === MODULE);
-  const config = loadConfig({ DATABASE_URL: database.url, MODULES: MODULE, LOG_LEVEL: 'error' }, (await discoverModules()).map((m) => m.definition.name));
+  const config = loadConfig(
+    { DATABASE_URL: database.url, MODULES: MODULE, LOG_LEVEL: 'error' },
+    (await discoverModules()).map((m) => m.definition.name),
+  );
   const databases = await ModuleDatabases.open(config, modules);
   const rows: Array<Array<string | number>> = [];
   try {
@@ -63,7 +66,15 @@ async function main(): Promise<void> {
       console.log(`${size} ended sagas: DONE counted as ${done?.approximate ? '≈ ' : ''}${done?.count ?? 0}`);
       const baseline = await time(SAMPLES, () => operations.outboxStats());
       const p = (ms: number[], q: number) => percentile(ms, q);
-      rows.push([size, p(overview, 50), p(overview, 99), 1000 / (overview.reduce((a, b) => a + b, 0) / overview.length), p(baseline, 50), p(baseline, 99), p(overview, 50) / p(baseline, 50)]);
+      rows.push([
+        size,
+        p(overview, 50),
+        p(overview, 99),
+        1000 / (overview.reduce((a, b) => a + b, 0) / overview.length),
+        p(baseline, 50),
+        p(baseline, 99),
+        p(overview, 50) / p(baseline, 50),
+      ]);
     }
   } finally {
     await databases.close();

@@ -50,7 +50,10 @@ async function main(): Promise<void> {
   const prefix = `bench${randomBytes(3).toString('hex')}`;
   const env = { ...process.env, DATABASE_URL: database.url, NATS_URL, NATS_SUBJECT_PREFIX: prefix, SERVICE_TOKEN: randomBytes(16).toString('hex') };
   const modules = await discoverModules(FIXTURES);
-  const config = loadConfig({ ...env, MODULES: 'ledger', GATEWAY: 'off', PORT: '0', LOG_LEVEL: 'error', DB_POOL_SIZE: '10' }, modules.map((m) => m.definition.name));
+  const config = loadConfig(
+    { ...env, MODULES: 'ledger', GATEWAY: 'off', PORT: '0', LOG_LEVEL: 'error', DB_POOL_SIZE: '10' },
+    modules.map((m) => m.definition.name),
+  );
   const publisher = await startStoreApplication(config, modules, { defaultMetrics: false });
   const ledger: ContractClient<typeof LedgerContract> = publisher.app.get(LedgerContract.client, { strict: false });
   const children: Subscriber[] = [];
@@ -113,12 +116,7 @@ async function main(): Promise<void> {
  * exists: it ran before), then `replicas` processes start and take it; timed
  * from the first event handled to the last.
  */
-async function drain(
-  publisher: Awaited<ReturnType<typeof startStoreApplication>>,
-  env: NodeJS.ProcessEnv,
-  replicas: number,
-  tag: string,
-): Promise<number> {
+async function drain(publisher: Awaited<ReturnType<typeof startStoreApplication>>, env: NodeJS.ProcessEnv, replicas: number, tag: string): Promise<number> {
   const transactions = publisher.messaging.transactionsFor('ledger');
   for (let batch = 0; batch < BACKLOG / 100; batch++) {
     await transactions.run(async (tx) => {

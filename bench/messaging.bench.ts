@@ -116,7 +116,12 @@ async function main(): Promise<void> {
       [
         ['published (committed to outboxes)', THROUGHPUT_EVENTS, (published - started) / 1000, THROUGHPUT_EVENTS / ((published - started) / 1000)],
         ['delivered and handled (end to end)', THROUGHPUT_EVENTS, (handledAll - started) / 1000, THROUGHPUT_EVENTS / ((handledAll - started) / 1000)],
-        ['backlog delivered and handled (relay + inbox alone)', DRAIN_EVENTS, (drained - drainStarted) / 1000, DRAIN_EVENTS / ((drained - drainStarted) / 1000)],
+        [
+          'backlog delivered and handled (relay + inbox alone)',
+          DRAIN_EVENTS,
+          (drained - drainStarted) / 1000,
+          DRAIN_EVENTS / ((drained - drainStarted) / 1000),
+        ],
       ],
     );
   } finally {

@@ -160,7 +160,11 @@ async function main(): Promise<void> {
   }
   report(rows);
   if (failed.length > 0) console.log(`\nnot measured (failed, see above): ${failed.join(', ')}`);
-  if (failed.length > 0 || rows.some((row) => [row.open, row.flood].some((p) => p.goodputRatio < TARGET_GOODPUT_RATIO || p.timedOut > 0) || row.violations.length > 0)) process.exitCode = 1;
+  if (
+    failed.length > 0 ||
+    rows.some((row) => [row.open, row.flood].some((p) => p.goodputRatio < TARGET_GOODPUT_RATIO || p.timedOut > 0) || row.violations.length > 0)
+  )
+    process.exitCode = 1;
 }
 
 async function measure(
@@ -204,7 +208,9 @@ async function measure(
     if (created.status !== 201) throw new Error(`creating the product answered ${created.status}`);
 
     const uptime = execFileSync('uptime', { encoding: 'utf8' }).trim();
-    console.error(`  [${topology}] capacity: ${CAPACITY_SESSIONS} customers, each waiting for its order, ${CAPACITY_WARM_UP_S} + ${CAPACITY_DURATION_S} s (${uptime})`);
+    console.error(
+      `  [${topology}] capacity: ${CAPACITY_SESSIONS} customers, each waiting for its order, ${CAPACITY_WARM_UP_S} + ${CAPACITY_DURATION_S} s (${uptime})`,
+    );
     const before = await measureCapacity(base, database.url, 'capacity-before', new ProcessSampler(targets, postmaster));
     if (!(before.perSecond > 0)) throw new Error(`no capacity measured\n${output.join('\n')}`);
     await waitForQuiet(database.url, 120_000);
@@ -216,25 +222,45 @@ async function measure(
     const admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
     try {
-      const open = await overloadPhase(topology, 'open loop', OPEN_CUSTOMER, admin, database.url, new ProcessSampler(targets, postmaster), async () => {
-        const run = await openLoop({
-          baseUrl: base,
-          rate: offered,
-          durationS: DURATION_S,
-          body: () => openBody,
-          follow: false,
-          pollMs: 0,
-          terminalTimeoutMs: 0,
-          onTick: (text) => process.stderr.write(`\r  [${topology}] ${text}   `),
-        });
-        process.stderr.write('\n');
-        return countAnswers(run.samples);
-      }, DURATION_S);
+      const open = await overloadPhase(
+        topology,
+        'open loop',
+        OPEN_CUSTOMER,
+        admin,
+        database.url,
+        new ProcessSampler(targets, postmaster),
+        async () => {
+          const run = await openLoop({
+            baseUrl: base,
+            rate: offered,
+            durationS: DURATION_S,
+            body: () => openBody,
+            follow: false,
+            pollMs: 0,
+            terminalTimeoutMs: 0,
+            onTick: (text) => process.stderr.write(`\r  [${topology}] ${text}   `),
+          });
+          process.stderr.write('\n');
+          return countAnswers(run.samples);
+        },
+        DURATION_S,
+      );
       console.error(`  [${topology}] capacity again, between the open loop and the flood`);
       const between = await measureCapacity(base, database.url, 'capacity-between', new ProcessSampler(targets, postmaster));
       await waitForQuiet(database.url, 120_000);
-      console.error(`  [${topology}] flood: ${FLOOD_CONNECTIONS} connections retrying at once${FLOOD_KEYED ? ' (same Idempotency-Key until accepted)' : ''} for ${FLOOD_DURATION_S} s`);
-      const flood = await overloadPhase(topology, 'flood', FLOOD_CUSTOMER, admin, database.url, new ProcessSampler(targets, postmaster), () => closedLoopFlood(base), FLOOD_DURATION_S);
+      console.error(
+        `  [${topology}] flood: ${FLOOD_CONNECTIONS} connections retrying at once${FLOOD_KEYED ? ' (same Idempotency-Key until accepted)' : ''} for ${FLOOD_DURATION_S} s`,
+      );
+      const flood = await overloadPhase(
+        topology,
+        'flood',
+        FLOOD_CUSTOMER,
+        admin,
+        database.url,
+        new ProcessSampler(targets, postmaster),
+        () => closedLoopFlood(base),
+        FLOOD_DURATION_S,
+      );
       const admission = await admissionMetrics(running.map((p) => p.port));
       // Once more after the overload: other workloads on the machine come and go.
       console.error(`  [${topology}] capacity again, after the overload`);
@@ -294,7 +320,9 @@ async function overloadPhase(
   load: () => Promise<Answers>,
   durationS: number,
 ): Promise<Omit<Phase, 'goodputRatio' | 'capacity'>> {
-  const { rows: [{ t: loadStart }] } = await admin.query<{ t: Date }>('SELECT clock_timestamp() AS t');
+  const {
+    rows: [{ t: loadStart }],
+  } = await admin.query<{ t: Date }>('SELECT clock_timestamp() AS t');
   sampler.start();
   const answers = await load();
   const quiet = await waitForQuiet(databaseUrl, 120_000);
@@ -308,7 +336,9 @@ async function overloadPhase(
     `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE customer_id = $1`,
     [customer],
   );
-  const { rows: [last] } = await admin.query<{ seconds: number | null }>(
+  const {
+    rows: [last],
+  } = await admin.query<{ seconds: number | null }>(
     `SELECT extract(epoch FROM max(updated_at) - $2::timestamptz) AS seconds FROM orders.orders WHERE customer_id = $1 AND status = 'CONFIRMED'`,
     [customer, loadStart],
   );
@@ -413,7 +443,9 @@ async function measureCapacity(base: string, adminUrl: string, customer: string,
   const poller = (async () => {
     while (polling) {
       if (waiting.size > 0) {
-        const { rows } = await admin.query<{ id: string }>(`SELECT id FROM orders.orders WHERE id = ANY($1::uuid[]) AND status <> 'PENDING'`, [[...waiting.keys()]]);
+        const { rows } = await admin.query<{ id: string }>(`SELECT id FROM orders.orders WHERE id = ANY($1::uuid[]) AND status <> 'PENDING'`, [
+          [...waiting.keys()],
+        ]);
         for (const { id } of rows) {
           waiting.get(id)?.();
           waiting.delete(id);
@@ -436,11 +468,15 @@ async function measureCapacity(base: string, adminUrl: string, customer: string,
   try {
     const sessions = Array.from({ length: CAPACITY_SESSIONS }, () => session());
     await sleep(CAPACITY_WARM_UP_S * 1000);
-    const { rows: [{ t: from }] } = await admin.query<{ t: Date }>('SELECT clock_timestamp() AS t');
+    const {
+      rows: [{ t: from }],
+    } = await admin.query<{ t: Date }>('SELECT clock_timestamp() AS t');
     sampler.start();
     await sleep(CAPACITY_DURATION_S * 1000);
     const { processes } = sampler.stop();
-    const { rows: [{ t: to, n }] } = await admin.query<{ t: Date; n: number }>(
+    const {
+      rows: [{ t: to, n }],
+    } = await admin.query<{ t: Date; n: number }>(
       `SELECT clock_timestamp() AS t, (SELECT count(*)::int FROM orders.orders WHERE customer_id = $2 AND status = 'CONFIRMED' AND updated_at >= $1) AS n`,
       [from, customer],
     );
@@ -502,8 +538,12 @@ function countAnswers(samples: readonly OpenLoopSample[]): Answers {
 async function admissionMetrics(ports: readonly number[]): Promise<string> {
   const lines: string[] = [];
   for (const port of ports) {
-    const text = await fetch(`http://127.0.0.1:${port}/metrics`).then((r) => r.text()).catch(() => '');
-    for (const line of text.split('\n')) if (/^(saga_admission|saga_in_flight|saga_running|saga_completions|checkout_orders_refused|checkout_queued_wait|http_requests_refused_early)/.test(line)) lines.push(line);
+    const text = await fetch(`http://127.0.0.1:${port}/metrics`)
+      .then((r) => r.text())
+      .catch(() => '');
+    for (const line of text.split('\n'))
+      if (/^(saga_admission|saga_in_flight|saga_running|saga_completions|checkout_orders_refused|checkout_queued_wait|http_requests_refused_early)/.test(line))
+        lines.push(line);
   }
   return lines.join('\n');
 }
@@ -524,8 +564,14 @@ function report(rows: readonly Row[]): void {
     [`${label}: accepted/s`, ...rows.map((r) => pick(r).acceptedPerSecond)],
     [`${label}: completed/s (goodput: CONFIRMED / start -> last confirmed)`, ...rows.map((r) => pick(r).completedPerSecond)],
     [`${label}: goodput / capacity`, ...rows.map((r) => `${(100 * pick(r).goodputRatio).toFixed(1)}%`)],
-    [`${label}: CPU ms per CONFIRMED order (store, NATS, Postgres): capacity runs / overload`, ...rows.map((r) => `${r.capacityCpuMsPerCheckout.toFixed(1)} / ${pick(r).cpuMsPerCheckout.toFixed(1)}`)],
-    [`${label}: goodput per CPU / at capacity (the share of the CPU that did useful work)`, ...rows.map((r) => `${((100 * r.capacityCpuMsPerCheckout) / pick(r).cpuMsPerCheckout).toFixed(1)}%`)],
+    [
+      `${label}: CPU ms per CONFIRMED order (store, NATS, Postgres): capacity runs / overload`,
+      ...rows.map((r) => `${r.capacityCpuMsPerCheckout.toFixed(1)} / ${pick(r).cpuMsPerCheckout.toFixed(1)}`),
+    ],
+    [
+      `${label}: goodput per CPU / at capacity (the share of the CPU that did useful work)`,
+      ...rows.map((r) => `${((100 * r.capacityCpuMsPerCheckout) / pick(r).cpuMsPerCheckout).toFixed(1)}%`),
+    ],
     [`${label}: accepted orders TIMED_OUT`, ...rows.map((r) => pick(r).timedOut)],
     [`${label}: accepted orders CANCELLED (by reason)`, ...rows.map((r) => pick(r).cancelled)],
     [`${label}: accepted, placed -> terminal p50 / p99 ms`, ...rows.map((r) => `${pick(r).acceptedP50Ms.toFixed(0)} / ${pick(r).acceptedP99Ms.toFixed(0)}`)],
@@ -534,7 +580,10 @@ function report(rows: readonly Row[]): void {
   printTable(
     ['measure', ...rows.map((row) => row.topology)],
     [
-      [`capacity before the overload: CONFIRMED/s, ${CAPACITY_SESSIONS} customers each waiting for its order (${CAPACITY_DURATION_S} s)`, ...rows.map((r) => r.capacityBefore)],
+      [
+        `capacity before the overload: CONFIRMED/s, ${CAPACITY_SESSIONS} customers each waiting for its order (${CAPACITY_DURATION_S} s)`,
+        ...rows.map((r) => r.capacityBefore),
+      ],
       ['capacity between the open loop and the flood (the same)', ...rows.map((r) => r.capacityBetween)],
       ['capacity after the flood (the same)', ...rows.map((r) => r.capacityAfter)],
       ['capacity: placed -> terminal p50 / p99 ms', ...rows.map((r) => `${r.capacityP50Ms.toFixed(0)} / ${r.capacityP99Ms.toFixed(0)}`)],
@@ -547,7 +596,10 @@ function report(rows: readonly Row[]): void {
   for (const row of rows) {
     for (const phase of [row.open, row.flood]) {
       console.log(`\n[${row.topology}] CPU during the ${phase.name} (start -> quiet), % of one core\n`);
-      printTable(['process', '% of one core', 'CPU s'], phase.processes.map((p) => [p.name, p.cpuPercentOfCore, p.cpuMs / 1000]));
+      printTable(
+        ['process', '% of one core', 'CPU s'],
+        phase.processes.map((p) => [p.name, p.cpuPercentOfCore, p.cpuMs / 1000]),
+      );
     }
     if (row.admission) console.log(`\n[${row.topology}] admission metrics at the end:\n${row.admission}`);
   }
@@ -555,10 +607,21 @@ function report(rows: readonly Row[]): void {
   printTable(
     ['target', ...rows.map((r) => r.topology)],
     [
-      ...([['open loop', (r: Row) => r.open], ['flood', (r: Row) => r.flood]] as const).flatMap(([label, pick]) => {
+      ...(
+        [
+          ['open loop', (r: Row) => r.open],
+          ['flood', (r: Row) => r.flood],
+        ] as const
+      ).flatMap(([label, pick]) => {
         return [
-          [`${label}: goodput >= ${100 * TARGET_GOODPUT_RATIO}% of capacity`, ...rows.map((r) => (pick(r).goodputRatio >= TARGET_GOODPUT_RATIO ? 'yes' : 'NO'))],
-          [`${label}: goodput per CPU >= ${100 * TARGET_GOODPUT_RATIO}% of that at capacity`, ...rows.map((r) => (r.capacityCpuMsPerCheckout / pick(r).cpuMsPerCheckout >= TARGET_GOODPUT_RATIO ? 'yes' : 'NO'))],
+          [
+            `${label}: goodput >= ${100 * TARGET_GOODPUT_RATIO}% of capacity`,
+            ...rows.map((r) => (pick(r).goodputRatio >= TARGET_GOODPUT_RATIO ? 'yes' : 'NO')),
+          ],
+          [
+            `${label}: goodput per CPU >= ${100 * TARGET_GOODPUT_RATIO}% of that at capacity`,
+            ...rows.map((r) => (r.capacityCpuMsPerCheckout / pick(r).cpuMsPerCheckout >= TARGET_GOODPUT_RATIO ? 'yes' : 'NO')),
+          ],
           [`${label}: 0 accepted orders TIMED_OUT`, ...rows.map((r) => (pick(r).timedOut === 0 ? 'yes' : 'NO'))],
         ];
       }),

@@ -64,7 +64,15 @@ async function run(topology: string, processes: Array<Record<string, string>>): 
   const prefix = `bw${randomBytes(4).toString('hex')}`;
   const stores: RunningProcess[] = [];
   try {
-    const shared = { ...process.env, DATABASE_URL: database.url, PORT: '0', LOG_LEVEL: 'info', NATS_URL, NATS_SUBJECT_PREFIX: prefix, SERVICE_TOKEN: randomBytes(16).toString('hex') };
+    const shared = {
+      ...process.env,
+      DATABASE_URL: database.url,
+      PORT: '0',
+      LOG_LEVEL: 'info',
+      NATS_URL,
+      NATS_SUBJECT_PREFIX: prefix,
+      SERVICE_TOKEN: randomBytes(16).toString('hex'),
+    };
     let port = 0;
     for (const env of processes) {
       const store = start(process.execPath, [MAIN], { ...shared, ...env });
@@ -97,7 +105,8 @@ async function run(topology: string, processes: Array<Record<string, string>>): 
     return samples;
   } finally {
     await admin.end().catch(() => {});
-    for (const store of stores.reverse()) await stop(store).catch((error: unknown) => console.error(`  stopping a store: ${(error as Error).message.split('\n')[0]}`));
+    for (const store of stores.reverse())
+      await stop(store).catch((error: unknown) => console.error(`  stopping a store: ${(error as Error).message.split('\n')[0]}`));
     await database.drop();
     await deleteEventStream(NATS_URL, prefix).catch(() => {});
   }
@@ -119,7 +128,8 @@ async function main(): Promise<void> {
     }
   }
   printTable(['topology', 'client', 'checkouts', 'to end p50 ms', 'to end p99 ms', 'saga end -> client knows p50 ms', 'p99 ms'], rows);
-  if (busy !== undefined) console.log(`machine busy before the run: ${busy.toFixed(0)}% of one core${busy > 20 ? ' - other workloads were running: the numbers are skewed' : ''}`);
+  if (busy !== undefined)
+    console.log(`machine busy before the run: ${busy.toFixed(0)}% of one core${busy > 20 ? ' - other workloads were running: the numbers are skewed' : ''}`);
 }
 
 await main();

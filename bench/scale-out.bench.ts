@@ -87,7 +87,8 @@ async function measure(label: string, replicas: Record<string, number>): Promise
     const hosts = harness.stores.map((store) => {
       const stats = load.processes.find((each) => each.name === store.host);
       const [before, after] = [throttledBefore.get(store.host), throttling(harness, store.host)];
-      const throttledPercent = before && after && after.periods > before.periods ? (100 * (after.throttled - before.throttled)) / (after.periods - before.periods) : undefined;
+      const throttledPercent =
+        before && after && after.periods > before.periods ? (100 * (after.throttled - before.throttled)) / (after.periods - before.periods) : undefined;
       return { host: store.host, cores: stats ? stats.cpuPercentOfCore / 100 : Number.NaN, throttledPercent };
     });
     return { label, replicas, load, hosts, violations: await storeInvariantViolations(harness.adminUrl) };
@@ -101,7 +102,12 @@ function throttling(harness: MultiHost, host: string): { periods: number; thrott
   const group = harness.network.host(host).cgroup;
   if (!group) return undefined;
   try {
-    const stat = Object.fromEntries(readFileSync(join(group, 'cpu.stat'), 'utf8').trim().split('\n').map((line) => line.split(' ') as [string, string]));
+    const stat = Object.fromEntries(
+      readFileSync(join(group, 'cpu.stat'), 'utf8')
+        .trim()
+        .split('\n')
+        .map((line) => line.split(' ') as [string, string]),
+    );
     return { periods: Number(stat.nr_periods), throttled: Number(stat.nr_throttled) };
   } catch {
     return undefined;
@@ -126,7 +132,16 @@ printTable(
 );
 console.log('\nthe decision:');
 printTable(
-  ['run', 'completed checkouts/s', 'POST p50 / p99 ms', 'end to end p50 / p99 ms', 'confirmed', 'machine busy, % of one core', 'other workloads, % of one core', 'invariants'],
+  [
+    'run',
+    'completed checkouts/s',
+    'POST p50 / p99 ms',
+    'end to end p50 / p99 ms',
+    'confirmed',
+    'machine busy, % of one core',
+    'other workloads, % of one core',
+    'invariants',
+  ],
   [before, after].map((run) => [
     run.label,
     run.load.completedPerSecond,
@@ -140,5 +155,6 @@ printTable(
 );
 const ratio = after.load.completedPerSecond / before.load.completedPerSecond;
 console.log(`\n${bottleneck} at two replicas: ${ratio.toFixed(2)}x the throughput of one (baseline: one replica each, measured in the same run).`);
-if ((after.load.machine?.busyPercentOfCore ?? 0) > 180) console.log('!!! the machine was busy (> 180% of its 2 cores) during the second run: a gain, or its absence, is bounded by the machine, not by the service.');
+if ((after.load.machine?.busyPercentOfCore ?? 0) > 180)
+  console.log('!!! the machine was busy (> 180% of its 2 cores) during the second run: a gain, or its absence, is bounded by the machine, not by the service.');
 process.exit(before.violations.length + after.violations.length > 0 ? 1 : 0);

@@ -3,16 +3,7 @@ import { cpus } from 'node:os';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { type BenchDatabase, benchServer } from './support/bench-database.js';
-import {
-  BareOutbox,
-  buildWithout,
-  buildWithoutDir,
-  checkoutToEnd,
-  load,
-  type LoadResult,
-  machineCpuMs,
-  seedProducts,
-} from './support/checkout-load.js';
+import { BareOutbox, buildWithout, buildWithoutDir, checkoutToEnd, load, type LoadResult, machineCpuMs, seedProducts } from './support/checkout-load.js';
 import { machineBusy } from './support/cpu-usage.js';
 import { JsonClient } from './support/json-http.js';
 import { mean, meanWithConfidence, option, percentile, printTable } from './support/stats.js';
@@ -149,9 +140,7 @@ async function slice(side: Side, customerId: string): Promise<Slice> {
 
 /** Autovacuum and autoanalyze runs on the database's tables so far (the statistics lag by up to a second). */
 async function maintenanceRuns(admin: pg.Client): Promise<number> {
-  const { rows } = await admin.query<{ n: string | null }>(
-    'SELECT sum(autovacuum_count + autoanalyze_count) AS n FROM pg_stat_user_tables',
-  );
+  const { rows } = await admin.query<{ n: string | null }>('SELECT sum(autovacuum_count + autoanalyze_count) AS n FROM pg_stat_user_tables');
   return Number(rows[0].n ?? 0);
 }
 
@@ -174,7 +163,17 @@ function report(without: Side, withModule: Side, busyBefore: number | undefined)
     return share === undefined ? Number.NaN : share.cpuMs / result.confirmed;
   };
   printTable(
-    ['round', 'store', 'completed checkouts/s', 'with / without', 'machine CPU ms per checkout', 'of which the store', 'Postgres', 'the rest', 'autovacuum + analyze runs'],
+    [
+      'round',
+      'store',
+      'completed checkouts/s',
+      'with / without',
+      'machine CPU ms per checkout',
+      'of which the store',
+      'Postgres',
+      'the rest',
+      'autovacuum + analyze runs',
+    ],
     shares.flatMap((share, i) =>
       [without, withModule].map((side) => {
         const result = side.slices[i];
@@ -211,7 +210,12 @@ function report(without: Side, withModule: Side, busyBefore: number | undefined)
         `${pct(share)} (${rate(withModule).toFixed(0)} / ${rate(without).toFixed(0)})`,
         share >= TARGET_SHARE ? 'yes' : 'NO',
       ],
-      [`p50 end to end / p50 outbox tx with ${MODULE}`, `<= ${TARGET_RATIO}x`, `${ratio(withModule).toFixed(1)}x`, ratio(withModule) <= TARGET_RATIO ? 'yes' : 'NO'],
+      [
+        `p50 end to end / p50 outbox tx with ${MODULE}`,
+        `<= ${TARGET_RATIO}x`,
+        `${ratio(withModule).toFixed(1)}x`,
+        ratio(withModule) <= TARGET_RATIO ? 'yes' : 'NO',
+      ],
     ],
   );
   console.log('');

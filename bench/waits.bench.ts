@@ -74,7 +74,9 @@ async function main(): Promise<void> {
         [n],
       );
       for (;;) {
-        const { rows } = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM waiter.sagas WHERE key LIKE $1 AND status = 'WAITING'`, [`${prefix}-%`]);
+        const { rows } = await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM waiter.sagas WHERE key LIKE $1 AND status = 'WAITING'`, [
+          `${prefix}-%`,
+        ]);
         if (rows[0].n === n) return;
         await new Promise((resolve) => setTimeout(resolve, 250));
       }
@@ -88,8 +90,14 @@ async function main(): Promise<void> {
       await new Promise((resolve) => setTimeout(resolve, 12_000));
       // The store's connections only (not autovacuum workers, not this one).
       const backends = async () =>
-        (await admin.query<{ pid: number }>(`SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`, [dbName])).rows.map((row) => row.pid);
-      const commits = async () => Number((await admin.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [dbName])).rows[0].n);
+        (
+          await admin.query<{ pid: number }>(
+            `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend' AND pid <> pg_backend_pid()`,
+            [dbName],
+          )
+        ).rows.map((row) => row.pid);
+      const commits = async () =>
+        Number((await admin.query<{ n: string }>('SELECT xact_commit + xact_rollback AS n FROM pg_stat_database WHERE datname = $1', [dbName])).rows[0].n);
       // Per backend: one that a pool opened during the phase counts whole, one that closed is read at its last sample.
       const backendCpu = new Map<number, { first: number; last: number }>();
       const sampleBackends = async () => {
@@ -167,7 +175,8 @@ async function main(): Promise<void> {
       `SELECT key, at FROM waiter.saga_log WHERE saga = 'await-entry' AND key LIKE 'timer-%' AND step = 'AWAIT_ENTRY' AND status = 'FAILED'`,
     );
     const lateness = fired.map((row) => row.at.getTime() - due.get(row.key)!).sort((a, b) => a - b);
-    const [stillWaiting] = (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM waiter.sagas WHERE key LIKE 'idle-%' AND status = 'WAITING'`)).rows;
+    const [stillWaiting] = (await admin.query<{ n: number }>(`SELECT count(*)::int AS n FROM waiter.sagas WHERE key LIKE 'idle-%' AND status = 'WAITING'`))
+      .rows;
 
     console.log(`\nWaiting instances at rest (${IDLE_S} s each, same run; started ${WAITING} in ${startSeconds.toFixed(1)} s)\n`);
     printTable(
@@ -180,11 +189,21 @@ async function main(): Promise<void> {
         ['transactions committed per s in its database', empty.commitsPerS, full.commitsPerS],
       ],
     );
-    console.log(`\nTimers under load: ${TIMERS} due over ${WINDOW_S} s, with ${WAITING} others waiting (${stillWaiting.n} still waiting after), ` +
-      `ledger entries at ${load.requests.average.toFixed(0)} req/s (${CONNECTIONS} connections, ${load.non2xx} non-2xx)\n`);
+    console.log(
+      `\nTimers under load: ${TIMERS} due over ${WINDOW_S} s, with ${WAITING} others waiting (${stillWaiting.n} still waiting after), ` +
+        `ledger entries at ${load.requests.average.toFixed(0)} req/s (${CONNECTIONS} connections, ${load.non2xx} non-2xx)\n`,
+    );
     printTable(
       ['fired', 'lateness p50 ms', 'p99 ms', 'max ms', 'within 1 s'],
-      [[`${lateness.length} of ${TIMERS}`, percentile(lateness, 50), percentile(lateness, 99), lateness.at(-1) ?? Number.NaN, `${lateness.filter((ms) => ms <= 1_000).length}`]],
+      [
+        [
+          `${lateness.length} of ${TIMERS}`,
+          percentile(lateness, 50),
+          percentile(lateness, 99),
+          lateness.at(-1) ?? Number.NaN,
+          `${lateness.filter((ms) => ms <= 1_000).length}`,
+        ],
+      ],
     );
   } finally {
     if (store) await stop(store).catch((error: unknown) => console.error((error as Error).message));

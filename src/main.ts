@@ -47,7 +47,10 @@ async function main(): Promise<void> {
   }
   loadEnvFile(); // .env in the working directory, under the real environment
   const modules = await discoverModules();
-  const config = loadConfig(process.env, modules.map((module) => module.definition.name));
+  const config = loadConfig(
+    process.env,
+    modules.map((module) => module.definition.name),
+  );
   starting = startStoreApplication(config, modules);
   await starting;
 }

@@ -34,20 +34,47 @@ export async function componentBreakdown(subject: {
 
   // Local adapter, step by step (each row measured on its own: rows do not add up exactly).
   add('handler call (async, awaited)', await nsPerCall(() => subject.handler(input), COUNT));
-  add('wireCopy(input)', nsPerSyncCall(() => wireCopy(input), COUNT));
-  add('wireCopy(output)', nsPerSyncCall(() => wireCopy(output), COUNT));
+  add(
+    'wireCopy(input)',
+    nsPerSyncCall(() => wireCopy(input), COUNT),
+  );
+  add(
+    'wireCopy(output)',
+    nsPerSyncCall(() => wireCopy(output), COUNT),
+  );
   add('validateInput(type, wireCopy(input)) (whole, with the copy)', await nsPerCall(() => validateInput(type, wireCopy(input)), COUNT));
-  add('  plainToInstance(type, wireCopy(input)) (class-transformer, with the copy)', nsPerSyncCall(() => plainToInstance(type, wireCopy(input), { enableImplicitConversion: false }), COUNT));
+  add(
+    '  plainToInstance(type, wireCopy(input)) (class-transformer, with the copy)',
+    nsPerSyncCall(() => plainToInstance(type, wireCopy(input), { enableImplicitConversion: false }), COUNT),
+  );
   add('  validate(instance, VALIDATOR_OPTIONS) (class-validator)', await nsPerCall(() => validate(instance, VALIDATOR_OPTIONS), COUNT));
   const storage = getMetadataStorage();
-  add('    of which metadata lookup, redone on every validate()', nsPerSyncCall(() => storage.groupByPropertyName(storage.getTargetValidationMetadatas(type, '', false, false, undefined)), COUNT));
-  add('  NUL scan (a copy of validate-input.ts fieldsWithNul)', nsPerSyncCall(() => fieldsWithNul(copied), COUNT));
-  add('  (info) validateSync(instance, VALIDATOR_OPTIONS): no promises', nsPerSyncCall(() => validateSync(instance, VALIDATOR_OPTIONS), COUNT));
-  add('  (info) Object.assign(Object.create(prototype), copy) instead of plainToInstance', nsPerSyncCall(() => Object.assign(Object.create(type.prototype as object) as object, copied), COUNT));
-  add('  (info) hand-written checks of the same rules', nsPerSyncCall(() => handWritten(copied as Record<string, unknown>), COUNT));
+  add(
+    '    of which metadata lookup, redone on every validate()',
+    nsPerSyncCall(() => storage.groupByPropertyName(storage.getTargetValidationMetadatas(type, '', false, false, undefined)), COUNT),
+  );
+  add(
+    '  NUL scan (a copy of validate-input.ts fieldsWithNul)',
+    nsPerSyncCall(() => fieldsWithNul(copied), COUNT),
+  );
+  add(
+    '  (info) validateSync(instance, VALIDATOR_OPTIONS): no promises',
+    nsPerSyncCall(() => validateSync(instance, VALIDATOR_OPTIONS), COUNT),
+  );
+  add(
+    '  (info) Object.assign(Object.create(prototype), copy) instead of plainToInstance',
+    nsPerSyncCall(() => Object.assign(Object.create(type.prototype as object) as object, copied), COUNT),
+  );
+  add(
+    '  (info) hand-written checks of the same rules',
+    nsPerSyncCall(() => handWritten(copied as Record<string, unknown>), COUNT),
+  );
   const compiled = compileChecks(type);
   if (!compiled(wireCopy(input)) || compiled({ ...input, unknown: 1 })) throw new Error('compiled checks disagree with class-validator');
-  add('  (info) prototype: the same decorators compiled once per type, with the copy', nsPerSyncCall(() => compiled(wireCopy(input)), COUNT));
+  add(
+    '  (info) prototype: the same decorators compiled once per type, with the copy',
+    nsPerSyncCall(() => compiled(wireCopy(input)), COUNT),
+  );
   add('local adapter call (whole)', await nsPerCall(() => subject.local(input), COUNT));
   const inlined = async (value: object) => {
     const decoded = await validateInput(type, wireCopy(value));
@@ -58,26 +85,38 @@ export async function componentBreakdown(subject: {
 
   // NATS adapter: the steps it adds around the request/reply.
   const token = Buffer.from('0123456789abcdef0123456789abcdef');
-  add('NATS request headers: headers() + set(token) + token.toString()', nsPerSyncCall(() => {
-    const h = natsHeaders();
-    h.set('Mf-Service-Token', token.toString());
-    return h;
-  }, COUNT));
+  add(
+    'NATS request headers: headers() + set(token) + token.toString()',
+    nsPerSyncCall(() => {
+      const h = natsHeaders();
+      h.set('Mf-Service-Token', token.toString());
+      return h;
+    }, COUNT),
+  );
   const given = natsHeaders();
   given.set('Mf-Service-Token', token.toString());
-  add('token check on receipt: Buffer.from(header) + timingSafeEqual', nsPerSyncCall(() => {
-    const b = Buffer.from(given.get('Mf-Service-Token') ?? '');
-    return b.length === token.length && timingSafeEqual(b, token);
-  }, COUNT));
+  add(
+    'token check on receipt: Buffer.from(header) + timingSafeEqual',
+    nsPerSyncCall(() => {
+      const b = Buffer.from(given.get('Mf-Service-Token') ?? '');
+      return b.length === token.length && timingSafeEqual(b, token);
+    }, COUNT),
+  );
   const resilience = new ModuleResilience(DEFAULT_RESILIENCE);
   const answer = () => Promise.resolve(output);
   const bareAwaitNs = await nsPerCall(() => answer(), COUNT);
   add('await of an already-resolved promise (baseline)', bareAwaitNs);
-  add('ModuleResilience.execute(idempotent=true): retry+breaker, wrap() per call', await nsPerCall(() => resilience.execute(true, answer), COUNT) - bareAwaitNs);
-  add('ModuleResilience.execute(idempotent=false): breaker only', await nsPerCall(() => resilience.execute(false, answer), COUNT) - bareAwaitNs);
+  add(
+    'ModuleResilience.execute(idempotent=true): retry+breaker, wrap() per call',
+    (await nsPerCall(() => resilience.execute(true, answer), COUNT)) - bareAwaitNs,
+  );
+  add('ModuleResilience.execute(idempotent=false): breaker only', (await nsPerCall(() => resilience.execute(false, answer), COUNT)) - bareAwaitNs);
   const prebuilt = prebuiltPolicy(resilience);
-  add('  (info) the same retry+breaker wrapped once, reused', await nsPerCall(() => prebuilt.execute(answer), COUNT) - bareAwaitNs);
-  add('reply envelope: JSON.stringify({ok,result}) + JSON.parse', nsPerSyncCall(() => JSON.parse(JSON.stringify({ ok: true, result: output })), COUNT));
+  add('  (info) the same retry+breaker wrapped once, reused', (await nsPerCall(() => prebuilt.execute(answer), COUNT)) - bareAwaitNs);
+  add(
+    'reply envelope: JSON.stringify({ok,result}) + JSON.parse',
+    nsPerSyncCall(() => JSON.parse(JSON.stringify({ ok: true, result: output })), COUNT),
+  );
 
   // class-validator scans every registered class on each validate() (to find parents): show a realistic registry.
   const registered = 30;
@@ -88,12 +127,17 @@ export async function componentBreakdown(subject: {
     Length(1, 10)(Extra.prototype, 'a');
     IsString()(Extra.prototype, 'b');
   }
-  add(`validate(instance, VALIDATOR_OPTIONS) after ${registered} more decorated classes are registered`, await nsPerCall(() => validate(instance, VALIDATOR_OPTIONS), COUNT));
+  add(
+    `validate(instance, VALIDATOR_OPTIONS) after ${registered} more decorated classes are registered`,
+    await nsPerCall(() => validate(instance, VALIDATOR_OPTIONS), COUNT),
+  );
 
   console.log('Where the time goes (mean ns per call, each step alone, untimed loops):\n');
-  printTable(['step', 'ns'], rows.map(([name, ns]) => [name, Math.round(ns)]));
+  printTable(
+    ['step', 'ns'],
+    rows.map(([name, ns]) => [name, Math.round(ns)]),
+  );
 }
-
 
 function handWritten(value: Record<string, unknown>): boolean {
   const keys = Object.keys(value);

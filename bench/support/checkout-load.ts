@@ -160,7 +160,9 @@ export interface LoadResult {
  */
 export async function load(options: LoadOptions): Promise<LoadResult> {
   const { admin, customerId, products } = options;
-  const { rows: [{ t: loadStart }] } = await admin.query<{ t: Date }>('SELECT clock_timestamp() AS t');
+  const {
+    rows: [{ t: loadStart }],
+  } = await admin.query<{ t: Date }>('SELECT clock_timestamp() AS t');
   const cpuBefore = cpuSnapshot(options.storePid);
   const writesBefore = await writeCounters(admin);
   let n = 0;
@@ -173,7 +175,9 @@ export async function load(options: LoadOptions): Promise<LoadResult> {
     connections: options.connections,
     duration: options.durationS,
   });
-  const { rows: [atLoadEnd] } = await admin.query<{ t: Date; pending: number; confirmed: number }>(
+  const {
+    rows: [atLoadEnd],
+  } = await admin.query<{ t: Date; pending: number; confirmed: number }>(
     `SELECT clock_timestamp() AS t, count(*) FILTER (WHERE status = 'PENDING')::int AS pending,
             count(*) FILTER (WHERE status = 'CONFIRMED')::int AS confirmed
        FROM orders.orders WHERE customer_id = $1`,

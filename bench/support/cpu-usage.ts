@@ -76,4 +76,3 @@ export function cpuOver(intervals: ReadonlyArray<readonly [CpuSnapshot, CpuSnaps
   }
   return shares;
 }
-

@@ -39,7 +39,10 @@ async function main(): Promise<void> {
   let stop: () => Promise<void>;
   if (mode === 'store') {
     const modules = await discoverModules(fileURLToPath(new URL('../../test/fixtures/messaging/src/modules/', import.meta.url)));
-    const config = loadConfig({ ...process.env, MODULES: 'audit', GATEWAY: 'off', PORT: '0', LOG_LEVEL: 'error' }, modules.map((m) => m.definition.name));
+    const config = loadConfig(
+      { ...process.env, MODULES: 'audit', GATEWAY: 'off', PORT: '0', LOG_LEVEL: 'error' },
+      modules.map((m) => m.definition.name),
+    );
     faults.onHandle = onEvent;
     const store = await startStoreApplication(config, modules, { defaultMetrics: false });
     stop = () => store.close();

@@ -25,10 +25,7 @@ export let sink: unknown;
  * first after another's garbage) makes `iterations / rounds` individually timed
  * calls and as many untimed ones.
  */
-export async function sample(
-  variants: readonly Variant[],
-  options: { iterations: number; rounds: number; warmup: number },
-): Promise<Sampled[]> {
+export async function sample(variants: readonly Variant[], options: { iterations: number; rounds: number; warmup: number }): Promise<Sampled[]> {
   for (const variant of variants) await untimed(variant.call, options.warmup);
   const perRound = Math.max(1, Math.floor(options.iterations / options.rounds));
   const samples = variants.map(() => new Float64Array(perRound * options.rounds));

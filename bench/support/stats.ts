@@ -6,8 +6,7 @@ export { mean, percentile };
 export function printTable(headers: readonly string[], rows: ReadonlyArray<ReadonlyArray<string | number>>): void {
   const cells = [headers, ...rows.map((row) => row.map((cell) => (typeof cell === 'number' ? format(cell) : cell)))];
   const widths = headers.map((_, i) => Math.max(...cells.map((row) => String(row[i]).length)));
-  const line = (row: ReadonlyArray<string | number>) =>
-    `| ${row.map((cell, i) => String(cell).padEnd(widths[i])).join(' | ')} |`;
+  const line = (row: ReadonlyArray<string | number>) => `| ${row.map((cell, i) => String(cell).padEnd(widths[i])).join(' | ')} |`;
   console.log(line(cells[0]));
   console.log(`| ${widths.map((w) => '-'.repeat(w)).join(' | ')} |`);
   for (const row of cells.slice(1)) console.log(line(row));
@@ -32,7 +31,10 @@ export function option(name: string, fallback: number): number {
 }
 
 /** Two-sided 95% critical values of Student's t, by degrees of freedom (1-30); 1.96 beyond. */
-const T95 = [12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069, 2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042];
+const T95 = [
+  12.71, 4.303, 3.182, 2.776, 2.571, 2.447, 2.365, 2.306, 2.262, 2.228, 2.201, 2.179, 2.16, 2.145, 2.131, 2.12, 2.11, 2.101, 2.093, 2.086, 2.08, 2.074, 2.069,
+  2.064, 2.06, 2.056, 2.052, 2.048, 2.045, 2.042,
+];
 
 /**
  * The mean of independent samples and its 95% confidence interval (Student's

@@ -15,7 +15,9 @@ export class CommittedReservations1765200000000 implements MigrationInterface {
 
   async down(runner: QueryRunner): Promise<void> {
     // A sale cannot be turned back into a hold by a schema: refuse rather than invent stock.
-    const [{ committed }] = (await runner.query(`SELECT count(*)::int AS committed FROM inventory.reservations WHERE status = 'COMMITTED'`)) as Array<{ committed: number }>;
+    const [{ committed }] = (await runner.query(`SELECT count(*)::int AS committed FROM inventory.reservations WHERE status = 'COMMITTED'`)) as Array<{
+      committed: number;
+    }>;
     if (committed > 0) throw new Error(`${committed} reservations are COMMITTED: the previous schema cannot hold them`);
     await runner.query(`
       ALTER TABLE inventory.reservations

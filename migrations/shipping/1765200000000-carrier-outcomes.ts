@@ -17,7 +17,9 @@ export class CarrierOutcomes1765200000000 implements MigrationInterface {
 
   async down(runner: QueryRunner): Promise<void> {
     // A parcel's outcome cannot be unlearnt by a schema: refuse rather than pretend it was SCHEDULED.
-    const [{ settled }] = (await runner.query(`SELECT count(*)::int AS settled FROM shipping.shipments WHERE status IN ('DELIVERED', 'RETURNED')`)) as Array<{ settled: number }>;
+    const [{ settled }] = (await runner.query(`SELECT count(*)::int AS settled FROM shipping.shipments WHERE status IN ('DELIVERED', 'RETURNED')`)) as Array<{
+      settled: number;
+    }>;
     if (settled > 0) throw new Error(`${settled} shipments are DELIVERED or RETURNED: the previous schema cannot hold them`);
     await runner.query(`
       ALTER TABLE shipping.shipments

@@ -3,12 +3,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { discoverModules } from '../platform/modules/module-discovery.js';
 import { runCli, UsageError, wantsHelp } from './run-cli.js';
-import {
-  authorizationConfig,
-  defaultUsers,
-  generatePassword,
-  type NatsServiceUser,
-} from '../platform/transport/nats-authorization.js';
+import { authorizationConfig, defaultUsers, generatePassword, type NatsServiceUser } from '../platform/transport/nats-authorization.js';
 import { loadEnvFile } from '../platform/config/env-file.js';
 
 const USAGE = `usage: npm run nats-auth -- [--prefix mf] [--user NAME=MODULE,...[:gateway]]... [--env-dir DIR]

@@ -36,7 +36,10 @@ async function main(argv: readonly string[]): Promise<void> {
   if (eventId !== undefined && !/^[0-9a-f-]{36}$/i.test(eventId)) throw new UsageError(`'${eventId}' is not an event id`);
   Logger.overrideLogger(['error']);
   const config = loadConfig({ ...process.env, MODULES: module }, names);
-  const databases = await ModuleDatabases.open(config, modules.filter((m) => m.definition.name === module));
+  const databases = await ModuleDatabases.open(
+    config,
+    modules.filter((m) => m.definition.name === module),
+  );
   try {
     // The same reads and actions as the console's (one implementation, src/platform/operations).
     const operations = new ModuleOperations(databases.get(module), module);

@@ -55,9 +55,9 @@ async function main(argv: readonly string[]): Promise<void> {
     else if (argv[i] === '--wait') {
       const given = argv[++i];
       waitSeconds = Number(given);
-      if (given === undefined || !/^\d+$/.test(given) || waitSeconds > 3600) throw new UsageError(`--wait: a number of seconds (0..3600), not '${given ?? ''}'`);
-    }
-    else throw new UsageError(`unknown or incomplete argument '${argv[i]}' (see --help)`);
+      if (given === undefined || !/^\d+$/.test(given) || waitSeconds > 3600)
+        throw new UsageError(`--wait: a number of seconds (0..3600), not '${given ?? ''}'`);
+    } else throw new UsageError(`unknown or incomplete argument '${argv[i]}' (see --help)`);
   }
   const modules = await discoverModules();
   const names = modules.map((m) => m.definition.name);
@@ -92,7 +92,7 @@ const NOT_YET = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET',
 async function untilAccepting(urls: readonly string[], seconds: number): Promise<void> {
   const deadline = Date.now() + seconds * 1000;
   for (const url of urls) {
-    for (let said = false; ; ) {
+    for (let said = false; ;) {
       const client = new pg.Client({ connectionString: url, connectionTimeoutMillis: 5_000 });
       try {
         await client.connect();

@@ -61,14 +61,18 @@ async function main(argv: readonly string[]): Promise<void> {
       if (command === 'list') {
         for (const saga of await operations.listSagas()) {
           found++;
-          const waits = saga.awaiting ? `  waits for ${saga.awaiting.length ? saga.awaiting.join(' | ') : 'time (sleep)'} until ${saga.until?.toISOString() ?? '?'}` : '';
+          const waits = saga.awaiting
+            ? `  waits for ${saga.awaiting.length ? saga.awaiting.join(' | ') : 'time (sleep)'} until ${saga.until?.toISOString() ?? '?'}`
+            : '';
           const cancel = saga.cancelReason ? `  cancel asked (${saga.cancelReason})` : '';
           console.log(`${definition.name}  ${saga.saga} v${saga.version}  ${saga.status}  at ${saga.step}  ${saga.key}${waits}${cancel}`);
         }
       } else if (command === 'stuck') {
         for (const saga of await operations.stuckSagas()) {
           found++;
-          console.log(`${definition.name}  ${saga.saga}  ${saga.key}  at ${saga.step}  attempts=${saga.attempts}  since ${saga.since.toISOString()}\n    ${saga.lastError ?? ''}`);
+          console.log(
+            `${definition.name}  ${saga.saga}  ${saga.key}  at ${saga.step}  attempts=${saga.attempts}  since ${saga.since.toISOString()}\n    ${saga.lastError ?? ''}`,
+          );
         }
       } else if (command === 'retry') {
         for (const saga of await operations.retry(rest[0])) {

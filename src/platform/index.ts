@@ -41,7 +41,16 @@ export { Metrics } from './observability/metrics.js';
 export { currentTraceHeaders } from './observability/tracing.js';
 
 // Sagas: long-running, compensated flows across modules.
-export { defineSaga, DONE, type SagaDefinition, type SagaSignalWait, SagaPlan, type SagaState, type Transition, type WaitOutcome } from './sagas/saga-definition.js';
+export {
+  defineSaga,
+  DONE,
+  type SagaDefinition,
+  type SagaSignalWait,
+  SagaPlan,
+  type SagaState,
+  type Transition,
+  type WaitOutcome,
+} from './sagas/saga-definition.js';
 export { eventSignals, recordSignal, type Signal, signalOf } from './sagas/saga-signals.js';
 export { SagaAdmission, type SagaAdmissionOptions } from './sagas/saga-admission.js';
 export { RecentKeys } from './sagas/recent-keys.js';

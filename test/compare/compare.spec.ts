@@ -22,7 +22,6 @@ import { describeWithNats } from '../support/needs-nats.js';
  */
 const CLI = fileURLToPath(new URL('../../dist/tools/compare/compare.cli.js', import.meta.url));
 
-
 interface Run {
   readonly code: number | null;
   readonly stdout: string;
@@ -79,7 +78,8 @@ describeWithNats('npm run compare --only equivalence (monolith vs microservices)
     expect(results.equivalence.comparisons).toEqual([{ topology: 'microservices', identical: true, differences: [] }]);
     expect(results.slowModules).toEqual([]);
     expect(run.stdout).toContain('Equivalence: **identical**');
-    for (const file of ['report.html', 'summary.md', 'transcript-monolith.json', 'transcript-microservices.json']) expect(existsSync(join(dir, file))).toBe(true);
+    for (const file of ['report.html', 'summary.md', 'transcript-monolith.json', 'transcript-microservices.json'])
+      expect(existsSync(join(dir, file))).toBe(true);
 
     // The customer's notifications, as the client saw them at the end and as the state holds them: one per order and
     // kind (an order the scenario's carrier delivered or returned, or its customer cancelled, has two).
@@ -104,18 +104,25 @@ describeWithNats('npm run compare --only equivalence (monolith vs microservices)
     const orders = Object.keys(seen.state.orders);
     expect(Object.keys(seen.state.notifications).sort()).toEqual([...orders].sort());
     expect([...new Set(listed.map((n) => n.orderId))]).toEqual(orders);
-    expect(listed.map((n) => `${n.kind} ${n.reason}`)).toEqual(expect.arrayContaining(['REVIEW_REQUESTED null', 'ORDER_CANCELLED RETURNED', 'ORDER_CANCELLED CANCELLED_BY_CUSTOMER']));
+    expect(listed.map((n) => `${n.kind} ${n.reason}`)).toEqual(
+      expect.arrayContaining(['REVIEW_REQUESTED null', 'ORDER_CANCELLED RETURNED', 'ORDER_CANCELLED CANCELLED_BY_CUSTOMER']),
+    );
     expect(seen.transcript.find((entry) => entry.label.startsWith('bad input: notifications without a customer'))).toMatchObject({ status: 400 });
   }, 240_000);
 
   it('names the orders and fields of a difference planted in one topology', async () => {
     const dir = join(out, 'planted');
     const run = await compare([
-      '--only', 'equivalence',
-      '--topologies', 'monolith,microservices',
-      '--env', 'microservices:CHECKOUT_DEADLINE_MS=10',
-      '--slow', 'microservices:inventory=60',
-      '--out', dir,
+      '--only',
+      'equivalence',
+      '--topologies',
+      'monolith,microservices',
+      '--env',
+      'microservices:CHECKOUT_DEADLINE_MS=10',
+      '--slow',
+      'microservices:inventory=60',
+      '--out',
+      dir,
     ]);
     expect(run.code).toBe(1);
     const results = JSON.parse(readFileSync(join(dir, 'results.json'), 'utf8')) as Results;

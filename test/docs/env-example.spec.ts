@@ -66,9 +66,11 @@ describe('.env.example', () => {
       "settings.integer('CHECKOUT_X_MS', 1, 0, 2); settings.secret('SOME_SECRET');",
       'env[`${module.toUpperCase()}_DATABASE_URL`]; process.env[`NATS_PASSWORD_${user.toUpperCase()}`];',
     ].join('\n');
-    expect(readsIn(sample, 'sample').map((read) => read.name).sort()).toEqual(
-      ['*_DATABASE_URL', 'BAZ', 'CHECKOUT_X_MS', 'FOO_BAR', 'NATS_PASSWORD_*', 'QUX', 'SOME_SECRET'].sort(),
-    );
+    expect(
+      readsIn(sample, 'sample')
+        .map((read) => read.name)
+        .sort(),
+    ).toEqual(['*_DATABASE_URL', 'BAZ', 'CHECKOUT_X_MS', 'FOO_BAR', 'NATS_PASSWORD_*', 'QUX', 'SOME_SECRET'].sort());
     expect(listedIn('# comment FOO=no\n# PORT=3000\nMODULES=a\n#   INDENTED=no\n')).toEqual(['PORT', 'MODULES']);
     expect(covers(['INVENTORY_DATABASE_URL'], '*_DATABASE_URL')).toBe(true);
     expect(covers(['DATABASE_URL'], '*_DATABASE_URL')).toBe(false);

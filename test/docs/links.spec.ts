@@ -101,11 +101,21 @@ function pages(): string[] {
 
 describe('links in README.md and docs/', () => {
   it('the checker finds what is broken (and passes what is not)', () => {
-    const page = ['# Title', '## A *second* heading (ADR 7)', '## Title', '[ok](#a-second-heading-adr-7) [dup](#title-1)',
-      '[bad](#nowhere) [gone](docs/nothing.md) [ext](https://example.com/x) `[code](nope.md)`', '```', '[fenced](nope.md)', '```',
-      '[ref]: docs/platform.md#nope'].join('\n');
+    const page = [
+      '# Title',
+      '## A *second* heading (ADR 7)',
+      '## Title',
+      '[ok](#a-second-heading-adr-7) [dup](#title-1)',
+      '[bad](#nowhere) [gone](docs/nothing.md) [ext](https://example.com/x) `[code](nope.md)`',
+      '```',
+      '[fenced](nope.md)',
+      '```',
+      '[ref]: docs/platform.md#nope',
+    ].join('\n');
     const read = (path: string) => (path === 'sample.md' ? page : readPage(path));
-    const broken = linksOf(page).map((target) => brokenLink('sample.md', target, read)).filter(Boolean);
+    const broken = linksOf(page)
+      .map((target) => brokenLink('sample.md', target, read))
+      .filter(Boolean);
     expect(broken).toEqual([
       '#nowhere: no heading #nowhere in sample.md',
       'docs/nothing.md: no such file (docs/nothing.md)',

@@ -88,33 +88,37 @@ describeWithTools("README's curl walkthrough", () => {
     return { output, customer: orders[0]?.customerId, skus: [...new Set(products.map((product) => product.sku as string))] };
   };
 
-  it.each([1, 2])('run %i: every step answers as the README says', (_run) => {
-    const { output, customer, skus } = run();
-    const values = jsonLines(output);
-    const orders = values.filter((value) => typeof value?.orderId === 'string' && Array.isArray(value.items));
+  it.each([1, 2])(
+    'run %i: every step answers as the README says',
+    (_run) => {
+      const { output, customer, skus } = run();
+      const values = jsonLines(output);
+      const orders = values.filter((value) => typeof value?.orderId === 'string' && Array.isArray(value.items));
 
-    // Nothing refused but the bad input of step 7: no sku taken, no key reused, no error.
-    expect(output).not.toMatch(/"status":(409|422|5\d\d)/);
-    expect(skus).toHaveLength(2);
-    expect(customer).toMatch(/^cust-/);
-    expect(orders.every((order) => order.customerId === customer)).toBe(true);
+      // Nothing refused but the bad input of step 7: no sku taken, no key reused, no error.
+      expect(output).not.toMatch(/"status":(409|422|5\d\d)/);
+      expect(skus).toHaveLength(2);
+      expect(customer).toMatch(/^cust-/);
+      expect(orders.every((order) => order.customerId === customer)).toBe(true);
 
-    expect(orders).toContainEqual(expect.objectContaining({ status: 'CONFIRMED', totalCents: 5198 }));
-    expect(orders).toContainEqual(expect.objectContaining({ status: 'CANCELLED', failureReason: 'OUT_OF_STOCK' }));
-    expect(orders).toContainEqual(expect.objectContaining({ status: 'CANCELLED', failureReason: 'CANCELLED_BY_CUSTOMER' }));
-    expect(values).toContainEqual(expect.objectContaining({ onHand: 10, reserved: 2, available: 8 }));
-    expect(values).toContainEqual(expect.arrayContaining([expect.objectContaining({ status: 'REFUNDED' })]));
-    expect(output).toMatch(/^link: <\/notifications\?customerId=cust-[^>]*limit=2&after=[^>]+>; rel="next"/im);
-    expect(output).toMatch(/^HTTP\/1\.1 201 Created/m);
-    expect(output).toMatch(/^preference-applied: wait=10/im);
-    expect(values).toContainEqual(expect.objectContaining({ status: 400, errors: [{ field: 'items[0].quantity', message: 'must be an integer number' }] }));
+      expect(orders).toContainEqual(expect.objectContaining({ status: 'CONFIRMED', totalCents: 5198 }));
+      expect(orders).toContainEqual(expect.objectContaining({ status: 'CANCELLED', failureReason: 'OUT_OF_STOCK' }));
+      expect(orders).toContainEqual(expect.objectContaining({ status: 'CANCELLED', failureReason: 'CANCELLED_BY_CUSTOMER' }));
+      expect(values).toContainEqual(expect.objectContaining({ onHand: 10, reserved: 2, available: 8 }));
+      expect(values).toContainEqual(expect.arrayContaining([expect.objectContaining({ status: 'REFUNDED' })]));
+      expect(output).toMatch(/^link: <\/notifications\?customerId=cust-[^>]*limit=2&after=[^>]+>; rel="next"/im);
+      expect(output).toMatch(/^HTTP\/1\.1 201 Created/m);
+      expect(output).toMatch(/^preference-applied: wait=10/im);
+      expect(values).toContainEqual(expect.objectContaining({ status: 400, errors: [{ field: 'items[0].quantity', message: 'must be an integer number' }] }));
 
-    runs.push({ output, customer, skus });
-    if (runs.length === 2) {
-      expect(runs[1].customer).not.toBe(runs[0].customer);
-      expect(runs[1].skus.filter((sku) => runs[0].skus.includes(sku))).toEqual([]);
-    }
-  }, 120_000);
+      runs.push({ output, customer, skus });
+      if (runs.length === 2) {
+        expect(runs[1].customer).not.toBe(runs[0].customer);
+        expect(runs[1].skus.filter((sku) => runs[0].skus.includes(sku))).toEqual([]);
+      }
+    },
+    120_000,
+  );
 
   it("Notifications gets each run's four notifications: two confirmations, two cancellations", async () => {
     expect(runs).toHaveLength(2);
@@ -122,7 +126,12 @@ describeWithTools("README's curl walkthrough", () => {
       await eventually(async () => {
         const { status, body } = await http(base, 'GET', `/notifications?customerId=${customer}`);
         expect(status).toBe(200);
-        expect((body as Array<{ kind: string }>).map((n) => n.kind).sort()).toEqual(['ORDER_CANCELLED', 'ORDER_CANCELLED', 'ORDER_CONFIRMED', 'ORDER_CONFIRMED']);
+        expect((body as Array<{ kind: string }>).map((n) => n.kind).sort()).toEqual([
+          'ORDER_CANCELLED',
+          'ORDER_CANCELLED',
+          'ORDER_CONFIRMED',
+          'ORDER_CONFIRMED',
+        ]);
       }, 30_000);
     }
   }, 60_000);

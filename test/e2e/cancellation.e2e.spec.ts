@@ -32,7 +32,12 @@ describeEachTopology(topologies, 'cancellation by the customer in the %s topolog
   }
 
   async function place(skuName: string, paymentToken = 'tok_visa'): Promise<string> {
-    const placed = await http(store, 'POST', '/orders', { customerId: 'cust-c', items: [{ sku: skuName, quantity: 2 }], paymentToken, shippingAddress: address });
+    const placed = await http(store, 'POST', '/orders', {
+      customerId: 'cust-c',
+      items: [{ sku: skuName, quantity: 2 }],
+      paymentToken,
+      shippingAddress: address,
+    });
     expect(placed.status).toBe(202);
     return placed.body.orderId;
   }
@@ -51,18 +56,26 @@ describeEachTopology(topologies, 'cancellation by the customer in the %s topolog
    */
   async function sagaLog(orderId: string): Promise<string[]> {
     const log = await http(store, 'GET', `/orders/${orderId}/saga`);
-    return log.body.filter((entry: { step: string }) => entry.step !== 'AWAIT_DELIVERY').map((entry: { step: string; status: string }) => `${entry.step} ${entry.status}`);
+    return log.body
+      .filter((entry: { step: string }) => entry.step !== 'AWAIT_DELIVERY')
+      .map((entry: { step: string; status: string }) => `${entry.step} ${entry.status}`);
   }
 
   const CHECKOUT_LOG = [
-    'CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT SUCCEEDED',
-    'RESERVE_STOCK STARTED', 'RESERVE_STOCK SUCCEEDED',
-    'SCHEDULE_SHIPMENT STARTED', 'SCHEDULE_SHIPMENT SUCCEEDED',
+    'CHARGE_PAYMENT STARTED',
+    'CHARGE_PAYMENT SUCCEEDED',
+    'RESERVE_STOCK STARTED',
+    'RESERVE_STOCK SUCCEEDED',
+    'SCHEDULE_SHIPMENT STARTED',
+    'SCHEDULE_SHIPMENT SUCCEEDED',
   ];
   const CANCELLATION_LOG = [
-    'CANCEL_SHIPMENT STARTED', 'CANCEL_SHIPMENT SUCCEEDED',
-    'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED',
-    'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+    'CANCEL_SHIPMENT STARTED',
+    'CANCEL_SHIPMENT SUCCEEDED',
+    'RELEASE_STOCK STARTED',
+    'RELEASE_STOCK SUCCEEDED',
+    'REFUND_PAYMENT STARTED',
+    'REFUND_PAYMENT SUCCEEDED',
   ];
 
   it('cancels a CONFIRMED order: shipment cancelled, stock released, charge refunded, CANCELLED_BY_CUSTOMER, notified after its confirmation', async () => {
@@ -77,7 +90,12 @@ describeEachTopology(topologies, 'cancellation by the customer in the %s topolog
     expect(cancelled.body).toEqual({ orderId, status: 'CANCELLING' });
 
     const order = await settled(orderId);
-    expect(order).toMatchObject({ status: 'CANCELLED', failureReason: 'CANCELLED_BY_CUSTOMER', paymentId: confirmed.paymentId, shipmentId: confirmed.shipmentId });
+    expect(order).toMatchObject({
+      status: 'CANCELLED',
+      failureReason: 'CANCELLED_BY_CUSTOMER',
+      paymentId: confirmed.paymentId,
+      shipmentId: confirmed.shipmentId,
+    });
     expect(await sagaLog(orderId)).toEqual([...CHECKOUT_LOG, ...CANCELLATION_LOG]);
     expect((await http(store, 'GET', `/payments/${order.paymentId}`)).body).toMatchObject({ status: 'REFUNDED', amountCents: 2000 });
     expect((await http(store, 'GET', `/shipments/${order.shipmentId}`)).body).toMatchObject({ status: 'CANCELLED' });

@@ -30,8 +30,7 @@ function post(store: { url: string }, body: string, signature?: string) {
   });
 }
 
-const eventBody = (shipmentId: string, event: 'DELIVERED' | 'RETURNED', at = '2025-12-08T10:15:00.000Z') =>
-  JSON.stringify({ shipmentId, event, at });
+const eventBody = (shipmentId: string, event: 'DELIVERED' | 'RETURNED', at = '2025-12-08T10:15:00.000Z') => JSON.stringify({ shipmentId, event, at });
 
 /** Only the process that hosts Shipping is given the secret: the gateway of a distributed topology never holds it (ADR 28). */
 const hostsShipping = (plan: ProcessPlan) => plan.env.MODULES === undefined || plan.env.MODULES.split(',').includes('shipping');
@@ -62,9 +61,9 @@ describeEachTopology(topologies, 'the carrier webhook in the %s topology', (topo
       // event nobody listens to is not even written. A listener for the test: the outbox delivers to it.
       const { registry, bus } = host.application.messaging;
       const subscribersOf = registry.subscribersOf.bind(registry);
-      jest.spyOn(registry, 'subscribersOf').mockImplementation((name: string) =>
-        name.startsWith('shipping.') ? [{ id: 'test.carrier-listener' } as never] : subscribersOf(name),
-      );
+      jest
+        .spyOn(registry, 'subscribersOf')
+        .mockImplementation((name: string) => (name.startsWith('shipping.') ? [{ id: 'test.carrier-listener' } as never] : subscribersOf(name)));
       bus.route('test.carrier-listener', async (envelope) => {
         received.push(envelope);
       });

@@ -48,11 +48,15 @@ async function releaseAndFinish(store: TestTopology, admin: pg.Client, accepted:
   for (const orderId of accepted) {
     await eventually(async () => expect((await http(store, 'GET', `/orders/${orderId}`)).body.status).toBe('CONFIRMED'), 60_000, 50);
   }
-  const again = await eventually(async () => {
-    const response = await http(store, 'POST', '/orders', order(sku));
-    expect(response.status).toBe(202);
-    return response;
-  }, 15_000, 100);
+  const again = await eventually(
+    async () => {
+      const response = await http(store, 'POST', '/orders', order(sku));
+      expect(response.status).toBe(202);
+      return response;
+    },
+    15_000,
+    100,
+  );
   await eventually(async () => expect((await http(store, 'GET', `/orders/${again.body.orderId}`)).body.status).toBe('CONFIRMED'));
 }
 
@@ -86,14 +90,18 @@ describeEachTopology(topologies, 'checkout admission under overload in the %s to
       expect(burst.every((response) => response.status === 202 || response.status === 503)).toBe(true);
       expect(accepted.length).toBeGreaterThan(0);
 
-      const refused = await eventually(async () => {
-        const before = await ordersWritten();
-        const response = await http(store(), 'POST', '/orders', order(sku));
-        expect(response.status).toBe(503);
-        // Refused before anything is written.
-        expect(await ordersWritten()).toBe(before);
-        return response;
-      }, 15_000, 100);
+      const refused = await eventually(
+        async () => {
+          const before = await ordersWritten();
+          const response = await http(store(), 'POST', '/orders', order(sku));
+          expect(response.status).toBe(503);
+          // Refused before anything is written.
+          expect(await ordersWritten()).toBe(before);
+          return response;
+        },
+        15_000,
+        100,
+      );
       expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(refused.body).toMatchObject({ status: 503, title: 'Service Unavailable' });
@@ -169,27 +177,37 @@ describeEachTopology(topologies, 'the in-flight bound on checkouts in the %s top
       expect(await ordersWritten()).toBeLessThanOrEqual(BOUND);
 
       // One at a time until the store is full: never more than the bound, then refused with nothing written.
-      const refused = await eventually(async () => {
-        const response = await http(store(), 'POST', '/orders', order(sku));
-        expect(await ordersWritten()).toBeLessThanOrEqual(BOUND);
-        expect(response.status).toBe(503);
-        expect(await ordersWritten()).toBe(BOUND);
-        return response;
-      }, 15_000, 50);
+      const refused = await eventually(
+        async () => {
+          const response = await http(store(), 'POST', '/orders', order(sku));
+          expect(await ordersWritten()).toBeLessThanOrEqual(BOUND);
+          expect(response.status).toBe(503);
+          expect(await ordersWritten()).toBe(BOUND);
+          return response;
+        },
+        15_000,
+        50,
+      );
       expect(refused.headers.get('content-type')).toMatch(/^application\/problem\+json/);
       expect(refused.headers.get('retry-after')).toMatch(/^\d+$/);
       expect(refused.body).toMatchObject({ status: 503, title: 'Service Unavailable' });
       // (The count it gives is the admission's: never below the truth, a little above it just after a burst.)
-      expect(refused.body.detail).toMatch(/^checkout is at capacity: \d+ orders in flight, as many as it finishes with 1\.0 s of waiting at its current rate \(0\/s\); retry later$/);
+      expect(refused.body.detail).toMatch(
+        /^checkout is at capacity: \d+ orders in flight, as many as it finishes with 1\.0 s of waiting at its current rate \(0\/s\); retry later$/,
+      );
 
       // While the route refuses, the gateway answers before reading the body: even an invalid one is a 503 then.
       // (A valid POST first: a refusal it meets at the module opens the window again, if it had run out.)
-      await eventually(async () => {
-        expect((await http(store(), 'POST', '/orders', order(sku))).status).toBe(503);
-        const early = await http(store(), 'POST', '/orders', { not: 'an order' });
-        expect(early.status).toBe(503);
-        expect(early.headers.get('retry-after')).toMatch(/^\d+$/);
-      }, 15_000, 0);
+      await eventually(
+        async () => {
+          expect((await http(store(), 'POST', '/orders', order(sku))).status).toBe(503);
+          const early = await http(store(), 'POST', '/orders', { not: 'an order' });
+          expect(early.status).toBe(503);
+          expect(early.headers.get('retry-after')).toMatch(/^\d+$/);
+        },
+        15_000,
+        0,
+      );
       // Most refusals were answered at the door; at least one by the admission itself, which opened it.
       const gatewayMetrics = await (await fetch(`${store().url}/metrics`)).text();
       const early = Number(/^http_requests_refused_early_total\{method="POST",route="\/orders"\} (\d+)$/m.exec(gatewayMetrics)?.[1]);
@@ -206,7 +224,12 @@ describeEachTopology(topologies, 'the in-flight bound on checkouts in the %s top
 
       held = false;
       const { rows } = await admin().query<{ id: string }>('SELECT id FROM orders.orders');
-      await releaseAndFinish(store(), admin(), rows.map((row) => row.id), sku);
+      await releaseAndFinish(
+        store(),
+        admin(),
+        rows.map((row) => row.id),
+        sku,
+      );
     } finally {
       if (held) await admin().query('ROLLBACK');
     }
@@ -250,9 +273,10 @@ describeEachTopology(topologies, 'keyed checkouts under overload in the %s topol
     await eventually(async () =>
       expect(
         (
-          await admin().query(`SELECT count(*)::int AS n FROM orders.sagas WHERE saga = 'delivery' AND key = $1 AND status = 'WAITING' AND (locked_until IS NULL OR locked_until < now())`, [
-            accepted.body.orderId,
-          ])
+          await admin().query(
+            `SELECT count(*)::int AS n FROM orders.sagas WHERE saga = 'delivery' AND key = $1 AND status = 'WAITING' AND (locked_until IS NULL OR locked_until < now())`,
+            [accepted.body.orderId],
+          )
         ).rows[0].n,
       ).toBe(1),
     );
@@ -263,17 +287,22 @@ describeEachTopology(topologies, 'keyed checkouts under overload in the %s topol
     try {
       await Promise.all(Array.from({ length: 3 * BOUND }, () => http(store(), 'POST', '/orders', order(sku))));
       // Full: as many orders in flight as the bound (the first one has ended), so that nothing new may be admitted.
-      await eventually(async () => {
-        expect((await http(store(), 'POST', '/orders', order(sku))).status).toBe(503);
-        expect(await ordersWritten()).toBe(BOUND + 1);
-      }, 15_000, 50);
+      await eventually(
+        async () => {
+          expect((await http(store(), 'POST', '/orders', order(sku))).status).toBe(503);
+          expect(await ordersWritten()).toBe(BOUND + 1);
+        },
+        15_000,
+        50,
+      );
 
       // What a POST /orders could read or write: orders, their lines, prices (the relays' and sagas' polling is not counted).
       const statements = recordStatements((text) => /"?orders"?\."?(orders|order_lines)\b|"?inventory"?\."?products\b/i.test(text));
       let answers: number[];
       try {
         answers = [];
-        for (let i = 0; i < 40; i++) answers.push((await http(store(), 'POST', '/orders', order(sku), { 'Idempotency-Key': `keyed-${topology}-new-${i}` })).status);
+        for (let i = 0; i < 40; i++)
+          answers.push((await http(store(), 'POST', '/orders', order(sku), { 'Idempotency-Key': `keyed-${topology}-new-${i}` })).status);
       } finally {
         statements.restore();
       }

@@ -65,7 +65,11 @@ describeEachTopology(topologies, 'checkout over HTTP in the %s topology: the sag
       expect(response.status).toBe(200);
       const mine = response.body.filter((notification: { orderId: string }) => notification.orderId === orderId);
       expect(mine).not.toHaveLength(0);
-      return mine.map(({ kind, reason, customerId: customer }: { kind: string; reason: string | null; customerId: string }) => ({ kind, reason, customerId: customer }));
+      return mine.map(({ kind, reason, customerId: customer }: { kind: string; reason: string | null; customerId: string }) => ({
+        kind,
+        reason,
+        customerId: customer,
+      }));
     });
   }
 
@@ -106,9 +110,12 @@ describeEachTopology(topologies, 'checkout over HTTP in the %s topology: the sag
     // The checkout's entries, then the delivery workflow's wait (docs/api.md), which begins once the confirmation reaches it.
     await eventually(async () =>
       expect(await sagaLog(order.orderId)).toEqual([
-        'CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT SUCCEEDED',
-        'RESERVE_STOCK STARTED', 'RESERVE_STOCK SUCCEEDED',
-        'SCHEDULE_SHIPMENT STARTED', 'SCHEDULE_SHIPMENT SUCCEEDED',
+        'CHARGE_PAYMENT STARTED',
+        'CHARGE_PAYMENT SUCCEEDED',
+        'RESERVE_STOCK STARTED',
+        'RESERVE_STOCK SUCCEEDED',
+        'SCHEDULE_SHIPMENT STARTED',
+        'SCHEDULE_SHIPMENT SUCCEEDED',
         'AWAIT_DELIVERY STARTED',
       ]),
     );
@@ -135,9 +142,12 @@ describeEachTopology(topologies, 'checkout over HTTP in the %s topology: the sag
     const order = await settled((await place(checkout([{ sku: kettle, quantity: 2 }]))).body.orderId);
     expect(order).toMatchObject({ status: 'CANCELLED', failureReason: 'OUT_OF_STOCK' });
     expect(await sagaLog(order.orderId)).toEqual([
-      'CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT SUCCEEDED',
-      'RESERVE_STOCK STARTED', 'RESERVE_STOCK FAILED',
-      'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+      'CHARGE_PAYMENT STARTED',
+      'CHARGE_PAYMENT SUCCEEDED',
+      'RESERVE_STOCK STARTED',
+      'RESERVE_STOCK FAILED',
+      'REFUND_PAYMENT STARTED',
+      'REFUND_PAYMENT SUCCEEDED',
     ]);
     expect((await http(store, 'GET', `/payments?orderId=${order.orderId}`)).body).toMatchObject([{ status: 'REFUNDED', amountCents: 5198 }]);
     expect(await stock(kettle)).toMatchObject({ onHand: 1, reserved: 0 });
@@ -147,7 +157,16 @@ describeEachTopology(topologies, 'checkout over HTTP in the %s topology: the sag
   it('reserves all lines or none (multi-line all-or-nothing)', async () => {
     const plenty = await product(50);
     const scarce = await product(1, 100);
-    const order = await settled((await place(checkout([{ sku: plenty, quantity: 5 }, { sku: scarce, quantity: 2 }]))).body.orderId);
+    const order = await settled(
+      (
+        await place(
+          checkout([
+            { sku: plenty, quantity: 5 },
+            { sku: scarce, quantity: 2 },
+          ]),
+        )
+      ).body.orderId,
+    );
     expect(order).toMatchObject({ status: 'CANCELLED', failureReason: 'OUT_OF_STOCK', totalCents: 5 * 2599 + 2 * 100 });
     expect(await stock(plenty)).toMatchObject({ reserved: 0, available: 50 });
     expect(await stock(scarce)).toMatchObject({ reserved: 0, available: 1 });
@@ -159,11 +178,16 @@ describeEachTopology(topologies, 'checkout over HTTP in the %s topology: the sag
     const order = await settled(placed.body.orderId);
     expect(order).toMatchObject({ status: 'CANCELLED', failureReason: 'SHIPPING_UNAVAILABLE', shipmentId: null });
     expect(await sagaLog(order.orderId)).toEqual([
-      'CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT SUCCEEDED',
-      'RESERVE_STOCK STARTED', 'RESERVE_STOCK SUCCEEDED',
-      'SCHEDULE_SHIPMENT STARTED', 'SCHEDULE_SHIPMENT FAILED',
-      'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED',
-      'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+      'CHARGE_PAYMENT STARTED',
+      'CHARGE_PAYMENT SUCCEEDED',
+      'RESERVE_STOCK STARTED',
+      'RESERVE_STOCK SUCCEEDED',
+      'SCHEDULE_SHIPMENT STARTED',
+      'SCHEDULE_SHIPMENT FAILED',
+      'RELEASE_STOCK STARTED',
+      'RELEASE_STOCK SUCCEEDED',
+      'REFUND_PAYMENT STARTED',
+      'REFUND_PAYMENT SUCCEEDED',
     ]);
     expect(await stock(kettle)).toMatchObject({ onHand: 10, reserved: 0, available: 10 });
     expect((await http(store, 'GET', `/payments?orderId=${order.orderId}`)).body).toMatchObject([{ status: 'REFUNDED' }]);
@@ -222,10 +246,14 @@ describeEachTopology(topologies, 'checkout over HTTP in the %s topology: the sag
       const order = await settled(placed.body.orderId, fast);
       expect(order).toMatchObject({ status: 'CANCELLED', failureReason: 'TIMED_OUT' });
       expect(await sagaLog(order.orderId, fast)).toEqual([
-        'CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT SUCCEEDED',
-        'RESERVE_STOCK STARTED', 'RESERVE_STOCK FAILED',
-        'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED',
-        'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+        'CHARGE_PAYMENT STARTED',
+        'CHARGE_PAYMENT SUCCEEDED',
+        'RESERVE_STOCK STARTED',
+        'RESERVE_STOCK FAILED',
+        'RELEASE_STOCK STARTED',
+        'RELEASE_STOCK SUCCEEDED',
+        'REFUND_PAYMENT STARTED',
+        'REFUND_PAYMENT SUCCEEDED',
       ]);
       await eventually(async () => expect(await stock(kettle, fast)).toMatchObject({ reserved: 0, available: 10 }));
       expect((await http(fast, 'GET', `/payments?orderId=${order.orderId}`)).body).toMatchObject([{ status: 'REFUNDED' }]);
@@ -301,16 +329,32 @@ describeEachTopology(topologies, 'checkout over HTTP in the %s topology: the sag
       ['a fractional quantity', (s) => checkout([{ sku: s, quantity: 1.5 }]), 'items[0].quantity'],
       ['a zero quantity', (s) => checkout([{ sku: s, quantity: 0 }]), 'items[0].quantity'],
       ['a quantity over 1000', (s) => checkout([{ sku: s, quantity: 1001 }]), 'items[0].quantity'],
-      ['the same sku twice', (s) => checkout([{ sku: s, quantity: 1 }, { sku: s, quantity: 2 }]), 'items'],
+      [
+        'the same sku twice',
+        (s) =>
+          checkout([
+            { sku: s, quantity: 1 },
+            { sku: s, quantity: 2 },
+          ]),
+        'items',
+      ],
       ['an unknown property', (s) => checkout([{ sku: s, quantity: 1 }], { coupon: 'FREE' }), 'coupon'],
       ['an unknown property in an item', (s) => checkout([{ sku: s, quantity: 1, price: 1 } as never]), 'items[0].price'],
-      ['an unknown property in the address', (s) => checkout([{ sku: s, quantity: 1 }], { shippingAddress: { ...address, floor: 3 } }), 'shippingAddress.floor'],
+      [
+        'an unknown property in the address',
+        (s) => checkout([{ sku: s, quantity: 1 }], { shippingAddress: { ...address, floor: 3 } }),
+        'shippingAddress.floor',
+      ],
       ['a lower-case country', (s) => checkout([{ sku: s, quantity: 1 }], { shippingAddress: { ...address, country: 'no' } }), 'shippingAddress.country'],
       ['a three-letter country', (s) => checkout([{ sku: s, quantity: 1 }], { shippingAddress: { ...address, country: 'NOR' } }), 'shippingAddress.country'],
       ['a missing address', (s) => ({ customerId: 'c', items: [{ sku: s, quantity: 1 }], paymentToken: 'tok_visa' }), 'shippingAddress'],
       ['an address as an array', (s) => checkout([{ sku: s, quantity: 1 }], { shippingAddress: [address] }), 'shippingAddress'],
       ['an empty city', (s) => checkout([{ sku: s, quantity: 1 }], { shippingAddress: { ...address, city: '' } }), 'shippingAddress.city'],
-      ['a postal code over 20 characters', (s) => checkout([{ sku: s, quantity: 1 }], { shippingAddress: { ...address, postalCode: '1'.repeat(21) } }), 'shippingAddress.postalCode'],
+      [
+        'a postal code over 20 characters',
+        (s) => checkout([{ sku: s, quantity: 1 }], { shippingAddress: { ...address, postalCode: '1'.repeat(21) } }),
+        'shippingAddress.postalCode',
+      ],
       ['a malformed payment token', (s) => checkout([{ sku: s, quantity: 1 }], { paymentToken: 'visa' }), 'paymentToken'],
       ['an empty customer id', (s) => checkout([{ sku: s, quantity: 1 }], { customerId: '' }), 'customerId'],
       ['a customer id over 100 characters', (s) => checkout([{ sku: s, quantity: 1 }], { customerId: 'c'.repeat(101) }), 'customerId'],
@@ -349,7 +393,12 @@ describeEachTopology(topologies, 'checkout over HTTP in the %s topology: the sag
 
     it('answers 422 for a sku that does not exist, and creates nothing', async () => {
       const before = await countOrders();
-      const response = await place(checkout([{ sku: kettle, quantity: 1 }, { sku: 'NO-SUCH-SKU', quantity: 1 }]));
+      const response = await place(
+        checkout([
+          { sku: kettle, quantity: 1 },
+          { sku: 'NO-SUCH-SKU', quantity: 1 },
+        ]),
+      );
       expect(response.status).toBe(422);
       expect(response.body).toMatchObject({
         type: 'about:blank',

@@ -24,7 +24,7 @@ if ('missing' in chromiumFound && process.env.CI !== 'true') {
   recordSkip(expect.getState().testPath, TITLE, chromiumFound.missing);
 }
 
-(('missing' in chromiumFound && process.env.CI !== 'true') ? describe.skip : describe)(TITLE, () => {
+('missing' in chromiumFound && process.env.CI !== 'true' ? describe.skip : describe)(TITLE, () => {
   let store: TestStore;
   let sagas: StuckSagas;
   let load: CheckoutLoad | undefined;

@@ -19,7 +19,12 @@ describe('the operator console (/console)', () => {
     });
 
     it('is not there at all: 404 for the page, its data and its actions', async () => {
-      for (const [method, path] of [['GET', '/console'], ['GET', '/console/api/overview'], ['POST', '/console/login'], ['POST', '/console/api/modules/orders/actions']]) {
+      for (const [method, path] of [
+        ['GET', '/console'],
+        ['GET', '/console/api/overview'],
+        ['POST', '/console/login'],
+        ['POST', '/console/api/modules/orders/actions'],
+      ]) {
         const answer = await http(store, method, path, method === 'POST' ? { token: TOKEN } : undefined, bearer);
         expect({ path, status: answer.status }).toEqual({ path, status: 404 });
       }
@@ -58,7 +63,11 @@ describe('the operator console (/console)', () => {
 
     it('logs in by a POST that sets an HttpOnly, SameSite=Strict session cookie (not the token), which then opens the page and its data', async () => {
       expect((await http(store, 'POST', '/console/login', { token: 'not-the-token-at-all' })).status).toBe(401);
-      const login = await fetch(`${store.url}/console/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ token: TOKEN }) });
+      const login = await fetch(`${store.url}/console/login`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ token: TOKEN }),
+      });
       expect(login.status).toBe(204);
       const cookie = login.headers.get('set-cookie')!;
       expect(cookie).toMatch(/^mf_console=[^;]+; Path=\/console; Max-Age=\d+; HttpOnly; SameSite=Strict/);
@@ -77,9 +86,16 @@ describe('the operator console (/console)', () => {
     it('shows every module, where it runs and its calls and event flows, as the modules declare them', async () => {
       const { status, body } = await http(store, 'GET', '/console/api/overview', undefined, bearer);
       expect(status).toBe(200);
-      const modules = new Map((body.modules as Array<{ name: string; events: Array<{ publisher: string; events: string[] }> }>).map((module) => [module.name, module]));
+      const modules = new Map(
+        (body.modules as Array<{ name: string; events: Array<{ publisher: string; events: string[] }> }>).map((module) => [module.name, module]),
+      );
       expect([...modules.keys()].sort()).toEqual(['inventory', 'notifications', 'orders', 'payments', 'shipping']);
-      expect(modules.get('orders')).toMatchObject({ location: 'local', status: 'up', instances: null, calls: expect.arrayContaining(['inventory', 'payments']) });
+      expect(modules.get('orders')).toMatchObject({
+        location: 'local',
+        status: 'up',
+        instances: null,
+        calls: expect.arrayContaining(['inventory', 'payments']),
+      });
       expect(modules.get('notifications')!.events.some((flow) => flow.publisher === 'orders')).toBe(true);
       for (const name of modules.keys()) expect(body.operations[name]).toMatchObject({ module: name, outbox: { dead: 0 } });
       expect(body.metrics.routes).toEqual(expect.any(Array));
@@ -89,7 +105,13 @@ describe('the operator console (/console)', () => {
       await sagas.park('order-stuck-1');
       const before = await http(store, 'GET', '/console/api/overview', undefined, bearer);
       expect(before.body.operations.orders.sagas.stuck).toEqual([
-        expect.objectContaining({ saga: sagas.saga, key: 'order-stuck-1', step: 'CHARGE_CARD', attempts: 2, lastError: expect.stringContaining('payment provider did not answer') }),
+        expect.objectContaining({
+          saga: sagas.saga,
+          key: 'order-stuck-1',
+          step: 'CHARGE_CARD',
+          attempts: 2,
+          lastError: expect.stringContaining('payment provider did not answer'),
+        }),
       ]);
       expect(before.body.operations.orders.sagas.counts).toContainEqual({ saga: sagas.saga, version: 1, status: 'STUCK', count: 1 });
 
@@ -99,13 +121,27 @@ describe('the operator console (/console)', () => {
       expect(retried.body).toEqual({ module: 'orders', affected: 1, message: `orders: ${sagas.saga} saga order-stuck-1 runs again from CHARGE_CARD` });
       await eventually(async () => expect((await sagas.row('order-stuck-1')).status).toBe('DONE'));
       // The page follows the sagas its operator acted on, by key.
-      const after = await http(store, 'GET', `/console/api/overview?watch=orders/${sagas.saga}/order-stuck-1&watch=orders/${sagas.saga}/no-such-key`, undefined, bearer);
+      const after = await http(
+        store,
+        'GET',
+        `/console/api/overview?watch=orders/${sagas.saga}/order-stuck-1&watch=orders/${sagas.saga}/no-such-key`,
+        undefined,
+        bearer,
+      );
       expect(after.body.operations.orders.sagas.stuck).toEqual([]);
       expect(after.body.operations.orders.sagas.watched).toEqual([
         { saga: sagas.saga, key: 'order-stuck-1', version: 1, status: 'DONE', step: 'DONE', failureReason: null, updatedAt: expect.any(String) },
       ]);
       expect(after.body.operations.inventory.sagas.watched).toEqual([]);
-      for (const watch of ['orders', 'orders/x', 'Orders/x/y', 'x'.repeat(70) + '/a/b', Array.from({ length: 21 }, (_, i) => `watch=orders/s/${i}`).join('&').slice(6)]) {
+      for (const watch of [
+        'orders',
+        'orders/x',
+        'Orders/x/y',
+        'x'.repeat(70) + '/a/b',
+        Array.from({ length: 21 }, (_, i) => `watch=orders/s/${i}`)
+          .join('&')
+          .slice(6),
+      ]) {
         const refused = await http(store, 'GET', `/console/api/overview?watch=${watch}`, undefined, bearer);
         expect({ watch, status: refused.status }).toEqual({ watch, status: 400 });
       }
@@ -120,10 +156,20 @@ describe('the operator console (/console)', () => {
       );
       const { body } = await http(store, 'GET', '/console/api/overview', undefined, bearer);
       expect(body.operations.orders.sagas.inFlight).toContainEqual({
-        saga: 'parcel-watch', key: 'o-wait-1', version: 2, status: 'WAITING', step: 'AWAIT_DELIVERY', awaiting: ['shipping.ShipmentDelivered'], until: '2031-01-02T03:04:05.000Z', cancelReason: null,
+        saga: 'parcel-watch',
+        key: 'o-wait-1',
+        version: 2,
+        status: 'WAITING',
+        step: 'AWAIT_DELIVERY',
+        awaiting: ['shipping.ShipmentDelivered'],
+        until: '2031-01-02T03:04:05.000Z',
+        cancelReason: null,
       });
       const cancelled = await http(store, 'POST', '/console/api/modules/orders/actions', { op: 'cancel', key: 'o-wait-1', saga: 'parcel-watch' }, bearer);
-      expect(cancelled).toMatchObject({ status: 200, body: { affected: 1, message: 'orders: parcel-watch saga o-wait-1 gives up at AWAIT_DELIVERY and compensates' } });
+      expect(cancelled).toMatchObject({
+        status: 200,
+        body: { affected: 1, message: 'orders: parcel-watch saga o-wait-1 gives up at AWAIT_DELIVERY and compensates' },
+      });
       const after = await http(store, 'GET', '/console/api/overview', undefined, bearer);
       expect(after.body.operations.orders.sagas.inFlight).toContainEqual(expect.objectContaining({ key: 'o-wait-1', cancelReason: 'CANCELLED_BY_OPERATOR' }));
       await db.query(`DELETE FROM orders.sagas WHERE saga = 'parcel-watch'`);
@@ -155,7 +201,10 @@ describe('the operator console (/console)', () => {
         [id],
       );
       const { body } = await http(store, 'GET', '/console/api/overview', undefined, bearer);
-      expect(body.operations.orders.outbox).toMatchObject({ dead: 1, deadLetters: [expect.objectContaining({ eventId: id, subscriber: 'console.test', attempts: 8, lastError: 'kept failing' })] });
+      expect(body.operations.orders.outbox).toMatchObject({
+        dead: 1,
+        deadLetters: [expect.objectContaining({ eventId: id, subscriber: 'console.test', attempts: 8, lastError: 'kept failing' })],
+      });
       expect(body.operations.orders.outbox.subscribers).toContainEqual({ subscriber: 'console.test', pending: 0, dead: 1 });
       const replayed = await http(store, 'POST', '/console/api/modules/orders/actions', { op: 'replay', eventId: id }, bearer);
       expect(replayed).toMatchObject({ status: 200, body: { affected: 1, message: 'orders: 1 dead letter(s) put back in line' } });
@@ -164,9 +213,21 @@ describe('the operator console (/console)', () => {
     });
 
     it('signals and cancels through the same validated actions; bad input is 400/404 problem+json', async () => {
-      const signal = await http(store, 'POST', '/console/api/modules/orders/actions', { op: 'signal', saga: sagas.saga, key: 'order-stuck-1', name: 'x.Happened', id: 's-1' }, bearer);
+      const signal = await http(
+        store,
+        'POST',
+        '/console/api/modules/orders/actions',
+        { op: 'signal', saga: sagas.saga, key: 'order-stuck-1', name: 'x.Happened', id: 's-1' },
+        bearer,
+      );
       expect(signal).toMatchObject({ status: 200, body: { affected: 1 } });
-      const again = await http(store, 'POST', '/console/api/modules/orders/actions', { op: 'signal', saga: sagas.saga, key: 'order-stuck-1', name: 'x.Happened', id: 's-1' }, bearer);
+      const again = await http(
+        store,
+        'POST',
+        '/console/api/modules/orders/actions',
+        { op: 'signal', saga: sagas.saga, key: 'order-stuck-1', name: 'x.Happened', id: 's-1' },
+        bearer,
+      );
       expect(again.body.message).toContain('counted once');
       const bad: Array<[unknown, number, string]> = [
         [{ op: 'frobnicate' }, 400, 'op: one of'],
@@ -181,11 +242,18 @@ describe('the operator console (/console)', () => {
       ];
       for (const [body, status, detail] of bad) {
         const answer = await http(store, 'POST', '/console/api/modules/orders/actions', body, bearer);
-        expect({ body, status: answer.status, type: answer.headers.get('content-type') }).toEqual({ body, status, type: expect.stringMatching(/^application\/problem\+json/) });
+        expect({ body, status: answer.status, type: answer.headers.get('content-type') }).toEqual({
+          body,
+          status,
+          type: expect.stringMatching(/^application\/problem\+json/),
+        });
         expect(answer.body.detail).toContain(detail);
       }
       expect((await http(store, 'POST', '/console/api/modules/nowhere/actions', { op: 'replay' }, bearer)).status).toBe(404);
-      expect((await http(store, 'POST', '/console/api/modules/orders/actions', 'op=retry', { ...bearer, 'content-type': 'application/x-www-form-urlencoded' })).status).toBe(415);
+      expect(
+        (await http(store, 'POST', '/console/api/modules/orders/actions', 'op=retry', { ...bearer, 'content-type': 'application/x-www-form-urlencoded' }))
+          .status,
+      ).toBe(415);
       expect((await http(store, 'POST', '/console/api/modules/orders/actions', { op: 'replay' }, bearer)).body).toMatchObject({ affected: 0 });
     });
   });

@@ -78,10 +78,21 @@ describeEachTopology(topologies, 'the delivery workflow in the %s topology', (to
   const shipment = async (shipmentId: string) => (await http(topology, 'GET', `/shipments/${shipmentId}`)).body.status;
   const payment = async (paymentId: string) => (await http(topology, 'GET', `/payments/${paymentId}`)).body.status;
   const notifications = async () =>
-    ((await http(topology, 'GET', `/notifications?customerId=${customer}`)).body as Array<{ kind: string; reason: string | null }>).map(({ kind, reason }) => ({ kind, reason }));
+    ((await http(topology, 'GET', `/notifications?customerId=${customer}`)).body as Array<{ kind: string; reason: string | null }>).map(({ kind, reason }) => ({
+      kind,
+      reason,
+    }));
   const log = async (orderId: string): Promise<Step[]> => (await http(topology, 'GET', `/orders/${orderId}/saga`)).body;
   const deliverySteps = (steps: Step[]) =>
-    steps.filter((entry) => ['AWAIT_DELIVERY', 'COMMIT_STOCK', 'REQUEST_REVIEW'].includes(entry.step) || entry.step.startsWith('CANCEL') || entry.step.startsWith('RELEASE') || entry.step.startsWith('REFUND')).map(({ step, status }) => `${step} ${status}`);
+    steps
+      .filter(
+        (entry) =>
+          ['AWAIT_DELIVERY', 'COMMIT_STOCK', 'REQUEST_REVIEW'].includes(entry.step) ||
+          entry.step.startsWith('CANCEL') ||
+          entry.step.startsWith('RELEASE') ||
+          entry.step.startsWith('REFUND'),
+      )
+      .map(({ step, status }) => `${step} ${status}`);
 
   /** The delivery workflow has begun waiting for the order's parcel. */
   async function waiting(orderId: string): Promise<void> {
@@ -106,15 +117,23 @@ describeEachTopology(topologies, 'the delivery workflow in the %s topology', (to
     expect(cancel.status).toBe(409);
     expect(cancel.headers.get('content-type')).toMatch(/^application\/problem\+json/);
 
-    await eventually(async () => expect(await notifications()).toEqual([
-      { kind: 'ORDER_CONFIRMED', reason: null },
-      { kind: 'REVIEW_REQUESTED', reason: null },
-    ]), 30_000, 100);
+    await eventually(
+      async () =>
+        expect(await notifications()).toEqual([
+          { kind: 'ORDER_CONFIRMED', reason: null },
+          { kind: 'REVIEW_REQUESTED', reason: null },
+        ]),
+      30_000,
+      100,
+    );
     const steps = await log(orderId);
     expect(deliverySteps(steps)).toEqual([
-      'AWAIT_DELIVERY STARTED', 'AWAIT_DELIVERY SUCCEEDED',
-      'COMMIT_STOCK STARTED', 'COMMIT_STOCK SUCCEEDED',
-      'REQUEST_REVIEW STARTED', 'REQUEST_REVIEW SUCCEEDED',
+      'AWAIT_DELIVERY STARTED',
+      'AWAIT_DELIVERY SUCCEEDED',
+      'COMMIT_STOCK STARTED',
+      'COMMIT_STOCK SUCCEEDED',
+      'REQUEST_REVIEW STARTED',
+      'REQUEST_REVIEW SUCCEEDED',
     ]);
     // Not before its delay (both times are the database's).
     const at = (entry: string) => Date.parse(steps.find(({ step, status }) => `${step} ${status}` === entry)!.at);
@@ -139,15 +158,24 @@ describeEachTopology(topologies, 'the delivery workflow in the %s topology', (to
     expect(await shipment(shipmentId)).toBe('RETURNED');
     expect(await payment(paymentId)).toBe('REFUNDED');
     expect(deliverySteps(await log(orderId))).toEqual([
-      'AWAIT_DELIVERY STARTED', 'AWAIT_DELIVERY SUCCEEDED',
-      'CANCEL_SHIPMENT STARTED', 'CANCEL_SHIPMENT SUCCEEDED',
-      'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED',
-      'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+      'AWAIT_DELIVERY STARTED',
+      'AWAIT_DELIVERY SUCCEEDED',
+      'CANCEL_SHIPMENT STARTED',
+      'CANCEL_SHIPMENT SUCCEEDED',
+      'RELEASE_STOCK STARTED',
+      'RELEASE_STOCK SUCCEEDED',
+      'REFUND_PAYMENT STARTED',
+      'REFUND_PAYMENT SUCCEEDED',
     ]);
-    await eventually(async () => expect(await notifications()).toEqual([
-      { kind: 'ORDER_CONFIRMED', reason: null },
-      { kind: 'ORDER_CANCELLED', reason: 'RETURNED' },
-    ]), 20_000, 100);
+    await eventually(
+      async () =>
+        expect(await notifications()).toEqual([
+          { kind: 'ORDER_CONFIRMED', reason: null },
+          { kind: 'ORDER_CANCELLED', reason: 'RETURNED' },
+        ]),
+      20_000,
+      100,
+    );
     expect((await http(topology, 'POST', `/orders/${orderId}/cancel`)).status).toBe(409);
   }, 90_000);
 
@@ -162,15 +190,24 @@ describeEachTopology(topologies, 'the delivery workflow in the %s topology', (to
     expect(await shipment(shipmentId)).toBe('CANCELLED');
     expect(await payment(paymentId)).toBe('REFUNDED');
     expect(deliverySteps(await log(orderId))).toEqual([
-      'AWAIT_DELIVERY STARTED', 'AWAIT_DELIVERY SUCCEEDED',
-      'CANCEL_SHIPMENT STARTED', 'CANCEL_SHIPMENT SUCCEEDED',
-      'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED',
-      'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+      'AWAIT_DELIVERY STARTED',
+      'AWAIT_DELIVERY SUCCEEDED',
+      'CANCEL_SHIPMENT STARTED',
+      'CANCEL_SHIPMENT SUCCEEDED',
+      'RELEASE_STOCK STARTED',
+      'RELEASE_STOCK SUCCEEDED',
+      'REFUND_PAYMENT STARTED',
+      'REFUND_PAYMENT SUCCEEDED',
     ]);
-    await eventually(async () => expect(await notifications()).toEqual([
-      { kind: 'ORDER_CONFIRMED', reason: null },
-      { kind: 'ORDER_CANCELLED', reason: 'NOT_DELIVERED' },
-    ]), 20_000, 100);
+    await eventually(
+      async () =>
+        expect(await notifications()).toEqual([
+          { kind: 'ORDER_CONFIRMED', reason: null },
+          { kind: 'ORDER_CANCELLED', reason: 'NOT_DELIVERED' },
+        ]),
+      20_000,
+      100,
+    );
 
     // The parcel turns up after all: the carrier's event changes nothing.
     expect(await carrier(topology, shipmentId, 'DELIVERED')).toBe(204);
@@ -186,7 +223,15 @@ describeEachTopology(topologies, 'the delivery workflow in the %s topology', (to
     expect((await http(topology, 'POST', `/orders/${orderId}/cancel`)).status).toBe(202);
     await eventually(async () => expect((await order(orderId)).status).toBe('CANCELLED'), 20_000, 100);
     // The wait ended, without doing anything.
-    await eventually(async () => expect(deliverySteps(await log(orderId)).filter((entry) => entry.startsWith('AWAIT_DELIVERY'))).toEqual(['AWAIT_DELIVERY STARTED', 'AWAIT_DELIVERY FAILED']), 20_000, 100);
+    await eventually(
+      async () =>
+        expect(deliverySteps(await log(orderId)).filter((entry) => entry.startsWith('AWAIT_DELIVERY'))).toEqual([
+          'AWAIT_DELIVERY STARTED',
+          'AWAIT_DELIVERY FAILED',
+        ]),
+      20_000,
+      100,
+    );
 
     expect(await carrier(topology, shipmentId, 'DELIVERED')).toBe(204);
     // Past the deadline the delivery would have given up: it has ended already.
@@ -197,7 +242,11 @@ describeEachTopology(topologies, 'the delivery workflow in the %s topology', (to
     expect(await product()).toMatchObject({ onHand: 10, reserved: 0 });
     const steps = deliverySteps(await log(orderId));
     // The cancellation's three steps, once each; nothing of the delivery but its wait.
-    expect(steps.filter((entry) => entry.endsWith('SUCCEEDED')).sort()).toEqual(['CANCEL_SHIPMENT SUCCEEDED', 'REFUND_PAYMENT SUCCEEDED', 'RELEASE_STOCK SUCCEEDED']);
+    expect(steps.filter((entry) => entry.endsWith('SUCCEEDED')).sort()).toEqual([
+      'CANCEL_SHIPMENT SUCCEEDED',
+      'REFUND_PAYMENT SUCCEEDED',
+      'RELEASE_STOCK SUCCEEDED',
+    ]);
     expect(steps).not.toContain('COMMIT_STOCK STARTED');
     expect(await notifications()).toEqual([
       { kind: 'ORDER_CONFIRMED', reason: null },
@@ -223,11 +272,15 @@ describeEachTopology(topologies, 'the delivery workflow in the %s topology', (to
       expect(['CANCELLED_BY_CUSTOMER', 'RETURNED']).toContain(failureReason);
       expect(await payment(paymentId)).toBe('REFUNDED');
     }
-    await eventually(async () => {
-      const kinds = await notifications();
-      expect(kinds.filter(({ kind }) => kind === 'ORDER_CANCELLED')).toHaveLength(orders.length);
-      expect(kinds.filter(({ kind }) => kind === 'ORDER_CONFIRMED')).toHaveLength(orders.length);
-    }, 20_000, 100);
+    await eventually(
+      async () => {
+        const kinds = await notifications();
+        expect(kinds.filter(({ kind }) => kind === 'ORDER_CANCELLED')).toHaveLength(orders.length);
+        expect(kinds.filter(({ kind }) => kind === 'ORDER_CONFIRMED')).toHaveLength(orders.length);
+      },
+      20_000,
+      100,
+    );
     expect(await product()).toMatchObject({ onHand: 10, reserved: 0, available: 10 });
     await waitForQuiet(topology.database.url);
     await assertStoreInvariants(topology.database.url);
@@ -243,7 +296,8 @@ describeEachTopology(topologies, 'the delivery workflow in the %s topology', (to
       await admin.query('BEGIN');
       await admin.query(`SELECT 1 FROM orders.sagas WHERE saga = 'delivery' AND key = $1 FOR UPDATE`, [orderId]);
       const [{ pid }] = (await admin.query('SELECT pg_backend_pid() AS pid')).rows;
-      const blocked = async () => Number((await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid])).rows[0].n);
+      const blocked = async () =>
+        Number((await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid])).rows[0].n);
       const { shipmentId } = await order(orderId);
       expect(await carrier(topology, shipmentId, 'RETURNED')).toBe(204);
       await eventually(async () => expect(await blocked()).toBe(1), 20_000, 50);
@@ -258,13 +312,19 @@ describeEachTopology(topologies, 'the delivery workflow in the %s topology', (to
     await eventually(async () => expect((await order(orderId)).status).toBe('CANCELLED'), 30_000, 100);
     expect((await order(orderId)).failureReason).toBe('CANCELLED_BY_CUSTOMER');
     // The delivery woke to the carrier's RETURNED (the earlier signal), found the order was not its own, and stopped.
-    await eventually(async () => {
-      const steps = deliverySteps(await log(orderId));
-      expect(steps.filter((entry) => entry.startsWith('AWAIT_DELIVERY') || entry.endsWith('FAILED'))).toEqual([
-        'AWAIT_DELIVERY STARTED', 'AWAIT_DELIVERY SUCCEEDED', 'CANCEL_SHIPMENT FAILED',
-      ]);
-      expect(steps.filter((entry) => entry === 'REFUND_PAYMENT SUCCEEDED')).toHaveLength(1);
-    }, 20_000, 100);
+    await eventually(
+      async () => {
+        const steps = deliverySteps(await log(orderId));
+        expect(steps.filter((entry) => entry.startsWith('AWAIT_DELIVERY') || entry.endsWith('FAILED'))).toEqual([
+          'AWAIT_DELIVERY STARTED',
+          'AWAIT_DELIVERY SUCCEEDED',
+          'CANCEL_SHIPMENT FAILED',
+        ]);
+        expect(steps.filter((entry) => entry === 'REFUND_PAYMENT SUCCEEDED')).toHaveLength(1);
+      },
+      20_000,
+      100,
+    );
     const client = new pg.Client({ connectionString: topology.database.url });
     await client.connect();
     const published = await client
@@ -283,7 +343,8 @@ describeEachTopology(topologies, 'the delivery workflow in the %s topology', (to
       await admin.query('BEGIN');
       await admin.query(`SELECT 1 FROM orders.sagas WHERE saga = 'delivery' AND key = $1 FOR UPDATE`, [orderId]);
       const [{ pid }] = (await admin.query('SELECT pg_backend_pid() AS pid')).rows;
-      const blocked = async () => Number((await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid])).rows[0].n);
+      const blocked = async () =>
+        Number((await admin.query('SELECT count(*)::int AS n FROM pg_stat_activity WHERE $1 = ANY(pg_blocking_pids(pid))', [pid])).rows[0].n);
       expect(await carrier(topology, shipmentId, 'DELIVERED')).toBe(204);
       await eventually(async () => expect(await blocked()).toBe(1), 20_000, 50);
       // The customer's cancellation runs to its end meanwhile (only its signal to the delivery waits for the row).
@@ -294,7 +355,12 @@ describeEachTopology(topologies, 'the delivery workflow in the %s topology', (to
     } finally {
       await admin.end();
     }
-    await eventually(async () => expect(deliverySteps(await log(orderId)).filter((entry) => entry.startsWith('COMMIT_STOCK'))).toEqual(['COMMIT_STOCK STARTED', 'COMMIT_STOCK FAILED']), 20_000, 100);
+    await eventually(
+      async () =>
+        expect(deliverySteps(await log(orderId)).filter((entry) => entry.startsWith('COMMIT_STOCK'))).toEqual(['COMMIT_STOCK STARTED', 'COMMIT_STOCK FAILED']),
+      20_000,
+      100,
+    );
     expect(await order(orderId)).toMatchObject({ status: 'CANCELLED', failureReason: 'CANCELLED_BY_CUSTOMER' });
     expect(await product()).toMatchObject({ onHand: 10, reserved: 0, available: 10 });
     expect(await payment(paymentId)).toBe('REFUNDED');

@@ -36,8 +36,7 @@ describe('Inventory reservations (store-api.md, the checkout saga)', () => {
     return { onHand, reserved, available };
   }
 
-  const reserve = (lines: { sku: string; quantity: number }[], orderId: string = randomUUID()) =>
-    inventory.reserveStock({ orderId, lines });
+  const reserve = (lines: { sku: string; quantity: number }[], orderId: string = randomUUID()) => inventory.reserveStock({ orderId, lines });
 
   async function recordsFor(orderId: string): Promise<number> {
     const [{ count }] = await store.application.databases
@@ -236,9 +235,7 @@ describe('Inventory reservations (store-api.md, the checkout saga)', () => {
     it('leaves nothing reserved when each order is reserved and released at the same time', async () => {
       const sku = await product(1000);
       const orderIds = Array.from({ length: 20 }, () => randomUUID());
-      await Promise.all(
-        orderIds.flatMap((orderId) => [reserve([{ sku, quantity: 3 }], orderId), inventory.releaseStock({ orderId })]),
-      );
+      await Promise.all(orderIds.flatMap((orderId) => [reserve([{ sku, quantity: 3 }], orderId), inventory.releaseStock({ orderId })]));
       // Whichever arrived first, every order ends RELEASED: released after being reserved, or a tombstone.
       for (const orderId of orderIds) {
         const record = await inventory.releaseStock({ orderId });
@@ -322,7 +319,17 @@ describe('Inventory reservations (store-api.md, the checkout saga)', () => {
       const [a, b] = [await product(100), await product(100)];
       const orders = await Promise.all(
         Array.from({ length: 20 }, (_, i) =>
-          reserve(i % 2 === 0 ? [{ sku: a, quantity: 1 }, { sku: b, quantity: 2 }] : [{ sku: b, quantity: 2 }, { sku: a, quantity: 1 }]),
+          reserve(
+            i % 2 === 0
+              ? [
+                  { sku: a, quantity: 1 },
+                  { sku: b, quantity: 2 },
+                ]
+              : [
+                  { sku: b, quantity: 2 },
+                  { sku: a, quantity: 1 },
+                ],
+          ),
         ),
       );
       // Each order committed twice and released once, all at the same time: per order, one of commit or release wins.

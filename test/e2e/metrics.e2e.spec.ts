@@ -14,9 +14,9 @@ async function scrape(url: string): Promise<string> {
 
 /** The value of one sample line of a Prometheus text page, by metric name and labels. */
 function sample(page: string, name: string, labels: Record<string, string>): number | undefined {
-  const line = page.split('\n').find(
-    (candidate) => candidate.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => candidate.includes(`${k}="${v}"`)),
-  );
+  const line = page
+    .split('\n')
+    .find((candidate) => candidate.startsWith(`${name}{`) && Object.entries(labels).every(([k, v]) => candidate.includes(`${k}="${v}"`)));
   return line === undefined ? undefined : Number(line.slice(line.lastIndexOf(' ') + 1));
 }
 

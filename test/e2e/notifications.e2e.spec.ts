@@ -211,12 +211,8 @@ describe.each(topologies)('notifications over HTTP in the %s topology', (topolog
         await eventually(async () => expect((await delivery(orderId, event)).status).toBe('DELIVERED'));
         return;
       }
-      const [row] = (
-        await admin.query(
-          'SELECT id, name, version, aggregate_id, payload, headers, occurred_at FROM orders.outbox WHERE id = $1',
-          [eventId],
-        )
-      ).rows;
+      const [row] = (await admin.query('SELECT id, name, version, aggregate_id, payload, headers, occurred_at FROM orders.outbox WHERE id = $1', [eventId]))
+        .rows;
       const notifications = [...store.processes.values()].find((p) => p.config.hostedModules.includes('notifications'))!;
       const { natsSubjectPrefix, serviceToken } = notifications.config;
       const connection = await connect({ servers: NATS_URL });

@@ -145,7 +145,10 @@ describeEachTopology(topologies, 'Prefer: wait on POST /orders in the %s topolog
     const samples: Array<{ busy: number; total: number }> = [];
     try {
       // Every order is placed (its checkout blocked at the charge): 50 clients now wait.
-      await eventually(async () => expect((await admin.query(`SELECT count(*)::int AS n FROM orders.orders WHERE customer_id LIKE 'cust-many-%'`)).rows[0].n).toBe(50), 30_000);
+      await eventually(
+        async () => expect((await admin.query(`SELECT count(*)::int AS n FROM orders.orders WHERE customer_id LIKE 'cust-many-%'`)).rows[0].n).toBe(50),
+        30_000,
+      );
       // ...and has begun its wait (its saga marked watched): before that its statements may still be in flight, on a loaded machine.
       await eventually(
         async () =>

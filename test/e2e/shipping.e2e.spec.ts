@@ -21,8 +21,7 @@ describe('Shipping (store-api.md)', () => {
 
   const oslo = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
 
-  const schedule = (orderId: string = randomUUID(), address: object = oslo) =>
-    shipping.scheduleShipment({ orderId, address } as never);
+  const schedule = (orderId: string = randomUUID(), address: object = oslo) => shipping.scheduleShipment({ orderId, address } as never);
 
   async function rowsFor(orderId: string): Promise<number> {
     const [{ count }] = await store.application.databases
@@ -145,9 +144,7 @@ describe('Shipping (store-api.md)', () => {
     it('answers a cancelled shipment unchanged when cancelled again', async () => {
       const scheduled = await schedule();
       const first = await shipping.cancelShipment({ orderId: scheduled.orderId });
-      const [second, ...concurrent] = await Promise.all(
-        Array.from({ length: 5 }, () => shipping.cancelShipment({ orderId: scheduled.orderId })),
-      );
+      const [second, ...concurrent] = await Promise.all(Array.from({ length: 5 }, () => shipping.cancelShipment({ orderId: scheduled.orderId })));
       expect(second).toEqual(first);
       for (const answer of concurrent) expect(answer).toEqual(first);
     });

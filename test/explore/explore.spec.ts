@@ -67,11 +67,15 @@ describeWithNatsServer('fault schedules against the running store', () => {
     [11, 'inventory-extracted'],
     [3, 'microservices'],
     [5, 'inventory-extracted-replicas'],
-  ])('seed %i on %s: every invariant holds', async (seed, topology) => {
-    const result = await runSchedule(scheduleFor(seed, topology, settings()), environment, settings());
-    if (!result.ok) throw new Error(`${describeFailure(result)}\n--- explorer log ---\n${lines.join('\n')}`);
-    expect(result.checks.length).toBeGreaterThan(10);
-  }, 240_000);
+  ])(
+    'seed %i on %s: every invariant holds',
+    async (seed, topology) => {
+      const result = await runSchedule(scheduleFor(seed, topology, settings()), environment, settings());
+      if (!result.ok) throw new Error(`${describeFailure(result)}\n--- explorer log ---\n${lines.join('\n')}`);
+      expect(result.checks.length).toBeGreaterThan(10);
+    },
+    240_000,
+  );
 
   it('reports a violation planted mid-run (the explorer can fail)', async () => {
     const planted = { ...settings(), plant: true };

@@ -16,7 +16,8 @@ const unavailable = hostNetworkUnavailable() ?? partitionUnavailable();
 
 function describeOnHosts(title: string, fn: () => void): void {
   if (!unavailable) describe(title, fn);
-  else if (process.env.CI === 'true') describe(title, () => it('needs network namespaces (CI=true: every test must run)', () => expect(unavailable).toBeUndefined()));
+  else if (process.env.CI === 'true')
+    describe(title, () => it('needs network namespaces (CI=true: every test must run)', () => expect(unavailable).toBeUndefined()));
   else {
     console.warn(`SKIPPED: cannot make hosts here: ${unavailable}`);
     recordSkip(expect.getState().testPath, title, unavailable);
@@ -70,9 +71,16 @@ describeOnHosts('hosts of their own (network namespaces)', () => {
       network.addHost('a');
       network.addHost('b');
       const reach = (from: string, to: string) =>
-        spawnSync('ip', ['netns', 'exec', network.host(from).namespace, process.execPath, '-e', `
+        spawnSync('ip', [
+          'netns',
+          'exec',
+          network.host(from).namespace,
+          process.execPath,
+          '-e',
+          `
           const s = require('node:net').connect({ host: '${network.host(to).address}', port: 9 });
-          s.setTimeout(1500, () => process.exit(3)); s.on('connect', () => process.exit(0)); s.on('error', (e) => process.exit(e.code === 'ECONNREFUSED' ? 0 : 2));`]).status;
+          s.setTimeout(1500, () => process.exit(3)); s.on('connect', () => process.exit(0)); s.on('error', (e) => process.exit(e.code === 'ECONNREFUSED' ? 0 : 2));`,
+        ]).status;
       // Reachable: the port is closed, so the kernel answers with a reset (a refusal), promptly.
       expect(reach('a', 'b')).toBe(0);
       network.partition('b');

@@ -43,7 +43,11 @@ describe('LinkProxy', () => {
   it('keeps the order of what it forwards', async () => {
     const echo = createServer((socket) => socket.pipe(socket));
     await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', () => resolve()));
-    const proxy = await LinkProxy.start({ listen: { host: '127.0.0.1', port: 0 }, target: { host: '127.0.0.1', port: (echo.address() as { port: number }).port }, delayMs: 0.5 });
+    const proxy = await LinkProxy.start({
+      listen: { host: '127.0.0.1', port: 0 },
+      target: { host: '127.0.0.1', port: (echo.address() as { port: number }).port },
+      delayMs: 0.5,
+    });
     try {
       const sent = Array.from({ length: 200 }, (_, i) => `${i};`).join('');
       const received = await new Promise<string>((resolve) => {

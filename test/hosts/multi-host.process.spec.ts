@@ -25,7 +25,8 @@ const TOPOLOGIES = ['monolith', 'inventory-extracted', 'microservices'] as const
 
 function describeOnHosts(title: string, fn: () => void): void {
   if (!unavailable) describe(title, fn);
-  else if (process.env.CI === 'true') describe(title, () => it('needs hosts of its own (CI=true: every test must run)', () => expect(unavailable).toBeUndefined()));
+  else if (process.env.CI === 'true')
+    describe(title, () => it('needs hosts of its own (CI=true: every test must run)', () => expect(unavailable).toBeUndefined()));
   else {
     console.warn(`SKIPPED: the multi-host harness cannot run here: ${unavailable}`);
     recordSkip(expect.getState().testPath, title, unavailable);
@@ -53,7 +54,7 @@ async function eventually<T>(what: string, timeoutMs: number, attempt: () => Pro
 
 const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
 
-describeOnHosts('the topologies on hosts of their own, with the manifests\' environment', () => {
+describeOnHosts("the topologies on hosts of their own, with the manifests' environment", () => {
   for (const topology of TOPOLOGIES) {
     describe(topology, () => {
       let harness: MultiHost;
@@ -64,11 +65,13 @@ describeOnHosts('the topologies on hosts of their own, with the manifests\' envi
         await harness?.stop();
       }, 60_000);
 
-      it('gives each store process its manifest\'s environment: no admin URL anywhere, no database URL in the gateway', () => {
+      it("gives each store process its manifest's environment: no admin URL anywhere, no database URL in the gateway", () => {
         for (const store of harness.stores) {
           expect({ host: store.host, DATABASE_URL: store.env.DATABASE_URL, DB_ROLE_SECRET: store.env.DB_ROLE_SECRET }).toEqual({ host: store.host });
           const hosted = store.env.MODULES.split(',').filter(Boolean);
-          const urls = Object.keys(store.env).filter((name) => name.endsWith('_DATABASE_URL')).sort();
+          const urls = Object.keys(store.env)
+            .filter((name) => name.endsWith('_DATABASE_URL'))
+            .sort();
           expect({ host: store.host, urls }).toEqual({ host: store.host, urls: hosted.map((module) => `${module.toUpperCase()}_DATABASE_URL`).sort() });
           // Host names as the cluster names them: the hosts' resolver files map them, not the variables.
           expect(store.env.NATS_URL).toBe(harness.rendered.storeConfig.NATS_URL);
@@ -76,7 +79,7 @@ describeOnHosts('the topologies on hosts of their own, with the manifests\' envi
         }
       });
 
-      it('answers the store-api scenario, and the store\'s invariants hold', async () => {
+      it("answers the store-api scenario, and the store's invariants hold", async () => {
         const transcript = await runScenario(harness.gatewayUrl, harness.adminUrl, SEED, () => {});
         const normaliser = new Normaliser();
         const normalised = normaliseTranscript(transcript, normaliser);
@@ -96,12 +99,19 @@ describeOnHosts('the topologies on hosts of their own, with the manifests\' envi
         it('a partitioned module host: its routes answer 503, the gateway stays ready, everything completes after the heal', async () => {
           const api = harness.gatewayUrl;
           const sku = 'PARTITION-1';
-          expect((await json(`${api}/inventory/products`, { method: 'POST', body: JSON.stringify({ sku, name: 'Kettle', priceCents: 1200, stock: 50 }) })).status).toBe(201);
-          const order = (customerId: string) => ({ method: 'POST', body: JSON.stringify({ customerId, items: [{ sku, quantity: 1 }], paymentToken: 'tok_visa', shippingAddress: address }) });
+          expect(
+            (await json(`${api}/inventory/products`, { method: 'POST', body: JSON.stringify({ sku, name: 'Kettle', priceCents: 1200, stock: 50 }) })).status,
+          ).toBe(201);
+          const order = (customerId: string) => ({
+            method: 'POST',
+            body: JSON.stringify({ customerId, items: [{ sku, quantity: 1 }], paymentToken: 'tok_visa', shippingAddress: address }),
+          });
           const before = await json(`${api}/orders`, order('cust-before'));
           expect(before.status).toBe(202);
           // Settled before the partition: a checkout cut off half-way may end either way (its deadline).
-          await eventually('the first checkout CONFIRMED', 60_000, async () => ((await json(`${api}/orders/${before.body.orderId}`)).body.status === 'CONFIRMED' ? true : undefined));
+          await eventually('the first checkout CONFIRMED', 60_000, async () =>
+            (await json(`${api}/orders/${before.body.orderId}`)).body.status === 'CONFIRMED' ? true : undefined,
+          );
 
           harness.partition('inventory');
           try {
@@ -120,7 +130,9 @@ describeOnHosts('the topologies on hosts of their own, with the manifests\' envi
           } finally {
             harness.heal('inventory');
           }
-          await eventually('GET /inventory/products/:sku answering 200 after the heal', 90_000, async () => ((await json(`${api}/inventory/products/${sku}`)).status === 200 ? true : undefined));
+          await eventually('GET /inventory/products/:sku answering 200 after the heal', 90_000, async () =>
+            (await json(`${api}/inventory/products/${sku}`)).status === 200 ? true : undefined,
+          );
           const after = await eventually('a checkout accepted after the heal', 60_000, async () => {
             const seen = await json(`${api}/orders`, order('cust-after'));
             return seen.status === 202 ? seen : undefined;

@@ -36,10 +36,13 @@ describe('a Postgres restart during delivery', () => {
 
   it('loses nothing, needs no process restart, and answers 503 while the database is away', async () => {
     const url = server!.url;
-    store = await startTestStore({ LOG_LEVEL: 'fatal' }, {
-      modulesRoot: FIXTURE_MODULES,
-      database: { url, name: 'store', drop: async () => {} },
-    });
+    store = await startTestStore(
+      { LOG_LEVEL: 'fatal' },
+      {
+        modulesRoot: FIXTURE_MODULES,
+        database: { url, name: 'store', drop: async () => {} },
+      },
+    );
     faults.delayMs = 30; // deliveries are still in flight when the server goes down
     for (let i = 1; i <= 40; i++) {
       const created = await http(store, 'POST', '/ledger/entries', { accountId: `acc-${i % 4}`, amount: i });
@@ -56,18 +59,24 @@ describe('a Postgres restart during delivery', () => {
 
     server = await startEmbeddedPostgres({ dataDir, port });
     faults.delayMs = 0;
-    await eventually(async () => {
-      expect((await http(store!, 'POST', '/ledger/entries', { accountId: 'acc-y', amount: 2 })).status).toBe(201);
-    }, 30_000, 200);
+    await eventually(
+      async () => {
+        expect((await http(store!, 'POST', '/ledger/entries', { accountId: 'acc-y', amount: 2 })).status).toBe(201);
+      },
+      30_000,
+      200,
+    );
 
     const audit = store.application.databases.get('audit');
-    await eventually(async () => {
-      const [row] = await audit.query('SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS events FROM audit.seen');
-      expect(row).toEqual({ n: 41, events: 41 });
-    }, 30_000, 100);
-    const [pending] = await store.application.databases
-      .get('ledger')
-      .query(`SELECT count(*)::int AS n FROM ledger.outbox_deliveries`);
+    await eventually(
+      async () => {
+        const [row] = await audit.query('SELECT count(*)::int AS n, count(DISTINCT event_id)::int AS events FROM audit.seen');
+        expect(row).toEqual({ n: 41, events: 41 });
+      },
+      30_000,
+      100,
+    );
+    const [pending] = await store.application.databases.get('ledger').query(`SELECT count(*)::int AS n FROM ledger.outbox_deliveries`);
     expect(pending.n).toBe(0);
   });
 });

@@ -50,9 +50,13 @@ describe('two deployments on one PostgreSQL server', () => {
       shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' },
     });
     expect(placed.status).toBe(202);
-    await eventually(async () => {
-      expect((await http(store, 'GET', `/orders/${placed.body.orderId}`)).body.status).toBe('CONFIRMED');
-    }, 30_000, 50);
+    await eventually(
+      async () => {
+        expect((await http(store, 'GET', `/orders/${placed.body.orderId}`)).body.status).toBe('CONFIRMED');
+      },
+      30_000,
+      50,
+    );
   }
 
   /** Opens a new connection as `url`'s user to `database` and reads `table` there. */

@@ -44,7 +44,10 @@ describeWithNats('events across processes on JetStream', () => {
   });
 
   const start = async (modules: string, messaging?: Partial<MessagingOptions>) => {
-    const store = await startTestStore({ ...env, MODULES: modules, GATEWAY: modules === 'ledger' ? 'on' : 'off' }, { modulesRoot: FIXTURE_MODULES, database, messaging });
+    const store = await startTestStore(
+      { ...env, MODULES: modules, GATEWAY: modules === 'ledger' ? 'on' : 'off' },
+      { modulesRoot: FIXTURE_MODULES, database, messaging },
+    );
     processes.push(store);
     return store;
   };
@@ -193,8 +196,12 @@ describeWithNats('events across processes on JetStream', () => {
         return h;
       };
       // A stranger (no token, a wrong one) and garbage: dropped, logged, nothing handled.
-      await js.publish(subject, JSON.stringify({ ...envelope, id: randomUUID(), payload: { accountId: 'c', sequence: 9, amount: 9 } }), { headers: withToken(undefined) });
-      await js.publish(subject, JSON.stringify({ ...envelope, id: randomUUID(), payload: { accountId: 'c', sequence: 9, amount: 9 } }), { headers: withToken('wrong') });
+      await js.publish(subject, JSON.stringify({ ...envelope, id: randomUUID(), payload: { accountId: 'c', sequence: 9, amount: 9 } }), {
+        headers: withToken(undefined),
+      });
+      await js.publish(subject, JSON.stringify({ ...envelope, id: randomUUID(), payload: { accountId: 'c', sequence: 9, amount: 9 } }), {
+        headers: withToken('wrong'),
+      });
       await js.publish(subject, 'not json {', { headers: withToken(env.SERVICE_TOKEN) });
       await js.publish(subject, JSON.stringify({ id: 'x', __proto__: { polluted: true } }), { headers: withToken(env.SERVICE_TOKEN) });
       // The same event twice in the stream (as after a dedup window passed): handled once.

@@ -43,12 +43,16 @@ describe('event tracing through the outbox (real Postgres, OTLP on loopback)', (
       return span.spanContext().traceId;
     });
 
-    const spans = await eventually(async () => {
-      await tracing.shutdown(); // flushes what has ended so far
-      const found = receiver.trace(traceId);
-      expect(found.map((span) => span.name)).toEqual(expect.arrayContaining(['ledger.EntryRecorded handle']));
-      return found;
-    }, 10_000, 100);
+    const spans = await eventually(
+      async () => {
+        await tracing.shutdown(); // flushes what has ended so far
+        const found = receiver.trace(traceId);
+        expect(found.map((span) => span.name)).toEqual(expect.arrayContaining(['ledger.EntryRecorded handle']));
+        return found;
+      },
+      10_000,
+      100,
+    );
 
     const byName = (name: string): ReceivedSpan => {
       const span = spans.find((candidate) => candidate.name === name);

@@ -29,8 +29,19 @@ describe('services with their role URL only', () => {
   it('provisions with admin rights, then serves with no admin URL', async () => {
     // The admin URL alone: the deployment's role secret is generated and kept in its database.
     const { stdout } = await run(process.execPath, [PROVISION], { env: { PATH: process.env.PATH ?? '', DATABASE_URL: database.url } });
-    const urls = Object.fromEntries(stdout.trim().split('\n').map((line) => line.split(/=(.*)/s).slice(0, 2)));
-    expect(Object.keys(urls).sort()).toEqual(['INVENTORY_DATABASE_URL', 'NOTIFICATIONS_DATABASE_URL', 'ORDERS_DATABASE_URL', 'PAYMENTS_DATABASE_URL', 'SHIPPING_DATABASE_URL']);
+    const urls = Object.fromEntries(
+      stdout
+        .trim()
+        .split('\n')
+        .map((line) => line.split(/=(.*)/s).slice(0, 2)),
+    );
+    expect(Object.keys(urls).sort()).toEqual([
+      'INVENTORY_DATABASE_URL',
+      'NOTIFICATIONS_DATABASE_URL',
+      'ORDERS_DATABASE_URL',
+      'PAYMENTS_DATABASE_URL',
+      'SHIPPING_DATABASE_URL',
+    ]);
     expect(decodeURIComponent(new URL(urls.INVENTORY_DATABASE_URL).username)).toBe(`${database.name}.inventory`);
 
     // No admin URL and no secret anywhere in this process.

@@ -98,12 +98,10 @@ describe('reliable in-process events: outbox, relay, inbox (real Postgres)', () 
 
     it('commits the change and a subscribed event together, and the event is delivered', async () => {
       const { EntryRecorded } = await import('../fixtures/messaging/src/modules/ledger/ledger.contract.js');
-      const rows = await store.application.messaging
-        .transactionsFor('ledger')
-        .statement<{ last_sequence: number }>('record-entry', RECORD, ['acc-stmt'], {
-          types: [EntryRecorded],
-          of: ([row]) => [new EntryRecorded('acc-stmt', Number(row.last_sequence), 9)],
-        });
+      const rows = await store.application.messaging.transactionsFor('ledger').statement<{ last_sequence: number }>('record-entry', RECORD, ['acc-stmt'], {
+        types: [EntryRecorded],
+        of: ([row]) => [new EntryRecorded('acc-stmt', Number(row.last_sequence), 9)],
+      });
       expect(rows).toEqual([{ last_sequence: 1 }]);
       await eventually(async () => expect(await seen(store)).toEqual([expect.objectContaining({ account_id: 'acc-stmt', sequence: 1, amount: 9 })]));
     });
@@ -189,7 +187,14 @@ describe('reliable in-process events: outbox, relay, inbox (real Postgres)', () 
   it('dead-letters at once a payload that fails validation on receipt: retrying cannot fix it', async () => {
     await store.application.databases.get('ledger').transaction(async (manager) => {
       await store.application.messaging.store('ledger').write(manager, [
-        { name: 'ledger.EntryRecorded', version: 1, aggregateId: 'acc-bad', payload: { accountId: 'acc-bad', sequence: 'one', amount: 1 }, headers: {}, subscribers: [SUBSCRIBER] },
+        {
+          name: 'ledger.EntryRecorded',
+          version: 1,
+          aggregateId: 'acc-bad',
+          payload: { accountId: 'acc-bad', sequence: 'one', amount: 1 },
+          headers: {},
+          subscribers: [SUBSCRIBER],
+        },
       ]);
     });
     store.application.messaging.wake('ledger');
@@ -217,10 +222,11 @@ describe('reliable in-process events: outbox, relay, inbox (real Postgres)', () 
     // Twice straight through the bus, and once more by the relay as if its acknowledgement had been lost.
     await store.application.messaging.bus.deliver(SUBSCRIBER, envelope);
     await store.application.messaging.bus.deliver(SUBSCRIBER, envelope);
-    await store.application.databases.get('ledger').query(
-      `INSERT INTO ledger.outbox_deliveries (event_id, subscriber, position, aggregate_id) SELECT id, $1, position, aggregate_id FROM ledger.outbox`,
-      [SUBSCRIBER],
-    );
+    await store.application.databases
+      .get('ledger')
+      .query(`INSERT INTO ledger.outbox_deliveries (event_id, subscriber, position, aggregate_id) SELECT id, $1, position, aggregate_id FROM ledger.outbox`, [
+        SUBSCRIBER,
+      ]);
     store.application.messaging.wake('ledger');
     await eventually(async () => expect(await deliveriesMade(store)).toBe(1));
     expect(await seen(store)).toHaveLength(1);
@@ -316,9 +322,7 @@ describe('reliable in-process events: outbox, relay, inbox (real Postgres)', () 
     const vacuums = async () => {
       // The statistics of another backend's vacuum reach this one's snapshot of them only after it is cleared.
       await ledger.query('SELECT pg_stat_clear_snapshot()');
-      const [row] = await ledger.query(
-        `SELECT vacuum_count::int AS n FROM pg_stat_user_tables WHERE schemaname = 'ledger' AND relname = 'outbox_deliveries'`,
-      );
+      const [row] = await ledger.query(`SELECT vacuum_count::int AS n FROM pg_stat_user_tables WHERE schemaname = 'ledger' AND relname = 'outbox_deliveries'`);
       return row.n as number;
     };
     const before = await vacuums();

@@ -19,7 +19,10 @@ describe('data owned per module, enforced by Postgres roles', () => {
   beforeAll(async () => {
     database = await createTestDatabase();
     modules = await discoverModules();
-    const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'warn' }, modules.map((m) => m.definition.name));
+    const config = loadConfig(
+      { DATABASE_URL: database.url, LOG_LEVEL: 'warn' },
+      modules.map((m) => m.definition.name),
+    );
     databases = await ModuleDatabases.open(config, modules);
     for (const { definition } of modules) {
       // As each module's own role of this deployment, on a connection of the test's own.
@@ -36,14 +39,21 @@ describe('data owned per module, enforced by Postgres roles', () => {
   });
 
   const names = () => modules.map((m) => m.definition.name);
-  const pairs = () => names().flatMap((a) => names().filter((b) => b !== a).map((b) => [a, b] as const));
+  const pairs = () =>
+    names().flatMap((a) =>
+      names()
+        .filter((b) => b !== a)
+        .map((b) => [a, b] as const),
+    );
 
   it('has the five modules of the store, each with its own schema owned by its own role', async () => {
     expect(names()).toEqual(['inventory', 'notifications', 'orders', 'payments', 'shipping']);
-    const owners = await clients.get('inventory')!.query<{ nspname: string; owner: string }>(
-      `SELECT nspname, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = ANY($1) ORDER BY nspname`,
-      [names()],
-    );
+    const owners = await clients
+      .get('inventory')!
+      .query<{ nspname: string; owner: string }>(
+        `SELECT nspname, pg_get_userbyid(nspowner) AS owner FROM pg_namespace WHERE nspname = ANY($1) ORDER BY nspname`,
+        [names()],
+      );
     expect(owners.rows).toEqual(names().map((name) => ({ nspname: name, owner: moduleRoleName(database.name, name) })));
   });
 
@@ -51,21 +61,15 @@ describe('data owned per module, enforced by Postgres roles', () => {
     for (const [reader, owner] of pairs()) {
       const client = clients.get(reader)!;
       // Every module has at least its migrations table in its schema.
-      await expect(client.query(`SELECT count(*) FROM ${owner}.migrations`)).rejects.toThrow(
-        `permission denied for schema ${owner}`,
-      );
-      await expect(client.query(`CREATE TABLE ${owner}.intruder (id int)`)).rejects.toThrow(
-        `permission denied for schema ${owner}`,
-      );
+      await expect(client.query(`SELECT count(*) FROM ${owner}.migrations`)).rejects.toThrow(`permission denied for schema ${owner}`);
+      await expect(client.query(`CREATE TABLE ${owner}.intruder (id int)`)).rejects.toThrow(`permission denied for schema ${owner}`);
     }
     expect(pairs()).toHaveLength(20);
   });
 
   it("denies every module's role the public schema", async () => {
     for (const name of names()) {
-      await expect(clients.get(name)!.query('CREATE TABLE public.shared_table (id int)')).rejects.toThrow(
-        'permission denied for schema public',
-      );
+      await expect(clients.get(name)!.query('CREATE TABLE public.shared_table (id int)')).rejects.toThrow('permission denied for schema public');
     }
   });
 
@@ -87,13 +91,16 @@ describe('data owned per module, enforced by Postgres roles', () => {
         JOIN pg_class t ON t.oid = c.confrelid
        WHERE c.contype = 'f' AND s.relnamespace <> t.relnamespace`);
     expect(crossing.rows).toEqual([]);
-    const views = await clients.get('inventory')!.query(`
+    const views = await clients.get('inventory')!.query(
+      `
       SELECT DISTINCT v.relname
         FROM pg_depend d
         JOIN pg_rewrite r ON r.oid = d.objid
         JOIN pg_class v ON v.oid = r.ev_class
         JOIN pg_class t ON t.oid = d.refobjid
-       WHERE v.relnamespace <> t.relnamespace AND t.relnamespace::regnamespace::text = ANY($1)`, [names()]);
+       WHERE v.relnamespace <> t.relnamespace AND t.relnamespace::regnamespace::text = ANY($1)`,
+      [names()],
+    );
     expect(views.rows).toEqual([]);
   });
 

@@ -90,7 +90,12 @@ const OBSERVER_PASSWORD = generatePassword();
   });
 
   it("refuses another service's user its subscriptions, its replies and its answers", async () => {
-    const stranger: NatsConnection = await connect({ servers: url, user: 'payments', pass: credentials('payments').NATS_PASSWORD, inboxPrefix: `_INBOX.${PREFIX}.payments` });
+    const stranger: NatsConnection = await connect({
+      servers: url,
+      user: 'payments',
+      pass: credentials('payments').NATS_PASSWORD,
+      inboxPrefix: `_INBOX.${PREFIX}.payments`,
+    });
     try {
       const denied = async (subject: string) => {
         const subscription = stranger.subscribe(subject);
@@ -106,7 +111,9 @@ const OBSERVER_PASSWORD = generatePassword();
       await expect(stranger.request(`${PREFIX}.call.inventory.getProduct`, JSON.stringify({ sku: 'KETTLE' }), { timeout: 1_000 })).rejects.toThrow();
       // Reading another module's event consumer.
       await expect(
-        stranger.request(`$JS.API.CONSUMER.MSG.NEXT.${PREFIX}-events.notifications_order-outcomes_from_orders`, JSON.stringify({ batch: 1 }), { timeout: 1_000 }),
+        stranger.request(`$JS.API.CONSUMER.MSG.NEXT.${PREFIX}-events.notifications_order-outcomes_from_orders`, JSON.stringify({ batch: 1 }), {
+          timeout: 1_000,
+        }),
       ).rejects.toThrow();
       // Meanwhile the gateway's calls are answered by inventory as before.
       expect((await http(gateway(), 'GET', '/inventory/products/KETTLE')).status).toBe(200);
@@ -123,12 +130,16 @@ const OBSERVER_PASSWORD = generatePassword();
     const gatewayUser = await connectAs('gateway');
     try {
       // getPayment is behind GET /payments/{id}: answered (NOT_FOUND) by payments.
-      const found = JSON.parse((await gatewayUser.request(`${PREFIX}.call.payments.getPayment`, JSON.stringify({ paymentId: 'nope' }), { timeout: 2_000 })).string());
+      const found = JSON.parse(
+        (await gatewayUser.request(`${PREFIX}.call.payments.getPayment`, JSON.stringify({ paymentId: 'nope' }), { timeout: 2_000 })).string(),
+      );
       expect(found).toMatchObject({ ok: false, error: { code: 'NOT_FOUND' } });
       // Only the checkout saga refunds or charges: the gateway's user may not even send them.
       await expect(gatewayUser.request(`${PREFIX}.call.payments.refundPayment`, JSON.stringify({ orderId: 'o1' }), { timeout: 1_000 })).rejects.toThrow();
       await expect(gatewayUser.request(`${PREFIX}.call.payments.chargePayment`, JSON.stringify({ orderId: 'o1' }), { timeout: 1_000 })).rejects.toThrow();
-      await expect(gatewayUser.request(`${PREFIX}.call.inventory.reserveStock`, JSON.stringify({ orderId: 'o1', items: [] }), { timeout: 1_000 })).rejects.toThrow();
+      await expect(
+        gatewayUser.request(`${PREFIX}.call.inventory.reserveStock`, JSON.stringify({ orderId: 'o1', items: [] }), { timeout: 1_000 }),
+      ).rejects.toThrow();
     } finally {
       await gatewayUser.close();
     }
@@ -142,7 +153,8 @@ const OBSERVER_PASSWORD = generatePassword();
       const overview = JSON.parse((await gatewayUser.request(`${PREFIX}.operate.orders`, JSON.stringify({ op: 'overview' }), { timeout: 5_000 })).string());
       expect(overview).toMatchObject({ ok: true, result: { module: 'orders', outbox: { dead: 0 } } });
       const roll = [];
-      for await (const reply of await gatewayUser.requestMany(`${PREFIX}.instances.inventory`, 'null', { maxWait: 1_000 })) roll.push(JSON.parse(reply.string()));
+      for await (const reply of await gatewayUser.requestMany(`${PREFIX}.instances.inventory`, 'null', { maxWait: 1_000 }))
+        roll.push(JSON.parse(reply.string()));
       expect(roll).toEqual([{ ok: true, result: expect.objectContaining({ hosts: ['inventory'], gateway: false }) }]);
       // A module's user may neither act on another module's sagas nor answer in its place.
       await expect(payments.request(`${PREFIX}.operate.inventory`, JSON.stringify({ op: 'replay' }), { timeout: 1_000 })).rejects.toThrow();
@@ -169,7 +181,9 @@ const OBSERVER_PASSWORD = generatePassword();
         gatewayUser.publish(`${PREFIX}.call.inventory.getProduct`, JSON.stringify({ sku: 'KETTLE' }), { reply, headers: natsHeaders() });
       }
       // Then asks properly: by its answer, inventory has taken the three before it (one subscription, in order).
-      expect(JSON.parse((await gatewayUser.request(`${PREFIX}.call.inventory.getProduct`, JSON.stringify({ sku: 'KETTLE' }), { timeout: 2_000 })).string())).toMatchObject({
+      expect(
+        JSON.parse((await gatewayUser.request(`${PREFIX}.call.inventory.getProduct`, JSON.stringify({ sku: 'KETTLE' }), { timeout: 2_000 })).string()),
+      ).toMatchObject({
         ok: true,
       });
       await observer.flush();
@@ -187,7 +201,8 @@ const OBSERVER_PASSWORD = generatePassword();
     try {
       const stream = `${PREFIX}-events`;
       const consumer = 'notifications_order-outcomes_from_orders';
-      const config = (filter: string) => JSON.stringify({ stream_name: stream, config: { durable_name: consumer, filter_subject: filter, ack_policy: 'explicit' } });
+      const config = (filter: string) =>
+        JSON.stringify({ stream_name: stream, config: { durable_name: consumer, filter_subject: filter, ack_policy: 'explicit' } });
       const foreign = `${PREFIX}.events.payments.>`;
       for (const subject of [
         `$JS.API.CONSUMER.CREATE.${stream}.${consumer}.${foreign}`,

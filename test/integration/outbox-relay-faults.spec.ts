@@ -93,7 +93,14 @@ describe('outbox relay under faults (real Postgres)', () => {
     try {
       await ledger().transaction((manager) =>
         outbox.write(manager, [
-          { name: 'ledger.EntryRecorded', version: 1, aggregateId: 'acc-lease', payload: { accountId: 'acc-lease', sequence: 1, amount: 1 }, headers: {}, subscribers: [SUBSCRIBER] },
+          {
+            name: 'ledger.EntryRecorded',
+            version: 1,
+            aggregateId: 'acc-lease',
+            payload: { accountId: 'acc-lease', sequence: 1, amount: 1 },
+            headers: {},
+            subscribers: [SUBSCRIBER],
+          },
         ]),
       );
       await stale.start();
@@ -124,7 +131,9 @@ describe('outbox relay under faults (real Postgres)', () => {
       await eventually(async () => expect(marks.mock.results).toHaveLength(1));
       await marks.mock.results[0].value;
       expect(await relays.row()).toEqual(relays.taken);
-      await eventually(async () => expect(warnings.mock.calls.map(([line]) => String(line))).toContainEqual(expect.stringMatching(/lost the lease of 1 delivery/)));
+      await eventually(async () =>
+        expect(warnings.mock.calls.map(([line]) => String(line))).toContainEqual(expect.stringMatching(/lost the lease of 1 delivery/)),
+      );
 
       // The holder's delivery succeeds and is recorded.
       relays.release[1].open(undefined);
@@ -147,12 +156,20 @@ describe('outbox relay under faults (real Postgres)', () => {
       const marked = await marks.mock.results[0].value;
       expect(await relays.row()).toEqual(relays.taken);
       expect(marked).toMatchObject({ lost: 1 });
-      await eventually(async () => expect(warnings.mock.calls.map(([line]) => String(line))).toContainEqual(expect.stringMatching(/lost the lease of 1 delivery/)));
+      await eventually(async () =>
+        expect(warnings.mock.calls.map(([line]) => String(line))).toContainEqual(expect.stringMatching(/lost the lease of 1 delivery/)),
+      );
 
       // The holder's delivery fails: its retry is recorded on its claim, as if the stale relay had never been.
       relays.release[1].open(new Error('the subscriber is down'));
       await eventually(async () =>
-        expect(await relays.row()).toMatchObject({ status: 'PENDING', attempts: 2, locked_by: null, locked_until: null, last_error: 'Error: the subscriber is down' }),
+        expect(await relays.row()).toMatchObject({
+          status: 'PENDING',
+          attempts: 2,
+          locked_by: null,
+          locked_until: null,
+          last_error: 'Error: the subscriber is down',
+        }),
       );
     } finally {
       warnings.mockRestore();

@@ -69,7 +69,13 @@ interface PlannedEvent {
 
 type Step =
   /** A transaction of a replica's publisher, committed or rolled back, maybe with a relay pass while it is open. */
-  | { readonly kind: 'publish'; readonly replica: number; readonly events: readonly PlannedEvent[]; readonly rollback: boolean; readonly passDuring: number | null }
+  | {
+      readonly kind: 'publish';
+      readonly replica: number;
+      readonly events: readonly PlannedEvent[];
+      readonly rollback: boolean;
+      readonly passDuring: number | null;
+    }
   /** A relay pass, maybe pausing in one of its deliveries (before the handler, or after it and before the bookkeeping). */
   | { readonly kind: 'pass'; readonly replica: number; readonly pause: Pause | null }
   | { readonly kind: 'resume'; readonly replica: number }
@@ -184,7 +190,8 @@ class RunState implements HandlingPlan {
         )
         .then(({ rows }) => {
           const overtaken = rows.filter((row) => !this.replayed.has(`${row.event_id}|${subscriber}`));
-          if (overtaken.length > 0) this.violations.push(`${eventId} handed to ${subscriber} while ${overtaken.map((r) => r.event_id).join(', ')} pending before it`);
+          if (overtaken.length > 0)
+            this.violations.push(`${eventId} handed to ${subscriber} while ${overtaken.map((r) => r.event_id).join(', ')} pending before it`);
         }),
     );
   }
@@ -313,7 +320,9 @@ describe('outbox relay to inbox, property-based (real Postgres, stepped relays)'
                   if (!event.invalid) tx.publish(new EntryRecorded(event.aggregate, event.sequence, event.sequence));
                   else {
                     const payload = { accountId: event.aggregate, sequence: event.sequence, amount: 'not a number' };
-                    await replica.store.write(manager, [{ name: 'ledger.EntryRecorded', version: 1, aggregateId: event.aggregate, payload, headers: {}, subscribers: recipients }]);
+                    await replica.store.write(manager, [
+                      { name: 'ledger.EntryRecorded', version: 1, aggregateId: event.aggregate, payload, headers: {}, subscribers: recipients },
+                    ]);
                   }
                 }
               });
@@ -396,7 +405,9 @@ describe('outbox relay to inbox, property-based (real Postgres, stepped relays)'
           }
           await state.checked();
           if (replicas.some((replica) => replica.isPaused)) return drain(false);
-          const left = await admin.query(`SELECT event_id, subscriber, attempts, next_attempt_at, locked_until, locked_by FROM ledger.outbox_deliveries WHERE status = 'PENDING'`);
+          const left = await admin.query(
+            `SELECT event_id, subscriber, attempts, next_attempt_at, locked_until, locked_by FROM ledger.outbox_deliveries WHERE status = 'PENDING'`,
+          );
           expect({ quiet, pending: left.rows }).toEqual({ quiet: true, pending: [] });
         };
         await drain(resumeLate);
@@ -442,9 +453,19 @@ describe('outbox relay to inbox, property-based (real Postgres, stepped relays)'
             };
             // Exactly one of: applied once, or dead-lettered (kept, with its reason, held by nobody).
             expect(verdict).toEqual({ ...verdict, ...(times === 1 ? { applied: 1, deadLettered: false } : { applied: 0, deadLettered: true }) });
-            if (letter) expect({ ...verdict, reason: letter.last_error, locked: letter.locked }).toEqual({ ...verdict, reason: expect.stringMatching(/\S/), locked: false });
+            if (letter)
+              expect({ ...verdict, reason: letter.last_error, locked: letter.locked }).toEqual({
+                ...verdict,
+                reason: expect.stringMatching(/\S/),
+                locked: false,
+              });
             // A bad payload is a dead letter at once, saying why; a handler that never fails applies (whatever came before it).
-            if (event.invalid) expect({ ...verdict, reason: letter?.last_error }).toEqual({ ...verdict, applied: 0, reason: expect.stringMatching(/invalid ledger\.EntryRecorded payload/) });
+            if (event.invalid)
+              expect({ ...verdict, reason: letter?.last_error }).toEqual({
+                ...verdict,
+                applied: 0,
+                reason: expect.stringMatching(/invalid ledger\.EntryRecorded payload/),
+              });
             else if (event.faults[index].kind === 'none') expect(verdict).toEqual({ ...verdict, applied: 1 });
           }
           // Each aggregate in publication order (an event an operator replayed is applied where the replay puts it).

@@ -103,7 +103,10 @@ describeWithNats('modules in separate processes over NATS', () => {
       const call = (token?: string) => {
         const h = headers();
         if (token) h.set('Mf-Service-Token', token);
-        return connection.request(`${env.NATS_SUBJECT_PREFIX}.call.ledger.recordEntry`, JSON.stringify({ accountId: 'x', amount: 1 }), { timeout: 1000, headers: h });
+        return connection.request(`${env.NATS_SUBJECT_PREFIX}.call.ledger.recordEntry`, JSON.stringify({ accountId: 'x', amount: 1 }), {
+          timeout: 1000,
+          headers: h,
+        });
       };
       expect((await call()).string()).toMatch(/^refused/);
       expect((await call('wrong-token')).string()).toMatch(/^refused/);
@@ -113,7 +116,12 @@ describeWithNats('modules in separate processes over NATS', () => {
       const h = headers();
       h.set('Mf-Service-Token', env.SERVICE_TOKEN);
       const invalid = JSON.parse(
-        (await connection.request(`${env.NATS_SUBJECT_PREFIX}.call.ledger.recordEntry`, JSON.stringify({ accountId: 'x', amount: 'one' }), { timeout: 1000, headers: h })).string(),
+        (
+          await connection.request(`${env.NATS_SUBJECT_PREFIX}.call.ledger.recordEntry`, JSON.stringify({ accountId: 'x', amount: 'one' }), {
+            timeout: 1000,
+            headers: h,
+          })
+        ).string(),
       );
       expect(invalid).toMatchObject({ ok: false, error: { code: 'INVALID', errors: [{ field: 'amount' }] } });
     } finally {

@@ -36,8 +36,7 @@ describeWithNats('a replica killed under load', () => {
   });
 
   it('costs no 503 while another replica is up', async () => {
-    const replica = () =>
-      spawnStore({ ...env, DATABASE_URL: database.url, MODULES: 'inventory', GATEWAY: 'off', LOG_LEVEL: 'info' });
+    const replica = () => spawnStore({ ...env, DATABASE_URL: database.url, MODULES: 'inventory', GATEWAY: 'off', LOG_LEVEL: 'info' });
     const replicas: SpawnedStore[] = [replica(), replica()];
     await Promise.all(replicas.map((r) => r.port()));
     gateway = await startTestStore({ ...env, MODULES: 'orders,payments,shipping,notifications' }, { database });

@@ -27,7 +27,7 @@ interface Sent {
  * one round trip), on the real database, with a subscriber to the saga's
  * events (so the events are written by that statement too).
  */
-describe('a saga effect in the module\'s own terms, in the statement of its transition', () => {
+describe("a saga effect in the module's own terms, in the statement of its transition", () => {
   let database: TestDatabase;
   let store: TestStore;
   let db: DataSource;
@@ -70,7 +70,13 @@ describe('a saga effect in the module\'s own terms, in the statement of its tran
 
   async function runner(definition: SagaDefinition<Subject>, leaseMs = 10_000): Promise<SagaRunner<Subject>> {
     const metrics = store.application.app.get(Metrics, { strict: false });
-    const created = new SagaRunner(definition, { leaseMs, batchSize: 16, pollIntervalMs: 50 }, db, store.application.messaging.transactionsFor(MODULE), metrics);
+    const created = new SagaRunner(
+      definition,
+      { leaseMs, batchSize: 16, pollIntervalMs: 50 },
+      db,
+      store.application.messaging.transactionsFor(MODULE),
+      metrics,
+    );
     runners.push(created);
     await created.onApplicationBootstrap();
     return created;
@@ -78,12 +84,15 @@ describe('a saga effect in the module\'s own terms, in the statement of its tran
 
   async function start(target: SagaRunner<Subject>, key: string): Promise<void> {
     await db.query('INSERT INTO ledger.accounts (id, last_sequence) VALUES ($1, 0)', [key]);
-    await db.query(`WITH ${target.store.startSql({ key: '$1::text', deadlineMs: 'NULL::int', traceContext: `'{}'::jsonb`, leaseMs: 'NULL::int' })} SELECT 1`, [key]);
+    await db.query(`WITH ${target.store.startSql({ key: '$1::text', deadlineMs: 'NULL::int', traceContext: `'{}'::jsonb`, leaseMs: 'NULL::int' })} SELECT 1`, [
+      key,
+    ]);
     target.wake();
   }
 
   const sequence = async (key: string): Promise<number> => (await db.query('SELECT last_sequence FROM ledger.accounts WHERE id = $1', [key]))[0].last_sequence;
-  const status = async (name: string, key: string): Promise<string> => (await db.query('SELECT status FROM ledger.sagas WHERE saga = $1 AND key = $2', [name, key]))[0].status;
+  const status = async (name: string, key: string): Promise<string> =>
+    (await db.query('SELECT status FROM ledger.sagas WHERE saga = $1 AND key = $2', [name, key]))[0].status;
 
   /** Counts what the module's role sends until `stop()`: every `query` of a pg client is one round trip. */
   function sent(): { readonly queries: Sent[]; stop(): void } {
@@ -103,10 +112,18 @@ describe('a saga effect in the module\'s own terms, in the statement of its tran
    * is due, the stuck gauge, the versions in flight at start), the outbox
    * relay's (it delivers the end's event after the commit), and this test's own reads.
    */
-  const notTransition = (label: string) => /^WITH due AS|due_in_ms|status = 'STUCK'|definition_version AS version|^ledger\.outbox-|^SELECT status FROM ledger\.sagas/.test(label);
+  const notTransition = (label: string) =>
+    /^WITH due AS|due_in_ms|status = 'STUCK'|definition_version AS version|^ledger\.outbox-|^SELECT status FROM ledger\.sagas/.test(label);
 
-  it('each written transition is one round trip carrying the module\'s update and the end\'s events: no statement of its own, no BEGIN', async () => {
-    const definition = saga([{ name: 'A', run: async () => {} }, { name: 'B', run: async () => {} }, { name: 'C', run: async () => {} }], counting);
+  it("each written transition is one round trip carrying the module's update and the end's events: no statement of its own, no BEGIN", async () => {
+    const definition = saga(
+      [
+        { name: 'A', run: async () => {} },
+        { name: 'B', run: async () => {} },
+        { name: 'C', run: async () => {} },
+      ],
+      counting,
+    );
     const engine = await runner(definition);
     const counter = sent();
     try {
@@ -125,8 +142,14 @@ describe('a saga effect in the module\'s own terms, in the statement of its tran
     expect(outbox.n).toBe(1);
   });
 
-  it('a transition `when` leaves out changes nothing of the module\'s, in a statement without the update', async () => {
-    const definition = saga([{ name: 'A', run: async () => {} }, { name: 'B', run: async () => {} }], { ...counting, when: (transition) => transition.outcome !== undefined });
+  it("a transition `when` leaves out changes nothing of the module's, in a statement without the update", async () => {
+    const definition = saga(
+      [
+        { name: 'A', run: async () => {} },
+        { name: 'B', run: async () => {} },
+      ],
+      { ...counting, when: (transition) => transition.outcome !== undefined },
+    );
     const engine = await runner(definition);
     await start(engine, 'effect-when');
     await eventually(async () => expect(await status(definition.name, 'effect-when')).toBe('DONE'));
@@ -134,7 +157,7 @@ describe('a saga effect in the module\'s own terms, in the statement of its tran
     expect(await sequence('effect-when')).toBe(1);
   });
 
-  it('a runner that lost its saga changes nothing of the module\'s: the platform guards the effect, the module never names the guard', async () => {
+  it("a runner that lost its saga changes nothing of the module's: the platform guards the effect, the module never names the guard", async () => {
     let open: () => void = () => {};
     const gate = new Promise<void>((resolve) => (open = resolve));
     let firstA = true;

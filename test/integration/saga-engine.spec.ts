@@ -53,7 +53,13 @@ describe('the saga engine (platform/sagas) on a real database', () => {
 
   async function runner(definition: SagaDefinition<Subject>, leaseMs = 10_000, start = true): Promise<SagaRunner<Subject>> {
     const metrics = store.application.app.get(Metrics, { strict: false });
-    const created = new SagaRunner(definition, { leaseMs, batchSize: 16, pollIntervalMs: 50 }, db, store.application.messaging.transactionsFor(MODULE), metrics);
+    const created = new SagaRunner(
+      definition,
+      { leaseMs, batchSize: 16, pollIntervalMs: 50 },
+      db,
+      store.application.messaging.transactionsFor(MODULE),
+      metrics,
+    );
     runners.push(created);
     if (start) await created.onApplicationBootstrap();
     return created;
@@ -62,26 +68,35 @@ describe('the saga engine (platform/sagas) on a real database', () => {
   /** Starts sagas the way an owner does, in a statement of its own (not leased: any runner claims them). */
   async function start(target: SagaRunner<Subject>, keys: string[], deadlineMs: number | null = null): Promise<void> {
     for (const key of keys) {
-      await db.query(
-        `WITH ${target.store.startSql({ key: '$1::text', deadlineMs: '$2::int', traceContext: `'{}'::jsonb`, leaseMs: 'NULL::int' })} SELECT 1`,
-        [key, deadlineMs],
-      );
+      await db.query(`WITH ${target.store.startSql({ key: '$1::text', deadlineMs: '$2::int', traceContext: `'{}'::jsonb`, leaseMs: 'NULL::int' })} SELECT 1`, [
+        key,
+        deadlineMs,
+      ]);
     }
     target.wake();
   }
 
   async function row(name: string, key: string) {
-    const [found] = await db.query(`SELECT step, status, attempts, failure_reason, locked_until, version FROM ledger.sagas WHERE saga = $1 AND key = $2`, [name, key]);
+    const [found] = await db.query(`SELECT step, status, attempts, failure_reason, locked_until, version FROM ledger.sagas WHERE saga = $1 AND key = $2`, [
+      name,
+      key,
+    ]);
     return found as { step: string; status: string; attempts: number; failure_reason: string | null; locked_until: Date | null; version: number };
   }
 
   async function log(name: string, key: string): Promise<string[]> {
-    const rows: Array<{ step: string; status: string }> = await db.query('SELECT step, status FROM ledger.saga_log WHERE saga = $1 AND key = $2 ORDER BY id', [name, key]);
+    const rows: Array<{ step: string; status: string }> = await db.query('SELECT step, status FROM ledger.saga_log WHERE saga = $1 AND key = $2 ORDER BY id', [
+      name,
+      key,
+    ]);
     return rows.map((entry) => `${entry.step} ${entry.status}`);
   }
 
   it('runs a declared saga to its end, logging each step', async () => {
-    const definition = saga([{ name: 'A', run: async () => {} }, { name: 'B', run: async () => {} }]);
+    const definition = saga([
+      { name: 'A', run: async () => {} },
+      { name: 'B', run: async () => {} },
+    ]);
     const engine = await runner(definition);
     await start(engine, ['k1']);
     await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
@@ -104,7 +119,14 @@ describe('the saga engine (platform/sagas) on a real database', () => {
       'SELECT step, status, at FROM ledger.saga_log WHERE saga = $1 AND key = $2 ORDER BY id',
       [definition.name, 'k1'],
     );
-    expect(entries.map((entry) => `${entry.step} ${entry.status}`)).toEqual(['A STARTED', 'A SUCCEEDED', 'B STARTED', 'B SUCCEEDED', 'C STARTED', 'C SUCCEEDED']);
+    expect(entries.map((entry) => `${entry.step} ${entry.status}`)).toEqual([
+      'A STARTED',
+      'A SUCCEEDED',
+      'B STARTED',
+      'B SUCCEEDED',
+      'C STARTED',
+      'C SUCCEEDED',
+    ]);
     const at = entries.map((entry) => entry.at.getTime());
     for (let n = 1; n < at.length; n++) expect(at[n]).toBeGreaterThanOrEqual(at[n - 1]);
     // B succeeded a step (at least 50 ms) after A did: its own time, not the write's.
@@ -161,7 +183,16 @@ describe('the saga engine (platform/sagas) on a real database', () => {
     await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'), 15_000);
     expect(ranC).toBe(false);
     expect((await row(definition.name, 'k1')).failure_reason).toBe('TIMED_OUT');
-    expect(await log(definition.name, 'k1')).toEqual(['A STARTED', 'A SUCCEEDED', 'B STARTED', 'B SUCCEEDED', 'C STARTED', 'C FAILED', 'UNDO_A STARTED', 'UNDO_A SUCCEEDED']);
+    expect(await log(definition.name, 'k1')).toEqual([
+      'A STARTED',
+      'A SUCCEEDED',
+      'B STARTED',
+      'B SUCCEEDED',
+      'C STARTED',
+      'C FAILED',
+      'UNDO_A STARTED',
+      'UNDO_A SUCCEEDED',
+    ]);
   });
 
   it('a step failing after an unrecorded idempotent one is retried and parked at its own step, not the one before', async () => {
@@ -315,10 +346,14 @@ describe('the saga engine (platform/sagas) on a real database', () => {
     const second = await runner(definition, 100);
     await start(first, keys);
     second.wake();
-    await eventually(async () => {
-      const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM ledger.sagas WHERE saga = $1 AND status = 'DONE'`, [definition.name]);
-      expect(n).toBe(keys.length);
-    }, 30_000, 50);
+    await eventually(
+      async () => {
+        const [{ n }] = await db.query(`SELECT count(*)::int AS n FROM ledger.sagas WHERE saga = $1 AND status = 'DONE'`, [definition.name]);
+        expect(n).toBe(keys.length);
+      },
+      30_000,
+      50,
+    );
     for (const key of keys) expect(await log(definition.name, key)).toEqual(['A STARTED', 'A SUCCEEDED', 'B STARTED', 'B SUCCEEDED']);
   });
 
@@ -439,10 +474,9 @@ describe('the saga engine (platform/sagas) on a real database', () => {
       // Only the start is written: the charge and the reservation wait for the schedule's end.
       expect(await row(definition.name, 'k1')).toMatchObject({ step: 'CHARGE_PAYMENT', status: 'RUNNING' });
       // The runner is gone (its lease runs out unrenewed) and nobody claims the saga before its deadline.
-      await db.query(
-        `UPDATE ledger.sagas SET locked_until = now() - interval '1 second', deadline_at = now() - interval '1 second' WHERE saga = $1`,
-        [definition.name],
-      );
+      await db.query(`UPDATE ledger.sagas SET locked_until = now() - interval '1 second', deadline_at = now() - interval '1 second' WHERE saga = $1`, [
+        definition.name,
+      ]);
       await runner(definition);
       await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
       expect((await row(definition.name, 'k1')).failure_reason).toBe('TIMED_OUT');
@@ -450,8 +484,14 @@ describe('the saga engine (platform/sagas) on a real database', () => {
       expect(held('k1')).toEqual([]);
       // Every step that may have run is logged FAILED (the schedule once voided), then the undos in reverse.
       expect(await log(definition.name, 'k1')).toEqual([
-        'CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT FAILED', 'RESERVE_STOCK FAILED', 'SCHEDULE_SHIPMENT FAILED',
-        'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED', 'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+        'CHARGE_PAYMENT STARTED',
+        'CHARGE_PAYMENT FAILED',
+        'RESERVE_STOCK FAILED',
+        'SCHEDULE_SHIPMENT FAILED',
+        'RELEASE_STOCK STARTED',
+        'RELEASE_STOCK SUCCEEDED',
+        'REFUND_PAYMENT STARTED',
+        'REFUND_PAYMENT SUCCEEDED',
       ]);
     });
 
@@ -477,7 +517,12 @@ describe('the saga engine (platform/sagas) on a real database', () => {
       await engine.onApplicationBootstrap();
       await eventually(async () => expect((await row(definition.name, 'k1')).status).toBe('DONE'));
       expect(held('k1')).toEqual([]);
-      expect(await log(definition.name, 'k1')).toEqual(['CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT FAILED', 'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED']);
+      expect(await log(definition.name, 'k1')).toEqual([
+        'CHARGE_PAYMENT STARTED',
+        'CHARGE_PAYMENT FAILED',
+        'REFUND_PAYMENT STARTED',
+        'REFUND_PAYMENT SUCCEEDED',
+      ]);
     });
   });
 

@@ -17,7 +17,7 @@ const FIXTURE_MODULES = fileURLToPath(new URL('../fixtures/waits/src/modules/', 
  * (ADR 29): published through ledger's outbox and taken by waiter's inbox,
  * in one process, and across two processes through JetStream.
  */
-describe('a saga waits for another module\'s integration event', () => {
+describe("a saga waits for another module's integration event", () => {
   let database: TestDatabase;
   const stores: TestStore[] = [];
   let prefix: string | undefined;
@@ -40,10 +40,11 @@ describe('a saga waits for another module\'s integration event', () => {
 
   async function waitFor(waiter: TestStore, account: string): Promise<void> {
     const runner = waiter.application.app.get<SagaRunner<{ key: string }>>(WAITER_SAGA, { strict: false });
-    await waiter.application.databases.get('waiter').query(
-      `WITH ${runner.store.startSql({ key: '$1::text', deadlineMs: 'NULL::int', traceContext: `'{}'::jsonb`, leaseMs: 'NULL::int' })} SELECT 1`,
-      [account],
-    );
+    await waiter.application.databases
+      .get('waiter')
+      .query(`WITH ${runner.store.startSql({ key: '$1::text', deadlineMs: 'NULL::int', traceContext: `'{}'::jsonb`, leaseMs: 'NULL::int' })} SELECT 1`, [
+        account,
+      ]);
     runner.wake();
     await eventually(async () => expect(await saga(account)).toMatchObject({ status: 'WAITING', step: 'AWAIT_ENTRY' }));
   }
@@ -84,7 +85,7 @@ describe('a saga waits for another module\'s integration event', () => {
     expect(await outcome('acct-1')).toEqual({ outcome: 'NOTED', signalled_by: 'ledger.EntryRecorded' });
   }, 60_000);
 
-  it('across processes through JetStream: an independently running publisher\'s event ends the wait', async () => {
+  it("across processes through JetStream: an independently running publisher's event ends the wait", async () => {
     prefix = `t${randomBytes(4).toString('hex')}`;
     const env = { NATS_URL, NATS_SUBJECT_PREFIX: prefix, SERVICE_TOKEN: randomBytes(16).toString('hex') };
     const waiter = await start({ ...env, MODULES: 'waiter', GATEWAY: 'off' });

@@ -68,9 +68,20 @@ type Action =
 
 /** What the schedules made happen, printed at the end: a property that never cancels or never gives up proves little. */
 const seen = {
-  schedules: 0, completed: 0, compensated: 0, cancelled: 0, operatorRetries: 0, afterLostRunner: 0,
+  schedules: 0,
+  completed: 0,
+  compensated: 0,
+  cancelled: 0,
+  operatorRetries: 0,
+  afterLostRunner: 0,
   // The waits: how they ended, and the signals that made it interesting.
-  waitsBySignal: 0, waitsByDeadline: 0, signalsBeforeWait: 0, signalsWhileWaiting: 0, signalsAfterDeadline: 0, duplicateSignals: 0, waitsWithLateSignal: 0,
+  waitsBySignal: 0,
+  waitsByDeadline: 0,
+  signalsBeforeWait: 0,
+  signalsWhileWaiting: 0,
+  signalsAfterDeadline: 0,
+  duplicateSignals: 0,
+  waitsWithLateSignal: 0,
 };
 
 const action: fc.Arbitrary<Action> = fc.oneof(
@@ -130,13 +141,18 @@ describe('the saga runner under random interleavings (property, real database, s
     await fc.assert(
       // How long every replica stays away before the quiet spell: not at all, past the leases, past the deadline too.
       // And signals that land during the quiet spell, by round (each round moves time past a lease): while waits wait, and after their deadline.
-      fc.asyncProperty(fc.array(action, { minLength: 3, maxLength: 30 }), fc.constantFrom(0, LEASE_MS + 1_000, DEADLINE_MS + 1_000), fc.array(lateSignal, { maxLength: 8 }), async (actions, away, late) => {
-        const world = new World(db, clock, `prop-${++run}`);
-        await world.start();
-        for (const next of actions) await world.act(next);
-        await world.quiet(away, late);
-        await world.check();
-      }),
+      fc.asyncProperty(
+        fc.array(action, { minLength: 3, maxLength: 30 }),
+        fc.constantFrom(0, LEASE_MS + 1_000, DEADLINE_MS + 1_000),
+        fc.array(lateSignal, { maxLength: 8 }),
+        async (actions, away, late) => {
+          const world = new World(db, clock, `prop-${++run}`);
+          await world.start();
+          for (const next of actions) await world.act(next);
+          await world.quiet(away, late);
+          await world.check();
+        },
+      ),
       { seed: SEED, numRuns: RUNS, ...(PATH ? { path: PATH } : {}), endOnFailure: false, verbose: 1 },
     );
     console.log(`saga property: ${JSON.stringify(seen)}`);
@@ -173,11 +189,13 @@ class World {
   }
 
   private definitions(replica: number): Array<SagaDefinition<{ key: string }>> {
-    const step = (resource: Resource, undo: boolean) => async ({ key }: { key: string }) => {
-      const answer = await this.books.call(replica, key, resource, undo);
-      if (answer === 'refused') return { failed: 'REFUSED' };
-      return {};
-    };
+    const step =
+      (resource: Resource, undo: boolean) =>
+      async ({ key }: { key: string }) => {
+        const answer = await this.books.call(replica, key, resource, undo);
+        if (answer === 'refused') return { failed: 'REFUSED' };
+        return {};
+      };
     const common = {
       version: 1,
       stepTimeoutMs: STEP_TIMEOUT_MS,
@@ -195,26 +213,47 @@ class World {
         { name: 'REFUND_PAYMENT', run: async (s) => void (await step('charge', true)(s)) },
       ],
     });
-    return [defineSaga<{ key: string }>({
-      name: this.name,
-      deadlineMs: DEADLINE_MS,
-      abortReason: 'TIMED_OUT',
-      ...common,
-      steps: [
-        { name: 'CHARGE_PAYMENT', idempotent: true, run: step('charge', false), undo: { name: 'REFUND_PAYMENT', run: async (s) => void (await step('charge', true)(s)) } },
-        { name: 'RESERVE_STOCK', idempotent: true, run: step('reserve', false), undo: { name: 'RELEASE_STOCK', run: async (s) => void (await step('reserve', true)(s)) } },
-        { name: 'SCHEDULE_SHIPMENT', run: step('schedule', false), undo: { name: 'VOID_SHIPMENT', logged: false, run: async (s) => void (await step('schedule', true)(s)) } },
-      ],
-    }), cancellation, defineSaga<{ key: string }>({
-      // Delivery-like (ADR 29): hold, wait for the carrier's word or the deadline, then commit or give up.
-      name: this.waitName,
-      ...common,
-      steps: [
-        { name: 'HOLD', idempotent: true, run: step('charge', false), undo: { name: 'RELEASE', run: async (s) => void (await step('charge', true)(s)) } },
-        { name: 'AWAIT', waitFor: { signals: { DELIVERED: 'COMMIT', RETURNED: { fail: 'RETURNED' } }, deadlineMs: WAIT_MS, timeout: { fail: 'NOT_DELIVERED' } } },
-        { name: 'COMMIT', run: step('reserve', false) },
-      ],
-    })];
+    return [
+      defineSaga<{ key: string }>({
+        name: this.name,
+        deadlineMs: DEADLINE_MS,
+        abortReason: 'TIMED_OUT',
+        ...common,
+        steps: [
+          {
+            name: 'CHARGE_PAYMENT',
+            idempotent: true,
+            run: step('charge', false),
+            undo: { name: 'REFUND_PAYMENT', run: async (s) => void (await step('charge', true)(s)) },
+          },
+          {
+            name: 'RESERVE_STOCK',
+            idempotent: true,
+            run: step('reserve', false),
+            undo: { name: 'RELEASE_STOCK', run: async (s) => void (await step('reserve', true)(s)) },
+          },
+          {
+            name: 'SCHEDULE_SHIPMENT',
+            run: step('schedule', false),
+            undo: { name: 'VOID_SHIPMENT', logged: false, run: async (s) => void (await step('schedule', true)(s)) },
+          },
+        ],
+      }),
+      cancellation,
+      defineSaga<{ key: string }>({
+        // Delivery-like (ADR 29): hold, wait for the carrier's word or the deadline, then commit or give up.
+        name: this.waitName,
+        ...common,
+        steps: [
+          { name: 'HOLD', idempotent: true, run: step('charge', false), undo: { name: 'RELEASE', run: async (s) => void (await step('charge', true)(s)) } },
+          {
+            name: 'AWAIT',
+            waitFor: { signals: { DELIVERED: 'COMMIT', RETURNED: { fail: 'RETURNED' } }, deadlineMs: WAIT_MS, timeout: { fail: 'NOT_DELIVERED' } },
+          },
+          { name: 'COMMIT', run: step('reserve', false) },
+        ],
+      }),
+    ];
   }
 
   private replica(): Replica {
@@ -261,10 +300,11 @@ class World {
   async start(): Promise<void> {
     const store = this.replicas[0].checkout.runner.store;
     for (const key of KEYS) {
-      await this.db.query(
-        `WITH ${store.startSql({ key: '$1::text', deadlineMs: '$2::int', traceContext: `'{}'::jsonb`, leaseMs: '$3::int' })} SELECT 1`,
-        [key, DEADLINE_MS, key === 's0' ? LEASE_MS : null],
-      );
+      await this.db.query(`WITH ${store.startSql({ key: '$1::text', deadlineMs: '$2::int', traceContext: `'{}'::jsonb`, leaseMs: '$3::int' })} SELECT 1`, [
+        key,
+        DEADLINE_MS,
+        key === 's0' ? LEASE_MS : null,
+      ]);
     }
     this.replicas[0].checkout.runner.runNow('s0', { key: 's0' }, {});
     const waiting = this.replicas[0].waiting.runner.store;
@@ -414,7 +454,21 @@ class World {
 
   async check(): Promise<void> {
     const rows = await this.rows();
-    if (process.env.PROPERTY_DEBUG) console.log(JSON.stringify({ rows: await this.db.query(`SELECT key, step, status, locked_until, next_run_at, deadline_at, now() AS now, attempts, last_error FROM ${SIM_SCHEMA}.sagas WHERE saga = $1`, [this.name]), pending: this.books.pending.map((c) => [c.key, c.replica, c.resource, c.undo]), replicas: this.replicas.map((r) => r.id) }, null, 1));
+    if (process.env.PROPERTY_DEBUG)
+      console.log(
+        JSON.stringify(
+          {
+            rows: await this.db.query(
+              `SELECT key, step, status, locked_until, next_run_at, deadline_at, now() AS now, attempts, last_error FROM ${SIM_SCHEMA}.sagas WHERE saga = $1`,
+              [this.name],
+            ),
+            pending: this.books.pending.map((c) => [c.key, c.replica, c.resource, c.undo]),
+            replicas: this.replicas.map((r) => r.id),
+          },
+          null,
+          1,
+        ),
+      );
     const cancelled = new Set(rows.filter((row) => row.saga !== this.name).map((row) => row.key));
     seen.schedules++;
     seen.cancelled += cancelled.size;
@@ -430,7 +484,8 @@ class World {
       const where = { saga: row.saga, key: row.key, status: row.status, failureReason: row.failure_reason, holdings };
       expect(where).toMatchObject({ status: 'DONE' });
       // Completed and not cancelled: all three held. Compensated, or cancelled by its customer: none.
-      if (row.failure_reason === null && !cancelled.has(row.key)) expect(where).toMatchObject({ holdings: { charge: 'held', reserve: 'held', schedule: 'held' } });
+      if (row.failure_reason === null && !cancelled.has(row.key))
+        expect(where).toMatchObject({ holdings: { charge: 'held', reserve: 'held', schedule: 'held' } });
       else expect({ ...where, held: Object.values(holdings).filter((holding) => holding === 'held') }).toMatchObject({ held: [] });
       const log: Array<{ step: string; status: string }> = await this.db.query(
         `SELECT step, status FROM ${SIM_SCHEMA}.saga_log WHERE saga = $1 AND key = $2 ORDER BY id`,
@@ -460,7 +515,12 @@ class World {
     const endedBy = saga.outputs.AWAIT;
     const holdings = { charge: this.books.holding(row.key, 'charge'), reserve: this.books.holding(row.key, 'reserve') };
     const where = {
-      saga: row.saga, key: row.key, status: row.status, failureReason: row.failure_reason, endedBy, holdings,
+      saga: row.saga,
+      key: row.key,
+      status: row.status,
+      failureReason: row.failure_reason,
+      endedBy,
+      holdings,
       waitEnds: entries.filter((entry) => entry === 'AWAIT SUCCEEDED' || entry === 'AWAIT FAILED').length,
       consumed: consumed.map((signal) => signal.name),
       repeated: entries.filter((entry, index) => entries.indexOf(entry) !== index),
@@ -488,7 +548,10 @@ class World {
   }
 
   private async rows(): Promise<Array<{ saga: string; key: string; status: string; failure_reason: string | null }>> {
-    return this.db.query(`SELECT saga, key, status, failure_reason FROM ${SIM_SCHEMA}.sagas WHERE saga IN ($1, $1 || '-cancel', $1 || '-wait') ORDER BY saga, key`, [this.name]);
+    return this.db.query(
+      `SELECT saga, key, status, failure_reason FROM ${SIM_SCHEMA}.sagas WHERE saga IN ($1, $1 || '-cancel', $1 || '-wait') ORDER BY saga, key`,
+      [this.name],
+    );
   }
 }
 

@@ -51,14 +51,25 @@ describe('saga waits: sleeps, signals with a deadline, versions (real database, 
   }
 
   /** A replica's runner whose passes the test runs. */
-  function replica(definitions: SagaDefinition<Subject> | Array<SagaDefinition<Subject>>, id = 0): { runner: SagaRunner<Subject>; pass: () => Promise<unknown> } {
-    const runner = new SagaRunner(definitions, { leaseMs: 10_000, batchSize: 16, pollIntervalMs: 1_000, clock: clock.forReplica(id) }, db, transactions, metrics);
+  function replica(
+    definitions: SagaDefinition<Subject> | Array<SagaDefinition<Subject>>,
+    id = 0,
+  ): { runner: SagaRunner<Subject>; pass: () => Promise<unknown> } {
+    const runner = new SagaRunner(
+      definitions,
+      { leaseMs: 10_000, batchSize: 16, pollIntervalMs: 1_000, clock: clock.forReplica(id) },
+      db,
+      transactions,
+      metrics,
+    );
     (runner as unknown as { loop: { stopped: boolean } }).loop.stopped = false;
     return { runner, pass: () => (runner as unknown as { pass(): Promise<unknown> }).pass() };
   }
 
   async function start(runner: SagaRunner<Subject>, key: string): Promise<void> {
-    await db.query(`WITH ${runner.store.startSql({ key: '$1::text', deadlineMs: 'NULL::int', traceContext: `'{}'::jsonb`, leaseMs: 'NULL::int' })} SELECT 1`, [key]);
+    await db.query(`WITH ${runner.store.startSql({ key: '$1::text', deadlineMs: 'NULL::int', traceContext: `'{}'::jsonb`, leaseMs: 'NULL::int' })} SELECT 1`, [
+      key,
+    ]);
   }
 
   const signal = (definition: SagaDefinition<Subject>, key: string, name: string, id: string) =>
@@ -69,11 +80,21 @@ describe('saga waits: sleeps, signals with a deadline, versions (real database, 
       `SELECT step, status, failure_reason, outputs, definition_version, locked_until FROM ${SIM_SCHEMA}.sagas WHERE saga = $1 AND key = $2`,
       [definition.name, key],
     );
-    return found as { step: string; status: string; failure_reason: string | null; outputs: Record<string, unknown>; definition_version: number; locked_until: Date | null };
+    return found as {
+      step: string;
+      status: string;
+      failure_reason: string | null;
+      outputs: Record<string, unknown>;
+      definition_version: number;
+      locked_until: Date | null;
+    };
   }
 
   async function log(definition: SagaDefinition<Subject>, key: string): Promise<string[]> {
-    const rows: Array<{ step: string; status: string }> = await db.query(`SELECT step, status FROM ${SIM_SCHEMA}.saga_log WHERE saga = $1 AND key = $2 ORDER BY id`, [definition.name, key]);
+    const rows: Array<{ step: string; status: string }> = await db.query(
+      `SELECT step, status FROM ${SIM_SCHEMA}.saga_log WHERE saga = $1 AND key = $2 ORDER BY id`,
+      [definition.name, key],
+    );
     return rows.map((entry) => `${entry.step} ${entry.status}`);
   }
 
@@ -105,7 +126,10 @@ describe('saga waits: sleeps, signals with a deadline, versions (real database, 
     const ran: string[] = [];
     const definition = saga([
       { name: 'CHARGE', run: async () => void ran.push('CHARGE'), undo: { name: 'REFUND', run: async () => void ran.push('REFUND') } },
-      { name: 'AWAIT', waitFor: { signals: { delivered: 'COMMIT', returned: { fail: 'RETURNED' } }, deadlineMs: 3_600_000, timeout: { fail: 'NOT_DELIVERED' } } },
+      {
+        name: 'AWAIT',
+        waitFor: { signals: { delivered: 'COMMIT', returned: { fail: 'RETURNED' } }, deadlineMs: 3_600_000, timeout: { fail: 'NOT_DELIVERED' } },
+      },
       { name: 'COMMIT', run: async () => void ran.push('COMMIT') },
     ]);
     return { ran, definition };
@@ -200,7 +224,14 @@ describe('saga waits: sleeps, signals with a deadline, versions (real database, 
       { name: 'NAP', sleepMs: 1_000 },
       { name: 'OLD_END', run: async () => void ran.push('OLD_END') },
     ]);
-    const v2 = defineSaga<Subject>({ ...v1, version: 2, steps: [{ name: 'NEW', run: async () => void ran.push('NEW') }, { name: 'NEW_END', run: async () => void ran.push('NEW_END') }] });
+    const v2 = defineSaga<Subject>({
+      ...v1,
+      version: 2,
+      steps: [
+        { name: 'NEW', run: async () => void ran.push('NEW') },
+        { name: 'NEW_END', run: async () => void ran.push('NEW_END') },
+      ],
+    });
     const first = replica(v1, 3);
     await start(first.runner, 'old-1');
     await start(first.runner, 'old-2');

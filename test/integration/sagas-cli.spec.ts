@@ -36,7 +36,9 @@ describe('npm run sagas', () => {
        VALUES ('delivery', 'o-1', 'AWAIT_DELIVERY', 'WAITING', 2, '2031-01-02T03:04:05Z', '{shipping.ShipmentDelivered,shipping.ShipmentReturned}', '2031-01-02T03:04:05Z')`,
     );
     const listed = (await sagas('list')).stdout;
-    expect(listed).toContain('orders  delivery v2  WAITING  at AWAIT_DELIVERY  o-1  waits for shipping.ShipmentDelivered | shipping.ShipmentReturned until 2031-01-02T03:04:05.000Z');
+    expect(listed).toContain(
+      'orders  delivery v2  WAITING  at AWAIT_DELIVERY  o-1  waits for shipping.ShipmentDelivered | shipping.ShipmentReturned until 2031-01-02T03:04:05.000Z',
+    );
 
     expect((await sagas('signal', 'delivery', 'o-1', 'shipping.ShipmentDelivered', 'sig-1')).stdout).toContain('recorded');
     expect((await sagas('signal', 'delivery', 'o-1', 'shipping.ShipmentDelivered', 'sig-1')).stdout).toContain('counted once');
@@ -47,7 +49,12 @@ describe('npm run sagas', () => {
     expect((await sagas('list')).stdout).toContain('cancel asked (CANCELLED_BY_OPERATOR)');
 
     // Bad usage exits 2, a failure 1 (docs/development.md, "The CLIs"); one line either way.
-    for (const [code, bad] of [[2, ['frobnicate']], [2, ['signal', 'delivery']], [2, ['cancel']], [1, ['cancel', 'no-such-key']]] as const) {
+    for (const [code, bad] of [
+      [2, ['frobnicate']],
+      [2, ['signal', 'delivery']],
+      [2, ['cancel']],
+      [1, ['cancel', 'no-such-key']],
+    ] as const) {
       const failed = await sagas(...bad).then(
         () => undefined,
         (error: { code: number; stderr: string }) => error,

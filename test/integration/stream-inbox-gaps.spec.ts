@@ -43,7 +43,12 @@ describe('stream inbox: events that give up waiting for their predecessor (real 
       async handle(event: object, context: EventContext): Promise<void> {
         if (failing && context.eventId === ids[1]) throw new Error('planted failure of e1');
         const { accountId, sequence, amount } = event as { accountId: string; sequence: number; amount: number };
-        await context.tx.manager.query('INSERT INTO audit.seen (event_id, account_id, sequence, amount) VALUES ($1, $2, $3, $4)', [context.eventId, accountId, sequence, amount]);
+        await context.tx.manager.query('INSERT INTO audit.seen (event_id, account_id, sequence, amount) VALUES ($1, $2, $3, $4)', [
+          context.eventId,
+          accountId,
+          sequence,
+          amount,
+        ]);
       },
     };
     const replicas = auditReplicas(store, handler, 2, prng(7));

@@ -27,7 +27,16 @@ type Step =
 const oneIn = (n: number) => fc.nat(n - 1).map((k) => k === 0);
 
 const stepArb: fc.Arbitrary<Step> = fc.oneof(
-  { weight: 5, arbitrary: fc.record({ kind: fc.constant('deliver' as const), replica: fc.nat(2), max: fc.integer({ min: 1, max: 8 }), loseAcks: oneIn(10), hold: fc.boolean() }) },
+  {
+    weight: 5,
+    arbitrary: fc.record({
+      kind: fc.constant('deliver' as const),
+      replica: fc.nat(2),
+      max: fc.integer({ min: 1, max: 8 }),
+      loseAcks: oneIn(10),
+      hold: fc.boolean(),
+    }),
+  },
   { weight: 3, arbitrary: fc.record({ kind: fc.constant('advance' as const), ms: fc.integer({ min: 1, max: 3_000 }) }) },
 );
 
@@ -103,7 +112,12 @@ describe('stream inbox ordering, property-based (real Postgres, synthetic stream
               const fault = plan.fault;
               if ('times' in fault ? attempt <= fault.times : stream.now < fault.until) throw new Error(`planted failure ${attempt} of ${context.eventId}`);
               const { accountId, sequence, amount } = event as { accountId: string; sequence: number; amount: number };
-              await context.tx.manager.query('INSERT INTO audit.seen (event_id, account_id, sequence, amount) VALUES ($1, $2, $3, $4)', [context.eventId, accountId, sequence, amount]);
+              await context.tx.manager.query('INSERT INTO audit.seen (event_id, account_id, sequence, amount) VALUES ($1, $2, $3, $4)', [
+                context.eventId,
+                accountId,
+                sequence,
+                amount,
+              ]);
             },
           };
           const replicas = auditReplicas(store, handler, 3, seededRandom(seed));

@@ -80,7 +80,10 @@ describe('npm run new:module', () => {
     const generated = spawnSync(process.execPath, [CLI, '--root', root, 'gift_cards'], { encoding: 'utf8' });
     expect(generated.stderr).toBe('');
     expect(generated.status).toBe(0);
-    const files = generated.stdout.split('\n').filter((line) => line.startsWith('  ')).map((line) => line.trim());
+    const files = generated.stdout
+      .split('\n')
+      .filter((line) => line.startsWith('  '))
+      .map((line) => line.trim());
     expect(files).toEqual(
       expect.arrayContaining([
         'src/modules/gift_cards/module.json',
@@ -113,7 +116,11 @@ describe('npm run new:module', () => {
     expect(verify.output).toMatch(/verify: ok: 0 violations/);
     expect(verify.output).toContain('gift_cards');
 
-    const test = run(NODE, ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', 'test/e2e/gift-cards.e2e.spec.ts', 'test/e2e/loyalty.e2e.spec.ts', '--maxWorkers=1'], 540_000);
+    const test = run(
+      NODE,
+      ['--experimental-vm-modules', 'node_modules/jest/bin/jest.js', 'test/e2e/gift-cards.e2e.spec.ts', 'test/e2e/loyalty.e2e.spec.ts', '--maxWorkers=1'],
+      540_000,
+    );
     expect({ status: test.status, output: test.status === 0 ? '' : test.output }).toEqual({ status: 0, output: '' });
     // Two tests in each of three topologies, for each module; without NATS (and not under CI) the remote ones are skipped.
     expect(test.output).toMatch(NATS_AVAILABLE ? /Tests: +12 passed, 12 total/ : /Tests: +8 skipped, 4 passed, 12 total/);

@@ -83,22 +83,33 @@ const failed = (step: string) => ({ step, status: 'FAILED' });
 /** The whole saga log of each ending (store-api.md, the checkout saga). */
 const LOG_OF = {
   CONFIRMED: [
-    started('CHARGE_PAYMENT'), succeeded('CHARGE_PAYMENT'),
-    started('RESERVE_STOCK'), succeeded('RESERVE_STOCK'),
-    started('SCHEDULE_SHIPMENT'), succeeded('SCHEDULE_SHIPMENT'),
+    started('CHARGE_PAYMENT'),
+    succeeded('CHARGE_PAYMENT'),
+    started('RESERVE_STOCK'),
+    succeeded('RESERVE_STOCK'),
+    started('SCHEDULE_SHIPMENT'),
+    succeeded('SCHEDULE_SHIPMENT'),
   ],
   PAYMENT_DECLINED: [started('CHARGE_PAYMENT'), failed('CHARGE_PAYMENT')],
   OUT_OF_STOCK: [
-    started('CHARGE_PAYMENT'), succeeded('CHARGE_PAYMENT'),
-    started('RESERVE_STOCK'), failed('RESERVE_STOCK'),
-    started('REFUND_PAYMENT'), succeeded('REFUND_PAYMENT'),
+    started('CHARGE_PAYMENT'),
+    succeeded('CHARGE_PAYMENT'),
+    started('RESERVE_STOCK'),
+    failed('RESERVE_STOCK'),
+    started('REFUND_PAYMENT'),
+    succeeded('REFUND_PAYMENT'),
   ],
   SHIPPING_UNAVAILABLE: [
-    started('CHARGE_PAYMENT'), succeeded('CHARGE_PAYMENT'),
-    started('RESERVE_STOCK'), succeeded('RESERVE_STOCK'),
-    started('SCHEDULE_SHIPMENT'), failed('SCHEDULE_SHIPMENT'),
-    started('RELEASE_STOCK'), succeeded('RELEASE_STOCK'),
-    started('REFUND_PAYMENT'), succeeded('REFUND_PAYMENT'),
+    started('CHARGE_PAYMENT'),
+    succeeded('CHARGE_PAYMENT'),
+    started('RESERVE_STOCK'),
+    succeeded('RESERVE_STOCK'),
+    started('SCHEDULE_SHIPMENT'),
+    failed('SCHEDULE_SHIPMENT'),
+    started('RELEASE_STOCK'),
+    succeeded('RELEASE_STOCK'),
+    started('REFUND_PAYMENT'),
+    succeeded('REFUND_PAYMENT'),
   ],
 } as const;
 
@@ -122,114 +133,113 @@ describe('a SIGKILL in the middle of a burst of checkouts', () => {
     await database?.drop();
   });
 
-  it('every accepted order reaches its terminal state after a restart, invariants intact', async () => {
-    const db = database!;
-    const first = spawnStore(STORE_ENV(db.url));
-    let base = { url: `http://127.0.0.1:${await first.port()}` };
-    for (const product of [PLENTY, SCARCE]) {
-      expect((await http(base, 'POST', '/inventory/products', product)).status).toBe(201);
-    }
-
-    // The burst: CONCURRENCY workers take the next order; a watcher kills the store once
-    // 60 POSTs have answered 202 and the runner holds leases on sagas it is running.
-    const accepted = new Map<string, Path>();
-    const refused: string[] = [];
-    let unanswered = 0;
-    let next = 0;
-    let killed: Promise<unknown> | undefined;
-    let burstOver = false;
-    const watcher = watchLeases(db.url, (leased) => {
-      if (!burstOver && accepted.size >= KILL_AFTER_ACCEPTED && leased >= KILL_WHEN_LEASED) killed ??= first.stop('SIGKILL');
-      return killed !== undefined || burstOver;
-    });
-    watcher.catch(() => {}); // awaited (and its failure reported) after the burst
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async () => {
-        while (!killed && next < MAX_BURST) {
-          const i = next++;
-          const path = pathOf(i);
-          try {
-            const response = await http(base, 'POST', '/orders', checkout(i, path));
-            if (response.status === 202) accepted.set(response.body.orderId, path);
-            else refused.push(`#${i}: ${response.status} ${JSON.stringify(response.body)}`);
-          } catch {
-            unanswered++; // the connection died with the store: the order may or may not exist
-          }
-        }
-      }),
-    );
-    burstOver = true;
-    await watcher;
-    expect(killed).toBeDefined(); // the store died mid-burst, not after it
-    expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
-    expect(refused).toEqual([]);
-
-    // The crash did catch sagas in the middle of a step (leased by the dead process), else this test would prove little.
-    const atCrash = await sagaSteps(db.url);
-    console.log(
-      `crash: ${accepted.size} orders accepted, ${unanswered} POSTs unanswered; sagas at the crash by step: ${JSON.stringify(atCrash.steps)}`,
-    );
-    expect(atCrash.leased).toBeGreaterThan(0);
-    const crashedAt = Date.now();
-
-    // Restart on the same database; the sagas the dead process held resume when their lease runs out.
-    const second: SpawnedStore = spawnStore(STORE_ENV(db.url));
-    base = { url: `http://127.0.0.1:${await second.port()}` };
-    const counts = await waitForQuiet(db.url, MAX_LEASE_MS + 60_000);
-    console.log(`recovered ${((Date.now() - crashedAt) / 1000).toFixed(1)} s after the crash: ${JSON.stringify(counts)}`);
-
-    const endings: Record<string, number> = {};
-    let scarceConfirmed = 0;
-    for (const [orderId, path] of accepted) {
-      const order = await http(base, 'GET', `/orders/${orderId}`);
-      expect(order.status).toBe(200);
-      const ending = (order.body.status === 'CONFIRMED' ? 'CONFIRMED' : order.body.failureReason) as keyof typeof LOG_OF;
-      const where = `order ${orderId} (${path}) ended ${order.body.status}/${order.body.failureReason}`;
-      expect([where, ENDINGS[path].includes(ending)]).toEqual([where, true]);
-      endings[ending] = (endings[ending] ?? 0) + 1;
-      if (path === 'scarce' && ending === 'CONFIRMED') scarceConfirmed++;
-
-      // The log of exactly that path: a step re-run after the crash logs nothing twice.
-      const saga = await http(base, 'GET', `/orders/${orderId}/saga`);
-      expect(saga.status).toBe(200);
-      // The checkout's entries; a CONFIRMED order's delivery waits too (AWAIT_DELIVERY): delivery.e2e.spec checks it.
-      const checkoutEntries = saga.body.filter(({ step }: { step: string }) => step !== 'AWAIT_DELIVERY');
-      expect([where, checkoutEntries.map(({ step, status }: { step: string; status: string }) => ({ step, status }))]).toEqual([
-        where,
-        LOG_OF[ending],
-      ]);
-
-      // Charged at most once, and the one payment is in the state the ending calls for.
-      const payments = await http(base, 'GET', `/payments?orderId=${orderId}`);
-      expect(payments.status).toBe(200);
-      const paymentStatus = { CONFIRMED: 'CAPTURED', PAYMENT_DECLINED: 'DECLINED', OUT_OF_STOCK: 'REFUNDED', SHIPPING_UNAVAILABLE: 'REFUNDED' }[ending];
-      expect([where, payments.body.map((p: { status: string; amountCents: number }) => [p.status, p.amountCents])]).toEqual([
-        where,
-        [[paymentStatus, order.body.totalCents]],
-      ]);
-
-      const shipments = await http(base, 'GET', `/shipments?orderId=${orderId}`);
-      expect(shipments.status).toBe(200);
-      const scheduled = shipments.body.filter((s: { status: string }) => s.status === 'SCHEDULED');
-      if (ending === 'CONFIRMED') {
-        expect([where, scheduled.map((s: { shipmentId: string }) => s.shipmentId)]).toEqual([where, [order.body.shipmentId]]);
-        expect(order.body.paymentId).toBe(payments.body[0].paymentId);
-      } else {
-        expect([where, scheduled]).toEqual([where, []]);
+  it(
+    'every accepted order reaches its terminal state after a restart, invariants intact',
+    async () => {
+      const db = database!;
+      const first = spawnStore(STORE_ENV(db.url));
+      let base = { url: `http://127.0.0.1:${await first.port()}` };
+      for (const product of [PLENTY, SCARCE]) {
+        expect((await http(base, 'POST', '/inventory/products', product)).status).toBe(201);
       }
-    }
-    console.log(`accepted orders by ending: ${JSON.stringify(endings)}`);
 
-    // Scarce stock is never oversold, whatever the crash interrupted.
-    expect(scarceConfirmed).toBeLessThanOrEqual(SCARCE.stock / SCARCE_QUANTITY);
-    const scarce = await http(base, 'GET', `/inventory/products/${SCARCE.sku}`);
-    expect(scarce.body.onHand).toBe(SCARCE.stock);
-    expect(scarce.body.available).toBeGreaterThanOrEqual(0);
+      // The burst: CONCURRENCY workers take the next order; a watcher kills the store once
+      // 60 POSTs have answered 202 and the runner holds leases on sagas it is running.
+      const accepted = new Map<string, Path>();
+      const refused: string[] = [];
+      let unanswered = 0;
+      let next = 0;
+      let killed: Promise<unknown> | undefined;
+      let burstOver = false;
+      const watcher = watchLeases(db.url, (leased) => {
+        if (!burstOver && accepted.size >= KILL_AFTER_ACCEPTED && leased >= KILL_WHEN_LEASED) killed ??= first.stop('SIGKILL');
+        return killed !== undefined || burstOver;
+      });
+      watcher.catch(() => {}); // awaited (and its failure reported) after the burst
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async () => {
+          while (!killed && next < MAX_BURST) {
+            const i = next++;
+            const path = pathOf(i);
+            try {
+              const response = await http(base, 'POST', '/orders', checkout(i, path));
+              if (response.status === 202) accepted.set(response.body.orderId, path);
+              else refused.push(`#${i}: ${response.status} ${JSON.stringify(response.body)}`);
+            } catch {
+              unanswered++; // the connection died with the store: the order may or may not exist
+            }
+          }
+        }),
+      );
+      burstOver = true;
+      await watcher;
+      expect(killed).toBeDefined(); // the store died mid-burst, not after it
+      expect(await first.exited).toEqual({ code: null, signal: 'SIGKILL' });
+      expect(refused).toEqual([]);
 
-    // Every order in the database, the unanswered POSTs' included: the invariants of store-api.md.
-    await assertStoreInvariants(db.url);
-    expect(await second.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-  }, MAX_LEASE_MS + 150_000);
+      // The crash did catch sagas in the middle of a step (leased by the dead process), else this test would prove little.
+      const atCrash = await sagaSteps(db.url);
+      console.log(`crash: ${accepted.size} orders accepted, ${unanswered} POSTs unanswered; sagas at the crash by step: ${JSON.stringify(atCrash.steps)}`);
+      expect(atCrash.leased).toBeGreaterThan(0);
+      const crashedAt = Date.now();
+
+      // Restart on the same database; the sagas the dead process held resume when their lease runs out.
+      const second: SpawnedStore = spawnStore(STORE_ENV(db.url));
+      base = { url: `http://127.0.0.1:${await second.port()}` };
+      const counts = await waitForQuiet(db.url, MAX_LEASE_MS + 60_000);
+      console.log(`recovered ${((Date.now() - crashedAt) / 1000).toFixed(1)} s after the crash: ${JSON.stringify(counts)}`);
+
+      const endings: Record<string, number> = {};
+      let scarceConfirmed = 0;
+      for (const [orderId, path] of accepted) {
+        const order = await http(base, 'GET', `/orders/${orderId}`);
+        expect(order.status).toBe(200);
+        const ending = (order.body.status === 'CONFIRMED' ? 'CONFIRMED' : order.body.failureReason) as keyof typeof LOG_OF;
+        const where = `order ${orderId} (${path}) ended ${order.body.status}/${order.body.failureReason}`;
+        expect([where, ENDINGS[path].includes(ending)]).toEqual([where, true]);
+        endings[ending] = (endings[ending] ?? 0) + 1;
+        if (path === 'scarce' && ending === 'CONFIRMED') scarceConfirmed++;
+
+        // The log of exactly that path: a step re-run after the crash logs nothing twice.
+        const saga = await http(base, 'GET', `/orders/${orderId}/saga`);
+        expect(saga.status).toBe(200);
+        // The checkout's entries; a CONFIRMED order's delivery waits too (AWAIT_DELIVERY): delivery.e2e.spec checks it.
+        const checkoutEntries = saga.body.filter(({ step }: { step: string }) => step !== 'AWAIT_DELIVERY');
+        expect([where, checkoutEntries.map(({ step, status }: { step: string; status: string }) => ({ step, status }))]).toEqual([where, LOG_OF[ending]]);
+
+        // Charged at most once, and the one payment is in the state the ending calls for.
+        const payments = await http(base, 'GET', `/payments?orderId=${orderId}`);
+        expect(payments.status).toBe(200);
+        const paymentStatus = { CONFIRMED: 'CAPTURED', PAYMENT_DECLINED: 'DECLINED', OUT_OF_STOCK: 'REFUNDED', SHIPPING_UNAVAILABLE: 'REFUNDED' }[ending];
+        expect([where, payments.body.map((p: { status: string; amountCents: number }) => [p.status, p.amountCents])]).toEqual([
+          where,
+          [[paymentStatus, order.body.totalCents]],
+        ]);
+
+        const shipments = await http(base, 'GET', `/shipments?orderId=${orderId}`);
+        expect(shipments.status).toBe(200);
+        const scheduled = shipments.body.filter((s: { status: string }) => s.status === 'SCHEDULED');
+        if (ending === 'CONFIRMED') {
+          expect([where, scheduled.map((s: { shipmentId: string }) => s.shipmentId)]).toEqual([where, [order.body.shipmentId]]);
+          expect(order.body.paymentId).toBe(payments.body[0].paymentId);
+        } else {
+          expect([where, scheduled]).toEqual([where, []]);
+        }
+      }
+      console.log(`accepted orders by ending: ${JSON.stringify(endings)}`);
+
+      // Scarce stock is never oversold, whatever the crash interrupted.
+      expect(scarceConfirmed).toBeLessThanOrEqual(SCARCE.stock / SCARCE_QUANTITY);
+      const scarce = await http(base, 'GET', `/inventory/products/${SCARCE.sku}`);
+      expect(scarce.body.onHand).toBe(SCARCE.stock);
+      expect(scarce.body.available).toBeGreaterThanOrEqual(0);
+
+      // Every order in the database, the unanswered POSTs' included: the invariants of store-api.md.
+      await assertStoreInvariants(db.url);
+      expect(await second.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+    },
+    MAX_LEASE_MS + 150_000,
+  );
 });
 
 /**
@@ -241,9 +251,7 @@ async function watchLeases(adminUrl: string, onCount: (leased: number) => boolea
   await client.connect();
   try {
     for (;;) {
-      const { rows } = await client.query<{ n: number }>(
-        `SELECT count(*)::int AS n FROM orders.sagas WHERE status = 'RUNNING' AND locked_until > now()`,
-      );
+      const { rows } = await client.query<{ n: number }>(`SELECT count(*)::int AS n FROM orders.sagas WHERE status = 'RUNNING' AND locked_until > now()`);
       if (onCount(rows[0].n)) return;
       await new Promise((resolve) => setTimeout(resolve, 5));
     }

@@ -240,7 +240,9 @@ describeEachTopology(['monolith', 'microservices'] as const, 'a private PostgreS
       const back = performance.now();
       // Under the load still running: a new checkout goes through end to end.
       const confirmedAt = await checkoutConfirms(url, 60_000).catch((error: Error) => {
-        throw new Error(`no checkout confirmed after restart ${round + 1}: ${error.message}; exited: ${deadProcesses(topology!).join(', ') || 'none'}\n${output.tail()}`);
+        throw new Error(
+          `no checkout confirmed after restart ${round + 1}: ${error.message}; exited: ${deadProcesses(topology!).join(', ') || 'none'}\n${output.tail()}`,
+        );
       });
       recoveries.push(Math.round(confirmedAt - back));
     }

@@ -23,7 +23,6 @@ afterAll(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-
 it('reads .env: a bad value there stops the start with one line naming it', async () => {
   writeFileSync(join(dir, '.env'), 'MODULES=billing\n');
   const result = await runStoreToExit({ DATABASE_URL: UNREACHABLE_DB, ENV_FILE: undefined }, 20_000, { cwd: dir });

@@ -8,7 +8,6 @@ import { assertStoreInvariants, waitForQuiet } from '../support/store-invariants
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { failedTests } from '../support/failed-tests.js';
 
-
 const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
 
 /**
@@ -55,7 +54,10 @@ describeWithNats('killing an extracted service during a burst of checkouts', () 
     const url = topology!.gatewayUrl;
     const post = (path: string, body: unknown) =>
       fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    for (const [sku, stock] of [['PLENTY', 10_000], ['SCARCE', 15]] as const) {
+    for (const [sku, stock] of [
+      ['PLENTY', 10_000],
+      ['SCARCE', 15],
+    ] as const) {
       expect((await post('/inventory/products', { sku, name: sku, priceCents: 1000, stock })).status).toBe(201);
     }
 

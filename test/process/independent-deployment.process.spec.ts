@@ -10,7 +10,6 @@ import { describeWithNats } from '../support/needs-nats.js';
 import { builtMain, type SpawnedStore, spawnStore, stopAllStores } from '../support/spawn-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
-
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
 const PUBLISHERS = ['inventory', 'orders', 'payments', 'shipping'];
@@ -67,7 +66,11 @@ describeWithNats('a subscriber deployed independently of its publishers', () => 
     const post = (path: string, body: unknown) =>
       fetch(`${gateway.url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
     // Retried until Inventory answers; a try that timed out at the gateway may still have created it (then 409).
-    await eventually(async () => expect([201, 409]).toContain((await post('/inventory/products', { sku: 'KETTLE', name: 'Kettle', priceCents: 2599, stock: 100_000 })).status), 20_000, 200);
+    await eventually(
+      async () => expect([201, 409]).toContain((await post('/inventory/products', { sku: 'KETTLE', name: 'Kettle', priceCents: 2599, stock: 100_000 })).status),
+      20_000,
+      200,
+    );
 
     let n = 0;
     const checkouts = async (count: number): Promise<string[]> => {
@@ -87,11 +90,15 @@ describeWithNats('a subscriber deployed independently of its publishers', () => 
       return ids;
     };
     const settled = async (ids: readonly string[]): Promise<Placed[]> =>
-      eventually(async () => {
-        const orders = await Promise.all(ids.map(async (id) => (await (await fetch(`${gateway.url}/orders/${id}`)).json()) as Placed));
-        expect(orders.filter((order) => order.status === 'PENDING')).toEqual([]);
-        return orders;
-      }, 30_000, 100);
+      eventually(
+        async () => {
+          const orders = await Promise.all(ids.map(async (id) => (await (await fetch(`${gateway.url}/orders/${id}`)).json()) as Placed));
+          expect(orders.filter((order) => order.status === 'PENDING')).toEqual([]);
+          return orders;
+        },
+        30_000,
+        100,
+      );
 
     // 1. Orders end before notifications exists: history it was never there for.
     const before = await settled(await checkouts(6));
@@ -124,14 +131,20 @@ describeWithNats('a subscriber deployed independently of its publishers', () => 
     await client.connect();
     try {
       const read = async () =>
-        (await client.query<{ order_id: string; kind: string; reason: string | null }>(
-          'SELECT order_id, kind, reason FROM notifications.notifications ORDER BY position',
-        )).rows;
-      const rows = await eventually(async () => {
-        const found = await read();
-        expect(found.length).toBeGreaterThanOrEqual(expected.length);
-        return found;
-      }, 30_000, 100);
+        (
+          await client.query<{ order_id: string; kind: string; reason: string | null }>(
+            'SELECT order_id, kind, reason FROM notifications.notifications ORDER BY position',
+          )
+        ).rows;
+      const rows = await eventually(
+        async () => {
+          const found = await read();
+          expect(found.length).toBeGreaterThanOrEqual(expected.length);
+          return found;
+        },
+        30_000,
+        100,
+      );
       // Exactly its notification for every order that ended after the first start, none twice.
       expect(rows.map((row) => row.order_id).sort()).toEqual(expected.map((order) => order.orderId).sort());
       for (const order of expected) {

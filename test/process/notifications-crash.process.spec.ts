@@ -8,7 +8,6 @@ import { assertStoreInvariants, waitForQuiet } from '../support/store-invariants
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { failedTests } from '../support/failed-tests.js';
 
-
 const address = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
 
 /**
@@ -58,7 +57,10 @@ describeWithNats('killing the notifications service during a burst of checkouts'
     const url = topology!.gatewayUrl;
     const post = (path: string, body: unknown) =>
       fetch(`${url}${path}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
-    for (const [sku, stock] of [['PLENTY', 10_000], ['SCARCE', 15]] as const) {
+    for (const [sku, stock] of [
+      ['PLENTY', 10_000],
+      ['SCARCE', 15],
+    ] as const) {
       expect((await post('/inventory/products', { sku, name: sku, priceCents: 1000, stock })).status).toBe(201);
     }
 
@@ -122,9 +124,7 @@ describeWithNats('killing the notifications service during a burst of checkouts'
       expect(response.status).toBe(200);
       const notifications = (await response.json()) as Array<{ orderId: string; kind: string; reason: string | null }>;
       expect(notifications.map(({ orderId: id, kind, reason }) => ({ orderId: id, kind, reason }))).toEqual([
-        order.status === 'CONFIRMED'
-          ? { orderId, kind: 'ORDER_CONFIRMED', reason: null }
-          : { orderId, kind: 'ORDER_CANCELLED', reason: order.failureReason },
+        order.status === 'CONFIRMED' ? { orderId, kind: 'ORDER_CONFIRMED', reason: null } : { orderId, kind: 'ORDER_CANCELLED', reason: order.failureReason },
       ]);
     }
   }, 120_000);

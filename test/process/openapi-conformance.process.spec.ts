@@ -151,7 +151,11 @@ describe('OpenAPI document against real answers', () => {
     expect((await call('POST', '/orders', '/orders', json(checkout, { 'idempotency-key': '' }))).status).toBe(400);
     // Prefer: wait (ADR 30): the whole order, 201 new and 200 for a replay, with Preference-Applied.
     const waited = await call('POST', '/orders', '/orders', json(checkout, { 'idempotency-key': 'oa-wait', prefer: 'wait=10' }));
-    expect({ status: waited.status, order: waited.body.status, applied: waited.headers.get('preference-applied') }).toEqual({ status: 201, order: 'CONFIRMED', applied: 'wait=10' });
+    expect({ status: waited.status, order: waited.body.status, applied: waited.headers.get('preference-applied') }).toEqual({
+      status: 201,
+      order: 'CONFIRMED',
+      applied: 'wait=10',
+    });
     const waitedAgain = await call('POST', '/orders', '/orders', json(checkout, { 'idempotency-key': 'oa-wait', prefer: 'wait=10' }));
     expect({ status: waitedAgain.status, body: waitedAgain.body }).toEqual({ status: 200, body: waited.body });
 
@@ -186,7 +190,10 @@ describe('OpenAPI document against real answers', () => {
     // A compensated checkout: its order carries a failureReason, its payment is REFUNDED.
     const declined = await call('POST', '/orders', '/orders', json({ ...checkout, paymentToken: 'tok_declined' }));
     await eventually(async () => {
-      expect((await call('GET', '/orders/{id}', `/orders/${declined.body.orderId}`)).body).toMatchObject({ status: 'CANCELLED', failureReason: 'PAYMENT_DECLINED' });
+      expect((await call('GET', '/orders/{id}', `/orders/${declined.body.orderId}`)).body).toMatchObject({
+        status: 'CANCELLED',
+        failureReason: 'PAYMENT_DECLINED',
+      });
     });
 
     // A bounded list: a page with its Link to the next, the last page without one, and a bad limit or cursor.
@@ -224,12 +231,19 @@ describe('OpenAPI document against real answers', () => {
       };
       const program = ts.createProgram([join(dir, 'checkout.ts')], options);
       const emitted = program.emit();
-      const problems = [...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics].map((diagnostic) =>
-        `${diagnostic.file?.fileName.slice(dir.length) ?? ''}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`,
+      const problems = [...ts.getPreEmitDiagnostics(program), ...emitted.diagnostics].map(
+        (diagnostic) => `${diagnostic.file?.fileName.slice(dir.length) ?? ''}: ${ts.flattenDiagnosticMessageText(diagnostic.messageText, '\n')}`,
       );
       expect(problems).toEqual([]);
       const { stdout } = await promisify(execFile)(process.execPath, [join(dir, 'checkout.js'), base]);
-      expect(JSON.parse(stdout)).toEqual({ placed: 202, replayed: 200, status: 'CONFIRMED', totalCents: 2 * 1999, unknownSku: 422, problem: 'Unprocessable Entity' });
+      expect(JSON.parse(stdout)).toEqual({
+        placed: 202,
+        replayed: 200,
+        status: 'CONFIRMED',
+        totalCents: 2 * 1999,
+        unknownSku: 422,
+        problem: 'Unprocessable Entity',
+      });
     } finally {
       await rm(dir, { recursive: true, force: true });
     }

@@ -54,12 +54,19 @@ describe('OpenAPI at /docs', () => {
       expect.arrayContaining(['orderId', 'status', 'customerId', 'items', 'totalCents', 'paymentId', 'shipmentId', 'failureReason', 'createdAt', 'updatedAt']),
     );
     // A query DTO is described as the route's parameters, with its rules.
-    const parameters = (document.paths['/notifications'].get as unknown as { parameters: Array<{ name: string; in: string; required: boolean; schema: Record<string, unknown> }> }).parameters;
+    const parameters = (
+      document.paths['/notifications'].get as unknown as { parameters: Array<{ name: string; in: string; required: boolean; schema: Record<string, unknown> }> }
+    ).parameters;
     expect(parameters).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ name: 'customerId', in: 'query', required: true, schema: expect.objectContaining({ minLength: 1, maxLength: 100 }) }),
         // Every list is bounded (store-api.md): limit 1..1000, and the opaque cursor of the page before.
-        expect.objectContaining({ name: 'limit', in: 'query', required: false, schema: expect.objectContaining({ type: 'integer', minimum: 1, maximum: 1000 }) }),
+        expect.objectContaining({
+          name: 'limit',
+          in: 'query',
+          required: false,
+          schema: expect.objectContaining({ type: 'integer', minimum: 1, maximum: 1000 }),
+        }),
         expect.objectContaining({ name: 'after', in: 'query', required: false, schema: expect.objectContaining({ type: 'string' }) }),
       ]),
     );

@@ -58,9 +58,15 @@ describe('npm run provision -- --wait', () => {
     late.port = String(port);
     const run = provision(['--modules', 'inventory', '--redacted', '--wait', '60'], { DATABASE_URL: late.toString(), DB_ROLE_SECRET: 'provision-wait-secret' });
     try {
-      await eventually(async () => expect(run.stderr()).toMatch(/^provision: waiting up to 60 s for the database at 127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/m), 30_000);
+      await eventually(
+        async () => expect(run.stderr()).toMatch(/^provision: waiting up to 60 s for the database at 127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/m),
+        30_000,
+      );
       forwarder = await forward(port, new URL(database.url));
-      expect({ code: await run.exited, stdout: run.stdout() }).toEqual({ code: 0, stdout: expect.stringMatching(/^INVENTORY_DATABASE_URL=postgres:\/\/.*\.inventory:/m) });
+      expect({ code: await run.exited, stdout: run.stdout() }).toEqual({
+        code: 0,
+        stdout: expect.stringMatching(/^INVENTORY_DATABASE_URL=postgres:\/\/.*\.inventory:/m),
+      });
     } finally {
       run.kill();
     }
@@ -82,6 +88,6 @@ describe('npm run provision -- --wait', () => {
   it('refuses a wait that is not a number of seconds, in one line', async () => {
     const run = provision(['--wait', 'soon'], { DATABASE_URL: database.url });
     expect(await run.exited).toBe(1);
-    expect(run.stderr().trim().split('\n')).toEqual(['provision: --wait: a number of seconds (0..3600), not \'soon\'']);
+    expect(run.stderr().trim().split('\n')).toEqual(["provision: --wait: a number of seconds (0..3600), not 'soon'"]);
   }, 30_000);
 });

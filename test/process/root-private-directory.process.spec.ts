@@ -65,43 +65,51 @@ describeAsRoot('root, a fresh checkout in a mode-700 directory: npm start just w
     rmSync(privateDir, { recursive: true, force: true });
   }, 60_000);
 
-  it('builds, starts an embedded PostgreSQL, serves the store, and stops it all on SIGTERM', async () => {
-    const npm = spawnStore(
-      { DATABASE_URL: undefined, EMBEDDED_PG_DIR: undefined, EMBEDDED_PG_PORT: String(pgPort), PORT: '0' },
-      { npm: true, detached: true, cwd: checkout },
-    );
-    const port = await npm.port(START_TIMEOUT);
-    const base = { url: `http://127.0.0.1:${port}` };
+  it(
+    'builds, starts an embedded PostgreSQL, serves the store, and stops it all on SIGTERM',
+    async () => {
+      const npm = spawnStore(
+        { DATABASE_URL: undefined, EMBEDDED_PG_DIR: undefined, EMBEDDED_PG_PORT: String(pgPort), PORT: '0' },
+        { npm: true, detached: true, cwd: checkout },
+      );
+      const port = await npm.port(START_TIMEOUT);
+      const base = { url: `http://127.0.0.1:${port}` };
 
-    expect((await http(base, 'GET', '/health')).status).toBe(200);
-    const created = await http(base, 'POST', '/inventory/products', { sku, name: 'Kettle', priceCents: 2599, stock: 3 });
-    expect(created.status).toBe(201);
-    expect((await http(base, 'GET', `/inventory/products/${sku}`)).body).toMatchObject({ sku, onHand: 3 });
+      expect((await http(base, 'GET', '/health')).status).toBe(200);
+      const created = await http(base, 'POST', '/inventory/products', { sku, name: 'Kettle', priceCents: 2599, stock: 3 });
+      expect(created.status).toBe(201);
+      expect((await http(base, 'GET', `/inventory/products/${sku}`)).body).toMatchObject({ sku, onHand: 3 });
 
-    // Where the data went: the log names it, and the postgres user can reach it.
-    dataDir = /\(data ([^,]+), log /.exec(npm.stdout())?.[1];
-    expect(dataDir).toBeDefined();
-    expect(dataDir!.startsWith(privateDir)).toBe(false);
-    expect(readFileSync(join(dirname(dataDir!), 'CHECKOUT'), 'utf8')).toContain(checkout); // whose data this is
-    expect(postmasterPid(dataDir!)).toBeDefined();
+      // Where the data went: the log names it, and the postgres user can reach it.
+      dataDir = /\(data ([^,]+), log /.exec(npm.stdout())?.[1];
+      expect(dataDir).toBeDefined();
+      expect(dataDir!.startsWith(privateDir)).toBe(false);
+      expect(readFileSync(join(dirname(dataDir!), 'CHECKOUT'), 'utf8')).toContain(checkout); // whose data this is
+      expect(postmasterPid(dataDir!)).toBeDefined();
 
-    process.kill(npm.pid, 'SIGTERM');
-    expect((await npm.exited).code).toBe(0);
-    while (groupAlive(npm)) await new Promise((resolve) => setTimeout(resolve, 50));
-    while (postmasterPid(dataDir!) !== undefined) await new Promise((resolve) => setTimeout(resolve, 50));
-    expect(`${npm.stdout()}\n${npm.stderr()}`).not.toMatch(/cannot reach|"level":"(error|fatal)"|npm (error|ERR)/);
-  }, START_TIMEOUT);
+      process.kill(npm.pid, 'SIGTERM');
+      expect((await npm.exited).code).toBe(0);
+      while (groupAlive(npm)) await new Promise((resolve) => setTimeout(resolve, 50));
+      while (postmasterPid(dataDir!) !== undefined) await new Promise((resolve) => setTimeout(resolve, 50));
+      expect(`${npm.stdout()}\n${npm.stderr()}`).not.toMatch(/cannot reach|"level":"(error|fatal)"|npm (error|ERR)/);
+    },
+    START_TIMEOUT,
+  );
 
-  it('a second start finds the same data (keyed by the checkout): no new cluster', async () => {
-    const npm = spawnStore(
-      { DATABASE_URL: undefined, EMBEDDED_PG_DIR: undefined, EMBEDDED_PG_PORT: String(pgPort), PORT: '0' },
-      { npm: true, detached: true, cwd: checkout },
-    );
-    const port = await npm.port(START_TIMEOUT);
-    expect(npm.stdout()).not.toContain('initialising a new PostgreSQL cluster');
-    expect(npm.stdout()).toContain(`(data ${dataDir}, log `);
-    expect((await http({ url: `http://127.0.0.1:${port}` }, 'GET', `/inventory/products/${sku}`)).body).toMatchObject({ sku, onHand: 3 });
-    process.kill(npm.pid, 'SIGTERM');
-    expect((await npm.exited).code).toBe(0);
-  }, START_TIMEOUT);
+  it(
+    'a second start finds the same data (keyed by the checkout): no new cluster',
+    async () => {
+      const npm = spawnStore(
+        { DATABASE_URL: undefined, EMBEDDED_PG_DIR: undefined, EMBEDDED_PG_PORT: String(pgPort), PORT: '0' },
+        { npm: true, detached: true, cwd: checkout },
+      );
+      const port = await npm.port(START_TIMEOUT);
+      expect(npm.stdout()).not.toContain('initialising a new PostgreSQL cluster');
+      expect(npm.stdout()).toContain(`(data ${dataDir}, log `);
+      expect((await http({ url: `http://127.0.0.1:${port}` }, 'GET', `/inventory/products/${sku}`)).body).toMatchObject({ sku, onHand: 3 });
+      process.kill(npm.pid, 'SIGTERM');
+      expect((await npm.exited).code).toBe(0);
+    },
+    START_TIMEOUT,
+  );
 });

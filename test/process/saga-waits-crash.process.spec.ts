@@ -58,7 +58,9 @@ describe('durable waits across a SIGKILL of the process that ran them', () => {
     // Forty instances, started as waiter would start them (its statement), unleased: any runner takes them.
     const starting = new SagaStore(awaitEntry, undefined as never, undefined as never, 'waiter');
     for (const key of KEYS) {
-      await db.query(`WITH ${starting.startSql({ key: '$1::text', deadlineMs: 'NULL::int', traceContext: `'{}'::jsonb`, leaseMs: 'NULL::int' })} SELECT 1`, [key]);
+      await db.query(`WITH ${starting.startSql({ key: '$1::text', deadlineMs: 'NULL::int', traceContext: `'{}'::jsonb`, leaseMs: 'NULL::int' })} SELECT 1`, [
+        key,
+      ]);
     }
     await eventually(async () => {
       const [waiting] = await rows<{ n: number }>(`SELECT count(*)::int AS n FROM waiter.sagas WHERE saga = 'await-entry' AND status = 'WAITING'`);
@@ -102,10 +104,14 @@ describe('durable waits across a SIGKILL of the process that ran them', () => {
     }
 
     // C gets nothing: its deadline passes (the runners hold no timer for it: the row's wake_at is the timer).
-    await eventually(async () => {
-      const [open] = await rows<{ n: number }>(`SELECT count(*)::int AS n FROM waiter.sagas WHERE saga = 'await-entry' AND status <> 'DONE'`);
-      expect(open.n).toBe(0);
-    }, 90_000, 200);
+    await eventually(
+      async () => {
+        const [open] = await rows<{ n: number }>(`SELECT count(*)::int AS n FROM waiter.sagas WHERE saga = 'await-entry' AND status <> 'DONE'`);
+        expect(open.n).toBe(0);
+      },
+      90_000,
+      200,
+    );
 
     const sagas = await rows<{ key: string; failure_reason: string | null; outputs: Record<string, string>; signals: number }>(
       `SELECT key, failure_reason, outputs, signals FROM waiter.sagas WHERE saga = 'await-entry' ORDER BY key`,
@@ -140,7 +146,13 @@ describe('durable waits across a SIGKILL of the process that ran them', () => {
         outcome: outcomeOf.get(saga.key),
       };
       // Once, by one or the other, and the waiter's own row says which.
-      expect(seen).toMatchObject({ ends: 1, repeated: [], consumed: byDeadline ? 0 : 1, outcome: byDeadline ? 'NO_ENTRY' : 'NOTED', failure: byDeadline ? 'NO_ENTRY' : null });
+      expect(seen).toMatchObject({
+        ends: 1,
+        repeated: [],
+        consumed: byDeadline ? 0 : 1,
+        outcome: byDeadline ? 'NO_ENTRY' : 'NOTED',
+        failure: byDeadline ? 'NO_ENTRY' : null,
+      });
       // A signal recorded before the deadline is never lost (a margin of a second for the clocks of one
       // database: the log's clock_timestamp() and a transaction's now()). One recorded later may lose
       // to the deadline: an entry answered just before the kill is delivered once the dead process's
@@ -150,7 +162,8 @@ describe('durable waits across a SIGKILL of the process that ran them', () => {
       if (signalledAt !== undefined && signalledAt < DEADLINE_MS - 1_000) expect({ ...seen, signalledAt }).toMatchObject({ endedBy: 'ledger.EntryRecorded' });
       if (signalledAt !== undefined && signalledAt >= DEADLINE_MS) endings.signalAfterDeadline++;
       // B and D had theirs in time, C none.
-      if (seen.group === 'B' || seen.group === 'D') expect({ ...seen, signalledAt }).toMatchObject({ endedBy: 'ledger.EntryRecorded', signalledAt: expect.any(Number) });
+      if (seen.group === 'B' || seen.group === 'D')
+        expect({ ...seen, signalledAt }).toMatchObject({ endedBy: 'ledger.EntryRecorded', signalledAt: expect.any(Number) });
       if (seen.group === 'C') expect({ ...seen, signalledAt }).toMatchObject({ endedBy: 'TIMEOUT', signalledAt: undefined });
       // The redelivered signal was counted once.
       if (seen.group === 'B' && Number(saga.key.split('-')[1]) % 2 === 1) expect(saga.signals).toBe(1);

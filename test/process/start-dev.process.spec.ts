@@ -36,31 +36,39 @@ describe('npm run start:dev', () => {
     rmSync(dir, { recursive: true, force: true });
   }, 60_000);
 
-  it('serves from the sources, restarts with an edit, and stops on Ctrl-C', async () => {
-    const dev = spawnStore({ DATABASE_URL: database.url }, { npm: true, detached: true, cwd: checkout, args: ['run', 'start:dev'] });
-    const first = await dev.port(START_TIMEOUT);
-    expect((await http({ url: `http://127.0.0.1:${first}` }, 'GET', '/health')).status).toBe(200);
+  it(
+    'serves from the sources, restarts with an edit, and stops on Ctrl-C',
+    async () => {
+      const dev = spawnStore({ DATABASE_URL: database.url }, { npm: true, detached: true, cwd: checkout, args: ['run', 'start:dev'] });
+      const first = await dev.port(START_TIMEOUT);
+      expect((await http({ url: `http://127.0.0.1:${first}` }, 'GET', '/health')).status).toBe(200);
 
-    // An edit a developer makes: the line the store logs when it serves.
-    const file = join(checkout, 'src/platform/application/store-application.ts');
-    const source = readFileSync(file, 'utf8');
-    expect(source).toContain('`serving on port ${port}: hosts');
-    writeFileSync(file, source.replace('`serving on port ${port}: hosts', '`serving on port ${port} (edited): hosts'));
+      // An edit a developer makes: the line the store logs when it serves.
+      const file = join(checkout, 'src/platform/application/store-application.ts');
+      const source = readFileSync(file, 'utf8');
+      expect(source).toContain('`serving on port ${port}: hosts');
+      writeFileSync(file, source.replace('`serving on port ${port}: hosts', '`serving on port ${port} (edited): hosts'));
 
-    const edited = await eventually(async () => {
-      const servings = [...dev.stdout().matchAll(SERVING)];
-      const last = servings.at(-1)!;
-      expect(last[2]).toBe(' (edited)');
-      return Number(last[1]);
-    }, START_TIMEOUT, 200);
-    expect((await http({ url: `http://127.0.0.1:${edited}` }, 'GET', '/health')).status).toBe(200);
-    expect(dev.stdout()).toContain('File change detected');
+      const edited = await eventually(
+        async () => {
+          const servings = [...dev.stdout().matchAll(SERVING)];
+          const last = servings.at(-1)!;
+          expect(last[2]).toBe(' (edited)');
+          return Number(last[1]);
+        },
+        START_TIMEOUT,
+        200,
+      );
+      expect((await http({ url: `http://127.0.0.1:${edited}` }, 'GET', '/health')).status).toBe(200);
+      expect(dev.stdout()).toContain('File change detected');
 
-    signalGroup(dev, 'SIGINT');
-    await dev.exited;
-    await eventually(async () => expect(groupAlive(dev)).toBe(false), 30_000, 100);
-    // The build the others run from was not touched: start:dev compiles into .dev/.
-    expect(existsSync(join(checkout, 'dist'))).toBe(false);
-    expect(readFileSync(join(checkout, '.dev/src/platform/application/store-application.js'), 'utf8')).toContain('(edited)');
-  }, START_TIMEOUT * 2);
+      signalGroup(dev, 'SIGINT');
+      await dev.exited;
+      await eventually(async () => expect(groupAlive(dev)).toBe(false), 30_000, 100);
+      // The build the others run from was not touched: start:dev compiles into .dev/.
+      expect(existsSync(join(checkout, 'dist'))).toBe(false);
+      expect(readFileSync(join(checkout, '.dev/src/platform/application/store-application.js'), 'utf8')).toContain('(edited)');
+    },
+    START_TIMEOUT * 2,
+  );
 });

@@ -45,11 +45,15 @@ describe('bad configuration fails fast with one line on stderr', () => {
     ['DATABASE_URL=mysql://x/y', { DATABASE_URL: 'mysql://x/y' }, /DATABASE_URL/],
   ];
 
-  it.each(cases)('%s', async (_, env, mentions) => {
-    const result = await runStoreToExit({ DATABASE_URL: UNREACHABLE_DB, ...env });
-    expectOneLineFailure(result);
-    expect(result.stderr).toMatch(mentions);
-  }, 30_000);
+  it.each(cases)(
+    '%s',
+    async (_, env, mentions) => {
+      const result = await runStoreToExit({ DATABASE_URL: UNREACHABLE_DB, ...env });
+      expectOneLineFailure(result);
+      expect(result.stderr).toMatch(mentions);
+    },
+    30_000,
+  );
 
   it('an unreachable database, without echoing its password', async () => {
     const result = await runStoreToExit({ DATABASE_URL: 'postgres://postgres:s3cret-pw@127.0.0.1:1/none' });
@@ -59,19 +63,23 @@ describe('bad configuration fails fast with one line on stderr', () => {
   }, 30_000);
 
   // Root runs Postgres as 'postgres', which a mode-700 directory (mkdtemp's, /root's) shuts out.
-  (process.getuid?.() === 0 ? it : it.skip)('an EMBEDDED_PG_DIR the postgres user cannot reach', async () => {
-    const closed = mkdtempSync(join(tmpdir(), 'mf-closed-'));
-    try {
-      const result = await runStoreToExit(
-        { DATABASE_URL: undefined, EMBEDDED_PG_DIR: join(closed, 'postgres'), EMBEDDED_PG_PORT: String(await freePort()) },
-        60_000,
-      );
-      expectOneLineFailure(result);
-      expect(result.stderr).toMatch(/EMBEDDED_PG_DIR: .*cannot reach/);
-    } finally {
-      rmSync(closed, { recursive: true, force: true });
-    }
-  }, 90_000);
+  (process.getuid?.() === 0 ? it : it.skip)(
+    'an EMBEDDED_PG_DIR the postgres user cannot reach',
+    async () => {
+      const closed = mkdtempSync(join(tmpdir(), 'mf-closed-'));
+      try {
+        const result = await runStoreToExit(
+          { DATABASE_URL: undefined, EMBEDDED_PG_DIR: join(closed, 'postgres'), EMBEDDED_PG_PORT: String(await freePort()) },
+          60_000,
+        );
+        expectOneLineFailure(result);
+        expect(result.stderr).toMatch(/EMBEDDED_PG_DIR: .*cannot reach/);
+      } finally {
+        rmSync(closed, { recursive: true, force: true });
+      }
+    },
+    90_000,
+  );
 
   function expectOneLineFailure(result: { code: number | null; stderr: string }): void {
     const lines = result.stderr.split('\n').filter((line) => line.trim() !== '');
@@ -101,45 +109,61 @@ describe('without DATABASE_URL: the embedded Postgres of a fresh machine', () =>
   // DATABASE_URL is unset explicitly: jest's global setup may have put one in process.env.
   const env = () => ({ DATABASE_URL: undefined, EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) });
 
-  it('cold start: initialises a cluster, serves /health, and SIGTERM stops both', async () => {
-    const store = spawnStore(env());
-    await expectHealthy(await store.port(EMBEDDED_START_TIMEOUT));
-    expect(store.stdout()).toContain('initialising a new PostgreSQL cluster');
-    expect(postmasterPid(dataDir)).toBeDefined();
+  it(
+    'cold start: initialises a cluster, serves /health, and SIGTERM stops both',
+    async () => {
+      const store = spawnStore(env());
+      await expectHealthy(await store.port(EMBEDDED_START_TIMEOUT));
+      expect(store.stdout()).toContain('initialising a new PostgreSQL cluster');
+      expect(postmasterPid(dataDir)).toBeDefined();
 
-    expect(await store.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    await expectPostgresStopped(dataDir, pgPort);
-  }, EMBEDDED_START_TIMEOUT);
+      expect(await store.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      await expectPostgresStopped(dataDir, pgPort);
+    },
+    EMBEDDED_START_TIMEOUT,
+  );
 
   // The tests below re-use the cluster the cold start made.
-  it('warm start on the same directory: no initdb, healthy, stops cleanly', async () => {
-    expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
-    const store = spawnStore(env());
-    await expectHealthy(await store.port(EMBEDDED_START_TIMEOUT));
-    expect(store.stdout()).not.toContain('initialising a new PostgreSQL cluster');
+  it(
+    'warm start on the same directory: no initdb, healthy, stops cleanly',
+    async () => {
+      expect(existsSync(join(dataDir, 'PG_VERSION'))).toBe(true);
+      const store = spawnStore(env());
+      await expectHealthy(await store.port(EMBEDDED_START_TIMEOUT));
+      expect(store.stdout()).not.toContain('initialising a new PostgreSQL cluster');
 
-    expect(await store.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    await expectPostgresStopped(dataDir, pgPort);
-  }, EMBEDDED_START_TIMEOUT);
+      expect(await store.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      await expectPostgresStopped(dataDir, pgPort);
+    },
+    EMBEDDED_START_TIMEOUT,
+  );
 
-  it('Ctrl-C at a terminal (SIGINT to its whole process group) stops the store, then its Postgres, with no warning', async () => {
-    const store = spawnStore(env(), { detached: true });
-    await expectHealthy(await store.port(EMBEDDED_START_TIMEOUT));
-    // Postgres runs in a session of its own: the terminal's signal reaches the store only,
-    // which drains and then stops the database (no "LISTEN connection lost" under it).
-    signalGroup(store, 'SIGINT');
-    expect(await store.stop('SIGINT')).toEqual({ code: 0, signal: null });
-    expect(warnings(store)).toEqual([]);
-    await expectPostgresStopped(dataDir, pgPort);
-  }, EMBEDDED_START_TIMEOUT);
+  it(
+    'Ctrl-C at a terminal (SIGINT to its whole process group) stops the store, then its Postgres, with no warning',
+    async () => {
+      const store = spawnStore(env(), { detached: true });
+      await expectHealthy(await store.port(EMBEDDED_START_TIMEOUT));
+      // Postgres runs in a session of its own: the terminal's signal reaches the store only,
+      // which drains and then stops the database (no "LISTEN connection lost" under it).
+      signalGroup(store, 'SIGINT');
+      expect(await store.stop('SIGINT')).toEqual({ code: 0, signal: null });
+      expect(warnings(store)).toEqual([]);
+      await expectPostgresStopped(dataDir, pgPort);
+    },
+    EMBEDDED_START_TIMEOUT,
+  );
 
-  it('stops cleanly even when its Postgres has already gone (stopped by hand or crashed)', async () => {
-    const store = spawnStore(env());
-    await expectHealthy(await store.port(EMBEDDED_START_TIMEOUT));
-    await stopPostgresIn(dataDir);
-    expect(await store.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    await expectPostgresStopped(dataDir, pgPort);
-  }, EMBEDDED_START_TIMEOUT);
+  it(
+    'stops cleanly even when its Postgres has already gone (stopped by hand or crashed)',
+    async () => {
+      const store = spawnStore(env());
+      await expectHealthy(await store.port(EMBEDDED_START_TIMEOUT));
+      await stopPostgresIn(dataDir);
+      expect(await store.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      await expectPostgresStopped(dataDir, pgPort);
+    },
+    EMBEDDED_START_TIMEOUT,
+  );
 });
 
 describe('with DATABASE_URL: an external Postgres', () => {
@@ -182,9 +206,13 @@ describe('with DATABASE_URL: an external Postgres', () => {
         shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' },
       });
       expect(placed.status).toBe(202);
-      await eventually(async () => {
-        expect((await http(base, 'GET', `/orders/${placed.body.orderId}`)).body.status).toBe('CONFIRMED');
-      }, 30_000, 50);
+      await eventually(
+        async () => {
+          expect((await http(base, 'GET', `/orders/${placed.body.orderId}`)).body.status).toBe('CONFIRMED');
+        },
+        30_000,
+        50,
+      );
       expect(await store.stop('SIGTERM')).toEqual({ code: 0, signal: null });
     } finally {
       await only.drop();
@@ -208,23 +236,27 @@ describe('after a SIGKILL: the orphaned embedded Postgres', () => {
     rmSync(dir, { recursive: true, force: true });
   });
 
-  it('is re-used by the next start on the same directory', async () => {
-    const env = { DATABASE_URL: undefined, EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) };
-    const killed = spawnStore(env);
-    await killed.port(EMBEDDED_START_TIMEOUT);
-    expect(await killed.stop('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
-    // No chance to clean up: its Postgres lives on.
-    const orphan = postmasterPid(dataDir);
-    expect(orphan).toBeDefined();
+  it(
+    'is re-used by the next start on the same directory',
+    async () => {
+      const env = { DATABASE_URL: undefined, EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) };
+      const killed = spawnStore(env);
+      await killed.port(EMBEDDED_START_TIMEOUT);
+      expect(await killed.stop('SIGKILL')).toEqual({ code: null, signal: 'SIGKILL' });
+      // No chance to clean up: its Postgres lives on.
+      const orphan = postmasterPid(dataDir);
+      expect(orphan).toBeDefined();
 
-    const again: SpawnedStore = spawnStore(env);
-    await expectHealthy(await again.port(EMBEDDED_START_TIMEOUT));
-    expect(again.stdout()).toContain('re-using the PostgreSQL already running');
-    expect(postmasterPid(dataDir)).toBe(orphan);
-    // The killed process no longer uses it: the last one to stop stops it, whoever started it.
-    expect(await again.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    await expectPostgresStopped(dataDir, pgPort);
-  }, EMBEDDED_START_TIMEOUT * 2);
+      const again: SpawnedStore = spawnStore(env);
+      await expectHealthy(await again.port(EMBEDDED_START_TIMEOUT));
+      expect(again.stdout()).toContain('re-using the PostgreSQL already running');
+      expect(postmasterPid(dataDir)).toBe(orphan);
+      // The killed process no longer uses it: the last one to stop stops it, whoever started it.
+      expect(await again.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      await expectPostgresStopped(dataDir, pgPort);
+    },
+    EMBEDDED_START_TIMEOUT * 2,
+  );
 });
 
 describe('several processes without DATABASE_URL share one embedded Postgres', () => {
@@ -245,37 +277,45 @@ describe('several processes without DATABASE_URL share one embedded Postgres', (
 
   const env = () => ({ DATABASE_URL: undefined, EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) });
 
-  it('started together, each serves; the first to stop leaves it to the other, the last stops it', async () => {
-    // Started at the same moment on a fresh directory: one initialises and starts it, the other joins.
-    const [first, second] = [spawnStore(env()), spawnStore(env())];
-    await expectHealthy(await first.port(EMBEDDED_START_TIMEOUT));
-    await expectHealthy(await second.port(EMBEDDED_START_TIMEOUT));
-    const postgres = postmasterPid(dataDir);
-    expect(postgres).toBeDefined();
+  it(
+    'started together, each serves; the first to stop leaves it to the other, the last stops it',
+    async () => {
+      // Started at the same moment on a fresh directory: one initialises and starts it, the other joins.
+      const [first, second] = [spawnStore(env()), spawnStore(env())];
+      await expectHealthy(await first.port(EMBEDDED_START_TIMEOUT));
+      await expectHealthy(await second.port(EMBEDDED_START_TIMEOUT));
+      const postgres = postmasterPid(dataDir);
+      expect(postgres).toBeDefined();
 
-    expect(await first.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    expect(first.stdout()).toContain('other processes use it');
-    expect(postmasterPid(dataDir)).toBe(postgres);
-    await expectHealthy(await second.port());
-    const base = { url: `http://127.0.0.1:${await second.port()}` };
-    expect((await http(base, 'POST', '/inventory/products', { sku: 'SHARED-1', name: 'Kettle', priceCents: 100, stock: 1 })).status).toBe(201);
+      expect(await first.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      expect(first.stdout()).toContain('other processes use it');
+      expect(postmasterPid(dataDir)).toBe(postgres);
+      await expectHealthy(await second.port());
+      const base = { url: `http://127.0.0.1:${await second.port()}` };
+      expect((await http(base, 'POST', '/inventory/products', { sku: 'SHARED-1', name: 'Kettle', priceCents: 100, stock: 1 })).status).toBe(201);
 
-    expect(await second.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    expect(warnings(first)).toEqual([]);
-    expect(warnings(second)).toEqual([]);
-    await expectPostgresStopped(dataDir, pgPort);
-  }, EMBEDDED_START_TIMEOUT * 2);
+      expect(await second.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      expect(warnings(first)).toEqual([]);
+      expect(warnings(second)).toEqual([]);
+      await expectPostgresStopped(dataDir, pgPort);
+    },
+    EMBEDDED_START_TIMEOUT * 2,
+  );
 
-  it('a second process on a PORT already taken fails with one line naming PORT, and leaves the first one serving', async () => {
-    const first = spawnStore(env());
-    const port = await first.port(EMBEDDED_START_TIMEOUT);
-    const result = await runStoreToExit({ ...env(), PORT: String(port) }, EMBEDDED_START_TIMEOUT);
-    expect(result.code).toBe(1);
-    expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^monolith-first: PORT: \d+ is already in use/)]);
-    await expectHealthy(port);
-    expect(await first.stop('SIGTERM')).toEqual({ code: 0, signal: null });
-    await expectPostgresStopped(dataDir, pgPort);
-  }, EMBEDDED_START_TIMEOUT * 2);
+  it(
+    'a second process on a PORT already taken fails with one line naming PORT, and leaves the first one serving',
+    async () => {
+      const first = spawnStore(env());
+      const port = await first.port(EMBEDDED_START_TIMEOUT);
+      const result = await runStoreToExit({ ...env(), PORT: String(port) }, EMBEDDED_START_TIMEOUT);
+      expect(result.code).toBe(1);
+      expect(result.stderr.trim().split('\n')).toEqual([expect.stringMatching(/^monolith-first: PORT: \d+ is already in use/)]);
+      await expectHealthy(port);
+      expect(await first.stop('SIGTERM')).toEqual({ code: 0, signal: null });
+      await expectPostgresStopped(dataDir, pgPort);
+    },
+    EMBEDDED_START_TIMEOUT * 2,
+  );
 });
 
 describe('npm start, signalled as a user does', () => {
@@ -297,26 +337,34 @@ describe('npm start, signalled as a user does', () => {
   const env = () => ({ DATABASE_URL: undefined, EMBEDDED_PG_DIR: dataDir, EMBEDDED_PG_PORT: String(pgPort) });
 
   // npm forwards SIGINT and SIGTERM to its child: the script must be that child (exec), not a shell.
-  it.each(['SIGTERM', 'SIGINT'] as const)('%s to the npm process stops npm, the store and its Postgres, with no warning', async (signal) => {
-    const npm = spawnStore(env(), { npm: true, detached: true });
-    await expectHealthy(await npm.port(EMBEDDED_START_TIMEOUT));
-    expect(npm.stdout()).not.toContain('build: dist/ ->'); // an up-to-date build is not rebuilt
-    process.kill(npm.pid, signal);
-    await npm.exited;
-    await eventuallyGone(() => !groupAlive(npm));
-    expect(warnings(npm)).toEqual([]);
-    await expectPostgresStopped(dataDir, pgPort);
-  }, EMBEDDED_START_TIMEOUT);
+  it.each(['SIGTERM', 'SIGINT'] as const)(
+    '%s to the npm process stops npm, the store and its Postgres, with no warning',
+    async (signal) => {
+      const npm = spawnStore(env(), { npm: true, detached: true });
+      await expectHealthy(await npm.port(EMBEDDED_START_TIMEOUT));
+      expect(npm.stdout()).not.toContain('build: dist/ ->'); // an up-to-date build is not rebuilt
+      process.kill(npm.pid, signal);
+      await npm.exited;
+      await eventuallyGone(() => !groupAlive(npm));
+      expect(warnings(npm)).toEqual([]);
+      await expectPostgresStopped(dataDir, pgPort);
+    },
+    EMBEDDED_START_TIMEOUT,
+  );
 
-  it('Ctrl-C at a terminal (SIGINT to npm, its store: the whole group) stops everything, with no warning', async () => {
-    const npm = spawnStore(env(), { npm: true, detached: true });
-    await expectHealthy(await npm.port(EMBEDDED_START_TIMEOUT));
-    signalGroup(npm, 'SIGINT');
-    await npm.exited;
-    await eventuallyGone(() => !groupAlive(npm));
-    expect(warnings(npm)).toEqual([]);
-    await expectPostgresStopped(dataDir, pgPort);
-  }, EMBEDDED_START_TIMEOUT);
+  it(
+    'Ctrl-C at a terminal (SIGINT to npm, its store: the whole group) stops everything, with no warning',
+    async () => {
+      const npm = spawnStore(env(), { npm: true, detached: true });
+      await expectHealthy(await npm.port(EMBEDDED_START_TIMEOUT));
+      signalGroup(npm, 'SIGINT');
+      await npm.exited;
+      await eventuallyGone(() => !groupAlive(npm));
+      expect(warnings(npm)).toEqual([]);
+      await expectPostgresStopped(dataDir, pgPort);
+    },
+    EMBEDDED_START_TIMEOUT,
+  );
 });
 
 /** Log lines at warn level or above, and anything on stderr that is not npm's own banner. */

@@ -11,7 +11,14 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
 const topologies = ['monolith', 'microservices'];
 
 const MODULES = ['inventory', 'notifications', 'orders', 'payments', 'shipping'];
-const STATEMENTS = ['orders.place-order', 'payments.intend-payment', 'payments.record-payment', 'inventory.reserve-stock', 'shipping.schedule-shipment', 'orders.advance-checkout-saga'];
+const STATEMENTS = [
+  'orders.place-order',
+  'payments.intend-payment',
+  'payments.record-payment',
+  'inventory.reserve-stock',
+  'shipping.schedule-shipment',
+  'orders.advance-checkout-saga',
+];
 
 /**
  * The built store exporting OTLP/HTTP to a receiver on loopback: one checkout
@@ -72,20 +79,24 @@ describeEachTopology(topologies, 'one trace per checkout, logs joined by trace i
     const { orderId } = (await placed.json()) as { orderId: string };
     await eventually(async () => expect(((await (await fetch(`${url}/orders/${orderId}`)).json()) as { status: string }).status).toBe('CONFIRMED'));
 
-    const spans = await eventually(async () => {
-      const found = receiver.trace(traceId);
-      const names = found.map((span) => span.name);
-      // Notifications' handling of OrderConfirmed continues the checkout's trace, a little after it
-      // (Orders' own delivery workflow handles it too: that span alone is not Notifications').
-      expect(names).toEqual(expect.arrayContaining(['orders.checkout.SCHEDULE_SHIPMENT', 'shipping.scheduleShipment', 'orders.OrderConfirmed handle']));
-      expect(found.filter((span) => span.name === 'orders.OrderConfirmed handle').map((span) => span.attributes.module)).toContain('notifications');
-      // Each process exports on its own schedule: wait for every statement span too, and for
-      // every parent (a child may arrive before its parent does).
-      for (const statement of STATEMENTS) expect(names.some((name) => name.startsWith(`pg.query:${statement}:`))).toBe(true);
-      const ids = new Set(found.map((span) => span.spanId));
-      expect(found.filter((span) => span.parentSpanId && !ids.has(span.parentSpanId))).toEqual([]);
-      return found;
-    }, 15_000, 100);
+    const spans = await eventually(
+      async () => {
+        const found = receiver.trace(traceId);
+        const names = found.map((span) => span.name);
+        // Notifications' handling of OrderConfirmed continues the checkout's trace, a little after it
+        // (Orders' own delivery workflow handles it too: that span alone is not Notifications').
+        expect(names).toEqual(expect.arrayContaining(['orders.checkout.SCHEDULE_SHIPMENT', 'shipping.scheduleShipment', 'orders.OrderConfirmed handle']));
+        expect(found.filter((span) => span.name === 'orders.OrderConfirmed handle').map((span) => span.attributes.module)).toContain('notifications');
+        // Each process exports on its own schedule: wait for every statement span too, and for
+        // every parent (a child may arrive before its parent does).
+        for (const statement of STATEMENTS) expect(names.some((name) => name.startsWith(`pg.query:${statement}:`))).toBe(true);
+        const ids = new Set(found.map((span) => span.spanId));
+        expect(found.filter((span) => span.parentSpanId && !ids.has(span.parentSpanId))).toEqual([]);
+        return found;
+      },
+      15_000,
+      100,
+    );
     const names = spans.map((span) => span.name);
 
     // Every module has spans in this one trace, named <module>.<operation> with a module attribute.

@@ -23,9 +23,12 @@ async function post(url: string, path: string, body: unknown): Promise<Response>
  * means the attempt that timed out created the product all the same.
  */
 export async function stockProducts(url: string): Promise<void> {
-  for (const [sku, stock] of [['PLENTY', 100_000], ['SCARCE', 20]] as const) {
+  for (const [sku, stock] of [
+    ['PLENTY', 100_000],
+    ['SCARCE', 20],
+  ] as const) {
     const deadline = Date.now() + 60_000;
-    for (let unavailable = false; ; ) {
+    for (let unavailable = false; ;) {
       const response = await post(url, '/inventory/products', { sku, name: sku, priceCents: 1000, stock });
       const text = await response.text();
       if (response.status === 201 || (response.status === 409 && unavailable)) break;
@@ -79,22 +82,30 @@ export function startCheckoutLoad(url: string, workers: number): CheckoutLoad {
  * end to end), answering when that was; a declined or cancelled order counts as not yet.
  */
 export async function checkoutConfirms(url: string, timeoutMs: number): Promise<number> {
-  return eventually(async () => {
-    const response = await post(url, '/orders', {
-      customerId: 'after-the-outage',
-      items: [{ sku: 'PLENTY', quantity: 1 }],
-      paymentToken: 'tok_visa',
-      shippingAddress: ADDRESS,
-    });
-    if (response.status !== 202) throw new Error(`checkout answered ${response.status}: ${await response.text()}`);
-    const { orderId } = (await response.json()) as { orderId: string };
-    await eventually(async () => {
-      const order = (await (await fetch(`${url}/orders/${orderId}`)).json()) as { status: string };
-      if (order.status === 'PENDING') throw new Error(`order ${orderId} still PENDING`);
-      if (order.status !== 'CONFIRMED') throw new Error(`order ${orderId} ended ${order.status}`);
-    }, 15_000, 50);
-    return performance.now();
-  }, timeoutMs, 100);
+  return eventually(
+    async () => {
+      const response = await post(url, '/orders', {
+        customerId: 'after-the-outage',
+        items: [{ sku: 'PLENTY', quantity: 1 }],
+        paymentToken: 'tok_visa',
+        shippingAddress: ADDRESS,
+      });
+      if (response.status !== 202) throw new Error(`checkout answered ${response.status}: ${await response.text()}`);
+      const { orderId } = (await response.json()) as { orderId: string };
+      await eventually(
+        async () => {
+          const order = (await (await fetch(`${url}/orders/${orderId}`)).json()) as { status: string };
+          if (order.status === 'PENDING') throw new Error(`order ${orderId} still PENDING`);
+          if (order.status !== 'CONFIRMED') throw new Error(`order ${orderId} ended ${order.status}`);
+        },
+        15_000,
+        50,
+      );
+      return performance.now();
+    },
+    timeoutMs,
+    100,
+  );
 }
 
 /** The processes of a topology that are no longer running, with how they ended. */

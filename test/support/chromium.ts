@@ -27,7 +27,11 @@ export function ensureChromium(): { readonly path: string } | { readonly missing
   if (process.env.CI === 'true' && root && existsSync('/usr/bin/apt-get')) {
     try {
       execFileSync('apt-get', ['update'], { stdio: 'ignore', timeout: 300_000 });
-      execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], { stdio: 'ignore', timeout: 600_000, env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
+      execFileSync('apt-get', ['install', '-y', '--no-install-recommends', 'chromium'], {
+        stdio: 'ignore',
+        timeout: 600_000,
+        env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' },
+      });
     } catch (error) {
       return { missing: `${CHROMIUM_PATH} is missing and \`apt-get install -y chromium\` failed: ${(error as Error).message.split('\n')[0]}` };
     }

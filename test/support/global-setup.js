@@ -31,7 +31,10 @@ export default async function globalSetup() {
   // A free port and a data directory per checkout: two checkouts' runs on one machine never meet;
   // two runs of one checkout share its server (the last one to finish stops it).
   const port = process.env.TEST_EMBEDDED_PG_PORT ? Number(process.env.TEST_EMBEDDED_PG_PORT) : await freePort();
-  const checkout = createHash('sha256').update(fileURLToPath(new URL('../../', import.meta.url))).digest('hex').slice(0, 12);
+  const checkout = createHash('sha256')
+    .update(fileURLToPath(new URL('../../', import.meta.url)))
+    .digest('hex')
+    .slice(0, 12);
   Logger.overrideLogger(['error', 'warn']);
   // Under the system temp dir, not the checkout: when tests run as root, Postgres runs as the
   // `postgres` user and cannot enter a checkout under a private directory such as /root.
@@ -44,7 +47,9 @@ export default async function globalSetup() {
   const server = await startEmbeddedPostgres({ dataDir, port });
   process.env.DATABASE_URL = server.url;
   globalThis.__embeddedPostgres = server;
-  console.log(`\n[test] PostgreSQL: embedded, ${new URL(server.url).port === String(port) ? '' : 're-used, '}port ${new URL(server.url).port}, data ${dataDir} (no DATABASE_URL)`);
+  console.log(
+    `\n[test] PostgreSQL: embedded, ${new URL(server.url).port === String(port) ? '' : 're-used, '}port ${new URL(server.url).port}, data ${dataDir} (no DATABASE_URL)`,
+  );
 }
 
 function freePort() {

@@ -48,4 +48,3 @@ export function describeEachTopology<T extends string>(topologies: readonly T[],
     describeWithNats(title.replace('%s', topology), () => fn(topology), topology !== 'monolith');
   }
 }
-

@@ -76,6 +76,9 @@ interface RawSpan {
 
 function attributes(list: Attribute[] | undefined): Record<string, string | number | boolean> {
   return Object.fromEntries(
-    (list ?? []).map(({ key, value }) => [key, value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : value.boolValue ?? value.doubleValue ?? '')]),
+    (list ?? []).map(({ key, value }) => [
+      key,
+      value.stringValue ?? (value.intValue !== undefined ? Number(value.intValue) : (value.boolValue ?? value.doubleValue ?? '')),
+    ]),
   );
 }

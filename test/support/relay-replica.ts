@@ -90,7 +90,10 @@ export class RelayReplica {
         registered.id,
         this.pausable<Parameters<DeliveryRoute>>((envelope, _previousSequence, claim) => inbox.receive(envelope, claim)),
       );
-      this.bus.routeBatch(registered.id, this.pausable<Parameters<BatchRoute>>((envelopes, claims) => inbox.receiveBatch(envelopes, claims)));
+      this.bus.routeBatch(
+        registered.id,
+        this.pausable<Parameters<BatchRoute>>((envelopes, claims) => inbox.receiveBatch(envelopes, claims)),
+      );
     }
   }
 

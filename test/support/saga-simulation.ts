@@ -26,7 +26,14 @@ export async function openSimulatedDatabase(url: string): Promise<DataSource> {
   await admin.query(`INSERT INTO simclock.clock SELECT '2030-01-01T00:00:00Z' WHERE NOT EXISTS (SELECT 1 FROM simclock.clock)`);
   await admin.query(`CREATE OR REPLACE FUNCTION simclock.now() RETURNS timestamptz LANGUAGE sql STABLE AS 'SELECT t FROM simclock.clock'`);
   const runner = admin.createQueryRunner();
-  for (const migration of [new CreateSagaTables1700000000002(), new AddSagaOutputs1700000000003(), new AddSagaReach1700000000006(), new AddSagaWaits1700000000009(), new AddSagaWatched1700000000030()]) await migration.up(runner);
+  for (const migration of [
+    new CreateSagaTables1700000000002(),
+    new AddSagaOutputs1700000000003(),
+    new AddSagaReach1700000000006(),
+    new AddSagaWaits1700000000009(),
+    new AddSagaWatched1700000000030(),
+  ])
+    await migration.up(runner);
   await runner.release();
   await admin.destroy();
   const db = new DataSource({
@@ -152,7 +159,9 @@ export class Books {
 
   /** In a stable order (not arrival, which concurrent sagas may vary): the test picks by index. */
   sortedPending(): PendingCall[] {
-    return [...this.pending].sort((a, b) => a.key.localeCompare(b.key) || a.replica - b.replica || a.resource.localeCompare(b.resource) || Number(a.undo) - Number(b.undo) || a.id - b.id);
+    return [...this.pending].sort(
+      (a, b) => a.key.localeCompare(b.key) || a.replica - b.replica || a.resource.localeCompare(b.resource) || Number(a.undo) - Number(b.undo) || a.id - b.id,
+    );
   }
 
   take(call: PendingCall): void {

@@ -14,7 +14,8 @@ const MAIN = fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 /** Process variables the store reads: a test names every one it wants, nothing leaks in from the shell or jest. */
 // DB_ROLE_SECRET is inherited when the shell sets one (the tests do not); pass `undefined` to unset it.
 // A developer's .env is not read either (ENV_FILE=none) unless a test asks for it.
-const STORE_VARIABLE = /^(ENV_FILE|MODULES|GATEWAY|PORT|TRANSPORT|NATS_URL|NATS_USER|NATS_PASSWORD|NATS_CREDS|NATS_TLS_.*|NATS_INBOX_PREFIX|DATABASE_URL|[A-Z]+_DATABASE_URL|EMBEDDED_PG_.*|DB_POOL_SIZE|SERVICE_TOKEN|LOG_LEVEL)$/;
+const STORE_VARIABLE =
+  /^(ENV_FILE|MODULES|GATEWAY|PORT|TRANSPORT|NATS_URL|NATS_USER|NATS_PASSWORD|NATS_CREDS|NATS_TLS_.*|NATS_INBOX_PREFIX|DATABASE_URL|[A-Z]+_DATABASE_URL|EMBEDDED_PG_.*|DB_POOL_SIZE|SERVICE_TOKEN|LOG_LEVEL)$/;
 
 export interface Exit {
   readonly code: number | null;

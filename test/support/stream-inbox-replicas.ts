@@ -19,7 +19,17 @@ export function auditReplicas(store: TestStore, handler: EventSubscriber<object>
   const messaging = store.application.messaging;
   const [subscriber] = messaging.registry.subscribersIn('audit');
   return Array.from({ length: count }, () => {
-    const inbox = new StreamInbox(subscriber, 'ledger', store.application.databases.get('audit'), messaging.transactionsFor('audit'), messaging.store('audit'), () => handler, SHORT_LIMITS, 1, random);
+    const inbox = new StreamInbox(
+      subscriber,
+      'ledger',
+      store.application.databases.get('audit'),
+      messaging.transactionsFor('audit'),
+      messaging.store('audit'),
+      () => handler,
+      SHORT_LIMITS,
+      1,
+      random,
+    );
     return (batch) => inbox.receive(batch);
   });
 }

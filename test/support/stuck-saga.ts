@@ -42,7 +42,13 @@ export async function stuckSagas(store: TestStore, module: string, saga = 'conso
     ],
   });
   const metrics = store.application.app.get(Metrics, { strict: false });
-  const runner = new SagaRunner(definition, { leaseMs: 10_000, batchSize: 16, pollIntervalMs: 100 }, db, store.application.messaging.transactionsFor(module), metrics);
+  const runner = new SagaRunner(
+    definition,
+    { leaseMs: 10_000, batchSize: 16, pollIntervalMs: 100 },
+    db,
+    store.application.messaging.transactionsFor(module),
+    metrics,
+  );
   await runner.onApplicationBootstrap();
   const row = async (key: string) => {
     const [found] = await db.query(`SELECT status, step, attempts, last_error FROM "${module}".sagas WHERE saga = $1 AND key = $2`, [saga, key]);
@@ -51,7 +57,10 @@ export async function stuckSagas(store: TestStore, module: string, saga = 'conso
   return {
     saga,
     async park(key) {
-      await db.query(`WITH ${runner.store.startSql({ key: '$1::text', deadlineMs: 'NULL::int', traceContext: `'{}'::jsonb`, leaseMs: 'NULL::int' })} SELECT 1`, [key]);
+      await db.query(
+        `WITH ${runner.store.startSql({ key: '$1::text', deadlineMs: 'NULL::int', traceContext: `'{}'::jsonb`, leaseMs: 'NULL::int' })} SELECT 1`,
+        [key],
+      );
       runner.wake();
       await eventually(async () => expect((await row(key))?.status).toBe('STUCK'), 30_000, 50);
     },

@@ -69,7 +69,10 @@ export class SyntheticStream {
 
   /** The messages ready now, oldest first, at most `max`. */
   ready(max: number): number[] {
-    return this.messages.filter((m) => !m.acked && m.readyAt <= this.now).slice(0, max).map((m) => m.sequence);
+    return this.messages
+      .filter((m) => !m.acked && m.readyAt <= this.now)
+      .slice(0, max)
+      .map((m) => m.sequence);
   }
 
   /**

@@ -60,10 +60,14 @@ export async function startTopology(
       processes.set(plan.name, await startTestStore({ ...shared, ...processEnv(plan), ...plan.env }, { database }));
     }
     const gateway = [...processes.values()].find((store) => store.config.gateway)!;
-    await eventually(async () => {
-      const health = await http(gateway, 'GET', '/health');
-      if (health.status !== 200) throw new Error(`gateway not healthy yet: ${JSON.stringify(health.body)}`);
-    }, 15_000, 50);
+    await eventually(
+      async () => {
+        const health = await http(gateway, 'GET', '/health');
+        if (health.status !== 200) throw new Error(`gateway not healthy yet: ${JSON.stringify(health.body)}`);
+      },
+      15_000,
+      50,
+    );
     return { name, url: gateway.url, database, processes, close };
   } catch (error) {
     await close();

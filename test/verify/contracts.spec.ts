@@ -80,7 +80,12 @@ describe('the contract compatibility gate', () => {
     expect({ status: run.status, failing: run.failing, notices: run.notices }).toEqual({ status: 0, failing: [], notices: [] });
     const snapshot = JSON.parse(readFileSync(join(REPO, SNAPSHOT), 'utf8'));
     expect(Object.keys(snapshot.modules)).toEqual(['inventory', 'notifications', 'orders', 'payments', 'shipping']);
-    expect(Object.keys(snapshot.modules.orders.events)).toEqual(['orders.OrderCancelled', 'orders.OrderConfirmed', 'orders.OrderPlaced', 'orders.ReviewRequested']);
+    expect(Object.keys(snapshot.modules.orders.events)).toEqual([
+      'orders.OrderCancelled',
+      'orders.OrderConfirmed',
+      'orders.OrderPlaced',
+      'orders.ReviewRequested',
+    ]);
   });
 
   it('fails on breaking input changes: a removed operation, a removed or renamed field, a new required field, a type, tighter constraints', async () => {
@@ -99,7 +104,9 @@ describe('the contract compatibility gate', () => {
     edit(root, 'src/modules/inventory/contract/stock-line.ts', (t) => t.replace('@Max(1000)', '@Max(999)'));
     edit(root, 'src/modules/shipping/contract/shipping-address.ts', (t) => t.replace('@Length(1, 20)', '@Length(1, 10)'));
     edit(root, 'src/modules/payments/contract/find-payments.query.ts', (t) =>
-      t.replace("import { IsString } from 'class-validator';", "import { IsString, Matches } from 'class-validator';").replace('@IsString()', '@IsString()\n  @Matches(/^[0-9a-f-]+$/)'),
+      t
+        .replace("import { IsString } from 'class-validator';", "import { IsString, Matches } from 'class-validator';")
+        .replace('@IsString()', '@IsString()\n  @Matches(/^[0-9a-f-]+$/)'),
     );
     const run = await verify(root);
     expect(run.status).toBe(1);
@@ -118,7 +125,10 @@ describe('the contract compatibility gate', () => {
     ]);
     // Where: a removed operation at its snapshot entry, a changed one at its declaration; and how to fix or accept.
     const removed = run.failing.find((line) => line.includes('getProduct: removed'))!;
-    const snapshotLine = readFileSync(join(root, SNAPSHOT), 'utf8').split('\n').findIndex((line) => line.includes('"getProduct": {')) + 1;
+    const snapshotLine =
+      readFileSync(join(root, SNAPSHOT), 'utf8')
+        .split('\n')
+        .findIndex((line) => line.includes('"getProduct": {')) + 1;
     expect(removed).toMatch(new RegExp(`^\\[contract-breaking\\] contracts\\.snapshot\\.json:${snapshotLine} — `));
     expect(removed).toContain('npm run verify -- --update-contracts');
     const required = run.failing.find((line) => line.includes('reason: added as required'))!;
@@ -137,18 +147,20 @@ describe('the contract compatibility gate', () => {
     expect(run.breaks.sort()).toEqual([
       'inventory operation getPrices, output field [].priceCents: removed',
       'orders operation placeOrder, output field created: became optional (may be absent)',
-      ...['chargePayment', 'findPayments', 'getPayment', 'refundPayment'].map((op) =>
-        `payments operation ${op}, output field ${op === 'findPayments' ? 'items[].' : ''}amountCents: type changed from number to string`,
+      ...['chargePayment', 'findPayments', 'getPayment', 'refundPayment'].map(
+        (op) => `payments operation ${op}, output field ${op === 'findPayments' ? 'items[].' : ''}amountCents: type changed from number to string`,
       ),
-      ...['cancelShipment', 'findShipments', 'getShipment', 'scheduleShipment'].map((op) =>
-        `shipping operation ${op}, output field ${op === 'findShipments' ? 'items[].' : ''}createdAt: may now be null`,
+      ...['cancelShipment', 'findShipments', 'getShipment', 'scheduleShipment'].map(
+        (op) => `shipping operation ${op}, output field ${op === 'findShipments' ? 'items[].' : ''}createdAt: may now be null`,
       ),
     ]);
   });
 
   it('fails on breaking event changes: removed, version lowered, a new version dropping a field, a payload changed without a bump', async () => {
     const root = copyTree();
-    edit(root, 'src/modules/orders/index.ts', (t) => t.replace('export { OrderPlaced, OrderConfirmed, OrderCancelled, ReviewRequested }', 'export { OrderConfirmed, OrderCancelled, ReviewRequested }'));
+    edit(root, 'src/modules/orders/index.ts', (t) =>
+      t.replace('export { OrderPlaced, OrderConfirmed, OrderCancelled, ReviewRequested }', 'export { OrderConfirmed, OrderCancelled, ReviewRequested }'),
+    );
     // Version 3 without `reason`: a v2 subscriber cannot read it.
     edit(root, 'src/modules/orders/contract/order-events.ts', (t) =>
       t
@@ -175,14 +187,21 @@ describe('the contract compatibility gate', () => {
   it('passes a compatible change with a notice; --update-contracts records it and says what changed; the next run is clean', async () => {
     const root = copyTree();
     edit(root, 'src/modules/inventory/contract/restock-product.command.ts', (t) =>
-      t.replace("import { IsInt, IsString", "import { IsInt, IsOptional, IsString").replace('readonly quantity: number;', 'readonly quantity: number;\n\n  @IsOptional()\n  @IsString()\n  readonly reason?: string;'),
+      t
+        .replace('import { IsInt, IsString', 'import { IsInt, IsOptional, IsString')
+        .replace('readonly quantity: number;', 'readonly quantity: number;\n\n  @IsOptional()\n  @IsString()\n  readonly reason?: string;'),
     );
-    edit(root, 'src/modules/inventory/contract/price.view.ts', (t) => t.replace('readonly priceCents: number;', 'readonly priceCents: number;\n  readonly currency: string;'));
+    edit(root, 'src/modules/inventory/contract/price.view.ts', (t) =>
+      t.replace('readonly priceCents: number;', 'readonly priceCents: number;\n  readonly currency: string;'),
+    );
     // As notifications needed: OrderConfirmed's next version keeps every field, adds two.
     edit(root, 'src/modules/orders/contract/order-events.ts', (t) =>
       t
         .replace("name: 'orders.OrderConfirmed', version: 2", "name: 'orders.OrderConfirmed', version: 3")
-        .replace('readonly shipmentId: string;\n', 'readonly shipmentId: string;\n\n  @IsString()\n  readonly carrierId: string;\n\n  @IsInt()\n  @Min(0)\n  readonly weightGrams: number;\n'),
+        .replace(
+          'readonly shipmentId: string;\n',
+          'readonly shipmentId: string;\n\n  @IsString()\n  readonly carrierId: string;\n\n  @IsInt()\n  @Min(0)\n  readonly weightGrams: number;\n',
+        ),
     );
     // Each operation takes an input class of its own (defineContract refuses a shared one).
     edit(root, 'src/modules/payments/contract/payments.contract.ts', (t) =>
@@ -200,7 +219,9 @@ describe('the contract compatibility gate', () => {
     ];
     const run = await verify(root);
     expect({ status: run.status, failing: run.failing }).toEqual({ status: 0, failing: [] });
-    expect(run.notices.map((line) => line.replace(/^contract changed compatibly: (.*) — run npm run verify -- --update-contracts to record it$/, '$1')).sort()).toEqual(expected);
+    expect(
+      run.notices.map((line) => line.replace(/^contract changed compatibly: (.*) — run npm run verify -- --update-contracts to record it$/, '$1')).sort(),
+    ).toEqual(expected);
 
     // Not recorded: a release branch can insist.
     const strict = await verify(root, '--strict-contracts');

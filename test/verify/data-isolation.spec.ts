@@ -21,14 +21,20 @@ describe("a module's DataSource and another module's tables", () => {
     Logger.overrideLogger(['error', 'warn']);
     database = await createTestDatabase();
     modules = await discoverModules();
-    const config = loadConfig({ DATABASE_URL: database.url, LOG_LEVEL: 'warn', DB_ROLE_SECRET: process.env.DB_ROLE_SECRET }, modules.map((m) => m.definition.name));
+    const config = loadConfig(
+      { DATABASE_URL: database.url, LOG_LEVEL: 'warn', DB_ROLE_SECRET: process.env.DB_ROLE_SECRET },
+      modules.map((m) => m.definition.name),
+    );
     databases = await ModuleDatabases.open(config, modules);
     for (const { definition } of modules) {
       // Each module lists its own tables: only it may see them.
       const rows: { table_name: string }[] = await databases
         .get(definition.name)
         .query(`SELECT table_name FROM information_schema.tables WHERE table_schema = $1 ORDER BY table_name`, [definition.name]);
-      tables.set(definition.name, rows.map((row) => row.table_name));
+      tables.set(
+        definition.name,
+        rows.map((row) => row.table_name),
+      );
     }
   });
 
@@ -37,10 +43,9 @@ describe("a module's DataSource and another module's tables", () => {
     await database?.drop();
   });
 
-  const pairs = () =>
-    modules.flatMap((a) => modules.filter((b) => b !== a).map((b) => [a.definition.name, b.definition.name] as const));
+  const pairs = () => modules.flatMap((a) => modules.filter((b) => b !== a).map((b) => [a.definition.name, b.definition.name] as const));
 
-  it('gets `permission denied` for every query of every other module\'s table', async () => {
+  it("gets `permission denied` for every query of every other module's table", async () => {
     let tried = 0;
     for (const [reader, owner] of pairs()) {
       const source = databases.get(reader);

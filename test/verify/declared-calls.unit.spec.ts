@@ -53,7 +53,10 @@ describe('declared calls match the code', () => {
     for (const module of modules) {
       const files = sources(join(MODULES_ROOT, module.definition.name, 'internal', 'http'));
       const callees = modules.filter((m) => m === module || module.manifest.calls.includes(m.definition.name));
-      expect({ module: module.definition.name, undeclared: [...invoked(files, callees)].filter((op) => !declared(module.definition.httpCalls).has(op)) }).toEqual({
+      expect({
+        module: module.definition.name,
+        undeclared: [...invoked(files, callees)].filter((op) => !declared(module.definition.httpCalls).has(op)),
+      }).toEqual({
         module: module.definition.name,
         undeclared: [],
       });

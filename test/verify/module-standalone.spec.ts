@@ -54,19 +54,20 @@ async function boot(hosted: readonly string[], gateway: 'on' | 'off'): Promise<T
     LOG_LEVEL: 'error',
   });
   // Its event stream goes with it: nothing left on the shared NATS.
-  return { ...store, close: async () => {
-    await store.close();
-    await deleteEventStream(NATS_URL, prefix).catch(() => {});
-  } };
+  return {
+    ...store,
+    close: async () => {
+      await store.close();
+      await deleteEventStream(NATS_URL, prefix).catch(() => {});
+    },
+  };
 }
 
 /** /health: every hosted module local and up, every other one remote and down. */
 async function expectHealth(store: TestStore, hosted: readonly string[], expectedStatus: number): Promise<void> {
   const health = await http(store, 'GET', '/health');
   expect(health.body.modules).toEqual(
-    Object.fromEntries(
-      NAMES.map((name) => [name, hosted.includes(name) ? { location: 'local', status: 'up' } : { location: 'remote', status: 'down' }]),
-    ),
+    Object.fromEntries(NAMES.map((name) => [name, hosted.includes(name) ? { location: 'local', status: 'up' } : { location: 'remote', status: 'down' }])),
   );
   expect(health.status).toBe(expectedStatus);
 }
@@ -79,10 +80,12 @@ function clientOf(store: TestStore, name: string): ContractClient<any> {
 async function expectAnswersLocally(store: TestStore, name: string): Promise<void> {
   const [operation] = Object.entries(module(name).definition.contract.operations).find(([, spec]) => spec.kind === 'query') ?? [];
   if (!operation) return;
-  const outcome = await clientOf(store, name)[operation]({}).then(
-    () => 'answered',
-    (error: unknown) => (error instanceof ModuleError ? error.code : String(error)),
-  );
+  const outcome = await clientOf(store, name)
+    [operation]({})
+    .then(
+      () => 'answered',
+      (error: unknown) => (error instanceof ModuleError ? error.code : String(error)),
+    );
   expect({ module: name, operation, outcome }).not.toEqual({ module: name, operation, outcome: 'UNAVAILABLE' });
 }
 
@@ -122,25 +125,35 @@ describe.each(NAMES)('module %s, booted without the rest of the store', (name) =
   });
 
   // Hosting fewer than all modules, a process reaches the others through NATS.
-  itWithNats('starts with the modules it calls (MODULES=<it + calls>), each local and up', async () => {
-    const hosted = [name, ...module(name).manifest.calls];
-    const store = await boot(hosted, 'on');
-    stores.push(store);
-    // A gateway serves every module's routes, so it reports degraded while any is missing.
-    await expectHealth(store, hosted, hosted.length === NAMES.length ? 200 : 503);
-    for (const local of hosted) await expectAnswersLocally(store, local);
+  itWithNats(
+    'starts with the modules it calls (MODULES=<it + calls>), each local and up',
+    async () => {
+      const hosted = [name, ...module(name).manifest.calls];
+      const store = await boot(hosted, 'on');
+      stores.push(store);
+      // A gateway serves every module's routes, so it reports degraded while any is missing.
+      await expectHealth(store, hosted, hosted.length === NAMES.length ? 200 : 503);
+      for (const local of hosted) await expectAnswersLocally(store, local);
 
-    // Headless, it needs nothing but what it hosts: healthy.
-    const headless = await boot(hosted, 'off');
-    stores.push(headless);
-    await expectHealth(headless, hosted, 200);
-  }, undefined, 1 + declared(name).length < NAMES.length);
+      // Headless, it needs nothing but what it hosts: healthy.
+      const headless = await boot(hosted, 'off');
+      stores.push(headless);
+      await expectHealth(headless, hosted, 200);
+    },
+    undefined,
+    1 + declared(name).length < NAMES.length,
+  );
 
-  itWithNats('starts alone (MODULES=<it>); every module it does not host answers 503', async () => {
-    const store = await boot([name], 'on');
-    stores.push(store);
-    await expectHealth(store, [name], NAMES.length === 1 ? 200 : 503);
-    await expectAnswersLocally(store, name);
-    for (const other of NAMES.filter((n) => n !== name)) await expectUnavailable(store, other);
-  }, undefined, NAMES.length > 1);
+  itWithNats(
+    'starts alone (MODULES=<it>); every module it does not host answers 503',
+    async () => {
+      const store = await boot([name], 'on');
+      stores.push(store);
+      await expectHealth(store, [name], NAMES.length === 1 ? 200 : 503);
+      await expectAnswersLocally(store, name);
+      for (const other of NAMES.filter((n) => n !== name)) await expectUnavailable(store, other);
+    },
+    undefined,
+    NAMES.length > 1,
+  );
 });

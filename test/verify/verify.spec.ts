@@ -104,12 +104,16 @@ describe('npm run verify', () => {
   describe('imports (dependency-cruiser)', () => {
     it("fails on a relative import of another module's internals", async () => {
       const root = copyTree();
-      write(root, 'src/modules/orders/internal/planted.ts', [
-        '// planted by verify.spec',
-        "import { PaymentEntity } from '../../payments/internal/infrastructure/payment.entity.js';",
-        'export const planted = PaymentEntity;',
-        '',
-      ].join('\n'));
+      write(
+        root,
+        'src/modules/orders/internal/planted.ts',
+        [
+          '// planted by verify.spec',
+          "import { PaymentEntity } from '../../payments/internal/infrastructure/payment.entity.js';",
+          'export const planted = PaymentEntity;',
+          '',
+        ].join('\n'),
+      );
       const block = expectOnly(await verify(root), 'deep-import', 'src/modules/orders/internal/planted.ts', 2);
       expect(block).toContain('src/modules/payments/internal/infrastructure/payment.entity.ts');
       expect(block).toContain("import from '../../payments/index.js'");
@@ -117,30 +121,38 @@ describe('npm run verify', () => {
 
     it('fails on a type-only import through a path alias', async () => {
       const root = copyTree();
-      edit(root, 'tsconfig.json', (text) =>
-        text.replace('"compilerOptions": {', '"compilerOptions": {\n    "paths": { "@modules/*": ["./src/modules/*"] },'),
+      edit(root, 'tsconfig.json', (text) => text.replace('"compilerOptions": {', '"compilerOptions": {\n    "paths": { "@modules/*": ["./src/modules/*"] },'));
+      write(
+        root,
+        'src/modules/orders/internal/planted.ts',
+        [
+          "import type { ShipmentEntity } from '@modules/shipping/internal/infrastructure/shipment.entity.js';",
+          'export type Planted = ShipmentEntity;',
+          '',
+        ].join('\n'),
       );
-      write(root, 'src/modules/orders/internal/planted.ts', [
-        "import type { ShipmentEntity } from '@modules/shipping/internal/infrastructure/shipment.entity.js';",
-        'export type Planted = ShipmentEntity;',
-        '',
-      ].join('\n'));
       const block = expectOnly(await verify(root), 'deep-import', 'src/modules/orders/internal/planted.ts', 1);
       expect(block).toContain('src/modules/shipping/internal/infrastructure/shipment.entity.ts');
     });
 
     it("fails on a direct import of another module's contract/ file or composition root", async () => {
       const root = copyTree();
-      write(root, 'src/modules/orders/internal/planted.ts', [
-        "import { InventoryContract } from '../../inventory/contract/inventory.contract.js';",
-        "import payments from '../../payments/payments.module.js';",
-        'export const planted = [InventoryContract, payments];',
-        '',
-      ].join('\n'));
+      write(
+        root,
+        'src/modules/orders/internal/planted.ts',
+        [
+          "import { InventoryContract } from '../../inventory/contract/inventory.contract.js';",
+          "import payments from '../../payments/payments.module.js';",
+          'export const planted = [InventoryContract, payments];',
+          '',
+        ].join('\n'),
+      );
       const run = await verify(root);
       expect(run.status).toBe(1);
       expect(run.failing).toEqual([
-        expect.stringMatching(/^\[deep-import\] src\/modules\/orders\/internal\/planted\.ts:1 — imports src\/modules\/inventory\/contract\/inventory\.contract\.ts/),
+        expect.stringMatching(
+          /^\[deep-import\] src\/modules\/orders\/internal\/planted\.ts:1 — imports src\/modules\/inventory\/contract\/inventory\.contract\.ts/,
+        ),
         expect.stringMatching(/^\[deep-import\] src\/modules\/orders\/internal\/planted\.ts:2 — imports src\/modules\/payments\/payments\.module\.ts/),
       ]);
     });
@@ -152,7 +164,9 @@ describe('npm run verify', () => {
       const run = await verify(root);
       expect(run.status).toBe(1);
       expect(run.failing).toEqual([
-        expect.stringMatching(/^\[public-face\] src\/modules\/inventory\/index\.ts:\d+ — exposes src\/modules\/inventory\/internal\/get-product\/get-product\.handler\.ts/),
+        expect.stringMatching(
+          /^\[public-face\] src\/modules\/inventory\/index\.ts:\d+ — exposes src\/modules\/inventory\/internal\/get-product\/get-product\.handler\.ts/,
+        ),
         expect.stringMatching(/^\[composition-root-import\] src\/modules\/inventory\/internal\/planted\.ts:1 — /),
       ]);
     });
@@ -178,12 +192,16 @@ describe('npm run verify', () => {
   describe("the platform's public face and layers", () => {
     it('fails on a module importing a platform internal, naming the file', async () => {
       const root = copyTree();
-      write(root, 'src/modules/orders/internal/planted.ts', [
-        "import { ModuleError } from '../../../platform/index.js';",
-        "import { OutboxStore } from '../../../platform/messaging/outbox.store.js';",
-        'export const planted = [ModuleError, OutboxStore];',
-        '',
-      ].join('\n'));
+      write(
+        root,
+        'src/modules/orders/internal/planted.ts',
+        [
+          "import { ModuleError } from '../../../platform/index.js';",
+          "import { OutboxStore } from '../../../platform/messaging/outbox.store.js';",
+          'export const planted = [ModuleError, OutboxStore];',
+          '',
+        ].join('\n'),
+      );
       const block = expectOnly(await verify(root), 'platform-internal-import', 'src/modules/orders/internal/planted.ts', 2);
       expect(block).toContain('src/platform/messaging/outbox.store.ts');
       expect(block).toContain("import it from '../../../platform/index.js'");
@@ -191,7 +209,11 @@ describe('npm run verify', () => {
 
     it('fails on a contract file importing the whole face rather than the light one', async () => {
       const root = copyTree();
-      write(root, 'src/modules/inventory/contract/planted.ts', "import { ModuleSettings } from '../../../platform/index.js';\nexport const planted = ModuleSettings;\n");
+      write(
+        root,
+        'src/modules/inventory/contract/planted.ts',
+        "import { ModuleSettings } from '../../../platform/index.js';\nexport const planted = ModuleSettings;\n",
+      );
       const block = expectOnly(await verify(root), 'platform-internal-import', 'src/modules/inventory/contract/planted.ts', 1);
       expect(block).toContain("import it from '../../../platform/contracts/index.js'");
     });
@@ -206,20 +228,24 @@ describe('npm run verify', () => {
 
     it("fails on a module using a bus of @nestjs/cqrs to reach another module's handler, naming the file", async () => {
       const root = copyTree();
-      write(root, 'src/modules/orders/internal/planted.ts', [
-        "import { Injectable } from '@nestjs/common';",
-        "import { CommandBus } from '@nestjs/cqrs';",
-        "import { ChargePaymentCommand } from '../../payments/index.js';",
-        '',
-        '@Injectable()',
-        'export class Planted {',
-        '  constructor(private readonly bus: CommandBus) {}',
-        '  charge(command: ChargePaymentCommand): Promise<unknown> {',
-        '    return this.bus.execute(command);',
-        '  }',
-        '}',
-        '',
-      ].join('\n'));
+      write(
+        root,
+        'src/modules/orders/internal/planted.ts',
+        [
+          "import { Injectable } from '@nestjs/common';",
+          "import { CommandBus } from '@nestjs/cqrs';",
+          "import { ChargePaymentCommand } from '../../payments/index.js';",
+          '',
+          '@Injectable()',
+          'export class Planted {',
+          '  constructor(private readonly bus: CommandBus) {}',
+          '  charge(command: ChargePaymentCommand): Promise<unknown> {',
+          '    return this.bus.execute(command);',
+          '  }',
+          '}',
+          '',
+        ].join('\n'),
+      );
       const block = expectOnly(await verify(root), 'bus-access', 'src/modules/orders/internal/planted.ts', 2);
       expect(block).toContain('imports CommandBus from @nestjs/cqrs');
       expect(block).toContain("CommandHandler/QueryHandler from '../../../platform/index.js'");
@@ -235,7 +261,11 @@ describe('npm run verify', () => {
   describe('declared dependencies (module.json)', () => {
     it('fails on a dependency module.json does not declare', async () => {
       const root = copyTree();
-      write(root, 'src/modules/shipping/internal/planted.ts', "\n\nimport { SKU_PATTERN } from '../../inventory/index.js';\nexport const planted = SKU_PATTERN;\n");
+      write(
+        root,
+        'src/modules/shipping/internal/planted.ts',
+        "\n\nimport { SKU_PATTERN } from '../../inventory/index.js';\nexport const planted = SKU_PATTERN;\n",
+      );
       const block = expectOnly(await verify(root), 'undeclared-dependency', 'src/modules/shipping/internal/planted.ts', 3);
       expect(block).toContain("uses module 'inventory'");
       expect(block).toContain('"dependsOn": { "inventory": "calls" }');
@@ -244,14 +274,18 @@ describe('npm run verify', () => {
     it('fails on a synchronous call of a module declared "events" only', async () => {
       const root = copyTree();
       manifest(root, 'shipping', { inventory: 'events' });
-      write(root, 'src/modules/shipping/internal/planted.ts', [
-        "import { type Inventory, InjectInventory, SKU_PATTERN } from '../../inventory/index.js';",
-        'export const planted = [InjectInventory, SKU_PATTERN];',
-        'export type Planted = Inventory;',
-        '',
-      ].join('\n'));
+      write(
+        root,
+        'src/modules/shipping/internal/planted.ts',
+        [
+          "import { type Inventory, InjectInventory, SKU_PATTERN } from '../../inventory/index.js';",
+          'export const planted = [InjectInventory, SKU_PATTERN];',
+          'export type Planted = Inventory;',
+          '',
+        ].join('\n'),
+      );
       const block = expectOnly(await verify(root), 'undeclared-dependency', 'src/modules/shipping/internal/planted.ts', 1);
-      expect(block).toContain('calls module \'inventory\' synchronously (imports Inventory, InjectInventory from its contract)');
+      expect(block).toContain("calls module 'inventory' synchronously (imports Inventory, InjectInventory from its contract)");
     });
 
     it('accepts a module that uses only the events and types of one it declares "events"', async () => {
@@ -275,20 +309,24 @@ describe('npm run verify', () => {
   describe('data', () => {
     it("fails on an entity mapped to another module's schema, or to none", async () => {
       const root = copyTree();
-      write(root, 'src/modules/shipping/internal/planted.entity.ts', [
-        "import { Entity as Table, PrimaryColumn } from 'typeorm';",
-        '',
-        "@Table({ schema: 'payments', name: 'payments' })",
-        'export class StolenPayment {',
-        "  @PrimaryColumn('uuid') id: string;",
-        '}',
-        '',
-        "@Table('loose')",
-        'export class Loose {',
-        "  @PrimaryColumn('uuid') id: string;",
-        '}',
-        '',
-      ].join('\n'));
+      write(
+        root,
+        'src/modules/shipping/internal/planted.entity.ts',
+        [
+          "import { Entity as Table, PrimaryColumn } from 'typeorm';",
+          '',
+          "@Table({ schema: 'payments', name: 'payments' })",
+          'export class StolenPayment {',
+          "  @PrimaryColumn('uuid') id: string;",
+          '}',
+          '',
+          "@Table('loose')",
+          'export class Loose {',
+          "  @PrimaryColumn('uuid') id: string;",
+          '}',
+          '',
+        ].join('\n'),
+      );
       const run = await verify(root);
       expect(run.status).toBe(1);
       expect(run.failing).toEqual([
@@ -299,28 +337,36 @@ describe('npm run verify', () => {
 
     it("fails on raw SQL naming another module's schema, in code or in a migration; not on code or prose", async () => {
       const root = copyTree();
-      write(root, 'src/modules/shipping/internal/planted.ts', [
-        'export async function planted(manager: { query(sql: string, args: unknown[]): Promise<unknown> }, payments: { chargePayment(): void }, id: string) {',
-        '  payments.chargePayment(); // code, not SQL',
-        "  const hint = 'ask payments.chargePayment first'; // prose, not SQL",
-        '  return [hint, await manager.query(`',
-        '    SELECT s.id',
-        '      FROM shipping.shipments s',
-        '      JOIN "payments"."payments" p ON p.order_id = s.order_id',
-        '     WHERE s.id = ${id}`, [])];',
-        '}',
-        '',
-      ].join('\n'));
-      write(root, 'migrations/shipping/1799999999999-planted.ts', [
-        "import type { MigrationInterface, QueryRunner } from 'typeorm';",
-        'export class Planted1799999999999 implements MigrationInterface {',
-        '  async up(runner: QueryRunner): Promise<void> {',
-        "    await runner.query('CREATE VIEW shipping.orders_view AS SELECT * FROM orders.orders');",
-        '  }',
-        '  async down(): Promise<void> {}',
-        '}',
-        '',
-      ].join('\n'));
+      write(
+        root,
+        'src/modules/shipping/internal/planted.ts',
+        [
+          'export async function planted(manager: { query(sql: string, args: unknown[]): Promise<unknown> }, payments: { chargePayment(): void }, id: string) {',
+          '  payments.chargePayment(); // code, not SQL',
+          "  const hint = 'ask payments.chargePayment first'; // prose, not SQL",
+          '  return [hint, await manager.query(`',
+          '    SELECT s.id',
+          '      FROM shipping.shipments s',
+          '      JOIN "payments"."payments" p ON p.order_id = s.order_id',
+          '     WHERE s.id = ${id}`, [])];',
+          '}',
+          '',
+        ].join('\n'),
+      );
+      write(
+        root,
+        'migrations/shipping/1799999999999-planted.ts',
+        [
+          "import type { MigrationInterface, QueryRunner } from 'typeorm';",
+          'export class Planted1799999999999 implements MigrationInterface {',
+          '  async up(runner: QueryRunner): Promise<void> {',
+          "    await runner.query('CREATE VIEW shipping.orders_view AS SELECT * FROM orders.orders');",
+          '  }',
+          '  async down(): Promise<void> {}',
+          '}',
+          '',
+        ].join('\n'),
+      );
       const run = await verify(root);
       expect(run.status).toBe(1);
       expect(run.failing).toEqual([
@@ -339,7 +385,9 @@ describe('npm run verify', () => {
       const run = await verify(root);
       expect(run.status).toBe(1);
       expect(run.failing).toEqual([
-        expect.stringMatching(/^\[foreign-schema-sql\] src\/modules\/orders\/internal\/checkout-saga\/cancellation-saga\.ts:\d+ — SQL names payments\.payments/),
+        expect.stringMatching(
+          /^\[foreign-schema-sql\] src\/modules\/orders\/internal\/checkout-saga\/cancellation-saga\.ts:\d+ — SQL names payments\.payments/,
+        ),
         expect.stringMatching(/^\[foreign-schema-sql\] src\/modules\/orders\/internal\/checkout-saga\/checkout-saga\.ts:\d+ — SQL names shipping\.shipments/),
       ]);
     });
@@ -348,18 +396,22 @@ describe('npm run verify', () => {
   describe('Nest modules', () => {
     it('fails when a Nest module of a module exports anything but its contract tokens', async () => {
       const root = copyTree();
-      write(root, 'src/modules/payments/internal/planted.module.ts', [
-        "import { Module } from '@nestjs/common';",
-        "import { PaymentsContract } from '../contract/payments.contract.js';",
-        "import { GetPaymentHandler } from './get-payment/get-payment.handler.js';",
-        '',
-        '@Module({',
-        '  providers: [GetPaymentHandler],',
-        '  exports: [PaymentsContract.client, GetPaymentHandler],',
-        '})',
-        'export class PlantedModule {}',
-        '',
-      ].join('\n'));
+      write(
+        root,
+        'src/modules/payments/internal/planted.module.ts',
+        [
+          "import { Module } from '@nestjs/common';",
+          "import { PaymentsContract } from '../contract/payments.contract.js';",
+          "import { GetPaymentHandler } from './get-payment/get-payment.handler.js';",
+          '',
+          '@Module({',
+          '  providers: [GetPaymentHandler],',
+          '  exports: [PaymentsContract.client, GetPaymentHandler],',
+          '})',
+          'export class PlantedModule {}',
+          '',
+        ].join('\n'),
+      );
       const block = expectOnly(await verify(root), 'nest-exports', 'src/modules/payments/internal/planted.module.ts', 7);
       expect(block).toContain('Nest module PlantedModule exports GetPaymentHandler');
     });
@@ -383,9 +435,7 @@ describe('npm run verify', () => {
       const run = await verify(root);
       expect(run.status).toBe(1);
       const cycle = run.failing.filter((line) => line.startsWith('[sync-cycle]'));
-      expect(cycle).toEqual([
-        expect.stringMatching(/^\[sync-cycle\] src\/modules\/inventory\/module\.json:\d+ — .*inventory → orders → inventory/),
-      ]);
+      expect(cycle).toEqual([expect.stringMatching(/^\[sync-cycle\] src\/modules\/inventory\/module\.json:\d+ — .*inventory → orders → inventory/)]);
     });
   });
 
@@ -472,7 +522,9 @@ describe('npm run docs:architecture', () => {
     expect(readme).toContain('  shipping -.->|ShipmentDelivered, ShipmentReturned| orders\n');
     expect(readme).not.toMatch(/notifications -->/);
     const orders = files.get('orders.md')!;
-    expect(orders).toMatch(/## Commands\n\n\| operation .*\n.*\n\| `cancelOrder` \| `CancelOrderCommand` \| yes \|\n\| `placeOrder` \| `PlaceOrderCommand` \| no \|/);
+    expect(orders).toMatch(
+      /## Commands\n\n\| operation .*\n.*\n\| `cancelOrder` \| `CancelOrderCommand` \| yes \|\n\| `placeOrder` \| `PlaceOrderCommand` \| no \|/,
+    );
     expect(orders).toContain('| `getOrder` | `GetOrderQuery` |');
     expect(orders).toContain('| `orders.OrderPlaced` | 1 | `orderId` | — |');
     expect(orders).toContain('### `orders.order_lines`');

@@ -56,7 +56,10 @@ function currentStamp() {
 
 async function main() {
   // Imported here, so that a checkout without `npm install` gets one line rather than a stack trace.
-  const lockfile = await import('proper-lockfile').then((module) => module.default, () => undefined);
+  const lockfile = await import('proper-lockfile').then(
+    (module) => module.default,
+    () => undefined,
+  );
   if (!lockfile || !existsSync(join(ROOT, 'node_modules', '@nestjs', 'cli'))) {
     console.error('build: dependencies are not installed: run `npm install` first');
     process.exit(1);
@@ -113,10 +116,7 @@ function nestBuild(id) {
   }
   nestConfig.compilerOptions = { ...nestConfig.compilerOptions, tsConfigPath: `${id}.tsconfig.json`, deleteOutDir: true };
   writeFileSync(join(ROOT, `${id}.nest-cli.json`), JSON.stringify(nestConfig));
-  writeFileSync(
-    join(ROOT, `${id}.tsconfig.json`),
-    JSON.stringify({ extends: './tsconfig.build.json', compilerOptions: { outDir: id } }),
-  );
+  writeFileSync(join(ROOT, `${id}.tsconfig.json`), JSON.stringify({ extends: './tsconfig.build.json', compilerOptions: { outDir: id } }));
   const nest = join(ROOT, 'node_modules', '@nestjs', 'cli', 'bin', 'nest.js');
   const result = spawnSync(process.execPath, [nest, 'build', '-c', `${id}.nest-cli.json`, '-p', `${id}.tsconfig.json`], {
     cwd: ROOT,

@@ -94,7 +94,7 @@ function union(a: readonly string[], b: readonly string[]): string[] {
 
 /** A value as one short line for a report. */
 export function show(value: unknown, max = 240): string {
-  const text = typeof value === 'string' ? JSON.stringify(value) : JSON.stringify(value) ?? String(value);
+  const text = typeof value === 'string' ? JSON.stringify(value) : (JSON.stringify(value) ?? String(value));
   return text.length > max ? `${text.slice(0, max - 1)}…` : text;
 }
 

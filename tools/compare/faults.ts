@@ -79,7 +79,13 @@ export interface FaultResult {
   readonly chargedTwice: number;
   readonly invariantViolations: readonly string[];
   readonly ok: boolean;
-  readonly buckets: { readonly ms: readonly number[]; readonly accepted: readonly number[]; readonly unavailable: readonly number[]; readonly otherStatus: readonly number[]; readonly networkErrors: readonly number[] };
+  readonly buckets: {
+    readonly ms: readonly number[];
+    readonly accepted: readonly number[];
+    readonly unavailable: readonly number[];
+    readonly otherStatus: readonly number[];
+    readonly networkErrors: readonly number[];
+  };
   readonly marks: { readonly killMs: number; readonly restartMs: number; readonly healthyMs: number };
 }
 
@@ -142,7 +148,9 @@ export async function runFault(options: FaultOptions): Promise<FaultResult> {
   const { samples } = await load;
 
   const quietStart = performance.now();
-  const quiet = await waitForQuiet(options.adminUrl, options.quietTimeoutMs, (n) => options.onTick(`${options.fault.description}: waiting for ${n} pending orders to settle`));
+  const quiet = await waitForQuiet(options.adminUrl, options.quietTimeoutMs, (n) =>
+    options.onTick(`${options.fault.description}: waiting for ${n} pending orders to settle`),
+  );
   const quietAfterMs = performance.now() - quietStart;
 
   const accepted = samples.filter((s) => s.status >= 200 && s.status < 300 && s.orderId);
@@ -167,10 +175,11 @@ export async function runFault(options: FaultOptions): Promise<FaultResult> {
          HAVING count(*) > 1 OR (o.status = 'CANCELLED' AND count(*) FILTER (WHERE p.status = 'CAPTURED') > 0)) x`,
       [options.customer],
     );
-    const { rows: [first] } = await admin.query<{ t: Date | null }>(
-      `SELECT min(updated_at) AS t FROM orders.orders WHERE id = ANY($1::uuid[]) AND status = 'CONFIRMED'`,
-      [afterFault.map((s) => s.orderId!)],
-    );
+    const {
+      rows: [first],
+    } = await admin.query<{ t: Date | null }>(`SELECT min(updated_at) AS t FROM orders.orders WHERE id = ANY($1::uuid[]) AND status = 'CONFIRMED'`, [
+      afterFault.map((s) => s.orderId!),
+    ]);
     const { rows: saga } = await admin.query<{ ms: number }>(
       `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE id = ANY($1::uuid[]) AND status IN ('CONFIRMED', 'CANCELLED')`,
       [duringFault.map((s) => s.orderId!)],

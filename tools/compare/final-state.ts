@@ -18,7 +18,16 @@ export async function readFinalState(adminUrl: string, normaliser: Normaliser): 
   try {
     const q = async <T extends pg.QueryResultRow>(sql: string) => (await client.query<T>(sql)).rows;
     // Orders first, in the order they were placed, so that any id the transcript did not show is numbered predictably.
-    const orders = await q<{ id: string; customer_id: string; status: string; failure_reason: string | null; total_cents: string; payment_id: string | null; shipment_id: string | null; idempotency_key: string | null }>(
+    const orders = await q<{
+      id: string;
+      customer_id: string;
+      status: string;
+      failure_reason: string | null;
+      total_cents: string;
+      payment_id: string | null;
+      shipment_id: string | null;
+      idempotency_key: string | null;
+    }>(
       `SELECT id, customer_id, status, failure_reason, total_cents, payment_id, shipment_id, idempotency_key
          FROM orders.orders ORDER BY created_at, id`,
     );
@@ -76,9 +85,27 @@ export async function readFinalState(adminUrl: string, normaliser: Normaliser): 
       };
     });
     // Keyed by order: at most one of each per order (unique constraints), and the order is the natural key.
-    payments.forEach((p, i) => (state.payments[id(p.order_id, `payments[${i}].orderId`)!] = { paymentId: id(p.id, `payments[${i}]`), amountCents: p.amount_cents, token: p.token, status: p.status }));
-    reservations.forEach((r, i) => (state.reservations[id(r.order_id, `reservations[${i}].orderId`)!] = { status: r.status, lines: r.lines, shortages: r.shortages }));
-    shipments.forEach((s, i) => (state.shipments[id(s.order_id, `shipments[${i}].orderId`)!] = { shipmentId: id(s.id, `shipments[${i}]`), status: s.status, country: s.address_country, city: s.address_city }));
+    payments.forEach(
+      (p, i) =>
+        (state.payments[id(p.order_id, `payments[${i}].orderId`)!] = {
+          paymentId: id(p.id, `payments[${i}]`),
+          amountCents: p.amount_cents,
+          token: p.token,
+          status: p.status,
+        }),
+    );
+    reservations.forEach(
+      (r, i) => (state.reservations[id(r.order_id, `reservations[${i}].orderId`)!] = { status: r.status, lines: r.lines, shortages: r.shortages }),
+    );
+    shipments.forEach(
+      (s, i) =>
+        (state.shipments[id(s.order_id, `shipments[${i}].orderId`)!] = {
+          shipmentId: id(s.id, `shipments[${i}]`),
+          status: s.status,
+          country: s.address_country,
+          city: s.address_city,
+        }),
+    );
     // Keyed by order, each order's list in the order made: at most one per kind (unique), the confirmation first.
     notifications.forEach((n, i) => {
       const key = id(n.order_id, `notifications[${i}].orderId`)!;

@@ -96,7 +96,9 @@ const CUSTOMER = 'compare-load';
 export async function runLoad(options: LoadOptions): Promise<LoadResult> {
   const table = options.ordersTable ?? 'orders.orders';
   const settle = (timeoutMs: number, onWait: (n: number) => void) =>
-    table === 'orders.orders' ? waitForQuiet(options.adminUrl, timeoutMs, onWait) : Promise.resolve<{ quiet: boolean; counts: Record<string, number> }>({ quiet: true, counts: {} });
+    table === 'orders.orders'
+      ? waitForQuiet(options.adminUrl, timeoutMs, onWait)
+      : Promise.resolve<{ quiet: boolean; counts: Record<string, number> }>({ quiet: true, counts: {} });
   const bodyOf = (sku: string) =>
     JSON.stringify({
       customerId: CUSTOMER,
@@ -126,10 +128,11 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       if (status >= 200 && status < 300) latencies.push(ms);
       else rejected[status] = (rejected[status] ?? 0) + 1;
     });
-    const { rows: [atEnd] } = await admin.query<{ pending: number }>(
-      `SELECT count(*) FILTER (WHERE status = 'PENDING')::int AS pending FROM ${table} WHERE customer_id = $1`,
-      [CUSTOMER],
-    );
+    const {
+      rows: [atEnd],
+    } = await admin.query<{ pending: number }>(`SELECT count(*) FILTER (WHERE status = 'PENDING')::int AS pending FROM ${table} WHERE customer_id = $1`, [
+      CUSTOMER,
+    ]);
     const quiet = await settle(options.drainTimeoutMs, (n) => options.onTick(`load done, ${n} orders still pending`));
     const { processes, machine } = sampler.stop();
     const after = await Promise.all(options.metricsPorts.map(scrape));
@@ -142,7 +145,9 @@ export async function runLoad(options: LoadOptions): Promise<LoadResult> {
       `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM ${table} WHERE customer_id = $1 AND status = 'CONFIRMED'`,
       [CUSTOMER],
     );
-    const { rows: [last] } = await admin.query<{ seconds: number | null }>(
+    const {
+      rows: [last],
+    } = await admin.query<{ seconds: number | null }>(
       `SELECT extract(epoch FROM max(updated_at) - $2::timestamptz) AS seconds FROM ${table} WHERE customer_id = $1 AND status = 'CONFIRMED'`,
       [CUSTOMER, loadStart],
     );

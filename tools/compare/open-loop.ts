@@ -73,7 +73,8 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopRun> {
     while (performance.now() - dueAt < options.terminalTimeoutMs) {
       polls++;
       const answer = await send(agent, 'GET', `${options.baseUrl}/orders/${orderId}`, undefined);
-      if (answer.status === 200 && answer.body && TERMINAL.has(String(answer.body.status))) return { terminalAt: performance.now(), terminalStatus: String(answer.body.status) };
+      if (answer.status === 200 && answer.body && TERMINAL.has(String(answer.body.status)))
+        return { terminalAt: performance.now(), terminalStatus: String(answer.body.status) };
       await sleep(options.pollMs);
     }
     return {};
@@ -117,9 +118,15 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopRun> {
 }
 
 /** One request on `agent`; status 0 for a network error or timeout, the body parsed when it is JSON. */
-export function send(agent: Agent, method: string, url: string, body: string | undefined): Promise<{ status: number; error?: string; body?: Record<string, unknown> }> {
+export function send(
+  agent: Agent,
+  method: string,
+  url: string,
+  body: string | undefined,
+): Promise<{ status: number; error?: string; body?: Record<string, unknown> }> {
   return new Promise((resolve) => {
-    const headers: Record<string, string | number> = body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
+    const headers: Record<string, string | number> =
+      body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
     const req = request(url, { method, agent, timeout: 30_000, headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));

@@ -123,8 +123,28 @@ topologies are skipped, loudly. Needs the build: npm run build && npm run compar
 Exit: 0 done and identical, 1 done with differences or failed checks or an error, 2 bad options.`;
 
 const VALUED = new Set([
-  '--topologies', '--only', '--duration', '--concurrency', '--seed', '--fault-ms', '--fault-module', '--env', '--out',
-  '--rate', '--fixed-percent', '--spread', '--hosts-delay-ms', '--curve', '--rate-duration', '--step-duration', '--poll-ms', '--target-rate', '--faults', '--slow-ms', '--slow', '--nats',
+  '--topologies',
+  '--only',
+  '--duration',
+  '--concurrency',
+  '--seed',
+  '--fault-ms',
+  '--fault-module',
+  '--env',
+  '--out',
+  '--rate',
+  '--fixed-percent',
+  '--spread',
+  '--hosts-delay-ms',
+  '--curve',
+  '--rate-duration',
+  '--step-duration',
+  '--poll-ms',
+  '--target-rate',
+  '--faults',
+  '--slow-ms',
+  '--slow',
+  '--nats',
 ]);
 
 export function parseOptions(argv: readonly string[]): CompareOptions {
@@ -171,7 +191,10 @@ export function parseOptions(argv: readonly string[]): CompareOptions {
         help = true;
         break;
       case '--topologies': {
-        topologies = value().split(',').map((t) => t.trim()).filter(Boolean);
+        topologies = value()
+          .split(',')
+          .map((t) => t.trim())
+          .filter(Boolean);
         if (topologies.length === 0) throw new UsageError('--topologies expects a comma list of topologies');
         const seen = new Set<string>();
         for (const t of topologies) {
@@ -181,9 +204,13 @@ export function parseOptions(argv: readonly string[]): CompareOptions {
         break;
       }
       case '--only': {
-        const list = value().split(',').map((p) => p.trim()).filter(Boolean);
+        const list = value()
+          .split(',')
+          .map((p) => p.trim())
+          .filter(Boolean);
         for (const p of list) {
-          if (!(PARTS as readonly string[]).includes(p) && !(p in ALIASES)) throw new UsageError(`--only: unknown part '${p}' (known: ${PARTS.join(', ')}, performance)`);
+          if (!(PARTS as readonly string[]).includes(p) && !(p in ALIASES))
+            throw new UsageError(`--only: unknown part '${p}' (known: ${PARTS.join(', ')}, performance)`);
         }
         if (list.length === 0) throw new UsageError(`--only expects a comma list of ${PARTS.join(', ')}`);
         parts = new Set(list.flatMap((p) => ALIASES[p] ?? [p as Part]));
@@ -213,8 +240,12 @@ export function parseOptions(argv: readonly string[]): CompareOptions {
         targetRate = number(flag, value(), 1, 1_000_000);
         break;
       case '--faults': {
-        const list = value().split(',').map((f) => f.trim()).filter(Boolean);
-        for (const f of list) if (!(FAULT_KINDS as readonly string[]).includes(f)) throw new UsageError(`--faults: unknown fault '${f}' (known: ${FAULT_KINDS.join(', ')})`);
+        const list = value()
+          .split(',')
+          .map((f) => f.trim())
+          .filter(Boolean);
+        for (const f of list)
+          if (!(FAULT_KINDS as readonly string[]).includes(f)) throw new UsageError(`--faults: unknown fault '${f}' (known: ${FAULT_KINDS.join(', ')})`);
         faults = list as FaultChoice[];
         break;
       }
@@ -285,12 +316,36 @@ export function parseOptions(argv: readonly string[]): CompareOptions {
   }
   const slow: Record<string, Record<string, number>> = {};
   for (const [topology, module, ms] of slowSpecs) {
-    if (!topologies.includes(topology)) throw new UsageError(`--slow ${topology}:${module}=...: '${topology}' is not among the topologies compared (${topologies.join(', ')})`);
+    if (!topologies.includes(topology))
+      throw new UsageError(`--slow ${topology}:${module}=...: '${topology}' is not among the topologies compared (${topologies.join(', ')})`);
     (slow[topology] ??= {})[module] = ms;
   }
   return {
-    topologies, durationS, concurrency, rate, fixedPercent, curvePercents, rateDurationS, stepDurationS, pollMs, targetRate, faults, slowMs, slow, nats,
-    seed, parts, faultMs, faultModule, env, topologyEnv, out, keepDatabases, spread, hostsDelayMs, help,
+    topologies,
+    durationS,
+    concurrency,
+    rate,
+    fixedPercent,
+    curvePercents,
+    rateDurationS,
+    stepDurationS,
+    pollMs,
+    targetRate,
+    faults,
+    slowMs,
+    slow,
+    nats,
+    seed,
+    parts,
+    faultMs,
+    faultModule,
+    env,
+    topologyEnv,
+    out,
+    keepDatabases,
+    spread,
+    hostsDelayMs,
+    help,
   };
 }
 

@@ -127,7 +127,5 @@ export class ProcessSampler {
 
 /** The postmaster and its children, or (no postmaster known) every process named postgres. */
 function postgresPids(postmaster: number | undefined): number[] {
-  return allPids().filter((pid) =>
-    postmaster !== undefined ? pid === postmaster || parentOf(pid) === postmaster : commandOf(pid) === 'postgres',
-  );
+  return allPids().filter((pid) => (postmaster !== undefined ? pid === postmaster || parentOf(pid) === postmaster : commandOf(pid) === 'postgres'));
 }

@@ -117,12 +117,16 @@ export async function notificationLag(adminUrl: string, customer: string, waitMs
   const client = new pg.Client({ connectionString: adminUrl });
   await client.connect();
   try {
-    const { rows: [exists] } = await client.query<{ found: boolean }>(`SELECT to_regclass('notifications.notifications') IS NOT NULL AS found`);
+    const {
+      rows: [exists],
+    } = await client.query<{ found: boolean }>(`SELECT to_regclass('notifications.notifications') IS NOT NULL AS found`);
     if (!exists.found) return null;
     // The notifications follow by an event: wait (a little) until each terminal order of the point has one.
     const deadline = performance.now() + waitMs;
     for (;;) {
-      const { rows: [missing] } = await client.query<{ n: number }>(
+      const {
+        rows: [missing],
+      } = await client.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM orders.orders o WHERE o.customer_id = $1 AND o.status IN ('CONFIRMED', 'CANCELLED')
             AND NOT EXISTS (SELECT 1 FROM notifications.notifications n WHERE n.order_id = o.id)`,
         [customer],

@@ -13,7 +13,12 @@ export function fixedPoint(t: TopologyResult): RatePoint | undefined {
  * results: latency at the fixed offered rate (never in overload), throughput
  * at saturation, CPU per checkout at saturation (the marginal cost).
  */
-export const MEASURES: ReadonlyArray<{ readonly key: string; readonly label: string; readonly better: 'higher' | 'lower'; readonly read: (t: TopologyResult) => number | undefined }> = [
+export const MEASURES: ReadonlyArray<{
+  readonly key: string;
+  readonly label: string;
+  readonly better: 'higher' | 'lower';
+  readonly read: (t: TopologyResult) => number | undefined;
+}> = [
   { key: 'saturationPerSecond', label: 'saturation throughput, completed checkouts/s', better: 'higher', read: (t) => t.performance?.completedPerSecond },
   { key: 'terminalP50Ms', label: 'at the fixed rate: POST -> order terminal p50, ms', better: 'lower', read: (t) => fixedPoint(t)?.terminalMs.p50 },
   { key: 'terminalP99Ms', label: 'at the fixed rate: POST -> order terminal p99, ms', better: 'lower', read: (t) => fixedPoint(t)?.terminalMs.p99 },
@@ -21,8 +26,18 @@ export const MEASURES: ReadonlyArray<{ readonly key: string; readonly label: str
   { key: 'postP99Ms', label: 'at the fixed rate: POST /orders p99, ms', better: 'lower', read: (t) => fixedPoint(t)?.postMs.p99 },
   { key: 'notificationLagP50Ms', label: 'at the fixed rate: notification lag p50, ms', better: 'lower', read: (t) => fixedPoint(t)?.notificationLagMs?.p50 },
   { key: 'storeCpuMsPerCheckout', label: 'store CPU ms per checkout (saturation)', better: 'lower', read: (t) => storeCpuPerCheckout(t) },
-  { key: 'totalCpuMsPerCheckout', label: 'CPU ms per checkout: store + NATS server + Postgres (saturation)', better: 'lower', read: (t) => totalCpuPerCheckout(t) },
-  { key: 'postgresCpuMsPerCheckout', label: 'Postgres CPU ms per checkout (saturation)', better: 'lower', read: (t) => t.performance?.perCheckout.cpuMs[POSTGRES] },
+  {
+    key: 'totalCpuMsPerCheckout',
+    label: 'CPU ms per checkout: store + NATS server + Postgres (saturation)',
+    better: 'lower',
+    read: (t) => totalCpuPerCheckout(t),
+  },
+  {
+    key: 'postgresCpuMsPerCheckout',
+    label: 'Postgres CPU ms per checkout (saturation)',
+    better: 'lower',
+    read: (t) => t.performance?.perCheckout.cpuMs[POSTGRES],
+  },
   { key: 'storePeakRssMiB', label: 'store RSS, MiB (sum of peaks)', better: 'lower', read: (t) => storePeakRss(t) },
   { key: 'remoteCallsPerCheckout', label: 'remote calls per checkout', better: 'lower', read: (t) => t.performance?.perCheckout.remoteCalls },
   { key: 'networkHopsPerCheckout', label: 'network hops per checkout', better: 'lower', read: (t) => t.performance?.perCheckout.networkHops },

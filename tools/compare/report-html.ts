@@ -92,7 +92,10 @@ function renderBlock(block: Block, charts: Record<string, unknown[]>): string {
     case 'chart': {
       const count = charts[block.id]?.length ?? 0;
       if (count === 0) return '';
-      const canvases = Array.from({ length: count }, (_, i) => `<div class="chart" style="height:${block.height ?? 300}px"><canvas id="chart-${block.id}-${i}"></canvas></div>`);
+      const canvases = Array.from(
+        { length: count },
+        (_, i) => `<div class="chart" style="height:${block.height ?? 300}px"><canvas id="chart-${block.id}-${i}"></canvas></div>`,
+      );
       return count > 1 ? `<div class="charts">${canvases.join('')}</div>` : canvases[0];
     }
   }
@@ -128,11 +131,23 @@ function chartConfigs(results: CompareResults): Record<string, unknown[]> {
         data: {
           labels: perf.map((t) => t.name),
           datasets: [
-            { label: 'completed checkouts/s (saturation)', data: perf.map((t) => finite(t.performance!.completedPerSecond)), backgroundColor: perf.map((t) => colour(t.name)) },
-            { label: 'POSTs answered/s', data: perf.map((t) => finite(t.performance!.postsPerSecond)), backgroundColor: perf.map((t) => `${colour(t.name)}55`) },
+            {
+              label: 'completed checkouts/s (saturation)',
+              data: perf.map((t) => finite(t.performance!.completedPerSecond)),
+              backgroundColor: perf.map((t) => colour(t.name)),
+            },
+            {
+              label: 'POSTs answered/s',
+              data: perf.map((t) => finite(t.performance!.postsPerSecond)),
+              backgroundColor: perf.map((t) => `${colour(t.name)}55`),
+            },
           ],
         },
-        options: { maintainAspectRatio: false, plugins: { title: title('Saturation throughput per topology') }, scales: { y: { beginAtZero: true, title: { display: true, text: 'per second' } } } },
+        options: {
+          maintainAspectRatio: false,
+          plugins: { title: title('Saturation throughput per topology') },
+          scales: { y: { beginAtZero: true, title: { display: true, text: 'per second' } } },
+        },
       },
     ];
     const names = [...new Set(perf.flatMap((t) => t.performance!.processes.map((p) => p.name)))];
@@ -145,7 +160,8 @@ function chartConfigs(results: CompareResults): Record<string, unknown[]> {
           datasets: order.map((name, i) => ({
             label: name,
             data: perf.map((t) => finite(t.performance!.perCheckout.cpuMs[name] ?? 0)),
-            backgroundColor: name === POSTGRES ? '#9aa5b1' : name === LOAD_GENERATOR ? '#d5dbe1' : name === NATS_SERVER ? '#6b7785' : COLOURS[(i + 3) % COLOURS.length],
+            backgroundColor:
+              name === POSTGRES ? '#9aa5b1' : name === LOAD_GENERATOR ? '#d5dbe1' : name === NATS_SERVER ? '#6b7785' : COLOURS[(i + 3) % COLOURS.length],
           })),
         },
         options: {
@@ -157,34 +173,53 @@ function chartConfigs(results: CompareResults): Record<string, unknown[]> {
     ];
   }
   if (faults.length) {
-    charts.faults = faults.flatMap((t) => t.faults!.map((f) => {
-      const perSecond = (counts: readonly number[]) => counts.map((n, i) => ({ x: round1((f.buckets.ms[i] - f.marks.killMs) / 1000), y: n * 4 }));
-      return {
-        type: 'line',
-        data: {
-          datasets: [
-            { label: '2xx /s', data: perSecond(f.buckets.accepted), borderColor: '#2ca02c', backgroundColor: '#2ca02c', pointRadius: 0, borderWidth: 2 },
-            { label: '503 /s', data: perSecond(f.buckets.unavailable), borderColor: '#ff7f0e', backgroundColor: '#ff7f0e', pointRadius: 0, borderWidth: 2 },
-            { label: 'network errors /s', data: perSecond(f.buckets.networkErrors), borderColor: '#d62728', backgroundColor: '#d62728', pointRadius: 0, borderWidth: 2 },
-            { label: 'other statuses /s', data: perSecond(f.buckets.otherStatus), borderColor: '#7f7f7f', backgroundColor: '#7f7f7f', pointRadius: 0, borderWidth: 1 },
-          ],
-        },
-        options: {
-          maintainAspectRatio: false,
-          plugins: {
-            title: title(`${t.name}: ${f.description} (answers per second, 250 ms buckets)`),
-            marks: {
-              lines: [
-                { x: 0, label: 'fault', colour: '#d62728', row: 0 },
-                { x: round1(f.timeline.restartIssuedMs / 1000), label: 'heal', colour: '#9467bd', row: 1 },
-                { x: round1(f.timeline.healthyMs / 1000), label: 'healthy', colour: '#1f77b4', row: 2 },
-              ],
+    charts.faults = faults.flatMap((t) =>
+      t.faults!.map((f) => {
+        const perSecond = (counts: readonly number[]) => counts.map((n, i) => ({ x: round1((f.buckets.ms[i] - f.marks.killMs) / 1000), y: n * 4 }));
+        return {
+          type: 'line',
+          data: {
+            datasets: [
+              { label: '2xx /s', data: perSecond(f.buckets.accepted), borderColor: '#2ca02c', backgroundColor: '#2ca02c', pointRadius: 0, borderWidth: 2 },
+              { label: '503 /s', data: perSecond(f.buckets.unavailable), borderColor: '#ff7f0e', backgroundColor: '#ff7f0e', pointRadius: 0, borderWidth: 2 },
+              {
+                label: 'network errors /s',
+                data: perSecond(f.buckets.networkErrors),
+                borderColor: '#d62728',
+                backgroundColor: '#d62728',
+                pointRadius: 0,
+                borderWidth: 2,
+              },
+              {
+                label: 'other statuses /s',
+                data: perSecond(f.buckets.otherStatus),
+                borderColor: '#7f7f7f',
+                backgroundColor: '#7f7f7f',
+                pointRadius: 0,
+                borderWidth: 1,
+              },
+            ],
+          },
+          options: {
+            maintainAspectRatio: false,
+            plugins: {
+              title: title(`${t.name}: ${f.description} (answers per second, 250 ms buckets)`),
+              marks: {
+                lines: [
+                  { x: 0, label: 'fault', colour: '#d62728', row: 0 },
+                  { x: round1(f.timeline.restartIssuedMs / 1000), label: 'heal', colour: '#9467bd', row: 1 },
+                  { x: round1(f.timeline.healthyMs / 1000), label: 'healthy', colour: '#1f77b4', row: 2 },
+                ],
+              },
+            },
+            scales: {
+              x: { type: 'linear', title: { display: true, text: 's from the fault' } },
+              y: { beginAtZero: true, title: { display: true, text: 'answers/s' } },
             },
           },
-          scales: { x: { type: 'linear', title: { display: true, text: 's from the fault' } }, y: { beginAtZero: true, title: { display: true, text: 'answers/s' } } },
-        },
-      };
-    }));
+        };
+      }),
+    );
   }
   const latency = results.topologies.filter((t) => t.status === 'ran' && t.latency && t.latency.points.length);
   if (latency.length) {
@@ -192,7 +227,12 @@ function chartConfigs(results: CompareResults): Record<string, unknown[]> {
     const withFixed = latency.filter((t) => fixed(t));
     if (withFixed.length) {
       charts['terminal-latency'] = [
-        histogramChart(withFixed, (t) => fixed(t)!.terminalHistogram, `POST -> order terminal at ${withFixed[0].latency!.fixedRate}/s, % of terminal orders per bucket`, colour),
+        histogramChart(
+          withFixed,
+          (t) => fixed(t)!.terminalHistogram,
+          `POST -> order terminal at ${withFixed[0].latency!.fixedRate}/s, % of terminal orders per bucket`,
+          colour,
+        ),
       ];
     }
     charts.curve = [
@@ -200,8 +240,21 @@ function chartConfigs(results: CompareResults): Record<string, unknown[]> {
         type: 'line',
         data: {
           datasets: latency.flatMap((t) => [
-            { label: `${t.name} p50`, data: t.latency!.points.map((p) => ({ x: p.offeredPerSecond, y: finite(p.terminalMs.p50) })), borderColor: colour(t.name), backgroundColor: colour(t.name), borderWidth: 2 },
-            { label: `${t.name} p99`, data: t.latency!.points.map((p) => ({ x: p.offeredPerSecond, y: finite(p.terminalMs.p99) })), borderColor: colour(t.name), backgroundColor: colour(t.name), borderDash: [5, 4], borderWidth: 1.5 },
+            {
+              label: `${t.name} p50`,
+              data: t.latency!.points.map((p) => ({ x: p.offeredPerSecond, y: finite(p.terminalMs.p50) })),
+              borderColor: colour(t.name),
+              backgroundColor: colour(t.name),
+              borderWidth: 2,
+            },
+            {
+              label: `${t.name} p99`,
+              data: t.latency!.points.map((p) => ({ x: p.offeredPerSecond, y: finite(p.terminalMs.p99) })),
+              borderColor: colour(t.name),
+              backgroundColor: colour(t.name),
+              borderDash: [5, 4],
+              borderWidth: 1.5,
+            },
           ]),
         },
         options: {
@@ -218,7 +271,12 @@ function chartConfigs(results: CompareResults): Record<string, unknown[]> {
   return charts;
 }
 
-function histogramChart(perf: readonly TopologyResult[], pick: (t: TopologyResult) => { labels: readonly string[]; counts: readonly number[] }, text: string, colour: (name: string) => string): unknown {
+function histogramChart(
+  perf: readonly TopologyResult[],
+  pick: (t: TopologyResult) => { labels: readonly string[]; counts: readonly number[] },
+  text: string,
+  colour: (name: string) => string,
+): unknown {
   const labels = pick(perf[0]).labels;
   // Only the buckets some topology uses, from the first to the last.
   const used = labels.map((_, i) => perf.some((t) => pick(t).counts[i] > 0));
@@ -237,7 +295,10 @@ function histogramChart(perf: readonly TopologyResult[], pick: (t: TopologyResul
     options: {
       maintainAspectRatio: false,
       plugins: { title: { display: true, text, font: { size: 14 } } },
-      scales: { y: { beginAtZero: true, title: { display: true, text: '% of samples' } }, x: { title: { display: true, text: 'latency bucket (upper bound)' } } },
+      scales: {
+        y: { beginAtZero: true, title: { display: true, text: '% of samples' } },
+        x: { title: { display: true, text: 'latency bucket (upper bound)' } },
+      },
     },
   };
 }

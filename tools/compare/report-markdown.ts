@@ -12,7 +12,10 @@ export function renderMarkdown(report: { title: string; intro: Section; sections
       if (lines.length) out.push(...lines, '');
     }
   }
-  return `${out.join('\n').replace(/\n{3,}/g, '\n\n').trim()}\n`;
+  return `${out
+    .join('\n')
+    .replace(/\n{3,}/g, '\n\n')
+    .trim()}\n`;
 }
 
 function renderBlock(block: Block): string[] {

@@ -25,7 +25,13 @@ const MAX_DIFFERENCES_SHOWN = 60;
 
 export function fmt(value: number | null | undefined, unit = ''): string {
   if (value === null || value === undefined || !Number.isFinite(value)) return '-';
-  const text = Number.isInteger(value) ? String(value) : Math.abs(value) >= 100 ? value.toFixed(0) : Math.abs(value) >= 10 ? value.toFixed(1) : value.toFixed(2);
+  const text = Number.isInteger(value)
+    ? String(value)
+    : Math.abs(value) >= 100
+      ? value.toFixed(0)
+      : Math.abs(value) >= 10
+        ? value.toFixed(1)
+        : value.toFixed(2);
   return `${text}${unit}`;
 }
 
@@ -60,13 +66,37 @@ export function buildReport(results: CompareResults): { title: string; intro: Se
         text:
           `Options: parts ${o.parts.join(', ')}; seed ${o.seed}` +
           (o.parts.includes('saturation') ? `; saturation: ${o.concurrency} connections for ${o.durationS} s` : '') +
-          (results.rates ? `; offered rates ${results.rates.curve.map((r) => `${r}/s`).join(', ')} (fixed: ${results.rates.fixedRate}/s for ${o.rateDurationS} s, the others ${o.stepDurationS} s each)` : '') +
-          (o.parts.includes('faults') ? `; faults ${o.faults.join(', ')} of \`${o.faultModule}\` for ${o.faultMs} ms each (slow: +${o.slowMs} ms each way)` : '') +
-          (Object.keys(o.slow).length ? `; planted slow modules: ${Object.entries(o.slow).map(([t, m]) => `${t}: ${Object.entries(m).map(([k, v]) => `\`${k}\` +${v} ms`).join(', ')}`).join('; ')}` : '') +
+          (results.rates
+            ? `; offered rates ${results.rates.curve.map((r) => `${r}/s`).join(', ')} (fixed: ${results.rates.fixedRate}/s for ${o.rateDurationS} s, the others ${o.stepDurationS} s each)`
+            : '') +
+          (o.parts.includes('faults')
+            ? `; faults ${o.faults.join(', ')} of \`${o.faultModule}\` for ${o.faultMs} ms each (slow: +${o.slowMs} ms each way)`
+            : '') +
+          (Object.keys(o.slow).length
+            ? `; planted slow modules: ${Object.entries(o.slow)
+                .map(
+                  ([t, m]) =>
+                    `${t}: ${Object.entries(m)
+                      .map(([k, v]) => `\`${k}\` +${v} ms`)
+                      .join(', ')}`,
+                )
+                .join('; ')}`
+            : '') +
           '.' +
-          (Object.keys(o.env).length ? ` Extra env (all): ${Object.entries(o.env).map(([k, v]) => `\`${k}=${v}\``).join(', ')}.` : '') +
+          (Object.keys(o.env).length
+            ? ` Extra env (all): ${Object.entries(o.env)
+                .map(([k, v]) => `\`${k}=${v}\``)
+                .join(', ')}.`
+            : '') +
           (Object.keys(o.topologyEnv).length
-            ? ` Extra env per topology: ${Object.entries(o.topologyEnv).map(([t, env]) => `${t}: ${Object.entries(env).map(([k, v]) => `\`${k}=${v}\``).join(', ')}`).join('; ')}.`
+            ? ` Extra env per topology: ${Object.entries(o.topologyEnv)
+                .map(
+                  ([t, env]) =>
+                    `${t}: ${Object.entries(env)
+                      .map(([k, v]) => `\`${k}=${v}\``)
+                      .join(', ')}`,
+                )
+                .join('; ')}.`
             : ''),
       },
     ],
@@ -114,11 +144,15 @@ function verdictSection(results: CompareResults): Section {
         );
       }
     } else {
-      items.push(`Equivalence: **incomplete**: ${eq.missing.length ? `no scenario run for ${eq.missing.join(', ')}` : 'fewer than two topologies ran'}.${eq.comparisons.length ? ` ${eq.comparisons.map((c) => `${c.topology}: ${c.identical ? 'identical' : 'different'}`).join(', ')}.` : ''}`);
+      items.push(
+        `Equivalence: **incomplete**: ${eq.missing.length ? `no scenario run for ${eq.missing.join(', ')}` : 'fewer than two topologies ran'}.${eq.comparisons.length ? ` ${eq.comparisons.map((c) => `${c.topology}: ${c.identical ? 'identical' : 'different'}`).join(', ')}.` : ''}`,
+      );
     }
   }
   for (const s of results.slowModules) {
-    items.push(`Slow module: **\`${s.module}\` in ${s.topology}**: its callers waited ${fmt(s.meanMs)} ms per remote call on average, against ${s.comparedWith}.`);
+    items.push(
+      `Slow module: **\`${s.module}\` in ${s.topology}**: its callers waited ${fmt(s.meanMs)} ms per remote call on average, against ${s.comparedWith}.`,
+    );
   }
   const reference = results.topologies.find((t) => t.name === 'monolith' && fixedPoint(t)) ?? results.topologies.find((t) => fixedPoint(t));
   const ref = reference ? fixedPoint(reference) : undefined;
@@ -127,14 +161,21 @@ function verdictSection(results: CompareResults): Section {
     items.push(
       `Latency at a fixed ${results.rates.fixedRate} checkouts/s (${results.rates.fixedRateFrom}; open loop): POST -> order terminal p50 / p99 ${fmt(ref.terminalMs.p50)} / ${fmt(ref.terminalMs.p99)} ms in ${reference.name}` +
         (others.length
-          ? `; ${others.map((t) => { const p = fixedPoint(t)!; return `${t.name} ${fmt(p.terminalMs.p50)} / ${fmt(p.terminalMs.p99)} ms (${ratio(p.terminalMs.p50, ref.terminalMs.p50)} / ${ratio(p.terminalMs.p99, ref.terminalMs.p99)})${p.sustained ? '' : ' **not sustained**'}`; }).join('; ')}`
+          ? `; ${others
+              .map((t) => {
+                const p = fixedPoint(t)!;
+                return `${t.name} ${fmt(p.terminalMs.p50)} / ${fmt(p.terminalMs.p99)} ms (${ratio(p.terminalMs.p50, ref.terminalMs.p50)} / ${ratio(p.terminalMs.p99, ref.terminalMs.p99)})${p.sustained ? '' : ' **not sustained**'}`;
+              })
+              .join('; ')}`
           : '') +
         '.',
     );
   }
   const sat = results.topologies.filter((t) => t.performance);
   if (sat.length > 0) {
-    items.push(`Saturation throughput (closed loop, measured separately): ${sat.map((t) => `${t.name} ${fmt(t.performance!.completedPerSecond)}/s`).join(', ')}.`);
+    items.push(
+      `Saturation throughput (closed loop, measured separately): ${sat.map((t) => `${t.name} ${fmt(t.performance!.completedPerSecond)}/s`).join(', ')}.`,
+    );
   }
   const spread = results.topologies.filter((t) => t.performanceSpread);
   if (spread.length > 0) {
@@ -146,7 +187,10 @@ function verdictSection(results: CompareResults): Section {
   for (const hosted of onHosts) {
     const local = results.topologies.find((t) => t.name === hosted.name.replace('@hosts', '') && t.performance);
     if (!local) continue;
-    const spreadRatio = hosted.performanceSpread && local.performanceSpread ? `; spread over ${results.options.spread} products ${ratio(hosted.performanceSpread.completedPerSecond, local.performanceSpread.completedPerSecond)}` : '';
+    const spreadRatio =
+      hosted.performanceSpread && local.performanceSpread
+        ? `; spread over ${results.options.spread} products ${ratio(hosted.performanceSpread.completedPerSecond, local.performanceSpread.completedPerSecond)}`
+        : '';
     items.push(
       `The cost of a real network (${hosted.name}: every process on a host of its own, links +${results.options.hostsDelayMs} ms each way, the Kubernetes files' environment; against ${local.name} on this machine's loopback): ` +
         `${ratio(hosted.performance!.completedPerSecond, local.performance!.completedPerSecond)} the saturation throughput${spreadRatio}` +
@@ -165,18 +209,24 @@ function verdictSection(results: CompareResults): Section {
     items.push(
       `Modularity tax (monolith against the plain-monolith baseline): ${ratio(mono.performance!.completedPerSecond, base.performance!.completedPerSecond)} the throughput, ` +
         `${ratio(totalCpuPerCheckout(mono), totalCpuPerCheckout(base))} the CPU per checkout (store + Postgres)` +
-        (fixedPoint(mono) && fixedPoint(base) ? `, ${ratio(fixedPoint(mono)!.terminalMs.p50, fixedPoint(base)!.terminalMs.p50)} the latency to terminal (p50) at the fixed rate` : '') +
+        (fixedPoint(mono) && fixedPoint(base)
+          ? `, ${ratio(fixedPoint(mono)!.terminalMs.p50, fixedPoint(base)!.terminalMs.p50)} the latency to terminal (p50) at the fixed rate`
+          : '') +
         '.',
     );
   }
   for (const t of results.topologies) {
     if (t.status === 'skipped') items.push(`${t.name}: **skipped** (${t.reason}).`);
     if (t.status === 'failed') items.push(`${t.name}: **FAILED**: ${t.reason}`);
-    if (t.scenario?.invariantViolations.length) items.push(`${t.name}: invariants **violated** after the scenario: ${t.scenario.invariantViolations.join('; ')}`);
+    if (t.scenario?.invariantViolations.length)
+      items.push(`${t.name}: invariants **violated** after the scenario: ${t.scenario.invariantViolations.join('; ')}`);
     if (t.faults?.length) {
       items.push(
         `Faults in ${t.name}: ${t.faults
-          .map((f) => `${f.description}: ${f.ok ? '**ok**' : '**FAILED**'} (${f.failed} failed requests, recovered ${seconds(f.timeToRecoverMs)} after the heal, ${f.lost} lost, ${f.chargedTwice} charged twice, invariants ${f.invariantViolations.length ? 'violated' : 'hold'})`)
+          .map(
+            (f) =>
+              `${f.description}: ${f.ok ? '**ok**' : '**FAILED**'} (${f.failed} failed requests, recovered ${seconds(f.timeToRecoverMs)} after the heal, ${f.lost} lost, ${f.chargedTwice} charged twice, invariants ${f.invariantViolations.length ? 'violated' : 'hold'})`,
+          )
           .join('; ')}.`,
       );
     }
@@ -214,14 +264,18 @@ function latencySection(results: CompareResults, latency: readonly TopologyResul
         rows: [
           row('**POST -> order terminal p50 / p95 / p99, ms**', (p) => `**${pct(p.terminalMs)}**`),
           row('POST /orders response p50 / p95 / p99, ms', (p) => pct(p.postMs)),
-          row('notification lag (order status change -> notification) p50 / p99, ms', (p) => (p.notificationLagMs ? `${fmt(p.notificationLagMs.p50)} / ${fmt(p.notificationLagMs.p99)}` : 'n/a')),
+          row('notification lag (order status change -> notification) p50 / p99, ms', (p) =>
+            p.notificationLagMs ? `${fmt(p.notificationLagMs.p50)} / ${fmt(p.notificationLagMs.p99)}` : 'n/a',
+          ),
           row('sent / accepted / refused', (p) => `${p.sent} / ${p.accepted} / ${counts(p.rejected)}`),
           row('orders terminal per second (sending window + 1 s)', (p) => fmt(p.completedPerSecond)),
           row('accepted orders not terminal within 30 s', (p) => String(p.notTerminal)),
           row('sustained (all accepted, all terminal, completions >= 95% of the offer)', (p) => (p.sustained ? 'yes' : '**no**')),
           row('GET polls per order', (p) => fmt(p.pollsPerOrder)),
           row('load generator lateness p99 / max, ms', (p) => `${fmt(p.generatorLateMs.p99)} / ${fmt(p.generatorLateMs.max)}`),
-          row('machine: other workloads, % of one core', (p) => (p.machine ? `${fmt(p.machine.otherPercentOfCore)}${p.machine.otherPercentOfCore > 20 ? ' (skewed)' : ''}` : '-')),
+          row('machine: other workloads, % of one core', (p) =>
+            p.machine ? `${fmt(p.machine.otherPercentOfCore)}${p.machine.otherPercentOfCore > 20 ? ' (skewed)' : ''}` : '-',
+          ),
         ],
       },
       { kind: 'chart', id: 'terminal-latency', height: 300 },
@@ -238,7 +292,9 @@ function curveSection(results: CompareResults, latency: readonly TopologyResult[
         kind: 'p',
         text:
           `The same open loop at ${rates.curve.map((r) => `${r}/s`).join(', ')}` +
-          (rates.slowestCapacity ? ` (fractions of the slowest store topology's saturation throughput, ${rates.slowestCapacity.topology} ${fmt(rates.slowestCapacity.completedPerSecond)}/s)` : '') +
+          (rates.slowestCapacity
+            ? ` (fractions of the slowest store topology's saturation throughput, ${rates.slowestCapacity.topology} ${fmt(rates.slowestCapacity.completedPerSecond)}/s)`
+            : '') +
           `, ${results.options.stepDurationS} s each (the fixed rate ${results.options.rateDurationS} s), the store settled between points. A point it does not sustain ends its curve. Cells: POST -> terminal p50 / p99, ms.`,
       },
       { kind: 'chart', id: 'curve', height: 320 },
@@ -286,7 +342,11 @@ function notificationSection(latency: readonly TopologyResult[]): Section {
 
 function taxSection(results: CompareResults, monolith: TopologyResult, baseline: TopologyResult): Section {
   const both = [baseline, monolith];
-  const row = (label: string, read: (t: TopologyResult) => number | undefined) => [label, ...both.map((t) => fmt(read(t))), ratio(read(monolith), read(baseline))];
+  const row = (label: string, read: (t: TopologyResult) => number | undefined) => [
+    label,
+    ...both.map((t) => fmt(read(t))),
+    ratio(read(monolith), read(baseline)),
+  ];
   return {
     title: 'The modularity tax: the monolith against the plain-monolith baseline',
     blocks: [
@@ -316,7 +376,7 @@ function taxSection(results: CompareResults, monolith: TopologyResult, baseline:
         kind: 'p',
         text:
           'For scale, measured once on this machine with pgbench (16 clients, the database alone, no HTTP): a one-transaction checkout runs at about 4 000/s, ' +
-          'the store\'s eight statements at about 1 800/s; the store completes about 460/s (on a quiet machine). The database alone is far faster than either program: what limits them is in the Node process (and, on a shared machine, the other workloads).',
+          "the store's eight statements at about 1 800/s; the store completes about 460/s (on a quiet machine). The database alone is far faster than either program: what limits them is in the Node process (and, on a shared machine, the other workloads).",
       },
     ],
   };
@@ -338,7 +398,16 @@ function costSection(results: CompareResults, perf: readonly TopologyResult[]): 
       { kind: 'chart', id: 'cpu', height: 280 },
       {
         kind: 'table',
-        headers: ['topology', 'store CPU-s / 1 000', 'Postgres', 'NATS server', '**total CPU-s / 1 000**', 'store RSS MiB (peak sum)', `**cores at ${target}/s**`, 'busy cores at the fixed rate (store + PG + NATS)'],
+        headers: [
+          'topology',
+          'store CPU-s / 1 000',
+          'Postgres',
+          'NATS server',
+          '**total CPU-s / 1 000**',
+          'store RSS MiB (peak sum)',
+          `**cores at ${target}/s**`,
+          'busy cores at the fixed rate (store + PG + NATS)',
+        ],
         rows: perf.map((t) => {
           const total = totalCpuPerCheckout(t);
           const fixed = fixedPoint(t);
@@ -378,13 +447,18 @@ function saturationSection(results: CompareResults, perf: readonly TopologyResul
         headers: ['measure', ...perf.map((t) => t.name)],
         rows: [
           row('**completed checkouts/s** (CONFIRMED / load start -> last confirmed)', (t) => `**${fmt(p(t).completedPerSecond)}**`),
-          row(`completed checkouts/s, the load spread over ${results.options.spread} products`, (t) => (t.performanceSpread ? fmt(t.performanceSpread.completedPerSecond) : '-')),
+          row(`completed checkouts/s, the load spread over ${results.options.spread} products`, (t) =>
+            t.performanceSpread ? fmt(t.performanceSpread.completedPerSecond) : '-',
+          ),
           row('POSTs answered / per s', (t) => `${p(t).posts} / ${fmt(p(t).postsPerSecond)}`),
           row('POSTs refused (by status) / network errors / timeouts', (t) => `${counts(p(t).rejected)} / ${p(t).errors} / ${p(t).timeouts}`),
           row('orders CONFIRMED / CANCELLED (by reason)', (t) => `${p(t).confirmed} / ${counts(p(t).cancelled)}`),
           row('orders still PENDING when the load stopped (the queue)', (t) => String(p(t).pendingAtLoadEnd)),
           row('load start -> last order confirmed', (t) => `${fmt(p(t).completionSeconds)} s`),
-          row('in overload, for the record: POST p50 / p99, saga p50 / p99, ms', (t) => `${fmt(p(t).postLatencyMs.p50)} / ${fmt(p(t).postLatencyMs.p99)}, ${fmt(p(t).endToEndMs.p50)} / ${fmt(p(t).endToEndMs.p99)}`),
+          row(
+            'in overload, for the record: POST p50 / p99, saga p50 / p99, ms',
+            (t) => `${fmt(p(t).postLatencyMs.p50)} / ${fmt(p(t).postLatencyMs.p99)}, ${fmt(p(t).endToEndMs.p50)} / ${fmt(p(t).endToEndMs.p99)}`,
+          ),
           row('machine busy / of which interrupts / other workloads, % of one core', (t) =>
             p(t).machine
               ? `${fmt(p(t).machine!.busyPercentOfCore)} / ${fmt(p(t).machine!.interruptsPercentOfCore)} / ${fmt(p(t).machine!.otherPercentOfCore)}${p(t).machine!.otherPercentOfCore > 20 ? ' (skewed)' : ''}`
@@ -405,7 +479,7 @@ function ratioSection(results: CompareResults): Section {
   return {
     title: 'Ratios',
     blocks: [
-      { kind: 'p', text: 'Each topology\'s measure divided by the monolith\'s (1 = the same; n/a where the monolith\'s is 0, e.g. remote calls).' },
+      { kind: 'p', text: "Each topology's measure divided by the monolith's (1 = the same; n/a where the monolith's is 0, e.g. remote calls)." },
       { kind: 'table', headers: ['measure', ...columns], rows },
     ],
   };
@@ -417,7 +491,7 @@ function processSection(perf: readonly TopologyResult[]): Section {
       kind: 'p',
       text:
         'Sampled every 250 ms from `/proc/<pid>/stat` (utime + stime) and `/proc/<pid>/status` (VmRSS) from the load start until every order settled. ' +
-        '% of one core: 100 = one core busy all the time; the store, Postgres and the load generator share the machine\'s cores.',
+        "% of one core: 100 = one core busy all the time; the store, Postgres and the load generator share the machine's cores.",
     },
     { kind: 'chart', id: 'cpu', height: 280 },
   ];
@@ -426,7 +500,14 @@ function processSection(perf: readonly TopologyResult[]): Section {
     blocks.push({
       kind: 'table',
       headers: [`${t.name}: process`, 'CPU s', '% of one core', 'CPU ms per checkout', 'RSS mean MiB', 'RSS peak MiB'],
-      rows: p.processes.map((s) => [s.name, fmt(s.cpuMs / 1000), fmt(s.cpuPercentOfCore), fmt(p.perCheckout.cpuMs[s.name]), fmt(s.rssMeanMiB), fmt(s.rssPeakMiB)]),
+      rows: p.processes.map((s) => [
+        s.name,
+        fmt(s.cpuMs / 1000),
+        fmt(s.cpuPercentOfCore),
+        fmt(p.perCheckout.cpuMs[s.name]),
+        fmt(s.rssMeanMiB),
+        fmt(s.rssPeakMiB),
+      ]),
     });
   }
   return { title: 'CPU and memory per process, during the load', blocks };
@@ -442,7 +523,7 @@ function messagesSection(perf: readonly TopologyResult[]): Section {
         text:
           'Counted from `GET /metrics` of every process before and after the load: the sum of `module_call_duration_seconds_count{binding="remote"}` ' +
           '(calls through a module contract to another process) divided by the CONFIRMED orders. Each remote call is one NATS request and one reply: ' +
-          '2 messages. Network hops count one-way transfers between processes: the client\'s HTTP request and its answer (2), plus 2 per NATS message ' +
+          "2 messages. Network hops count one-way transfers between processes: the client's HTTP request and its answer (2), plus 2 per NATS message " +
           '(publisher -> NATS server -> subscriber). Not counted: Postgres round trips, NATS pings of the health checks, retries inside one call, ' +
           'and the events: across processes OrderConfirmed/OrderCancelled go from the orders outbox to the JetStream stream and to the notifications consumer (their lag is in the events section).',
       },
@@ -474,13 +555,25 @@ function faultSection(results: CompareResults, faults: readonly TopologyResult[]
           '**kill**: the process SIGKILLed, then started again (one of two replicas in a -replicas topology, behind the round-robin front); ' +
           `**slow**: the process's link to NATS delays every byte by ${o.slowMs} ms each way (a TCP proxy, tools/support/fault-proxy.ts, the process restarted gracefully onto it before the faults); ` +
           '**partition**: the proxy drops the traffic both ways, then resets the connections that lost bytes (the client reconnects); ' +
-          '**nats-restart**: the run\'s private NATS server SIGKILLed and started again on the same port and store. ' +
-          'Then the run waits until the gateway\'s `/health` is 200, goes on until a request sent after the fault began is accepted (at most 30 s), then 2 s more; waits until no order is PENDING and checks every accepted order in the database. Times are from the fault\'s start.',
+          "**nats-restart**: the run's private NATS server SIGKILLed and started again on the same port and store. " +
+          "Then the run waits until the gateway's `/health` is 200, goes on until a request sent after the fault began is accepted (at most 30 s), then 2 s more; waits until no order is PENDING and checks every accepted order in the database. Times are from the fault's start.",
       },
       { kind: 'chart', id: 'faults', height: 260 },
       {
         kind: 'table',
-        headers: ['topology: fault', 'requests / accepted', '**failed** (503 / network / other)', 'answer time during the fault p50 / max', 'saga of orders sent during the fault p50 / max', 'healed / healthy', '**time to recover**', 'settled after', 'lost / not terminal / charged twice', 'invariants', 'verdict'],
+        headers: [
+          'topology: fault',
+          'requests / accepted',
+          '**failed** (503 / network / other)',
+          'answer time during the fault p50 / max',
+          'saga of orders sent during the fault p50 / max',
+          'healed / healthy',
+          '**time to recover**',
+          'settled after',
+          'lost / not terminal / charged twice',
+          'invariants',
+          'verdict',
+        ],
         rows: all.map(({ t, f }) => {
           const n503 = f.outcomes['503'] ?? 0;
           const net = f.outcomes['network error'] ?? 0;
@@ -504,8 +597,10 @@ function faultSection(results: CompareResults, faults: readonly TopologyResult[]
         text:
           'Time to recover: from the heal (restart issued, link restored) to the first order accepted after the fault began being CONFIRMED (0 s: such an order was confirmed before the heal, i.e. the fault slowed the store but did not stop it). ' +
           'Orders created although the client got no 2xx (the process died mid-request, or a caller gave up first) must be terminal too: ' +
-          all.map(({ t, f }) => `${t.name}/${f.kind} ${f.unacknowledged}`).join(', ') + '. Final status of the fault load\'s orders: ' +
-          all.map(({ t, f }) => `${t.name}/${f.kind}: ${counts(f.orders)}`).join('; ') + '.',
+          all.map(({ t, f }) => `${t.name}/${f.kind} ${f.unacknowledged}`).join(', ') +
+          ". Final status of the fault load's orders: " +
+          all.map(({ t, f }) => `${t.name}/${f.kind}: ${counts(f.orders)}`).join('; ') +
+          '.',
       },
     ],
   };
@@ -532,7 +627,10 @@ function equivalenceSection(results: CompareResults): Section {
     blocks.push({ kind: 'p', text: `**${c.topology}**: ${c.differences.length} difference${c.differences.length === 1 ? '' : 's'} from ${eq.reference}:` });
     const seen = c.differences.filter((d) => !d.where.startsWith('state '));
     const state = c.differences.filter((d) => d.where.startsWith('state '));
-    for (const [what, list] of [['what the client saw', seen], ['the final state', state]] as const) {
+    for (const [what, list] of [
+      ['what the client saw', seen],
+      ['the final state', state],
+    ] as const) {
       if (list.length === 0) continue;
       const shown = list.slice(0, MAX_DIFFERENCES_SHOWN);
       blocks.push({ kind: 'p', text: `In ${what}: ${list.length}${list.length > shown.length ? ` (the first ${shown.length}; all in results.json)` : ''}` });
@@ -555,10 +653,14 @@ function topologySection(results: CompareResults): Section {
           t.status + (t.reason ? `: ${t.reason}` : ''),
           t.processes.map((p) => `${p.name}${p.gateway ? ' (gateway)' : ''}`).join(', '),
           seconds(t.startupMs),
-          Object.entries(t.phaseMs).map(([k, v]) => `${k} ${seconds(v)}`).join(', '),
+          Object.entries(t.phaseMs)
+            .map(([k, v]) => `${k} ${seconds(v)}`)
+            .join(', '),
         ]),
       },
-      ...results.topologies.filter((t) => t.output?.length).map((t): Block => ({ kind: 'p', text: `Last output of ${t.name}: \`${t.output!.slice(-8).join(' | ').replace(/`/g, "'")}\`` })),
+      ...results.topologies
+        .filter((t) => t.output?.length)
+        .map((t): Block => ({ kind: 'p', text: `Last output of ${t.name}: \`${t.output!.slice(-8).join(' | ').replace(/`/g, "'")}\`` })),
     ],
   };
 }
@@ -572,8 +674,8 @@ function methodSection(results: CompareResults): Section {
         items: [
           'Each topology runs from the same build (`dist/`), started by `TopologyProcesses` on a fresh database of its own, with `LOG_LEVEL=error` and a NATS subject prefix of its own; every port is picked free.',
           'Two passes: each topology is brought up for the scenario and the saturation run, then parked (its processes SIGSTOPped: no CPU, state and connections kept); once every saturation run has set the offered rates, each is resumed (SIGCONT, then `/health` 200 and a warm-up) for the latency curve and the faults.',
-          'Saturation (closed loop, autocannon): completed checkouts/s = CONFIRMED orders of the load / (load start, Postgres `clock_timestamp()`, -> the last one\'s `updated_at`): orders still queued when the POSTs stop count, and so does the time they take. Its CPU per checkout is the cost figure.',
-          'Latency (open loop, tools/compare/open-loop.ts): requests are due at a constant rate and sent whatever the answers, each on a connection of its own when needed; POST latency and POST -> terminal are taken from the due time (no coordinated omission). autocannon\'s `overallRate` was not used: it paces a fixed set of connections, so a slow answer delays the next request and the waiting goes unrecorded, and it cannot follow an order after its POST. The terminal time is when a GET first showed CONFIRMED/CANCELLED: up to one poll interval late.',
+          "Saturation (closed loop, autocannon): completed checkouts/s = CONFIRMED orders of the load / (load start, Postgres `clock_timestamp()`, -> the last one's `updated_at`): orders still queued when the POSTs stop count, and so does the time they take. Its CPU per checkout is the cost figure.",
+          "Latency (open loop, tools/compare/open-loop.ts): requests are due at a constant rate and sent whatever the answers, each on a connection of its own when needed; POST latency and POST -> terminal are taken from the due time (no coordinated omission). autocannon's `overallRate` was not used: it paces a fixed set of connections, so a slow answer delays the next request and the waiting goes unrecorded, and it cannot follow an order after its POST. The terminal time is when a GET first showed CONFIRMED/CANCELLED: up to one poll interval late.",
           `The offered rates: ${results.rates ? `${results.rates.curve.join(', ')} checkouts/s; fixed ${results.rates.fixedRate}/s = ${results.rates.fixedRateFrom}` : 'none (no latency part)'}. The plain-monolith baseline is not counted as the slowest: it is a reference, not a placement.`,
           'Replicas (`<topology>-replicas`): two processes of each, the same variables and another PORT (topology.md); the gateways behind a round-robin TCP front in this tool (tools/support/round-robin-front.ts) that skips a replica refusing connections.',
           `NATS: ${results.machine.nats}. A private server lets the run restart it without disturbing anyone else, and its CPU is this run's alone.`,

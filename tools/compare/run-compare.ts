@@ -97,10 +97,23 @@ export async function runCompare(
 ): Promise<CompareRun> {
   const startedAt = new Date();
   const slots: Slot[] = options.topologies.map((name, index) => {
-    const plan = name === BASELINE ? [{ name: BASELINE, env: { GATEWAY: 'on' as const }, entry: BASELINE_MAIN }] : planTopology(name.replace(ON_HOSTS, ''), modules);
-    const processes = plan.map((p) => ({ name: p.name, modules: name === BASELINE ? '(baseline)' : (p.env.MODULES ?? '(all)'), gateway: p.env.GATEWAY === 'on', port: 0 }));
+    const plan =
+      name === BASELINE ? [{ name: BASELINE, env: { GATEWAY: 'on' as const }, entry: BASELINE_MAIN }] : planTopology(name.replace(ON_HOSTS, ''), modules);
+    const processes = plan.map((p) => ({
+      name: p.name,
+      modules: name === BASELINE ? '(baseline)' : (p.env.MODULES ?? '(all)'),
+      gateway: p.env.GATEWAY === 'on',
+      port: 0,
+    }));
     const extraEnv = { ...options.env, ...(options.topologyEnv[name] ?? {}) };
-    return { name, index, plan, extraEnv, result: { name, status: 'ran', processes, extraEnv, phaseMs: {}, ...(name === BASELINE ? { baseline: true } : {}) }, remote: new Map() };
+    return {
+      name,
+      index,
+      plan,
+      extraEnv,
+      result: { name, status: 'ran', processes, extraEnv, phaseMs: {}, ...(name === BASELINE ? { baseline: true } : {}) },
+      remote: new Map(),
+    };
   });
   if ((options.parts.has('faults') || Object.keys(options.slow).length) && !modules.includes(options.faultModule)) {
     throw new Error(`--fault-module: no module '${options.faultModule}' (modules: ${modules.join(', ')})`);
@@ -124,7 +137,8 @@ export async function runCompare(
       nats = await PrivateNatsServer.start(binary);
       natsUrl = nats.url;
     } else {
-      if (options.nats === 'private') progress.log(`!!! no nats-server binary (NATS_SERVER_BIN, /usr/sbin/nats-server): using NATS_URL ${natsUrl}; no NATS restart fault`);
+      if (options.nats === 'private')
+        progress.log(`!!! no nats-server binary (NATS_SERVER_BIN, /usr/sbin/nats-server): using NATS_URL ${natsUrl}; no NATS restart fault`);
       natsOk = await natsReachable(natsUrl);
       if (!natsOk) progress.log(`!!! NATS is not reachable at ${natsUrl}: SKIPPING the distributed topologies (${distributed.map((s) => s.name).join(', ')}).`);
     }
@@ -170,9 +184,7 @@ export async function runCompare(
     }
     if (!onePass && secondPass) {
       rates = chooseRates(slots, options);
-      progress.log(
-        `offered rates: ${rates.curve.join(', ')} checkouts/s (${rates.fixedRate}/s fixed: ${rates.fixedRateFrom})`,
-      );
+      progress.log(`offered rates: ${rates.curve.join(', ')} checkouts/s (${rates.fixedRate}/s fixed: ${rates.fixedRateFrom})`);
       for (const slot of slots.filter((s) => s.result.status === 'ran')) {
         const tag = tagOf(slot, slots.length);
         await inTopology(slot, tag, context, false, (session) => latencyAndFaults(slot, tag, session, context, rates!));
@@ -194,14 +206,21 @@ export async function runCompare(
 
   for (const slot of slots) {
     if (slot.remote.size) {
-      slot.result.remoteByModule = Object.fromEntries([...slot.remote].sort().map(([m, r]) => [m, { calls: r.calls, meanMs: Math.round((10 * r.totalMs) / r.calls) / 10 }]));
+      slot.result.remoteByModule = Object.fromEntries(
+        [...slot.remote].sort().map(([m, r]) => [m, { calls: r.calls, meanMs: Math.round((10 * r.totalMs) / r.calls) / 10 }]),
+      );
     }
   }
   const topologies = slots.map((s) => s.result as TopologyResult);
   // Site tokens -> <idN>, numbered over every run together so that the same place gets the same number.
   const names = [...runs.keys()];
   const numbered = new Map(renumber(names.map((n) => runs.get(n)!)).map((run, i) => [names[i], run]));
-  const equivalence = options.parts.has('equivalence') ? verdict(options.topologies.filter((t) => t !== BASELINE), numbered) : null;
+  const equivalence = options.parts.has('equivalence')
+    ? verdict(
+        options.topologies.filter((t) => t !== BASELINE),
+        numbered,
+      )
+    : null;
   const ratios = ratiosOf(topologies);
   const slow = slowModules(topologies, calls);
   const ok =
@@ -227,7 +246,9 @@ export async function runCompare(
         node: process.version,
         platform: `${process.platform} ${process.arch}`,
         database: server.description,
-        postgresCpu: postmaster ? `the server's postmaster (pid ${postmaster}) and its children` : 'every postgres process on the machine (the server is not local, or its postmaster was not found)',
+        postgresCpu: postmaster
+          ? `the server's postmaster (pid ${postmaster}) and its children`
+          : 'every postgres process on the machine (the server is not local, or its postmaster was not found)',
         busyBeforeRunPercentOfCore: busyBefore ?? null,
         nats: nats ? `a private nats-server -js for this run (${natsUrl}, ${nats.binary})` : natsOk ? `${natsUrl} (shared)` : `unreachable (${natsUrl})`,
       },
@@ -280,9 +301,11 @@ function chooseRates(slots: readonly Slot[], options: CompareOptions): NonNullab
   const at = (percent: number) => Math.max(1, Math.round((slowest.completedPerSecond * percent) / 100));
   const fixedRate = options.rate ?? (slowest ? at(options.fixedPercent) : FALLBACK_RATE);
   const fixedRateFrom =
-    options.rate !== undefined ? '--rate'
-    : slowest ? `${options.fixedPercent}% of the slowest store topology's saturation throughput (${slowest.topology}, ${slowest.completedPerSecond}/s)`
-    : `no saturation run: a default of ${FALLBACK_RATE}/s`;
+    options.rate !== undefined
+      ? '--rate'
+      : slowest
+        ? `${options.fixedPercent}% of the slowest store topology's saturation throughput (${slowest.topology}, ${slowest.completedPerSecond}/s)`
+        : `no saturation run: a default of ${FALLBACK_RATE}/s`;
   const curve = slowest ? [...new Set([...options.curvePercents.map(at), fixedRate])].sort((a, b) => a - b) : [fixedRate];
   return { slowestCapacity: slowest, fixedRate, fixedRateFrom, curve };
 }
@@ -325,7 +348,9 @@ async function inTopology(slot: Slot, tag: string, context: Context, park: boole
         gateway: p.plan.env.GATEWAY === 'on',
         port: p.port,
       }));
-      progress.log(`${tag} up in ${(ms / 1000).toFixed(1)} s: ${running.map((p) => `${p.plan.name} :${p.port}`).join(', ')}${session.front ? ` behind a round-robin front :${session.front.port}` : ''}`);
+      progress.log(
+        `${tag} up in ${(ms / 1000).toFixed(1)} s: ${running.map((p) => `${p.plan.name} :${p.port}`).join(', ')}${session.front ? ` behind a round-robin front :${session.front.port}` : ''}`,
+      );
     }
     await body(session);
     if (park) {
@@ -485,7 +510,9 @@ async function runEquivalence(slot: Slot, tag: string, session: Session, context
   const violations = await storeInvariantViolations(slot.database!.url);
   slot.result.scenario = { steps: transcript.length, invariantViolations: violations };
   (slot.result.phaseMs as Record<string, number>).equivalence = Math.round(performance.now() - t0);
-  progress.log(`${tag} scenario: ${transcript.length} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s${violations.length ? `, INVARIANTS VIOLATED: ${violations.join('; ')}` : ''}`);
+  progress.log(
+    `${tag} scenario: ${transcript.length} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s${violations.length ? `, INVARIANTS VIOLATED: ${violations.join('; ')}` : ''}`,
+  );
 }
 
 /**
@@ -514,7 +541,16 @@ async function bringUpOnHosts(slot: Slot, tag: string, context: Context, output:
   slot.database = { name: `store (on ${harness.network.host('postgres').address})`, url: adminUrl, drop: async () => {} };
   // What the report and the CPU sampling read of a topology's processes (faults, which need more, never run on hosts).
   const processes = new Map(
-    harness.stores.map((store) => [store.host, { plan: store.plan, port: 3000, get child() { return store.child; } }]),
+    harness.stores.map((store) => [
+      store.host,
+      {
+        plan: store.plan,
+        port: 3000,
+        get child() {
+          return store.child;
+        },
+      },
+    ]),
   );
   const signal = (sig: 'SIGSTOP' | 'SIGCONT') => {
     for (const store of harness.stores) {
@@ -587,14 +623,17 @@ async function saturation(slot: Slot, tag: string, session: Session, context: Co
       ordersTable: slot.name === BASELINE ? 'baseline.orders' : undefined,
     });
     slot.result.performanceSpread = spread;
-    progress.log(`${tag} saturation over ${options.spread} products: ${spread.completedPerSecond} completed checkouts/s (one product: ${p.completedPerSecond})`);
+    progress.log(
+      `${tag} saturation over ${options.spread} products: ${spread.completedPerSecond} completed checkouts/s (one product: ${p.completedPerSecond})`,
+    );
   }
   (slot.result.phaseMs as Record<string, number>).saturation = Math.round(performance.now() - t0);
   progress.log(
     `${tag} saturation: ${p.completedPerSecond} completed checkouts/s (${p.confirmed} confirmed, ${p.pendingAtLoadEnd} still pending when the load stopped), ` +
       `${p.perCheckout.remoteCalls} remote calls per checkout`,
   );
-  if (p.machine && p.machine.otherPercentOfCore > 20) progress.log(`${tag} !!! other workloads used ${p.machine.otherPercentOfCore}% of one core during the load: its numbers are skewed`);
+  if (p.machine && p.machine.otherPercentOfCore > 20)
+    progress.log(`${tag} !!! other workloads used ${p.machine.otherPercentOfCore}% of one core during the load: its numbers are skewed`);
 }
 
 async function latencyAndFaults(slot: Slot, tag: string, session: Session, context: Context, rates: NonNullable<CompareResults['rates']>): Promise<void> {

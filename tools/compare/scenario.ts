@@ -90,7 +90,12 @@ export class ScenarioRunner {
     const text = JSON.stringify({ shipmentId, event, at: '2026-12-07T10:00:00.000Z' });
     const t = Math.floor(Date.now() / 1000);
     const signature = `t=${t},v1=${createHmac('sha256', COMPARE_CARRIER_SECRET).update(`${t}.${text}`).digest('hex')}`;
-    return this.send(label, { method: 'POST', path: '/shipping/carrier-events', raw: { contentType: 'application/json', text }, headers: { 'carrier-signature': signature } });
+    return this.send(label, {
+      method: 'POST',
+      path: '/shipping/carrier-events',
+      raw: { contentType: 'application/json', text },
+      headers: { 'carrier-signature': signature },
+    });
   }
 
   /**
@@ -157,12 +162,7 @@ export class ScenarioRunner {
 }
 
 /** Runs the whole script against one topology's gateway and answers the transcript. */
-export async function runScenario(
-  baseUrl: string,
-  adminUrl: string,
-  seed: number,
-  onStep: (n: number, label: string) => void,
-): Promise<TranscriptEntry[]> {
+export async function runScenario(baseUrl: string, adminUrl: string, seed: number, onStep: (n: number, label: string) => void): Promise<TranscriptEntry[]> {
   const v = scenarioValues(seed);
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -197,10 +197,26 @@ export async function runScenario(
 
     // Catalogue.
     const { skus, prices, stock } = v;
-    await s.send('setup: create the plentiful product', { method: 'POST', path: '/inventory/products', json: { sku: skus.plenty, name: 'Kettle', priceCents: prices.plenty, stock: stock.plenty } });
-    await s.send('setup: create the scarce product', { method: 'POST', path: '/inventory/products', json: { sku: skus.scarce, name: 'Mug', priceCents: prices.scarce, stock: stock.scarce } });
-    await s.send('setup: create a third product', { method: 'POST', path: '/inventory/products', json: { sku: skus.extra, name: 'Teapot', priceCents: prices.extra, stock: stock.extra } });
-    await s.send('setup: the same sku again (409)', { method: 'POST', path: '/inventory/products', json: { sku: skus.plenty, name: 'Kettle again', priceCents: 1, stock: 1 } });
+    await s.send('setup: create the plentiful product', {
+      method: 'POST',
+      path: '/inventory/products',
+      json: { sku: skus.plenty, name: 'Kettle', priceCents: prices.plenty, stock: stock.plenty },
+    });
+    await s.send('setup: create the scarce product', {
+      method: 'POST',
+      path: '/inventory/products',
+      json: { sku: skus.scarce, name: 'Mug', priceCents: prices.scarce, stock: stock.scarce },
+    });
+    await s.send('setup: create a third product', {
+      method: 'POST',
+      path: '/inventory/products',
+      json: { sku: skus.extra, name: 'Teapot', priceCents: prices.extra, stock: stock.extra },
+    });
+    await s.send('setup: the same sku again (409)', {
+      method: 'POST',
+      path: '/inventory/products',
+      json: { sku: skus.plenty, name: 'Kettle again', priceCents: 1, stock: 1 },
+    });
     await s.send('setup: restock the third product', { method: 'POST', path: `/inventory/products/${skus.extra}/restock`, json: { quantity: v.restock } });
     await product('setup', skus.plenty);
 
@@ -222,25 +238,34 @@ export async function runScenario(
     await product('out of stock: stock untouched', skus.scarce);
 
     // 4. Several lines, one short: all or nothing.
-    const multiShort = await s.place('multi-line all-or-nothing: one line short', order([
-      { sku: skus.plenty, quantity: 1 },
-      { sku: skus.extra, quantity: 1 },
-      { sku: skus.scarce, quantity: stock.scarce + 2 },
-    ]));
+    const multiShort = await s.place(
+      'multi-line all-or-nothing: one line short',
+      order([
+        { sku: skus.plenty, quantity: 1 },
+        { sku: skus.extra, quantity: 1 },
+        { sku: skus.scarce, quantity: stock.scarce + 2 },
+      ]),
+    );
     await inspect('multi-line all-or-nothing', multiShort);
     await product('multi-line all-or-nothing: nothing reserved', skus.plenty);
     await product('multi-line all-or-nothing: nothing reserved', skus.extra);
 
     // 5. Several lines, all available (the scarce one exactly used up).
-    const multiOk = await s.place('multi-line: every line available', order([
-      { sku: skus.extra, quantity: 2 },
-      { sku: skus.scarce, quantity: stock.scarce },
-    ]));
+    const multiOk = await s.place(
+      'multi-line: every line available',
+      order([
+        { sku: skus.extra, quantity: 2 },
+        { sku: skus.scarce, quantity: stock.scarce },
+      ]),
+    );
     await inspect('multi-line', multiOk);
     await product('multi-line: scarce product used up', skus.scarce);
 
     // 6. Shipping unavailable: the stock is released and the charge refunded.
-    const antarctica = await s.place('shipping unavailable: country AQ', order([{ sku: skus.plenty, quantity: 2 }], { shippingAddress: { ...address, country: 'AQ' } }));
+    const antarctica = await s.place(
+      'shipping unavailable: country AQ',
+      order([{ sku: skus.plenty, quantity: 2 }], { shippingAddress: { ...address, country: 'AQ' } }),
+    );
     await inspect('shipping unavailable', antarctica);
     await product('shipping unavailable: stock released', skus.plenty);
 
@@ -252,21 +277,38 @@ export async function runScenario(
     await s.place('idempotency: same key, same body (same order, nothing new)', keyed, key);
     await s.place('idempotency: same key, other body (409)', order([{ sku: skus.extra, quantity: 2 }]), key);
     await get('idempotency: payments of the order (still one)', `/payments?orderId=${first ?? MISSING}`);
-    await s.send('idempotency: a key over 200 characters (400)', { method: 'POST', path: '/orders', json: keyed, headers: { 'idempotency-key': 'k'.repeat(201) } });
+    await s.send('idempotency: a key over 200 characters (400)', {
+      method: 'POST',
+      path: '/orders',
+      json: keyed,
+      headers: { 'idempotency-key': 'k'.repeat(201) },
+    });
 
     // 8. The same sku on two lines: merged or refused, the same everywhere.
-    const twice = await s.place('same sku twice: two lines of one sku', order([{ sku: skus.plenty, quantity: 1 }, { sku: skus.plenty, quantity: 2 }]));
+    const twice = await s.place(
+      'same sku twice: two lines of one sku',
+      order([
+        { sku: skus.plenty, quantity: 1 },
+        { sku: skus.plenty, quantity: 2 },
+      ]),
+    );
     if (twice) await inspect('same sku twice', twice);
 
     // 9. Bad input.
     const bad = (label: string, spec: Omit<RequestSpec, 'method'>) => s.send(`bad input: ${label}`, { method: 'POST', ...spec });
     await bad('malformed JSON (400)', { path: '/orders', raw: { contentType: 'application/json', text: '{"customerId": "x", ' } });
     await bad('unknown property (400)', { path: '/orders', json: order([{ sku: skus.plenty, quantity: 1 }], { coupon: 'FREE' }) });
-    await bad('unknown nested property (400)', { path: '/orders', json: order([{ sku: skus.plenty, quantity: 1 }], { shippingAddress: { ...address, floor: 3 } }) });
+    await bad('unknown nested property (400)', {
+      path: '/orders',
+      json: order([{ sku: skus.plenty, quantity: 1 }], { shippingAddress: { ...address, floor: 3 } }),
+    });
     await bad('quantity as a string (400)', { path: '/orders', json: order([{ sku: skus.plenty, quantity: '2' as unknown as number }]) });
     await bad('fractional quantity (400)', { path: '/orders', json: order([{ sku: skus.plenty, quantity: 1.5 }]) });
     await bad('no items (400)', { path: '/orders', json: order([]) });
-    await bad('lower-case country (400)', { path: '/orders', json: order([{ sku: skus.plenty, quantity: 1 }], { shippingAddress: { ...address, country: 'no' } }) });
+    await bad('lower-case country (400)', {
+      path: '/orders',
+      json: order([{ sku: skus.plenty, quantity: 1 }], { shippingAddress: { ...address, country: 'no' } }),
+    });
     await bad('malformed payment token (400)', { path: '/orders', json: order([{ sku: skus.plenty, quantity: 1 }], { paymentToken: 'visa' }) });
     await bad('unknown sku (422)', { path: '/orders', json: order([{ sku: 'NO-SUCH-SKU', quantity: 1 }]) });
     await bad('text/plain body (415)', { path: '/orders', raw: { contentType: 'text/plain', text: 'hello' } });
@@ -314,7 +356,10 @@ export async function runScenario(
     await s.send('delivery: a carrier event wrongly signed (401)', {
       method: 'POST',
       path: '/shipping/carrier-events',
-      raw: { contentType: 'application/json', text: JSON.stringify({ shipmentId: idOf(cancelledOrder, 'shipmentId'), event: 'RETURNED', at: '2026-12-07T10:00:00Z' }) },
+      raw: {
+        contentType: 'application/json',
+        text: JSON.stringify({ shipmentId: idOf(cancelledOrder, 'shipmentId'), event: 'RETURNED', at: '2026-12-07T10:00:00Z' }),
+      },
       headers: { 'carrier-signature': 't=1,v1=00' },
     });
     await get('delivery: notifications of the customer', notifications);

@@ -30,7 +30,10 @@ export function slowModules(
     const modules = Object.entries(t.remoteByModule ?? {}).filter(([, r]) => r.calls > 0);
     for (const [module, r] of modules) {
       if (r.meanMs < MIN_MEAN_MS) continue;
-      const others = modules.filter(([m]) => m !== module).map(([, o]) => o.meanMs).sort((a, b) => a - b);
+      const others = modules
+        .filter(([m]) => m !== module)
+        .map(([, o]) => o.meanMs)
+        .sort((a, b) => a - b);
       const median = others.length ? others[Math.floor((others.length - 1) / 2)] : undefined;
       const elsewhere = topologies
         .filter((o) => o !== t && (o.remoteByModule?.[module]?.calls ?? 0) > 0)

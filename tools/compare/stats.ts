@@ -23,7 +23,9 @@ export function percentiles(samples: readonly number[]): Percentiles {
 }
 
 /** Upper bounds (ms) of the latency histograms, shared by every topology so that their bars line up. */
-export const LATENCY_BUCKETS_MS = [1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1000, 1500, 2000, 3000, 5000, 7000, 10000, 15000, 20000, 30000, 60000];
+export const LATENCY_BUCKETS_MS = [
+  1, 2, 3, 5, 7, 10, 15, 20, 30, 50, 70, 100, 150, 200, 300, 500, 700, 1000, 1500, 2000, 3000, 5000, 7000, 10000, 15000, 20000, 30000, 60000,
+];
 
 export interface Histogram {
   /** Bucket labels, e.g. "≤5", and a last "> 30000". */
@@ -47,4 +49,3 @@ export function round(x: number): number {
   if (!Number.isFinite(x)) return Number.NaN;
   return Math.abs(x) >= 100 ? Math.round(x) : Math.round(x * 100) / 100;
 }
-

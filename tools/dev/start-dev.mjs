@@ -33,11 +33,10 @@ const configs = [`${OUT}.nest-cli.json`, `${OUT}.tsconfig.json`];
 writeFileSync(join(ROOT, configs[0]), JSON.stringify(nestConfig));
 writeFileSync(join(ROOT, configs[1]), JSON.stringify({ extends: './tsconfig.build.json', compilerOptions: { outDir: OUT } }));
 
-const child = spawn(
-  process.execPath,
-  [NEST, 'start', '--watch', '--preserveWatchOutput', '-c', configs[0], '-p', configs[1], ...process.argv.slice(2)],
-  { cwd: ROOT, stdio: 'inherit' },
-);
+const child = spawn(process.execPath, [NEST, 'start', '--watch', '--preserveWatchOutput', '-c', configs[0], '-p', configs[1], ...process.argv.slice(2)], {
+  cwd: ROOT,
+  stdio: 'inherit',
+});
 // Ctrl-C reaches nest and the store through the terminal; a SIGTERM to npm is passed on here.
 for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP']) process.on(signal, () => child.kill(signal));
 child.once('exit', (code, signal) => {

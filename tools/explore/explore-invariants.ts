@@ -39,7 +39,9 @@ export async function checkInvariants(input: CheckInput): Promise<InvariantCheck
   const add = (name: string, violations: readonly string[]) => checks.push({ name, violations });
 
   add('every process alive, or restarted by the schedule', [
-    ...input.unexpectedExits.map((e) => `${e.process} exited by itself (${e.exit}) at ${(e.atMs / 1000).toFixed(1)} s; its last lines:\n      ${e.lastLines.slice(-12).join('\n      ')}`),
+    ...input.unexpectedExits.map(
+      (e) => `${e.process} exited by itself (${e.exit}) at ${(e.atMs / 1000).toFixed(1)} s; its last lines:\n      ${e.lastLines.slice(-12).join('\n      ')}`,
+    ),
     ...input.notRunning.map((name) => `${name} is not running at the end`),
   ]);
   add(
@@ -71,12 +73,18 @@ export async function checkInvariants(input: CheckInput): Promise<InvariantCheck
           LIMIT 5`,
         [GRACE_S],
       );
-      add(`${schema}: no delivery due and unclaimed (a relay would have taken it)`, stuck.map((r) => JSON.stringify(r)));
+      add(
+        `${schema}: no delivery due and unclaimed (a relay would have taken it)`,
+        stuck.map((r) => JSON.stringify(r)),
+      );
       const { rows: never } = await client.query(
         `SELECT event_id, subscriber, attempts, next_attempt_at FROM ${schema}.outbox_deliveries
           WHERE status = 'PENDING' AND next_attempt_at > now() + interval '1 hour' LIMIT 5`,
       );
-      add(`${schema}: no delivery put off for over an hour`, never.map((r) => JSON.stringify(r)));
+      add(
+        `${schema}: no delivery put off for over an hour`,
+        never.map((r) => JSON.stringify(r)),
+      );
       const { rows: dead } = await client.query<{ event_id: string; subscriber: string; last_error: string | null }>(
         `SELECT event_id, subscriber, last_error FROM ${schema}.outbox_deliveries WHERE status = 'DEAD'`,
       );
@@ -99,9 +107,15 @@ export async function checkInvariants(input: CheckInput): Promise<InvariantCheck
           LIMIT 5`,
         [GRACE_S],
       );
-      add(`${schema}: no saga due with an expired lease and nobody claiming it`, orphaned.map((r) => JSON.stringify(r)));
+      add(
+        `${schema}: no saga due with an expired lease and nobody claiming it`,
+        orphaned.map((r) => JSON.stringify(r)),
+      );
       const { rows: stuck } = await client.query(`SELECT saga, key, step, attempts, last_error FROM ${schema}.sagas WHERE status = 'STUCK' LIMIT 5`);
-      add(`${schema}: no saga STUCK`, stuck.map((r) => JSON.stringify(r)));
+      add(
+        `${schema}: no saga STUCK`,
+        stuck.map((r) => JSON.stringify(r)),
+      );
     }
   } finally {
     await client.end().catch(() => {});

@@ -46,7 +46,15 @@ export function describeFailure(result: ScheduleResult): string {
 export function formatReport(t: ExploreTotals, elapsedMs: number): string {
   const rows: Array<[string, string]> = [
     ['schedules run', String(t.schedules)],
-    ['faults injected', Object.keys(t.faultsByKind).length ? Object.entries(t.faultsByKind).sort().map(([k, n]) => `${k} ${n}`).join(', ') : 'none'],
+    [
+      'faults injected',
+      Object.keys(t.faultsByKind).length
+        ? Object.entries(t.faultsByKind)
+            .sort()
+            .map(([k, n]) => `${k} ${n}`)
+            .join(', ')
+        : 'none',
+    ],
     ['requests sent', String(t.requests)],
     ['orders acknowledged', String(t.ordersAcknowledged)],
     ['cancellations accepted', String(t.cancellationsAccepted)],

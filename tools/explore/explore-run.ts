@@ -124,8 +124,15 @@ export async function runSchedule(schedule: Schedule, environment: ExploreEnviro
       carrierSecret: CARRIER_SECRET,
     });
     faults = await Promise.all(faultRuns);
-    log(`  ${stamp(loadStart)} load done: ${workload.acknowledged.length} orders acknowledged, ${workload.cancellations.length} cancellations accepted, carrier events ${JSON.stringify(workload.carrierEvents)}; waiting for the store to settle`);
-    log(`  answers: ${Object.entries(workload.answers).sort().map(([k, n]) => `${k}: ${n}`).join(', ')}`);
+    log(
+      `  ${stamp(loadStart)} load done: ${workload.acknowledged.length} orders acknowledged, ${workload.cancellations.length} cancellations accepted, carrier events ${JSON.stringify(workload.carrierEvents)}; waiting for the store to settle`,
+    );
+    log(
+      `  answers: ${Object.entries(workload.answers)
+        .sort()
+        .map(([k, n]) => `${k}: ${n}`)
+        .join(', ')}`,
+    );
     // Every delivery ended too (its deadline is short here): none waits to undo an order while the invariants are read.
     const quiet = await waitForQuiet(database.url, settings.quietTimeoutMs, undefined, { deliveriesEnded: true });
     const stream = nats ? { url: environment.nats.url, stream: `${prefix}-events` } : undefined;
@@ -141,8 +148,12 @@ export async function runSchedule(schedule: Schedule, environment: ExploreEnviro
       deadLetterLines: running.deadLetterLines,
     });
     // A schedule in which the store took no order at all proves nothing: a failure, not a pass.
-    checks.push({ name: 'the store acknowledged checkouts under the schedule', violations: workload.acknowledged.length ? [] : [`no order acknowledged: ${JSON.stringify(workload.answers)}`] });
-    for (const f of faults.filter((f) => !f.healed)) checks.push({ name: `fault #${f.event.id} healed by the schedule`, violations: [`${f.event.kind} ${f.event.target}: ${f.error}`] });
+    checks.push({
+      name: 'the store acknowledged checkouts under the schedule',
+      violations: workload.acknowledged.length ? [] : [`no order acknowledged: ${JSON.stringify(workload.answers)}`],
+    });
+    for (const f of faults.filter((f) => !f.healed))
+      checks.push({ name: `fault #${f.event.id} healed by the schedule`, violations: [`${f.event.kind} ${f.event.target}: ${f.error}`] });
     const ok = checks.every((c) => c.violations.length === 0);
     return { schedule, faults, workload, checks, ok };
   } catch (error) {
@@ -150,7 +161,12 @@ export async function runSchedule(schedule: Schedule, environment: ExploreEnviro
     log(`  the run failed${processes ? '' : ' (the topology did not start)'}: ${message}`);
     const exits = processes?.unexpected ?? [];
     const checks = exits.length
-      ? [{ name: 'every process alive, or restarted by the schedule', violations: exits.map((e) => `${e.process} exited by itself (${e.exit}); its last lines:\n      ${e.lastLines.slice(-12).join('\n      ')}`) }]
+      ? [
+          {
+            name: 'every process alive, or restarted by the schedule',
+            violations: exits.map((e) => `${e.process} exited by itself (${e.exit}); its last lines:\n      ${e.lastLines.slice(-12).join('\n      ')}`),
+          },
+        ]
       : [];
     return { schedule, faults, workload, checks, error: message, ok: false };
   } finally {

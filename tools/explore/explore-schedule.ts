@@ -92,8 +92,7 @@ export function generateSchedule(input: ScheduleInput): Schedule {
 
   // Each target faulted at most once at a time: a second fault on a process already stopped says nothing new.
   const busy = new Map<string, Array<[number, number]>>();
-  const free = (target: string, from: number, to: number) =>
-    !(busy.get(target) ?? []).some(([a, b]) => from < b + 1_000 && a < to + 1_000);
+  const free = (target: string, from: number, to: number) => !(busy.get(target) ?? []).some(([a, b]) => from < b + 1_000 && a < to + 1_000);
   const faults: Array<Omit<FaultEvent, 'id'>> = [];
   for (const kind of drawn) {
     for (let attempt = 0; attempt < 8; attempt++) {

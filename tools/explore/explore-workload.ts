@@ -41,7 +41,10 @@ export interface WorkloadOptions {
 
 /** The products every schedule sells: one that never runs out, one that does after a few orders. */
 export async function createProducts(gatewayUrl: string): Promise<void> {
-  for (const [sku, stock] of [[PLENTY_SKU, 1_000_000], [SCARCE_SKU, SCARCE_STOCK]] as const) {
+  for (const [sku, stock] of [
+    [PLENTY_SKU, 1_000_000],
+    [SCARCE_SKU, SCARCE_STOCK],
+  ] as const) {
     // Before any fault, but on a machine that may be slow: a 503 ("did not answer in time: it may
     // have been done all the same") is asked again, and a 409 then means the first one was done.
     for (let attempt = 1; ; attempt++) {

@@ -213,12 +213,24 @@ export class HostNetwork {
   remove(): void {
     if (this.removed) return;
     this.removed = true;
-    HostNetwork.removeRun({ pid: process.pid, prefix: this.prefix, bridge: this.bridge, namespaces: this.allHosts.map((host) => host.namespace), cgroups: this.cgroups });
+    HostNetwork.removeRun({
+      pid: process.pid,
+      prefix: this.prefix,
+      bridge: this.bridge,
+      namespaces: this.allHosts.map((host) => host.namespace),
+      cgroups: this.cgroups,
+    });
   }
 
   private record(): void {
     mkdirSync(STATE_DIR, { recursive: true });
-    const record: RunRecord = { pid: process.pid, prefix: this.prefix, bridge: this.bridge, namespaces: this.allHosts.map((host) => host.namespace), cgroups: this.cgroups };
+    const record: RunRecord = {
+      pid: process.pid,
+      prefix: this.prefix,
+      bridge: this.bridge,
+      namespaces: this.allHosts.map((host) => host.namespace),
+      cgroups: this.cgroups,
+    };
     writeFileSync(join(STATE_DIR, `${this.prefix}.json`), JSON.stringify(record));
   }
 

@@ -58,9 +58,13 @@ const bounding = cpuBounding();
 if (Object.keys(cpu).length > 0 && bounding.kind === 'none') console.error(`hosts: CPU cannot be bounded here (${bounding.why}): hosts run unbounded`);
 
 console.error(`hosts: bringing ${topology} up on hosts of its own (links delayed ${delayMs} ms each way)…`);
-const harness = await MultiHost.start({ topology, delayMs, replicas, cpu, onLine: verbose ? (host, line) => console.error(`[${host}] ${line}`) : undefined }).catch((error: Error) =>
-  fail(error.message.split('\n')[0]),
-);
+const harness = await MultiHost.start({
+  topology,
+  delayMs,
+  replicas,
+  cpu,
+  onLine: verbose ? (host, line) => console.error(`[${host}] ${line}`) : undefined,
+}).catch((error: Error) => fail(error.message.split('\n')[0]));
 console.log(`network ${harness.network.prefix}: bridge ${harness.network.bridge}, the harness at ${harness.network.clientAddress}`);
 for (const host of harness.network.allHosts) {
   const store = harness.stores.find((each) => each.host === host.name);

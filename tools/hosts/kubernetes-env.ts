@@ -112,7 +112,11 @@ export function renderKubernetes(options: KubernetesEnvOptions): RenderedKuberne
     const secrets = join(k8s, 'secrets');
     mkdirSync(secrets, { recursive: true, mode: 0o700 });
     // The manifests' users (one per module, the gateway) and the extra process kinds' users, in one server file.
-    const users = [...options.modules.map((module) => `${module}=${module}`), 'gateway=:gateway', ...(options.extraUsers ?? []).map((u) => `${u.user}=${u.modules.join(',')}${u.gateway ? ':gateway' : ''}`)];
+    const users = [
+      ...options.modules.map((module) => `${module}=${module}`),
+      'gateway=:gateway',
+      ...(options.extraUsers ?? []).map((u) => `${u.user}=${u.modules.join(',')}${u.gateway ? ':gateway' : ''}`),
+    ];
     const auth = cli('nats-auth', [...users.flatMap((user) => ['--user', user]), '--env-dir', secrets], {});
     writeFileSync(join(secrets, 'nats-auth.conf'), auth, { mode: 0o600 });
     cli('provision', ['--offline', '--env-dir', secrets], { DATABASE_URL: options.adminUrl, DB_ROLE_SECRET: options.roleSecret });
@@ -140,8 +144,10 @@ export function renderKubernetes(options: KubernetesEnvOptions): RenderedKuberne
       }
       for (const variable of container.env ?? []) {
         if (variable.value !== undefined) env[variable.name] = String(variable.value);
-        else if (variable.valueFrom?.secretKeyRef) env[variable.name] = secretsByName.get(variable.valueFrom.secretKeyRef.name)?.[variable.valueFrom.secretKeyRef.key] ?? '';
-        else if (variable.valueFrom?.configMapKeyRef) env[variable.name] = configMaps.get(variable.valueFrom.configMapKeyRef.name)?.[variable.valueFrom.configMapKeyRef.key] ?? '';
+        else if (variable.valueFrom?.secretKeyRef)
+          env[variable.name] = secretsByName.get(variable.valueFrom.secretKeyRef.name)?.[variable.valueFrom.secretKeyRef.key] ?? '';
+        else if (variable.valueFrom?.configMapKeyRef)
+          env[variable.name] = configMaps.get(variable.valueFrom.configMapKeyRef.name)?.[variable.valueFrom.configMapKeyRef.key] ?? '';
         else if (variable.valueFrom?.fieldRef) env[variable.name] = `<${variable.valueFrom.fieldRef.fieldPath}>`;
       }
       return env;
@@ -201,7 +207,9 @@ function kustomize(dir: string): K8sObject[] {
   const rendered = spawnSync('kubectl', ['kustomize', dir], { encoding: 'utf8' });
   if (rendered.error) throw new Error('kubectl is not installed: the manifests cannot be rendered (`kubectl kustomize`)');
   if (rendered.status !== 0) throw new Error(`kubectl kustomize ${dir}: ${rendered.stderr.trim().split('\n')[0]}`);
-  return parseAllDocuments(rendered.stdout).map((document) => document.toJS() as K8sObject).filter(Boolean);
+  return parseAllDocuments(rendered.stdout)
+    .map((document) => document.toJS() as K8sObject)
+    .filter(Boolean);
 }
 
 /** The ENV instructions of the Dockerfile's last stage (what every container of the image starts with). */
@@ -226,6 +234,7 @@ function readEnv(file: string): Record<string, string> {
 
 function cli(name: string, args: readonly string[], env: Record<string, string>): string {
   const result = spawnSync(process.execPath, [built(`src/cli/${name}.cli.js`), ...args], { encoding: 'utf8', env: { PATH: process.env.PATH ?? '', ...env } });
-  if (result.status !== 0) throw new Error(`${name} ${args.filter((arg) => !arg.includes('=')).join(' ')}: exit ${result.status}: ${result.stderr.trim().split('\n')[0]}`);
+  if (result.status !== 0)
+    throw new Error(`${name} ${args.filter((arg) => !arg.includes('=')).join(' ')}: exit ${result.status}: ${result.stderr.trim().split('\n')[0]}`);
   return result.stdout;
 }

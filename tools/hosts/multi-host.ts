@@ -167,7 +167,11 @@ export class MultiHost {
     for (const store of this.stores.filter(isGateway)) await this.startStore(store.host);
     phase('gateway ready');
     const gateway = this.stores.find(isGateway)!;
-    this.clientProxy = await LinkProxy.start({ listen: { host: '127.0.0.1', port: 0 }, target: { host: gateway.address, port: 3000 }, delayMs: this.options.delayMs });
+    this.clientProxy = await LinkProxy.start({
+      listen: { host: '127.0.0.1', port: 0 },
+      target: { host: gateway.address, port: 3000 },
+      delayMs: this.options.delayMs,
+    });
   }
 
   /** Starts (or restarts) one store process on its host and waits until its /health/ready answers 200. */
@@ -175,9 +179,18 @@ export class MultiHost {
     const store = this.stores.find((each) => each.host === host);
     if (!store) throw new Error(`no store host '${host}'`);
     // The image's CMD (Dockerfile), from the image's WORKDIR: here the checkout, whose dist/ is the build.
-    const child = this.spawnOn(host, 'store', process.execPath, ['--enable-source-maps', built('src/main.js')], { ...store.env, PATH: process.env.PATH ?? '/usr/bin:/bin', HOSTNAME: host });
+    const child = this.spawnOn(host, 'store', process.execPath, ['--enable-source-maps', built('src/main.js')], {
+      ...store.env,
+      PATH: process.env.PATH ?? '/usr/bin:/bin',
+      HOSTNAME: host,
+    });
     store.child = child;
-    await waitUntil(`${host} /health/ready`, timeoutMs, child, async () => (await fetch(`${this.urlOf(host)}/health/ready`).catch(() => undefined))?.status === 200);
+    await waitUntil(
+      `${host} /health/ready`,
+      timeoutMs,
+      child,
+      async () => (await fetch(`${this.urlOf(host)}/health/ready`).catch(() => undefined))?.status === 200,
+    );
   }
 
   /** Stops one store process: SIGTERM (graceful, as a rolling update) or SIGKILL (a crash). */
@@ -207,7 +220,9 @@ export class MultiHost {
       // Gateways first (no new work), then the module services together, then the servers together.
       const gateways = this.stores.filter((store) => store.env.GATEWAY !== 'off');
       for (const store of gateways) if (store.child) await stopChild(store.child, 'SIGTERM').catch(() => {});
-      await Promise.all(this.stores.filter((store) => store.child && !gateways.includes(store)).map((store) => stopChild(store.child!, 'SIGTERM').catch(() => {})));
+      await Promise.all(
+        this.stores.filter((store) => store.child && !gateways.includes(store)).map((store) => stopChild(store.child!, 'SIGTERM').catch(() => {})),
+      );
       await this.clientProxy?.stop().catch(() => {});
       // PostgreSQL: SIGINT is its fast shutdown (SIGTERM waits for every session to end).
       await Promise.all(this.running.map((running) => stopChild(running.child, running.what === 'postgres' ? 'SIGINT' : 'SIGTERM').catch(() => {})));
@@ -230,7 +245,14 @@ export class MultiHost {
     this.options.onLine?.(host, line);
   }
 
-  private spawnOn(host: string, what: string, command: string, args: readonly string[], env: Record<string, string>, uid?: { uid: number; gid: number }): ChildProcess {
+  private spawnOn(
+    host: string,
+    what: string,
+    command: string,
+    args: readonly string[],
+    env: Record<string, string>,
+    uid?: { uid: number; gid: number },
+  ): ChildProcess {
     const userArgs = uid ? ['setpriv', `--reuid=${uid.uid}`, `--regid=${uid.gid}`, '--init-groups'] : [];
     const argv = this.network.commandOn(host, userArgs[0] ?? command, [...userArgs.slice(1), ...(uid ? [command] : []), ...args]);
     const child = spawn(argv.command, argv.args, { env, cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
@@ -256,12 +278,45 @@ export class MultiHost {
     const passwordFile = join(this.dir, 'postgres-password');
     writeFileSync(passwordFile, `${this.adminPassword}\n`);
     chownSync(passwordFile, owner.uid, owner.gid);
-    const initdb = spawnSync('setpriv', [`--reuid=${owner.uid}`, `--regid=${owner.gid}`, '--init-groups', join(bin, 'initdb'), '-D', data, '-U', 'postgres', '--auth-local=trust', '--auth-host=scram-sha-256', `--pwfile=${passwordFile}`, '-E', 'UTF8', '--no-sync'], { encoding: 'utf8' });
+    const initdb = spawnSync(
+      'setpriv',
+      [
+        `--reuid=${owner.uid}`,
+        `--regid=${owner.gid}`,
+        '--init-groups',
+        join(bin, 'initdb'),
+        '-D',
+        data,
+        '-U',
+        'postgres',
+        '--auth-local=trust',
+        '--auth-host=scram-sha-256',
+        `--pwfile=${passwordFile}`,
+        '-E',
+        'UTF8',
+        '--no-sync',
+      ],
+      { encoding: 'utf8' },
+    );
     rmSync(passwordFile);
     if (initdb.status !== 0) throw new Error(`initdb: ${initdb.stderr.trim().split('\n').at(-1)}`);
     // On the host's loopback only: every connection from another host comes through the link end.
-    const server = this.spawnOn('postgres', 'postgres', join(bin, 'postgres'), ['-D', data, '-c', 'listen_addresses=127.0.0.1', '-p', '5432', '-k', data, '-c', 'max_connections=200'], { PATH: process.env.PATH ?? '' }, owner);
-    await waitUntil('postgres', 30_000, server, () => spawnSync('ip', ['netns', 'exec', this.network.host('postgres').namespace, join(bin, 'pg_isready'), '-q', '-h', '127.0.0.1', '-p', '5432']).status === 0);
+    const server = this.spawnOn(
+      'postgres',
+      'postgres',
+      join(bin, 'postgres'),
+      ['-D', data, '-c', 'listen_addresses=127.0.0.1', '-p', '5432', '-k', data, '-c', 'max_connections=200'],
+      { PATH: process.env.PATH ?? '' },
+      owner,
+    );
+    await waitUntil(
+      'postgres',
+      30_000,
+      server,
+      () =>
+        spawnSync('ip', ['netns', 'exec', this.network.host('postgres').namespace, join(bin, 'pg_isready'), '-q', '-h', '127.0.0.1', '-p', '5432']).status ===
+        0,
+    );
     await this.startLinkEnd('postgres', 5432);
     const admin = new pg.Client({ connectionString: this.adminUrl.replace(/\/store$/, '/postgres') });
     await admin.connect();
@@ -274,16 +329,23 @@ export class MultiHost {
 
   /** One node of the NATS cluster: the manifests' nats.conf and users file, paths mapped to the run's folder. */
   private async startNats(node: string): Promise<void> {
-    const binary = [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].find((file) => file && existsSync(file));
+    const binary = [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].find(
+      (file) => file && existsSync(file),
+    );
     if (!binary) throw new Error('nats-server not found (apt-get install nats-server, or set NATS_SERVER_BIN)');
     const root = join(this.dir, node);
     for (const sub of ['config', 'auth', 'data', 'run']) mkdirSync(join(root, sub), { recursive: true });
     // The container's mounts (/data, /var/run/nats) are folders of the run here; the rest is the ConfigMap as rendered.
-    const config = this.rendered.nats.config.replaceAll('store_dir: /data', `store_dir: ${join(root, 'data')}`).replaceAll('/var/run/nats/', `${join(root, 'run')}/`);
+    const config = this.rendered.nats.config
+      .replaceAll('store_dir: /data', `store_dir: ${join(root, 'data')}`)
+      .replaceAll('/var/run/nats/', `${join(root, 'run')}/`);
     writeFileSync(join(root, 'config/nats.conf'), config);
     writeFileSync(join(root, 'auth/nats-auth.conf'), this.rendered.nats.auth, { mode: 0o600 });
     // Clients on the host's loopback (behind the link end); the cluster's routes on the host's address.
-    const child = this.spawnOn(node, 'nats-server', binary, ['--config', join(root, 'config/nats.conf'), '-a', '127.0.0.1'], { SERVER_NAME: node, PATH: process.env.PATH ?? '' });
+    const child = this.spawnOn(node, 'nats-server', binary, ['--config', join(root, 'config/nats.conf'), '-a', '127.0.0.1'], {
+      SERVER_NAME: node,
+      PATH: process.env.PATH ?? '',
+    });
     // The monitor listens where the clients do (the host's loopback): probed from the host, as a kubelet's exec probe would.
     await waitUntil(node, 30_000, child, () => this.okOn(node, 'http://127.0.0.1:8222/healthz?js-server-only=true'));
     await this.startLinkEnd(node, 4222);
@@ -299,7 +361,10 @@ export class MultiHost {
 
   /** Whether `url` answers 200 from inside the host (a short-lived probe process in its namespace). */
   private okOn(host: string, url: string): Promise<boolean> {
-    const argv = this.network.commandOn(host, process.execPath, ['-e', `fetch(${JSON.stringify(url)}).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))`]);
+    const argv = this.network.commandOn(host, process.execPath, [
+      '-e',
+      `fetch(${JSON.stringify(url)}).then((r) => process.exit(r.status === 200 ? 0 : 1), () => process.exit(1))`,
+    ]);
     return new Promise((resolve) => spawn(argv.command, argv.args, { stdio: 'ignore' }).once('exit', (code) => resolve(code === 0)));
   }
 
@@ -316,7 +381,13 @@ export class MultiHost {
   /** The delaying end of the host's links: its address:port to the server on its loopback. */
   private async startLinkEnd(host: string, port: number): Promise<void> {
     const address = this.network.host(host).address;
-    const child = this.spawnOn(host, `link end :${port}`, process.execPath, [built('tools/hosts/link-proxy.cli.js'), `${address}:${port}`, `127.0.0.1:${port}`, String(this.options.delayMs)], { PATH: process.env.PATH ?? '' });
+    const child = this.spawnOn(
+      host,
+      `link end :${port}`,
+      process.execPath,
+      [built('tools/hosts/link-proxy.cli.js'), `${address}:${port}`, `127.0.0.1:${port}`, String(this.options.delayMs)],
+      { PATH: process.env.PATH ?? '' },
+    );
     await new Promise<void>((resolve, reject) => {
       const lines = createInterface({ input: child.stdout! });
       lines.on('line', (line) => line === 'ready' && resolve());
@@ -341,7 +412,8 @@ export function processEnvironment(
   overrides: Readonly<Record<string, string>>,
 ): Record<string, string> {
   const hosted = plan.env.MODULES === undefined ? [...modules] : plan.env.MODULES.split(',').filter(Boolean);
-  const single = hosted.length === 1 && plan.env.GATEWAY === 'off' ? rendered.stores.get(hosted[0]) : hosted.length === 0 ? rendered.stores.get('gateway') : undefined;
+  const single =
+    hosted.length === 1 && plan.env.GATEWAY === 'off' ? rendered.stores.get(hosted[0]) : hosted.length === 0 ? rendered.stores.get('gateway') : undefined;
   if (single) return { ...single.env, ...overrides };
   const user = extraUsers.find((each) => each.user === userNameOf(plan))!;
   return {
@@ -357,14 +429,17 @@ export function processEnvironment(
 }
 
 function discoveredModuleNames(): string[] {
-  const listed = spawnSync('ls', [join(REPO_ROOT, 'src/modules')], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+  const listed = spawnSync('ls', [join(REPO_ROOT, 'src/modules')], { encoding: 'utf8' })
+    .stdout.split('\n')
+    .filter(Boolean);
   return listed.filter((name) => existsSync(join(REPO_ROOT, 'src/modules', name, `${name}.module.ts`))).sort();
 }
 
 /** `inventory` ×2 → `inventory`, `inventory-2` (the same variables: topology.md's replicas). */
 function expandReplicas(plans: readonly ProcessPlan[], replicas: Readonly<Record<string, number>>): ProcessPlan[] {
   for (const name of Object.keys(replicas)) {
-    if (!plans.some((plan) => plan.name === name)) throw new Error(`--replicas: no process '${name}' in this topology (${plans.map((plan) => plan.name).join(', ')})`);
+    if (!plans.some((plan) => plan.name === name))
+      throw new Error(`--replicas: no process '${name}' in this topology (${plans.map((plan) => plan.name).join(', ')})`);
   }
   return plans.flatMap((plan) => Array.from({ length: replicas[plan.name] ?? 1 }, (_, i) => (i === 0 ? plan : { ...plan, name: `${plan.name}#${i + 1}` })));
 }
@@ -426,8 +501,12 @@ export function multiHostUnavailable(): string | undefined {
   if (network) return network;
   const missing = [
     partitionUnavailable(),
-    spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).error ? 'kubectl is not installed (the manifests are rendered by `kubectl kustomize`)' : undefined,
-    [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].some((file) => file && existsSync(file)) ? undefined : 'nats-server is not installed',
+    spawnSync('kubectl', ['version', '--client'], { encoding: 'utf8' }).error
+      ? 'kubectl is not installed (the manifests are rendered by `kubectl kustomize`)'
+      : undefined,
+    [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].some((file) => file && existsSync(file))
+      ? undefined
+      : 'nats-server is not installed',
     PG_BIN_DIRS.some((dir) => dir && existsSync(join(dir, 'initdb'))) ? undefined : 'PostgreSQL server programs (initdb, postgres) are not installed',
     spawnSync('setpriv', ['--version']).error ? 'setpriv (util-linux) is not installed' : undefined,
   ].filter(Boolean);

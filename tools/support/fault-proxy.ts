@@ -161,10 +161,13 @@ export class FaultProxy {
       tail = tail.then(
         () =>
           new Promise<void>((resolve) => {
-            setTimeout(() => {
-              if (!to.destroyed) to.write(chunk);
-              resolve();
-            }, Math.max(0, due - performance.now()));
+            setTimeout(
+              () => {
+                if (!to.destroyed) to.write(chunk);
+                resolve();
+              },
+              Math.max(0, due - performance.now()),
+            );
           }),
       );
     });

@@ -32,7 +32,9 @@ export class PrivateNatsServer {
 
   /** The nats-server binary: NATS_SERVER_BIN, /usr/sbin/nats-server, /usr/local/bin/nats-server, or undefined. */
   static findBinary(): string | undefined {
-    return [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].find((file) => file && existsSync(file));
+    return [process.env.NATS_SERVER_BIN, '/usr/sbin/nats-server', '/usr/local/bin/nats-server', '/usr/bin/nats-server'].find(
+      (file) => file && existsSync(file),
+    );
   }
 
   /** `config`: the text of a server configuration file (e.g. `max_payload: 8192`), for the limits a run needs. */

@@ -165,7 +165,9 @@ export async function waitForQuiet(
  * last wait), so a REVIEW_REQUESTED is due. False on a build without the workflow's table.
  */
 function reviewDue(sagas: boolean): string {
-  return sagas ? `EXISTS (SELECT 1 FROM orders.sagas d WHERE d.saga = 'delivery' AND d.key = o.id::text AND d.status = 'DONE' AND d.failure_reason IS NULL)` : 'false';
+  return sagas
+    ? `EXISTS (SELECT 1 FROM orders.sagas d WHERE d.saga = 'delivery' AND d.key = o.id::text AND d.status = 'DONE' AND d.failure_reason IS NULL)`
+    : 'false';
 }
 
 async function hasSagas(client: pg.Client): Promise<boolean> {

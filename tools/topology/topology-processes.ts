@@ -7,9 +7,10 @@ import { ensureDatabase, startEmbeddedPostgres, type EmbeddedServer } from '../.
 import { planTopology, type ProcessPlan } from './topologies.js';
 
 // From the build (dist/tools/topology) the entry is beside; from the sources (tests), it is the build's.
-const MAIN = [new URL('../../src/main.js', import.meta.url), new URL('../../dist/src/main.js', import.meta.url)]
-  .map((url) => fileURLToPath(url))
-  .find((file) => existsSync(file)) ?? fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
+const MAIN =
+  [new URL('../../src/main.js', import.meta.url), new URL('../../dist/src/main.js', import.meta.url)]
+    .map((url) => fileURLToPath(url))
+    .find((file) => existsSync(file)) ?? fileURLToPath(new URL('../../dist/src/main.js', import.meta.url));
 
 export interface TopologyOptions {
   readonly topology: string;

@@ -17,7 +17,9 @@ function parseArgs(argv: readonly string[]): { root: string; out: string } {
     const arg = argv[i];
     const value = argv[i + 1];
     if (arg === '--help' || arg === '-h') {
-      console.log(`${USAGE}\n\nWrites docs/architecture/: the module map (synchronous calls solid, event flows dashed) and a page per module,\nfrom the built modules' contracts, subscriptions and migrations. Exit 0: written; 2: bad usage or no build.`);
+      console.log(
+        `${USAGE}\n\nWrites docs/architecture/: the module map (synchronous calls solid, event flows dashed) and a page per module,\nfrom the built modules' contracts, subscriptions and migrations. Exit 0: written; 2: bad usage or no build.`,
+      );
       process.exit(0);
     }
     if ((arg === '--root' || arg === '--out') && value && !value.startsWith('--')) {

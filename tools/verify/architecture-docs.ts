@@ -74,8 +74,7 @@ function readme(modules: readonly ModuleDoc[]): string {
 
 function modulePage(module: ModuleDoc, all: readonly ModuleDoc[]): string {
   const callers = all.filter((m) => m.calls.includes(module.name)).map((m) => m.name);
-  const consumers = (event: string) =>
-    all.filter((m) => m.consumed.some((s) => s.event.name === event)).map((m) => m.name);
+  const consumers = (event: string) => all.filter((m) => m.consumed.some((s) => s.event.name === event)).map((m) => m.name);
   const operations = (kind: 'command' | 'query') => module.operations.filter((op) => op.kind === kind);
   const out = [
     GENERATED,
@@ -87,10 +86,16 @@ function modulePage(module: ModuleDoc, all: readonly ModuleDoc[]): string {
     '',
     '## Commands',
     '',
-    ...table(['operation', 'input', 'safe to retry'], operations('command').map((op) => [code(op.name), code(op.input), op.idempotent ? 'yes' : 'no'])),
+    ...table(
+      ['operation', 'input', 'safe to retry'],
+      operations('command').map((op) => [code(op.name), code(op.input), op.idempotent ? 'yes' : 'no']),
+    ),
     '## Queries',
     '',
-    ...table(['operation', 'input'], operations('query').map((op) => [code(op.name), code(op.input)])),
+    ...table(
+      ['operation', 'input'],
+      operations('query').map((op) => [code(op.name), code(op.input)]),
+    ),
     '## Events published',
     '',
     ...table(
@@ -108,7 +113,14 @@ function modulePage(module: ModuleDoc, all: readonly ModuleDoc[]): string {
   ];
   if (module.tables.length === 0) out.push('None.', '');
   for (const t of module.tables) {
-    out.push(`### \`${t.name}\``, '', ...table(['column', 'type', 'notes'], t.columns.map((c) => [code(c.name), code(c.type), c.notes.join(', ')])));
+    out.push(
+      `### \`${t.name}\``,
+      '',
+      ...table(
+        ['column', 'type', 'notes'],
+        t.columns.map((c) => [code(c.name), code(c.type), c.notes.join(', ')]),
+      ),
+    );
   }
   return out.join('\n');
 }

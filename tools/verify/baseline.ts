@@ -59,16 +59,14 @@ export function judge(violations: readonly Violation[], baseline: readonly Basel
     known: violations.filter((v) => keys.has(violationKey(v))),
     stale: baseline
       .filter((entry) => !seen.has(violationKey(entry)))
-      .map(
-        (entry): Violation => ({
-          rule: 'stale-baseline',
-          file: BASELINE_FILE,
-          line: entry.line,
-          touches: `${entry.rule} ${entry.file} ${entry.touches}`,
-          what: `lists [${entry.rule}] ${entry.file} — ${entry.touches}, which no longer happens`,
-          fix: `remove this entry from ${BASELINE_FILE} (or run npm run verify -- --update-baseline): it is fixed, and must stay fixed`,
-        }),
-      ),
+      .map((entry): Violation => ({
+        rule: 'stale-baseline',
+        file: BASELINE_FILE,
+        line: entry.line,
+        touches: `${entry.rule} ${entry.file} ${entry.touches}`,
+        what: `lists [${entry.rule}] ${entry.file} — ${entry.touches}, which no longer happens`,
+        fix: `remove this entry from ${BASELINE_FILE} (or run npm run verify -- --update-baseline): it is fixed, and must stay fixed`,
+      })),
   };
 }
 

@@ -40,7 +40,13 @@ export function compareContracts(before: Contracts, after: Contracts): ContractC
     const change = (subject: string, where: string, what: string, breaking: boolean, fix?: string) =>
       changes.push({ module, subject, where, what, breaking, fix });
     if (!now) {
-      change(`module ${module}`, '', 'removed, with all its operations and events', true, 'restore the module (its consumers of the previous release still call it)');
+      change(
+        `module ${module}`,
+        '',
+        'removed, with all its operations and events',
+        true,
+        'restore the module (its consumers of the previous release still call it)',
+      );
       continue;
     }
     if (!old) {
@@ -79,15 +85,25 @@ function event(old: EventContract | undefined, now: EventContract | undefined, r
   }
   if (now.version === old.version) {
     for (const d of differences) {
-      report(where('payload', d.path), `${d.what}, without a version bump`, true,
-        `bump the version in @IntegrationEvent to ${old.version + 1} (keeping every field of version ${old.version}), or undo the change`);
+      report(
+        where('payload', d.path),
+        `${d.what}, without a version bump`,
+        true,
+        `bump the version in @IntegrationEvent to ${old.version + 1} (keeping every field of version ${old.version}), or undo the change`,
+      );
     }
     return;
   }
   report('', `version ${old.version} -> ${now.version}`, false);
   for (const d of differences) {
-    report(where('payload', d.path), `${d.what} in version ${now.version}`, d.breaking,
-      d.breaking ? `subscribers of version ${old.version} read version ${now.version}: keep every field of version ${old.version} as it was, only add fields` : undefined);
+    report(
+      where('payload', d.path),
+      `${d.what} in version ${now.version}`,
+      d.breaking,
+      d.breaking
+        ? `subscribers of version ${old.version} read version ${now.version}: keep every field of version ${old.version} as it was, only add fields`
+        : undefined,
+    );
   }
 }
 
@@ -102,7 +118,11 @@ export function compareShapes(old: Shape, now: Shape, direction: Direction, path
   const input = direction === 'in';
   if (old.type !== now.type) {
     if (!typeWidens(old.type, now.type, direction)) {
-      diff(`type changed from ${describe(old)} to ${describe(now)}`, true, input ? 'accept the old type too (or add a new field for the new type)' : 'keep the old type (add a new field for the new one)');
+      diff(
+        `type changed from ${describe(old)} to ${describe(now)}`,
+        true,
+        input ? 'accept the old type too (or add a new field for the new type)' : 'keep the old type (add a new field for the new one)',
+      );
       return out;
     }
     diff(`type changed from ${describe(old)} to ${describe(now)}`, false);
@@ -113,8 +133,11 @@ export function compareShapes(old: Shape, now: Shape, direction: Direction, path
   // null: accepting it loosens an input; giving it breaks an output's readers.
   if (!!old.nullable !== !!now.nullable) {
     const loosens = !!now.nullable;
-    diff(loosens ? (input ? 'now accepts null' : 'may now be null') : (input ? 'no longer accepts null' : 'is no longer null'), loosens !== input,
-      input ? 'accept null again' : 'never give null where consumers of the previous release read a value');
+    diff(
+      loosens ? (input ? 'now accepts null' : 'may now be null') : input ? 'no longer accepts null' : 'is no longer null',
+      loosens !== input,
+      input ? 'accept null again' : 'never give null where consumers of the previous release read a value',
+    );
   }
 
   enums(old, now, direction, diff);
@@ -124,13 +147,20 @@ export function compareShapes(old: Shape, now: Shape, direction: Direction, path
     const is = now[keyword] as string | undefined;
     if (was === is) continue;
     if (is === undefined) diff(`${keyword} ${JSON.stringify(was)} dropped`, !input);
-    else if (was === undefined) diff(`new ${keyword} ${JSON.stringify(is)}`, input, input ? `drop it: callers of the previous release may send values it refuses` : undefined);
+    else if (was === undefined)
+      diff(`new ${keyword} ${JSON.stringify(is)}`, input, input ? `drop it: callers of the previous release may send values it refuses` : undefined);
     // Whether one regular expression accepts all another does is not decided here: a change is taken as breaking.
-    else diff(`${keyword} changed from ${JSON.stringify(was)} to ${JSON.stringify(is)}`, true, `keep ${JSON.stringify(was)}; if the new one accepts everything the old did, accept the change`);
+    else
+      diff(
+        `${keyword} changed from ${JSON.stringify(was)} to ${JSON.stringify(is)}`,
+        true,
+        `keep ${JSON.stringify(was)}; if the new one accepts everything the old did, accept the change`,
+      );
   }
   const oldValidators = old.validators ?? [];
   const newValidators = now.validators ?? [];
-  for (const name of newValidators.filter((v) => !oldValidators.includes(v))) diff(`new validator ${name}`, input, input ? `drop it: callers of the previous release may send values it refuses` : undefined);
+  for (const name of newValidators.filter((v) => !oldValidators.includes(v)))
+    diff(`new validator ${name}`, input, input ? `drop it: callers of the previous release may send values it refuses` : undefined);
   for (const name of oldValidators.filter((v) => !newValidators.includes(v))) diff(`validator ${name} dropped`, !input);
   for (const keyword of union(otherKeywords(old), otherKeywords(now))) {
     if (JSON.stringify(old[keyword]) !== JSON.stringify(now[keyword])) {
@@ -155,18 +185,27 @@ function properties(old: Shape, now: Shape, direction: Direction, path: string, 
     const field = path === '' ? name : `${path}.${name}`;
     const diff = (what: string, breaking: boolean, fix?: string) => out.push({ path: field, what, breaking, fix });
     if (!is[name]) {
-      diff('removed', true, input
-        ? 'keep accepting it (ignore it if it is no longer used): callers of the previous release still send it, and an unknown property is refused with a 400'
-        : 'keep giving it: consumers of the previous release read it');
+      diff(
+        'removed',
+        true,
+        input
+          ? 'keep accepting it (ignore it if it is no longer used): callers of the previous release still send it, and an unknown property is refused with a 400'
+          : 'keep giving it: consumers of the previous release read it',
+      );
       continue;
     }
     if (!was[name]) {
-      if (input && isRequired.has(name)) diff('added as required', true, 'make it @IsOptional() (callers of the previous release do not send it), or add it under a new operation');
+      if (input && isRequired.has(name))
+        diff('added as required', true, 'make it @IsOptional() (callers of the previous release do not send it), or add it under a new operation');
       else diff(`added${isRequired.has(name) ? '' : ' (optional)'}`, false);
       continue;
     }
     if (wasRequired.has(name) && !isRequired.has(name)) {
-      diff(input ? 'became optional' : 'became optional (may be absent)', !input, input ? undefined : 'keep it always present: consumers of the previous release read it');
+      diff(
+        input ? 'became optional' : 'became optional (may be absent)',
+        !input,
+        input ? undefined : 'keep it always present: consumers of the previous release read it',
+      );
     } else if (!wasRequired.has(name) && isRequired.has(name)) {
       diff('became required', input, input ? 'keep it @IsOptional(): callers of the previous release may leave it out' : undefined);
     }
@@ -176,7 +215,21 @@ function properties(old: Shape, now: Shape, direction: Direction, path: string, 
 
 const LOWER_BOUNDS = ['minLength', 'minimum', 'exclusiveMinimum', 'minItems'] as const;
 const UPPER_BOUNDS = ['maxLength', 'maximum', 'exclusiveMaximum', 'maxItems'] as const;
-const HANDLED = new Set(['type', 'properties', 'required', 'items', 'enum', 'nullable', 'anyOf', '$ref', 'validators', 'pattern', 'format', ...LOWER_BOUNDS, ...UPPER_BOUNDS]);
+const HANDLED = new Set([
+  'type',
+  'properties',
+  'required',
+  'items',
+  'enum',
+  'nullable',
+  'anyOf',
+  '$ref',
+  'validators',
+  'pattern',
+  'format',
+  ...LOWER_BOUNDS,
+  ...UPPER_BOUNDS,
+]);
 
 function otherKeywords(shape: Shape): string[] {
   return Object.keys(shape).filter((key) => !HANDLED.has(key));
@@ -190,8 +243,21 @@ function bounds(old: Shape, now: Shape, direction: Direction, diff: (what: strin
     const is = now[keyword] as number | undefined;
     if (was === is) return;
     const tightens = was === undefined ? true : is === undefined ? false : lower ? is > was : is < was;
-    const what = was === undefined ? `new ${keyword} ${is}` : is === undefined ? `${keyword} ${was} dropped` : `${keyword} ${is > was ? 'raised' : 'lowered'} from ${was} to ${is}`;
-    diff(what, tightens === input, tightens === input ? (input ? `keep ${keyword} ${was ?? 'unset'}: callers of the previous release may send values it now refuses` : `keep ${keyword} ${was ?? 'unset'}: consumers of the previous release check it`) : undefined);
+    const what =
+      was === undefined
+        ? `new ${keyword} ${is}`
+        : is === undefined
+          ? `${keyword} ${was} dropped`
+          : `${keyword} ${is > was ? 'raised' : 'lowered'} from ${was} to ${is}`;
+    diff(
+      what,
+      tightens === input,
+      tightens === input
+        ? input
+          ? `keep ${keyword} ${was ?? 'unset'}: callers of the previous release may send values it now refuses`
+          : `keep ${keyword} ${was ?? 'unset'}: consumers of the previous release check it`
+        : undefined,
+    );
   };
   for (const keyword of LOWER_BOUNDS) check(keyword, true);
   for (const keyword of UPPER_BOUNDS) check(keyword, false);
@@ -203,12 +269,24 @@ function enums(old: Shape, now: Shape, direction: Direction, diff: (what: string
   const is = now.enum;
   if (JSON.stringify(was) === JSON.stringify(is)) return;
   const list = (values: readonly unknown[]) => values.map((v) => JSON.stringify(v)).join(', ');
-  if (is === undefined) return diff(`no longer limited to ${list(was!)}`, !input, input ? undefined : `consumers of the previous release expect only ${list(was!)}`);
-  if (was === undefined) return diff(`now limited to ${list(is)}`, input, input ? 'callers of the previous release may send other values: keep it open' : undefined);
+  if (is === undefined)
+    return diff(`no longer limited to ${list(was!)}`, !input, input ? undefined : `consumers of the previous release expect only ${list(was!)}`);
+  if (was === undefined)
+    return diff(`now limited to ${list(is)}`, input, input ? 'callers of the previous release may send other values: keep it open' : undefined);
   const removed = was.filter((v) => !is.includes(v));
   const added = is.filter((v) => !was.includes(v));
-  if (removed.length > 0) diff(`value${removed.length > 1 ? 's' : ''} ${list(removed)} removed`, input, input ? `keep accepting ${list(removed)}: callers of the previous release send it` : undefined);
-  if (added.length > 0) diff(`value${added.length > 1 ? 's' : ''} ${list(added)} added`, !input, input ? undefined : `consumers of the previous release do not expect ${list(added)}: give it under a new field, or a new event version`);
+  if (removed.length > 0)
+    diff(
+      `value${removed.length > 1 ? 's' : ''} ${list(removed)} removed`,
+      input,
+      input ? `keep accepting ${list(removed)}: callers of the previous release send it` : undefined,
+    );
+  if (added.length > 0)
+    diff(
+      `value${added.length > 1 ? 's' : ''} ${list(added)} added`,
+      !input,
+      input ? undefined : `consumers of the previous release do not expect ${list(added)}: give it under a new field, or a new event version`,
+    );
 }
 
 /** integer -> number loosens an input; number -> integer narrows an output; anything becomes `unknown` only on the accepting side. */

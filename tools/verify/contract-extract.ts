@@ -47,7 +47,9 @@ export async function extractContracts(workspace: Workspace): Promise<Extracted>
       const exports = await importSource(root, file);
       const contract = Object.values(exports).find(
         (value): value is { module: string; operations: Record<string, SpecLike> } =>
-          typeof value === 'object' && value !== null && (value as { module?: unknown }).module === module &&
+          typeof value === 'object' &&
+          value !== null &&
+          (value as { module?: unknown }).module === module &&
           typeof (value as { operations?: unknown }).operations === 'object',
       );
       if (!contract) throw new Error(`it exports no contract of '${module}' (defineContract('${module}', ...))`);

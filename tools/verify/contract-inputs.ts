@@ -32,9 +32,11 @@ export class InputShapes {
     this.transformer = (require('class-transformer/cjs/storage.js') as { defaultMetadataStorage: TransformerStorage }).defaultMetadataStorage;
     // class-validator-jsonschema is the checker's own dependency; it is handed the tree's storages.
     this.jsonschema = createRequire(import.meta.url)('class-validator-jsonschema') as typeof Jsonschema;
-    const converters = (createRequire(import.meta.url)('class-validator-jsonschema/build/defaultConverters.js') as {
-      defaultConverters: Record<string, unknown>;
-    }).defaultConverters;
+    const converters = (
+      createRequire(import.meta.url)('class-validator-jsonschema/build/defaultConverters.js') as {
+        defaultConverters: Record<string, unknown>;
+      }
+    ).defaultConverters;
     this.known = new Set(Object.keys(converters));
   }
 

@@ -141,7 +141,12 @@ class OutputWalker {
 }
 
 function emit(program: ts.Program, options: ts.CompilerOptions, libDir: string): Map<string, string> {
-  const files = new Map(program.getSourceFiles().filter((file) => !file.fileName.startsWith(libDir)).map((file) => [file.fileName, file]));
+  const files = new Map(
+    program
+      .getSourceFiles()
+      .filter((file) => !file.fileName.startsWith(libDir))
+      .map((file) => [file.fileName, file]),
+  );
   // Without lib or resolution, as transpileModule does: emitting does not type-check each file.
   const isolated: ts.CompilerOptions = { ...options, lib: undefined, noLib: true, noResolve: true, isolatedModules: true, sourceMap: false };
   const host = ts.createCompilerHost(isolated, true);

@@ -58,7 +58,10 @@ export async function checkContracts(workspace: Workspace, update = false): Prom
   const extracted: Extracted = {
     ...contracts,
     contracts: Object.fromEntries(
-      Object.entries(contracts.contracts).map(([module, contract]) => [module, flows.workflows[module] ? { ...contract, workflows: flows.workflows[module] } : contract]),
+      Object.entries(contracts.contracts).map(([module, contract]) => [
+        module,
+        flows.workflows[module] ? { ...contract, workflows: flows.workflows[module] } : contract,
+      ]),
     ),
   };
   const violations: Violation[] = extracted.unreadable.map(({ module, file, reason }) => ({
@@ -113,11 +116,17 @@ function breakingViolation(change: ContractChange, extracted: Extracted, snapsho
   const [kind, name] = change.subject.split(' ') as ['operation' | 'event' | 'module', string];
   // At the declaration in the tree when there is one; else at the entry of the snapshot it no longer matches.
   const declared =
-    kind === 'operation' ? extracted.locations.get(`${change.module}.${name}`)
-    : kind === 'event' ? extracted.locations.get(`${change.module}/${name}`)
-    : (kind as string) === 'workflow' ? workflowLocations.get(`${change.module}/${change.subject.slice('workflow '.length)}`)
-    : undefined;
-  const at = declared ?? { file: SNAPSHOT_FILE, line: snapshotLine(snapshot, change.module, kind === 'module' ? undefined : `${kind}s`, kind === 'module' ? undefined : name) };
+    kind === 'operation'
+      ? extracted.locations.get(`${change.module}.${name}`)
+      : kind === 'event'
+        ? extracted.locations.get(`${change.module}/${name}`)
+        : (kind as string) === 'workflow'
+          ? workflowLocations.get(`${change.module}/${change.subject.slice('workflow '.length)}`)
+          : undefined;
+  const at = declared ?? {
+    file: SNAPSHOT_FILE,
+    line: snapshotLine(snapshot, change.module, kind === 'module' ? undefined : `${kind}s`, kind === 'module' ? undefined : name),
+  };
   return {
     rule: 'contract-breaking',
     file: at.file,

@@ -47,7 +47,10 @@ export function writeSnapshot(root: string, contracts: Contracts): void {
 export function snapshotLine(snapshot: Snapshot | undefined, module: string, key?: 'operations' | 'events', name?: string): number {
   if (!snapshot) return 1;
   let index = snapshot.lines.findIndex((line) => line.startsWith(`    ${JSON.stringify(module)}: {`));
-  for (const [needle, indent] of [[key, 6], [name, 8]] as const) {
+  for (const [needle, indent] of [
+    [key, 6],
+    [name, 8],
+  ] as const) {
     if (index < 0 || needle === undefined) break;
     const found = snapshot.lines.findIndex((line, i) => i > index && line.startsWith(`${' '.repeat(indent)}${JSON.stringify(needle)}: {`));
     if (found < 0) break;
@@ -64,7 +67,13 @@ function invalid(parsed: unknown): string | undefined {
       return `module ${JSON.stringify(module)} needs "operations" and "events" objects`;
     }
     for (const [name, op] of Object.entries(contract.operations)) {
-      if (!isObject(op) || !['command', 'query'].includes(op.kind as string) || typeof op.idempotent !== 'boolean' || !isObject(op.input) || !isObject(op.output)) {
+      if (
+        !isObject(op) ||
+        !['command', 'query'].includes(op.kind as string) ||
+        typeof op.idempotent !== 'boolean' ||
+        !isObject(op.input) ||
+        !isObject(op.output)
+      ) {
         return `operation ${module}.${name} needs "kind" (command or query), "idempotent", "input" and "output"`;
       }
     }

@@ -103,9 +103,7 @@ function moduleCycles(edges: readonly ModuleEdge[]): Violation[] {
   }
   // The first import (by file, then line) of each hop witnesses it.
   const witness = (from: string, to: string) =>
-    edges
-      .filter((edge) => edge.fromModule === from && edge.toModule === to)
-      .sort((a, b) => a.from.localeCompare(b.from) || a.line - b.line)[0];
+    edges.filter((edge) => edge.fromModule === from && edge.toModule === to).sort((a, b) => a.from.localeCompare(b.from) || a.line - b.line)[0];
   return simpleCycles(graph as ModuleGraph).map((cycle): Violation => {
     const hops = cycle.slice(1).map((to, i) => witness(cycle[i], to));
     return {
@@ -118,4 +116,3 @@ function moduleCycles(edges: readonly ModuleEdge[]): Violation[] {
     };
   });
 }
-

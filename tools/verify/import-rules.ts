@@ -120,8 +120,7 @@ export async function analyseImports(workspace: Workspace): Promise<ImportAnalys
   const output = result.output as ICruiseResult;
   const sitesOf = memo((file: string) => (workspace.files.includes(file) ? importSites(workspace.source(file)) : []));
   // dependency-cruiser gives the specifier as written and where it resolved; the line comes from our own parse.
-  const siteFor = (from: string, specifier: string | undefined): ImportSite | undefined =>
-    sitesOf(from).find((site) => site.specifier === specifier);
+  const siteFor = (from: string, specifier: string | undefined): ImportSite | undefined => sitesOf(from).find((site) => site.specifier === specifier);
 
   const violations = (output.summary.violations ?? []).map((violation): Violation => {
     const rule = violation.rule.name as RuleName;
@@ -219,7 +218,9 @@ function describe(rule: RuleName, to: string): string {
     case 'public-face':
       return `exposes ${to}, which is private to module '${owner}'`;
     case 'platform-internal-import':
-      return to === PLATFORM_FACE ? `imports ${to}, which a contract/ file may not (it loads the whole platform)` : `imports ${to}, which is internal to the platform`;
+      return to === PLATFORM_FACE
+        ? `imports ${to}, which a contract/ file may not (it loads the whole platform)`
+        : `imports ${to}, which is internal to the platform`;
     case 'platform-layering':
       return `imports ${to}, the platform's face for modules`;
     default:

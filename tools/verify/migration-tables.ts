@@ -31,9 +31,7 @@ export function migrationTables(dir: string): Table[] {
     const source = ts.createSourceFile(file, readFileSync(join(dir, file), 'utf8'), ts.ScriptTarget.Latest, true);
     for (const sql of upStatements(source)) apply(tables, sql);
   }
-  return [...tables]
-    .map(([name, columns]) => ({ name, columns }))
-    .sort((a, b) => a.name.localeCompare(b.name));
+  return [...tables].map(([name, columns]) => ({ name, columns })).sort((a, b) => a.name.localeCompare(b.name));
 }
 
 /** The SQL strings inside `up()` methods: `down()` undoes them and must not count. */

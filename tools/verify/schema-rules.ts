@@ -54,9 +54,7 @@ function schemaOf(call: ts.CallExpression, source: ts.SourceFile): string | unde
   if (ts.isStringLiteralLike(options)) return fromName(options.text);
   if (!ts.isObjectLiteralExpression(options)) return null;
   const property = (key: string) =>
-    options.properties.find(
-      (p): p is ts.PropertyAssignment => ts.isPropertyAssignment(p) && p.name.getText(source).replace(/['"]/g, '') === key,
-    );
+    options.properties.find((p): p is ts.PropertyAssignment => ts.isPropertyAssignment(p) && p.name.getText(source).replace(/['"]/g, '') === key);
   const schema = property('schema');
   if (schema) return literal(schema.initializer, source);
   const name = property('name');

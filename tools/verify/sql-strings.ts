@@ -33,8 +33,20 @@ const SQL_KEYWORDS = /\b(?:SELECT|INSERT INTO|UPDATE|DELETE FROM|FROM|JOIN|CREAT
 
 /** TypeORM query-builder methods whose string argument is a table. */
 const BUILDER_METHODS = new Set([
-  'from', 'addFrom', 'into', 'update', 'delete', 'insert', 'join', 'innerJoin', 'leftJoin',
-  'innerJoinAndSelect', 'leftJoinAndSelect', 'getRepository', 'createQueryBuilder', 'query',
+  'from',
+  'addFrom',
+  'into',
+  'update',
+  'delete',
+  'insert',
+  'join',
+  'innerJoin',
+  'leftJoin',
+  'innerJoinAndSelect',
+  'leftJoinAndSelect',
+  'getRepository',
+  'createQueryBuilder',
+  'query',
 ]);
 
 /** The parts of a saga effect's statement (saga-definition.ts, `SagaEffect`), and the statements they belong to. */

@@ -28,7 +28,13 @@ export function extractWorkflows(workspace: Workspace): {
       const source = ts.createSourceFile(file, text, ts.ScriptTarget.Latest, true);
       const at = (node: ts.Node) => ({ file: relative(workspace.root, file), line: source.getLineAndCharacterOfPosition(node.getStart()).line + 1 });
       const visit = (node: ts.Node): void => {
-        if (ts.isCallExpression(node) && ts.isIdentifier(node.expression) && node.expression.text === 'defineSaga' && node.arguments[0] && ts.isObjectLiteralExpression(node.arguments[0])) {
+        if (
+          ts.isCallExpression(node) &&
+          ts.isIdentifier(node.expression) &&
+          node.expression.text === 'defineSaga' &&
+          node.arguments[0] &&
+          ts.isObjectLiteralExpression(node.arguments[0])
+        ) {
           try {
             const { name, workflow } = readWorkflow(node.arguments[0]);
             (workflows[module.name] ??= {})[`${name} v${workflow.version}`] = workflow;

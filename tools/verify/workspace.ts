@@ -92,8 +92,7 @@ function discover(root: string, problems: Violation[]): ModuleInfo[] {
   for (const name of names) {
     const dir = `src/modules/${name}`;
     const manifestFile = `${dir}/module.json`;
-    const layout = (file: string, what: string, fix: string) =>
-      problems.push({ rule: 'module-manifest', file, line: 1, touches: what, what, fix });
+    const layout = (file: string, what: string, fix: string) => problems.push({ rule: 'module-manifest', file, line: 1, touches: what, what, fix });
     if (!MODULE_NAME.test(name)) {
       layout(dir, `folder '${name}' is not a valid module name`, 'rename it: lower case letters, digits and _, starting with a letter');
       continue;
@@ -115,7 +114,10 @@ function discover(root: string, problems: Violation[]): ModuleInfo[] {
   for (const { name, manifestFile, manifest } of modules) {
     for (const dep of manifest?.dependsOn ?? []) {
       if (modules.some((module) => module.name === dep)) continue;
-      const line = readFileSync(join(root, manifestFile), 'utf8').split('\n').findIndex((l) => l.includes(`"${dep}"`)) + 1 || 1;
+      const line =
+        readFileSync(join(root, manifestFile), 'utf8')
+          .split('\n')
+          .findIndex((l) => l.includes(`"${dep}"`)) + 1 || 1;
       problems.push({
         rule: 'module-manifest',
         file: manifestFile,

@@ -134,8 +134,14 @@ async function reachable<T>(module: string, url: string, action: () => Promise<T
   } catch (error) {
     const { code, message } = error as { code?: string; message?: string };
     const connectionProblem =
-      code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'ETIMEDOUT' ||
-      code === '28P01' || code === '28000' || code === '3D000' || /timeout|terminated|connect/i.test(message ?? '');
+      code === 'ECONNREFUSED' ||
+      code === 'ENOTFOUND' ||
+      code === 'EAI_AGAIN' ||
+      code === 'ETIMEDOUT' ||
+      code === '28P01' ||
+      code === '28000' ||
+      code === '3D000' ||
+      /timeout|terminated|connect/i.test(message ?? '');
     if (!connectionProblem) throw error;
     const reason = code === '3D000' ? 'database does not exist' : code?.startsWith('28') ? 'authentication failed' : (message ?? code);
     throw new ConfigurationError(`cannot reach the database of module '${module}' at ${redactUrl(url)}: ${reason}`);

@@ -17,9 +17,7 @@ export function moduleProbes(
   const needed = new Set(
     config.gateway
       ? config.knownModules
-      : modules
-          .filter((module) => hosted.has(module.definition.name))
-          .flatMap((module) => [module.definition.name, ...module.manifest.calls]),
+      : modules.filter((module) => hosted.has(module.definition.name)).flatMap((module) => [module.definition.name, ...module.manifest.calls]),
   );
   return new Map(
     modules.map(({ definition: { name } }): [string, ModuleProbe] => [

@@ -34,7 +34,8 @@ export function serveOperatorRequests(options: {
           return { ok: true, result: await performOperatorRequest(operations, request, options.consumerStats) };
         } catch (error) {
           if (error instanceof OperatorRequestError) return { ok: false, error: { code: error.code, message: error.message, module } };
-          if (isDatabaseUnavailable(error)) return { ok: false, error: { code: 'UNAVAILABLE', message: `module '${module}' is temporarily unavailable`, module } };
+          if (isDatabaseUnavailable(error))
+            return { ok: false, error: { code: 'UNAVAILABLE', message: `module '${module}' is temporarily unavailable`, module } };
           throw error;
         }
       },

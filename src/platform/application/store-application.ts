@@ -1,11 +1,4 @@
-import {
-  type DynamicModule,
-  type INestApplication,
-  Logger,
-  type MiddlewareConsumer,
-  Module,
-  type NestModule,
-} from '@nestjs/common';
+import { type DynamicModule, type INestApplication, Logger, type MiddlewareConsumer, Module, type NestModule } from '@nestjs/common';
 import { APP_FILTER, APP_PIPE, NestFactory } from '@nestjs/core';
 import { SwaggerModule } from '@nestjs/swagger';
 import { randomBytes } from 'node:crypto';
@@ -144,16 +137,14 @@ export async function startStoreApplication(
         httpLogging(pinoRoot),
         ObservabilityModule.forRoot(metrics),
         ContractsModule.forRoot(definitions, config.hostedModules, transport ? { transport, resilience } : undefined, metrics),
-        ...hosted.map(
-          (definition): DynamicModule => ({
-            module: definition.core,
-            providers: [
-              { provide: ModuleSettings, useValue: new ModuleSettings(config.env) },
-              { provide: MODULE_DATA_SOURCE, useValue: databases.get(definition.name) },
-              { provide: TransactionRunner, useValue: messaging.transactionsFor(definition.name) },
-            ],
-          }),
-        ),
+        ...hosted.map((definition): DynamicModule => ({
+          module: definition.core,
+          providers: [
+            { provide: ModuleSettings, useValue: new ModuleSettings(config.env) },
+            { provide: MODULE_DATA_SOURCE, useValue: databases.get(definition.name) },
+            { provide: TransactionRunner, useValue: messaging.transactionsFor(definition.name) },
+          ],
+        })),
         ...(config.gateway ? definitions.flatMap((definition) => (definition.http ? [definition.http] : [])) : []),
       ],
       controllers: [HealthController, EventsHealthController, MetricsController, ...(operatorConsole ? [ConsoleController] : [])],
@@ -214,10 +205,7 @@ export async function startStoreApplication(
       );
     });
     const { port } = (app.getHttpServer() as Server).address() as AddressInfo;
-    logger.log(
-      `serving on port ${port}: hosts [${config.hostedModules.join(', ')}], gateway ${config.gateway ? 'on' : 'off'}`,
-      'Store',
-    );
+    logger.log(`serving on port ${port}: hosts [${config.hostedModules.join(', ')}], gateway ${config.gateway ? 'on' : 'off'}`, 'Store');
     let closing: Promise<void> | undefined;
     return {
       app,

@@ -20,10 +20,7 @@ describe('loadConfig', () => {
   });
 
   it('gives a module its own database URL over DATABASE_URL', () => {
-    const config = loadConfig(
-      { DATABASE_URL: 'postgres://a@h/db', INVENTORY_DATABASE_URL: 'postgresql://b@h2/inv' },
-      KNOWN,
-    );
+    const config = loadConfig({ DATABASE_URL: 'postgres://a@h/db', INVENTORY_DATABASE_URL: 'postgresql://b@h2/inv' }, KNOWN);
     expect(config.databaseUrl).toBe('postgres://a@h/db');
     expect(config.moduleDatabaseUrls).toEqual({ inventory: 'postgresql://b@h2/inv' });
   });

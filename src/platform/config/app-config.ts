@@ -142,9 +142,7 @@ function parseModules(raw: string | undefined, known: readonly string[]): string
   const seen = new Set<string>();
   for (const name of names) {
     if (!known.includes(name)) {
-      throw new ConfigurationError(
-        `MODULES: unknown module '${name}' (known modules: ${known.join(', ')})`,
-      );
+      throw new ConfigurationError(`MODULES: unknown module '${name}' (known modules: ${known.join(', ')})`);
     }
     if (seen.has(name)) throw new ConfigurationError(`MODULES: module '${name}' is listed twice`);
     seen.add(name);
@@ -181,13 +179,7 @@ function parseOnOff(raw: string | undefined, variable: string, fallback: boolean
   throw new ConfigurationError(`${variable}: expected 'on' or 'off', got '${raw}'`);
 }
 
-export function parseInteger(
-  raw: string | undefined,
-  variable: string,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
+export function parseInteger(raw: string | undefined, variable: string, fallback: number, min: number, max: number): number {
   if (raw === undefined || raw.trim() === '') return fallback;
   const value = raw.trim();
   if (!/^\d+$/.test(value) || Number(value) < min || Number(value) > max) {
@@ -196,12 +188,7 @@ export function parseInteger(
   return Number(value);
 }
 
-function parsePort(
-  raw: string | undefined,
-  variable: string,
-  fallback: number,
-  { allowZero = true }: { allowZero?: boolean } = {},
-): number {
+function parsePort(raw: string | undefined, variable: string, fallback: number, { allowZero = true }: { allowZero?: boolean } = {}): number {
   // Port 0 asks the OS for a free port: useful for tests and side-by-side topologies.
   return parseInteger(raw, variable, fallback, allowZero ? 0 : 1, 65535);
 }
@@ -211,12 +198,7 @@ function parseTransport(raw: string | undefined): 'nats' {
   throw new ConfigurationError(`TRANSPORT: unsupported transport '${raw}' (supported: nats)`);
 }
 
-function parseUrl(
-  raw: string | undefined,
-  variable: string,
-  fallback: string,
-  protocols: readonly string[],
-): string {
+function parseUrl(raw: string | undefined, variable: string, fallback: string, protocols: readonly string[]): string {
   if (raw === undefined || raw.trim() === '') return fallback;
   let url: URL;
   try {
@@ -225,9 +207,7 @@ function parseUrl(
     throw new ConfigurationError(`${variable}: not a valid URL`);
   }
   if (!protocols.includes(url.protocol)) {
-    throw new ConfigurationError(
-      `${variable}: expected a ${protocols.map((p) => `${p}//`).join(' or ')} URL, got '${url.protocol}//'`,
-    );
+    throw new ConfigurationError(`${variable}: expected a ${protocols.map((p) => `${p}//`).join(' or ')} URL, got '${url.protocol}//'`);
   }
   return raw.trim();
 }

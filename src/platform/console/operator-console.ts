@@ -104,7 +104,13 @@ export class OperatorConsole {
         }),
       ),
     ]);
-    return { at: new Date().toISOString(), process: this.sources.instance, modules, operations: Object.fromEntries<ModuleOverview | { readonly error: string }>(operations), metrics: await this.readMetrics() };
+    return {
+      at: new Date().toISOString(),
+      process: this.sources.instance,
+      modules,
+      operations: Object.fromEntries<ModuleOverview | { readonly error: string }>(operations),
+      metrics: await this.readMetrics(),
+    };
   }
 
   /** Carries out a validated request on a module; throws ConsoleError with the status to answer. */
@@ -163,7 +169,9 @@ export class OperatorConsole {
 
   private async readMetrics(): Promise<ConsoleMetrics> {
     const metrics = await this.sources.metrics.registry.getMetricsAsJSON();
-    const byName = new Map(metrics.map((metric) => [metric.name, metric.values as Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>]));
+    const byName = new Map(
+      metrics.map((metric) => [metric.name, metric.values as Array<{ value: number; labels: Record<string, string | number>; metricName?: string }>]),
+    );
     const routes = new Map<string, { method: string; route: string; count: number; refused: number; buckets: Map<number, number> }>();
     const routeOf = (method: string, route: string) => {
       const id = `${method} ${route}`;
@@ -201,7 +209,9 @@ export class OperatorConsole {
         count: entry.count,
         refused: entry.refused,
         // JSON has no Infinity: the last bucket's bound is sent as null.
-        buckets: [...entry.buckets].sort((a, b) => a[0] - b[0]).map(([bound, count]) => [Number.isFinite(bound) ? bound : (null as unknown as number), count] as const),
+        buckets: [...entry.buckets]
+          .sort((a, b) => a[0] - b[0])
+          .map(([bound, count]) => [Number.isFinite(bound) ? bound : (null as unknown as number), count] as const),
       })),
       sagas: [...sagas.values()],
     };

@@ -39,10 +39,7 @@ export interface Contract<Ops extends OperationMap = OperationMap> {
   readonly client: symbol;
 }
 
-export function command<I extends object, O>(
-  input: Type<I>,
-  options: { idempotent?: boolean; idempotencyKey?: keyof I & string } = {},
-): OperationSpec<I, O> {
+export function command<I extends object, O>(input: Type<I>, options: { idempotent?: boolean; idempotencyKey?: keyof I & string } = {}): OperationSpec<I, O> {
   return {
     kind: 'command',
     input,
@@ -65,7 +62,9 @@ export function defineContract<Ops extends OperationMap>(module: string, operati
   for (const [operation, spec] of Object.entries(operations)) {
     const other = operationOf.get(spec.input);
     if (other) {
-      throw new Error(`${module} contract: operations '${other}' and '${operation}' both take ${spec.input.name}: give each operation an input class of its own`);
+      throw new Error(
+        `${module} contract: operations '${other}' and '${operation}' both take ${spec.input.name}: give each operation an input class of its own`,
+      );
     }
     operationOf.set(spec.input, operation);
   }

@@ -52,9 +52,7 @@ export async function createModuleDataSource(options: ModuleDataSourceOptions): 
 /** Every migration class exported from the files of `dir`, in file-name (timestamp) order. */
 export async function loadMigrations(dir: string): Promise<Function[]> {
   if (!existsSync(dir)) return [];
-  const files = (await readdir(dir))
-    .filter((file) => /\.(ts|js)$/.test(file) && !/\.(d|spec|test)\.ts$/.test(file))
-    .sort();
+  const files = (await readdir(dir)).filter((file) => /\.(ts|js)$/.test(file) && !/\.(d|spec|test)\.ts$/.test(file)).sort();
   const migrations: Function[] = [];
   for (const file of files) {
     const exported = (await import(pathToFileURL(join(dir, file)).href)) as Record<string, unknown>;

@@ -57,18 +57,10 @@ function preparedOf(label: string, sql: string): Prepared {
  * `label` names the statement for people (kebab-case, say `orders.place-order`);
  * `runner`: the query runner of an open transaction; without it, the data source's pool.
  */
-export async function queryPrepared<R>(
-  db: DataSource,
-  label: string,
-  sql: string,
-  params: readonly unknown[],
-  runner?: QueryRunner,
-): Promise<R[]> {
+export async function queryPrepared<R>(db: DataSource, label: string, sql: string, params: readonly unknown[], runner?: QueryRunner): Promise<R[]> {
   const { name, text, attributes } = preparedOf(label, sql);
   const query: pg.QueryConfig = { name, text, values: [...params] };
-  const client: pg.Pool | pg.PoolClient = runner
-    ? ((await runner.connect()) as pg.PoolClient)
-    : ((db.driver as unknown as { master: pg.Pool }).master);
+  const client: pg.Pool | pg.PoolClient = runner ? ((await runner.connect()) as pg.PoolClient) : (db.driver as unknown as { master: pg.Pool }).master;
   const span = () => {
     const server = serverOf(db);
     return { name: `pg.query:${name} ${server.database}`, attributes: { ...server.attributes, ...attributes } };

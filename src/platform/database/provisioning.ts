@@ -88,9 +88,7 @@ async function deploymentSecret(client: pg.Client, configured: string | undefine
   const reset = `to change it, stop every process of the deployment, DELETE FROM "${DEPLOYMENT_SCHEMA}".deployment, and start them with the new one`;
   if (configured === undefined) {
     if (stored.role_secret !== null) return stored.role_secret;
-    throw new ConfigurationError(
-      `DB_ROLE_SECRET: this deployment's module roles were provisioned with a DB_ROLE_SECRET; set the same one here (${reset})`,
-    );
+    throw new ConfigurationError(`DB_ROLE_SECRET: this deployment's module roles were provisioned with a DB_ROLE_SECRET; set the same one here (${reset})`);
   }
   if (fingerprint(configured) !== stored.secret_fingerprint) {
     throw new ConfigurationError(
@@ -120,7 +118,8 @@ function roleUrl(adminUrl: string, db: string, role: string, password: string): 
  */
 export function moduleRoleUrl(adminUrl: string, module: string, secret: string): string {
   const db = decodeURIComponent(new URL(adminUrl).pathname.slice(1));
-  if (db === '') throw new ConfigurationError(`${module}: the admin URL names no database (postgres://…/<database>): the role's name and password derive from it`);
+  if (db === '')
+    throw new ConfigurationError(`${module}: the admin URL names no database (postgres://…/<database>): the role's name and password derive from it`);
   const role = moduleRoleName(db, module);
   return roleUrl(adminUrl, db, role, moduleRolePassword(secret, role));
 }
@@ -193,10 +192,9 @@ async function adoptSchema(client: pg.Client, db: string, module: string, role: 
   for (const { name } of tables.rows) await client.query(`ALTER TABLE ${name} OWNER TO ${ident(role)}`);
   await client.query(`ALTER SCHEMA ${ident(module)} OWNER TO ${ident(role)}`);
   const previous = rows[0].owner;
-  const privileged = await client.query<{ keep: boolean }>(
-    'SELECT rolsuper OR rolname = current_user AS keep FROM pg_roles WHERE oid = to_regrole($1)',
-    [previous],
-  );
+  const privileged = await client.query<{ keep: boolean }>('SELECT rolsuper OR rolname = current_user AS keep FROM pg_roles WHERE oid = to_regrole($1)', [
+    previous,
+  ]);
   if (privileged.rows[0]?.keep === false) await client.query(`REVOKE ALL ON DATABASE ${ident(db)} FROM ${previous}`);
   new Logger('Provisioning').log(`${module}: schema '${module}' and its ${tables.rowCount} tables handed from '${previous}' to '${role}'`);
 }

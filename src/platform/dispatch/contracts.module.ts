@@ -43,8 +43,7 @@ export class ContractsModule {
       return {
         provide: contract.client,
         inject: [ModuleRef],
-        useFactory: (moduleRef: ModuleRef) =>
-          instrumentClient(contract, createLocalClient(contract, dispatchTo(handlers, moduleRef)), 'local', metrics),
+        useFactory: (moduleRef: ModuleRef) => instrumentClient(contract, createLocalClient(contract, dispatchTo(handlers, moduleRef)), 'local', metrics),
       };
     });
     return {

@@ -42,7 +42,10 @@ function providerClasses(module: Type<unknown>, seen = new Set<unknown>()): Func
 export function findOperationHandlers(definition: ModuleDefinition): ReadonlyMap<string, Type<OperationHandler>> {
   const found = new Map<Function, Array<{ kind: 'command' | 'query'; handler: Function }>>();
   for (const provider of providerClasses(definition.core)) {
-    for (const [kind, key] of [['command', COMMAND_HANDLER_METADATA], ['query', QUERY_HANDLER_METADATA]] as const) {
+    for (const [kind, key] of [
+      ['command', COMMAND_HANDLER_METADATA],
+      ['query', QUERY_HANDLER_METADATA],
+    ] as const) {
       const handled = Reflect.getMetadata(key, provider) as Function | undefined;
       if (handled) found.set(handled, [...(found.get(handled) ?? []), { kind, handler: provider }]);
     }

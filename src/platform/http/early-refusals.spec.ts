@@ -38,14 +38,17 @@ describe('EarlyRefusals', () => {
     hold = undefined;
     server = createServer((request, response) => {
       reached.push(`${request.method} ${request.url}`);
-      (hold ?? Promise.resolve()).then(() => {
-        if (refuseForMs !== undefined) {
-          refusals.close(request.method!, request.url!.split('?')[0], '/orders', refuseForMs, problem, '1');
-          response.writeHead(503, { 'content-type': 'application/problem+json; charset=utf-8', 'retry-after': '1' }).end(problem);
-        } else {
-          response.writeHead(202, { 'content-type': 'application/json' }).end('{}');
-        }
-      }, (error: unknown) => response.destroy(error as Error));
+      (hold ?? Promise.resolve()).then(
+        () => {
+          if (refuseForMs !== undefined) {
+            refusals.close(request.method!, request.url!.split('?')[0], '/orders', refuseForMs, problem, '1');
+            response.writeHead(503, { 'content-type': 'application/problem+json; charset=utf-8', 'retry-after': '1' }).end(problem);
+          } else {
+            response.writeHead(202, { 'content-type': 'application/json' }).end('{}');
+          }
+        },
+        (error: unknown) => response.destroy(error as Error),
+      );
     });
     refusals.attach(server);
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -36,9 +36,7 @@ export class JsonBodyMiddleware implements NestMiddleware {
       throw new ProblemException(415, `content type must be application/json, got '${request.headers['content-type'] ?? 'none'}'`);
     }
     try {
-      await new Promise<void>((resolve, reject) =>
-        parseJson(request, response, (error?: Error) => (error ? reject(error) : resolve())),
-      );
+      await new Promise<void>((resolve, reject) => parseJson(request, response, (error?: Error) => (error ? reject(error) : resolve())));
     } catch (error) {
       throw toBodyProblem(error) ?? error;
     }

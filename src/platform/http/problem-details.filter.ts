@@ -63,10 +63,7 @@ export class ProblemDetailsFilter implements ExceptionFilter {
     if (exception instanceof HttpException) {
       const status = exception.getStatus();
       const response = exception.getResponse();
-      const message =
-        typeof response === 'object' && response !== null && 'message' in response
-          ? String(response.message)
-          : exception.message;
+      const message = typeof response === 'object' && response !== null && 'message' in response ? String(response.message) : exception.message;
       return { body: problem(status, message), headers: {} };
     }
     if (isDatabaseUnavailable(exception)) {

@@ -43,5 +43,4 @@ export class EventRegistry {
   subscribersIn(module: string): RegisteredSubscriber[] {
     return [...this.byId.values()].filter((subscriber) => subscriber.module === module);
   }
-
 }

@@ -19,9 +19,7 @@ export class AddEventStreamTables1700000000001 implements MigrationInterface {
     await runner.query(`ALTER TABLE ${schema}.outbox ADD COLUMN stream_seq bigint, ADD COLUMN publisher text`);
     // The relay's look-up of an aggregate's previous position in the stream. Partial: in one
     // process no event ever has a stream position, and its outbox writes pay nothing for it.
-    await runner.query(
-      `CREATE INDEX outbox_aggregate_position ON ${schema}.outbox (aggregate_id, position) WHERE stream_seq IS NOT NULL`,
-    );
+    await runner.query(`CREATE INDEX outbox_aggregate_position ON ${schema}.outbox (aggregate_id, position) WHERE stream_seq IS NOT NULL`);
     await runner.query(`
       CREATE TABLE ${schema}.event_positions (
         subscriber   text        NOT NULL,

@@ -288,7 +288,11 @@ const declaredFields = new WeakMap<Function, ReadonlySet<string>>();
 function knownFields(type: Type<object>, payload: Record<string, unknown>): Record<string, unknown> {
   let fields = declaredFields.get(type);
   if (fields === undefined) {
-    fields = new Set(getMetadataStorage().getTargetValidationMetadatas(type, '', true, false).map((m) => m.propertyName));
+    fields = new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(type, '', true, false)
+        .map((m) => m.propertyName),
+    );
     declaredFields.set(type, fields);
   }
   if (payload === null || typeof payload !== 'object' || Array.isArray(payload)) return payload;

@@ -35,15 +35,9 @@ export class CreateMessagingTables1700000000000 implements MigrationInterface {
         PRIMARY KEY (event_id, subscriber)
       )`);
     // The relay's two questions: what is due, and is an earlier event of the same aggregate still pending.
-    await runner.query(
-      `CREATE INDEX outbox_deliveries_due ON ${schema}.outbox_deliveries (position) WHERE status = 'PENDING'`,
-    );
-    await runner.query(
-      `CREATE INDEX outbox_deliveries_order ON ${schema}.outbox_deliveries (subscriber, aggregate_id, position) WHERE status = 'PENDING'`,
-    );
-    await runner.query(
-      `CREATE INDEX outbox_deliveries_dead ON ${schema}.outbox_deliveries (subscriber) WHERE status = 'DEAD'`,
-    );
+    await runner.query(`CREATE INDEX outbox_deliveries_due ON ${schema}.outbox_deliveries (position) WHERE status = 'PENDING'`);
+    await runner.query(`CREATE INDEX outbox_deliveries_order ON ${schema}.outbox_deliveries (subscriber, aggregate_id, position) WHERE status = 'PENDING'`);
+    await runner.query(`CREATE INDEX outbox_deliveries_dead ON ${schema}.outbox_deliveries (subscriber) WHERE status = 'DEAD'`);
     await runner.query(`CREATE INDEX outbox_occurred_at ON ${schema}.outbox (occurred_at)`);
     await runner.query(`
       CREATE TABLE ${schema}.inbox (

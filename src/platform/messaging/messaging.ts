@@ -12,7 +12,6 @@ import { type DeadLetter, OutboxStore, type OutboxStats } from './outbox.store.j
 import { StreamInbox } from './stream-inbox.js';
 import type { EventSubscriber } from '../modules/subscription.js';
 
-
 /** What messaging needs of the hosted modules' databases (ModuleDatabases, composed by the application). */
 export interface HostedDatabases {
   get(module: string): DataSource;
@@ -51,9 +50,7 @@ export class Messaging {
   ) {
     this.registry = new EventRegistry(definitions);
     const toStream = [STREAM_SUBSCRIBER] as const;
-    const recipientsOf = stream
-      ? () => toStream
-      : (eventName: string) => this.registry.subscribersOf(eventName).map((subscriber) => subscriber.id);
+    const recipientsOf = stream ? () => toStream : (eventName: string) => this.registry.subscribersOf(eventName).map((subscriber) => subscriber.id);
     for (const { name } of hosted) {
       const db = databases.get(name);
       const store = new OutboxStore(name, db);
@@ -81,8 +78,11 @@ export class Messaging {
     for (const { name } of this.hosted) {
       for (const subscriber of this.registry.subscribersIn(name)) {
         let handler: EventSubscriber<object> | undefined;
-        const inbox = new Inbox(subscriber, this.databases.get(name), this.transactionsFor(name), () =>
-          (handler ??= resolve(subscriber.subscription.subscriber)),
+        const inbox = new Inbox(
+          subscriber,
+          this.databases.get(name),
+          this.transactionsFor(name),
+          () => (handler ??= resolve(subscriber.subscription.subscriber)),
         );
         this.bus.route(subscriber.id, async (envelope, _previousSequence, claim) => {
           await inbox.receive(envelope, claim);

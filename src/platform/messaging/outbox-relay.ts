@@ -70,8 +70,7 @@ export class OutboxRelay {
       shutdownDeadlineMs: options.shutdownDeadlineMs,
       minPassIntervalMs: options.minPassIntervalMs,
       // Most likely the database is restarting: keep the process, try again on the next poll.
-      onError: (error) =>
-        this.logger.warn(`delivery pass failed, retrying in ${options.pollIntervalMs} ms: ${(error as Error).message}`),
+      onError: (error) => this.logger.warn(`delivery pass failed, retrying in ${options.pollIntervalMs} ms: ${(error as Error).message}`),
     });
   }
 
@@ -189,7 +188,12 @@ export class OutboxRelay {
               parent: contextFrom(deliveries[0].envelope.headers),
               attributes: { module: this.store.module, 'messaging.consumer': subscriber, 'messaging.batch.message_count': deliveries.length },
             },
-            () => this.bus.deliverBatch(subscriber, deliveries.map((d) => d.envelope), deliveries.map((d) => d.claim)),
+            () =>
+              this.bus.deliverBatch(
+                subscriber,
+                deliveries.map((d) => d.envelope),
+                deliveries.map((d) => d.claim),
+              ),
           );
           for (const { envelope } of deliveries) delivered.push({ eventId: envelope.id, subscriber });
         } catch {
@@ -209,7 +213,12 @@ export class OutboxRelay {
             {
               kind: SpanKind.PRODUCER,
               parent: contextFrom(envelope.headers),
-              attributes: { module: envelope.publisher, 'messaging.destination.name': envelope.name, 'messaging.consumer': delivery.subscriber, 'event.id': envelope.id },
+              attributes: {
+                module: envelope.publisher,
+                'messaging.destination.name': envelope.name,
+                'messaging.consumer': delivery.subscriber,
+                'event.id': envelope.id,
+              },
             },
             () => this.bus.deliver(delivery.subscriber, envelope, delivery.previousSequence, delivery.claim),
           );

@@ -149,7 +149,13 @@ export class OutboxStore {
    * plan of a queue scan can be ruinous).
    */
   async claim(limit: number, leaseMs: number, holder: string): Promise<ClaimedDelivery[]> {
-    const rows = await this.db.query<ClaimedRow[]>(this.claimSql('TRUE', 'ORDER BY d.position LIMIT $1'), [limit, leaseMs, this.module, STREAM_SUBSCRIBER, holder]);
+    const rows = await this.db.query<ClaimedRow[]>(this.claimSql('TRUE', 'ORDER BY d.position LIMIT $1'), [
+      limit,
+      leaseMs,
+      this.module,
+      STREAM_SUBSCRIBER,
+      holder,
+    ]);
     return rows.map((row) => toClaimed(this.module, row));
   }
 
@@ -160,12 +166,13 @@ export class OutboxStore {
    */
   async claimEvents(eventIds: readonly string[], leaseMs: number, holder: string): Promise<ClaimedDelivery[]> {
     if (eventIds.length === 0) return [];
-    const rows = await queryPrepared<ClaimedRow>(
-      this.db,
-      `${this.module}.outbox-claim-events`,
-      this.claimSql('d.event_id = ANY($1::uuid[])', ''),
-      [eventIds, leaseMs, this.module, STREAM_SUBSCRIBER, holder],
-    );
+    const rows = await queryPrepared<ClaimedRow>(this.db, `${this.module}.outbox-claim-events`, this.claimSql('d.event_id = ANY($1::uuid[])', ''), [
+      eventIds,
+      leaseMs,
+      this.module,
+      STREAM_SUBSCRIBER,
+      holder,
+    ]);
     return rows.map((row) => toClaimed(this.module, row));
   }
 
@@ -327,14 +334,7 @@ export class OutboxStore {
    * the subscriber (its process is down) does not count towards the limit:
    * the event waits for it instead.
    */
-  async markFailed(
-    eventId: string,
-    subscriber: string,
-    holder: string,
-    error: string,
-    retryInMs: number | undefined,
-    countAttempt = true,
-  ): Promise<boolean> {
+  async markFailed(eventId: string, subscriber: string, holder: string, error: string, retryInMs: number | undefined, countAttempt = true): Promise<boolean> {
     const [row] = await this.db.query<Array<{ held: boolean }>>(
       `WITH failed AS (
          UPDATE ${this.deliveries}
@@ -464,23 +464,11 @@ export class OutboxStore {
     );
     // Twice the retention: by then every publisher has pruned the event a position points at, so
     // the aggregate's next event names no predecessor and nothing waits for a forgotten one (ADR 12).
-    await this.db.query(
-      `DELETE FROM ${ident(this.module)}.event_positions WHERE updated_at < now() - make_interval(secs => $1 / 500.0)`,
-      [retentionMs],
-    );
-    await this.db.query(
-      `DELETE FROM ${ident(this.module)}.event_gaps WHERE created_at < now() - make_interval(secs => $1 / 500.0)`,
-      [retentionMs],
-    );
+    await this.db.query(`DELETE FROM ${ident(this.module)}.event_positions WHERE updated_at < now() - make_interval(secs => $1 / 500.0)`, [retentionMs]);
+    await this.db.query(`DELETE FROM ${ident(this.module)}.event_gaps WHERE created_at < now() - make_interval(secs => $1 / 500.0)`, [retentionMs]);
     // Twice the retention too: a relay held that long behind an aggregate's later hand-overs is not a pause.
-    await this.db.query(
-      `DELETE FROM ${ident(this.module)}.inbox_claims WHERE updated_at < now() - make_interval(secs => $1 / 500.0)`,
-      [retentionMs],
-    );
-    await this.db.query(
-      `DELETE FROM ${ident(this.module)}.event_failures WHERE updated_at < now() - make_interval(secs => $1 / 1000.0)`,
-      [retentionMs],
-    );
+    await this.db.query(`DELETE FROM ${ident(this.module)}.inbox_claims WHERE updated_at < now() - make_interval(secs => $1 / 500.0)`, [retentionMs]);
+    await this.db.query(`DELETE FROM ${ident(this.module)}.event_failures WHERE updated_at < now() - make_interval(secs => $1 / 1000.0)`, [retentionMs]);
     return { events, inbox: affectedRows(inbox) };
   }
 }

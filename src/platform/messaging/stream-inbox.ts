@@ -28,10 +28,7 @@ import type { EventSubscriber } from '../modules/subscription.js';
 type Turn = 'next' | 'taken' | 'early' | 'late';
 
 /** An event decoded for this subscriber: its own kind, one it does not handle, or one it can never read. */
-type Decoded =
-  | { readonly kind: 'handle'; readonly event: object }
-  | { readonly kind: 'pass' }
-  | { readonly kind: 'poison'; readonly error: string };
+type Decoded = { readonly kind: 'handle'; readonly event: object } | { readonly kind: 'pass' } | { readonly kind: 'poison'; readonly error: string };
 
 /** A handler's own failure, as opposed to the database's (which never dead-letters an event). */
 class HandlerFailure extends Error {
@@ -177,9 +174,7 @@ export class StreamInbox {
       [this.subscriber.id, this.publisher, aggregates],
       runner,
     );
-    const positions = new Map<string, { busy: boolean; at: number }>(
-      rows.map((row) => [row.aggregate_id, { busy: !row.held, at: Number(row.stream_seq) }]),
-    );
+    const positions = new Map<string, { busy: boolean; at: number }>(rows.map((row) => [row.aggregate_id, { busy: !row.held, at: Number(row.stream_seq) }]));
     const moved = new Map<string, number>();
     const seen = new Set<string>();
     const turns = items.map(({ streamed }): Turn => {
@@ -226,11 +221,7 @@ export class StreamInbox {
    * went past (see `forceDeadLetter`). A look-up only when something looks
    * taken (a redelivery: rare), so the common batch pays nothing for it.
    */
-  private async findLate(
-    items: ReadonlyArray<{ streamed: StreamedEvent }>,
-    turns: Turn[],
-    runner: EntityManager['queryRunner'],
-  ): Promise<void> {
+  private async findLate(items: ReadonlyArray<{ streamed: StreamedEvent }>, turns: Turn[], runner: EntityManager['queryRunner']): Promise<void> {
     const seen = new Set<string>();
     const candidates = items.flatMap(({ streamed }, index) => {
       // The same event twice in one batch is a duplicate of the first, never late.
@@ -242,7 +233,10 @@ export class StreamInbox {
     const gaps = await this.gapsOf([...new Set(candidates.map((index) => items[index].streamed.envelope.aggregateId))], runner);
     const inGaps = candidates.filter((index) => inGap(gaps, items[index].streamed));
     if (inGaps.length === 0) return;
-    const applied = await this.appliedOf(inGaps.map((index) => items[index].streamed.envelope.id), runner);
+    const applied = await this.appliedOf(
+      inGaps.map((index) => items[index].streamed.envelope.id),
+      runner,
+    );
     for (const index of inGaps) {
       if (!applied.has(items[index].streamed.envelope.id)) turns[index] = 'late';
     }
@@ -362,9 +356,7 @@ export class StreamInbox {
     const retryIn = backoffMs(this.options, Math.max(attempts, 1), this.random);
     streamed.retry(retryIn);
     const level = error instanceof HandlerFailure ? 'warn' : 'debug';
-    this.logger[level](
-      `${envelope.name} ${envelope.id} for ${this.subscriber.id} failed (attempt ${attempts}), retry in ${retryIn} ms: ${message}`,
-    );
+    this.logger[level](`${envelope.name} ${envelope.id} for ${this.subscriber.id} failed (attempt ${attempts}), retry in ${retryIn} ms: ${message}`);
   }
 
   private async countFailure(eventId: string): Promise<number> {
@@ -453,10 +445,12 @@ export class StreamInbox {
            ON CONFLICT DO NOTHING`,
           [this.subscriber.id, this.publisher, envelope.aggregateId, position, previousSequence],
         );
-        await manager.query(
-          `UPDATE ${this.positions} SET stream_seq = $4, updated_at = now() WHERE subscriber = $1 AND publisher = $2 AND aggregate_id = $3`,
-          [this.subscriber.id, this.publisher, envelope.aggregateId, sequence],
-        );
+        await manager.query(`UPDATE ${this.positions} SET stream_seq = $4, updated_at = now() WHERE subscriber = $1 AND publisher = $2 AND aggregate_id = $3`, [
+          this.subscriber.id,
+          this.publisher,
+          envelope.aggregateId,
+          sequence,
+        ]);
         if (decoded.kind !== 'pass') {
           const why = `its aggregate's previous event (stream position ${previousSequence}) never arrived`;
           await this.deadLetter(manager, streamed, decoded.kind === 'poison' ? `${decoded.error}; ${why}` : why);
@@ -482,15 +476,17 @@ export class StreamInbox {
     const orderId = envelope.payload.orderId;
     // After the commit, outside the handling span: the line still carries the event's trace.
     // A handled event at debug, as in process (see Inbox.logOutcome).
-    inTraceOf(envelope.headers, () => this.logger[outcome === 'handled' ? 'debug' : 'log']({
-      msg: TAKEN_LINES[outcome],
-      event: envelope.name,
-      eventId: envelope.id,
-      subscriber: this.subscriber.id,
-      aggregateId: envelope.aggregateId,
-      streamSequence: streamed.sequence,
-      ...(typeof orderId === 'string' ? { orderId } : {}),
-    }));
+    inTraceOf(envelope.headers, () =>
+      this.logger[outcome === 'handled' ? 'debug' : 'log']({
+        msg: TAKEN_LINES[outcome],
+        event: envelope.name,
+        eventId: envelope.id,
+        subscriber: this.subscriber.id,
+        aggregateId: envelope.aggregateId,
+        streamSequence: streamed.sequence,
+        ...(typeof orderId === 'string' ? { orderId } : {}),
+      }),
+    );
   }
 }
 

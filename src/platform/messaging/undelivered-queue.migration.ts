@@ -31,9 +31,7 @@ export class UndeliveredQueue1700000000005 implements MigrationInterface {
     // Deliveries made since are gone: their events stay, as delivered ones do (nothing pending refers to them).
     const schema = schemaOf(runner);
     await runner.query(`DROP INDEX ${schema}.outbox_deliveries_order`);
-    await runner.query(
-      `CREATE INDEX outbox_deliveries_order ON ${schema}.outbox_deliveries (subscriber, aggregate_id, position) WHERE status = 'PENDING'`,
-    );
+    await runner.query(`CREATE INDEX outbox_deliveries_order ON ${schema}.outbox_deliveries (subscriber, aggregate_id, position) WHERE status = 'PENDING'`);
     await runner.query(`DROP INDEX ${schema}.outbox_deliveries_due`);
     await runner.query(`CREATE INDEX outbox_deliveries_due ON ${schema}.outbox_deliveries (position) WHERE status = 'PENDING'`);
     await runner.query(`ALTER TABLE ${schema}.outbox_deliveries ADD COLUMN delivered_at timestamptz`);

@@ -51,7 +51,9 @@ function checkDeclaredCalls(modules: readonly DiscoveredModule[]): void {
     ] as const) {
       for (const use of uses) {
         if (!allowed.includes(use.module)) {
-          throw new Error(`${definition.name}.module.ts ${field}: '${use.module}' is not a module it calls (module.json "dependsOn": { "${use.module}": "calls" })`);
+          throw new Error(
+            `${definition.name}.module.ts ${field}: '${use.module}' is not a module it calls (module.json "dependsOn": { "${use.module}": "calls" })`,
+          );
         }
         const contract = contracts.get(use.module);
         for (const operation of use.operations) {
@@ -107,6 +109,10 @@ export function parseManifest(raw: unknown, name: string): ModuleManifest {
     if (!MODULE_NAME.test(dep)) throw new Error(`${where}: '${dep}' is not a valid module name`);
     if (dep === name) throw new Error(`${where}: a module does not depend on itself`);
   }
-  const of = (kind: DependencyKind) => [...kinds].filter(([, k]) => k === kind).map(([dep]) => dep).sort();
+  const of = (kind: DependencyKind) =>
+    [...kinds]
+      .filter(([, k]) => k === kind)
+      .map(([dep]) => dep)
+      .sort();
   return { dependsOn: [...kinds.keys()].sort(), calls: of('calls'), events: of('events') };
 }

@@ -90,9 +90,11 @@ export function subscribe<E extends object>(
 }
 
 function kebab(name: string): string {
-  return name
-    // The name keys deliveries, inbox records and the stream consumer: it never changed with the class's role suffix.
-    .replace(/(Handler|Subscriber)$/, '')
-    .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
-    .toLowerCase();
+  return (
+    name
+      // The name keys deliveries, inbox records and the stream consumer: it never changed with the class's role suffix.
+      .replace(/(Handler|Subscriber)$/, '')
+      .replace(/([a-z0-9])([A-Z])/g, '$1-$2')
+      .toLowerCase()
+  );
 }

@@ -7,12 +7,7 @@ import { inSpan, SpanKind } from './tracing.js';
  * Wraps a contract client so that every call is a span (`<module>.<operation>`,
  * attribute `module`) and its latency is recorded, split by binding and outcome.
  */
-export function instrumentClient<C extends Contract>(
-  contract: C,
-  client: ContractClient<C>,
-  binding: 'local' | 'remote',
-  metrics: Metrics,
-): ContractClient<C> {
+export function instrumentClient<C extends Contract>(contract: C, client: ContractClient<C>, binding: 'local' | 'remote', metrics: Metrics): ContractClient<C> {
   const calls = client as unknown as Record<string, (input: object, options?: CallOptions) => Promise<unknown>>;
   const wrapped: Record<string, (input: object, options?: CallOptions) => Promise<unknown>> = {};
   for (const operation of Object.keys(contract.operations)) {
@@ -32,10 +27,7 @@ export function instrumentClient<C extends Contract>(
         outcome = error instanceof ModuleError ? error.code : 'ERROR';
         throw error;
       } finally {
-        metrics.moduleCallDuration.observe(
-          { module: contract.module, operation, binding, outcome },
-          Number(process.hrtime.bigint() - started) / 1e9,
-        );
+        metrics.moduleCallDuration.observe({ module: contract.module, operation, binding, outcome }, Number(process.hrtime.bigint() - started) / 1e9);
       }
     };
   }

@@ -162,14 +162,18 @@ export class PinoNestLogger implements LoggerService {
     const fields = { ...(context ? { context } : {}) };
     const structured = message !== null && typeof message === 'object' && !(message instanceof Error);
     // eslint-disable-next-line @typescript-eslint/no-base-to-string -- not an object here (structured is false): a primitive's own text
-    const text = structured ? '' : message instanceof Error ? message.stack ?? message.message : String(message);
+    const text = structured ? '' : message instanceof Error ? (message.stack ?? message.message) : String(message);
     const emit = (repeated?: number) => {
       const extra = repeated === undefined ? {} : { repeated, repeatedWithinMs: REPEAT_INTERVAL_MS };
       if (structured) this.pino[level]({ ...fields, ...message, ...extra });
       else this.pino[level]({ ...fields, ...extra }, text);
     };
     if (level !== 'warn' && level !== 'error') return emit();
-    const key = repeatKey(level, context, structured ? String(((message as { msg?: unknown }).msg as string | undefined) ?? JSON.stringify(Object.keys(message))) : text);
+    const key = repeatKey(
+      level,
+      context,
+      structured ? String(((message as { msg?: unknown }).msg as string | undefined) ?? JSON.stringify(Object.keys(message))) : text,
+    );
     this.repeated.offer(key, emit);
   }
 }

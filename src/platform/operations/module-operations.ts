@@ -71,7 +71,10 @@ export class ModuleOperations {
    */
   async sagaCounts(): Promise<SagaCount[]> {
     const sagas = `${ident(this.module)}.sagas`;
-    const [{ estimate }]: Array<{ estimate: number }> = await this.db.query(`SELECT coalesce(reltuples, -1)::float8 AS estimate FROM pg_class WHERE oid = to_regclass($1)`, [sagas]);
+    const [{ estimate }]: Array<{ estimate: number }> = await this.db.query(
+      `SELECT coalesce(reltuples, -1)::float8 AS estimate FROM pg_class WHERE oid = to_regclass($1)`,
+      [sagas],
+    );
     // -1: never analysed yet (autovacuum analyses a table long before it grows large): counted exactly.
     const exact = estimate <= EXACT_COUNT_ROWS;
     const live: SagaCount[] = await this.db.query(
@@ -90,12 +93,21 @@ export class ModuleOperations {
   /** These sagas (by saga and key) as they stand now, found by their primary key. */
   async sagasByKey(keys: ReadonlyArray<{ readonly saga: string; readonly key: string }>): Promise<KeyedSaga[]> {
     if (keys.length === 0) return [];
-    const rows: Array<{ saga: string; key: string; version: number; status: string; step: string; failure_reason: string | null; updated_at: Date }> = await this.db.query(
-      `SELECT s.saga, s.key, s.definition_version AS version, s.status, s.step, s.failure_reason, s.updated_at
+    const rows: Array<{ saga: string; key: string; version: number; status: string; step: string; failure_reason: string | null; updated_at: Date }> =
+      await this.db.query(
+        `SELECT s.saga, s.key, s.definition_version AS version, s.status, s.step, s.failure_reason, s.updated_at
          FROM unnest($1::text[], $2::text[]) AS wanted (saga, key) JOIN ${ident(this.module)}.sagas s USING (saga, key)`,
-      [keys.map((k) => k.saga), keys.map((k) => k.key)],
-    );
-    return rows.map((row) => ({ saga: row.saga, key: row.key, version: row.version, status: row.status, step: row.step, failureReason: row.failure_reason, updatedAt: row.updated_at }));
+        [keys.map((k) => k.saga), keys.map((k) => k.key)],
+      );
+    return rows.map((row) => ({
+      saga: row.saga,
+      key: row.key,
+      version: row.version,
+      status: row.status,
+      step: row.step,
+      failureReason: row.failure_reason,
+      updatedAt: row.updated_at,
+    }));
   }
 
   /** Puts the STUCK saga(s) of this key back in line, attempts reset; a runner in this process starts at once. */

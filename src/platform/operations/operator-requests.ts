@@ -76,7 +76,8 @@ function readWatch(value: unknown): Array<{ saga: string; key: string }> {
   return value.map((item: unknown) => {
     const { saga, key, ...rest } = (typeof item === 'object' && item !== null ? item : {}) as Record<string, unknown>;
     const ok = (v: unknown) => typeof v === 'string' && v.length > 0 && v.length <= 200 && !/[\p{Cc}]/u.test(v);
-    if (!ok(saga) || !ok(key) || Object.keys(rest).length > 0) throw new OperatorRequestError('INVALID', 'watch: each { saga, key }, 1 to 200 printable characters');
+    if (!ok(saga) || !ok(key) || Object.keys(rest).length > 0)
+      throw new OperatorRequestError('INVALID', 'watch: each { saga, key }, 1 to 200 printable characters');
     return { saga: saga as string, key: key as string };
   });
 }
@@ -86,17 +87,42 @@ export interface ModuleOverview {
   readonly module: string;
   readonly sagas: {
     readonly counts: ReadonlyArray<{ saga: string; version: number | null; status: string; count: number; approximate?: true }>;
-    readonly inFlight: ReadonlyArray<{ saga: string; key: string; version: number; status: string; step: string; awaiting?: readonly string[]; until?: string | null; cancelReason: string | null }>;
+    readonly inFlight: ReadonlyArray<{
+      saga: string;
+      key: string;
+      version: number;
+      status: string;
+      step: string;
+      awaiting?: readonly string[];
+      until?: string | null;
+      cancelReason: string | null;
+    }>;
     readonly stuck: ReadonlyArray<{ saga: string; key: string; step: string; attempts: number; lastError: string | null; since: string }>;
     /** The sagas the request asked to follow (`watch`), as they stand now. */
-    readonly watched: ReadonlyArray<{ saga: string; key: string; version: number; status: string; step: string; failureReason: string | null; updatedAt: string }>;
+    readonly watched: ReadonlyArray<{
+      saga: string;
+      key: string;
+      version: number;
+      status: string;
+      step: string;
+      failureReason: string | null;
+      updatedAt: string;
+    }>;
   };
   readonly outbox: {
     readonly pending: number;
     readonly oldestPendingAgeMs: number;
     readonly dead: number;
     readonly subscribers: ReadonlyArray<{ subscriber: string; pending: number; dead: number }>;
-    readonly deadLetters: ReadonlyArray<{ eventId: string; subscriber: string; name: string; aggregateId: string; attempts: number; lastError: string | null; occurredAt: string }>;
+    readonly deadLetters: ReadonlyArray<{
+      eventId: string;
+      subscriber: string;
+      name: string;
+      aggregateId: string;
+      attempts: number;
+      lastError: string | null;
+      occurredAt: string;
+    }>;
   };
   /** The module's subscribers' consumers on the event stream (none when events stay in one process). */
   readonly consumers: readonly ConsumerStats[];

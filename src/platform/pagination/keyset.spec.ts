@@ -47,7 +47,10 @@ describe('Keyset', () => {
       forge({ q: decoded.q, k: [1, ID] }),
       forge({ q: decoded.q, k: ['9223372036854775808', ID] }),
     ]) {
-      expect({ after, refusal: refusal(() => byCreation.request({ after }, { orderId: 'o' })) }).toEqual({ after, refusal: { code: 'INVALID', fields: ['after'] } });
+      expect({ after, refusal: refusal(() => byCreation.request({ after }, { orderId: 'o' })) }).toEqual({
+        after,
+        refusal: { code: 'INVALID', fields: ['after'] },
+      });
     }
     expect(refusal(() => byCreation.request({ after: next }, { orderId: 'another' }))).toEqual({ code: 'INVALID', fields: ['after'] });
     expect(refusal(() => byCreation.request({ after: next, limit: 50 }, { orderId: 'o' }))).toBe('accepted');

@@ -87,14 +87,34 @@ export class SagaAdmission implements OnApplicationBootstrap, OnApplicationShutd
       this.ended++;
       this.limit.ended(performance.now(), runningMs);
     });
-    this.refusedTotal = metrics.counter(options.refusedMetric, `New ${options.what} sagas refused at the door (in flight at the limit, or queued ones waited too long)`, []);
-    this.refusedByReason = metrics.counter('saga_admission_refused_total', 'New sagas refused at the door, by saga and reason (in_flight: at the bound; queue_wait: queued ones waited too long)', ['saga', 'reason']);
+    this.refusedTotal = metrics.counter(
+      options.refusedMetric,
+      `New ${options.what} sagas refused at the door (in flight at the limit, or queued ones waited too long)`,
+      [],
+    );
+    this.refusedByReason = metrics.counter(
+      'saga_admission_refused_total',
+      'New sagas refused at the door, by saga and reason (in_flight: at the bound; queue_wait: queued ones waited too long)',
+      ['saga', 'reason'],
+    );
     const name = saga.replace(/[^a-zA-Z0-9_]/g, '_');
     metrics.gauge(options.waitMetric, `How long the longest-waiting ${options.what} saga has waited for a runner`, () => this.waitedMs / 1000);
-    metrics.gauge(`saga_in_flight_${name}`, `${saga} sagas accepted and not ended (the database's count, plus this process's admissions since)`, () => this.inFlight());
-    metrics.gauge(`saga_in_flight_limit_${name}`, `The most ${saga} sagas admitted in flight now: completions/s x (running time + target), at least the minimum`, () => this.limit.limit(performance.now()));
-    metrics.gauge(`saga_running_seconds_${name}`, `Mean time a ${saga} saga ran once a runner took it, over the same window`, () => this.limit.meanRunningMs(performance.now()) / 1000);
-    metrics.gauge(`saga_completions_per_second_${name}`, `${saga} sagas this process's runner ended per second (2 s window)`, () => this.limit.ratePerSecond(performance.now()));
+    metrics.gauge(`saga_in_flight_${name}`, `${saga} sagas accepted and not ended (the database's count, plus this process's admissions since)`, () =>
+      this.inFlight(),
+    );
+    metrics.gauge(
+      `saga_in_flight_limit_${name}`,
+      `The most ${saga} sagas admitted in flight now: completions/s x (running time + target), at least the minimum`,
+      () => this.limit.limit(performance.now()),
+    );
+    metrics.gauge(
+      `saga_running_seconds_${name}`,
+      `Mean time a ${saga} saga ran once a runner took it, over the same window`,
+      () => this.limit.meanRunningMs(performance.now()) / 1000,
+    );
+    metrics.gauge(`saga_completions_per_second_${name}`, `${saga} sagas this process's runner ended per second (2 s window)`, () =>
+      this.limit.ratePerSecond(performance.now()),
+    );
   }
 
   onApplicationBootstrap(): void {
@@ -120,15 +140,21 @@ export class SagaAdmission implements OnApplicationBootstrap, OnApplicationShutd
   admit(): Admitted {
     const now = performance.now();
     if (this.waitedMs > this.options.maxWaitMs) {
-      this.refuse('queue_wait', Math.min(RETRY_AFTER_MAX_MS, Math.max(RETRY_AFTER_MIN_MS, this.waitedMs - this.options.maxWaitMs)),
-        `queued orders wait ${(this.waitedMs / 1000).toFixed(1)} s to start (limit ${(this.options.maxWaitMs / 1000).toFixed(1)} s)`);
+      this.refuse(
+        'queue_wait',
+        Math.min(RETRY_AFTER_MAX_MS, Math.max(RETRY_AFTER_MIN_MS, this.waitedMs - this.options.maxWaitMs)),
+        `queued orders wait ${(this.waitedMs / 1000).toFixed(1)} s to start (limit ${(this.options.maxWaitMs / 1000).toFixed(1)} s)`,
+      );
     }
     const inFlight = this.inFlight();
     const limit = this.limit.limit(now);
     if (inFlight >= limit) {
       const rate = this.limit.ratePerSecond(now);
-      this.refuse('in_flight', this.limit.retryAfterMs(now, inFlight, RETRY_AFTER_MIN_MS, RETRY_AFTER_MAX_MS),
-        `${inFlight} orders in flight, as many as it finishes with ${(this.options.targetMs / 1000).toFixed(1)} s of waiting at its current rate (${rate.toFixed(0)}/s)`);
+      this.refuse(
+        'in_flight',
+        this.limit.retryAfterMs(now, inFlight, RETRY_AFTER_MIN_MS, RETRY_AFTER_MAX_MS),
+        `${inFlight} orders in flight, as many as it finishes with ${(this.options.targetMs / 1000).toFixed(1)} s of waiting at its current rate (${rate.toFixed(0)}/s)`,
+      );
     }
     this.pending++;
     let done = false;

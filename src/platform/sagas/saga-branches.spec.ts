@@ -33,11 +33,15 @@ describe('saga plan: a sleep that ends its branch (then)', () => {
   });
 
   it('refuses `then` on a step that does not sleep, and one leading to an earlier step', () => {
+    expect(() => defineSaga({ ...branches(), steps: [{ name: 'A', run: async () => {}, then: 'DONE' }] })).toThrow(/only a sleep does/);
     expect(() =>
-      defineSaga({ ...branches(), steps: [{ name: 'A', run: async () => {}, then: 'DONE' }] }),
-    ).toThrow(/only a sleep does/);
-    expect(() =>
-      defineSaga({ ...branches(), steps: [{ name: 'A', run: async () => {} }, { name: 'B', sleepMs: 1, then: 'A' }] }),
+      defineSaga({
+        ...branches(),
+        steps: [
+          { name: 'A', run: async () => {} },
+          { name: 'B', sleepMs: 1, then: 'A' },
+        ],
+      }),
     ).toThrow(/leads to 'A', not a later step/);
   });
 });

@@ -167,7 +167,8 @@ export function defineSaga<S>(definition: SagaDefinition<S>): SagaDefinition<S> 
   definition.steps.forEach((step, index) => {
     const kinds = [step.run !== undefined, step.waitFor !== undefined, step.sleepMs !== undefined].filter(Boolean).length;
     if (kinds !== 1) throw new Error(`saga '${definition.name}': step '${step.name}' needs exactly one of run, waitFor, sleepMs`);
-    if (step.then !== undefined && step.sleepMs === undefined) throw new Error(`saga '${definition.name}': step '${step.name}' says where it leads (then), but only a sleep does`);
+    if (step.then !== undefined && step.sleepMs === undefined)
+      throw new Error(`saga '${definition.name}': step '${step.name}' says where it leads (then), but only a sleep does`);
     if (step.run) return;
     if (step.undo || step.idempotent) throw new Error(`saga '${definition.name}': waiting step '${step.name}' has nothing to undo or repeat`);
     const later = [...definition.steps.slice(index + 1).map((next) => next.name), DONE];
@@ -176,11 +177,13 @@ export function defineSaga<S>(definition: SagaDefinition<S>): SagaDefinition<S> 
       ...(step.waitFor?.timeout ? [step.waitFor.timeout] : []),
       ...(step.then !== undefined ? [step.then] : []),
     ];
-    if (step.waitFor && Object.keys(step.waitFor.signals).length === 0) throw new Error(`saga '${definition.name}': step '${step.name}' waits for no signal (a sleep is sleepMs)`);
+    if (step.waitFor && Object.keys(step.waitFor.signals).length === 0)
+      throw new Error(`saga '${definition.name}': step '${step.name}' waits for no signal (a sleep is sleepMs)`);
     const wait = step.waitFor?.deadlineMs ?? step.sleepMs!;
     if (!(wait >= 0)) throw new Error(`saga '${definition.name}': step '${step.name}' waits a negative or unknown time`);
     for (const outcome of outcomes) {
-      if (typeof outcome === 'string' && !later.includes(outcome)) throw new Error(`saga '${definition.name}': step '${step.name}' leads to '${outcome}', not a later step`);
+      if (typeof outcome === 'string' && !later.includes(outcome))
+        throw new Error(`saga '${definition.name}': step '${step.name}' leads to '${outcome}', not a later step`);
     }
   });
   return definition;

@@ -27,7 +27,7 @@ export function namedParameters(sql: string): NamedParameter[] {
       const close = sql.indexOf(char, at + 1);
       at = close < 0 ? sql.length : close + 1;
       // A doubled quote is an escaped one: the literal goes on.
-      while (at < sql.length && sql[at] === char) at = (sql.indexOf(char, at + 1) + 1) || sql.length;
+      while (at < sql.length && sql[at] === char) at = sql.indexOf(char, at + 1) + 1 || sql.length;
       continue;
     }
     if (rest.startsWith('--')) {
@@ -85,19 +85,23 @@ export function composeEffect(saga: string, effect: SagaEffect<unknown> | undefi
   };
   if (!effect) return { sql: undefined, count: 0, values: () => [], applies: () => false };
   // A definition written before ADR 35 (a type error too): said at once, never run as an effect that does nothing.
-  if ('sql' in effect) refuse("is raw `sql` in the engine's terms ($11…, moved), which ADR 35 replaced: say `update: { table, set, where }` or `insert` on the module's own table, with :names and :key");
+  if ('sql' in effect)
+    refuse(
+      "is raw `sql` in the engine's terms ($11…, moved), which ADR 35 replaced: say `update: { table, set, where }` or `insert` on the module's own table, with :names and :key",
+    );
   const statements = [effect.update && 'update', effect.insert && 'insert'].filter(Boolean);
   if (statements.length > 1) refuse('is one statement: an update or an insert, not both');
   const table = (name: string): string => {
     // Unqualified: the module's own schema is the platform's to add, so an effect cannot name another's.
-    if (!/^[a-z_][a-z0-9_]*$/.test(name)) refuse(`names table '${name}': name one of the module's own tables, unqualified (the platform puts it in schema '${schema}')`);
+    if (!/^[a-z_][a-z0-9_]*$/.test(name))
+      refuse(`names table '${name}': name one of the module's own tables, unqualified (the platform puts it in schema '${schema}')`);
     return `${ident(schema)}.${ident(name)}`;
   };
   const guard = `EXISTS (SELECT 1 FROM ${applied})`;
   let text: string | undefined;
   if (effect.update) {
     const { set, where } = effect.update;
-    if (!set?.trim() || !where?.trim()) refuse('updates with no set or no where (the rows it changes are the saga\'s own: `where: \'id = :key\'`)');
+    if (!set?.trim() || !where?.trim()) refuse("updates with no set or no where (the rows it changes are the saga's own: `where: 'id = :key'`)");
     text = `UPDATE ${table(effect.update.table)} SET ${set} WHERE (${where}) AND ${guard}`;
   } else if (effect.insert) {
     const { into, columns, values, onConflict } = effect.insert;
@@ -126,9 +130,22 @@ export function composeEffect(saga: string, effect: SagaEffect<unknown> | undefi
       const given = effect.params?.(transition) ?? {};
       if (Object.hasOwn(given, KEY_PARAMETER)) refuse(`gives ':${KEY_PARAMETER}' a value: it is the saga's key, given by the platform`);
       const unknown = Object.keys(given).filter((name) => !expected.has(name));
-      if (unknown.length > 0) refuse(`gives ${unknown.map((name) => `:${name}`).join(', ')}, which its statement does not take (it takes ${names.map((name) => `:${name}`).join(', ') || 'none'})`);
+      if (unknown.length > 0)
+        refuse(
+          `gives ${unknown.map((name) => `:${name}`).join(', ')}, which its statement does not take (it takes ${names.map((name) => `:${name}`).join(', ') || 'none'})`,
+        );
       // Every name answered, even if with undefined (SQL's NULL): a name left out is a typo more often than not.
-      return names.map((name) => (Object.hasOwn(given, name) ? (given[name] ?? null) : refuse(`gives no value to :${name} (params answered ${Object.keys(given).map((n) => `:${n}`).join(', ') || 'nothing'})`)));
+      return names.map((name) =>
+        Object.hasOwn(given, name)
+          ? (given[name] ?? null)
+          : refuse(
+              `gives no value to :${name} (params answered ${
+                Object.keys(given)
+                  .map((n) => `:${n}`)
+                  .join(', ') || 'nothing'
+              })`,
+            ),
+      );
     },
   };
 }

@@ -41,8 +41,16 @@ export class SagaEnds implements BeforeApplicationShutdown {
   ) {
     this.logger = new Logger(`${runner.store.module}.${runner.definition.name}-ends`);
     runner.onEnded((key) => this.wake(key, 'local'));
-    this.waits = metrics.counter('saga_end_waits_total', 'Waits for a saga\'s end (Prefer: wait), by saga and how they ended: local, notify (another process ended it), before (already ended), timeout, stopping, unknown (no such saga), refused (too many waiting)', ['saga', 'woken']);
-    metrics.gauge(`saga_end_waiters_${runner.definition.name.replace(/[^a-zA-Z0-9_]/g, '_')}`, `Callers waiting for a ${runner.definition.name} saga's end now`, () => this.waiting);
+    this.waits = metrics.counter(
+      'saga_end_waits_total',
+      "Waits for a saga's end (Prefer: wait), by saga and how they ended: local, notify (another process ended it), before (already ended), timeout, stopping, unknown (no such saga), refused (too many waiting)",
+      ['saga', 'woken'],
+    );
+    metrics.gauge(
+      `saga_end_waiters_${runner.definition.name.replace(/[^a-zA-Z0-9_]/g, '_')}`,
+      `Callers waiting for a ${runner.definition.name} saga's end now`,
+      () => this.waiting,
+    );
   }
 
   /** Waits at most `timeoutMs` for the saga `key` to end; never throws for a timeout. */
@@ -146,7 +154,8 @@ export class SagaEnds implements BeforeApplicationShutdown {
       this.listening = undefined;
       // Waiters now would hear nothing from other processes: listen again for them (else at the next wait).
       // listen() logs its own failure and retries; the catch is for what it does not foresee.
-      if (this.waiters.size > 0) this.listen().catch((error: unknown) => this.logger.warn(`listening for saga ends failed: ${(error as Error)?.message ?? String(error)}`));
+      if (this.waiters.size > 0)
+        this.listen().catch((error: unknown) => this.logger.warn(`listening for saga ends failed: ${(error as Error)?.message ?? String(error)}`));
     }, this.options.relistenMs ?? 1_000);
     timer.unref();
   }

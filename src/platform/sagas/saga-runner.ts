@@ -103,7 +103,11 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     this.outcomes = metrics.counter('saga_outcomes_total', 'Sagas ended, by saga, outcome and reason', ['saga', 'outcome', 'reason']);
     this.stuck = metrics.counter('saga_stuck_total', 'Sagas parked as STUCK for an operator (npm run sagas -- stuck)', ['saga']);
     let stuckNow = 0;
-    metrics.gauge(`saga_stuck_${definition.name.replace(/[^a-zA-Z0-9_]/g, "_")}`, `${definition.name} sagas STUCK now, waiting for an operator`, () => stuckNow);
+    metrics.gauge(
+      `saga_stuck_${definition.name.replace(/[^a-zA-Z0-9_]/g, '_')}`,
+      `${definition.name} sagas STUCK now, waiting for an operator`,
+      () => stuckNow,
+    );
     let sampledAt = 0;
     // At most every few seconds, whatever the number of passes: not a query per wake-up on the hot path.
     this.sampleStuck = async (now = false) => {
@@ -160,7 +164,13 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     ]);
     clearTimeout(deadline);
     this.stopping.abort(new StepTimeoutError('the runner is stopping'));
-    await Promise.all([...this.held.values()].map((saga) => this.of(saga).store.release(saga, 0).catch(() => false)));
+    await Promise.all(
+      [...this.held.values()].map((saga) =>
+        this.of(saga)
+          .store.release(saga, 0)
+          .catch(() => false),
+      ),
+    );
     this.held.clear();
   }
 
@@ -257,7 +267,9 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
       const lost = saga ?? claimed;
       this.held.delete(claimed.key);
       this.logger.warn({ msg: `advancing the saga failed, giving it back: ${(error as Error)?.message ?? error}`, key: lost.key });
-      await this.of(lost).store.release(lost, this.definition.retry.initialDelayMs).catch(() => false);
+      await this.of(lost)
+        .store.release(lost, this.definition.retry.initialDelayMs)
+        .catch(() => false);
       return false;
     } finally {
       this.takenAt.delete(claimed.key);
@@ -404,7 +416,8 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     if (await this.of(saga).store.markStuck(saga, message)) {
       this.stuck.inc({ saga: this.definition.name });
       this.logger.error({
-        msg: `${this.definition.name} saga STUCK at ${saga.step} after ${saga.attempts + 1} attempt(s); ` +
+        msg:
+          `${this.definition.name} saga STUCK at ${saga.step} after ${saga.attempts + 1} attempt(s); ` +
           `see \`npm run sagas -- stuck\`, then \`npm run sagas -- retry ${saga.key}\`: ${message}`,
         key: saga.key,
       });

@@ -484,7 +484,9 @@ export class SagaStore<S> {
   }
 
   async stuckCount(): Promise<number> {
-    const [row] = await this.db.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${this.sagas} WHERE saga = $1 AND status = 'STUCK'`, [this.definition.name]);
+    const [row] = await this.db.query<Array<{ n: number }>>(`SELECT count(*)::int AS n FROM ${this.sagas} WHERE saga = $1 AND status = 'STUCK'`, [
+      this.definition.name,
+    ]);
     return row.n;
   }
 }
@@ -509,18 +511,26 @@ export class SagaOperations {
    * one with the signals it awaits and until when (at most `limit`).
    */
   async list(limit = 100): Promise<ListedSaga[]> {
-    const rows: Array<{ saga: string; key: string; version: number; status: string; step: string; awaiting: string[] | null; wake_at: Date | null; cancel_reason: string | null }> =
-      await this.db.query(
-        // Each arm matches a partial index (sagas_due, sagas_stuck): ended sagas, however many, are never read.
-        `SELECT saga, key, version, status, step, awaiting, wake_at, cancel_reason FROM (
+    const rows: Array<{
+      saga: string;
+      key: string;
+      version: number;
+      status: string;
+      step: string;
+      awaiting: string[] | null;
+      wake_at: Date | null;
+      cancel_reason: string | null;
+    }> = await this.db.query(
+      // Each arm matches a partial index (sagas_due, sagas_stuck): ended sagas, however many, are never read.
+      `SELECT saga, key, version, status, step, awaiting, wake_at, cancel_reason FROM (
            SELECT saga, key, definition_version AS version, status, step, awaiting, wake_at, cancel_reason, created_at FROM ${this.sagas}
             WHERE status IN ('RUNNING', 'WAITING')
            UNION ALL
            SELECT saga, key, definition_version AS version, status, step, awaiting, wake_at, cancel_reason, created_at FROM ${this.sagas}
             WHERE status = 'STUCK'
          ) live ORDER BY saga, version, status, step, created_at LIMIT $1`,
-        [limit],
-      );
+      [limit],
+    );
     return rows.map((row) => ({
       saga: row.saga,
       key: row.key,

@@ -47,7 +47,9 @@ export class AddSagaWaits1700000000009 implements MigrationInterface {
     await runner.query(`DROP TABLE ${schema}.saga_signals`);
     await runner.query(`DROP INDEX ${schema}.sagas_due`);
     await runner.query(`CREATE INDEX sagas_due ON ${schema}.sagas (saga, next_run_at) WHERE status = 'RUNNING'`);
-    await runner.query(`ALTER TABLE ${schema}.sagas DROP COLUMN definition_version, DROP COLUMN wake_at, DROP COLUMN awaiting, DROP COLUMN signals, DROP COLUMN cancel_reason`);
+    await runner.query(
+      `ALTER TABLE ${schema}.sagas DROP COLUMN definition_version, DROP COLUMN wake_at, DROP COLUMN awaiting, DROP COLUMN signals, DROP COLUMN cancel_reason`,
+    );
     await runner.query(`ALTER TABLE ${schema}.sagas DROP CONSTRAINT sagas_status_check`);
     await runner.query(`ALTER TABLE ${schema}.sagas ADD CONSTRAINT sagas_status_check CHECK (status IN ('RUNNING', 'DONE', 'STUCK'))`);
   }

@@ -26,11 +26,14 @@ describe('WakeableLoop', () => {
   it('gathers the wake-ups during a pass into one pass, minPassIntervalMs after it started', async () => {
     let passes = 0;
     let release!: () => void;
-    const loop = new WakeableLoop(async () => {
-      passes++;
-      if (passes === 1) await new Promise<void>((resolve) => (release = resolve));
-      return undefined;
-    }, { ...options, minPassIntervalMs: 60_000 });
+    const loop = new WakeableLoop(
+      async () => {
+        passes++;
+        if (passes === 1) await new Promise<void>((resolve) => (release = resolve));
+        return undefined;
+      },
+      { ...options, minPassIntervalMs: 60_000 },
+    );
     loop.start();
     await tick();
     for (let i = 0; i < 10; i++) loop.wake();
@@ -45,10 +48,13 @@ describe('WakeableLoop', () => {
 
   it('starts at once when woken after a quiet spell, and defers a wake-up that comes too soon', async () => {
     let passes = 0;
-    const loop = new WakeableLoop(async () => {
-      passes++;
-      return undefined;
-    }, { ...options, minPassIntervalMs: 1_000 });
+    const loop = new WakeableLoop(
+      async () => {
+        passes++;
+        return undefined;
+      },
+      { ...options, minPassIntervalMs: 1_000 },
+    );
     loop.start();
     await tick();
     loop.wake();
@@ -68,10 +74,13 @@ describe('WakeableLoop', () => {
   it('keeps its distance only after a crowded pass: after one that found a single item, a wake-up starts at once', async () => {
     let passes = 0;
     let crowded = false;
-    const loop = new WakeableLoop(async () => {
-      passes++;
-      return { dueInMs: undefined, crowded };
-    }, { ...options, minPassIntervalMs: 60_000 });
+    const loop = new WakeableLoop(
+      async () => {
+        passes++;
+        return { dueInMs: undefined, crowded };
+      },
+      { ...options, minPassIntervalMs: 60_000 },
+    );
     loop.start();
     await tick();
     expect(passes).toBe(1);

@@ -14,14 +14,7 @@ import {
   StorageType,
 } from '@nats-io/jetstream';
 import { ConfigurationError } from '../config/configuration.error.js';
-import type {
-  BatchReceiver,
-  ConsumerStats,
-  EventStream,
-  StreamConsumption,
-  StreamedEvent,
-  StreamSubscription,
-} from '../messaging/event-stream.js';
+import type { BatchReceiver, ConsumerStats, EventStream, StreamConsumption, StreamedEvent, StreamSubscription } from '../messaging/event-stream.js';
 import type { EventEnvelope } from '../contracts/integration-event.js';
 import { NoRouteError } from '../messaging/message-bus.js';
 import { inputShapeErrors, parseJson } from '../validation/input-shape.js';
@@ -69,10 +62,7 @@ export class JetStreamEventStream implements EventStream {
     private readonly token: Buffer | undefined,
   ) {}
 
-  static async open(
-    connection: NatsConnection,
-    options: EventStreamOptions & { prefix: string; token: string | undefined },
-  ): Promise<JetStreamEventStream> {
+  static async open(connection: NatsConnection, options: EventStreamOptions & { prefix: string; token: string | undefined }): Promise<JetStreamEventStream> {
     const stream = `${options.prefix}-events`;
     let jsm: JetStreamManager;
     try {
@@ -84,7 +74,13 @@ export class JetStreamEventStream implements EventStream {
         `NATS JetStream is not available (${(error as Error).message}): start nats-server with -js (events between processes need it)`,
       );
     }
-    return new JetStreamEventStream(jetstream(connection, { timeout: 5_000 }), jsm, options.prefix, stream, options.token === undefined ? undefined : Buffer.from(options.token));
+    return new JetStreamEventStream(
+      jetstream(connection, { timeout: 5_000 }),
+      jsm,
+      options.prefix,
+      stream,
+      options.token === undefined ? undefined : Buffer.from(options.token),
+    );
   }
 
   async publish(envelope: EventEnvelope, previousSequence: number | null): Promise<number> {

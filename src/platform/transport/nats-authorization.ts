@@ -42,7 +42,12 @@ export function permissionsOf(user: NatsServiceUser, modules: readonly Discovere
   // sagas and outbox and act on them (ADR 40); a headless process may not, and answers only of its own.
   if (user.gateway) publish.push(`${prefix}.operate.*`, `${prefix}.instances.*`);
   const subscribe = [
-    ...hosted.flatMap(({ definition: { name } }) => [`${prefix}.call.${name}.*`, `${prefix}.ping.${name}`, `${prefix}.operate.${name}`, `${prefix}.instances.${name}`]),
+    ...hosted.flatMap(({ definition: { name } }) => [
+      `${prefix}.call.${name}.*`,
+      `${prefix}.ping.${name}`,
+      `${prefix}.operate.${name}`,
+      `${prefix}.instances.${name}`,
+    ]),
     `${inboxPrefixOf(prefix, user.user)}.>`,
   ];
   if (hosted.length > 0) {
@@ -72,10 +77,7 @@ export function permissionsOf(user: NatsServiceUser, modules: readonly Discovere
 
 /** The users of a deployment by default: one per module, headless, and a gateway hosting none. */
 export function defaultUsers(modules: readonly DiscoveredModule[]): Array<Omit<NatsServiceUser, 'password'>> {
-  return [
-    ...modules.map((m) => ({ user: m.definition.name, modules: [m.definition.name], gateway: false })),
-    { user: 'gateway', modules: [], gateway: true },
-  ];
+  return [...modules.map((m) => ({ user: m.definition.name, modules: [m.definition.name], gateway: false })), { user: 'gateway', modules: [], gateway: true }];
 }
 
 export function generatePassword(): string {

@@ -150,10 +150,8 @@ export class NatsTransport implements Transport {
   }
 
   private request(subject: string, payload: unknown, timeoutMs: number): Promise<unknown> {
-    return inSpan(
-      `nats request ${subject}`,
-      { kind: SpanKind.CLIENT, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } },
-      () => this.send(subject, payload, timeoutMs),
+    return inSpan(`nats request ${subject}`, { kind: SpanKind.CLIENT, attributes: { 'messaging.system': 'nats', 'messaging.destination.name': subject } }, () =>
+      this.send(subject, payload, timeoutMs),
     );
   }
 
@@ -172,7 +170,11 @@ export class NatsTransport implements Transport {
       const noResponders = /no responders/i.test(text);
       const permission = /permission/i.test(text);
       throw new TransportError(
-        noResponders ? `nobody serves ${subject}` : permission ? `${subject}: not permitted by the NATS server (check this service's NATS user)` : `${subject}: ${text}`,
+        noResponders
+          ? `nobody serves ${subject}`
+          : permission
+            ? `${subject}: not permitted by the NATS server (check this service's NATS user)`
+            : `${subject}: ${text}`,
         // With no responders (or no permission) the message reached nobody; otherwise it may have been handled.
         !noResponders && !permission,
       );
@@ -184,12 +186,7 @@ export class NatsTransport implements Transport {
     return parsed.value;
   }
 
-  private subscribe(
-    subject: string,
-    queue: string | undefined,
-    module: string,
-    answer: (subject: string, input: unknown) => Promise<unknown>,
-  ): void {
+  private subscribe(subject: string, queue: string | undefined, module: string, answer: (subject: string, input: unknown) => Promise<unknown>): void {
     this.connection.subscribe(subject, {
       ...(queue === undefined ? {} : { queue }),
       callback: (error, message) => {
@@ -229,7 +226,11 @@ export class NatsTransport implements Transport {
     if (!input.ok) {
       // Bad input is the sender's problem: one warning, an INVALID answer, no stack trace.
       this.logger.warn(`refused a message on ${message.subject}: ${input.message}`);
-      this.answer(message, module, JSON.stringify({ ok: false, error: { code: 'INVALID', message: input.message, module, ...(input.errors ? { errors: input.errors } : {}) } }));
+      this.answer(
+        message,
+        module,
+        JSON.stringify({ ok: false, error: { code: 'INVALID', message: input.message, module, ...(input.errors ? { errors: input.errors } : {}) } }),
+      );
       return;
     }
     const parent = contextFrom({ traceparent: message.headers?.get('traceparent'), tracestate: message.headers?.get('tracestate') });
@@ -241,13 +242,14 @@ export class NatsTransport implements Transport {
         const result = await answer(message.subject, input.value);
         // One line per handled message, inside its span: it carries the trace id. Not for an open
         // console's polling (overviews, roll calls every 2 s): its actions are logged where they are done.
-        if (!this.isOperatorSubject(message.subject)) this.logger.log({
-          msg: 'handled message',
-          subject: message.subject,
-          ok: (result as { ok?: boolean }).ok !== false,
-          durationMs: Math.round((performance.now() - started) * 100) / 100,
-          ...orderIdOf(input.value),
-        });
+        if (!this.isOperatorSubject(message.subject))
+          this.logger.log({
+            msg: 'handled message',
+            subject: message.subject,
+            ok: (result as { ok?: boolean }).ok !== false,
+            durationMs: Math.round((performance.now() - started) * 100) / 100,
+            ...orderIdOf(input.value),
+          });
         return result;
       },
     )
@@ -318,7 +320,9 @@ function inboxPrefixFor(prefix: string, credentials: NatsCredentials | undefined
   const chosen = credentials?.inboxPrefix;
   if (chosen === undefined) return inboxPrefixOf(prefix, credentials?.user);
   if (chosen !== inboxNamespaceOf(prefix) && !isAnswerableReply(chosen, prefix)) {
-    throw new ConfigurationError(`NATS_INBOX_PREFIX: '${String(chosen)}' is not under ${inboxNamespaceOf(prefix)}, the only replies services answer (e.g. ${inboxPrefixOf(prefix, 'orders')})`);
+    throw new ConfigurationError(
+      `NATS_INBOX_PREFIX: '${String(chosen)}' is not under ${inboxNamespaceOf(prefix)}, the only replies services answer (e.g. ${inboxPrefixOf(prefix, 'orders')})`,
+    );
   }
   return chosen;
 }

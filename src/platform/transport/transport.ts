@@ -3,9 +3,7 @@ import type { EventStream } from '../messaging/event-stream.js';
 import type { EventStreamOptions } from './jetstream-event-stream.js';
 
 /** The answer to a remote call, as it travels back. */
-export type CallReply =
-  | { readonly ok: true; readonly result: unknown }
-  | { readonly ok: false; readonly error: ModuleErrorData };
+export type CallReply = { readonly ok: true; readonly result: unknown } | { readonly ok: false; readonly error: ModuleErrorData };
 
 export type ModuleResponder = (operation: string, input: unknown) => Promise<CallReply>;
 

@@ -120,7 +120,15 @@ function freshState() {
     version: metadataVersion,
     // unicodeRegExp: false compiles `pattern` as class-validator's RegExp objects are (no u flag);
     // formats (uuid) are documentation here: IsUUID is checked by its own constraint.
-    ajv: new Ajv({ strict: true, strictTypes: false, strictTuples: false, strictRequired: false, strictNumbers: true, validateFormats: false, unicodeRegExp: false }),
+    ajv: new Ajv({
+      strict: true,
+      strictTypes: false,
+      strictTuples: false,
+      strictRequired: false,
+      strictNumbers: true,
+      validateFormats: false,
+      unicodeRegExp: false,
+    }),
     classes: new Map<Function, CompiledClass | null>(),
     keywords: 0,
   };
@@ -229,7 +237,8 @@ function schemaOf(compiled: CompiledClass): Schema | undefined {
     if (!addConstraints(compiled, property, group)) return undefined;
     // IsOptional: class-validator skips every other decorator of the property when its value is
     // null (or undefined, which ajv already skips): so must the schema.
-    if (group.some((m) => m.type === ValidationTypes.CONDITIONAL_VALIDATION && m.name === IS_OPTIONAL)) properties[name] = { anyOf: [{ type: 'null' }, property] };
+    if (group.some((m) => m.type === ValidationTypes.CONDITIONAL_VALIDATION && m.name === IS_OPTIONAL))
+      properties[name] = { anyOf: [{ type: 'null' }, property] };
     const child = nestedClassOf(compiled, group, name);
     if (child === null) return undefined;
     if (child !== undefined) compiled.nested.set(name, child);
@@ -250,7 +259,8 @@ function nestedClass(target: Function, name: string): CompiledClass | undefined 
   const { typeFunction, options } = typeMetadata;
   const reflectedType = typeMetadata.reflectedType as unknown;
   // A discriminator, a type chosen from the object, a Map or a Set: not modelled.
-  if (options?.discriminator || typeof typeFunction !== 'function' || typeFunction.length > 0 || reflectedType === Map || reflectedType === Set) return undefined;
+  if (options?.discriminator || typeof typeFunction !== 'function' || typeFunction.length > 0 || reflectedType === Map || reflectedType === Set)
+    return undefined;
   const child = (typeFunction as () => unknown)();
   if (typeof child !== 'function' || [String, Number, Boolean, Date, Map, Set, Promise, Object, Array].includes(child as never)) return undefined;
   const known = state.classes.get(child);
@@ -338,8 +348,38 @@ function addConstraints(compiled: CompiledClass, property: Schema | undefined, g
 
 /** Values every SCHEMA_CONVERTERS keyword is tried on, plus each decorator's own bounds and their neighbours. */
 const PROBES: readonly unknown[] = [
-  undefined, null, true, false, 0, -0, 1, -1, 1.5, -1.5, 2, 99, 100, 101, 1e6, 2 ** 31, 2 ** 53, Number.MAX_VALUE, -Number.MAX_VALUE,
-  '', ' ', 'a', '1', 'true', '0', [], ['a'], [1, 2], [{}], [null], {}, { a: 1 },
+  undefined,
+  null,
+  true,
+  false,
+  0,
+  -0,
+  1,
+  -1,
+  1.5,
+  -1.5,
+  2,
+  99,
+  100,
+  101,
+  1e6,
+  2 ** 31,
+  2 ** 53,
+  Number.MAX_VALUE,
+  -Number.MAX_VALUE,
+  '',
+  ' ',
+  'a',
+  '1',
+  'true',
+  '0',
+  [],
+  ['a'],
+  [1, 2],
+  [{}],
+  [null],
+  {},
+  { a: 1 },
 ];
 
 /**
@@ -348,12 +388,23 @@ const PROBES: readonly unknown[] = [
  * then run as written rather than replaced by the keyword.
  */
 function trustedAs(name: string, metadata: ValidationMetadata, instance: ConstraintInstance): boolean {
-  const piece = (SCHEMA_CONVERTERS[name] as ((meta: unknown) => Schema) | Schema);
+  const piece = SCHEMA_CONVERTERS[name] as ((meta: unknown) => Schema) | Schema;
   const keyword = typeof piece === 'function' ? piece(metadata) : piece;
   const schema = NEEDS_TYPE[name] ? { ...keyword, type: NEEDS_TYPE[name][0] === 'integer' ? 'number' : 'array' } : keyword;
   const accepts = probeAjv.compile(schema);
   const given = (metadata.constraints ?? []).filter((c): c is number => typeof c === 'number');
-  const probes = [...PROBES, ...given.flatMap((c) => [c - 1, c - 0.5, c, c + 0.5, c + 1, new Array(Math.max(0, Math.min(c + 1, 1e4))).fill('a'), new Array(Math.max(0, Math.min(c, 1e4))).fill('a')])];
+  const probes = [
+    ...PROBES,
+    ...given.flatMap((c) => [
+      c - 1,
+      c - 0.5,
+      c,
+      c + 0.5,
+      c + 1,
+      new Array(Math.max(0, Math.min(c + 1, 1e4))).fill('a'),
+      new Array(Math.max(0, Math.min(c, 1e4))).fill('a'),
+    ]),
+  ];
   try {
     for (const value of probes) {
       if (!accepts(value)) continue;

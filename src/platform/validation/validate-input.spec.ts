@@ -60,16 +60,17 @@ const IMPLEMENTATIONS: ReadonlyArray<[string, Implementation]> = [
   ['sources', { ...sourceValidateInput, ...sourceSchemaValidator }],
   [
     'build (dist/)',
-    { ...((await import(`${BUILD}validate-input.js`)) as typeof sourceValidateInput), ...((await import(`${BUILD}schema-validator.js`)) as typeof sourceSchemaValidator) },
+    {
+      ...((await import(`${BUILD}validate-input.js`)) as typeof sourceValidateInput),
+      ...((await import(`${BUILD}schema-validator.js`)) as typeof sourceSchemaValidator),
+    },
   ],
 ];
 /** The implementation under test: set by each describe of IMPLEMENTATIONS before its tests run. */
 let impl: Implementation = IMPLEMENTATIONS[0][1];
 
 const FIXTURE_MODULES = fileURLToPath(new URL('../../../test/fixtures/messaging/src/modules/', import.meta.url));
-const DEFINITIONS: readonly ModuleDefinition[] = [...(await discoverModules()), ...(await discoverModules(FIXTURE_MODULES))].map(
-  (module) => module.definition,
-);
+const DEFINITIONS: readonly ModuleDefinition[] = [...(await discoverModules()), ...(await discoverModules(FIXTURE_MODULES))].map((module) => module.definition);
 
 /** Every class with validation metadata (before this file declares its own), and the classes they nest. */
 function validatedClasses(): Array<ClassType<object>> {
@@ -78,7 +79,9 @@ function validatedClasses(): Array<ClassType<object>> {
   const visit = (type: ClassType<object>) => {
     if (found.has(type)) return;
     found.add(type);
-    const properties = getMetadataStorage().getTargetValidationMetadatas(type, '', false, false, undefined).map((m) => m.propertyName);
+    const properties = getMetadataStorage()
+      .getTargetValidationMetadatas(type, '', false, false, undefined)
+      .map((m) => m.propertyName);
     for (const property of new Set(properties)) {
       const nested = transformerStorage.findTypeMetadata(type, property)?.typeFunction?.();
       if (typeof nested === 'function') visit(nested as ClassType<object>);
@@ -115,18 +118,38 @@ const checkout = {
 
 /** Valid samples of each class of the application (and of the test fixtures), by class name. */
 const SAMPLES: Readonly<Record<string, Json[]>> = {
-  CreateProductCommand: [{ sku: 'SKU-1', name: 'Widget', priceCents: 1999, stock: 10 }, { stock: 0, priceCents: 0, name: 'x', sku: 'A' }],
-  RestockProductCommand: [{ sku: 'SKU-1', quantity: 5 }, { sku: 'any thing', quantity: 1_000_000 }],
+  CreateProductCommand: [
+    { sku: 'SKU-1', name: 'Widget', priceCents: 1999, stock: 10 },
+    { stock: 0, priceCents: 0, name: 'x', sku: 'A' },
+  ],
+  RestockProductCommand: [
+    { sku: 'SKU-1', quantity: 5 },
+    { sku: 'any thing', quantity: 1_000_000 },
+  ],
   RestockProductRequest: [{ quantity: 5 }],
   GetProductQuery: [{ sku: 'SKU-1' }],
   GetPricesQuery: [{ skus: ['SKU-1', 'B'] }, { skus: ['only'] }],
   StockLine: [{ sku: 'SKU-1', quantity: 3 }],
-  ReserveStockCommand: [{ orderId: UUID, lines: [{ sku: 'SKU-1', quantity: 2 }, { sku: 'B', quantity: 1000 }] }],
+  ReserveStockCommand: [
+    {
+      orderId: UUID,
+      lines: [
+        { sku: 'SKU-1', quantity: 2 },
+        { sku: 'B', quantity: 1000 },
+      ],
+    },
+  ],
   ReleaseStockCommand: [{ orderId: UUID }],
   CommitStockCommand: [{ orderId: UUID }],
-  AwaitOrderQuery: [{ orderId: UUID, waitMs: 10_000 }, { orderId: 'x', waitMs: 1 }],
+  AwaitOrderQuery: [
+    { orderId: UUID, waitMs: 10_000 },
+    { orderId: 'x', waitMs: 1 },
+  ],
   ReceiveCarrierEventCommand: [{ signature: 't=1765000000,v1=' + 'ab'.repeat(32), body: Buffer.from('{"a":1}').toString('base64') }],
-  CarrierEvent: [{ shipmentId: UUID, event: 'DELIVERED', at: '2026-12-07T10:00:00Z' }, { shipmentId: UUID2, event: 'RETURNED', at: '2026-12-07T10:00:00.123+01:00' }],
+  CarrierEvent: [
+    { shipmentId: UUID, event: 'DELIVERED', at: '2026-12-07T10:00:00Z' },
+    { shipmentId: UUID2, event: 'RETURNED', at: '2026-12-07T10:00:00.123+01:00' },
+  ],
   ShipmentDelivered: [{ orderId: UUID, shipmentId: UUID2, at: '2026-12-07T10:00:00Z' }],
   ShipmentReturned: [{ orderId: UUID, shipmentId: UUID2, at: '2026-12-07T10:00:00Z' }],
   CheckoutRequest: [checkout, { ...checkout, items: [{ quantity: 1, sku: 'Z' }] }],
@@ -135,12 +158,21 @@ const SAMPLES: Readonly<Record<string, Json[]>> = {
   GetOrderQuery: [{ orderId: UUID }, { orderId: 'not-a-uuid' }],
   GetCheckoutLogQuery: [{ orderId: UUID }, { orderId: 'not-a-uuid' }],
   CancelOrderCommand: [{ orderId: UUID }, { orderId: 'not-a-uuid' }],
-  OrderPlaced: [{ orderId: UUID, customerId: 'customer-1', totalCents: 4200 }, { totalCents: 0, customerId: '', orderId: UUID }],
+  OrderPlaced: [
+    { orderId: UUID, customerId: 'customer-1', totalCents: 4200 },
+    { totalCents: 0, customerId: '', orderId: UUID },
+  ],
   OrderConfirmed: [
     { orderId: UUID, customerId: 'customer-1', paymentId: UUID2, shipmentId: UUID3, totalCents: 5198 },
     { totalCents: 0, shipmentId: UUID3, paymentId: UUID2, customerId: 'c', orderId: UUID },
   ],
-  OrderCancelled: [{ orderId: UUID, customerId: 'customer-1', reason: 'OUT_OF_STOCK' }, { orderId: UUID, customerId: 'c', reason: 'TIMED_OUT' }, { orderId: UUID, customerId: 'c', reason: 'CANCELLED_BY_CUSTOMER' }, { orderId: UUID, customerId: 'c', reason: 'RETURNED' }, { orderId: UUID, customerId: 'c', reason: 'NOT_DELIVERED' }],
+  OrderCancelled: [
+    { orderId: UUID, customerId: 'customer-1', reason: 'OUT_OF_STOCK' },
+    { orderId: UUID, customerId: 'c', reason: 'TIMED_OUT' },
+    { orderId: UUID, customerId: 'c', reason: 'CANCELLED_BY_CUSTOMER' },
+    { orderId: UUID, customerId: 'c', reason: 'RETURNED' },
+    { orderId: UUID, customerId: 'c', reason: 'NOT_DELIVERED' },
+  ],
   ReviewRequested: [{ orderId: UUID, customerId: 'customer-1' }],
   ChargePaymentCommand: [{ orderId: UUID, amountCents: 4200, paymentToken: 'tok_visa' }],
   RefundPaymentCommand: [{ orderId: UUID }],
@@ -158,7 +190,6 @@ const SAMPLES: Readonly<Record<string, Json[]>> = {
   NothingQuery: [{ unused: 'x' }],
   GetThingQuery: [{ id: 'thing-42', quantity: 3 }],
 };
-
 
 const APP: ReadonlyArray<[ClassType<object>, Json[]]> = [...APP_TYPES, GetThingQuery].map((type) => [type, SAMPLES[type.name] ?? []]);
 
@@ -219,11 +250,47 @@ function expectSame(fast: Outcome, slow: Outcome, type: ClassType<object>, what:
 // ---------------------------------------------------------------------------
 // Seeded mutations of valid samples
 
-
 const POOL: readonly unknown[] = [
-  null, true, false, 0, -1, 1, 1.5, 2.5e9, '', ' ', 'x', '1', '1.5', 'true', 'null', UUID, UUID.toUpperCase(), 'tok_visa', 'FR', 'SKU-1',
-  'a'.repeat(201), 'ok\u0000', '\u0000', '\u{1F600}'.repeat(3), [], [1], ['a'], [null], {}, { a: 1 }, { sku: 'SKU-1', quantity: 1 }, address,
-  'OUT_OF_STOCK', 'PAYMENT_DECLINED', 'out_of_stock', -0, 1e6, 1e6 + 1, 100_000_001, 2_000_000_001,
+  null,
+  true,
+  false,
+  0,
+  -1,
+  1,
+  1.5,
+  2.5e9,
+  '',
+  ' ',
+  'x',
+  '1',
+  '1.5',
+  'true',
+  'null',
+  UUID,
+  UUID.toUpperCase(),
+  'tok_visa',
+  'FR',
+  'SKU-1',
+  'a'.repeat(201),
+  'ok\u0000',
+  '\u0000',
+  '\u{1F600}'.repeat(3),
+  [],
+  [1],
+  ['a'],
+  [null],
+  {},
+  { a: 1 },
+  { sku: 'SKU-1', quantity: 1 },
+  address,
+  'OUT_OF_STOCK',
+  'PAYMENT_DECLINED',
+  'out_of_stock',
+  -0,
+  1e6,
+  1e6 + 1,
+  100_000_001,
+  2_000_000_001,
 ];
 
 /** A fresh copy: mutants change their payload in place, and must never change the pool (or build cycles). */
@@ -324,158 +391,208 @@ function mutant(sample: Json, seed: number): unknown {
 // ---------------------------------------------------------------------------
 
 function applicationSuite(): void {
-describe('validateInput (schema path) answers exactly as class-transformer + class-validator', () => {
-  it('covers every validated class of the application, every contract input and every subscribed event', () => {
-    for (const [type, samples] of APP) expect({ type: type.name, samples: samples.length > 0 }).toEqual({ type: type.name, samples: true });
-    const covered = new Set<unknown>(APP_TYPES);
-    for (const definition of DEFINITIONS) {
-      for (const [name, operation] of Object.entries(definition.contract.operations)) {
-        expect({ operation: `${definition.name}.${name}`, covered: covered.has(operation.input) }).toEqual({ operation: `${definition.name}.${name}`, covered: true });
+  describe('validateInput (schema path) answers exactly as class-transformer + class-validator', () => {
+    it('covers every validated class of the application, every contract input and every subscribed event', () => {
+      for (const [type, samples] of APP) expect({ type: type.name, samples: samples.length > 0 }).toEqual({ type: type.name, samples: true });
+      const covered = new Set<unknown>(APP_TYPES);
+      for (const definition of DEFINITIONS) {
+        for (const [name, operation] of Object.entries(definition.contract.operations)) {
+          expect({ operation: `${definition.name}.${name}`, covered: covered.has(operation.input) }).toEqual({
+            operation: `${definition.name}.${name}`,
+            covered: true,
+          });
+        }
+        for (const subscription of definition.subscriptions ?? []) for (const event of subscription.events) expect(covered.has(event)).toBe(true);
       }
-      for (const subscription of definition.subscriptions ?? []) for (const event of subscription.events) expect(covered.has(event)).toBe(true);
-    }
-    // The classes the brief names, so that a discovery gone wrong cannot pass unnoticed.
-    for (const name of ['CheckoutRequest', 'PlaceOrderCommand', 'OrderItem', 'ShippingAddress', 'RestockProductRequest', 'OrderCancelled', 'OrderConfirmed', 'FindNotificationsQuery', 'EntryRecorded']) {
-      expect(appType(name)).toBeDefined();
-    }
-  });
-
-  it('compiles every class of the application: none falls back to class-validator when valid', async () => {
-    for (const [type, samples] of APP) {
-      expect({ type: type.name, compiled: impl.isCompiled(type) }).toEqual({ type: type.name, compiled: true });
-      for (const sample of samples) {
-        const value = impl.fastValidInstance(type, clone(sample) as object);
-        expect({ type: type.name, sample, fast: value !== undefined }).toEqual({ type: type.name, sample, fast: true });
+      // The classes the brief names, so that a discovery gone wrong cannot pass unnoticed.
+      for (const name of [
+        'CheckoutRequest',
+        'PlaceOrderCommand',
+        'OrderItem',
+        'ShippingAddress',
+        'RestockProductRequest',
+        'OrderCancelled',
+        'OrderConfirmed',
+        'FindNotificationsQuery',
+        'EntryRecorded',
+      ]) {
+        expect(appType(name)).toBeDefined();
       }
-    }
-  });
+    });
 
-  it.each(APP.map(([type, samples]) => [type.name, type, samples] as const))('%s: valid samples', async (_name, type, samples) => {
-    for (const sample of samples) {
-      const { fast, slow } = await both(type, () => clone(sample));
-      expect(slow).toMatchObject({ ok: true });
-      expectSame(fast, slow, type, JSON.stringify(sample));
-    }
-  });
-
-  const HAND_WRITTEN: ReadonlyArray<[ClassType<object>, unknown]> = [
-    [appType('CreateProductCommand'), { sku: 'SKU-1', name: 'Widget', priceCents: '1999', stock: 10 }],
-    [appType('CreateProductCommand'), { sku: 'sku-1', name: '', priceCents: 1.5, stock: -1, extra: true }],
-    [appType('CreateProductCommand'), { sku: 'SKU-1', name: 'a'.repeat(201), priceCents: 100_000_001, stock: 1_000_001 }],
-    [appType('CreateProductCommand'), {}],
-    [appType('GetPricesQuery'), { skus: [] }],
-    [appType('GetPricesQuery'), { skus: 'SKU-1' }],
-    [appType('GetPricesQuery'), { skus: ['a', 1, null, ''] }],
-    [appType('GetPricesQuery'), { skus: Array.from({ length: 101 }, (_, i) => `S${i}`) }],
-    [appType('GetPricesQuery'), { skus: ['ok', 'nul\u0000'] }],
-    [appType('ReserveStockCommand'), { orderId: UUID, lines: [{ sku: 'A', quantity: 1, extra: 1 }] }],
-    [appType('ReserveStockCommand'), { orderId: UUID, lines: [null, 'A', 1, [], { sku: 'A' }] }],
-    [appType('ReserveStockCommand'), { orderId: UUID, lines: [[{ sku: 'A', quantity: 1 }]] }],
-    [appType('ReserveStockCommand'), { orderId: UUID, lines: { sku: 'A', quantity: 1 } }],
-    [appType('ReserveStockCommand'), { orderId: 'nope', lines: [{ sku: 'A', quantity: 1 }, { sku: 'A', quantity: 1 }] }],
-    [appType('CheckoutRequest'), { ...checkout, items: [{ sku: 'A', quantity: 1 }, { sku: 'B', quantity: 1 }, { sku: 'A', quantity: 2 }] }],
-    [appType('CheckoutRequest'), { ...checkout, items: [{ sku: 'A', quantity: 1 }, { sku: 'A', quantity: 1 }] }],
-    [appType('CheckoutRequest'), { ...checkout, items: [[{ sku: 'A', quantity: 1 }]] }],
-    [appType('CheckoutRequest'), { ...checkout, items: [{ sku: 'A', quantity: 1 }, [{ sku: 'A', quantity: 1 }]] }],
-    [appType('CheckoutRequest'), { ...checkout, shippingAddress: [address] }],
-    [appType('CheckoutRequest'), { ...checkout, shippingAddress: { ...address, extra: 1 } }],
-    [appType('CheckoutRequest'), { ...checkout, shippingAddress: { ...address, country: 'fr', postalCode: '' } }],
-    [appType('CheckoutRequest'), { ...checkout, shippingAddress: null }],
-    [appType('CheckoutRequest'), { ...checkout, shippingAddress: 'Paris' }],
-    [appType('CheckoutRequest'), { ...checkout, shippingAddress: undefined }],
-    [appType('CheckoutRequest'), { ...checkout, items: undefined, paymentToken: 'tok_' }],
-    [appType('CheckoutRequest'), { ...checkout, customerId: 'c\u0000', items: [{ sku: 'A\u0000', quantity: 1 }] }],
-    [appType('CheckoutRequest'), JSON.parse('{"__proto__": {"customerId": "x"}, "customerId": "c", "items": [{"sku": "A", "quantity": 1}], "paymentToken": "tok_a", "shippingAddress": {"name": "n", "line1": "l", "city": "c", "postalCode": "p", "country": "FR"}}')],
-    [appType('CheckoutRequest'), JSON.parse('{"constructor": 1, "customerId": "c", "items": [{"sku": "A", "quantity": 1}], "paymentToken": "tok_a", "shippingAddress": {"name": "n", "line1": "l", "city": "c", "postalCode": "p", "country": "FR"}}')],
-    [appType('CheckoutRequest'), { ...checkout, items: [{ sku: 'A', quantity: 1, constructor: 'x' }] }],
-    [appType('CheckoutRequest'), Object.assign(Object.create(null) as object, checkout)],
-    [appType('CheckoutRequest'), { ...checkout, shippingAddress: Object.assign(Object.create(null) as object, address) }],
-    [appType('CheckoutRequest'), { ...checkout, shippingAddress: new Date(0) }],
-    [appType('CheckoutRequest'), { ...checkout, items: new Set([{ sku: 'A', quantity: 1 }]) }],
-    [appType('PlaceOrderCommand'), { ...checkout, idempotencyKey: null }],
-    [appType('PlaceOrderCommand'), { ...checkout, idempotencyKey: undefined }],
-    [appType('PlaceOrderCommand'), { ...checkout, idempotencyKey: '' }],
-    [appType('PlaceOrderCommand'), { ...checkout, idempotencyKey: 7 }],
-    [appType('OrderCancelled'), { orderId: UUID, customerId: 'c', reason: 'out_of_stock' }],
-    // A v1 payload (no customerId) is not a v2 event.
-    [appType('OrderCancelled'), { orderId: UUID, reason: 'OUT_OF_STOCK' }],
-    [appType('OrderConfirmed'), { orderId: UUID, paymentId: UUID2, shipmentId: UUID3 }],
-    [appType('OrderConfirmed'), { orderId: UUID, customerId: 'c', paymentId: UUID2, shipmentId: UUID3, totalCents: '5198' }],
-    [appType('FindNotificationsQuery'), { customerId: '' }],
-    [appType('FindNotificationsQuery'), { customerId: 'c'.repeat(101) }],
-    [appType('FindNotificationsQuery'), { customerId: ['a', 'b'] }],
-    [appType('FindNotificationsQuery'), {}],
-    [appType('OrderPlaced'), { orderId: UUID.toUpperCase(), customerId: 'c', totalCents: 0 }],
-    [appType('OrderPlaced'), { orderId: '00000000-0000-0000-0000-000000000000', customerId: 'c', totalCents: -1 }],
-    [appType('ChargePaymentCommand'), { orderId: UUID, amountCents: 2_000_000_001, paymentToken: 'tok_VISA' }],
-    [appType('ScheduleShipmentCommand'), { orderId: UUID, address: { ...address, name: 'a'.repeat(201), line1: '', city: 5 } }],
-    [appType('ScheduleShipmentCommand'), { orderId: UUID, address: {} }],
-    [appType('ScheduleShipmentCommand'), { orderId: UUID }],
-    [GetThingQuery, { id: 'thing-42', quantity: 3, then: () => 1 }],
-    // Keys class-transformer never copies (so the whitelist never sees them): valid, unless they hold a NUL.
-    [GetThingQuery, { id: 'thing-42', quantity: 3, toString: 'x', hasOwnProperty: { a: 1 } }],
-    [GetThingQuery, { id: 'thing-42', quantity: 3, toString: ['x\u0000'] }],
-    [appType('CheckoutRequest'), { ...checkout, shippingAddress: { ...address, valueOf: 1, isPrototypeOf: null } }],
-    // class-transformer throws on an untyped object with its own `constructor` key: so does validateInput, either way.
-    [GetThingQuery, { id: 'thing-42', quantity: 3, extra: { constructor: 1 } }],
-    [GetThingQuery, { id: new String('thing') as unknown as string, quantity: 3 }],
-    [GetThingQuery, { id: '\u{1F600}'.repeat(64), quantity: 100 }],
-    [GetThingQuery, { id: '\u{1F600}'.repeat(33), quantity: 1 }],
-  ];
-
-  it.each(HAND_WRITTEN.map(([type, payload], index) => [index, type.name, type, payload] as const))(
-    'hand-written case %d (%s)',
-    async (_index, _name, type, payload) => {
-      // Same object twice is fine here: neither path modifies its input.
-      const { fast, slow } = await both(type, () => payload);
-      expectSame(fast, slow, type, String(_index));
-    },
-  );
-
-  it('gives the same answer on non-objects', async () => {
-    for (const payload of [null, undefined, 1, 'x', true, [], [checkout]]) {
-      const { fast, slow } = await both(appType('CheckoutRequest'), () => payload);
-      expectSame(fast, slow, appType('CheckoutRequest'), JSON.stringify(payload) ?? 'undefined');
-    }
-  });
-
-  const MUTANTS_PER_SAMPLE = 400;
-  const tally = new Map<string, { valid: number; validByFastPath: number; leftToReference: number; invalid: number; threw: number }>();
-  afterAll(() => {
-    if (process.env.VALIDATION_TALLY) console.log(JSON.stringify(Object.fromEntries(tally), null, 1));
-  });
-  it.each(APP.map(([type, samples]) => [type.name, type, samples] as const))(
-    `%s: ${MUTANTS_PER_SAMPLE} seeded mutants per sample`,
-    async (name, type, samples) => {
-      const count = { valid: 0, validByFastPath: 0, leftToReference: 0, invalid: 0, threw: 0 };
-      for (const [s, sample] of samples.entries()) {
-        for (let n = 0; n < MUTANTS_PER_SAMPLE; n++) {
-          const seed = hash(`${name}/${s}/${n}`);
-          const { fast, slow } = await both(type, () => mutant(sample, seed));
-          expectSame(fast, slow, type, `mutant ${s}/${n} (seed ${seed}): ${String(JSON.stringify(mutant(sample, seed)))}`);
-          if (!('ok' in slow)) {
-            count.threw++;
-            if (process.env.VALIDATION_TALLY) console.log('threw', type.name, slow.threw, JSON.stringify(mutant(sample, seed)));
-          }
-          else if (!slow.ok) count.invalid++;
-          else {
-            count.valid++;
-            if (impl.fastValidInstance(type, mutant(sample, seed) as object) !== undefined) count.validByFastPath++;
-            else if (leftToReference(mutant(sample, seed))) count.leftToReference++;
-            else if (process.env.VALIDATION_TALLY) console.log(type.name, JSON.stringify(mutant(sample, seed)));
-          }
+    it('compiles every class of the application: none falls back to class-validator when valid', async () => {
+      for (const [type, samples] of APP) {
+        expect({ type: type.name, compiled: impl.isCompiled(type) }).toEqual({ type: type.name, compiled: true });
+        for (const sample of samples) {
+          const value = impl.fastValidInstance(type, clone(sample) as object);
+          expect({ type: type.name, sample, fast: value !== undefined }).toEqual({ type: type.name, sample, fast: true });
         }
       }
-      expect(count.invalid).toBeGreaterThan(0);
-      // The schema path is really exercised: every valid mutant is decided by it (and the invalid ones by
-      // class-validator), but for those it leaves to class-validator on purpose (leftToReference).
-      expect(count.valid).toBeGreaterThan(0);
-      expect(count.validByFastPath).toBeGreaterThan(0);
-      expect(count.validByFastPath + count.leftToReference).toBe(count.valid);
-      tally.set(name, count);
-    },
-  );
-});
+    });
+
+    it.each(APP.map(([type, samples]) => [type.name, type, samples] as const))('%s: valid samples', async (_name, type, samples) => {
+      for (const sample of samples) {
+        const { fast, slow } = await both(type, () => clone(sample));
+        expect(slow).toMatchObject({ ok: true });
+        expectSame(fast, slow, type, JSON.stringify(sample));
+      }
+    });
+
+    const HAND_WRITTEN: ReadonlyArray<[ClassType<object>, unknown]> = [
+      [appType('CreateProductCommand'), { sku: 'SKU-1', name: 'Widget', priceCents: '1999', stock: 10 }],
+      [appType('CreateProductCommand'), { sku: 'sku-1', name: '', priceCents: 1.5, stock: -1, extra: true }],
+      [appType('CreateProductCommand'), { sku: 'SKU-1', name: 'a'.repeat(201), priceCents: 100_000_001, stock: 1_000_001 }],
+      [appType('CreateProductCommand'), {}],
+      [appType('GetPricesQuery'), { skus: [] }],
+      [appType('GetPricesQuery'), { skus: 'SKU-1' }],
+      [appType('GetPricesQuery'), { skus: ['a', 1, null, ''] }],
+      [appType('GetPricesQuery'), { skus: Array.from({ length: 101 }, (_, i) => `S${i}`) }],
+      [appType('GetPricesQuery'), { skus: ['ok', 'nul\u0000'] }],
+      [appType('ReserveStockCommand'), { orderId: UUID, lines: [{ sku: 'A', quantity: 1, extra: 1 }] }],
+      [appType('ReserveStockCommand'), { orderId: UUID, lines: [null, 'A', 1, [], { sku: 'A' }] }],
+      [appType('ReserveStockCommand'), { orderId: UUID, lines: [[{ sku: 'A', quantity: 1 }]] }],
+      [appType('ReserveStockCommand'), { orderId: UUID, lines: { sku: 'A', quantity: 1 } }],
+      [
+        appType('ReserveStockCommand'),
+        {
+          orderId: 'nope',
+          lines: [
+            { sku: 'A', quantity: 1 },
+            { sku: 'A', quantity: 1 },
+          ],
+        },
+      ],
+      [
+        appType('CheckoutRequest'),
+        {
+          ...checkout,
+          items: [
+            { sku: 'A', quantity: 1 },
+            { sku: 'B', quantity: 1 },
+            { sku: 'A', quantity: 2 },
+          ],
+        },
+      ],
+      [
+        appType('CheckoutRequest'),
+        {
+          ...checkout,
+          items: [
+            { sku: 'A', quantity: 1 },
+            { sku: 'A', quantity: 1 },
+          ],
+        },
+      ],
+      [appType('CheckoutRequest'), { ...checkout, items: [[{ sku: 'A', quantity: 1 }]] }],
+      [appType('CheckoutRequest'), { ...checkout, items: [{ sku: 'A', quantity: 1 }, [{ sku: 'A', quantity: 1 }]] }],
+      [appType('CheckoutRequest'), { ...checkout, shippingAddress: [address] }],
+      [appType('CheckoutRequest'), { ...checkout, shippingAddress: { ...address, extra: 1 } }],
+      [appType('CheckoutRequest'), { ...checkout, shippingAddress: { ...address, country: 'fr', postalCode: '' } }],
+      [appType('CheckoutRequest'), { ...checkout, shippingAddress: null }],
+      [appType('CheckoutRequest'), { ...checkout, shippingAddress: 'Paris' }],
+      [appType('CheckoutRequest'), { ...checkout, shippingAddress: undefined }],
+      [appType('CheckoutRequest'), { ...checkout, items: undefined, paymentToken: 'tok_' }],
+      [appType('CheckoutRequest'), { ...checkout, customerId: 'c\u0000', items: [{ sku: 'A\u0000', quantity: 1 }] }],
+      [
+        appType('CheckoutRequest'),
+        JSON.parse(
+          '{"__proto__": {"customerId": "x"}, "customerId": "c", "items": [{"sku": "A", "quantity": 1}], "paymentToken": "tok_a", "shippingAddress": {"name": "n", "line1": "l", "city": "c", "postalCode": "p", "country": "FR"}}',
+        ),
+      ],
+      [
+        appType('CheckoutRequest'),
+        JSON.parse(
+          '{"constructor": 1, "customerId": "c", "items": [{"sku": "A", "quantity": 1}], "paymentToken": "tok_a", "shippingAddress": {"name": "n", "line1": "l", "city": "c", "postalCode": "p", "country": "FR"}}',
+        ),
+      ],
+      [appType('CheckoutRequest'), { ...checkout, items: [{ sku: 'A', quantity: 1, constructor: 'x' }] }],
+      [appType('CheckoutRequest'), Object.assign(Object.create(null) as object, checkout)],
+      [appType('CheckoutRequest'), { ...checkout, shippingAddress: Object.assign(Object.create(null) as object, address) }],
+      [appType('CheckoutRequest'), { ...checkout, shippingAddress: new Date(0) }],
+      [appType('CheckoutRequest'), { ...checkout, items: new Set([{ sku: 'A', quantity: 1 }]) }],
+      [appType('PlaceOrderCommand'), { ...checkout, idempotencyKey: null }],
+      [appType('PlaceOrderCommand'), { ...checkout, idempotencyKey: undefined }],
+      [appType('PlaceOrderCommand'), { ...checkout, idempotencyKey: '' }],
+      [appType('PlaceOrderCommand'), { ...checkout, idempotencyKey: 7 }],
+      [appType('OrderCancelled'), { orderId: UUID, customerId: 'c', reason: 'out_of_stock' }],
+      // A v1 payload (no customerId) is not a v2 event.
+      [appType('OrderCancelled'), { orderId: UUID, reason: 'OUT_OF_STOCK' }],
+      [appType('OrderConfirmed'), { orderId: UUID, paymentId: UUID2, shipmentId: UUID3 }],
+      [appType('OrderConfirmed'), { orderId: UUID, customerId: 'c', paymentId: UUID2, shipmentId: UUID3, totalCents: '5198' }],
+      [appType('FindNotificationsQuery'), { customerId: '' }],
+      [appType('FindNotificationsQuery'), { customerId: 'c'.repeat(101) }],
+      [appType('FindNotificationsQuery'), { customerId: ['a', 'b'] }],
+      [appType('FindNotificationsQuery'), {}],
+      [appType('OrderPlaced'), { orderId: UUID.toUpperCase(), customerId: 'c', totalCents: 0 }],
+      [appType('OrderPlaced'), { orderId: '00000000-0000-0000-0000-000000000000', customerId: 'c', totalCents: -1 }],
+      [appType('ChargePaymentCommand'), { orderId: UUID, amountCents: 2_000_000_001, paymentToken: 'tok_VISA' }],
+      [appType('ScheduleShipmentCommand'), { orderId: UUID, address: { ...address, name: 'a'.repeat(201), line1: '', city: 5 } }],
+      [appType('ScheduleShipmentCommand'), { orderId: UUID, address: {} }],
+      [appType('ScheduleShipmentCommand'), { orderId: UUID }],
+      [GetThingQuery, { id: 'thing-42', quantity: 3, then: () => 1 }],
+      // Keys class-transformer never copies (so the whitelist never sees them): valid, unless they hold a NUL.
+      [GetThingQuery, { id: 'thing-42', quantity: 3, toString: 'x', hasOwnProperty: { a: 1 } }],
+      [GetThingQuery, { id: 'thing-42', quantity: 3, toString: ['x\u0000'] }],
+      [appType('CheckoutRequest'), { ...checkout, shippingAddress: { ...address, valueOf: 1, isPrototypeOf: null } }],
+      // class-transformer throws on an untyped object with its own `constructor` key: so does validateInput, either way.
+      [GetThingQuery, { id: 'thing-42', quantity: 3, extra: { constructor: 1 } }],
+      [GetThingQuery, { id: new String('thing') as unknown as string, quantity: 3 }],
+      [GetThingQuery, { id: '\u{1F600}'.repeat(64), quantity: 100 }],
+      [GetThingQuery, { id: '\u{1F600}'.repeat(33), quantity: 1 }],
+    ];
+
+    it.each(HAND_WRITTEN.map(([type, payload], index) => [index, type.name, type, payload] as const))(
+      'hand-written case %d (%s)',
+      async (_index, _name, type, payload) => {
+        // Same object twice is fine here: neither path modifies its input.
+        const { fast, slow } = await both(type, () => payload);
+        expectSame(fast, slow, type, String(_index));
+      },
+    );
+
+    it('gives the same answer on non-objects', async () => {
+      for (const payload of [null, undefined, 1, 'x', true, [], [checkout]]) {
+        const { fast, slow } = await both(appType('CheckoutRequest'), () => payload);
+        expectSame(fast, slow, appType('CheckoutRequest'), JSON.stringify(payload) ?? 'undefined');
+      }
+    });
+
+    const MUTANTS_PER_SAMPLE = 400;
+    const tally = new Map<string, { valid: number; validByFastPath: number; leftToReference: number; invalid: number; threw: number }>();
+    afterAll(() => {
+      if (process.env.VALIDATION_TALLY) console.log(JSON.stringify(Object.fromEntries(tally), null, 1));
+    });
+    it.each(APP.map(([type, samples]) => [type.name, type, samples] as const))(
+      `%s: ${MUTANTS_PER_SAMPLE} seeded mutants per sample`,
+      async (name, type, samples) => {
+        const count = { valid: 0, validByFastPath: 0, leftToReference: 0, invalid: 0, threw: 0 };
+        for (const [s, sample] of samples.entries()) {
+          for (let n = 0; n < MUTANTS_PER_SAMPLE; n++) {
+            const seed = hash(`${name}/${s}/${n}`);
+            const { fast, slow } = await both(type, () => mutant(sample, seed));
+            expectSame(fast, slow, type, `mutant ${s}/${n} (seed ${seed}): ${String(JSON.stringify(mutant(sample, seed)))}`);
+            if (!('ok' in slow)) {
+              count.threw++;
+              if (process.env.VALIDATION_TALLY) console.log('threw', type.name, slow.threw, JSON.stringify(mutant(sample, seed)));
+            } else if (!slow.ok) count.invalid++;
+            else {
+              count.valid++;
+              if (impl.fastValidInstance(type, mutant(sample, seed) as object) !== undefined) count.validByFastPath++;
+              else if (leftToReference(mutant(sample, seed))) count.leftToReference++;
+              else if (process.env.VALIDATION_TALLY) console.log(type.name, JSON.stringify(mutant(sample, seed)));
+            }
+          }
+        }
+        expect(count.invalid).toBeGreaterThan(0);
+        // The schema path is really exercised: every valid mutant is decided by it (and the invalid ones by
+        // class-validator), but for those it leaves to class-validator on purpose (leftToReference).
+        expect(count.valid).toBeGreaterThan(0);
+        expect(count.validByFastPath).toBeGreaterThan(0);
+        expect(count.validByFastPath + count.leftToReference).toBe(count.valid);
+        tally.set(name, count);
+      },
+    );
+  });
 }
 
 /**
@@ -772,7 +889,15 @@ const SYNTHETIC: ReadonlyArray<[ClassType<object>, boolean, unknown[]]> = [
   [BoundAlone, false, [{ n: 1 }, { n: 'x' }, { n: -1 }]],
   [TwoPatterns, false, [{ s: 'ab' }, { s: 'a' }, { s: 'b' }]],
   [WithDefaults, false, [{ name: 'n' }, { size: 4, name: 'n' }, { size: '4', name: 'n' }, { name: 'n', size: undefined }]],
-  [Child, true, [{ id: 'a', n: 1 }, { n: 1, id: 'b' }, { id: 1, n: 1 }]],
+  [
+    Child,
+    true,
+    [
+      { id: 'a', n: 1 },
+      { n: 1, id: 'b' },
+      { id: 1, n: 1 },
+    ],
+  ],
   [Narrowed, true, [{ id: 'ab' }, { id: 'a' }, { id: 1 }]],
   [Impostor, true, [{ value: 'ok' }, { value: 'nope' }, { value: 1 }]],
   [Untyped, false, [{ bag: {}, nested: undefined }, { bag: { a: 1 } }, { bag: [], nested: {} }]],
@@ -782,10 +907,8 @@ const SYNTHETIC: ReadonlyArray<[ClassType<object>, boolean, unknown[]]> = [
 ];
 
 function decoratorSuite(): void {
-describe('validateInput on decorators beyond the application', () => {
-  it.each(SYNTHETIC.map(([type, compiled, payloads]) => [type.name, type, compiled, payloads] as const))(
-    '%s',
-    async (_name, type, compiled, payloads) => {
+  describe('validateInput on decorators beyond the application', () => {
+    it.each(SYNTHETIC.map(([type, compiled, payloads]) => [type.name, type, compiled, payloads] as const))('%s', async (_name, type, compiled, payloads) => {
       expect(impl.isCompiled(type)).toBe(compiled);
       let fastPath = 0;
       for (const [index, payload] of payloads.entries()) {
@@ -803,58 +926,67 @@ describe('validateInput on decorators beyond the application', () => {
           expectSame(fast, slow, type, `mutant ${index}/${n}`);
         }
       }
-    },
-  );
+    });
 
-  it('decides valid payloads of Matches with flags by the schema, as class-validator does', async () => {
-    expect(impl.isCompiled(FlaggedPatterns)).toBe(true);
-    for (const payload of [{ word: 'ABC', span: 'x\ny' }, { word: 'aBc', span: 'x-y' }]) {
-      const { fast, slow } = await both(FlaggedPatterns, () => clone(payload));
-      expect(slow).toMatchObject({ ok: true });
-      expectSame(fast, slow, FlaggedPatterns, JSON.stringify(payload));
-      expect(impl.fastValidInstance(FlaggedPatterns, clone(payload) as object)).toBeDefined();
-    }
-    for (const payload of [{ word: 'abcd', span: 'x\ny' }, { word: 'abc', span: 'x\n\ny' }, { word: 'abc', span: 1 }]) {
-      const { fast, slow } = await both(FlaggedPatterns, () => clone(payload));
-      expect(slow).toMatchObject({ ok: false });
-      expectSame(fast, slow, FlaggedPatterns, JSON.stringify(payload));
-    }
-  });
+    it('decides valid payloads of Matches with flags by the schema, as class-validator does', async () => {
+      expect(impl.isCompiled(FlaggedPatterns)).toBe(true);
+      for (const payload of [
+        { word: 'ABC', span: 'x\ny' },
+        { word: 'aBc', span: 'x-y' },
+      ]) {
+        const { fast, slow } = await both(FlaggedPatterns, () => clone(payload));
+        expect(slow).toMatchObject({ ok: true });
+        expectSame(fast, slow, FlaggedPatterns, JSON.stringify(payload));
+        expect(impl.fastValidInstance(FlaggedPatterns, clone(payload) as object)).toBeDefined();
+      }
+      for (const payload of [
+        { word: 'abcd', span: 'x\ny' },
+        { word: 'abc', span: 'x\n\ny' },
+        { word: 'abc', span: 1 },
+      ]) {
+        const { fast, slow } = await both(FlaggedPatterns, () => clone(payload));
+        expect(slow).toMatchObject({ ok: false });
+        expectSame(fast, slow, FlaggedPatterns, JSON.stringify(payload));
+      }
+    });
 
-  it('follows metadata registered after a class was compiled', async () => {
-    class Later {
-      @IsString()
-      readonly value: string;
-    }
-    expect(await impl.validateInput(Later, { value: 'abc' })).toMatchObject({ ok: true });
-    MaxLength(2)(Later.prototype, 'value');
-    const after = await impl.validateInput(Later, { value: 'abc' });
-    expect(after).toEqual(await impl.validateInputSlow(Later, { value: 'abc' }));
-    expect(after.ok).toBe(false);
-  });
+    it('follows metadata registered after a class was compiled', async () => {
+      class Later {
+        @IsString()
+        readonly value: string;
+      }
+      expect(await impl.validateInput(Later, { value: 'abc' })).toMatchObject({ ok: true });
+      MaxLength(2)(Later.prototype, 'value');
+      const after = await impl.validateInput(Later, { value: 'abc' });
+      expect(after).toEqual(await impl.validateInputSlow(Later, { value: 'abc' }));
+      expect(after.ok).toBe(false);
+    });
 
-  it('refuses unknown properties in the schema of every class, nested ones included', () => {
-    const schema = impl.validationSchemaOf(appType('CheckoutRequest')) as { additionalProperties: unknown; properties: Record<string, { $ref?: string; items?: { $ref?: string } }> };
-    expect(schema.additionalProperties).toBe(false);
-    for (const nested of ['OrderItem', 'ShippingAddress']) {
-      expect((impl.validationSchemaOf(appType(nested)) as { additionalProperties: unknown }).additionalProperties).toBe(false);
-    }
-    expect(schema.properties.shippingAddress.$ref).toEqual(expect.any(String));
-    expect(schema.properties.items.items?.$ref).toEqual(expect.any(String));
-    expect(impl.validationSchemaOf(Kitchen)).toBeUndefined();
-  });
+    it('refuses unknown properties in the schema of every class, nested ones included', () => {
+      const schema = impl.validationSchemaOf(appType('CheckoutRequest')) as {
+        additionalProperties: unknown;
+        properties: Record<string, { $ref?: string; items?: { $ref?: string } }>;
+      };
+      expect(schema.additionalProperties).toBe(false);
+      for (const nested of ['OrderItem', 'ShippingAddress']) {
+        expect((impl.validationSchemaOf(appType(nested)) as { additionalProperties: unknown }).additionalProperties).toBe(false);
+      }
+      expect(schema.properties.shippingAddress.$ref).toEqual(expect.any(String));
+      expect(schema.properties.items.items?.$ref).toEqual(expect.any(String));
+      expect(impl.validationSchemaOf(Kitchen)).toBeUndefined();
+    });
 
-  it('builds arrays as fresh arrays and nested classes as their instances', async () => {
-    const payload = clone(checkout);
-    const result = await impl.validateInput(appType('CheckoutRequest'), payload);
-    if (!result.ok) throw new Error('expected valid');
-    const value = result.value as { items: unknown[]; shippingAddress: unknown };
-    expect(value.items).not.toBe(payload.items);
-    expect(value.items[0]).toBeInstanceOf(appType('OrderItem'));
-    expect(value.shippingAddress).toBeInstanceOf(appType('ShippingAddress'));
-    expect(value.shippingAddress).not.toBe(payload.shippingAddress);
+    it('builds arrays as fresh arrays and nested classes as their instances', async () => {
+      const payload = clone(checkout);
+      const result = await impl.validateInput(appType('CheckoutRequest'), payload);
+      if (!result.ok) throw new Error('expected valid');
+      const value = result.value as { items: unknown[]; shippingAddress: unknown };
+      expect(value.items).not.toBe(payload.items);
+      expect(value.items[0]).toBeInstanceOf(appType('OrderItem'));
+      expect(value.shippingAddress).toBeInstanceOf(appType('ShippingAddress'));
+      expect(value.shippingAddress).not.toBe(payload.shippingAddress);
+    });
   });
-});
 }
 
 describe.each(IMPLEMENTATIONS)('%s', (_where, implementation) => {

@@ -91,10 +91,13 @@ export class BaselineCheckoutService {
       const lines = body.items.map((i) => ({ sku: i.sku, quantity: i.quantity, unitPriceCents: bySku.get(i.sku)!.price_cents }));
       const total = lines.reduce((s, l) => s + l.quantity * l.unitPriceCents, 0);
       const failure =
-        body.paymentToken === 'tok_declined' ? 'PAYMENT_DECLINED'
-        : lines.some((l) => bySku.get(l.sku)!.available < l.quantity) ? 'OUT_OF_STOCK'
-        : body.shippingAddress.country === 'AQ' ? 'SHIPPING_UNAVAILABLE'
-        : null;
+        body.paymentToken === 'tok_declined'
+          ? 'PAYMENT_DECLINED'
+          : lines.some((l) => bySku.get(l.sku)!.available < l.quantity)
+            ? 'OUT_OF_STOCK'
+            : body.shippingAddress.country === 'AQ'
+              ? 'SHIPPING_UNAVAILABLE'
+              : null;
       const orderId = randomUUID();
       const paymentId = failure === null ? randomUUID() : null;
       const shipmentId = failure === null ? randomUUID() : null;
@@ -114,7 +117,11 @@ export class BaselineCheckoutService {
           lines.map((l) => l.quantity),
         ]);
         await client.query(`INSERT INTO baseline.payments (id, order_id, amount_cents, status) VALUES ($1, $2, $3, 'CAPTURED')`, [paymentId, orderId, total]);
-        await client.query(`INSERT INTO baseline.shipments (id, order_id, address, status) VALUES ($1, $2, $3, 'SCHEDULED')`, [shipmentId, orderId, body.shippingAddress]);
+        await client.query(`INSERT INTO baseline.shipments (id, order_id, address, status) VALUES ($1, $2, $3, 'SCHEDULED')`, [
+          shipmentId,
+          orderId,
+          body.shippingAddress,
+        ]);
       }
       await client.query('COMMIT');
       return { order: { orderId, status }, created: true };

@@ -13,14 +13,6 @@ import { RestockProductHandler } from './restock-product/restock-product.handler
  * only the sagas reserve, release and commit, through the contract.
  */
 @Module({
-  providers: [
-    CreateProductHandler,
-    RestockProductHandler,
-    GetProductHandler,
-    GetPricesHandler,
-    ReserveStockHandler,
-    ReleaseStockHandler,
-    CommitStockHandler,
-  ],
+  providers: [CreateProductHandler, RestockProductHandler, GetProductHandler, GetPricesHandler, ReserveStockHandler, ReleaseStockHandler, CommitStockHandler],
 })
 export class InventoryCoreModule {}

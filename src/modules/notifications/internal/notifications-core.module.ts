@@ -7,12 +7,6 @@ import { ReviewRequestedNotice } from './notify-review-requested/review-requeste
 
 /** Hosts Notifications' implementation: its event subscriber (and the notices it records) and its one query. */
 @Module({
-  providers: [
-    NotifyCustomerSubscriber,
-    OrderConfirmedNotice,
-    OrderCancelledNotice,
-    ReviewRequestedNotice,
-    FindNotificationsHandler,
-  ],
+  providers: [NotifyCustomerSubscriber, OrderConfirmedNotice, OrderCancelledNotice, ReviewRequestedNotice, FindNotificationsHandler],
 })
 export class NotificationsCoreModule {}

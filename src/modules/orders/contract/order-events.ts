@@ -54,7 +54,15 @@ export class OrderConfirmed {
   }
 }
 
-const FAILURE_REASONS: FailureReason[] = ['PAYMENT_DECLINED', 'OUT_OF_STOCK', 'SHIPPING_UNAVAILABLE', 'TIMED_OUT', 'CANCELLED_BY_CUSTOMER', 'RETURNED', 'NOT_DELIVERED'];
+const FAILURE_REASONS: FailureReason[] = [
+  'PAYMENT_DECLINED',
+  'OUT_OF_STOCK',
+  'SHIPPING_UNAVAILABLE',
+  'TIMED_OUT',
+  'CANCELLED_BY_CUSTOMER',
+  'RETURNED',
+  'NOT_DELIVERED',
+];
 
 /**
  * The order was cancelled: its checkout saga failed and everything it had

@@ -1,8 +1,15 @@
 import { ApiProperty } from '@nestjs/swagger';
 
 export type CheckoutStep =
-  | 'CHARGE_PAYMENT' | 'RESERVE_STOCK' | 'SCHEDULE_SHIPMENT' | 'REFUND_PAYMENT' | 'RELEASE_STOCK' | 'CANCEL_SHIPMENT'
-  | 'AWAIT_DELIVERY' | 'COMMIT_STOCK' | 'REQUEST_REVIEW';
+  | 'CHARGE_PAYMENT'
+  | 'RESERVE_STOCK'
+  | 'SCHEDULE_SHIPMENT'
+  | 'REFUND_PAYMENT'
+  | 'RELEASE_STOCK'
+  | 'CANCEL_SHIPMENT'
+  | 'AWAIT_DELIVERY'
+  | 'COMMIT_STOCK'
+  | 'REQUEST_REVIEW';
 
 export type CheckoutStepStatus = 'STARTED' | 'SUCCEEDED' | 'FAILED';
 

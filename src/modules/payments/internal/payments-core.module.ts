@@ -7,12 +7,6 @@ import { RefundPaymentHandler } from './refund-payment/refund-payment.handler.js
 
 /** Hosts Payments' implementation; the platform supplies its DataSource and binds its contract. */
 @Module({
-  providers: [
-    SimulatedPaymentProvider,
-    ChargePaymentHandler,
-    RefundPaymentHandler,
-    GetPaymentHandler,
-    FindPaymentsHandler,
-  ],
+  providers: [SimulatedPaymentProvider, ChargePaymentHandler, RefundPaymentHandler, GetPaymentHandler, FindPaymentsHandler],
 })
 export class PaymentsCoreModule {}

@@ -12,7 +12,19 @@ type Schema = Record<string, unknown> & { properties?: Record<string, Schema>; t
 type Operation = { parameters?: Array<{ in: string }>; requestBody?: unknown; responses: Record<string, unknown> };
 
 /** Keywords a validated DTO's class-validator rules give its schema (the swagger plugin sees only literals). */
-const CONSTRAINTS = ['pattern', 'format', 'minimum', 'maximum', 'exclusiveMinimum', 'exclusiveMaximum', 'minLength', 'maxLength', 'minItems', 'maxItems', 'uniqueItems'];
+const CONSTRAINTS = [
+  'pattern',
+  'format',
+  'minimum',
+  'maximum',
+  'exclusiveMinimum',
+  'exclusiveMaximum',
+  'minLength',
+  'maxLength',
+  'minItems',
+  'maxItems',
+  'uniqueItems',
+];
 
 /** Routes the platform serves on every process, documented by their own controllers. */
 const OPERATIONAL_PATHS = new Set(['/health', '/health/live', '/health/ready', '/metrics']);
@@ -46,7 +58,11 @@ function requestTypes(app: INestApplication): Function[] {
     if (!/^class\b/.test(Function.prototype.toString.call(type))) return;
     found.add(type);
     // Nested DTOs are the @Type of validated properties, as class-transformer builds them.
-    const properties = new Set(getMetadataStorage().getTargetValidationMetadatas(type, '', true, false).map((metadata) => metadata.propertyName));
+    const properties = new Set(
+      getMetadataStorage()
+        .getTargetValidationMetadatas(type, '', true, false)
+        .map((metadata) => metadata.propertyName),
+    );
     for (const property of properties) {
       const nested = transformerStorage.findTypeMetadata(type, property);
       if (nested) visit(nested.typeFunction());

@@ -20,7 +20,10 @@ export class CommitStockHandler implements ICommandHandler<CommitStockCommand, R
       if (!reservation) throw reservationNotFound(command.orderId);
       if (reservation.status === 'COMMITTED') return rowToReservationView(reservation);
       if (reservation.status !== 'RESERVED') throw reservationNotCommittable(command.orderId, reservation.status);
-      await lockStock(manager, reservation.lines.map((line) => line.sku));
+      await lockStock(
+        manager,
+        reservation.lines.map((line) => line.sku),
+      );
       await takeReserved(manager, reservation.lines);
       await manager.query(`UPDATE inventory.reservations SET status = 'COMMITTED', updated_at = now() WHERE order_id = $1`, [command.orderId]);
       return rowToReservationView({ ...reservation, status: 'COMMITTED' });

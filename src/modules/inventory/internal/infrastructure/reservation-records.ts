@@ -7,9 +7,6 @@ import { RESERVATION_COLUMNS, type ReservationRow } from './reservation.mapper.j
  * others then see what it did. Records are never deleted.
  */
 export async function lockReservation(manager: EntityManager, orderId: string): Promise<ReservationRow | undefined> {
-  const [row]: ReservationRow[] = await manager.query(
-    `SELECT ${RESERVATION_COLUMNS} FROM inventory.reservations WHERE order_id = $1 FOR UPDATE`,
-    [orderId],
-  );
+  const [row]: ReservationRow[] = await manager.query(`SELECT ${RESERVATION_COLUMNS} FROM inventory.reservations WHERE order_id = $1 FOR UPDATE`, [orderId]);
   return row;
 }

@@ -23,11 +23,12 @@ export class ReleaseStockHandler implements ICommandHandler<ReleaseStockCommand,
       // Products in sku order, as reserveStock locks them, so the two never deadlock
       // on products. reserveStock never waits on this row lock: finding the order's
       // record committed, its insert does nothing, without waiting.
-      await lockStock(manager, reservation.lines.map((line) => line.sku));
+      await lockStock(
+        manager,
+        reservation.lines.map((line) => line.sku),
+      );
       await shiftReserved(manager, reservation.lines, -1);
-      await manager.query(`UPDATE inventory.reservations SET status = 'RELEASED', updated_at = now() WHERE order_id = $1`, [
-        command.orderId,
-      ]);
+      await manager.query(`UPDATE inventory.reservations SET status = 'RELEASED', updated_at = now() WHERE order_id = $1`, [command.orderId]);
       return rowToReservationView({ ...reservation, status: 'RELEASED' });
     });
   }

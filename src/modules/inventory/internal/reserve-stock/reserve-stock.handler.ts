@@ -68,10 +68,9 @@ export class ReserveStockHandler implements ICommandHandler<ReserveStockCommand,
     // The order already had a record: a retry, or a call that arrived after its compensation.
     // ON CONFLICT waited for that record's writer to commit, and records are never deleted,
     // so this new statement sees it.
-    const [existing]: ReservationRow[] = await this.db.query(
-      `SELECT ${RESERVATION_COLUMNS} FROM inventory.reservations WHERE order_id = $1`,
-      [command.orderId],
-    );
+    const [existing]: ReservationRow[] = await this.db.query(`SELECT ${RESERVATION_COLUMNS} FROM inventory.reservations WHERE order_id = $1`, [
+      command.orderId,
+    ]);
     return rowToReservationView(existing);
   }
 }

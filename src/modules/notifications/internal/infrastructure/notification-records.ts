@@ -34,12 +34,7 @@ export async function recordNotifications(manager: EntityManager, notifications:
     manager.connection,
     'notifications.record-notifications',
     insertNotifications('unnest($1::text[], $2::uuid[], $3::text[], $4::text[]) WITH ORDINALITY AS n (customer_id, order_id, kind, reason, i)'),
-    [
-      notifications.map((n) => n.customerId),
-      notifications.map((n) => n.orderId),
-      notifications.map((n) => n.kind),
-      notifications.map((n) => n.reason),
-    ],
+    [notifications.map((n) => n.customerId), notifications.map((n) => n.orderId), notifications.map((n) => n.kind), notifications.map((n) => n.reason)],
     manager.queryRunner,
   );
 }

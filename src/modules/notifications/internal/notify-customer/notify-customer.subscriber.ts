@@ -29,12 +29,18 @@ export class NotifyCustomerSubscriber implements EventSubscriber<OrderOutcome> {
 
   /** A batch off the stream: its notifications in one statement, in the order of its events. */
   async handleBatch(events: ReadonlyArray<{ readonly event: OrderOutcome; readonly context: EventContext }>): Promise<void> {
-    await recordNotifications(events[0].context.tx.manager, events.map(({ event }) => this.notification(event)));
+    await recordNotifications(
+      events[0].context.tx.manager,
+      events.map(({ event }) => this.notification(event)),
+    );
   }
 
   /** In this process: the notifications with the inbox's record of their events, in one statement. */
   handleStatement(events: ReadonlyArray<{ readonly event: OrderOutcome; readonly eventId: string }>, first: number): HandlingStatement {
-    return recordNotificationsStatement(events.map(({ event, eventId }) => ({ eventId, notification: this.notification(event) })), first);
+    return recordNotificationsStatement(
+      events.map(({ event, eventId }) => ({ eventId, notification: this.notification(event) })),
+      first,
+    );
   }
 
   private notification(event: OrderOutcome): NewNotification {

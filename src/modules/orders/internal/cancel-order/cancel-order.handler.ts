@@ -1,5 +1,13 @@
 import { Inject, Injectable, Logger } from '@nestjs/common';
-import { CommandHandler, currentTraceHeaders, type ICommandHandler, ModuleError, MODULE_DATA_SOURCE, recordSignal, TransactionRunner } from '../../../../platform/index.js';
+import {
+  CommandHandler,
+  currentTraceHeaders,
+  type ICommandHandler,
+  ModuleError,
+  MODULE_DATA_SOURCE,
+  recordSignal,
+  TransactionRunner,
+} from '../../../../platform/index.js';
 import type { DataSource } from 'typeorm';
 import { CancelOrderCommand } from '../../contract/cancel-order.command.js';
 import type { CancelOrderResult } from '../../contract/cancel-order.result.js';

@@ -21,7 +21,10 @@ export interface CancellationCollaborators {
  * No step can be refused and there is no deadline: each is retried until it
  * succeeds, and one that keeps failing is STUCK for an operator.
  */
-export function cancellationSaga({ payments, inventory, shipping, db }: CancellationCollaborators, options: CheckoutSagaOptions): SagaDefinition<OrderCustomer> {
+export function cancellationSaga(
+  { payments, inventory, shipping, db }: CancellationCollaborators,
+  options: CheckoutSagaOptions,
+): SagaDefinition<OrderCustomer> {
   return defineSaga<OrderCustomer>({
     name: 'cancellation',
     version: 1,

@@ -5,7 +5,10 @@ import { checkoutSaga } from './checkout-saga.js';
 
 const options = checkoutSagaOptions({ integer: (_name: string, fallback: number) => fallback } as never);
 const plan = new SagaPlan(checkoutSaga({} as never, options));
-const decide = (state: SagaState, outcome: { kind: 'succeeded'; paymentId?: string; shipmentId?: string } | { kind: 'failed'; reason: string; paymentId?: string }): Transition => {
+const decide = (
+  state: SagaState,
+  outcome: { kind: 'succeeded'; paymentId?: string; shipmentId?: string } | { kind: 'failed'; reason: string; paymentId?: string },
+): Transition => {
   const { kind, ...output } = outcome as { kind: string; reason?: string };
   delete output.reason;
   return plan.decide(state, outcome.kind === 'failed' ? { failed: outcome.reason, output } : { output });
@@ -39,9 +42,12 @@ describe('checkout saga state machine', () => {
   it('charges, reserves, schedules, and confirms', () => {
     expect(run({})).toEqual({
       log: [
-        'CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT SUCCEEDED',
-        'RESERVE_STOCK STARTED', 'RESERVE_STOCK SUCCEEDED',
-        'SCHEDULE_SHIPMENT STARTED', 'SCHEDULE_SHIPMENT SUCCEEDED',
+        'CHARGE_PAYMENT STARTED',
+        'CHARGE_PAYMENT SUCCEEDED',
+        'RESERVE_STOCK STARTED',
+        'RESERVE_STOCK SUCCEEDED',
+        'SCHEDULE_SHIPMENT STARTED',
+        'SCHEDULE_SHIPMENT SUCCEEDED',
       ],
       end: { status: 'CONFIRMED' },
     });
@@ -57,9 +63,12 @@ describe('checkout saga state machine', () => {
   it('refunds when stock cannot be reserved', () => {
     expect(run({ RESERVE_STOCK: 'fail' })).toEqual({
       log: [
-        'CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT SUCCEEDED',
-        'RESERVE_STOCK STARTED', 'RESERVE_STOCK FAILED',
-        'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+        'CHARGE_PAYMENT STARTED',
+        'CHARGE_PAYMENT SUCCEEDED',
+        'RESERVE_STOCK STARTED',
+        'RESERVE_STOCK FAILED',
+        'REFUND_PAYMENT STARTED',
+        'REFUND_PAYMENT SUCCEEDED',
       ],
       end: { status: 'CANCELLED', reason: 'OUT_OF_STOCK' },
     });
@@ -68,11 +77,16 @@ describe('checkout saga state machine', () => {
   it('releases then refunds when shipping is unavailable', () => {
     expect(run({ SCHEDULE_SHIPMENT: 'fail' })).toEqual({
       log: [
-        'CHARGE_PAYMENT STARTED', 'CHARGE_PAYMENT SUCCEEDED',
-        'RESERVE_STOCK STARTED', 'RESERVE_STOCK SUCCEEDED',
-        'SCHEDULE_SHIPMENT STARTED', 'SCHEDULE_SHIPMENT FAILED',
-        'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED',
-        'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+        'CHARGE_PAYMENT STARTED',
+        'CHARGE_PAYMENT SUCCEEDED',
+        'RESERVE_STOCK STARTED',
+        'RESERVE_STOCK SUCCEEDED',
+        'SCHEDULE_SHIPMENT STARTED',
+        'SCHEDULE_SHIPMENT FAILED',
+        'RELEASE_STOCK STARTED',
+        'RELEASE_STOCK SUCCEEDED',
+        'REFUND_PAYMENT STARTED',
+        'REFUND_PAYMENT SUCCEEDED',
       ],
       end: { status: 'CANCELLED', reason: 'SHIPPING_UNAVAILABLE' },
     });
@@ -81,7 +95,10 @@ describe('checkout saga state machine', () => {
   it.each([
     ['CHARGE_PAYMENT', ['CHARGE_PAYMENT FAILED', 'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED']],
     ['RESERVE_STOCK', ['RESERVE_STOCK FAILED', 'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED', 'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED']],
-    ['SCHEDULE_SHIPMENT', ['SCHEDULE_SHIPMENT FAILED', 'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED', 'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED']],
+    [
+      'SCHEDULE_SHIPMENT',
+      ['SCHEDULE_SHIPMENT FAILED', 'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED', 'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED'],
+    ],
   ] as const)('times out in %s by undoing whatever that step may still do', (step, tail) => {
     const { log, end } = run({ [step]: 'timeout' });
     expect(log.slice(log.indexOf(`${step} STARTED`) + 1)).toEqual(tail);
@@ -106,8 +123,13 @@ describe('checkout saga state machine', () => {
     }
     expect(undos).toEqual(['VOID_SHIPMENT', 'RELEASE_STOCK', 'REFUND_PAYMENT']);
     expect(log).toEqual([
-      'CHARGE_PAYMENT FAILED', 'RESERVE_STOCK FAILED', 'SCHEDULE_SHIPMENT FAILED',
-      'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED', 'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+      'CHARGE_PAYMENT FAILED',
+      'RESERVE_STOCK FAILED',
+      'SCHEDULE_SHIPMENT FAILED',
+      'RELEASE_STOCK STARTED',
+      'RELEASE_STOCK SUCCEEDED',
+      'REFUND_PAYMENT STARTED',
+      'REFUND_PAYMENT SUCCEEDED',
     ]);
     expect(transition.outcome).toEqual({ status: 'COMPENSATED', reason: 'TIMED_OUT' });
   });
@@ -149,9 +171,12 @@ describe('cancellation saga state machine', () => {
       state = { step: transition.next, failureReason: transition.failureReason };
     }
     expect(log).toEqual([
-      'CANCEL_SHIPMENT STARTED', 'CANCEL_SHIPMENT SUCCEEDED',
-      'RELEASE_STOCK STARTED', 'RELEASE_STOCK SUCCEEDED',
-      'REFUND_PAYMENT STARTED', 'REFUND_PAYMENT SUCCEEDED',
+      'CANCEL_SHIPMENT STARTED',
+      'CANCEL_SHIPMENT SUCCEEDED',
+      'RELEASE_STOCK STARTED',
+      'RELEASE_STOCK SUCCEEDED',
+      'REFUND_PAYMENT STARTED',
+      'REFUND_PAYMENT SUCCEEDED',
     ]);
   });
 

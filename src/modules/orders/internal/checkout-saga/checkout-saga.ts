@@ -72,7 +72,11 @@ export function checkoutSaga({ payments, inventory, shipping, db }: CheckoutColl
         },
         refusal: (error) => (error instanceof ModuleError && error.code === 'UNPROCESSABLE' ? 'SHIPPING_UNAVAILABLE' : undefined),
         // A schedule that answers late must never leave a shipment behind: voided before the step is logged FAILED.
-        undo: { name: 'VOID_SHIPMENT', logged: false, run: (order, { signal }) => undone(() => shipping.cancelShipment({ orderId: order.orderId }, { signal })) },
+        undo: {
+          name: 'VOID_SHIPMENT',
+          logged: false,
+          run: (order, { signal }) => undone(() => shipping.cancelShipment({ orderId: order.orderId }, { signal })),
+        },
       },
     ],
     // The order moves with the saga, in the statement that records each transition; only its end publishes.

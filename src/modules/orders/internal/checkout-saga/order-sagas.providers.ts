@@ -18,7 +18,15 @@ export const CHECKOUT_SAGA_ENDS = Symbol('CHECKOUT_SAGA_ENDS');
 export type CheckoutSagaRunner = SagaRunner<SagaOrder>;
 export type CancellationSagaRunner = SagaRunner<OrderCustomer>;
 
-const COMMON = [CHECKOUT_SAGA_OPTIONS, MODULE_DATA_SOURCE, TransactionRunner, Metrics, PaymentsContract.client, InventoryContract.client, ShippingContract.client];
+const COMMON = [
+  CHECKOUT_SAGA_OPTIONS,
+  MODULE_DATA_SOURCE,
+  TransactionRunner,
+  Metrics,
+  PaymentsContract.client,
+  InventoryContract.client,
+  ShippingContract.client,
+];
 
 function outcomes(metrics: Metrics): (orderId: string, outcome: SagaOutcome) => void {
   const logger = new Logger('orders.checkout-saga');
@@ -36,13 +44,28 @@ export const ORDER_SAGA_PROVIDERS: Provider[] = [
   {
     provide: CHECKOUT_SAGA,
     inject: COMMON,
-    useFactory: (options: CheckoutSagaOptions, db: DataSource, transactions: TransactionRunner, metrics: Metrics, payments: Payments, inventory: Inventory, shipping: Shipping) =>
-      new SagaRunner(checkoutSaga({ payments, inventory, shipping, db }, options), options, db, transactions, metrics, outcomes(metrics)),
+    useFactory: (
+      options: CheckoutSagaOptions,
+      db: DataSource,
+      transactions: TransactionRunner,
+      metrics: Metrics,
+      payments: Payments,
+      inventory: Inventory,
+      shipping: Shipping,
+    ) => new SagaRunner(checkoutSaga({ payments, inventory, shipping, db }, options), options, db, transactions, metrics, outcomes(metrics)),
   },
   {
     provide: CANCELLATION_SAGA,
     inject: COMMON,
-    useFactory: (options: CheckoutSagaOptions, db: DataSource, transactions: TransactionRunner, metrics: Metrics, payments: Payments, inventory: Inventory, shipping: Shipping) => {
+    useFactory: (
+      options: CheckoutSagaOptions,
+      db: DataSource,
+      transactions: TransactionRunner,
+      metrics: Metrics,
+      payments: Payments,
+      inventory: Inventory,
+      shipping: Shipping,
+    ) => {
       const logger = new Logger('orders.cancellation-saga');
       return new SagaRunner(cancellationSaga({ payments, inventory, shipping, db }, options), options, db, transactions, metrics, (orderId) =>
         logger.log({ msg: 'order CANCELLED', orderId, reason: 'CANCELLED_BY_CUSTOMER' }),
@@ -59,14 +82,18 @@ export const ORDER_SAGA_PROVIDERS: Provider[] = [
     provide: SagaAdmission,
     inject: [CHECKOUT_SAGA, CHECKOUT_SAGA_OPTIONS, Metrics],
     useFactory: (runner: CheckoutSagaRunner, options: CheckoutSagaOptions, metrics: Metrics) =>
-      new SagaAdmission(runner as never, {
-        targetMs: options.admissionTargetMs,
-        minInFlight: options.admissionMinInFlight,
-        maxWaitMs: options.admissionMaxWaitMs,
-        sampleMs: options.admissionSampleMs,
-        refusedMetric: 'checkout_orders_refused_total',
-        waitMetric: 'checkout_queued_wait_seconds',
-        what: 'checkout',
-      }, metrics),
+      new SagaAdmission(
+        runner as never,
+        {
+          targetMs: options.admissionTargetMs,
+          minInFlight: options.admissionMinInFlight,
+          maxWaitMs: options.admissionMaxWaitMs,
+          sampleMs: options.admissionSampleMs,
+          refusedMetric: 'checkout_orders_refused_total',
+          waitMetric: 'checkout_queued_wait_seconds',
+          what: 'checkout',
+        },
+        metrics,
+      ),
   },
 ];

@@ -43,7 +43,16 @@ export async function loadSagaOrders(db: DataSource, orderIds: readonly string[]
   return new Map(
     rows.map((row) => [
       row.id,
-      { orderId: row.id, customerId: row.customer_id, totalCents: Number(row.total_cents), paymentId: row.payment_id, shipmentId: row.shipment_id, paymentToken: row.payment_token, shippingAddress: row.shipping_address, lines: row.lines },
+      {
+        orderId: row.id,
+        customerId: row.customer_id,
+        totalCents: Number(row.total_cents),
+        paymentId: row.payment_id,
+        shipmentId: row.shipment_id,
+        paymentToken: row.payment_token,
+        shippingAddress: row.shipping_address,
+        lines: row.lines,
+      },
     ]),
   );
 }

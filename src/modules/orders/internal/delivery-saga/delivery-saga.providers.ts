@@ -17,7 +17,16 @@ export type DeliverySagaRunner = SagaRunner<DeliveryOrder>;
 export const DELIVERY_SAGA_PROVIDERS: Provider[] = [
   {
     provide: DELIVERY_SAGA,
-    inject: [CHECKOUT_SAGA_OPTIONS, DELIVERY_OPTIONS, MODULE_DATA_SOURCE, TransactionRunner, Metrics, PaymentsContract.client, InventoryContract.client, ShippingContract.client],
+    inject: [
+      CHECKOUT_SAGA_OPTIONS,
+      DELIVERY_OPTIONS,
+      MODULE_DATA_SOURCE,
+      TransactionRunner,
+      Metrics,
+      PaymentsContract.client,
+      InventoryContract.client,
+      ShippingContract.client,
+    ],
     useFactory: (
       options: CheckoutSagaOptions,
       delivery: DeliveryOptions,
@@ -29,8 +38,14 @@ export const DELIVERY_SAGA_PROVIDERS: Provider[] = [
       shipping: Shipping,
     ) => {
       const logger = new Logger('orders.delivery-saga');
-      return new SagaRunner(deliverySaga({ payments, inventory, shipping, db }, { ...options, ...delivery }), options, db, transactions, metrics, (orderId, outcome) =>
-        logger.log({ msg: `delivery ended ${outcome.status}`, orderId, ...(outcome.status === 'COMPENSATED' ? { reason: outcome.reason } : {}) }),
+      return new SagaRunner(
+        deliverySaga({ payments, inventory, shipping, db }, { ...options, ...delivery }),
+        options,
+        db,
+        transactions,
+        metrics,
+        (orderId, outcome) =>
+          logger.log({ msg: `delivery ended ${outcome.status}`, orderId, ...(outcome.status === 'COMPENSATED' ? { reason: outcome.reason } : {}) }),
       );
     },
   },

@@ -29,7 +29,10 @@ export interface DeliveryCollaborators {
  * - The customer cancelled first: the wait ends, and nothing more is done.
  * Every call is idempotent by order id.
  */
-export function deliverySaga({ payments, inventory, shipping, db }: DeliveryCollaborators, options: CheckoutSagaOptions & DeliveryOptions): SagaDefinition<DeliveryOrder> {
+export function deliverySaga(
+  { payments, inventory, shipping, db }: DeliveryCollaborators,
+  options: CheckoutSagaOptions & DeliveryOptions,
+): SagaDefinition<DeliveryOrder> {
   return defineSaga<DeliveryOrder>({
     name: 'delivery',
     version: 1,

@@ -12,7 +12,10 @@ import { CheckoutAcceptedView } from './checkout-accepted.view.js';
 
 const LOCATION = { Location: { description: 'The order: /orders/{orderId}.', schema: { type: 'string' } } };
 const APPLIED = {
-  'Preference-Applied': { description: 'wait=N: the client waited, and the body is the whole order (RFC 7240).', schema: { type: 'string', pattern: '^wait=\\d+$' } },
+  'Preference-Applied': {
+    description: 'wait=N: the client waited, and the body is the whole order (RFC 7240).',
+    schema: { type: 'string', pattern: '^wait=\\d+$' },
+  },
 };
 /** After its N seconds, the order's own answer may take this long to come from another process before the client is answered 202. */
 const AWAIT_MARGIN_MS = 2_000;
@@ -45,8 +48,18 @@ export class OrdersController {
     description: 'The same key with the same body answers the same order and creates nothing; with another body, 409.',
     schema: { type: 'string', minLength: 1, maxLength: 200 },
   })
-  @ApiResponse({ status: 202, description: 'A new order; its checkout runs in the background (or did not end within the wait preferred).', type: CheckoutAcceptedView, headers: LOCATION })
-  @ApiResponse({ status: 201, description: 'Prefer: wait=N, and the checkout ended within N seconds: the whole order, CONFIRMED or CANCELLED.', type: OrderView, headers: { ...LOCATION, ...APPLIED } })
+  @ApiResponse({
+    status: 202,
+    description: 'A new order; its checkout runs in the background (or did not end within the wait preferred).',
+    type: CheckoutAcceptedView,
+    headers: LOCATION,
+  })
+  @ApiResponse({
+    status: 201,
+    description: 'Prefer: wait=N, and the checkout ended within N seconds: the whole order, CONFIRMED or CANCELLED.',
+    type: OrderView,
+    headers: { ...LOCATION, ...APPLIED },
+  })
   @ApiResponse({
     status: 200,
     description: 'A replayed Idempotency-Key: the order it placed, nothing new; with Prefer: wait=N applied (Preference-Applied), the whole order.',
@@ -63,9 +76,7 @@ export class OrdersController {
     @Res({ passthrough: true }) response: Response,
   ): Promise<CheckoutAcceptedView | OrderView> {
     if (idempotencyKey !== undefined && (idempotencyKey.length < 1 || idempotencyKey.length > 200)) {
-      throw new ProblemException(400, 'Idempotency-Key must be 1-200 characters', [
-        { field: 'Idempotency-Key', message: 'must be 1-200 characters' },
-      ]);
+      throw new ProblemException(400, 'Idempotency-Key must be 1-200 characters', [{ field: 'Idempotency-Key', message: 'must be 1-200 characters' }]);
     }
     const wait = preferredWait(prefer, MAX_ORDER_WAIT_MS / 1000);
     const result = await this.orders.placeOrder({ ...body, ...(idempotencyKey === undefined ? {} : { idempotencyKey }) });
@@ -105,16 +116,22 @@ export class OrdersController {
   /** 202 + Location when this request starts the cancellation; 200 with where it stands for a repeat. */
   @Post(':id/cancel')
   @HttpCode(202)
-  @ApiResponse({ status: 202, description: 'The cancellation started: shipment, stock and charge are undone in the background.', type: CancelAcceptedView, headers: LOCATION })
-  @ApiResponse({ status: 200, description: 'A repeat: the order is CANCELLING, or already CANCELLED by its customer; nothing new starts.', type: CancelAcceptedView, headers: LOCATION })
+  @ApiResponse({
+    status: 202,
+    description: 'The cancellation started: shipment, stock and charge are undone in the background.',
+    type: CancelAcceptedView,
+    headers: LOCATION,
+  })
+  @ApiResponse({
+    status: 200,
+    description: 'A repeat: the order is CANCELLING, or already CANCELLED by its customer; nothing new starts.',
+    type: CancelAcceptedView,
+    headers: LOCATION,
+  })
   @ApiBody({ required: false, description: 'None, or `{}`.', schema: { type: 'object', additionalProperties: false, maxProperties: 0 } })
   @ApiProblem(404, 'No such order.')
   @ApiProblem(409, 'The order is PENDING (its checkout still runs), or was cancelled by its checkout.')
-  async cancel(
-    @Param('id') orderId: string,
-    @Body() body: unknown,
-    @Res({ passthrough: true }) response: Response,
-  ): Promise<CancelAcceptedView> {
+  async cancel(@Param('id') orderId: string, @Body() body: unknown, @Res({ passthrough: true }) response: Response): Promise<CancelAcceptedView> {
     refuseAnyProperty(body);
     const result = await this.orders.cancelOrder({ orderId });
     response.status(result.started ? 202 : 200).location(`/orders/${result.orderId}`);
@@ -130,7 +147,8 @@ export class OrdersController {
 /** The cancellation takes no input: no body, or `{}`; anything else is 400. */
 function refuseAnyProperty(body: unknown): void {
   if (body === undefined || body === null) return;
-  if (typeof body !== 'object' || Array.isArray(body)) throw new ProblemException(400, 'the body must be empty or {}', [{ field: '', message: 'must be an empty object' }]);
+  if (typeof body !== 'object' || Array.isArray(body))
+    throw new ProblemException(400, 'the body must be empty or {}', [{ field: '', message: 'must be an empty object' }]);
   const properties = Object.keys(body);
   if (properties.length > 0) {
     throw new ProblemException(

@@ -1,6 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { CommandHandler, currentTraceHeaders, type FieldError, type ICommandHandler, ModuleError, TransactionRunner, RecentKeys, SagaAdmission } from '../../../../platform/index.js';
+import {
+  CommandHandler,
+  currentTraceHeaders,
+  type FieldError,
+  type ICommandHandler,
+  ModuleError,
+  TransactionRunner,
+  RecentKeys,
+  SagaAdmission,
+} from '../../../../platform/index.js';
 import { type Inventory, InjectInventory } from '../../../inventory/index.js';
 import { OrderPlaced } from '../../contract/order-events.js';
 import { PlaceOrderCommand } from '../../contract/place-order.command.js';
@@ -114,16 +123,20 @@ export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand, Pla
       throw error;
     }
     if (takeOver) {
-      this.saga.runNow(orderId, {
+      this.saga.runNow(
         orderId,
-        customerId: command.customerId,
-        totalCents,
-        paymentId: null,
-        shipmentId: null,
-        paymentToken: command.paymentToken,
-        lines: lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),
-        shippingAddress: command.shippingAddress,
-      }, traceContext);
+        {
+          orderId,
+          customerId: command.customerId,
+          totalCents,
+          paymentId: null,
+          shipmentId: null,
+          paymentToken: command.paymentToken,
+          lines: lines.map((line) => ({ sku: line.sku, quantity: line.quantity })),
+          shippingAddress: command.shippingAddress,
+        },
+        traceContext,
+      );
     } else {
       this.saga.wake();
     }

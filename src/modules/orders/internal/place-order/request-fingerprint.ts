@@ -8,9 +8,7 @@ import type { CheckoutRequest } from '../../contract/checkout.request.js';
  */
 export function requestFingerprint(request: CheckoutRequest): string {
   const { customerId, items, paymentToken, shippingAddress } = request;
-  return createHash('sha256')
-    .update(canonical({ customerId, items, paymentToken, shippingAddress }))
-    .digest('hex');
+  return createHash('sha256').update(canonical({ customerId, items, paymentToken, shippingAddress })).digest('hex');
 }
 
 function canonical(value: unknown): string {

@@ -87,11 +87,11 @@ export class SimulatedPaymentProvider implements OnApplicationBootstrap, OnAppli
   }
 
   async capture(key: string, amountCents: number, paymentToken: string): Promise<'CAPTURED' | 'DECLINED'> {
-    const [entry] = await this.transactions.statement<{ status: 'CAPTURED' | 'DECLINED' | 'REFUNDED' }>(
-      'provider-capture',
-      CAPTURE,
-      [key, amountCents, authorize(paymentToken)],
-    );
+    const [entry] = await this.transactions.statement<{ status: 'CAPTURED' | 'DECLINED' | 'REFUNDED' }>('provider-capture', CAPTURE, [
+      key,
+      amountCents,
+      authorize(paymentToken),
+    ]);
     return entry.status === 'DECLINED' ? 'DECLINED' : 'CAPTURED';
   }
 

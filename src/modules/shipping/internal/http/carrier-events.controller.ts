@@ -22,7 +22,10 @@ export class CarrierEventsController {
     description: 't=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<raw body>" with CARRIER_WEBHOOK_SECRET>; t within 5 minutes of now.',
   })
   @ApiBody({ type: CarrierEvent })
-  @ApiResponse({ status: 204, description: 'Taken: the shipment is DELIVERED or RETURNED, or it was already (a repeat), or it is CANCELLED; nothing changes twice.' })
+  @ApiResponse({
+    status: 204,
+    description: 'Taken: the shipment is DELIVERED or RETURNED, or it was already (a repeat), or it is CANCELLED; nothing changes twice.',
+  })
   @ApiProblem(401, 'Missing, wrong or stale Carrier-Signature: nothing changed.')
   @ApiProblem(404, 'No such shipment.')
   @ApiProblem(503, 'The webhook is not configured (CARRIER_WEBHOOK_SECRET), or Shipping is unavailable.')

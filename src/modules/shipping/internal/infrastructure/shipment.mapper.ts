@@ -2,8 +2,7 @@ import type { ShipmentView } from '../../contract/shipment.view.js';
 import type { ShipmentEntity, ShipmentRecordStatus } from './shipment.entity.js';
 
 /** The columns a view needs, for RETURNING and SELECT lists. */
-export const SHIPMENT_COLUMNS =
-  'id, order_id, status, address_name, address_line1, address_city, address_postal_code, address_country, created_at';
+export const SHIPMENT_COLUMNS = 'id, order_id, status, address_name, address_line1, address_city, address_postal_code, address_country, created_at';
 
 /** A `shipments` row as Postgres returns it for SHIPMENT_COLUMNS. */
 export interface ShipmentRow {

@@ -4,7 +4,10 @@ import { verifyCarrierSignature } from './carrier-signature.js';
 const SECRET = 'whsec_unit';
 const NOW = 1_765_200_000;
 const body = Buffer.from('{"shipmentId":"x","event":"DELIVERED","at":"2025-12-08T10:15:00Z"}');
-const hmac = (t: number, bytes: Buffer, secret = SECRET) => createHmac('sha256', secret).update(Buffer.concat([Buffer.from(`${t}.`), bytes])).digest('hex');
+const hmac = (t: number, bytes: Buffer, secret = SECRET) =>
+  createHmac('sha256', secret)
+    .update(Buffer.concat([Buffer.from(`${t}.`), bytes]))
+    .digest('hex');
 
 describe('verifyCarrierSignature', () => {
   it('accepts a signature of the exact bytes within 5 minutes either side of now', () => {

@@ -46,7 +46,8 @@ export class ReceiveCarrierEventHandler implements ICommandHandler<ReceiveCarrie
     const at = new Date(event.at).toISOString();
     const [settled] = await this.transactions.statement<SettledRow>('settle-shipment', SETTLE, [event.shipmentId, event.event, at], {
       types: [ShipmentDelivered, ShipmentReturned],
-      of: (rows) => rows.map((row) => (row.status === 'DELIVERED' ? new ShipmentDelivered(row.order_id, row.id, at) : new ShipmentReturned(row.order_id, row.id, at))),
+      of: (rows) =>
+        rows.map((row) => (row.status === 'DELIVERED' ? new ShipmentDelivered(row.order_id, row.id, at) : new ShipmentReturned(row.order_id, row.id, at))),
     });
     if (settled) return;
     // Nothing changed: a repeat, a shipment no longer SCHEDULED (both 204), or no such shipment (404).
