@@ -87,7 +87,7 @@ describe('npm run provision -- --wait', () => {
 
   it('refuses a wait that is not a number of seconds, in one line', async () => {
     const run = provision(['--wait', 'soon'], { DATABASE_URL: database.url });
-    expect(await run.exited).toBe(1);
+    expect(await run.exited).toBe(2); // a usage error (the CLIs' convention: docs/development.md)
     expect(run.stderr().trim().split('\n')).toEqual(["provision: --wait: a number of seconds (0..3600), not 'soon'"]);
   }, 30_000);
 });
