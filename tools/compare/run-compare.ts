@@ -640,7 +640,8 @@ async function latencyAndFaults(slot: Slot, tag: string, session: Session, conte
     // The waiting client (`Prefer: wait`) at the fixed rate, as long as the polling one: its 201's arrival is the
     // order's end, so the difference between the two is the polling's granularity and cost, nothing else.
     let waiting: RatePoint | null = null;
-    if (options.preferWaitS > 0) {
+    // Not the baseline: its POST already answers the terminal order, and it knows no preference.
+    if (options.preferWaitS > 0 && slot.name !== BASELINE) {
       progress.status(`${tag} latency: the waiting client (Prefer: wait=${options.preferWaitS}) at ${rates.fixedRate}/s`);
       waiting = await point(rates.fixedRate, options.rateDurationS, `compare-wait-${rates.fixedRate}`, options.preferWaitS);
       progress.log(
