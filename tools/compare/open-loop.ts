@@ -19,7 +19,7 @@ import { Agent, request } from 'node:http';
  * the store answers 201 with the terminal order when the checkout ends within
  * N s, so the answer's arrival is the order's end, with no polling granularity
  * in it. A 202 (the checkout outlived the wait) is then followed by polling, as
- * such a client would, and counted (`waitedOut`).
+ * such a client would; `terminalInAnswer` tells the two apart.
  */
 export interface OpenLoopOptions {
   readonly baseUrl: string;
