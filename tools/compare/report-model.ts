@@ -129,7 +129,13 @@ function verdictSection(results: CompareResults): Section {
         (others.length
           ? `; ${others.map((t) => { const p = fixedPoint(t)!; return `${t.name} ${fmt(p.terminalMs.p50)} / ${fmt(p.terminalMs.p99)} ms (${ratio(p.terminalMs.p50, ref.terminalMs.p50)} / ${ratio(p.terminalMs.p99, ref.terminalMs.p99)})${p.sustained ? '' : ' **not sustained**'}`; }).join('; ')}`
           : '') +
-        '.',
+        '.' +
+        (results.topologies.some((t) => t.latency?.waiting)
+          ? ` With \`Prefer: wait\` (the 201 is the end, no polling): ${results.topologies
+              .filter((t) => t.latency?.waiting)
+              .map((t) => `${t.name} ${fmt(t.latency!.waiting!.terminalMs.p50)} / ${fmt(t.latency!.waiting!.terminalMs.p99)} ms`)
+              .join('; ')}.`
+          : ''),
     );
   }
   const sat = results.topologies.filter((t) => t.performance);
