@@ -105,7 +105,8 @@ describeWithNats('npm run compare --only latency,faults: the waiting client and 
       expect(fault.ok).toBe(true);
     }
 
-    // Both figures in both renderings.
+    // Both figures in the summary it prints, and in both renderings.
+    expect(run.stdout).toMatch(/With `Prefer: wait` \(the 201 is the end, no polling\): monolith [\d.]+ \/ [\d.]+ ms; microservices [\d.]+ \/ [\d.]+ ms\./);
     for (const file of ['summary.md', 'report.html']) {
       const text = readFileSync(join(out, file), 'utf8');
       expect(text).toMatch(/POST (-&gt;|->) order terminal p50/);
