@@ -39,6 +39,7 @@ interface Results {
       lost: number;
       invariantViolations: string[];
       orders: Record<string, number>;
+      timeline: { firstConfirmedMs: number | null };
       deliveries: { sent: Record<string, number>; answers: Record<string, number>; ended: boolean; ok: boolean } | null;
     }>;
   }>;
@@ -102,6 +103,8 @@ describeWithNats('npm run compare --only latency,faults: the waiting client and 
       expect(fault.orders['CANCELLED/RETURNED']).toBe(d.sent.RETURNED);
       expect(fault.invariantViolations).toEqual([]);
       expect(fault.lost).toBe(0);
+      // The checkout's recovery is read before the deliveries move its orders on: an order placed after the fault was confirmed.
+      expect(fault.timeline.firstConfirmedMs).not.toBeNull();
       expect(fault.ok).toBe(true);
     }
 

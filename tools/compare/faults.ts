@@ -163,7 +163,7 @@ export async function runFault(options: FaultOptions): Promise<FaultResult> {
 
   const quietStart = performance.now();
   const quiet = await waitForQuiet(options.adminUrl, options.quietTimeoutMs, (n) => options.onTick(`${options.fault.description}: waiting for ${n} pending orders to settle`));
-  const deliveries = quiet.quiet && options.carrierSecret ? await deliver(options, options.carrierSecret) : null;
+  // The checkout's settling only: the deliveries after it are the run's, not the fault's.
   const quietAfterMs = performance.now() - quietStart;
 
   const accepted = samples.filter((s) => s.status >= 200 && s.status < 300 && s.orderId);
@@ -173,6 +173,16 @@ export async function runFault(options: FaultOptions): Promise<FaultResult> {
   const admin = new pg.Client({ connectionString: options.adminUrl });
   await admin.connect();
   try {
+    // The checkout's timeline, read before the deliveries move the orders on (and their updated_at with them).
+    const { rows: [first] } = await admin.query<{ t: Date | null }>(
+      `SELECT min(updated_at) AS t FROM orders.orders WHERE id = ANY($1::uuid[]) AND status = 'CONFIRMED'`,
+      [afterFault.map((s) => s.orderId!)],
+    );
+    const { rows: saga } = await admin.query<{ ms: number }>(
+      `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE id = ANY($1::uuid[]) AND status IN ('CONFIRMED', 'CANCELLED')`,
+      [duringFault.map((s) => s.orderId!)],
+    );
+    const deliveries = quiet.quiet && options.carrierSecret ? await deliver(options, options.carrierSecret) : null;
     const { rows: found } = await admin.query<{ id: string; status: string }>('SELECT id, status FROM orders.orders WHERE id = ANY($1::uuid[])', [acceptedIds]);
     const foundIds = new Set(found.map((r) => r.id));
     const { rows: all } = await admin.query<{ id: string; status: string; reason: string | null }>(
@@ -187,14 +197,6 @@ export async function runFault(options: FaultOptions): Promise<FaultResult> {
           GROUP BY o.id, o.status
          HAVING count(*) > 1 OR (o.status = 'CANCELLED' AND count(*) FILTER (WHERE p.status = 'CAPTURED') > 0)) x`,
       [options.customer],
-    );
-    const { rows: [first] } = await admin.query<{ t: Date | null }>(
-      `SELECT min(updated_at) AS t FROM orders.orders WHERE id = ANY($1::uuid[]) AND status = 'CONFIRMED'`,
-      [afterFault.map((s) => s.orderId!)],
-    );
-    const { rows: saga } = await admin.query<{ ms: number }>(
-      `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE id = ANY($1::uuid[]) AND status IN ('CONFIRMED', 'CANCELLED')`,
-      [duringFault.map((s) => s.orderId!)],
     );
     const firstConfirmedMs = first.t ? first.t.getTime() - faultAtDb.getTime() : null;
     const outcomes: Record<string, number> = {};
