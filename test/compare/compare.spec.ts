@@ -57,6 +57,9 @@ describe('npm run compare: bad options', () => {
     const run = await compare(['--duration', 'soon']);
     expect(run.code).toBe(2);
     expect(run.stderr.trim().split('\n')).toEqual([`compare: --duration: expected a number from 1 to 600, got 'soon'`]);
+    const wait = await compare(['--prefer-wait', '31']);
+    expect(wait.code).toBe(2);
+    expect(wait.stderr.trim().split('\n')).toEqual([`compare: --prefer-wait: expected a number from 0 to 30, got '31'`]);
     const planted = await compare(['--topologies', 'monolith', '--env', 'microservices:CHECKOUT_DEADLINE_MS=10']);
     expect(planted.code).toBe(2);
     expect(planted.stderr).toContain(`'microservices' is not among the topologies compared`);

@@ -1,3 +1,4 @@
+import { createHmac } from 'node:crypto';
 import pg from 'pg';
 import { storeInvariantViolations, waitForQuiet } from '../support/store-invariants.js';
 import { openLoop, type OpenLoopSample, sleep } from './open-loop.js';
@@ -12,9 +13,13 @@ import { percentile, prng } from './stats.js';
  * process restarted, the link restored, the server started again) and the run
  * waits until the store is healthy again; the load goes on until a request
  * sent after the fault began is accepted (at most `recoveryCapMs`), then
- * `postMs` more. Then the run waits until no order is PENDING and proves from
- * the database that no accepted order was lost, none was charged twice, and
- * the store's invariants hold.
+ * `postMs` more. Then the run waits until no order is PENDING; with a carrier
+ * secret, every CONFIRMED order of the fault load then gets the carrier's
+ * signed webhook (DELIVERED for two in three, else RETURNED, from the seed),
+ * and the run waits until each of their deliveries has ended (DELIVERED and
+ * reviewed, or RETURNED and compensated). Then it proves from the database
+ * that no accepted order was lost, none was charged twice, and the store's
+ * invariants hold, the delivered and returned orders' among them.
  */
 export type FaultKind = 'kill' | 'kill-replica' | 'slow' | 'partition' | 'nats-restart';
 
@@ -42,7 +47,20 @@ export interface FaultOptions {
   readonly customer: string;
   readonly seed: number;
   readonly quietTimeoutMs: number;
+  /** The secret the processes hosting Shipping verify the carrier's webhook with; none: no deliveries. */
+  readonly carrierSecret?: string;
   readonly onTick: (text: string) => void;
+}
+
+/** The carrier's webhooks sent after the fault, and whether the deliveries they settle all ended. */
+export interface FaultDeliveries {
+  /** CONFIRMED orders of the fault load given a webhook, by event. */
+  readonly sent: Readonly<Record<string, number>>;
+  /** Answers to the webhooks by status ("204", "network error", ...), after retries of 503 and network errors. */
+  readonly answers: Readonly<Record<string, number>>;
+  /** Every such order left CONFIRMED and its delivery workflow ended within the quiet timeout. */
+  readonly ended: boolean;
+  readonly ok: boolean;
 }
 
 export interface FaultResult {
@@ -78,6 +96,8 @@ export interface FaultResult {
   readonly unacknowledged: number;
   readonly chargedTwice: number;
   readonly invariantViolations: readonly string[];
+  /** null: no carrier secret (no deliveries in this run). */
+  readonly deliveries: FaultDeliveries | null;
   readonly ok: boolean;
   readonly buckets: {
     readonly ms: readonly number[];
@@ -148,9 +168,8 @@ export async function runFault(options: FaultOptions): Promise<FaultResult> {
   const { samples } = await load;
 
   const quietStart = performance.now();
-  const quiet = await waitForQuiet(options.adminUrl, options.quietTimeoutMs, (n) =>
-    options.onTick(`${options.fault.description}: waiting for ${n} pending orders to settle`),
-  );
+  const quiet = await waitForQuiet(options.adminUrl, options.quietTimeoutMs, (n) => options.onTick(`${options.fault.description}: waiting for ${n} pending orders to settle`));
+  // The checkout's settling only: the deliveries after it are the run's, not the fault's.
   const quietAfterMs = performance.now() - quietStart;
 
   const accepted = samples.filter((s) => s.status >= 200 && s.status < 300 && s.orderId);
@@ -160,6 +179,16 @@ export async function runFault(options: FaultOptions): Promise<FaultResult> {
   const admin = new pg.Client({ connectionString: options.adminUrl });
   await admin.connect();
   try {
+    // The checkout's timeline, read before the deliveries move the orders on (and their updated_at with them).
+    const { rows: [first] } = await admin.query<{ t: Date | null }>(
+      `SELECT min(updated_at) AS t FROM orders.orders WHERE id = ANY($1::uuid[]) AND status = 'CONFIRMED'`,
+      [afterFault.map((s) => s.orderId!)],
+    );
+    const { rows: saga } = await admin.query<{ ms: number }>(
+      `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE id = ANY($1::uuid[]) AND status IN ('CONFIRMED', 'CANCELLED')`,
+      [duringFault.map((s) => s.orderId!)],
+    );
+    const deliveries = quiet.quiet && options.carrierSecret ? await deliver(options, options.carrierSecret) : null;
     const { rows: found } = await admin.query<{ id: string; status: string }>('SELECT id, status FROM orders.orders WHERE id = ANY($1::uuid[])', [acceptedIds]);
     const foundIds = new Set(found.map((r) => r.id));
     const { rows: all } = await admin.query<{ id: string; status: string; reason: string | null }>(
@@ -174,15 +203,6 @@ export async function runFault(options: FaultOptions): Promise<FaultResult> {
           GROUP BY o.id, o.status
          HAVING count(*) > 1 OR (o.status = 'CANCELLED' AND count(*) FILTER (WHERE p.status = 'CAPTURED') > 0)) x`,
       [options.customer],
-    );
-    const {
-      rows: [first],
-    } = await admin.query<{ t: Date | null }>(`SELECT min(updated_at) AS t FROM orders.orders WHERE id = ANY($1::uuid[]) AND status = 'CONFIRMED'`, [
-      afterFault.map((s) => s.orderId!),
-    ]);
-    const { rows: saga } = await admin.query<{ ms: number }>(
-      `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE id = ANY($1::uuid[]) AND status IN ('CONFIRMED', 'CANCELLED')`,
-      [duringFault.map((s) => s.orderId!)],
     );
     const firstConfirmedMs = first.t ? first.t.getTime() - faultAtDb.getTime() : null;
     const outcomes: Record<string, number> = {};
@@ -230,13 +250,94 @@ export async function runFault(options: FaultOptions): Promise<FaultResult> {
       unacknowledged: all.filter((o) => !acknowledged.has(o.id)).length,
       chargedTwice: twice[0].n,
       invariantViolations: violations,
-      ok: quiet.quiet && lost === 0 && notTerminal === 0 && twice[0].n === 0 && violations.length === 0,
+      deliveries,
+      ok: quiet.quiet && lost === 0 && notTerminal === 0 && twice[0].n === 0 && violations.length === 0 && (deliveries?.ok ?? true),
       buckets: buckets(samples, start),
       marks: { killMs: Math.round(faultAt - start), restartMs: Math.round(healAt - start), healthyMs: Math.round(healthyAt - start) },
     };
   } finally {
     await admin.end();
   }
+}
+
+/**
+ * The carrier speaks for every CONFIRMED order of the fault load (signed as store-api.md's Shipping
+ * verifies it, a few at a time, a 503 or a lost connection retried), then the run waits until none of
+ * them is CONFIRMED any more and none of their deliveries runs or waits (the review's delay is short in
+ * the compare, REVIEW_DELAY_MS), and until every notification their status calls for is there.
+ */
+async function deliver(options: FaultOptions, secret: string): Promise<FaultDeliveries> {
+  const random = prng(options.seed + 1);
+  const admin = new pg.Client({ connectionString: options.adminUrl });
+  await admin.connect();
+  const sent: Record<string, number> = {};
+  const answers: Record<string, number> = {};
+  try {
+    const { rows } = await admin.query<{ shipment: string }>(
+      `SELECT s.id AS shipment FROM orders.orders o JOIN shipping.shipments s ON s.order_id = o.id
+        WHERE o.customer_id = $1 AND o.status = 'CONFIRMED' ORDER BY o.created_at`,
+      [options.customer],
+    );
+    const queue = rows.map((r) => ({ shipment: r.shipment, event: random() < 2 / 3 ? 'DELIVERED' : 'RETURNED' }));
+    let done = 0;
+    const worker = async () => {
+      for (let item = queue.shift(); item; item = queue.shift()) {
+        sent[item.event] = (sent[item.event] ?? 0) + 1;
+        const status = await carrierWebhook(options.baseUrl, secret, item.shipment, item.event);
+        answers[status] = (answers[status] ?? 0) + 1;
+        options.onTick(`${options.fault.description}: carrier webhooks ${++done}/${rows.length}`);
+      }
+    };
+    await Promise.all(Array.from({ length: 8 }, worker));
+    const deadline = performance.now() + options.quietTimeoutMs;
+    let ended = false;
+    for (;;) {
+      const { rows: [left] } = await admin.query<{ n: number }>(
+        `SELECT count(*)::int AS n FROM orders.orders o
+          WHERE o.customer_id = $1
+            AND (o.status = 'CONFIRMED'
+                 OR EXISTS (SELECT 1 FROM orders.sagas d WHERE d.saga = 'delivery' AND d.key = o.id::text AND d.status IN ('RUNNING', 'WAITING')))`,
+        [options.customer],
+      );
+      if (left.n === 0) {
+        ended = true;
+        break;
+      }
+      if (performance.now() > deadline) break;
+      options.onTick(`${options.fault.description}: waiting for ${left.n} deliveries to end`);
+      await sleep(100);
+    }
+    // The notifications (REVIEW_REQUESTED, ORDER_CANCELLED of a return) follow by an event.
+    const quiet = ended && (await waitForQuiet(options.adminUrl, options.quietTimeoutMs)).quiet;
+    return { sent, answers, ended: ended && quiet, ok: ended && quiet && Object.keys(answers).every((k) => k === '204') };
+  } finally {
+    await admin.end();
+  }
+}
+
+/** One signed carrier webhook; its final status ("204", ...), a 503 or a network error retried a few times. */
+async function carrierWebhook(baseUrl: string, secret: string, shipmentId: string, event: string): Promise<string> {
+  let last = '';
+  for (let attempt = 0; attempt < 10; attempt++) {
+    const text = JSON.stringify({ shipmentId, event, at: new Date().toISOString() });
+    const t = Math.floor(Date.now() / 1000);
+    const signature = `t=${t},v1=${createHmac('sha256', secret).update(`${t}.${text}`).digest('hex')}`;
+    try {
+      const response = await fetch(`${baseUrl}/shipping/carrier-events`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'carrier-signature': signature },
+        body: text,
+        signal: AbortSignal.timeout(10_000),
+      });
+      await response.arrayBuffer();
+      last = String(response.status);
+      if (response.status !== 503) return last;
+    } catch {
+      last = 'network error';
+    }
+    await sleep(500);
+  }
+  return last;
 }
 
 async function waitForHealth(url: string, timeoutMs: number): Promise<void> {

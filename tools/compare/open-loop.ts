@@ -14,6 +14,12 @@ import { Agent, request } from 'node:http';
  * first time `pollMs / 2` after the answer, then every `pollMs`) until it is
  * CONFIRMED or CANCELLED: the latency a client sees, POST due -> terminal
  * status read, within `pollMs`.
+ *
+ * With `preferWaitS`, each POST says `Prefer: wait=N` (store-api.md, ADR 30):
+ * the store answers 201 with the terminal order when the checkout ends within
+ * N s, so the answer's arrival is the order's end, with no polling granularity
+ * in it. A 202 (the checkout outlived the wait) is then followed by polling, as
+ * such a client would; `terminalInAnswer` tells the two apart.
  */
 export interface OpenLoopOptions {
   readonly baseUrl: string;
@@ -23,6 +29,8 @@ export interface OpenLoopOptions {
   readonly body: (i: number) => string;
   readonly follow: boolean;
   readonly pollMs: number;
+  /** Send `Prefer: wait=N` with every POST (N seconds, 1..30). */
+  readonly preferWaitS?: number;
   /** A followed order not terminal after this long from its POST is given up on (counted, not timed). */
   readonly terminalTimeoutMs: number;
   readonly onTick?: (text: string) => void;
@@ -44,6 +52,8 @@ export interface OpenLoopSample {
   /** When a GET first showed the order terminal (follow), and its status. */
   readonly terminalAt?: number;
   readonly terminalStatus?: string;
+  /** The POST's own answer carried the terminal order (a 201 to `Prefer: wait`, or the baseline's). */
+  readonly terminalInAnswer?: boolean;
 }
 
 export interface OpenLoopRun {
@@ -82,13 +92,14 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopRun> {
 
   const fire = async (i: number, dueAt: number) => {
     late.push(performance.now() - dueAt);
-    const answer = await send(agent, 'POST', `${options.baseUrl}/orders`, options.body(i));
+    const headers = options.preferWaitS === undefined ? undefined : { prefer: `wait=${options.preferWaitS}` };
+    const answer = await send(agent, 'POST', `${options.baseUrl}/orders`, options.body(i), headers);
     const answeredAt = performance.now();
     const orderId = typeof answer.body?.orderId === 'string' ? answer.body.orderId : undefined;
     const ok = answer.status >= 200 && answer.status < 300 && orderId !== undefined;
-    let terminal: { terminalAt?: number; terminalStatus?: string } = {};
-    // An order already terminal in the POST's answer (the baseline's) ends there.
-    if (ok && TERMINAL.has(String(answer.body?.status))) terminal = { terminalAt: answeredAt, terminalStatus: String(answer.body!.status) };
+    let terminal: { terminalAt?: number; terminalStatus?: string; terminalInAnswer?: boolean } = {};
+    // An order already terminal in the POST's answer (a 201 to `Prefer: wait`, the baseline's) ends there.
+    if (ok && TERMINAL.has(String(answer.body?.status))) terminal = { terminalAt: answeredAt, terminalStatus: String(answer.body!.status), terminalInAnswer: true };
     else if (ok && options.follow) terminal = await follow(orderId, dueAt);
     const sample = { dueAt, answeredAt, status: answer.status, ...(answer.error ? { error: answer.error } : {}), orderId, ...terminal };
     samples.push(sample);
@@ -123,11 +134,12 @@ export function send(
   method: string,
   url: string,
   body: string | undefined,
+  extraHeaders: Readonly<Record<string, string>> = {},
 ): Promise<{ status: number; error?: string; body?: Record<string, unknown> }> {
   return new Promise((resolve) => {
-    const headers: Record<string, string | number> =
-      body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) };
-    const req = request(url, { method, agent, timeout: 30_000, headers }, (res) => {
+    const headers: Record<string, string | number> = { ...extraHeaders, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) };
+    // A waiting POST may be held up to 30 s by the store before it answers: the socket timeout must outlast it.
+    const req = request(url, { method, agent, timeout: 30_000 + 1000 * Number(/wait=(\d+)/.exec(extraHeaders.prefer ?? '')?.[1] ?? 0), headers }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (chunk: Buffer) => chunks.push(chunk));
       res.on('end', () => {

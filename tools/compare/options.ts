@@ -30,6 +30,8 @@ export interface CompareOptions {
   readonly stepDurationS: number;
   /** How often a client polls GET /orders/:id until its order is terminal. */
   readonly pollMs: number;
+  /** N of the waiting client's `Prefer: wait=N` (1..30 s), measured at the fixed rate beside the polling client; 0: no waiting client. */
+  readonly preferWaitS: number;
   /** The rate the cost section converts CPU per checkout into cores at. */
   readonly targetRate: number;
   readonly faults: readonly FaultChoice[];
@@ -89,6 +91,8 @@ and writes an HTML + Markdown + JSON report.
   --rate-duration S    seconds of the fixed-rate point (default 12)
   --step-duration S    seconds of every other point of the curve (default 5)
   --poll-ms MS         how often a client polls its order until terminal (default 20)
+  --prefer-wait N      the waiting client's Prefer: wait=N, s, measured at the fixed
+                       rate beside the polling client (default 10; 0: none)
   --target-rate N      checkouts/s the cost is stated at, in cores (default 200)
   --seed N             seed of the scenario's values and the fault load (default 42)
   --faults a,b         of ${FAULT_KINDS.join(', ')} (default: all); in a -replicas
@@ -123,28 +127,8 @@ topologies are skipped, loudly. Needs the build: npm run build && npm run compar
 Exit: 0 done and identical, 1 done with differences or failed checks or an error, 2 bad options.`;
 
 const VALUED = new Set([
-  '--topologies',
-  '--only',
-  '--duration',
-  '--concurrency',
-  '--seed',
-  '--fault-ms',
-  '--fault-module',
-  '--env',
-  '--out',
-  '--rate',
-  '--fixed-percent',
-  '--spread',
-  '--hosts-delay-ms',
-  '--curve',
-  '--rate-duration',
-  '--step-duration',
-  '--poll-ms',
-  '--target-rate',
-  '--faults',
-  '--slow-ms',
-  '--slow',
-  '--nats',
+  '--topologies', '--only', '--duration', '--concurrency', '--seed', '--fault-ms', '--fault-module', '--env', '--out',
+  '--rate', '--fixed-percent', '--spread', '--hosts-delay-ms', '--curve', '--rate-duration', '--step-duration', '--poll-ms', '--prefer-wait', '--target-rate', '--faults', '--slow-ms', '--slow', '--nats',
 ]);
 
 export function parseOptions(argv: readonly string[]): CompareOptions {
@@ -157,6 +141,7 @@ export function parseOptions(argv: readonly string[]): CompareOptions {
   let rateDurationS = 12;
   let stepDurationS = 5;
   let pollMs = 20;
+  let preferWaitS = 10;
   let targetRate = 200;
   let faults: FaultChoice[] = [...FAULT_KINDS];
   let slowMs = 100;
@@ -235,6 +220,9 @@ export function parseOptions(argv: readonly string[]): CompareOptions {
         break;
       case '--poll-ms':
         pollMs = integer(flag, value(), 1, 10_000);
+        break;
+      case '--prefer-wait':
+        preferWaitS = integer(flag, value(), 0, 30);
         break;
       case '--target-rate':
         targetRate = number(flag, value(), 1, 1_000_000);
@@ -321,31 +309,8 @@ export function parseOptions(argv: readonly string[]): CompareOptions {
     (slow[topology] ??= {})[module] = ms;
   }
   return {
-    topologies,
-    durationS,
-    concurrency,
-    rate,
-    fixedPercent,
-    curvePercents,
-    rateDurationS,
-    stepDurationS,
-    pollMs,
-    targetRate,
-    faults,
-    slowMs,
-    slow,
-    nats,
-    seed,
-    parts,
-    faultMs,
-    faultModule,
-    env,
-    topologyEnv,
-    out,
-    keepDatabases,
-    spread,
-    hostsDelayMs,
-    help,
+    topologies, durationS, concurrency, rate, fixedPercent, curvePercents, rateDurationS, stepDurationS, pollMs, preferWaitS, targetRate, faults, slowMs, slow, nats,
+    seed, parts, faultMs, faultModule, env, topologyEnv, out, keepDatabases, spread, hostsDelayMs, help,
   };
 }
 

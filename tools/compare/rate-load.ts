@@ -26,6 +26,8 @@ export interface RatePointOptions {
   readonly postmaster: number | undefined;
   readonly metricsPorts: readonly (number | string)[];
   readonly pollMs: number;
+  /** The waiting client: every POST says `Prefer: wait=N` and the 201's arrival is the order's end (open-loop.ts). */
+  readonly preferWaitS?: number;
   readonly onTick: (text: string) => void;
 }
 
@@ -52,6 +54,10 @@ export interface RatePoint {
   /** The generator's own lateness, ms (event-loop lag): large values make the point unreliable. */
   readonly generatorLateMs: { readonly p99: number; readonly max: number };
   readonly pollsPerOrder: number;
+  /** `Prefer: wait=N` on every POST (the waiting client), else null (the polling client). */
+  readonly preferWaitS: number | null;
+  /** Accepted orders whose POST answer was already terminal (the waiting client's 201s); the others were polled. */
+  readonly terminalInAnswer: number;
   readonly processes: readonly ProcessStats[];
   readonly machine: MachineStats | null;
   /** Module called remotely -> calls and their mean time, ms (all callers). */
@@ -75,6 +81,7 @@ export async function runRatePoint(options: RatePointOptions): Promise<RatePoint
     body: () => body,
     follow: true,
     pollMs: options.pollMs,
+    ...(options.preferWaitS === undefined ? {} : { preferWaitS: options.preferWaitS }),
     terminalTimeoutMs: 30_000,
     onTick: options.onTick,
   });
@@ -106,6 +113,8 @@ export async function runRatePoint(options: RatePointOptions): Promise<RatePoint
     notificationLagMs: lag,
     generatorLateMs: run.lateMs,
     pollsPerOrder: round(run.polls / Math.max(1, accepted.length)),
+    preferWaitS: options.preferWaitS ?? null,
+    terminalInAnswer: accepted.filter((s) => s.terminalInAnswer).length,
     processes,
     machine,
     remoteByModule: remoteCallsByModule(delta(before, after)),

@@ -22,6 +22,8 @@ export const MEASURES: ReadonlyArray<{
   { key: 'saturationPerSecond', label: 'saturation throughput, completed checkouts/s', better: 'higher', read: (t) => t.performance?.completedPerSecond },
   { key: 'terminalP50Ms', label: 'at the fixed rate: POST -> order terminal p50, ms', better: 'lower', read: (t) => fixedPoint(t)?.terminalMs.p50 },
   { key: 'terminalP99Ms', label: 'at the fixed rate: POST -> order terminal p99, ms', better: 'lower', read: (t) => fixedPoint(t)?.terminalMs.p99 },
+  { key: 'waitTerminalP50Ms', label: 'at the fixed rate, Prefer: wait: POST -> order terminal (the 201) p50, ms', better: 'lower', read: (t) => t.latency?.waiting?.terminalMs.p50 },
+  { key: 'waitTerminalP99Ms', label: 'at the fixed rate, Prefer: wait: POST -> order terminal (the 201) p99, ms', better: 'lower', read: (t) => t.latency?.waiting?.terminalMs.p99 },
   { key: 'postP50Ms', label: 'at the fixed rate: POST /orders p50, ms', better: 'lower', read: (t) => fixedPoint(t)?.postMs.p50 },
   { key: 'postP99Ms', label: 'at the fixed rate: POST /orders p99, ms', better: 'lower', read: (t) => fixedPoint(t)?.postMs.p99 },
   { key: 'notificationLagP50Ms', label: 'at the fixed rate: notification lag p50, ms', better: 'lower', read: (t) => fixedPoint(t)?.notificationLagMs?.p50 },

@@ -41,6 +41,8 @@ export interface CompareResults {
     readonly rateDurationS: number;
     readonly stepDurationS: number;
     readonly pollMs: number;
+    /** Older results.json files lack it. */
+    readonly preferWaitS?: number;
     readonly targetRate: number;
     readonly faults: readonly string[];
     readonly slowMs: number;
@@ -78,7 +80,13 @@ export interface TopologyResult {
   /** The same saturation load spread over `options.spread` products (no single row lock to queue on). */
   readonly performanceSpread?: LoadResult;
   /** Open loop at fixed offered rates: the fixed rate's point, and the curve (by rate, the fixed one among them). */
-  readonly latency?: { readonly fixedRate: number; readonly points: readonly RatePoint[] };
+  readonly latency?: {
+    readonly fixedRate: number;
+    /** The polling client (GET /orders/:id every --poll-ms), at every rate of the curve. */
+    readonly points: readonly RatePoint[];
+    /** The waiting client (`Prefer: wait=--prefer-wait`) at the fixed rate, for as long; null with --prefer-wait 0. */
+    readonly waiting?: RatePoint | null;
+  };
   readonly faults?: readonly FaultResult[];
   /** Module called remotely -> calls and mean time, ms, over the scenario and the fixed-rate point. */
   readonly remoteByModule?: Readonly<Record<string, { readonly calls: number; readonly meanMs: number }>>;

@@ -260,6 +260,7 @@ export async function runCompare(
         rateDurationS: options.rateDurationS,
         stepDurationS: options.stepDurationS,
         pollMs: options.pollMs,
+        preferWaitS: options.preferWaitS,
         targetRate: options.targetRate,
         faults: options.faults,
         slowMs: options.slowMs,
@@ -642,7 +643,7 @@ async function latencyAndFaults(slot: Slot, tag: string, session: Session, conte
   await createProduct(session.url, sku);
   if (options.parts.has('latency')) {
     const t0 = performance.now();
-    const point = (rate: number, durationS: number, customer: string) =>
+    const point = (rate: number, durationS: number, customer: string, preferWaitS?: number) =>
       runRatePoint({
         baseUrl: session.url,
         adminUrl: slot.database!.url,
@@ -654,6 +655,7 @@ async function latencyAndFaults(slot: Slot, tag: string, session: Session, conte
         postmaster: session.postmaster ?? context.postmaster,
         metricsPorts: session.metricsPorts,
         pollMs: options.pollMs,
+        ...(preferWaitS === undefined ? {} : { preferWaitS }),
         onTick: (text) => progress.tick(`${tag} latency ${text}`),
       });
     const settle = () => (slot.name === BASELINE ? Promise.resolve() : waitForQuiet(slot.database!.url, 60_000).then(() => {}));
@@ -675,7 +677,20 @@ async function latencyAndFaults(slot: Slot, tag: string, session: Session, conte
       // Beyond a rate it does not sustain a topology only queues: the higher points are left out (except the fixed one).
       if (!result.sustained && rate >= rates.fixedRate) break;
     }
-    slot.result.latency = { fixedRate: rates.fixedRate, points };
+    // The waiting client (`Prefer: wait`) at the fixed rate, as long as the polling one: its 201's arrival is the
+    // order's end, so the difference between the two is the polling's granularity and cost, nothing else.
+    let waiting: RatePoint | null = null;
+    // Not the baseline: its POST already answers the terminal order, and it knows no preference.
+    if (options.preferWaitS > 0 && slot.name !== BASELINE) {
+      progress.status(`${tag} latency: the waiting client (Prefer: wait=${options.preferWaitS}) at ${rates.fixedRate}/s`);
+      waiting = await point(rates.fixedRate, options.rateDurationS, `compare-wait-${rates.fixedRate}`, options.preferWaitS);
+      progress.log(
+        `${tag} ${rates.fixedRate}/s with Prefer: wait=${options.preferWaitS}: POST -> terminal p50/p99 ${waiting.terminalMs.p50}/${waiting.terminalMs.p99} ms ` +
+          `(${waiting.terminalInAnswer} of ${waiting.accepted} answered terminal, the rest polled)${waiting.sustained ? '' : ' NOT SUSTAINED'}`,
+      );
+      await settle();
+    }
+    slot.result.latency = { fixedRate: rates.fixedRate, points, waiting };
     (slot.result.phaseMs as Record<string, number>).latency = Math.round(performance.now() - t0);
   }
   if (options.parts.has('faults') && slot.name !== BASELINE && slot.name.endsWith(ON_HOSTS)) {
@@ -699,12 +714,14 @@ async function latencyAndFaults(slot: Slot, tag: string, session: Session, conte
         customer: `compare-fault-${fault.kind}`,
         seed: options.seed,
         quietTimeoutMs: 120_000,
+        carrierSecret: COMPARE_CARRIER_SECRET,
         onTick: (text) => progress.tick(`${tag} ${text}`),
       });
       results.push(f);
       progress.log(
         `${tag} fault ${f.description} for ${f.faultMs} ms at ${f.rate}/s: ${f.failed} failed requests (${f.unavailable503} x 503), ` +
           `recovered ${f.timeToRecoverMs ?? '-'} ms after the heal; lost ${f.lost}, charged twice ${f.chargedTwice}, ` +
+          `${f.deliveries ? `deliveries ${Object.entries(f.deliveries.sent).map(([e, n]) => `${n} ${e}`).join(', ') || 'none'} ${f.deliveries.ok ? 'ended' : 'DID NOT ALL END'}, ` : ''}` +
           `invariants ${f.invariantViolations.length ? 'VIOLATED' : 'hold'} -> ${f.ok ? 'ok' : 'FAILED'}`,
       );
     }
