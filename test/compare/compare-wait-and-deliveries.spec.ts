@@ -64,12 +64,22 @@ describeWithNats('npm run compare --only latency,faults: the waiting client and 
 
   it('reports the waiting client beside the polling one, and ends every fault with deliveries that hold the invariants', async () => {
     const run = await compare([
-      '--only', 'latency,faults',
-      '--topologies', 'monolith,microservices',
-      '--rate', '4', '--rate-duration', '3',
-      '--prefer-wait', '10',
-      '--faults', 'kill', '--fault-ms', '1000',
-      '--out', out,
+      '--only',
+      'latency,faults',
+      '--topologies',
+      'monolith,microservices',
+      '--rate',
+      '4',
+      '--rate-duration',
+      '3',
+      '--prefer-wait',
+      '10',
+      '--faults',
+      'kill',
+      '--fault-ms',
+      '1000',
+      '--out',
+      out,
     ]);
     if (run.code !== 0) console.log(run.stdout, run.stderr);
     expect(run.code).toBe(0);

@@ -168,7 +168,9 @@ export async function runFault(options: FaultOptions): Promise<FaultResult> {
   const { samples } = await load;
 
   const quietStart = performance.now();
-  const quiet = await waitForQuiet(options.adminUrl, options.quietTimeoutMs, (n) => options.onTick(`${options.fault.description}: waiting for ${n} pending orders to settle`));
+  const quiet = await waitForQuiet(options.adminUrl, options.quietTimeoutMs, (n) =>
+    options.onTick(`${options.fault.description}: waiting for ${n} pending orders to settle`),
+  );
   // The checkout's settling only: the deliveries after it are the run's, not the fault's.
   const quietAfterMs = performance.now() - quietStart;
 
@@ -180,10 +182,11 @@ export async function runFault(options: FaultOptions): Promise<FaultResult> {
   await admin.connect();
   try {
     // The checkout's timeline, read before the deliveries move the orders on (and their updated_at with them).
-    const { rows: [first] } = await admin.query<{ t: Date | null }>(
-      `SELECT min(updated_at) AS t FROM orders.orders WHERE id = ANY($1::uuid[]) AND status = 'CONFIRMED'`,
-      [afterFault.map((s) => s.orderId!)],
-    );
+    const {
+      rows: [first],
+    } = await admin.query<{ t: Date | null }>(`SELECT min(updated_at) AS t FROM orders.orders WHERE id = ANY($1::uuid[]) AND status = 'CONFIRMED'`, [
+      afterFault.map((s) => s.orderId!),
+    ]);
     const { rows: saga } = await admin.query<{ ms: number }>(
       `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE id = ANY($1::uuid[]) AND status IN ('CONFIRMED', 'CANCELLED')`,
       [duringFault.map((s) => s.orderId!)],
@@ -292,7 +295,9 @@ async function deliver(options: FaultOptions, secret: string): Promise<FaultDeli
     const deadline = performance.now() + options.quietTimeoutMs;
     let ended = false;
     for (;;) {
-      const { rows: [left] } = await admin.query<{ n: number }>(
+      const {
+        rows: [left],
+      } = await admin.query<{ n: number }>(
         `SELECT count(*)::int AS n FROM orders.orders o
           WHERE o.customer_id = $1
             AND (o.status = 'CONFIRMED'

@@ -99,7 +99,8 @@ export async function openLoop(options: OpenLoopOptions): Promise<OpenLoopRun> {
     const ok = answer.status >= 200 && answer.status < 300 && orderId !== undefined;
     let terminal: { terminalAt?: number; terminalStatus?: string; terminalInAnswer?: boolean } = {};
     // An order already terminal in the POST's answer (a 201 to `Prefer: wait`, the baseline's) ends there.
-    if (ok && TERMINAL.has(String(answer.body?.status))) terminal = { terminalAt: answeredAt, terminalStatus: String(answer.body!.status), terminalInAnswer: true };
+    if (ok && TERMINAL.has(String(answer.body?.status)))
+      terminal = { terminalAt: answeredAt, terminalStatus: String(answer.body!.status), terminalInAnswer: true };
     else if (ok && options.follow) terminal = await follow(orderId, dueAt);
     const sample = { dueAt, answeredAt, status: answer.status, ...(answer.error ? { error: answer.error } : {}), orderId, ...terminal };
     samples.push(sample);
@@ -137,7 +138,10 @@ export function send(
   extraHeaders: Readonly<Record<string, string>> = {},
 ): Promise<{ status: number; error?: string; body?: Record<string, unknown> }> {
   return new Promise((resolve) => {
-    const headers: Record<string, string | number> = { ...extraHeaders, ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }) };
+    const headers: Record<string, string | number> = {
+      ...extraHeaders,
+      ...(body === undefined ? {} : { 'content-type': 'application/json', 'content-length': Buffer.byteLength(body) }),
+    };
     // A waiting POST may be held up to 30 s by the store before it answers: the socket timeout must outlast it.
     const req = request(url, { method, agent, timeout: 30_000 + 1000 * Number(/wait=(\d+)/.exec(extraHeaders.prefer ?? '')?.[1] ?? 0), headers }, (res) => {
       const chunks: Buffer[] = [];

@@ -127,8 +127,29 @@ topologies are skipped, loudly. Needs the build: npm run build && npm run compar
 Exit: 0 done and identical, 1 done with differences or failed checks or an error, 2 bad options.`;
 
 const VALUED = new Set([
-  '--topologies', '--only', '--duration', '--concurrency', '--seed', '--fault-ms', '--fault-module', '--env', '--out',
-  '--rate', '--fixed-percent', '--spread', '--hosts-delay-ms', '--curve', '--rate-duration', '--step-duration', '--poll-ms', '--prefer-wait', '--target-rate', '--faults', '--slow-ms', '--slow', '--nats',
+  '--topologies',
+  '--only',
+  '--duration',
+  '--concurrency',
+  '--seed',
+  '--fault-ms',
+  '--fault-module',
+  '--env',
+  '--out',
+  '--rate',
+  '--fixed-percent',
+  '--spread',
+  '--hosts-delay-ms',
+  '--curve',
+  '--rate-duration',
+  '--step-duration',
+  '--poll-ms',
+  '--prefer-wait',
+  '--target-rate',
+  '--faults',
+  '--slow-ms',
+  '--slow',
+  '--nats',
 ]);
 
 export function parseOptions(argv: readonly string[]): CompareOptions {
@@ -309,8 +330,32 @@ export function parseOptions(argv: readonly string[]): CompareOptions {
     (slow[topology] ??= {})[module] = ms;
   }
   return {
-    topologies, durationS, concurrency, rate, fixedPercent, curvePercents, rateDurationS, stepDurationS, pollMs, preferWaitS, targetRate, faults, slowMs, slow, nats,
-    seed, parts, faultMs, faultModule, env, topologyEnv, out, keepDatabases, spread, hostsDelayMs, help,
+    topologies,
+    durationS,
+    concurrency,
+    rate,
+    fixedPercent,
+    curvePercents,
+    rateDurationS,
+    stepDurationS,
+    pollMs,
+    preferWaitS,
+    targetRate,
+    faults,
+    slowMs,
+    slow,
+    nats,
+    seed,
+    parts,
+    faultMs,
+    faultModule,
+    env,
+    topologyEnv,
+    out,
+    keepDatabases,
+    spread,
+    hostsDelayMs,
+    help,
   };
 }
 

@@ -237,7 +237,12 @@ function chartConfigs(results: CompareResults): Record<string, unknown[]> {
       const waiting = withFixed.filter((t) => t.latency!.waiting);
       if (waiting.length) {
         charts['terminal-latency'].push(
-          histogramChart(waiting, (t) => t.latency!.waiting!.terminalHistogram, `The waiting client (Prefer: wait): POST -> the 201 with the terminal order at ${waiting[0].latency!.fixedRate}/s, % per bucket`, colour),
+          histogramChart(
+            waiting,
+            (t) => t.latency!.waiting!.terminalHistogram,
+            `The waiting client (Prefer: wait): POST -> the 201 with the terminal order at ${waiting[0].latency!.fixedRate}/s, % per bucket`,
+            colour,
+          ),
         );
       }
     }

@@ -265,7 +265,7 @@ function latencySection(results: CompareResults, latency: readonly TopologyResul
           'Both latencies are taken from the moment the request was due, as a client sees them: a store that falls behind shows it here, not as fewer requests. ' +
           (latency.some((t) => t.latency!.waiting)
             ? `Beside it, **the waiting client**: the same open loop at the same rate and for as long, every POST with \`Prefer: wait=${results.options.preferWaitS ?? '-'}\` (store-api.md, ADR 30), ` +
-              'the order\'s end being the arrival of the 201 that carries the terminal order: no polling granularity and no GET in that figure (an order whose checkout outlives the wait gets a 202 and is polled, and counted).'
+              "the order's end being the arrival of the 201 that carries the terminal order: no polling granularity and no GET in that figure (an order whose checkout outlives the wait gets a 202 and is polled, and counted)."
             : ''),
       },
       {
@@ -580,13 +580,26 @@ function faultSection(results: CompareResults, faults: readonly TopologyResult[]
           '**kill**: the process SIGKILLed, then started again (one of two replicas in a -replicas topology, behind the round-robin front); ' +
           `**slow**: the process's link to NATS delays every byte by ${o.slowMs} ms each way (a TCP proxy, tools/support/fault-proxy.ts, the process restarted gracefully onto it before the faults); ` +
           '**partition**: the proxy drops the traffic both ways, then resets the connections that lost bytes (the client reconnects); ' +
-          '**nats-restart**: the run\'s private NATS server SIGKILLed and started again on the same port and store. ' +
-          'Then the run waits until the gateway\'s `/health` is 200, goes on until a request sent after the fault began is accepted (at most 30 s), then 2 s more; waits until no order is PENDING; then the carrier\'s signed webhook (`POST /shipping/carrier-events`) comes for every CONFIRMED order of the fault load (DELIVERED for two in three, else RETURNED, from the seed) and the run waits until each of their deliveries has ended (DELIVERED and its review requested, or RETURNED and compensated); then it checks every accepted order in the database and the store\'s invariants, the delivered and returned orders\' among them. Times are from the fault\'s start.',
+          "**nats-restart**: the run's private NATS server SIGKILLed and started again on the same port and store. " +
+          "Then the run waits until the gateway's `/health` is 200, goes on until a request sent after the fault began is accepted (at most 30 s), then 2 s more; waits until no order is PENDING; then the carrier's signed webhook (`POST /shipping/carrier-events`) comes for every CONFIRMED order of the fault load (DELIVERED for two in three, else RETURNED, from the seed) and the run waits until each of their deliveries has ended (DELIVERED and its review requested, or RETURNED and compensated); then it checks every accepted order in the database and the store's invariants, the delivered and returned orders' among them. Times are from the fault's start.",
       },
       { kind: 'chart', id: 'faults', height: 260 },
       {
         kind: 'table',
-        headers: ['topology: fault', 'requests / accepted', '**failed** (503 / network / other)', 'answer time during the fault p50 / max', 'saga of orders sent during the fault p50 / max', 'healed / healthy', '**time to recover**', 'settled after', 'lost / not terminal / charged twice', 'deliveries after the fault (carrier webhooks: answers)', 'invariants', 'verdict'],
+        headers: [
+          'topology: fault',
+          'requests / accepted',
+          '**failed** (503 / network / other)',
+          'answer time during the fault p50 / max',
+          'saga of orders sent during the fault p50 / max',
+          'healed / healthy',
+          '**time to recover**',
+          'settled after',
+          'lost / not terminal / charged twice',
+          'deliveries after the fault (carrier webhooks: answers)',
+          'invariants',
+          'verdict',
+        ],
         rows: all.map(({ t, f }) => {
           const n503 = f.outcomes['503'] ?? 0;
           const net = f.outcomes['network error'] ?? 0;
@@ -600,7 +613,9 @@ function faultSection(results: CompareResults, faults: readonly TopologyResult[]
             `**${seconds(f.timeToRecoverMs)}**`,
             seconds(f.quietAfterMs),
             `${f.lost} / ${f.notTerminal} / ${f.chargedTwice}`,
-            f.deliveries ? `${counts(f.deliveries.sent) || 'none'}: ${counts(f.deliveries.answers) || '-'}; ${f.deliveries.ended ? 'all ended' : '**not all ended**'}` : 'n/a',
+            f.deliveries
+              ? `${counts(f.deliveries.sent) || 'none'}: ${counts(f.deliveries.answers) || '-'}; ${f.deliveries.ended ? 'all ended' : '**not all ended**'}`
+              : 'n/a',
             f.invariantViolations.length ? `VIOLATED: ${f.invariantViolations.join('; ')}` : 'hold',
             f.ok ? '**ok**' : '**FAILED**',
           ];

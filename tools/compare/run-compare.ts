@@ -721,7 +721,15 @@ async function latencyAndFaults(slot: Slot, tag: string, session: Session, conte
       progress.log(
         `${tag} fault ${f.description} for ${f.faultMs} ms at ${f.rate}/s: ${f.failed} failed requests (${f.unavailable503} x 503), ` +
           `recovered ${f.timeToRecoverMs ?? '-'} ms after the heal; lost ${f.lost}, charged twice ${f.chargedTwice}, ` +
-          `${f.deliveries ? `deliveries ${Object.entries(f.deliveries.sent).map(([e, n]) => `${n} ${e}`).join(', ') || 'none'} ${f.deliveries.ok ? 'ended' : 'DID NOT ALL END'}, ` : ''}` +
+          `${
+            f.deliveries
+              ? `deliveries ${
+                  Object.entries(f.deliveries.sent)
+                    .map(([e, n]) => `${n} ${e}`)
+                    .join(', ') || 'none'
+                } ${f.deliveries.ok ? 'ended' : 'DID NOT ALL END'}, `
+              : ''
+          }` +
           `invariants ${f.invariantViolations.length ? 'VIOLATED' : 'hold'} -> ${f.ok ? 'ok' : 'FAILED'}`,
       );
     }
