@@ -79,14 +79,37 @@ async function main(argv: readonly string[]): Promise<void> {
     }
     for (const { definition } of hosted) emit(definition.name, moduleRoleUrl(databaseUrlFor(config, definition.name)!, definition.name, config.dbRoleSecret));
   } else {
-    if (waitSeconds > 0) await untilAccepting([...new Set(hosted.map(({ definition }) => databaseUrlFor(config, definition.name)!))], waitSeconds);
-    await provision(config, hosted, emit);
+    const urls = [...new Set(hosted.map(({ definition }) => databaseUrlFor(config, definition.name)!))];
+    const deadline = Date.now() + waitSeconds * 1000;
+    for (let said = false; ;) {
+      try {
+        if (waitSeconds > 0) await untilAccepting(urls, Math.max(1, Math.ceil((deadline - Date.now()) / 1000)));
+        await provision(config, hosted, emit);
+        break;
+      } catch (error) {
+        // A server that has just come up may still go away once (an image's first start initialises,
+        // then restarts): within the wait, provisioning (idempotent) is tried again.
+        if (waitSeconds === 0 || Date.now() >= deadline || !lostConnection(error)) throw error;
+        if (!said) console.error(`provision: the database went away while provisioning (${(error as Error).message.split('\n')[0]}); trying again`);
+        said = true;
+        await sleep(1_000);
+      }
+    }
   }
   if (envDir !== undefined) console.error(`provision: wrote ${hosted.length} files <module>-database.env to ${envDir}`);
 }
 
 /** What a server that is not up yet answers: refused, not resolvable yet, or still starting (57P03). */
 const NOT_YET = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'ECONNRESET', 'ETIMEDOUT', 'EHOSTUNREACH', '57P03']);
+
+/** A connection lost or refused (not a refusal of the request itself): worth another try while waiting. */
+function lostConnection(error: unknown): boolean {
+  const { code, message } = error as { code?: string; message?: string };
+  if (code !== undefined && NOT_YET.has(code)) return true;
+  return /cannot reach the database|Connection terminated|connection timeout|ECONNREFUSED|ECONNRESET|the database system is (starting up|shutting down)|terminating connection due to administrator command/i.test(
+    message ?? '',
+  );
+}
 
 /** --wait: polls each admin URL until it accepts a connection, one line when it starts waiting. */
 async function untilAccepting(urls: readonly string[], seconds: number): Promise<void> {
