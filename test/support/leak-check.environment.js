@@ -24,6 +24,8 @@ export default class LeakCheckEnvironment extends TestEnvironment {
   async setup() {
     await super.setup();
     this.before = tally(process.getActiveResourcesInfo());
+    this.handlesBefore = new Set(process._getActiveHandles?.() ?? []);
+    worker.files.push(relative(this.rootDir, this.testPath));
   }
 
   async teardown() {
@@ -37,8 +39,50 @@ export default class LeakCheckEnvironment extends TestEnvironment {
     if (left.length > 0) {
       process.stderr.write(`\n!!! ${relative(this.rootDir, this.testPath)} left open after its tests: ${left.join(', ')}\n`);
     }
+    // Whatever this file opened and still holds (even within the counts above): named by file if jest must kill the worker.
+    for (const handle of process._getActiveHandles?.() ?? []) {
+      if (!this.handlesBefore.has(handle) && !worker.openedBy.has(handle)) worker.openedBy.set(handle, relative(this.rootDir, this.testPath));
+    }
     await super.teardown();
   }
+}
+
+/**
+ * Once per worker process: jest asks a worker to end and, 500 ms later, sends it SIGTERM if something still keeps
+ * it alive ("A worker process has failed to exit gracefully", naming nothing). Something the per-file check above did
+ * not see (opened after a file's teardown, or closed only later): this says what it is, and which file opened it.
+ */
+const worker =
+  globalThis[Symbol.for('monolith-first.leak-check')] ?? (globalThis[Symbol.for('monolith-first.leak-check')] = { files: [], openedBy: new Map() });
+if (!worker.listening) {
+  worker.listening = true;
+  process.once('SIGTERM', () => {
+    const handles = (process._getActiveHandles?.() ?? []).filter((handle) => ![0, 1, 2].includes(handle?._handle?.fd));
+    const lines = handles.map(
+      (handle) => `  ${describeHandle(handle)} (opened by ${worker.openedBy.get(handle) ?? 'a file after its teardown, or the worker'})`,
+    );
+    const resources = process.getActiveResourcesInfo().filter((name) => name !== 'TTYWrap' && name !== 'PipeWrap');
+    process.stderr.write(
+      `\n!!! a jest worker kept alive after its last file, by: ${resources.join(', ') || 'nothing node names'}\n${lines.join('\n')}\n` +
+        `    the files it ran, the last one last: ${worker.files.slice(-5).join(', ')}\n`,
+    );
+    process.exit(143);
+  });
+}
+
+function describeHandle(handle) {
+  const kind = handle?.constructor?.name ?? typeof handle;
+  if (handle?.spawnargs) return `${kind} ${handle.spawnargs.join(' ').slice(0, 160)} (pid ${handle.pid})`;
+  if (typeof handle?.remotePort === 'number') return `${kind} to ${handle.remoteAddress}:${handle.remotePort}`;
+  if (typeof handle?.address === 'function') {
+    try {
+      const address = handle.address();
+      if (address) return `${kind} on ${typeof address === 'string' ? address : `${address.address}:${address.port}`}`;
+    } catch {
+      // not bound
+    }
+  }
+  return kind;
 }
 
 /** The handles keeping the loop alive, by type, less the process's own stdin, stdout and stderr. */

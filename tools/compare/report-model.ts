@@ -226,6 +226,7 @@ function verdictSection(results: CompareResults): Section {
     if (t.status === 'failed') items.push(`${t.name}: **FAILED**: ${t.reason}`);
     if (t.scenario?.invariantViolations.length)
       items.push(`${t.name}: invariants **violated** after the scenario: ${t.scenario.invariantViolations.join('; ')}`);
+    if (t.scenario?.unmet?.length) items.push(`${t.name}: the scenario's steps **not as the contract says**: ${t.scenario.unmet.join('; ')}`);
     if (t.faults?.length) {
       items.push(
         `Faults in ${t.name}: ${t.faults

@@ -74,7 +74,8 @@ export interface TopologyResult {
   readonly startupMs?: number;
   /** Wall time of each part for this topology, ms. */
   readonly phaseMs: Readonly<Record<string, number>>;
-  readonly scenario?: { readonly steps: number; readonly invariantViolations: readonly string[] };
+  /** unmet: steps whose answer is not the one the script names, and orders that never settled (scenario.ts, unmetExpectations). */
+  readonly scenario?: { readonly steps: number; readonly invariantViolations: readonly string[]; readonly unmet: readonly string[] };
   /** The saturation run: closed loop, as many orders as the store accepts. */
   readonly performance?: LoadResult;
   /** The same saturation load spread over `options.spread` products (no single row lock to queue on). */

@@ -24,7 +24,7 @@ import type { Progress } from './progress.js';
 import { runRatePoint, type RatePoint } from './rate-load.js';
 import { ratiosOf } from './ratios.js';
 import type { CompareResults, EquivalenceResult, TopologyResult } from './results.js';
-import { COMPARE_CARRIER_SECRET, COMPARE_DELIVERY_ENV, runScenario } from './scenario.js';
+import { COMPARE_CARRIER_SECRET, COMPARE_DELIVERY_ENV, runScenario, unmetExpectations } from './scenario.js';
 import { slowModules } from './slow-modules.js';
 
 export interface CompareRun {
@@ -227,7 +227,7 @@ export async function runCompare(
     topologies.every((t) => t.status !== 'failed') &&
     (equivalence === null || equivalence.verdict !== 'different') &&
     topologies.every((t) => !t.faults || t.faults.every((f) => f.ok)) &&
-    topologies.every((t) => !t.scenario || t.scenario.invariantViolations.length === 0) &&
+    topologies.every((t) => !t.scenario || (t.scenario.invariantViolations.length === 0 && t.scenario.unmet.length === 0)) &&
     slow.length === 0;
   const finishedAt = new Date();
   const cpu = cpus();
@@ -509,10 +509,12 @@ async function runEquivalence(slot: Slot, tag: string, session: Session, context
   const state = await readFinalState(slot.database!.url, normaliser);
   context.runs.set(slot.name, { transcript: normalised, state });
   const violations = await storeInvariantViolations(slot.database!.url);
-  slot.result.scenario = { steps: transcript.length, invariantViolations: violations };
+  const unmet = unmetExpectations(transcript);
+  slot.result.scenario = { steps: transcript.length, invariantViolations: violations, unmet };
   (slot.result.phaseMs as Record<string, number>).equivalence = Math.round(performance.now() - t0);
   progress.log(
-    `${tag} scenario: ${transcript.length} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s${violations.length ? `, INVARIANTS VIOLATED: ${violations.join('; ')}` : ''}`,
+    `${tag} scenario: ${transcript.length} steps in ${((performance.now() - t0) / 1000).toFixed(1)} s${violations.length ? `, INVARIANTS VIOLATED: ${violations.join('; ')}` : ''}` +
+      `${unmet.length ? `, STEPS NOT AS THE CONTRACT SAYS: ${unmet.join('; ')}` : ''}`,
   );
 }
 
@@ -530,7 +532,10 @@ async function bringUpOnHosts(slot: Slot, tag: string, context: Context, output:
   const harness = await MultiHost.start({
     topology: slot.name.replace(ON_HOSTS, ''),
     delayMs: options.hostsDelayMs,
-    envOverrides: { LOG_LEVEL: 'error', ...slot.extraEnv },
+    // As on this machine's topologies: the scenario's carrier secret (the rendered Secret gives it to the Shipping
+    // hosts only) and its review delay, so that its deliveries settle.
+    carrierSecret: COMPARE_CARRIER_SECRET,
+    envOverrides: { LOG_LEVEL: 'error', ...COMPARE_DELIVERY_ENV, ...slot.extraEnv },
     // compare's own Ctrl-C handler stops every session (cleanups), this one with it.
     handleSignals: false,
     onLine: (host, line) => {

@@ -372,3 +372,21 @@ export async function runScenario(baseUrl: string, adminUrl: string, seed: numbe
     await admin.end();
   }
 }
+
+/**
+ * What the transcript itself says went wrong, whatever the other topologies did: a step whose label
+ * names the status the contract answers ("… (409)", "… (204, changes nothing)") and got another, or an
+ * order that never settled. Comparing topologies finds where they differ; this finds what they all got
+ * wrong alike (a carrier secret the store does not share answers 401 everywhere, and the delivery
+ * section then tests nothing).
+ */
+export function unmetExpectations(transcript: readonly TranscriptEntry[]): string[] {
+  const unmet: string[] = [];
+  for (const entry of transcript) {
+    const named = /\((\d{3})\b[^)]*\)\s*$/.exec(entry.label);
+    if (named && entry.seen.status !== Number(named[1])) unmet.push(`#${entry.n} ${entry.label}: answered ${entry.seen.status}`);
+    const outcome = entry.seen.body as { settled?: boolean; why?: string } | null;
+    if (entry.request.startsWith('(wait until') && outcome?.settled !== true) unmet.push(`#${entry.n} ${entry.label}: ${outcome?.why ?? 'not settled'}`);
+  }
+  return unmet;
+}

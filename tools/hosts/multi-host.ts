@@ -30,6 +30,11 @@ export interface MultiHostOptions {
   readonly handleSignals?: boolean;
   /** Variables over the manifests' (a test's shorter deadlines): said in the report, never silent. */
   readonly envOverrides?: Readonly<Record<string, string>>;
+  /**
+   * The carrier's webhook secret the rendered Secret holds (its key, CARRIER_WEBHOOK_SECRET, reaches the
+   * Shipping hosts only, as on a cluster): a caller that signs carrier events must know it; random otherwise.
+   */
+  readonly carrierSecret?: string;
 }
 
 export interface StoreHost {
@@ -112,7 +117,7 @@ export class MultiHost {
       modules,
       adminUrl: `postgres://postgres:${adminPassword}@${DATABASE_HOST_NAME}:5432/store`,
       roleSecret: randomBytes(16).toString('hex'),
-      carrierSecret: randomBytes(16).toString('hex'),
+      carrierSecret: options.carrierSecret ?? randomBytes(16).toString('hex'),
       extraUsers,
     });
     const network = HostNetwork.create();
