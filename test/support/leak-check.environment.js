@@ -1,3 +1,4 @@
+import { writeSync } from 'node:fs';
 import { relative } from 'node:path';
 import { TestEnvironment } from 'jest-environment-node';
 
@@ -62,12 +63,18 @@ if (!worker.listening) {
       (handle) => `  ${describeHandle(handle)} (opened by ${worker.openedBy.get(handle) ?? 'a file after its teardown, or the worker'})`,
     );
     const resources = process.getActiveResourcesInfo().filter((name) => name !== 'TTYWrap' && name !== 'PipeWrap');
-    process.stderr.write(
+    // Straight to the descriptor: whatever state process.stderr is in by now.
+    writeSync(
+      2,
       `\n!!! a jest worker kept alive after its last file, by: ${resources.join(', ') || 'nothing node names'}\n${lines.join('\n')}\n` +
         `    the files it ran, the last one last: ${worker.files.slice(-5).join(', ')}\n`,
     );
     process.exit(143);
   });
+  // Nothing keeps the worker any more (jest has let go of it): leave now. A natural exit tears down every test
+  // file's module registry and context first, which after a full run's share of files took longer than the
+  // 500 ms jest waits before it kills a worker ("failed to exit gracefully", with nothing left open to name).
+  process.once('beforeExit', () => process.exit(process.exitCode ?? 0));
 }
 
 function describeHandle(handle) {
