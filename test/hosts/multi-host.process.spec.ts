@@ -11,9 +11,10 @@ import { recordSkip } from '../support/skipped-suites.js';
  * The topologies on hosts of their own (issue 26, item 4): every process in a network namespace
  * of its own, PostgreSQL and a 3-node NATS cluster on hosts of their own, each store process with
  * the environment deploy/k8s gives its container (rendered by `kubectl kustomize`), every link
- * delayed 0.5 ms each way. The store-api scenario of `npm run compare` (96 steps: every path of
- * the checkout saga, idempotency, notifications, bad input) gives the same answers and final
- * state in the three topologies, and the store's invariants hold. Then a partition of one module's
+ * delayed 0.5 ms each way. The store-api scenario of `npm run compare` (146 steps: every path of
+ * the checkout saga, idempotency, deliveries through the carrier's signed webhook, notifications,
+ * bad input) answers each step as its script says, gives the same answers and final state in the
+ * three topologies, and the store's invariants hold. Then a partition of one module's
  * host: its routes answer 503, the gateway stays ready, everything completes after the heal.
  * Needs root, iproute2, nftables, kubectl, nats-server, PostgreSQL: skipped loudly elsewhere,
  * failed under CI=true. Runs from the build (`npm run build` first).
