@@ -54,7 +54,7 @@ export default class LeakCheckEnvironment extends TestEnvironment {
  * not see (opened after a file's teardown, or closed only later): this says what it is, and which file opened it.
  */
 const worker =
-  globalThis[Symbol.for('monolith-first.leak-check')] ?? (globalThis[Symbol.for('monolith-first.leak-check')] = { files: [], openedBy: new Map() });
+  globalThis[Symbol.for('monolith-first.leak-check')] ?? (globalThis[Symbol.for('monolith-first.leak-check')] = { files: [], openedBy: new WeakMap() });
 if (!worker.listening) {
   worker.listening = true;
   process.once('SIGTERM', () => {
