@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
 import { Agent, request as httpRequest } from 'node:http';
-import { cpus } from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { discoverModules } from '../src/platform/modules/module-discovery.js';
@@ -137,8 +139,8 @@ const LOAD_CHILD = 'load generator (child, nice 19)';
 
 type GeneratorJob =
   | { readonly kind: 'capacity'; readonly base: string; readonly adminUrl: string; readonly customer: string }
-  | { readonly kind: 'open'; readonly base: string; readonly rate: number; readonly topology: string }
-  | { readonly kind: 'flood'; readonly base: string };
+  | { readonly kind: 'open'; readonly base: string; readonly rate: number; readonly topology: string; readonly out: string }
+  | { readonly kind: 'flood'; readonly base: string; readonly out: string };
 
 /** What a signal must stop before the bench exits: the topology of the moment and its database. */
 let cleanup: (() => Promise<void>) | undefined;
@@ -256,7 +258,7 @@ async function measure(
         admin,
         database.url,
         new ProcessSampler(targets, postmaster),
-        () => LoadChild.start({ kind: 'open', base, rate: offered, topology }).answers(),
+        () => LoadChild.start({ kind: 'open', base, rate: offered, topology, out: answersFile() }).answers(),
         DURATION_S,
       );
       console.error(`  [${topology}] capacity again, between the open loop and the flood`);
@@ -272,7 +274,7 @@ async function measure(
         admin,
         database.url,
         new ProcessSampler(targets, postmaster),
-        () => LoadChild.start({ kind: 'flood', base }).answers(),
+        () => LoadChild.start({ kind: 'flood', base, out: answersFile() }).answers(),
         FLOOD_DURATION_S,
       );
       const admission = await admissionMetrics(running.map((p) => p.port));
@@ -474,13 +476,22 @@ async function measureCapacity(base: string, adminUrl: string, customer: string,
 /** The running load generator, if any (its CPU is sampled as LOAD_CHILD). */
 let loadChild: ChildProcess | undefined;
 
-/** The child that makes the load (`--generate`), at nice 19; its answers come as one JSON line on its stdout. */
+/**
+ * Where a load child writes its answers (JSON): a file, not its stdout, which a process that exits at once
+ * leaves cut short past a pipe's 64 KiB (an open loop's refusal latencies are a few hundred KiB).
+ */
+function answersFile(): string {
+  return join(mkdtempSync(join(tmpdir(), 'bench-overload-')), 'answers.json');
+}
+
+/** The child that makes the load (`--generate`), at nice 19; its answers come in the job's `out` file. */
 class LoadChild {
-  private output = '';
   readonly exited: Promise<number | null>;
 
-  private constructor(private readonly child: ChildProcess) {
-    child.stdout!.on('data', (chunk: Buffer) => (this.output += chunk.toString()));
+  private constructor(
+    private readonly child: ChildProcess,
+    private readonly job: GeneratorJob,
+  ) {
     this.exited = new Promise((resolve, reject) => {
       child.once('error', (error) => reject(new Error(`starting the load generator (nice): ${error.message}`)));
       child.once('exit', (code) => resolve(code));
@@ -494,16 +505,21 @@ class LoadChild {
 
   static start(job: GeneratorJob): LoadChild {
     const args = [...process.execArgv, fileURLToPath(import.meta.url), '--generate', JSON.stringify(job), ...process.argv.slice(2)];
-    const child = spawn('nice', ['-n', '19', process.execPath, ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawn('nice', ['-n', '19', process.execPath, ...args], { stdio: ['ignore', 'inherit', 'inherit'] });
     loadChild = child;
-    return new LoadChild(child);
+    return new LoadChild(child, job);
   }
 
   /** The load's answers, once it has run its course. */
   async answers(): Promise<Answers> {
     const code = await this.exited;
     if (code !== 0) throw new Error(`the load generator exited with ${code}`);
-    return JSON.parse(this.output) as Answers;
+    if (!('out' in this.job)) throw new Error('this load answers nothing');
+    try {
+      return JSON.parse(readFileSync(this.job.out, 'utf8')) as Answers;
+    } finally {
+      rmSync(dirname(this.job.out), { recursive: true, force: true });
+    }
   }
 
   /** Ends a load that runs until told (the capacity's sessions): SIGTERM, and its exit. */
@@ -528,9 +544,9 @@ async function generate(job: GeneratorJob): Promise<void> {
       onTick: (text) => process.stderr.write(`\r  [${job.topology}] ${text}   `),
     });
     process.stderr.write('\n');
-    process.stdout.write(JSON.stringify(countAnswers(run.samples)));
+    writeFileSync(job.out, JSON.stringify(countAnswers(run.samples)));
   } else if (job.kind === 'flood') {
-    process.stdout.write(JSON.stringify(await closedLoopFlood(job.base)));
+    writeFileSync(job.out, JSON.stringify(await closedLoopFlood(job.base)));
   } else {
     await capacitySessions(job.base, job.adminUrl, job.customer);
   }
