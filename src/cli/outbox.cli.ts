@@ -36,8 +36,9 @@ async function main(argv: readonly string[]): Promise<void> {
   if (eventId !== undefined && !/^[0-9a-f-]{36}$/i.test(eventId)) throw new UsageError(`'${eventId}' is not an event id`);
   Logger.overrideLogger(['error']);
   const config = loadConfig({ ...process.env, MODULES: module }, names);
+  // An operator's command answers at once: no waiting for a database that is away (the store's start-up does).
   const databases = await ModuleDatabases.open(
-    config,
+    { ...config, databaseStartupWaitMs: 0 },
     modules.filter((m) => m.definition.name === module),
   );
   try {

@@ -138,7 +138,8 @@ async function untilAccepting(urls: readonly string[], seconds: number): Promise
 
 /** Connects with the admin URL: roles, schemas, migrations; `emit` gets each module's role URL. */
 async function provision(config: AppConfig, hosted: readonly DiscoveredModule[], emit: (module: string, url: string) => void): Promise<void> {
-  const databases = await ModuleDatabases.open(config, hosted);
+  // At once: `--wait` is provisioning's own wait, and says so.
+  const databases = await ModuleDatabases.open({ ...config, databaseStartupWaitMs: 0 }, hosted);
   try {
     for (const { definition } of hosted) {
       const url = databases.connectionUrl(definition.name);

@@ -52,7 +52,8 @@ async function main(argv: readonly string[]): Promise<void> {
   const chosen = modules.filter((m) => only === undefined || m.definition.name === only);
   Logger.overrideLogger(['error']);
   const config = loadConfig({ ...process.env, MODULES: chosen.map((m) => m.definition.name).join(',') }, names);
-  const databases = await ModuleDatabases.open(config, chosen);
+  // An operator's command answers at once: no waiting for a database that is away (the store's start-up does).
+  const databases = await ModuleDatabases.open({ ...config, databaseStartupWaitMs: 0 }, chosen);
   try {
     let found = 0;
     for (const { definition } of chosen) {

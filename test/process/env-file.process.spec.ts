@@ -40,7 +40,7 @@ it('the real environment wins over .env', async () => {
 
 it('ENV_FILE=none reads no .env', async () => {
   writeFileSync(join(dir, '.env'), 'MODULES=billing\n');
-  const result = await runStoreToExit({ DATABASE_URL: UNREACHABLE_DB, ENV_FILE: 'none' }, 20_000, { cwd: dir });
+  const result = await runStoreToExit({ DATABASE_URL: UNREACHABLE_DB, DATABASE_STARTUP_WAIT_MS: '0', ENV_FILE: 'none' }, 20_000, { cwd: dir });
   expect(result.stderr).toMatch(/cannot reach the database/);
 }, 30_000);
 

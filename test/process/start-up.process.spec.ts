@@ -48,7 +48,7 @@ describe('bad configuration fails fast with one line on stderr', () => {
   it.each(cases)(
     '%s',
     async (_, env, mentions) => {
-      const result = await runStoreToExit({ DATABASE_URL: UNREACHABLE_DB, ...env });
+      const result = await runStoreToExit({ DATABASE_URL: UNREACHABLE_DB, DATABASE_STARTUP_WAIT_MS: '0', ...env });
       expectOneLineFailure(result);
       expect(result.stderr).toMatch(mentions);
     },
@@ -56,7 +56,7 @@ describe('bad configuration fails fast with one line on stderr', () => {
   );
 
   it('an unreachable database, without echoing its password', async () => {
-    const result = await runStoreToExit({ DATABASE_URL: 'postgres://postgres:s3cret-pw@127.0.0.1:1/none' });
+    const result = await runStoreToExit({ DATABASE_URL: 'postgres://postgres:s3cret-pw@127.0.0.1:1/none', DATABASE_STARTUP_WAIT_MS: '1000' });
     expectOneLineFailure(result);
     expect(result.stderr).toMatch(/cannot reach the database/);
     expect(result.stderr + result.stdout).not.toContain('s3cret-pw');

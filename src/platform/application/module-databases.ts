@@ -60,21 +60,32 @@ export class ModuleDatabases {
           adminUrl = embedded.url;
         }
         const url = adminUrl;
-        const provisioned = await reachable(definition.name, adminUrl, () => provisionModule(url, definition.name, config.dbRoleSecret));
-        const source = await createModuleDataSource({
-          module: definition.name,
-          url: provisioned.url,
-          entities: definition.entities,
-          migrationsDir,
-          platformMigrations: PLATFORM_MIGRATIONS,
-          poolSize: config.dbPoolSize,
+        const { source, provisionedUrl, applied } = await waitingForTheDatabase(definition.name, url, config.databaseStartupWaitMs, logger, async () => {
+          const provisioned = await reachable(definition.name, url, () => provisionModule(url, definition.name, config.dbRoleSecret));
+          const opened = await createModuleDataSource({
+            module: definition.name,
+            url: provisioned.url,
+            entities: definition.entities,
+            migrationsDir,
+            platformMigrations: PLATFORM_MIGRATIONS,
+            poolSize: config.dbPoolSize,
+          });
+          try {
+            await reachable(definition.name, url, () => opened.initialize());
+            return {
+              source: opened,
+              provisionedUrl: provisioned.url,
+              applied: await reachable(definition.name, url, () => migrateAlone(opened, definition.name)),
+            };
+          } catch (error) {
+            await opened.destroy().catch(() => {});
+            throw error;
+          }
         });
-        await reachable(definition.name, adminUrl, () => source.initialize());
         sources.set(definition.name, source);
-        urls.set(definition.name, provisioned.url);
-        const applied = await migrateAlone(source, definition.name);
+        urls.set(definition.name, provisionedUrl);
         logger.log(
-          `${definition.name}: schema '${definition.name}' ready as role '${new URL(provisioned.url).username}'` +
+          `${definition.name}: schema '${definition.name}' ready as role '${new URL(provisionedUrl).username}'` +
             (applied.length > 0 ? `, applied ${applied.map((m) => m.name).join(', ')}` : ', migrations up to date'),
         );
       }
@@ -144,6 +155,37 @@ async function reachable<T>(module: string, url: string, action: () => Promise<T
       /timeout|terminated|connect/i.test(message ?? '');
     if (!connectionProblem) throw error;
     const reason = code === '3D000' ? 'database does not exist' : code?.startsWith('28') ? 'authentication failed' : (message ?? code);
-    throw new ConfigurationError(`cannot reach the database of module '${module}' at ${redactUrl(url)}: ${reason}`);
+    const unreachable = new ConfigurationError(`cannot reach the database of module '${module}' at ${redactUrl(url)}: ${reason}`);
+    // A server that refuses or drops connections may be restarting: worth waiting for. Not a wrong password or database.
+    if (code !== '3D000' && !code?.startsWith('28')) TRANSIENT.add(unreachable);
+    throw unreachable;
+  }
+}
+
+/** Errors of `reachable` that a restarting server gives (and a stopped one: a start-up waits a while for either). */
+const TRANSIENT = new WeakSet<object>();
+
+/**
+ * Runs `open` (provision, connect, migrate: each idempotent) until it succeeds, or fails otherwise than by a
+ * database that refuses or drops connections, or `waitMs` has passed: a process started while its PostgreSQL
+ * restarts (a deploy, the explorer's SIGKILL and restart overlapping a PostgreSQL restart) comes up when it is
+ * back, instead of exiting. Said once when it starts waiting, with the variable that bounds it.
+ */
+async function waitingForTheDatabase<T>(module: string, url: string, waitMs: number, logger: Logger, open: () => Promise<T>): Promise<T> {
+  const deadline = Date.now() + waitMs;
+  let delayMs = 200;
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await open();
+    } catch (error) {
+      if (!TRANSIENT.has(error as object) || Date.now() + delayMs > deadline) throw error;
+      if (attempt === 1) {
+        logger.warn(
+          `waiting for the database of module '${module}' at ${redactUrl(url)} (${(error as Error).message.replace(/^.*: /, '')}): up to ${Math.round(waitMs / 1000)} s, DATABASE_STARTUP_WAIT_MS`,
+        );
+      }
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      delayMs = Math.min(2_000, delayMs * 2);
+    }
   }
 }

@@ -23,6 +23,12 @@ export interface AppConfig {
   /** `relocatable`: the default data directory, which a root-run store may keep elsewhere (EMBEDDED_PG_DIR unset). */
   readonly embeddedPostgres: { readonly port: number; readonly dataDir: string; readonly relocatable: boolean };
   readonly dbPoolSize: number;
+  /**
+   * How long a starting process waits for a database that refuses or drops its connections (a server
+   * restarting) before it gives up with one line (DATABASE_STARTUP_WAIT_MS; 0: at once). Authentication
+   * failures and a missing database are not waited for: no restart mends them.
+   */
+  readonly databaseStartupWaitMs: number;
   readonly serviceToken: string | undefined;
   /** CONSOLE_TOKEN: the operator console's admin token; the console is off without one (ADR 40). */
   readonly consoleToken: string | undefined;
@@ -79,6 +85,7 @@ export function loadConfig(env: Env, knownModules: readonly string[]): AppConfig
       relocatable: nonEmpty(env.EMBEDDED_PG_DIR) === undefined,
     },
     dbPoolSize: parseInteger(env.DB_POOL_SIZE, 'DB_POOL_SIZE', 5, 1, 100),
+    databaseStartupWaitMs: parseInteger(env.DATABASE_STARTUP_WAIT_MS, 'DATABASE_STARTUP_WAIT_MS', 30_000, 0, 3_600_000),
     serviceToken: nonEmpty(env.SERVICE_TOKEN),
     consoleToken: parseConsoleToken(env.CONSOLE_TOKEN),
     natsCredentials: parseNatsCredentials(env),
