@@ -149,6 +149,11 @@ async function reachable<T>(module: string, url: string, action: () => Promise<T
       code === 'ENOTFOUND' ||
       code === 'EAI_AGAIN' ||
       code === 'ETIMEDOUT' ||
+      code === 'ECONNRESET' ||
+      // The server shutting down or starting up (a restart, a failover): 57P01 admin shutdown, 57P03 cannot connect now.
+      code === '57P01' ||
+      code === '57P02' ||
+      code === '57P03' ||
       code === '28P01' ||
       code === '28000' ||
       code === '3D000' ||
