@@ -529,7 +529,7 @@ class LoadChild {
   }
 }
 
-/** The child's side: runs `job`, answers on stdout, exits. */
+/** The child's side: runs `job`, writes its answers to the job's `out` file (the open loop, the flood), exits. */
 async function generate(job: GeneratorJob): Promise<void> {
   if (job.kind === 'open') {
     const body = orderBody(OPEN_CUSTOMER);
