@@ -17,6 +17,7 @@ import { freePortRange, natsReachable } from '../tools/support/network.js';
 import { findProcess } from '../tools/support/proc.js';
 import { storeInvariantViolations, waitForQuiet } from '../tools/support/store-invariants.js';
 import { TopologyProcesses } from '../tools/topology/topology-processes.js';
+import { STATEMENT_PROFILE_SETTINGS, StatementProfile } from './support/statement-profile.js';
 import { option, printTable } from './support/stats.js';
 
 /**
@@ -56,7 +57,9 @@ import { option, printTable } from './support/stats.js';
  *
  * Usage: npm run bench:overload [-- --topologies monolith,microservices --duration 60
  *        --multiple 4 --warm-up 15 --capacity-duration 20 --capacity-sessions 64
- *        --flood-connections 96 --flood-duration 60 --flood-unkeyed]
+ *        --flood-connections 96 --flood-duration 60 --flood-unkeyed --statements]
+ * --statements: what the store asks of PostgreSQL per confirmed order in each phase
+ * (pg_stat_statements on the embedded server, which it then preloads; not with DATABASE_URL).
  */
 
 const TOPOLOGIES = stringOption('topologies', 'monolith,microservices').split(',');
@@ -74,6 +77,7 @@ const WARM_UP_S = option('warm-up', 15);
 const FLOOD_CONNECTIONS = option('flood-connections', 96);
 const FLOOD_DURATION_S = option('flood-duration', DURATION_S);
 const FLOOD_KEYED = !process.argv.includes('--flood-unkeyed');
+const STATEMENTS = process.argv.includes('--statements');
 const TARGET_GOODPUT_RATIO = 0.9;
 const SKU = 'BENCH-OVERLOAD';
 const OPEN_CUSTOMER = 'overload';
@@ -161,7 +165,7 @@ async function main(): Promise<void> {
   const privateNats = natsBinary ? await PrivateNatsServer.start(natsBinary) : undefined;
   stopNats = privateNats ? () => privateNats.stop() : undefined;
   const natsUrl = privateNats?.url ?? process.env.NATS_URL ?? 'nats://127.0.0.1:4222';
-  const server = await startDatabaseServer();
+  const server = await startDatabaseServer({ settings: STATEMENTS ? STATEMENT_PROFILE_SETTINGS : undefined });
   const postmaster = await server.postmasterPid().catch(() => undefined);
   console.error(`overload bench: node ${process.version}, ${cpus().length} CPUs, ${server.description}; topologies ${TOPOLOGIES.join(', ')}`);
   const rows: Row[] = [];
@@ -202,6 +206,7 @@ async function measure(
   postmaster: number | undefined,
 ): Promise<Row> {
   const database = await server.freshDatabase(`bench_overload_${topology.replace(/[^a-z0-9]/g, '_')}`);
+  const statements = STATEMENTS ? await StatementProfile.open(database.url) : undefined;
   const prefix = `ovl${randomBytes(4).toString('hex')}`;
   const output: string[] = [];
   const processes = await TopologyProcesses.start({
@@ -241,7 +246,7 @@ async function measure(
     const warm = await measureCapacity(base, database.url, 'warm-up', new ProcessSampler(targets, postmaster), WARM_UP_S);
     await waitForQuiet(database.url, 120_000);
     console.error(`  [${topology}] warmed up at ${warm.perSecond.toFixed(1)}/s (not counted); capacity before the overload`);
-    const before = await measureCapacity(base, database.url, 'capacity-before', new ProcessSampler(targets, postmaster));
+    const before = await measureCapacity(base, database.url, 'capacity-before', new ProcessSampler(targets, postmaster), CAPACITY_DURATION_S, statements);
     if (!(before.perSecond > 0)) throw new Error(`no capacity measured\n${output.join('\n')}`);
     await waitForQuiet(database.url, 120_000);
     const capacity = before.perSecond;
@@ -260,9 +265,10 @@ async function measure(
         new ProcessSampler(targets, postmaster),
         () => LoadChild.start({ kind: 'open', base, rate: offered, topology, out: answersFile() }).answers(),
         DURATION_S,
+        statements,
       );
       console.error(`  [${topology}] capacity again, between the open loop and the flood`);
-      const between = await measureCapacity(base, database.url, 'capacity-between', new ProcessSampler(targets, postmaster));
+      const between = await measureCapacity(base, database.url, 'capacity-between', new ProcessSampler(targets, postmaster), CAPACITY_DURATION_S, statements);
       await waitForQuiet(database.url, 120_000);
       console.error(
         `  [${topology}] flood: ${FLOOD_CONNECTIONS} connections retrying at once${FLOOD_KEYED ? ' (same Idempotency-Key until accepted)' : ''} for ${FLOOD_DURATION_S} s`,
@@ -276,11 +282,12 @@ async function measure(
         new ProcessSampler(targets, postmaster),
         () => LoadChild.start({ kind: 'flood', base, out: answersFile() }).answers(),
         FLOOD_DURATION_S,
+        statements,
       );
       const admission = await admissionMetrics(running.map((p) => p.port));
       // Once more after the overload: other workloads on the machine come and go.
       console.error(`  [${topology}] capacity again, after the overload`);
-      const after = await measureCapacity(base, database.url, 'capacity-after', new ProcessSampler(targets, postmaster));
+      const after = await measureCapacity(base, database.url, 'capacity-after', new ProcessSampler(targets, postmaster), CAPACITY_DURATION_S, statements);
       await waitForQuiet(database.url, 120_000);
       const { rows: capacityEnds } = await admin.query<{ ms: number }>(
         `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE customer_id LIKE 'capacity-%'`,
@@ -291,6 +298,7 @@ async function measure(
         const capacity = (around[0].perSecond + around[1].perSecond) / 2;
         return { ...phase, capacity, goodputRatio: phase.completedPerSecond / capacity };
       };
+      statements?.print(`[${topology}]`, 'confirmed order');
       return {
         topology,
         uptime,
@@ -315,6 +323,7 @@ async function measure(
     throw error;
   } finally {
     cleanup = undefined;
+    await statements?.close();
     await processes.stop();
     if (topology !== 'monolith') await deleteEventStream(natsUrl, prefix).catch(() => {});
     await database.drop();
@@ -335,7 +344,9 @@ async function overloadPhase(
   sampler: ProcessSampler,
   load: () => Promise<Answers>,
   durationS: number,
+  statements?: StatementProfile,
 ): Promise<Omit<Phase, 'goodputRatio' | 'capacity'>> {
+  await statements?.reset();
   const {
     rows: [{ t: loadStart }],
   } = await admin.query<{ t: Date }>('SELECT clock_timestamp() AS t');
@@ -359,6 +370,7 @@ async function overloadPhase(
     [customer, loadStart],
   );
   const confirmed = byStatus.find((r) => r.status === 'CONFIRMED')?.n ?? 0;
+  await statements?.record(name, confirmed);
   const cancelledRows = byStatus.filter((r) => r.status === 'CANCELLED');
   const endMs = ends.map((r) => Number(r.ms));
   return {
@@ -448,7 +460,14 @@ async function closedLoopFlood(base: string): Promise<Answers> {
  * all of them every 10 ms) before placing the next; a refused one waits 50 ms.
  * Counted over CAPACITY_DURATION_S after CAPACITY_WARM_UP_S, by the database's clock.
  */
-async function measureCapacity(base: string, adminUrl: string, customer: string, sampler: ProcessSampler, durationS = CAPACITY_DURATION_S): Promise<Capacity> {
+async function measureCapacity(
+  base: string,
+  adminUrl: string,
+  customer: string,
+  sampler: ProcessSampler,
+  durationS = CAPACITY_DURATION_S,
+  statements?: StatementProfile,
+): Promise<Capacity> {
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
   const load = LoadChild.start({ kind: 'capacity', base, adminUrl, customer });
@@ -457,6 +476,7 @@ async function measureCapacity(base: string, adminUrl: string, customer: string,
     const {
       rows: [{ t: from }],
     } = await admin.query<{ t: Date }>('SELECT clock_timestamp() AS t');
+    await statements?.reset();
     sampler.start();
     await sleep(durationS * 1000);
     const { processes } = sampler.stop();
@@ -466,6 +486,7 @@ async function measureCapacity(base: string, adminUrl: string, customer: string,
       `SELECT clock_timestamp() AS t, (SELECT count(*)::int FROM orders.orders WHERE customer_id = $2 AND status = 'CONFIRMED' AND updated_at >= $1) AS n`,
       [from, customer],
     );
+    await statements?.record(customer, n);
     return { perSecond: n / ((to.getTime() - from.getTime()) / 1000), cpuMsPerCheckout: storeCpuMs(processes) / n };
   } finally {
     await load.stop();

@@ -21,7 +21,11 @@ export interface DatabaseServer {
 
 export type { FreshDatabase };
 
-export async function startDatabaseServer(): Promise<DatabaseServer> {
+/**
+ * `settings` (`-c name=value`) apply to an embedded server this starts; DATABASE_URL's server
+ * keeps its own (a caller that needs one, say pg_stat_statements, checks for it).
+ */
+export async function startDatabaseServer(options: { settings?: Readonly<Record<string, string>> } = {}): Promise<DatabaseServer> {
   let embedded: EmbeddedServer | undefined;
   let serverUrl = process.env.DATABASE_URL;
   let description = 'DATABASE_URL';
@@ -29,7 +33,7 @@ export async function startDatabaseServer(): Promise<DatabaseServer> {
     const port = Number(process.env.COMPARE_PG_PORT ?? 54332);
     // Under the system temp dir: run as root, Postgres runs as `postgres`, which may not enter the checkout.
     const dataDir = process.env.COMPARE_PG_DIR ?? join(tmpdir(), `monolith-first-compare-postgres-${port}`);
-    embedded = await startEmbeddedPostgres({ dataDir, port });
+    embedded = await startEmbeddedPostgres({ dataDir, port, settings: options.settings });
     serverUrl = embedded.url;
     description = `embedded PostgreSQL (port ${port}, ${dataDir})`;
   }

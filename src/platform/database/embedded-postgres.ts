@@ -50,6 +50,11 @@ export async function startEmbeddedPostgres(options: {
    * refuse. For a default location only: a directory the operator chose is used or refused.
    */
   relocatable?: boolean;
+  /**
+   * Server settings (`-c name=value`) for a server this call starts; one it joins keeps its own.
+   * For measurement tools (a bench's `pg_stat_statements`), not the store.
+   */
+  settings?: Readonly<Record<string, string>>;
 }): Promise<EmbeddedServer> {
   const logger = new Logger('EmbeddedPostgres');
   const dataDir = options.relocatable ? reachableDataDir(resolve(options.dataDir), logger) : resolve(options.dataDir);
@@ -63,7 +68,7 @@ export async function startEmbeddedPostgres(options: {
       logger.log(`re-using the PostgreSQL already running on ${dataDir} (port ${port})`);
     } else {
       await initialise(dataDir, port, logger);
-      await start(dataDir, port);
+      await start(dataDir, port, options.settings ?? {});
       logger.log(`embedded PostgreSQL listening on 127.0.0.1:${port} (data ${dataDir}, log ${join(dataDir, LOG_FILE)})`);
     }
     await ensureDatabase(adminUrl(port, 'postgres'), DATABASE);
@@ -319,9 +324,14 @@ export function closedToOthers(path: string): string | undefined {
  * `pg_ctl start`: Postgres runs detached, in a session of its own (pg_ctl calls setsid), so that
  * neither a terminal's Ctrl-C nor the exit of the process that started it stops it: only stop().
  */
-async function start(dataDir: string, port: number): Promise<void> {
+async function start(dataDir: string, port: number, settings: Readonly<Record<string, string>>): Promise<void> {
   const pg_ctl = join(await pgBin(), 'pg_ctl');
   const flags = ['-p', String(port), '-c', 'max_connections=300', '-c', 'listen_addresses=127.0.0.1'];
+  for (const [name, value] of Object.entries(settings)) {
+    if (!/^[a-z_.]+$/.test(name) || !/^[A-Za-z0-9_.,]+$/.test(value))
+      throw new Error(`embedded PostgreSQL: setting ${name}=${value} is not of a form passed to pg_ctl`);
+    flags.push('-c', `${name}=${value}`);
+  }
   const args = ['start', '-w', '-t', '60', '-s', '-D', dataDir, '-l', join(dataDir, LOG_FILE), '-o', flags.join(' ')];
   const result = await run(pg_ctl, args, await postgresUser());
   if (result.code !== 0) {

@@ -23,6 +23,9 @@ import { requestFingerprint } from './request-fingerprint.js';
 export const MAX_ORDER_TOTAL_CENTS = 2_000_000_000;
 
 const UNIQUE_VIOLATION = '23505';
+const isUniqueViolation = (error: unknown): boolean => (error as { code?: string } | null)?.code === UNIQUE_VIOLATION;
+/** The request cannot be placed as it stands (an unknown sku, a total over the maximum). */
+const isRefused = (error: unknown): boolean => error instanceof ModuleError && error.code === 'UNPROCESSABLE';
 
 /** Idempotency keys this process placed or replayed, remembered (about 2 MB at most): see `execute`. */
 const RECENT_KEYS = 10_000;
@@ -59,8 +62,10 @@ export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand, Pla
    * read, so a flood of new orders, keyed or not, is refused in microseconds. A key
    * this process knows names an order (it placed it, or answered it before): its
    * repeat is looked up and answered even under overload. A key it does not know
-   * is looked up only once admitted: at worst, a repeat that another process
-   * accepted waits for a place as a new order does.
+   * costs no look-up at all: the order's insert is the test, as the key is unique
+   * (a repeat that another process accepted fails it, and is then answered as that
+   * order), so a new keyed order costs what an unkeyed one does. At worst, a repeat
+   * that another process accepted waits for a place as a new order does.
    */
   async execute(command: PlaceOrderCommand): Promise<PlaceOrderResult> {
     const fingerprint = requestFingerprint(command);
@@ -71,13 +76,17 @@ export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand, Pla
     }
     const admitted = this.admission.admit();
     try {
-      if (key !== undefined) {
-        const earlier = await this.replay(key, fingerprint);
-        if (earlier) return earlier;
-      }
       const placed = await this.place(command, fingerprint);
       if (key !== undefined) this.knownKeys.add(key);
       return placed;
+    } catch (error) {
+      // The key was taken (the insert's unique key), or the request is refused as it stands: a key
+      // that names an order answers that order, or 409 for another request, whatever this one's fault.
+      if (key !== undefined && (isUniqueViolation(error) || isRefused(error))) {
+        const earlier = await this.replay(key, fingerprint);
+        if (earlier) return earlier;
+      }
+      throw error;
     } finally {
       admitted.settle();
     }
@@ -93,35 +102,26 @@ export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand, Pla
     // Leased to this process from birth when it can run it now; else left for the runner's next claim.
     const takeOver = this.saga.canTakeOver();
     const traceContext = currentTraceHeaders();
-    try {
-      await this.transactions.statement(
-        'place-order',
-        this.placeSql,
-        [
-          orderId,
-          command.customerId,
-          totalCents,
-          command.paymentToken,
-          JSON.stringify(command.shippingAddress),
-          command.idempotencyKey ?? null,
-          fingerprint,
-          lines.map((l) => l.sku),
-          lines.map((l) => l.quantity),
-          lines.map((l) => l.unitPriceCents),
-          this.options.deadlineMs,
-          JSON.stringify(traceContext),
-          takeOver ? this.options.leaseMs : null,
-        ],
-        { types: [OrderPlaced], of: () => [new OrderPlaced(orderId, command.customerId, totalCents)] },
-      );
-    } catch (error) {
-      // Two requests with one key raced: the loser answers what the winner created.
-      if ((error as { code?: string }).code === UNIQUE_VIOLATION && command.idempotencyKey !== undefined) {
-        const earlier = await this.replay(command.idempotencyKey, fingerprint);
-        if (earlier) return earlier;
-      }
-      throw error;
-    }
+    await this.transactions.statement(
+      'place-order',
+      this.placeSql,
+      [
+        orderId,
+        command.customerId,
+        totalCents,
+        command.paymentToken,
+        JSON.stringify(command.shippingAddress),
+        command.idempotencyKey ?? null,
+        fingerprint,
+        lines.map((l) => l.sku),
+        lines.map((l) => l.quantity),
+        lines.map((l) => l.unitPriceCents),
+        this.options.deadlineMs,
+        JSON.stringify(traceContext),
+        takeOver ? this.options.leaseMs : null,
+      ],
+      { types: [OrderPlaced], of: () => [new OrderPlaced(orderId, command.customerId, totalCents)] },
+    );
     if (takeOver) {
       this.saga.runNow(
         orderId,
