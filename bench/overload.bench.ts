@@ -240,19 +240,19 @@ async function measure(
     if (created.status !== 201) throw new Error(`creating the product answered ${created.status}`);
 
     const uptime = execFileSync('uptime', { encoding: 'utf8' }).trim();
-    console.error(
-      `  [${topology}] capacity: ${CAPACITY_SESSIONS} customers, each waiting for its order, ${CAPACITY_WARM_UP_S} + ${CAPACITY_DURATION_S} s (${uptime})`,
+    progress(
+      `[${topology}] capacity: ${CAPACITY_SESSIONS} customers, each waiting for its order, ${CAPACITY_WARM_UP_S} + ${CAPACITY_DURATION_S} s (${uptime})`,
     );
     const warm = await measureCapacity(base, database.url, 'warm-up', new ProcessSampler(targets, postmaster), WARM_UP_S);
     await waitForQuiet(database.url, 120_000);
-    console.error(`  [${topology}] warmed up at ${warm.perSecond.toFixed(1)}/s (not counted); capacity before the overload`);
+    progress(`[${topology}] warmed up at ${warm.perSecond.toFixed(1)}/s (not counted); capacity before the overload`);
     const before = await measureCapacity(base, database.url, 'capacity-before', new ProcessSampler(targets, postmaster), CAPACITY_DURATION_S, statements);
     if (!(before.perSecond > 0)) throw new Error(`no capacity measured\n${output.join('\n')}`);
     await waitForQuiet(database.url, 120_000);
     const capacity = before.perSecond;
     const offered = Math.round(capacity * MULTIPLE);
 
-    console.error(`  [${topology}] capacity ${capacity}/s; overload: ${offered}/s offered for ${DURATION_S} s`);
+    progress(`[${topology}] capacity ${capacity}/s; overload: ${offered}/s offered for ${DURATION_S} s`);
     const admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
     try {
@@ -267,11 +267,12 @@ async function measure(
         DURATION_S,
         statements,
       );
-      console.error(`  [${topology}] capacity again, between the open loop and the flood`);
+      progress(`[${topology}] capacity again, between the open loop and the flood`);
       const between = await measureCapacity(base, database.url, 'capacity-between', new ProcessSampler(targets, postmaster), CAPACITY_DURATION_S, statements);
+      progress(`[${topology}] open loop: ${open.completedPerSecond.toFixed(1)}/s confirmed; capacity between: ${between.perSecond.toFixed(1)}/s`);
       await waitForQuiet(database.url, 120_000);
-      console.error(
-        `  [${topology}] flood: ${FLOOD_CONNECTIONS} connections retrying at once${FLOOD_KEYED ? ' (same Idempotency-Key until accepted)' : ''} for ${FLOOD_DURATION_S} s`,
+      progress(
+        `[${topology}] flood: ${FLOOD_CONNECTIONS} connections retrying at once${FLOOD_KEYED ? ' (same Idempotency-Key until accepted)' : ''} for ${FLOOD_DURATION_S} s`,
       );
       const flood = await overloadPhase(
         topology,
@@ -286,8 +287,9 @@ async function measure(
       );
       const admission = await admissionMetrics(running.map((p) => p.port));
       // Once more after the overload: other workloads on the machine come and go.
-      console.error(`  [${topology}] capacity again, after the overload`);
+      progress(`[${topology}] capacity again, after the overload`);
       const after = await measureCapacity(base, database.url, 'capacity-after', new ProcessSampler(targets, postmaster), CAPACITY_DURATION_S, statements);
+      progress(`[${topology}] flood: ${flood.completedPerSecond.toFixed(1)}/s confirmed; capacity after: ${after.perSecond.toFixed(1)}/s`);
       await waitForQuiet(database.url, 120_000);
       const { rows: capacityEnds } = await admin.query<{ ms: number }>(
         `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE customer_id LIKE 'capacity-%'`,
@@ -756,6 +758,11 @@ function report(rows: readonly Row[]): void {
       }),
     ],
   );
+}
+
+/** A line of progress on stderr, with the time of day (to set beside the database's log: checkpoints, autovacuum). */
+function progress(line: string): void {
+  console.error(`  ${new Date().toISOString().slice(11, 19)} ${line}`);
 }
 
 function stringOption(name: string, fallback: string): string {

@@ -1,8 +1,16 @@
 import pg from 'pg';
 import { printTable } from './stats.js';
 
-/** The server setting a profile needs, for `startDatabaseServer({ settings })`. */
-export const STATEMENT_PROFILE_SETTINGS = { shared_preload_libraries: 'pg_stat_statements', 'pg_stat_statements.track_planning': 'on' } as const;
+/**
+ * The server settings a profile needs, for `startDatabaseServer({ settings })`: the extension
+ * preloaded, planning timed too, and every autovacuum run logged beside the checkpoints (the
+ * server's log then says what else ran during a phase).
+ */
+export const STATEMENT_PROFILE_SETTINGS = {
+  shared_preload_libraries: 'pg_stat_statements',
+  'pg_stat_statements.track_planning': 'on',
+  log_autovacuum_min_duration: '0',
+} as const;
 
 /** One statement's share of a phase: how often it ran and how long it took, per unit of work (a confirmed order, say). */
 interface StatementShare {
