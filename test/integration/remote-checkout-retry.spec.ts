@@ -20,7 +20,7 @@ const ADDRESS = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '01
  * Orders process's NATS link is a fault proxy that holds its answers until the
  * gateway's retry has reached it.
  */
-describeWithNats('a checkout retried by the gateway after a missed deadline', () => {
+describeWithNats('a checkout, and a cancellation, retried by the gateway after a missed deadline', () => {
   let database: TestDatabase;
   let proxy: FaultProxy;
   const processes: TestStore[] = [];
@@ -71,5 +71,31 @@ describeWithNats('a checkout retried by the gateway after a missed deadline', ()
     } finally {
       await client.end();
     }
+  }, 60_000);
+
+  it('answers 202 to the cancellation whose first attempt started it, and 200 to the client’s own repeat', async () => {
+    const gateway = processes[1];
+    const placed = await http(gateway, 'POST', '/orders', {
+      customerId: 'cancel-retried',
+      items: [{ sku: 'RETRY', quantity: 1 }],
+      paymentToken: 'tok_visa',
+      shippingAddress: ADDRESS,
+    });
+    expect(placed.status).toBe(202);
+    await eventually(async () => expect((await http(gateway, 'GET', `/orders/${placed.body.orderId}`)).body.status).toBe('CONFIRMED'), 30_000);
+
+    const cancellations = proxy.seen(`${prefix}.call.orders.cancelOrder`);
+    proxy.hold('out');
+    const answer = http(gateway, 'POST', `/orders/${placed.body.orderId}/cancel`);
+    // The first attempt started the cancellation; its answer is held: the gateway's deadline passes and it retries.
+    await eventually(async () => expect(cancellations.count).toBeGreaterThanOrEqual(2), 30_000, 10);
+    proxy.release();
+    const response = await answer;
+    expect([response.status, response.body?.status, response.headers.get('location')]).toEqual([202, 'CANCELLING', `/orders/${placed.body.orderId}`]);
+
+    // The client asking again is a repeat: 200, where the cancellation stands.
+    const repeat = await http(gateway, 'POST', `/orders/${placed.body.orderId}/cancel`);
+    expect(repeat.status).toBe(200);
+    expect(['CANCELLING', 'CANCELLED']).toContain(repeat.body.status);
   }, 60_000);
 });

@@ -59,7 +59,8 @@ export function createRemoteClient<C extends Contract>(
         }
         if (error instanceof TransportError) {
           logger.warn(`${contract.module}.${operation}: ${error.message}`);
-          if (error.outcomeUnknown && spec.kind === 'command') throw outcomeUnknown(contract.module, operation, keyField, derived ?? keyOf(input, keyField));
+          if (error.outcomeUnknown && spec.kind === 'command')
+            throw outcomeUnknown(contract.module, operation, spec.idempotent, keyField, derived ?? keyOf(input, keyField));
           throw new ModuleError('UNAVAILABLE', `module '${contract.module}' did not answer`, contract.module);
         }
         throw error;
@@ -77,9 +78,11 @@ function keyOf(input: object, field: string | undefined): string | undefined {
 }
 
 /** A command whose deadline passed after it was sent: it may have been done, or not. */
-function outcomeUnknown(module: string, operation: string, keyField: string | undefined, key: string | undefined): ModuleError {
-  const retry =
-    keyField === undefined
+function outcomeUnknown(module: string, operation: string, idempotent: boolean, keyField: string | undefined, key: string | undefined): ModuleError {
+  // Idempotent as such (a cancellation): retrying is safe whatever the key, which then only names the request.
+  const retry = idempotent
+    ? 'retrying is safe'
+    : keyField === undefined
       ? 'check before retrying'
       : `retry with the same Idempotency-Key, which is safe${key?.startsWith(DERIVED_KEY_PREFIX) ? ` (the request had none; this one was used: '${key}')` : ''}`;
   return new ModuleError('UNAVAILABLE', `module '${module}' did not answer ${operation} in time: it may have been done all the same; ${retry}`, module);

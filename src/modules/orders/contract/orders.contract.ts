@@ -16,8 +16,9 @@ export const OrdersContract = defineContract('orders', {
   getCheckoutLog: query<GetCheckoutLogQuery, SagaStepView[]>(GetCheckoutLogQuery),
   // Answers when the checkout ends, or after waitMs: a remote caller's deadline is waitMs longer (ADR 30).
   awaitOrder: query<AwaitOrderQuery, OrderView>(AwaitOrderQuery, { waitsUpTo: 'waitMs' }),
-  // Idempotent: a repeat answers the cancellation under way and starts nothing.
-  cancelOrder: command<CancelOrderCommand, CancelOrderResult>(CancelOrderCommand, { idempotent: true }),
+  // Idempotent: a repeat answers the cancellation under way and starts nothing. Keyed by request (ADR 32):
+  // a remote caller's retry of the request that started it is answered `started`, as its first attempt was.
+  cancelOrder: command<CancelOrderCommand, CancelOrderResult>(CancelOrderCommand, { idempotent: true, idempotencyKey: 'requestKey' }),
 });
 
 /** What the gateway (and any future module) holds to talk to Orders, wherever it runs. */

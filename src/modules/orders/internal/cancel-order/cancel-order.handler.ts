@@ -40,30 +40,34 @@ export class CancelOrderHandler implements ICommandHandler<CancelOrderCommand, C
     @Inject(MODULE_DATA_SOURCE) private readonly db: DataSource,
   ) {
     this.cancelSql = `WITH current AS (
-           SELECT status, failure_reason FROM orders.orders WHERE id = $1::uuid
+           SELECT status, failure_reason, cancel_request_key FROM orders.orders WHERE id = $1::uuid
          ), cancelling AS (
-           UPDATE orders.orders SET status = 'CANCELLING', updated_at = now()
+           UPDATE orders.orders SET status = 'CANCELLING', cancel_request_key = $3, updated_at = now()
             WHERE id = $1::uuid AND status = 'CONFIRMED'
            RETURNING id
          ), ${saga.store.startSql({ key: 'cancelling.id::text', deadlineMs: 'NULL::int', traceContext: '$2::jsonb', leaseMs: 'NULL::int' }, 'FROM cancelling')}
-         SELECT (SELECT count(*) FROM cancelling)::int AS started, c.status, c.failure_reason
+         SELECT (SELECT count(*) FROM cancelling)::int AS started, c.status, c.failure_reason,
+                (c.cancel_request_key IS NOT NULL AND c.cancel_request_key = $3) AS same_request
            FROM (SELECT 1) AS one LEFT JOIN current c ON true`;
   }
 
   async execute(command: CancelOrderCommand): Promise<CancelOrderResult> {
     const { orderId } = command;
     if (!UUID.test(orderId)) throw orderNotFound(orderId);
-    const [row] = await this.transactions.statement<{ started: number; status: OrderStatus | null; failure_reason: FailureReason | null }>(
-      'cancel-order',
-      this.cancelSql,
-      [orderId, JSON.stringify(currentTraceHeaders())],
-    );
+    const [row] = await this.transactions.statement<{
+      started: number;
+      status: OrderStatus | null;
+      failure_reason: FailureReason | null;
+      same_request: boolean | null;
+    }>('cancel-order', this.cancelSql, [orderId, JSON.stringify(currentTraceHeaders()), command.requestKey ?? null]);
     if (row.started > 0) {
       this.saga.wake();
       await this.endDelivery(orderId);
       return { orderId, status: 'CANCELLING', started: true };
     }
     if (row.status === null) throw orderNotFound(orderId);
+    // A remote caller's retry of the request that started it (its first answer was lost): answered as that request was.
+    if (row.same_request === true) return { orderId, status: row.status, started: true };
     if (row.status === 'DELIVERED') throw new ModuleError('CONFLICT', `order ${orderId} is DELIVERED and cannot be cancelled`, 'orders');
     if (row.status === 'CANCELLING' && isDeliveryFailure(row.failure_reason)) {
       throw new ModuleError('CONFLICT', `order ${orderId} is being cancelled by its delivery (${row.failure_reason})`, 'orders');
