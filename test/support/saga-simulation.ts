@@ -5,6 +5,7 @@ import { AddSagaOutputs1700000000003 } from '../../src/platform/sagas/saga-outpu
 import { AddSagaReach1700000000006 } from '../../src/platform/sagas/saga-reach.migration.js';
 import { AddSagaWaits1700000000009 } from '../../src/platform/sagas/saga-waits.migration.js';
 import { AddSagaWatched1700000000030 } from '../../src/platform/sagas/saga-watched.migration.js';
+import { AddSagaRunningIndex1700000000031 } from '../../src/platform/sagas/saga-running-index.migration.js';
 
 /**
  * What a property test of the saga runner needs around it: a database whose
@@ -32,6 +33,7 @@ export async function openSimulatedDatabase(url: string): Promise<DataSource> {
     new AddSagaReach1700000000006(),
     new AddSagaWaits1700000000009(),
     new AddSagaWatched1700000000030(),
+    new AddSagaRunningIndex1700000000031(),
   ])
     await migration.up(runner);
   await runner.release();

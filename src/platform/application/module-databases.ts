@@ -12,6 +12,7 @@ import { AddSagaReach1700000000006 } from '../sagas/saga-reach.migration.js';
 import { AddSagaWaits1700000000009 } from '../sagas/saga-waits.migration.js';
 import { LeasesAndGaps1700000000007 } from '../messaging/leases-and-gaps.migration.js';
 import { AddSagaWatched1700000000030 } from '../sagas/saga-watched.migration.js';
+import { AddSagaRunningIndex1700000000031 } from '../sagas/saga-running-index.migration.js';
 import { ClaimFences1700000000008 } from '../messaging/claim-fences.migration.js';
 import type { DiscoveredModule } from '../modules/module-definition.js';
 import { type EmbeddedServer, startEmbeddedPostgres } from '../database/embedded-postgres.js';
@@ -31,6 +32,7 @@ const PLATFORM_MIGRATIONS: readonly Function[] = [
   ClaimFences1700000000008,
   AddSagaWaits1700000000009,
   AddSagaWatched1700000000030,
+  AddSagaRunningIndex1700000000031,
 ];
 
 /**
