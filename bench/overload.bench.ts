@@ -57,7 +57,7 @@ import { option, printTable } from './support/stats.js';
  *
  * Usage: npm run bench:overload [-- --topologies monolith,microservices --duration 60
  *        --multiple 4 --warm-up 15 --capacity-duration 20 --capacity-sessions 64
- *        --flood-connections 96 --flood-duration 60 --flood-unkeyed --statements]
+ *        --flood-connections 96 --flood-duration 60 --flood-unkeyed --statements --skus 1]
  * --statements: what the store asks of PostgreSQL per confirmed order in each phase
  * (pg_stat_statements on the embedded server, which it then preloads; not with DATABASE_URL).
  */
@@ -79,7 +79,13 @@ const FLOOD_DURATION_S = option('flood-duration', DURATION_S);
 const FLOOD_KEYED = !process.argv.includes('--flood-unkeyed');
 const STATEMENTS = process.argv.includes('--statements');
 const TARGET_GOODPUT_RATIO = 0.9;
-const SKU = 'BENCH-OVERLOAD';
+/**
+ * How many products the orders spread over (--skus, default 1). One product is the hardest case for
+ * the database: every reservation queues on that one row's lock, and more of them do under overload
+ * (a convoy), which the figures then mix with what refusals cost. More spread the orders round-robin.
+ */
+const SKUS = Math.floor(option('skus', 1));
+const skuOf = (n: number): string => (SKUS === 1 ? 'BENCH-OVERLOAD' : `BENCH-OVERLOAD-${n % SKUS}`);
 const OPEN_CUSTOMER = 'overload';
 const FLOOD_CUSTOMER = 'flood';
 
@@ -232,12 +238,14 @@ async function measure(
     const nats = topology === 'monolith' ? undefined : (privateNats?.pid ?? findProcess('nats-server'));
     if (nats !== undefined) targets.push({ name: NATS_SERVER, pid: () => nats });
     targets.push({ name: LOAD_CHILD, pid: () => loadChild?.pid });
-    const created = await fetch(`${base}/inventory/products`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({ sku: SKU, name: 'Kettle', priceCents: 2599, stock: 1_000_000 }),
-    });
-    if (created.status !== 201) throw new Error(`creating the product answered ${created.status}`);
+    for (let n = 0; n < SKUS; n++) {
+      const created = await fetch(`${base}/inventory/products`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ sku: skuOf(n), name: 'Kettle', priceCents: 2599, stock: 1_000_000 }),
+      });
+      if (created.status !== 201) throw new Error(`creating product ${skuOf(n)} answered ${created.status}`);
+    }
 
     const uptime = execFileSync('uptime', { encoding: 'utf8' }).trim();
     progress(
@@ -403,7 +411,7 @@ async function overloadPhase(
 async function closedLoopFlood(base: string): Promise<Answers> {
   const agent = new Agent({ keepAlive: true, maxSockets: FLOOD_CONNECTIONS });
   const url = new URL(`${base}/orders`);
-  const body = Buffer.from(orderBody(FLOOD_CUSTOMER));
+  const bodies = Array.from({ length: FLOOD_CONNECTIONS }, (_, n) => Buffer.from(orderBody(FLOOD_CUSTOMER, n)));
   const end = performance.now() + FLOOD_DURATION_S * 1000;
   const runId = randomBytes(4).toString('hex');
   let sent = 0;
@@ -412,7 +420,7 @@ async function closedLoopFlood(base: string): Promise<Answers> {
   let nextKey = 0;
   const other: Record<string, number> = {};
   const refusalMs: number[] = [];
-  const post = (key: string | undefined) =>
+  const post = (key: string | undefined, body: Buffer) =>
     new Promise<number>((resolve) => {
       const headers: Record<string, string | number> = { 'content-type': 'application/json', 'content-length': body.length };
       if (key !== undefined) headers['idempotency-key'] = key;
@@ -425,11 +433,11 @@ async function closedLoopFlood(base: string): Promise<Answers> {
       req.on('error', () => resolve(0));
       req.end(body);
     });
-  const connection = async () => {
+  const connection = async (body: Buffer) => {
     let key = FLOOD_KEYED ? `${runId}-${nextKey++}` : undefined;
     while (performance.now() < end) {
       const at = performance.now();
-      const status = await post(key);
+      const status = await post(key, body);
       sent++;
       if (status === 202 || status === 200) {
         accepted += status === 202 ? 1 : 0;
@@ -446,7 +454,7 @@ async function closedLoopFlood(base: string): Promise<Answers> {
   };
   const ticker = setInterval(() => process.stderr.write(`\r  flood: ${sent} sent, ${accepted} accepted, ${refused} refused   `), 1_000);
   try {
-    await Promise.all(Array.from({ length: FLOOD_CONNECTIONS }, () => connection()));
+    await Promise.all(bodies.map((body) => connection(body)));
   } finally {
     clearInterval(ticker);
     process.stderr.write('\n');
@@ -555,12 +563,12 @@ class LoadChild {
 /** The child's side: runs `job`, writes its answers to the job's `out` file (the open loop, the flood), exits. */
 async function generate(job: GeneratorJob): Promise<void> {
   if (job.kind === 'open') {
-    const body = orderBody(OPEN_CUSTOMER);
+    const bodies = Array.from({ length: SKUS }, (_, n) => orderBody(OPEN_CUSTOMER, n));
     const run = await openLoop({
       baseUrl: job.base,
       rate: job.rate,
       durationS: DURATION_S,
-      body: () => body,
+      body: (i) => bodies[i % SKUS],
       follow: false,
       pollMs: 0,
       terminalTimeoutMs: 0,
@@ -585,7 +593,6 @@ async function capacitySessions(base: string, adminUrl: string, customer: string
   await admin.connect();
   const agent = new Agent({ keepAlive: true, maxSockets: CAPACITY_SESSIONS });
   const waiting = new Map<string, () => void>();
-  const body = orderBody(customer);
   let running = true;
   process.once('SIGTERM', () => {
     running = false;
@@ -605,7 +612,7 @@ async function capacitySessions(base: string, adminUrl: string, customer: string
       await sleep(10);
     }
   })();
-  const session = async () => {
+  const session = async (body: string) => {
     while (running) {
       const answer = await send(agent, 'POST', `${base}/orders`, body);
       const orderId = answer.body?.orderId;
@@ -617,7 +624,7 @@ async function capacitySessions(base: string, adminUrl: string, customer: string
     }
   };
   try {
-    await Promise.all(Array.from({ length: CAPACITY_SESSIONS }, () => session()));
+    await Promise.all(Array.from({ length: CAPACITY_SESSIONS }, (_, n) => session(orderBody(customer, n))));
     await poller;
   } finally {
     agent.destroy();
@@ -636,10 +643,11 @@ function storeCpuMs(processes: readonly ProcessStats[]): number {
   return processes.filter((p) => p.name !== LOAD_GENERATOR && p.name !== LOAD_CHILD).reduce((sum, p) => sum + p.cpuMs, 0);
 }
 
-function orderBody(customerId: string): string {
+/** The `n`th client's order (its product: `skuOf(n)`). */
+function orderBody(customerId: string, n = 0): string {
   return JSON.stringify({
     customerId,
-    items: [{ sku: SKU, quantity: 1 }],
+    items: [{ sku: skuOf(n), quantity: 1 }],
     paymentToken: 'tok_visa',
     shippingAddress: { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' },
   });
@@ -682,7 +690,8 @@ async function admissionMetrics(ports: readonly number[]): Promise<string> {
 function report(rows: readonly Row[]): void {
   console.log(
     `\nSustained overload against the capacity measured in the same run (${cpus().length} CPUs): ${DURATION_S} s open loop at ${MULTIPLE}x it, ` +
-      `then ${FLOOD_DURATION_S} s of ${FLOOD_CONNECTIONS} connections retrying at once${FLOOD_KEYED ? ' (keyed)' : ''}\n`,
+      `then ${FLOOD_DURATION_S} s of ${FLOOD_CONNECTIONS} connections retrying at once${FLOOD_KEYED ? ' (keyed)' : ''}; ` +
+      `orders over ${SKUS === 1 ? 'one product' : `${SKUS} products`}\n`,
   );
   for (const row of rows) console.log(`[${row.topology}] uptime before: ${row.uptime}\n[${row.topology}] uptime after:  ${row.uptimeAfter}`);
   console.log('');
