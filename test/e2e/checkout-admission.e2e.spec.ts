@@ -1,6 +1,7 @@
 import pg from 'pg';
 import { eventually } from '../support/eventually.js';
 import { assertStoreInvariants, waitForQuiet } from '../support/store-invariants.js';
+import { oneLine, recordStatements } from '../support/recorded-statements.js';
 import { http } from '../support/test-store.js';
 import { describeEachTopology } from '../support/needs-nats.js';
 import { startTopology, type TestTopology, topologiesUnderTest } from '../support/test-topology.js';
@@ -238,19 +239,6 @@ describeEachTopology(topologies, 'the in-flight bound on checkouts in the %s top
   }, 120_000);
 });
 
-/** The statements sent by every pg client of this process (each topology runs in-process) that `picks` picks out. */
-function recordStatements(picks: (text: string) => boolean): { readonly texts: string[]; restore(): void } {
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back on the prototype, never called detached
-  const query = pg.Client.prototype.query;
-  const recorded = { texts: [] as string[], restore: () => void (pg.Client.prototype.query = query) };
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
-    if (typeof text === 'string' && picks(text)) recorded.texts.push(text.replace(/\s+/g, ' ').slice(0, 160));
-    return (query as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof pg.Client.prototype.query;
-  return recorded;
-}
-
 /*
  * Keyed requests under overload (issue 27, ADR 24): while the route refuses, a POST
  * /orders with a new Idempotency-Key is refused like any other, with no statement
@@ -306,7 +294,10 @@ describeEachTopology(topologies, 'keyed checkouts under overload in the %s topol
       } finally {
         statements.restore();
       }
-      expect({ statements: statements.texts, answers: [...new Set(answers)] }).toEqual({ statements: [], answers: [503] });
+      expect({ statements: statements.sent.map((statement) => oneLine(statement.text)), answers: [...new Set(answers)] }).toEqual({
+        statements: [],
+        answers: [503],
+      });
       expect(await ordersWritten()).toBe(BOUND + 1);
 
       // The accepted key's repeat is answered: its order, not a 503.

@@ -1,27 +1,11 @@
 import 'reflect-metadata';
 import pg from 'pg';
+import { oneLine, recordStatements } from '../support/recorded-statements.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { http, startTestStore, type TestStore } from '../support/test-store.js';
 
 const ADDRESS = { name: 'Ada', line1: '1 Main St', city: 'Oslo', postalCode: '0150', country: 'NO' };
 const order = (items: Array<{ sku: string; quantity: number }>) => ({ customerId: 'cust-keys', items, paymentToken: 'tok_visa', shippingAddress: ADDRESS });
-
-/**
- * What every pg client of this process (both replicas run in it) sends that places an
- * order or looks one up by its key (the saga's own statements, which may run meanwhile, are not).
- */
-function recordOrderStatements(): { readonly texts: string[]; restore(): void } {
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back on the prototype, never called detached
-  const query = pg.Client.prototype.query;
-  const recorded = { texts: [] as string[], restore: () => void (pg.Client.prototype.query = query) };
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const text = typeof args[0] === 'string' ? args[0] : (args[0] as { text?: string } | undefined)?.text;
-    if (typeof text === 'string' && (/^\s*WITH placed AS/i.test(text) || /\bWHERE\b.*idempotency_key/is.test(text)))
-      recorded.texts.push(text.replace(/\s+/g, ' ').slice(0, 120));
-    return (query as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof pg.Client.prototype.query;
-  return recorded;
-}
 
 /**
  * Idempotency-Key between two replicas of the whole store on one database: the
@@ -56,7 +40,8 @@ describe('Idempotency-Key across replicas', () => {
   });
 
   it('places a new keyed order with its insert alone: no look-up of the key before it', async () => {
-    const statements = recordOrderStatements();
+    // What places an order, or looks one up by its key (the saga's own statements, which may run meanwhile, are not).
+    const statements = recordStatements((text) => /^\s*WITH placed AS/i.test(text) || /\bWHERE\b.*idempotency_key/is.test(text));
     let placed;
     try {
       placed = await http(second, 'POST', '/orders', order([{ sku: 'KEYS', quantity: 1 }]), { 'Idempotency-Key': 'keys-new' });
@@ -64,8 +49,9 @@ describe('Idempotency-Key across replicas', () => {
       statements.restore();
     }
     expect(placed.status).toBe(202);
-    const reads = statements.texts.filter((text) => !/^\s*WITH placed AS/i.test(text));
-    expect({ inserts: statements.texts.length - reads.length, others: reads }).toEqual({ inserts: 1, others: [] });
+    const texts = statements.sent.map((statement) => oneLine(statement.text, 120));
+    const reads = texts.filter((text) => !/^\s*WITH placed AS/i.test(text));
+    expect({ inserts: texts.length - reads.length, others: reads }).toEqual({ inserts: 1, others: [] });
   });
 
   it('answers the other replica’s order for its key, and 409 for any other request under it, creating nothing', async () => {

@@ -4,6 +4,7 @@ import type { DataSource } from 'typeorm';
 import { Metrics } from '../../src/platform/observability/metrics.js';
 import { defineSaga } from '../../src/platform/sagas/saga-definition.js';
 import { SagaRunner } from '../../src/platform/sagas/saga-runner.js';
+import { type RecordedStatement, oneLine, recordStatements } from '../support/recorded-statements.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 import { startTestStore, type TestStore } from '../support/test-store.js';
 
@@ -14,31 +15,15 @@ const ENDED = 30_000;
 const WAITING = 5_000;
 const IN_FLIGHT = 5;
 
-/** A statement as a pg client sent it: its text and values, and whether it was prepared (named: it may run on a generic plan). */
-interface Sent {
-  readonly text: string;
-  readonly values: readonly unknown[];
-  readonly prepared: boolean;
-}
-
 /** Every statement this process's pg clients send while `work` runs, that `picks` picks. */
-async function statementsOf(work: () => Promise<unknown>, picks: (text: string) => boolean): Promise<Sent[]> {
-  // eslint-disable-next-line @typescript-eslint/unbound-method -- kept only to be put back on the prototype, never called detached
-  const query = pg.Client.prototype.query;
-  const sent: Sent[] = [];
-  pg.Client.prototype.query = function (this: pg.Client, ...args: unknown[]) {
-    const config = args[0] as string | { text?: string; values?: unknown[]; name?: string };
-    const text = typeof config === 'string' ? config : config?.text;
-    const values = typeof config === 'string' ? ((args[1] as unknown[] | undefined) ?? []) : (config?.values ?? []);
-    if (typeof text === 'string' && picks(text)) sent.push({ text, values, prepared: typeof config !== 'string' && config?.name !== undefined });
-    return (query as (...a: unknown[]) => unknown).apply(this, args);
-  } as typeof pg.Client.prototype.query;
+async function statementsOf(work: () => Promise<unknown>, picks: (text: string) => boolean): Promise<RecordedStatement[]> {
+  const recording = recordStatements(picks);
   try {
     await work();
   } finally {
-    pg.Client.prototype.query = query;
+    recording.restore();
   }
-  return sent;
+  return recording.sent;
 }
 
 /**
@@ -110,7 +95,7 @@ describe('the saga engine’s polling statements on a long history', () => {
   });
 
   /** Pages (shared buffers hit or read) the statement touches, EXPLAIN ANALYZE'd with `plan` plans, in a transaction rolled back. */
-  async function pagesTouched(sent: Sent, plan: 'force_generic_plan' | 'force_custom_plan'): Promise<number> {
+  async function pagesTouched(sent: RecordedStatement, plan: 'force_generic_plan' | 'force_custom_plan'): Promise<number> {
     await admin.query('BEGIN');
     try {
       await admin.query(`SET LOCAL plan_cache_mode = ${plan}`);
@@ -148,7 +133,7 @@ describe('the saga engine’s polling statements on a long history', () => {
       // A statement sent unnamed is planned for its values each time; a prepared one may settle on the generic plan.
       for (const plan of statement.prepared ? (['force_generic_plan', 'force_custom_plan'] as const) : (['force_custom_plan'] as const)) {
         const pages = await pagesTouched(statement, plan);
-        if (pages > 40) costs.push(`${pages} pages (${plan}): ${statement.text.replace(/\s+/g, ' ').slice(0, 100)}`);
+        if (pages > 40) costs.push(`${pages} pages (${plan}): ${oneLine(statement.text, 100)}`);
       }
     }
     expect(costs).toEqual([]);
