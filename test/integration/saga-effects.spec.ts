@@ -72,7 +72,7 @@ describe("a saga effect in the module's own terms, in the statement of its trans
     const metrics = store.application.app.get(Metrics, { strict: false });
     const created = new SagaRunner(
       definition,
-      { leaseMs, batchSize: 16, pollIntervalMs: 50 },
+      { leaseMs, concurrency: 16, pollIntervalMs: 50 },
       db,
       store.application.messaging.transactionsFor(MODULE),
       metrics,

@@ -55,7 +55,7 @@ describe('the saga engine (platform/sagas) on a real database', () => {
     const metrics = store.application.app.get(Metrics, { strict: false });
     const created = new SagaRunner(
       definition,
-      { leaseMs, batchSize: 16, pollIntervalMs: 50 },
+      { leaseMs, concurrency: 16, pollIntervalMs: 50 },
       db,
       store.application.messaging.transactionsFor(MODULE),
       metrics,
@@ -211,6 +211,33 @@ describe('the saga engine (platform/sagas) on a real database', () => {
     await db.query('DELETE FROM ledger.sagas WHERE saga = $1', [definition.name]);
   });
 
+  it('a slow saga holds only its own place: the queue behind it runs on (no pass waits for its slowest saga)', async () => {
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const definition = saga([
+      // Far longer than the test: only its release ends it.
+      { name: 'A', timeoutMs: 60_000, run: async ({ key }) => (key === 'slow' ? held : undefined) },
+    ]);
+    const engine = await runner(definition, 120_000, false);
+    // The slow one first, so it is in the first claim; then more than two runners' worth of places.
+    const others = Array.from({ length: 40 }, (_, n) => `k${n}`);
+    await start(engine, ['slow']);
+    await start(engine, others);
+    await engine.onApplicationBootstrap();
+    try {
+      await eventually(async () => {
+        const { done } = (
+          await db.query(`SELECT count(*) FILTER (WHERE status = 'DONE')::int AS done FROM ledger.sagas WHERE saga = $1`, [definition.name])
+        )[0] as { done: number };
+        expect(done).toBe(others.length);
+      }, 10_000);
+      expect(await row(definition.name, 'slow')).toMatchObject({ step: 'A', status: 'RUNNING' });
+    } finally {
+      release();
+    }
+    await eventually(async () => expect((await row(definition.name, 'slow')).status).toBe('DONE'));
+  });
+
   it('a runner whose lease expired cannot give back the lease of the runner that holds the saga now', async () => {
     const definition = saga([{ name: 'A', run: async () => {} }]);
     const engine = await runner(definition, 200, false);
@@ -336,8 +363,12 @@ describe('the saga engine (platform/sagas) on a real database', () => {
       name,
       timeoutMs: 2_000,
       run: async ({ key }) => {
-        runs.set(`${key} ${name}`, (runs.get(`${key} ${name}`) ?? 0) + 1);
-        await new Promise((resolve) => setTimeout(resolve, 150 + Math.random() * 150)); // longer than the lease
+        const attempt = (runs.get(`${key} ${name}`) ?? 0) + 1;
+        runs.set(`${key} ${name}`, attempt);
+        // A first attempt outlasts the lease (the other runner takes the saga meanwhile); a later one does not, so
+        // each saga ends: were every attempt longer than the lease, runners that claim whatever is due would take
+        // each saga from each other forever (leases must outlast steps: SagaRunnerOptions.leaseMs).
+        await new Promise((resolve) => setTimeout(resolve, attempt === 1 ? 300 : 20));
       },
     });
     const definition = saga([slow('A'), slow('B')]);
@@ -355,6 +386,8 @@ describe('the saga engine (platform/sagas) on a real database', () => {
       50,
     );
     for (const key of keys) expect(await log(definition.name, key)).toEqual(['A STARTED', 'A SUCCEEDED', 'B STARTED', 'B SUCCEEDED']);
+    // Leases did expire mid-step and the steps ran again elsewhere: recorded once all the same.
+    expect([...runs.values()].some((attempts) => attempts > 1)).toBe(true);
   });
 
   it('a graceful stop gives its leases back: another runner goes on at once, not when they expire', async () => {

@@ -58,7 +58,7 @@ describe('the saga engine’s polling statements on a long history', () => {
         stuckAfterAttempts: 1_000,
         load: async (keys) => new Map(keys.map((key) => [key, { key }])),
       }),
-      { leaseMs: 10_000, batchSize: 16, pollIntervalMs: 50 },
+      { leaseMs: 10_000, concurrency: 16, pollIntervalMs: 50 },
       db,
       store.application.messaging.transactionsFor(MODULE),
       store.application.app.get(Metrics, { strict: false }),

@@ -261,7 +261,7 @@ class World {
     const runners = this.definitions(id).map((definition) => {
       const runner = new SagaRunner(
         definition,
-        { leaseMs: LEASE_MS, batchSize: 16, pollIntervalMs: 1_000, clock: this.clock.forReplica(id) },
+        { leaseMs: LEASE_MS, concurrency: 16, pollIntervalMs: 1_000, clock: this.clock.forReplica(id) },
         this.db,
         this.transactions,
         this.metrics,

@@ -7,6 +7,7 @@ import { SagaRunner } from '../../src/platform/sagas/saga-runner.js';
 import { recordSignal } from '../../src/platform/sagas/saga-signals.js';
 import { openSimulatedDatabase, SIM_SCHEMA, SimulatedClock } from '../support/saga-simulation.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
+import { SteppedLoop } from '../support/stepped-loop.js';
 
 /**
  * Durable waits (ADR 29) on the real database, with the simulated clock of
@@ -55,15 +56,17 @@ describe('saga waits: sleeps, signals with a deadline, versions (real database, 
     definitions: SagaDefinition<Subject> | Array<SagaDefinition<Subject>>,
     id = 0,
   ): { runner: SagaRunner<Subject>; pass: () => Promise<unknown> } {
+    let loop: SteppedLoop | undefined;
     const runner = new SagaRunner(
       definitions,
-      { leaseMs: 10_000, batchSize: 16, pollIntervalMs: 1_000, clock: clock.forReplica(id) },
+      { leaseMs: 10_000, concurrency: 16, pollIntervalMs: 1_000, clock: clock.forReplica(id), loop: (pass) => (loop = new SteppedLoop(pass)) },
       db,
       transactions,
       metrics,
     );
-    (runner as unknown as { loop: { stopped: boolean } }).loop.stopped = false;
-    return { runner, pass: () => (runner as unknown as { pass(): Promise<unknown> }).pass() };
+    loop!.start();
+    // A pass, and the sagas it took run as far as they go.
+    return { runner, pass: async () => (await loop!.step(), await runner.idle()) };
   }
 
   async function start(runner: SagaRunner<Subject>, key: string): Promise<void> {

@@ -44,7 +44,7 @@ export async function stuckSagas(store: TestStore, module: string, saga = 'conso
   const metrics = store.application.app.get(Metrics, { strict: false });
   const runner = new SagaRunner(
     definition,
-    { leaseMs: 10_000, batchSize: 16, pollIntervalMs: 100 },
+    { leaseMs: 10_000, concurrency: 16, pollIntervalMs: 100 },
     db,
     store.application.messaging.transactionsFor(module),
     metrics,

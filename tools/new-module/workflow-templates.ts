@@ -79,7 +79,7 @@ export const ITEM_WORKFLOW_PROVIDERS: Provider[] = [
     provide: ITEM_WORKFLOW,
     inject: [MODULE_DATA_SOURCE, TransactionRunner, Metrics],
     useFactory: (db: DataSource, transactions: TransactionRunner, metrics: Metrics) =>
-      new SagaRunner(itemWorkflow(db), { leaseMs: 30_000, batchSize: 16, pollIntervalMs: 1_000 }, db, transactions, metrics),
+      new SagaRunner(itemWorkflow(db), { leaseMs: 30_000, concurrency: 16, pollIntervalMs: 1_000 }, db, transactions, metrics),
   },
 ];
 `,

@@ -183,12 +183,13 @@ export class SagaAdmission implements OnApplicationBootstrap, OnApplicationShutd
   private async sample(): Promise<void> {
     if (this.sampling) return; // a slow database: one sample at a time
     this.sampling = true;
-    const settledAtStart = this.settled;
+    let settledAtConnection = this.settled;
     try {
-      const { inFlight, waitedMs } = await this.runner.store.admissionSample();
-      // Admissions settled after the sample began may be missing from its count: they stay counted on top.
+      // Under load a sample waits for a pooled connection: what settled meanwhile is in its count, not on top of it.
+      const { inFlight, waitedMs } = await this.runner.store.admissionSample(() => (settledAtConnection = this.settled));
+      // Admissions settled once it had its connection may be missing from its count: they stay counted on top.
       this.sampledInFlight = inFlight;
-      this.settledAtSample = settledAtStart;
+      this.settledAtSample = settledAtConnection;
       // Ends before this answer came are in its count already, or may be: only later ones come off.
       this.endedAtSample = this.ended;
       // Sagas that fell due during an outage were not queued behind busy runners, nobody could take

@@ -4,7 +4,7 @@ import { ModuleError } from '../contracts/module.error.js';
 import type { TransactionRunner } from '../messaging/transaction-runner.js';
 import type { Metrics } from '../observability/metrics.js';
 import { contextFrom, inSpan } from '../observability/tracing.js';
-import { WakeableLoop } from '../scheduling/wakeable-loop.js';
+import { type PassLoop, type PassResult, WakeableLoop, type WakeableLoopOptions } from '../scheduling/wakeable-loop.js';
 import { SagaPlan, type SagaDefinition, type SagaState, type Transition } from './saga-definition.js';
 import { type HeldSaga, SagaStore } from './saga-store.js';
 import { type SagaClock, systemClock } from './saga-clock.js';
@@ -14,12 +14,17 @@ import { sagaWakeups } from './saga-signals.js';
 export interface SagaRunnerOptions {
   /** How long a runner holds a saga; longer than a step may take. */
   readonly leaseMs: number;
-  /** Sagas run at once by one runner (each calls other modules: keep within their pools). */
-  readonly batchSize: number;
+  /**
+   * Sagas one runner runs at once, whether started here (`runNow`) or claimed
+   * from the queue (each calls other modules: keep within their pools).
+   */
+  readonly concurrency: number;
   /** The recovery poll; started and retried sagas wake the runner without it. */
   readonly pollIntervalMs: number;
   /** The process's clock and timers; the system's unless a test drives its own. */
   readonly clock?: SagaClock;
+  /** What runs the passes (default a WakeableLoop); a test's loop runs them when it says. */
+  readonly loop?: (pass: () => Promise<PassResult>, options: WakeableLoopOptions) => PassLoop;
 }
 
 /** An attempt that got no answer within its deadline: it is aborted, then retried. */
@@ -64,8 +69,16 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
   private readonly versions = new Map<number, { readonly plan: SagaPlan<S>; readonly store: SagaStore<S> }>();
   private stopListening: () => void = () => {};
   private readonly logger: Logger;
-  private readonly loop: WakeableLoop;
-  private readonly handedOver = new Set<Promise<void>>();
+  private readonly loop: PassLoop;
+  /** Every saga this runner runs now, started here or claimed: at most `concurrency`. */
+  private readonly running = new Set<Promise<void>>();
+  /**
+   * Whether due sagas may wait in the table for a place here: a claim filled
+   * every free place, or a saga was started (or woken) without one. While it
+   * holds, a place that frees wakes the loop to claim again; a claim that
+   * leaves places free clears it (nothing more was due).
+   */
+  private backlog = true;
   /** Sagas this runner holds now, with the version it holds them at: given back on stop. */
   private readonly held = new Map<string, HeldSaga<S>>();
   private readonly stopping = new AbortController();
@@ -115,7 +128,8 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
       sampledAt = performance.now();
       stuckNow = await this.store.stuckCount().catch(() => stuckNow);
     };
-    this.loop = new WakeableLoop(() => this.pass(), {
+    const loopOf = options.loop ?? ((pass, loopOptions) => new WakeableLoop(pass, loopOptions));
+    this.loop = loopOf(() => this.pass(), {
       pollIntervalMs: options.pollIntervalMs,
       shutdownDeadlineMs: definition.stepTimeoutMs + 1_000,
       onError: (error) => this.logger.warn(`saga pass failed, retrying on the next poll: ${(error as Error).message}`),
@@ -157,7 +171,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     await this.loop.stop();
     let deadline: NodeJS.Timeout | undefined;
     await Promise.race([
-      Promise.all(this.handedOver),
+      Promise.all(this.running),
       new Promise<void>((resolve) => {
         deadline = setTimeout(resolve, this.definition.stepTimeoutMs + 1_000);
       }),
@@ -181,7 +195,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
 
   /** Whether a saga just started here may be run at once by this process (a bound on how many run at once). */
   canTakeOver(): boolean {
-    return !this.loop.stopping && this.handedOver.size < this.options.batchSize;
+    return !this.loop.stopping && this.running.size < this.options.concurrency;
   }
 
   /**
@@ -207,18 +221,48 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
       reach: null,
       definitionVersion: this.definition.version,
     };
-    // Outside a pass: a wait it enters falls due after the loop last asked when the next saga does.
-    const running: Promise<void> = this.advance(saga)
-      .then((waits) => {
-        if (waits) this.wake();
-      })
-      .finally(() => this.handedOver.delete(running));
-    this.handedOver.add(running);
+    this.run(saga);
+  }
+
+  /** Resolves once no saga runs here, counting those that start meanwhile (a test's pass waits for its sagas so). */
+  async idle(): Promise<void> {
+    while (this.running.size > 0) await Promise.all(this.running);
   }
 
   /** A saga was started (or can go on): run it now rather than at the next poll. */
   wake(): void {
+    this.backlog = true;
     this.loop.wake();
+  }
+
+  /**
+   * Runs a saga this runner holds in one of its places, outside any pass: a
+   * pass never waits for the slowest saga it claimed, and a place that frees
+   * goes to the queue while sagas wait there (ADR 44).
+   */
+  private run(saga: HeldSaga<S>): void {
+    const running: Promise<void> = this.advance(saga)
+      .catch(() => false) // it never throws; were it to, the place must still free
+      .then((waits) => {
+        this.running.delete(running);
+        // A wait it entered falls due after the loop last asked when the next saga does.
+        if (waits) this.wake();
+        else if (this.backlog && this.freePlaces() >= this.refillAt()) this.loop.wake();
+      });
+    this.running.add(running);
+  }
+
+  private freePlaces(): number {
+    return this.options.concurrency - this.running.size;
+  }
+
+  /**
+   * A claim is one statement whatever it takes (and one to load the subjects):
+   * under load, the loop claims again once a quarter of the places are free, or
+   * none is running, rather than once per saga that ends.
+   */
+  private refillAt(): number {
+    return this.running.size === 0 ? 1 : Math.max(1, Math.ceil(this.options.concurrency / 4));
   }
 
   private async pass(): Promise<number | undefined> {
@@ -226,9 +270,14 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     // The newest version last: older ones are few, and drain.
     for (const { store } of [...this.versions.values()].reverse()) {
       while (!this.loop.stopping) {
-        const due = await store.claim(this.options.batchSize, this.options.leaseMs);
-        if (due.length === 0) break;
-        await Promise.all(due.map((saga) => this.advance(saga)));
+        const free = this.freePlaces();
+        // Full: a place that frees wakes the loop (see run); the poll is the fallback.
+        if (free < this.refillAt()) return undefined;
+        this.backlog = false;
+        const due = await store.claim(free, this.options.leaseMs);
+        for (const saga of due) this.run(saga);
+        if (due.length < free) break;
+        this.backlog = true;
       }
     }
     return this.loop.stopping ? undefined : this.store.nextDueInMs();

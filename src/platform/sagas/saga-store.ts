@@ -435,19 +435,29 @@ export class SagaStore<S> {
    * What the admission reads (ADR 16): sagas in flight (RUNNING: running, queued
    * or waiting for a retry; not STUCK, which waits for an operator) and how long
    * the longest-waiting one has been due without any runner taking it (ms).
+   * `connected` is called once the query has its connection, just before it is
+   * sent: the caller knows what was written before its snapshot.
    */
-  async admissionSample(): Promise<{ inFlight: number; waitedMs: number }> {
-    const [row] = await queryPrepared<{ in_flight: number; waited_ms: number | null }>(
-      this.db,
-      `${this.definition.name}.saga-admission-sample`,
-      `SELECT count(*)::int AS in_flight,
-              extract(epoch FROM now() - min(next_run_at) FILTER (
-                WHERE next_run_at <= now() AND (locked_until IS NULL OR locked_until < now()))) * 1000 AS waited_ms
-         FROM ${this.sagas}
-        WHERE saga = $1 AND status = 'RUNNING'`,
-      [this.definition.name],
-    );
-    return { inFlight: Number(row.in_flight), waitedMs: Math.max(0, Number(row.waited_ms ?? 0)) };
+  async admissionSample(connected: () => void = () => {}): Promise<{ inFlight: number; waitedMs: number }> {
+    const runner = this.db.createQueryRunner();
+    try {
+      await runner.connect();
+      connected();
+      const [row] = await queryPrepared<{ in_flight: number; waited_ms: number | null }>(
+        this.db,
+        `${this.definition.name}.saga-admission-sample`,
+        `SELECT count(*)::int AS in_flight,
+                extract(epoch FROM now() - min(next_run_at) FILTER (
+                  WHERE next_run_at <= now() AND (locked_until IS NULL OR locked_until < now()))) * 1000 AS waited_ms
+           FROM ${this.sagas}
+          WHERE saga = $1 AND status = 'RUNNING'`,
+        [this.definition.name],
+        runner,
+      );
+      return { inFlight: Number(row.in_flight), waitedMs: Math.max(0, Number(row.waited_ms ?? 0)) };
+    } finally {
+      await runner.release();
+    }
   }
 
   /**

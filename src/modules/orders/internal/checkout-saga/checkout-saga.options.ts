@@ -13,7 +13,8 @@ export interface CheckoutSagaOptions {
   readonly stuckAfterAttempts: number;
   /** How long a runner holds a saga; longer than a step may take. */
   readonly leaseMs: number;
-  readonly batchSize: number;
+  /** Sagas of one type a process runs at once (started there or claimed from the queue). */
+  readonly concurrency: number;
   /** The recovery poll; new and retried sagas wake the runner without it. */
   readonly pollIntervalMs: number;
   /**
@@ -52,8 +53,9 @@ export function checkoutSagaOptions(settings: ModuleSettings): CheckoutSagaOptio
     stuckAfterAttempts: settings.integer('SAGA_STUCK_AFTER_ATTEMPTS', 20, 1, 1_000_000),
     // Long enough for a step, short enough that a crashed runner's sagas resume well within their deadline.
     leaseMs: Math.max(10_000, stepTimeoutMs * 2),
-    // Each saga in a batch runs at once and calls other modules: keep within their pools.
-    batchSize: 16,
+    // A saga spends most of its time waiting on other modules: enough running to keep them and the
+    // database busy (bench:overload, ADR 44), few enough that their pools are not the queue.
+    concurrency: 32,
     pollIntervalMs: 1_000,
     // A third of the deadline: time left for the saga's own steps and retries once it starts.
     admissionMaxWaitMs: settings.integer('CHECKOUT_ADMISSION_MAX_WAIT_MS', Math.floor(deadlineMs / 3), 0, 86_400_000),
