@@ -238,6 +238,52 @@ describe('the saga engine (platform/sagas) on a real database', () => {
     await eventually(async () => expect((await row(definition.name, 'slow')).status).toBe('DONE'));
   });
 
+  it('starts decided at once are all run here, never more at once than the runner has places: the rest wait for one', async () => {
+    let runningNow = 0;
+    let mostAtOnce = 0;
+    let release: () => void = () => {};
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const definition = saga([
+      {
+        name: 'A',
+        timeoutMs: 60_000,
+        run: async () => {
+          mostAtOnce = Math.max(mostAtOnce, ++runningNow);
+          await held;
+          runningNow--;
+        },
+      },
+    ]);
+    const engine = await runner(definition, 120_000);
+    // Its first pass found nothing queued: starts may lease their sagas to it.
+    await eventually(async () => expect(engine.canTakeOver()).toBe(true));
+    // As many starts as an HTTP flood has in flight: each decides, then writes its saga (a round trip), then hands it over.
+    const keys = Array.from({ length: 40 }, (_, n) => `k${n}`);
+    const decided = keys.map((key) => ({ key, here: engine.canTakeOver() }));
+    expect(decided.every((start) => start.here)).toBe(true);
+    await Promise.all(
+      keys.map((key) =>
+        db.query(`WITH ${engine.store.startSql({ key: '$1::text', deadlineMs: 'NULL::int', traceContext: `'{}'::jsonb`, leaseMs: '$2::int' })} SELECT 1`, [
+          key,
+          120_000,
+        ]),
+      ),
+    );
+    for (const key of keys) engine.runNow(key, { key }, {});
+    // 16 places: 16 run, the other 24 wait for theirs.
+    await eventually(async () => expect(runningNow).toBe(16));
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(mostAtOnce).toBe(16);
+    // No room left: the next start is left to a claim.
+    expect(engine.canTakeOver()).toBe(false);
+    release();
+    await eventually(async () => {
+      const [{ done }] = await db.query(`SELECT count(*) FILTER (WHERE status = 'DONE')::int AS done FROM ledger.sagas WHERE saga = $1`, [definition.name]);
+      expect(done).toBe(keys.length);
+    });
+    expect(mostAtOnce).toBe(16);
+  });
+
   it('a runner whose lease expired cannot give back the lease of the runner that holds the saga now', async () => {
     const definition = saga([{ name: 'A', run: async () => {} }]);
     const engine = await runner(definition, 200, false);

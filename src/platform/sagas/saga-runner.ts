@@ -73,10 +73,17 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
   /** Every saga this runner runs now, started here or claimed: at most `concurrency`. */
   private readonly running = new Set<Promise<void>>();
   /**
-   * Whether due sagas may wait in the table for a place here: a claim filled
-   * every free place, or a saga was started (or woken) without one. While it
-   * holds, a place that frees wakes the loop to claim again; a claim that
-   * leaves places free clears it (nothing more was due).
+   * Sagas leased to this runner that wait for a place, oldest first: started
+   * here when every place was taken, or claimed ahead so that a place that
+   * frees is filled at once, without a round trip (ADR 44).
+   */
+  private readonly ready: Array<HeldSaga<S>> = [];
+  /**
+   * Whether due sagas may wait in the table: a claim took all it asked for,
+   * or a saga was started (or woken) without being leased here. While it
+   * holds, new starts queue behind them in the table (first come, first run)
+   * and the loop claims whenever there is room; a claim that comes back short
+   * clears it (nothing more was due).
    */
   private backlog = true;
   /** Sagas this runner holds now, with the version it holds them at: given back on stop. */
@@ -179,7 +186,7 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     clearTimeout(deadline);
     this.stopping.abort(new StepTimeoutError('the runner is stopping'));
     await Promise.all(
-      [...this.held.values()].map((saga) =>
+      [...this.held.values(), ...this.ready.splice(0)].map((saga) =>
         this.of(saga)
           .store.release(saga, 0)
           .catch(() => false),
@@ -193,15 +200,22 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     this.endListeners.push(listener);
   }
 
-  /** Whether a saga just started here may be run at once by this process (a bound on how many run at once). */
+  /**
+   * Whether a saga about to be started here may be leased to this process
+   * and run by it (`runNow`) rather than left to a claim: while none waits in
+   * the table before it, and this runner has room (a place, or a short wait
+   * for one). Asked before the start's statement: many in flight at once may
+   * all say yes; those that find every place taken wait in `ready`.
+   */
   canTakeOver(): boolean {
-    return !this.loop.stopping && this.running.size < this.options.concurrency;
+    return !this.loop.stopping && !this.backlog && this.room() > 0;
   }
 
   /**
    * Runs a saga its caller has just started, leased to this process (see
-   * `SagaStore.startSql`), with its subject in hand: no claim, no reload.
-   * A crash meanwhile only delays it: the lease runs out and any runner resumes it.
+   * `SagaStore.startSql`), with its subject in hand: no claim, no reload; at
+   * once if a place is free, else as soon as one is. A crash meanwhile only
+   * delays it: the lease runs out and any runner resumes it.
    */
   runNow(key: string, subject: S, traceContext: Readonly<Record<string, string>>): void {
     const saga: HeldSaga<S> = {
@@ -221,7 +235,8 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
       reach: null,
       definitionVersion: this.definition.version,
     };
-    this.run(saga);
+    this.ready.push(saga);
+    this.fill();
   }
 
   /** Resolves once no saga runs here, counting those that start meanwhile (a test's pass waits for its sagas so). */
@@ -236,33 +251,47 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
   }
 
   /**
-   * Runs a saga this runner holds in one of its places, outside any pass: a
-   * pass never waits for the slowest saga it claimed, and a place that frees
-   * goes to the queue while sagas wait there (ADR 44).
+   * Fills the free places from `ready`, oldest first, each saga outside any
+   * pass: a pass never waits for the slowest saga it claimed (ADR 44). A
+   * saga whose lease is running out while it waited is left to a claim (it
+   * falls due when the lease ends). When `ready` runs low while sagas may wait
+   * in the table, the loop claims more.
    */
-  private run(saga: HeldSaga<S>): void {
-    const running: Promise<void> = this.advance(saga)
-      .catch(() => false) // it never throws; were it to, the place must still free
-      .then((waits) => {
-        this.running.delete(running);
-        // A wait it entered falls due after the loop last asked when the next saga does.
-        if (waits) this.wake();
-        else if (this.backlog && this.freePlaces() >= this.refillAt()) this.loop.wake();
-      });
-    this.running.add(running);
+  private fill(): void {
+    while (this.running.size < this.options.concurrency && this.ready.length > 0) {
+      const saga = this.ready.shift()!;
+      // Its lease nearly gone while it waited (a runner far behind): left to whichever runner claims it once it lapses.
+      if (this.clock.now() + Math.min(LEASE_MARGIN_MS, this.options.leaseMs / 2) >= saga.leaseEndsAt) continue;
+      const running: Promise<void> = this.advance(saga)
+        .catch(() => false) // it never throws; were it to, the place must still free
+        .then((waits) => {
+          this.running.delete(running);
+          // A wait it entered falls due after the loop last asked when the next saga does.
+          if (waits) this.wake();
+          this.fill();
+        });
+      this.running.add(running);
+    }
+    if (this.backlog && this.room() >= this.claimAtLeast()) this.loop.wake();
   }
 
-  private freePlaces(): number {
-    return this.options.concurrency - this.running.size;
+  /** Sagas this runner may take on now: its places, and as many again waiting for one (the claim ahead). */
+  private room(): number {
+    return this.options.concurrency + this.ahead() - this.running.size - this.ready.length;
+  }
+
+  /** How many sagas wait leased in `ready` at most, claimed ahead: a quarter of the places. */
+  private ahead(): number {
+    return Math.max(1, Math.ceil(this.options.concurrency / 4));
   }
 
   /**
    * A claim is one statement whatever it takes (and one to load the subjects):
-   * under load, the loop claims again once a quarter of the places are free, or
-   * none is running, rather than once per saga that ends.
+   * under load the loop claims once there is room for a quarter of the places,
+   * not once per saga that ends; with nothing running, for any.
    */
-  private refillAt(): number {
-    return this.running.size === 0 ? 1 : Math.max(1, Math.ceil(this.options.concurrency / 4));
+  private claimAtLeast(): number {
+    return this.running.size === 0 && this.ready.length === 0 ? 1 : this.ahead();
   }
 
   private async pass(): Promise<number | undefined> {
@@ -270,13 +299,14 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
     // The newest version last: older ones are few, and drain.
     for (const { store } of [...this.versions.values()].reverse()) {
       while (!this.loop.stopping) {
-        const free = this.freePlaces();
-        // Full: a place that frees wakes the loop (see run); the poll is the fallback.
-        if (free < this.refillAt()) return undefined;
+        const room = this.room();
+        // No room: a place that frees wakes the loop (see fill); the poll is the fallback.
+        if (room < this.claimAtLeast()) return undefined;
         this.backlog = false;
-        const due = await store.claim(free, this.options.leaseMs);
-        for (const saga of due) this.run(saga);
-        if (due.length < free) break;
+        const due = await store.claim(room, this.options.leaseMs);
+        this.ready.push(...due);
+        this.fill();
+        if (due.length < room) break;
         this.backlog = true;
       }
     }

@@ -99,7 +99,7 @@ export class PlaceOrderHandler implements ICommandHandler<PlaceOrderCommand, Pla
       throw new ModuleError('UNPROCESSABLE', `the order total ${totalCents} exceeds the maximum of ${MAX_ORDER_TOTAL_CENTS} cents`, 'orders');
     }
     const orderId = randomUUID();
-    // Leased to this process from birth when it can run it now; else left for the runner's next claim.
+    // Leased to this process from birth when its runner has room for it; else left for the runner's next claim.
     const takeOver = this.saga.canTakeOver();
     const traceContext = currentTraceHeaders();
     await this.transactions.statement(
