@@ -57,7 +57,7 @@ import { option, printTable } from './support/stats.js';
  *
  * Usage: npm run bench:overload [-- --topologies monolith,microservices --duration 60
  *        --multiple 4 --warm-up 15 --capacity-duration 20 --capacity-sessions 64
- *        --flood-connections 96 --flood-duration 60 --flood-unkeyed --statements --skus 1]
+ *        --flood-connections 96 --flood-duration 60 --flood-unkeyed --statements --skus 1 --rounds 1]
  * --statements: what the store asks of PostgreSQL per confirmed order in each phase
  * (pg_stat_statements on the embedded server, which it then preloads; not with DATABASE_URL).
  */
@@ -88,6 +88,13 @@ const SKUS = Math.floor(option('skus', 1));
 const skuOf = (n: number): string => (SKUS === 1 ? 'BENCH-OVERLOAD' : `BENCH-OVERLOAD-${n % SKUS}`);
 const OPEN_CUSTOMER = 'overload';
 const FLOOD_CUSTOMER = 'flood';
+/**
+ * Rounds of (open loop, capacity, flood, capacity) after the first capacity (--rounds, default 1). The
+ * machine's speed moves by a fifth within minutes (capacity 303 -> 271 -> 211/s in one run): each phase is
+ * judged against the capacities around it, and over several rounds the verdict is the overload's goodput
+ * over all of them against the capacity around each, so that one slow window does not decide it.
+ */
+const ROUNDS = Math.max(1, Math.floor(option('rounds', 1)));
 
 /** One overload phase (the open loop, or the flood), against the run's capacity. */
 interface Phase {
@@ -113,15 +120,17 @@ interface Phase {
 interface Row {
   readonly topology: string;
   readonly uptime: string;
-  readonly capacityBefore: number;
-  readonly capacityBetween: number;
-  readonly capacityAfter: number;
+  /** Every capacity measured, in order: before the first phase, then after each. */
+  readonly capacities: readonly number[];
   readonly capacityCpuMsPerCheckout: number;
   readonly capacityP50Ms: number;
   readonly capacityP99Ms: number;
   readonly offered: number;
+  /** Over all rounds (one round: that round's phase). */
   readonly open: Phase;
   readonly flood: Phase;
+  readonly opens: readonly Phase[];
+  readonly floods: readonly Phase[];
   readonly admission: string;
   readonly violations: readonly string[];
   readonly uptimeAfter: string;
@@ -149,8 +158,8 @@ const LOAD_CHILD = 'load generator (child, nice 19)';
 
 type GeneratorJob =
   | { readonly kind: 'capacity'; readonly base: string; readonly adminUrl: string; readonly customer: string }
-  | { readonly kind: 'open'; readonly base: string; readonly rate: number; readonly topology: string; readonly out: string }
-  | { readonly kind: 'flood'; readonly base: string; readonly out: string };
+  | { readonly kind: 'open'; readonly base: string; readonly rate: number; readonly topology: string; readonly customer: string; readonly out: string }
+  | { readonly kind: 'flood'; readonly base: string; readonly customer: string; readonly out: string };
 
 /** What a signal must stop before the bench exits: the topology of the moment and its database. */
 let cleanup: (() => Promise<void>) | undefined;
@@ -264,63 +273,89 @@ async function measure(
     const admin = new pg.Client({ connectionString: database.url });
     await admin.connect();
     try {
-      const open = await overloadPhase(
-        topology,
-        'open loop',
-        OPEN_CUSTOMER,
-        admin,
-        database.url,
-        new ProcessSampler(targets, postmaster),
-        () => LoadChild.start({ kind: 'open', base, rate: offered, topology, out: answersFile() }).answers(),
-        DURATION_S,
-        statements,
-      );
-      progress(`[${topology}] capacity again, between the open loop and the flood`);
-      const between = await measureCapacity(base, database.url, 'capacity-between', new ProcessSampler(targets, postmaster), CAPACITY_DURATION_S, statements);
-      progress(`[${topology}] open loop: ${open.completedPerSecond.toFixed(1)}/s confirmed; capacity between: ${between.perSecond.toFixed(1)}/s`);
-      await waitForQuiet(database.url, 120_000);
-      progress(
-        `[${topology}] flood: ${FLOOD_CONNECTIONS} connections retrying at once${FLOOD_KEYED ? ' (same Idempotency-Key until accepted)' : ''} for ${FLOOD_DURATION_S} s`,
-      );
-      const flood = await overloadPhase(
-        topology,
-        'flood',
-        FLOOD_CUSTOMER,
-        admin,
-        database.url,
-        new ProcessSampler(targets, postmaster),
-        () => LoadChild.start({ kind: 'flood', base, out: answersFile() }).answers(),
-        FLOOD_DURATION_S,
-        statements,
-      );
-      const admission = await admissionMetrics(running.map((p) => p.port));
-      // Once more after the overload: other workloads on the machine come and go.
-      progress(`[${topology}] capacity again, after the overload`);
-      const after = await measureCapacity(base, database.url, 'capacity-after', new ProcessSampler(targets, postmaster), CAPACITY_DURATION_S, statements);
-      progress(`[${topology}] flood: ${flood.completedPerSecond.toFixed(1)}/s confirmed; capacity after: ${after.perSecond.toFixed(1)}/s`);
-      await waitForQuiet(database.url, 120_000);
-      const { rows: capacityEnds } = await admin.query<{ ms: number }>(
-        `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE customer_id LIKE 'capacity-%'`,
-      );
-      const capacityMs = capacityEnds.map((r) => Number(r.ms));
       // Other workloads on the machine come and go: a phase is judged against the capacities measured around it.
       const against = (phase: Omit<Phase, 'goodputRatio' | 'capacity'>, around: readonly Capacity[]): Phase => {
         const capacity = (around[0].perSecond + around[1].perSecond) / 2;
         return { ...phase, capacity, goodputRatio: phase.completedPerSecond / capacity };
       };
+      const capacities: Capacity[] = [before];
+      const opens: Phase[] = [];
+      const floods: Phase[] = [];
+      let admission = '';
+      for (let round = 1; round <= ROUNDS; round++) {
+        const of = ROUNDS === 1 ? '' : ` (round ${round} of ${ROUNDS})`;
+        const tag = ROUNDS === 1 ? '' : `-${round}`;
+        if (round > 1) progress(`[${topology}] open loop${of}: ${offered}/s offered for ${DURATION_S} s`);
+        const open = await overloadPhase(
+          topology,
+          `open loop${tag}`,
+          `${OPEN_CUSTOMER}${tag}`,
+          admin,
+          database.url,
+          new ProcessSampler(targets, postmaster),
+          () => LoadChild.start({ kind: 'open', base, rate: offered, topology, customer: `${OPEN_CUSTOMER}${tag}`, out: answersFile() }).answers(),
+          DURATION_S,
+          statements,
+        );
+        progress(`[${topology}] capacity again, between the open loop and the flood${of}`);
+        const between = await measureCapacity(
+          base,
+          database.url,
+          `capacity-between${tag}`,
+          new ProcessSampler(targets, postmaster),
+          CAPACITY_DURATION_S,
+          statements,
+        );
+        progress(`[${topology}] open loop${of}: ${open.completedPerSecond.toFixed(1)}/s confirmed; capacity between: ${between.perSecond.toFixed(1)}/s`);
+        await waitForQuiet(database.url, 120_000);
+        progress(
+          `[${topology}] flood${of}: ${FLOOD_CONNECTIONS} connections retrying at once${FLOOD_KEYED ? ' (same Idempotency-Key until accepted)' : ''} for ${FLOOD_DURATION_S} s`,
+        );
+        const flood = await overloadPhase(
+          topology,
+          `flood${tag}`,
+          `${FLOOD_CUSTOMER}${tag}`,
+          admin,
+          database.url,
+          new ProcessSampler(targets, postmaster),
+          () => LoadChild.start({ kind: 'flood', base, customer: `${FLOOD_CUSTOMER}${tag}`, out: answersFile() }).answers(),
+          FLOOD_DURATION_S,
+          statements,
+        );
+        if (round === ROUNDS) admission = await admissionMetrics(running.map((p) => p.port));
+        // Once more after the overload: other workloads on the machine come and go.
+        progress(`[${topology}] capacity again, after the flood${of}`);
+        const after = await measureCapacity(
+          base,
+          database.url,
+          `capacity-after${tag}`,
+          new ProcessSampler(targets, postmaster),
+          CAPACITY_DURATION_S,
+          statements,
+        );
+        progress(`[${topology}] flood${of}: ${flood.completedPerSecond.toFixed(1)}/s confirmed; capacity after: ${after.perSecond.toFixed(1)}/s`);
+        await waitForQuiet(database.url, 120_000);
+        opens.push(against(open, [capacities.at(-1)!, between]));
+        floods.push(against(flood, [between, after]));
+        capacities.push(between, after);
+      }
+      const { rows: capacityEnds } = await admin.query<{ ms: number }>(
+        `SELECT extract(epoch FROM updated_at - created_at) * 1000 AS ms FROM orders.orders WHERE customer_id LIKE 'capacity-%'`,
+      );
+      const capacityMs = capacityEnds.map((r) => Number(r.ms));
       statements?.print(`[${topology}]`, 'confirmed order');
       return {
         topology,
         uptime,
-        capacityBefore: before.perSecond,
-        capacityBetween: between.perSecond,
-        capacityAfter: after.perSecond,
-        capacityCpuMsPerCheckout: (before.cpuMsPerCheckout + between.cpuMsPerCheckout + after.cpuMsPerCheckout) / 3,
+        capacities: capacities.map((c) => c.perSecond),
+        capacityCpuMsPerCheckout: capacities.reduce((sum, c) => sum + c.cpuMsPerCheckout, 0) / capacities.length,
         capacityP50Ms: percentile(capacityMs, 50),
         capacityP99Ms: percentile(capacityMs, 99),
         offered,
-        open: against(open, [before, between]),
-        flood: against(flood, [between, after]),
+        open: pooled('open loop', opens),
+        flood: pooled('flood', floods),
+        opens,
+        floods,
         admission,
         violations: await storeInvariantViolations(database.url),
         uptimeAfter: execFileSync('uptime', { encoding: 'utf8' }).trim(),
@@ -338,6 +373,46 @@ async function measure(
     if (topology !== 'monolith') await deleteEventStream(natsUrl, prefix).catch(() => {});
     await database.drop();
   }
+}
+
+/**
+ * A phase's rounds as one: goodput and capacity are the means over the rounds (the
+ * rounds last as long), so the verdict is the goodput of the whole overload time against
+ * the capacity measured around each part of it; counts are summed, latencies are the
+ * rounds' median p50 and worst p99, CPU is summed per process.
+ */
+function pooled(name: string, rounds: readonly Phase[]): Phase {
+  if (rounds.length === 1) return rounds[0];
+  const mean = (pick: (phase: Phase) => number) => rounds.reduce((sum, phase) => sum + pick(phase), 0) / rounds.length;
+  const sum = (pick: (phase: Phase) => number) => rounds.reduce((total, phase) => total + pick(phase), 0);
+  const median = (values: number[]) => percentile(values, 50);
+  const capacity = mean((phase) => phase.capacity);
+  const completedPerSecond = mean((phase) => phase.completedPerSecond);
+  const byName = new Map<string, ProcessStats[]>();
+  for (const p of rounds.flatMap((phase) => phase.processes)) byName.set(p.name, [...(byName.get(p.name) ?? []), p]);
+  const processes = [...byName.values()].map((each) => ({
+    ...each[0],
+    cpuMs: each.reduce((total, p) => total + p.cpuMs, 0),
+    cpuPercentOfCore: each.reduce((total, p) => total + p.cpuPercentOfCore, 0) / each.length,
+  }));
+  return {
+    name: `${name} (${rounds.length} rounds)`,
+    capacity,
+    sent: sum((phase) => phase.sent),
+    accepted: sum((phase) => phase.accepted),
+    refused: sum((phase) => phase.refused),
+    otherAnswers: rounds.map((phase) => phase.otherAnswers).join(' | '),
+    acceptedPerSecond: mean((phase) => phase.acceptedPerSecond),
+    completedPerSecond,
+    goodputRatio: completedPerSecond / capacity,
+    cpuMsPerCheckout: mean((phase) => phase.cpuMsPerCheckout),
+    timedOut: sum((phase) => phase.timedOut),
+    cancelled: rounds.map((phase) => phase.cancelled).join(' | '),
+    acceptedP50Ms: median(rounds.map((phase) => phase.acceptedP50Ms)),
+    acceptedP99Ms: Math.max(...rounds.map((phase) => phase.acceptedP99Ms)),
+    refusalP50Ms: median(rounds.map((phase) => phase.refusalP50Ms)),
+    processes,
+  };
 }
 
 /**
@@ -408,10 +483,10 @@ async function overloadPhase(
  * (one keep-alive socket each, the answer's body read and dropped): the load
  * generator shares the machine with the store.
  */
-async function closedLoopFlood(base: string): Promise<Answers> {
+async function closedLoopFlood(base: string, customer: string): Promise<Answers> {
   const agent = new Agent({ keepAlive: true, maxSockets: FLOOD_CONNECTIONS });
   const url = new URL(`${base}/orders`);
-  const bodies = Array.from({ length: FLOOD_CONNECTIONS }, (_, n) => Buffer.from(orderBody(FLOOD_CUSTOMER, n)));
+  const bodies = Array.from({ length: FLOOD_CONNECTIONS }, (_, n) => Buffer.from(orderBody(customer, n)));
   const end = performance.now() + FLOOD_DURATION_S * 1000;
   const runId = randomBytes(4).toString('hex');
   let sent = 0;
@@ -563,7 +638,7 @@ class LoadChild {
 /** The child's side: runs `job`, writes its answers to the job's `out` file (the open loop, the flood), exits. */
 async function generate(job: GeneratorJob): Promise<void> {
   if (job.kind === 'open') {
-    const bodies = Array.from({ length: SKUS }, (_, n) => orderBody(OPEN_CUSTOMER, n));
+    const bodies = Array.from({ length: SKUS }, (_, n) => orderBody(job.customer, n));
     const run = await openLoop({
       baseUrl: job.base,
       rate: job.rate,
@@ -577,7 +652,7 @@ async function generate(job: GeneratorJob): Promise<void> {
     process.stderr.write('\n');
     writeFileSync(job.out, JSON.stringify(countAnswers(run.samples)));
   } else if (job.kind === 'flood') {
-    writeFileSync(job.out, JSON.stringify(await closedLoopFlood(job.base)));
+    writeFileSync(job.out, JSON.stringify(await closedLoopFlood(job.base, job.customer)));
   } else {
     await capacitySessions(job.base, job.adminUrl, job.customer);
   }
@@ -722,14 +797,30 @@ function report(rows: readonly Row[]): void {
     [
       [
         `capacity before the overload: CONFIRMED/s, ${CAPACITY_SESSIONS} customers each waiting for its order (${CAPACITY_DURATION_S} s)`,
-        ...rows.map((r) => r.capacityBefore),
+        ...rows.map((r) => r.capacities[0]),
       ],
-      ['capacity between the open loop and the flood (the same)', ...rows.map((r) => r.capacityBetween)],
-      ['capacity after the flood (the same)', ...rows.map((r) => r.capacityAfter)],
+      ...Array.from({ length: ROUNDS }, (_, n) => {
+        const of = ROUNDS === 1 ? '' : ` (round ${n + 1})`;
+        return [
+          [`capacity between the open loop and the flood${of} (the same)`, ...rows.map((r) => r.capacities[2 * n + 1])],
+          [`capacity after the flood${of} (the same)`, ...rows.map((r) => r.capacities[2 * n + 2])],
+        ];
+      }).flat(),
       ['capacity: placed -> terminal p50 / p99 ms', ...rows.map((r) => `${r.capacityP50Ms.toFixed(0)} / ${r.capacityP99Ms.toFixed(0)}`)],
       [`open loop: offered rate, ${MULTIPLE}x the capacity before, POST /orders per s`, ...rows.map((r) => r.offered)],
-      ...phases((r) => r.open, 'open loop'),
-      ...phases((r) => r.flood, `flood (${FLOOD_CONNECTIONS} conn.)`),
+      ...phases((r) => r.open, ROUNDS === 1 ? 'open loop' : `open loop, ${ROUNDS} rounds`),
+      ...phases((r) => r.flood, ROUNDS === 1 ? `flood (${FLOOD_CONNECTIONS} conn.)` : `flood (${FLOOD_CONNECTIONS} conn.), ${ROUNDS} rounds`),
+      ...(ROUNDS === 1
+        ? []
+        : Array.from({ length: ROUNDS }, (_, n) => [
+            [
+              `round ${n + 1}: open loop / flood goodput, CONFIRMED/s (/ the capacity around it)`,
+              ...rows.map(
+                (r) =>
+                  `${r.opens[n].completedPerSecond.toFixed(1)} (${(100 * r.opens[n].goodputRatio).toFixed(1)}%) / ${r.floods[n].completedPerSecond.toFixed(1)} (${(100 * r.floods[n].goodputRatio).toFixed(1)}%)`,
+              ),
+            ],
+          ]).flat()),
       ['invariants', ...rows.map((r) => (r.violations.length ? r.violations.join('; ') : 'hold'))],
     ],
   );

@@ -13,7 +13,7 @@ export interface CheckoutSagaOptions {
   readonly stuckAfterAttempts: number;
   /** How long a runner holds a saga; longer than a step may take. */
   readonly leaseMs: number;
-  /** Sagas of one type a process runs at once (started there or claimed from the queue). */
+  /** Sagas of one type a process runs at once, started there or claimed from the queue (SAGA_CONCURRENCY). */
   readonly concurrency: number;
   /** The recovery poll; new and retried sagas wake the runner without it. */
   readonly pollIntervalMs: number;
@@ -55,7 +55,7 @@ export function checkoutSagaOptions(settings: ModuleSettings): CheckoutSagaOptio
     leaseMs: Math.max(10_000, stepTimeoutMs * 2),
     // A saga spends most of its time waiting on other modules: enough running to keep them and the
     // database busy (bench:overload, ADR 44), few enough that their pools are not the queue.
-    concurrency: 32,
+    concurrency: settings.integer('SAGA_CONCURRENCY', 32, 1, 10_000),
     pollIntervalMs: 1_000,
     // A third of the deadline: time left for the saga's own steps and retries once it starts.
     admissionMaxWaitMs: settings.integer('CHECKOUT_ADMISSION_MAX_WAIT_MS', Math.floor(deadlineMs / 3), 0, 86_400_000),
