@@ -258,7 +258,8 @@ export class SagaRunner<S> implements OnApplicationBootstrap, BeforeApplicationS
    * in the table, the loop claims more.
    */
   private fill(): void {
-    while (this.running.size < this.options.concurrency && this.ready.length > 0) {
+    // A stopping runner starts nothing more: what waits in line is given back with its leases.
+    while (!this.loop.stopping && this.running.size < this.options.concurrency && this.ready.length > 0) {
       const saga = this.ready.shift()!;
       // Its lease nearly gone while it waited (a runner far behind): left to whichever runner claims it once it lapses.
       if (this.clock.now() + Math.min(LEASE_MARGIN_MS, this.options.leaseMs / 2) >= saga.leaseEndsAt) continue;
