@@ -17,5 +17,6 @@ export async function openTransport(config: AppConfig): Promise<Transport | unde
     token: config.serviceToken,
     name: `monolith-first[${config.hostedModules.join(',') || 'gateway'}]`,
     credentials: config.natsCredentials,
+    startupWaitMs: config.natsStartupWaitMs,
   });
 }

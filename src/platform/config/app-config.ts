@@ -29,6 +29,8 @@ export interface AppConfig {
    * failures and a missing database are not waited for: no restart mends them.
    */
   readonly databaseStartupWaitMs: number;
+  /** The same for NATS, in a process of a distributed topology (NATS_STARTUP_WAIT_MS; 0: at once); refused credentials are not waited for. */
+  readonly natsStartupWaitMs: number;
   readonly serviceToken: string | undefined;
   /** CONSOLE_TOKEN: the operator console's admin token; the console is off without one (ADR 40). */
   readonly consoleToken: string | undefined;
@@ -86,6 +88,7 @@ export function loadConfig(env: Env, knownModules: readonly string[]): AppConfig
     },
     dbPoolSize: parseInteger(env.DB_POOL_SIZE, 'DB_POOL_SIZE', 5, 1, 100),
     databaseStartupWaitMs: parseInteger(env.DATABASE_STARTUP_WAIT_MS, 'DATABASE_STARTUP_WAIT_MS', 30_000, 0, 3_600_000),
+    natsStartupWaitMs: parseInteger(env.NATS_STARTUP_WAIT_MS, 'NATS_STARTUP_WAIT_MS', 30_000, 0, 3_600_000),
     serviceToken: nonEmpty(env.SERVICE_TOKEN),
     consoleToken: parseConsoleToken(env.CONSOLE_TOKEN),
     natsCredentials: parseNatsCredentials(env),

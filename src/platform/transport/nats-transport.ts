@@ -41,7 +41,12 @@ export interface NatsTransportOptions {
   readonly token: string | undefined;
   readonly name: string;
   readonly credentials?: NatsCredentials;
+  /** How long a start waits for a NATS it cannot reach (NATS_STARTUP_WAIT_MS); 0 or absent: not at all. */
+  readonly startupWaitMs?: number;
 }
+
+/** What NATS answers credentials it refuses: said at once, never waited out. */
+const REFUSED_CREDENTIALS = /authoriz|authenticat|permissions? violation|user.*(revoked|expired)/i;
 
 /**
  * The NATS transport: request/reply for contract calls (subject
@@ -66,20 +71,34 @@ export class NatsTransport implements Transport {
   static async connect(options: NatsTransportOptions): Promise<NatsTransport> {
     // A misconfigured inbox is a configuration error, said before any connection is tried.
     const inboxPrefix = inboxPrefixFor(options.prefix, options.credentials);
-    let connection: NatsConnection;
-    try {
-      connection = await connect({
-        servers: options.url,
-        name: options.name,
-        // Keep trying for ever once connected: a NATS restart must not end the process.
-        maxReconnectAttempts: -1,
-        reconnectTimeWait: 500,
-        timeout: 5_000,
-        ...connectionAuth(options.credentials),
-        inboxPrefix,
-      });
-    } catch (error) {
-      throw new ConfigurationError(`cannot reach NATS at ${options.url} (TRANSPORT=nats): ${(error as Error).message}`);
+    let connection: NatsConnection | undefined;
+    // A process started while NATS restarts (or its link is cut) waits for it, within a bound, as it
+    // waits for its database (ADR 43); a refusal of its credentials is said at once: no restart mends it.
+    const waitUntil = Date.now() + (options.startupWaitMs ?? 0);
+    for (let attempt = 0; connection === undefined; attempt++) {
+      try {
+        connection = await connect({
+          servers: options.url,
+          name: options.name,
+          // Keep trying for ever once connected: a NATS restart must not end the process.
+          maxReconnectAttempts: -1,
+          reconnectTimeWait: 500,
+          timeout: 5_000,
+          ...connectionAuth(options.credentials),
+          inboxPrefix,
+        });
+      } catch (error) {
+        const message = (error as Error)?.message ?? String(error);
+        if (REFUSED_CREDENTIALS.test(message) || Date.now() >= waitUntil) {
+          throw new ConfigurationError(`cannot reach NATS at ${options.url} (TRANSPORT=nats): ${message}`);
+        }
+        if (attempt === 0) {
+          new Logger('transport.nats').warn(
+            `waiting for NATS at ${options.url} (${message}): up to ${Math.round((options.startupWaitMs ?? 0) / 1000)} s, NATS_STARTUP_WAIT_MS`,
+          );
+        }
+        await new Promise((resolve) => setTimeout(resolve, Math.min(2_000, 200 * 2 ** attempt, Math.max(0, waitUntil - Date.now()))));
+      }
     }
     const transport = new NatsTransport(connection, options.prefix, options.token === undefined ? undefined : Buffer.from(options.token));
     transport.watch().catch((error: unknown) => transport.logger.warn(`watching the NATS connection failed: ${(error as Error)?.message ?? error}`));
