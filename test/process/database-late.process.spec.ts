@@ -1,5 +1,5 @@
-import { createServer, type Server, type Socket, connect } from 'node:net';
 import { freePort } from '../support/free-port.js';
+import { type Forwarder, forwardPort } from '../support/tcp-forward.js';
 import { builtMain, spawnStore, stopAllStores } from '../support/spawn-store.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
@@ -12,25 +12,11 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
  */
 let database: TestDatabase;
 let port: number;
-let proxy: Server | undefined;
-const sockets = new Set<Socket>();
+let forwarder: Forwarder | undefined;
 
 /** From now on, the port leads to the real server. */
 async function databaseBack(): Promise<void> {
-  const target = new URL(database.url);
-  proxy = createServer((client) => {
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
-      socket.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => proxy!.listen(port, '127.0.0.1', resolve));
+  forwarder = await forwardPort(port, new URL(database.url), 5432);
 }
 
 beforeAll(async () => {
@@ -41,8 +27,7 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await stopAllStores();
-  for (const socket of sockets) socket.destroy();
-  await new Promise((resolve) => (proxy ? proxy.close(resolve) : resolve(undefined)));
+  await forwarder?.close();
   await database?.drop();
 });
 

@@ -1,5 +1,5 @@
-import { createServer, type Server, type Socket, connect } from 'node:net';
 import { freePort } from '../support/free-port.js';
+import { type Forwarder, forwardPort } from '../support/tcp-forward.js';
 import { NATS_URL } from '../support/nats.js';
 import { describeWithNats } from '../support/needs-nats.js';
 import { builtMain, spawnStore, stopAllStores } from '../support/spawn-store.js';
@@ -14,25 +14,11 @@ import { createTestDatabase, type TestDatabase } from '../support/test-database.
  */
 let database: TestDatabase;
 let port: number;
-let proxy: Server | undefined;
-const sockets = new Set<Socket>();
+let forwarder: Forwarder | undefined;
 
-/** From now on, the port leads to the real NATS. */
+/** From now on, the port leads to the real server. */
 async function natsBack(): Promise<void> {
-  const target = new URL(NATS_URL);
-  proxy = createServer((client) => {
-    const upstream = connect(Number(target.port || 4222), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.once('close', () => sockets.delete(socket));
-      socket.on('error', () => {
-        client.destroy();
-        upstream.destroy();
-      });
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  await new Promise<void>((resolve) => proxy!.listen(port, '127.0.0.1', resolve));
+  forwarder = await forwardPort(port, new URL(NATS_URL), 4222);
 }
 
 describeWithNats('a process started while NATS is out of reach', () => {
@@ -44,8 +30,7 @@ describeWithNats('a process started while NATS is out of reach', () => {
 
   afterAll(async () => {
     await stopAllStores();
-    for (const socket of sockets) socket.destroy();
-    await new Promise((resolve) => (proxy ? proxy.close(resolve) : resolve(undefined)));
+    await forwarder?.close();
     await database?.drop();
   });
 

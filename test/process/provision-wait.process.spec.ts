@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
-import { connect, createServer, type Server, type Socket } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { eventually } from '../support/eventually.js';
 import { freePort } from '../support/free-port.js';
+import { type Forwarder, forwardPort } from '../support/tcp-forward.js';
 import { createTestDatabase, type TestDatabase } from '../support/test-database.js';
 
 /**
@@ -23,31 +23,15 @@ function provision(args: string[], env: Record<string, string>) {
   return { exited, stdout: () => stdout, stderr: () => stderr, kill: () => child.kill('SIGKILL') };
 }
 
-/** The server coming up late: a TCP forwarder to the test's PostgreSQL, listening from now on. */
-function forward(port: number, target: URL): Promise<{ server: Server; sockets: Set<Socket> }> {
-  const sockets = new Set<Socket>();
-  const server = createServer((client) => {
-    const upstream = connect(Number(target.port || 5432), target.hostname);
-    for (const socket of [client, upstream]) {
-      sockets.add(socket);
-      socket.on('error', () => {});
-      socket.on('close', () => sockets.delete(socket));
-    }
-    client.pipe(upstream).pipe(client);
-  });
-  return new Promise((resolve) => server.listen(port, '127.0.0.1', () => resolve({ server, sockets })));
-}
-
 describe('npm run provision -- --wait', () => {
   let database: TestDatabase;
-  let forwarder: { server: Server; sockets: Set<Socket> } | undefined;
+  let forwarder: Forwarder | undefined;
 
   beforeAll(async () => {
     database = await createTestDatabase();
   });
   afterAll(async () => {
-    for (const socket of forwarder?.sockets ?? []) socket.destroy();
-    forwarder?.server.close();
+    await forwarder?.close();
     await database?.drop();
   });
 
@@ -62,7 +46,8 @@ describe('npm run provision -- --wait', () => {
         async () => expect(run.stderr()).toMatch(/^provision: waiting up to 60 s for the database at 127\.0\.0\.1:\d+ \(ECONNREFUSED\)$/m),
         30_000,
       );
-      forwarder = await forward(port, new URL(database.url));
+      // The server coming up late: from now on, the port leads to the test's PostgreSQL.
+      forwarder = await forwardPort(port, new URL(database.url), 5432);
       expect({ code: await run.exited, stdout: run.stdout() }).toEqual({
         code: 0,
         stdout: expect.stringMatching(/^INVENTORY_DATABASE_URL=postgres:\/\/.*\.inventory:/m),
