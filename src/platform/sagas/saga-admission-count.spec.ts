@@ -105,6 +105,18 @@ describe('SagaAdmission: the count of sagas in flight, against the database it s
         // In flight in truth: starts admitted and neither failed nor ended (a written one is a row).
         const truth = () => rows + starts.filter((start) => !start.written && !start.settled).length;
         const open = (filter: (start: Start) => boolean) => starts.filter(filter);
+        const unwritten = (start: Start) => !start.written && !start.settled;
+        /** One of the starts `filter` keeps, chosen by `pick`, if any. */
+        const chosen = (filter: (start: Start) => boolean, pick: number): Start | undefined => {
+          const candidates = open(filter);
+          return candidates[pick % Math.max(1, candidates.length)];
+        };
+        /** Its start statement is done, written or failed: the caller settles. */
+        const settle = (start: Start | undefined) => {
+          if (!start) return;
+          start.settled = true;
+          start.admitted.settle();
+        };
 
         for (const action of actions) {
           if (sample?.isConnected && !['snapshot', 'answer', 'sample', 'connect'].includes(action.kind)) sample.eventsSinceConnect++;
@@ -113,32 +125,19 @@ describe('SagaAdmission: the count of sagas in flight, against the database it s
               starts.push({ admitted: admission.admit(), written: false, settled: false });
               break;
             case 'write': {
-              const candidates = open((start) => !start.written && !start.settled);
-              const start = candidates[action.pick % Math.max(1, candidates.length)];
+              const start = chosen(unwritten, action.pick);
               if (start) {
                 start.written = true;
                 rows++;
               }
               break;
             }
-            case 'settle': {
-              const candidates = open((start) => start.written && !start.settled);
-              const start = candidates[action.pick % Math.max(1, candidates.length)];
-              if (start) {
-                start.settled = true;
-                start.admitted.settle();
-              }
+            case 'settle':
+              settle(chosen((start) => start.written && !start.settled, action.pick));
               break;
-            }
-            case 'fail': {
-              const candidates = open((start) => !start.written && !start.settled);
-              const start = candidates[action.pick % Math.max(1, candidates.length)];
-              if (start) {
-                start.settled = true;
-                start.admitted.settle();
-              }
+            case 'fail':
+              settle(chosen(unwritten, action.pick));
               break;
-            }
             case 'end':
               // A written saga ends (only settled ones: the runner runs a saga once its start is written and answered).
               if (rows - open((start) => start.written && !start.settled).length > 0) {
